@@ -1,0 +1,690 @@
+//! The built-in knowledge base and the retrieval drafter built on it.
+//!
+//! Articles live in `assets/kb/*.toml`, one per topic, each with a title, retrieval keywords and
+//! an answer in all six languages. They are compiled into the binary ([`KnowledgeBase::builtin`])
+//! so the hub and the demo answer routine questions with no setup; a deployment can point at its
+//! own folder instead ([`KnowledgeBase::from_dir`]).
+//!
+//! Retrieval is deliberately simple and explainable: the customer's words are normalised and
+//! matched against each article's keywords and phrases (stems, light typo tolerance, compound
+//! words), and the matches add up to a score in 0..1. Triage uses that score to decide whether the
+//! bot may answer, and workers see which keywords matched, so there are no hidden embeddings.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+use serde::Deserialize;
+
+use crate::drafting::{DraftProposal, DraftRequest, Drafter};
+use crate::lang::{self, Lang};
+
+/// Why a knowledge base could not be loaded. Every variant names the file or folder at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum KbError {
+    /// The folder or a file in it could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not a valid article: bad TOML, a missing language, a duplicate id, ...
+    #[error("{}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+    /// The folder holds no `*.toml` article.
+    #[error("{}: no knowledge-base articles (*.toml) found", path.display())]
+    Empty { path: PathBuf },
+}
+
+/// One value per supported language, indexed by [`Lang`]. Articles must be complete in every
+/// language, so a lookup never has to fall back.
+#[derive(Debug, Clone)]
+struct PerLang<T>([T; 6]);
+
+impl<T> PerLang<T> {
+    fn get(&self, lang: Lang) -> &T {
+        &self.0[lang as usize]
+    }
+}
+
+/// One knowledge-base article: what to say about one topic, in every language.
+#[derive(Debug, Clone)]
+pub struct Article {
+    /// Stable id, equal to the file name without `.toml` (`"move-due-date"`).
+    pub id: String,
+    /// The customer intent it answers, snake_case (`"move_due_date"`).
+    pub intent: String,
+    /// True for topics a person must handle (fraud, disputes, hardship, complaints,
+    /// bereavement): the bot never answers these on its own.
+    pub sensitive: bool,
+    titles: PerLang<String>,
+    answers: PerLang<String>,
+    /// Retrieval phrases per language, longest first so a phrase claims its words before a
+    /// single keyword inside it can.
+    keywords: PerLang<Vec<Phrase>>,
+}
+
+impl Article {
+    /// The article's title in `lang`.
+    pub fn title(&self, lang: Lang) -> &str {
+        self.titles.get(lang)
+    }
+
+    /// The answer to send a customer, in `lang`.
+    pub fn answer(&self, lang: Lang) -> &str {
+        self.answers.get(lang)
+    }
+
+    /// Parse one article from TOML. `source` names the file in error messages; when
+    /// `expected_id` is given, the article's `id` must equal it (the file name), so that a
+    /// renamed file cannot silently shadow another article.
+    pub fn from_toml(source: &Path, text: &str, expected_id: Option<&str>) -> Result<Self, KbError> {
+        let invalid = |message: String| KbError::Invalid {
+            path: source.to_path_buf(),
+            message,
+        };
+        let raw: RawArticle = toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_string()))?;
+        if raw.id.trim().is_empty() {
+            return Err(invalid("`id` is empty".into()));
+        }
+        if let Some(expected) = expected_id
+            && raw.id != expected
+        {
+            return Err(invalid(format!(
+                "id {:?} does not match the file name (expected {expected:?})",
+                raw.id
+            )));
+        }
+        if raw.intent.trim().is_empty() {
+            return Err(invalid("`intent` is empty".into()));
+        }
+        let titles = per_lang(raw.title, "title", |s| !s.trim().is_empty()).map_err(invalid)?;
+        let answers = per_lang(raw.answer, "answer", |s| !s.trim().is_empty()).map_err(invalid)?;
+        let keywords = per_lang(raw.keywords, "keywords", |k| !k.is_empty()).map_err(invalid)?;
+        let keywords = PerLang(keywords.0.map(|list| {
+            let mut phrases: Vec<Phrase> = list
+                .iter()
+                .map(|k| Phrase::keyword(k))
+                .filter(|p| !p.words.is_empty())
+                .collect();
+            phrases.sort_by(|a, b| b.words.len().cmp(&a.words.len()).then(b.text.len().cmp(&a.text.len())));
+            phrases
+        }));
+        Ok(Article {
+            id: raw.id,
+            intent: raw.intent,
+            sensitive: raw.sensitive,
+            titles,
+            answers,
+            keywords,
+        })
+    }
+}
+
+/// The article file as written; validated into an [`Article`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArticle {
+    id: String,
+    intent: String,
+    #[serde(default)]
+    sensitive: bool,
+    title: BTreeMap<String, String>,
+    keywords: BTreeMap<String, Vec<String>>,
+    answer: BTreeMap<String, String>,
+}
+
+/// Turn a table keyed by language code into a complete [`PerLang`], or say what is missing.
+fn per_lang<T>(
+    mut table: BTreeMap<String, T>,
+    field: &str,
+    non_empty: impl Fn(&T) -> bool,
+) -> Result<PerLang<T>, String> {
+    if let Some(unknown) = table.keys().find(|k| Lang::ALL.iter().all(|l| l.code() != k.as_str())) {
+        return Err(format!(
+            "`{field}` has an entry for unsupported language {unknown:?} (supported: en, it, de, nl, sv, ru)"
+        ));
+    }
+    let mut missing = Vec::new();
+    for lang in Lang::ALL {
+        match table.get(lang.code()) {
+            Some(value) if non_empty(value) => {}
+            Some(_) => missing.push(format!("{} (empty)", lang.code())),
+            None => missing.push(lang.code().to_string()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(format!("`{field}` is missing language(s): {}", missing.join(", ")));
+    }
+    let values = Lang::ALL.map(|lang| table.remove(lang.code()));
+    // Every entry was checked above; `flatten` keeps this free of unwraps.
+    let values: Vec<T> = values.into_iter().flatten().collect();
+    values
+        .try_into()
+        .map(PerLang)
+        .map_err(|_| format!("`{field}` is incomplete"))
+}
+
+/// A ranked search result: how well one article fits a customer message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub article_id: String,
+    pub intent: String,
+    pub sensitive: bool,
+    /// 0..1. A clear question scores at least 0.6; off-topic text stays below 0.35.
+    pub score: f32,
+    /// The keywords and phrases that matched, best first, so a worker can see why.
+    pub matched: Vec<String>,
+}
+
+/// The articles, loaded and validated.
+#[derive(Debug, Clone)]
+pub struct KnowledgeBase {
+    articles: Vec<Article>,
+}
+
+/// The built-in articles, compiled into the binary. Keep in step with `assets/kb/`.
+const BUILTIN_ARTICLES: [(&str, &str); 11] = [
+    ("payment-plans", include_str!("../../assets/kb/payment-plans.toml")),
+    ("pay-early", include_str!("../../assets/kb/pay-early.toml")),
+    ("move-due-date", include_str!("../../assets/kb/move-due-date.toml")),
+    ("refunds-returns", include_str!("../../assets/kb/refunds-returns.toml")),
+    ("declined-payment", include_str!("../../assets/kb/declined-payment.toml")),
+    ("disputes", include_str!("../../assets/kb/disputes.toml")),
+    ("fraud", include_str!("../../assets/kb/fraud.toml")),
+    ("hardship", include_str!("../../assets/kb/hardship.toml")),
+    ("account-access", include_str!("../../assets/kb/account-access.toml")),
+    ("complaints", include_str!("../../assets/kb/complaints.toml")),
+    ("bereavement", include_str!("../../assets/kb/bereavement.toml")),
+];
+
+/// Parsed once per process; [`KnowledgeBase::builtin`] hands out clones.
+static BUILTIN: LazyLock<Result<KnowledgeBase, KbError>> = LazyLock::new(|| {
+    let articles = BUILTIN_ARTICLES
+        .iter()
+        .map(|(id, text)| {
+            let path = PathBuf::from(format!("assets/kb/{id}.toml"));
+            Article::from_toml(&path, text, Some(id))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    KnowledgeBase::from_articles(Path::new("assets/kb"), articles)
+});
+
+/// Weight of one matched single keyword; tuned so that one clear keyword scores 0.6.
+const WORD_WEIGHT: f32 = 0.75;
+/// Extra weight per additional word of a matched phrase (phrases are more specific).
+const PHRASE_WORD_WEIGHT: f32 = 0.35;
+/// Cap on the weight of one phrase.
+const MAX_PHRASE_WEIGHT: f32 = 1.4;
+/// English keywords also count for other languages (customers write "refund" or "app" in any
+/// language), at this fraction of their weight.
+const ENGLISH_FALLBACK_WEIGHT: f32 = 0.5;
+/// `score = raw / (raw + SATURATION)`: adding evidence raises the score with diminishing returns
+/// and never reaches 1.
+const SATURATION: f32 = 0.5;
+/// How many unrelated words may sit between the words of a keyword phrase
+/// ("move *my* due date" matches "move due date").
+const KB_MAX_GAP: usize = 2;
+
+impl KnowledgeBase {
+    /// The articles shipped in `assets/kb/`, compiled in.
+    ///
+    /// # Panics
+    /// If a built-in article is invalid. That is a bug caught by the test
+    /// `builtin_articles_all_parse`, never a runtime condition.
+    #[expect(
+        clippy::expect_used,
+        reason = "built-in assets are compiled in and checked by the test builtin_articles_all_parse"
+    )]
+    pub fn builtin() -> KnowledgeBase {
+        BUILTIN
+            .as_ref()
+            .map(Clone::clone)
+            .map_err(ToString::to_string)
+            .expect("built-in knowledge base is valid")
+    }
+
+    /// Load every `*.toml` file in `dir` as an article. Errors name the file and what is wrong.
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self, KbError> {
+        let dir = dir.as_ref();
+        let io_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| KbError::Io { path, source }
+        };
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+            let path = entry.map_err(io_err(dir))?.path();
+            if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+                files.push(path);
+            }
+        }
+        files.sort();
+        let mut articles = Vec::with_capacity(files.len());
+        for path in files {
+            let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+            let stem = path.file_stem().and_then(|s| s.to_str()).map(str::to_string);
+            articles.push(Article::from_toml(&path, &text, stem.as_deref())?);
+        }
+        Self::from_articles(dir, articles)
+    }
+
+    /// Build from already-parsed articles, checking ids are unique. `origin` names the source
+    /// in errors.
+    pub fn from_articles(origin: &Path, articles: Vec<Article>) -> Result<Self, KbError> {
+        if articles.is_empty() {
+            return Err(KbError::Empty {
+                path: origin.to_path_buf(),
+            });
+        }
+        let mut seen = HashSet::new();
+        for article in &articles {
+            if !seen.insert(article.id.as_str()) {
+                return Err(KbError::Invalid {
+                    path: origin.join(format!("{}.toml", article.id)),
+                    message: format!("duplicate article id {:?}", article.id),
+                });
+            }
+        }
+        Ok(KnowledgeBase { articles })
+    }
+
+    /// All articles, in load order.
+    pub fn articles(&self) -> &[Article] {
+        &self.articles
+    }
+
+    /// The article with this id.
+    pub fn article(&self, id: &str) -> Option<&Article> {
+        self.articles.iter().find(|a| a.id == id)
+    }
+
+    /// Articles matching a customer message written in `lang`, best first; articles with no
+    /// matching keyword are left out. Ties keep load order, so results are deterministic.
+    pub fn search(&self, text: &str, lang: Lang) -> Vec<Match> {
+        let words = lang::words(text);
+        let mut matches: Vec<Match> = self
+            .articles
+            .iter()
+            .filter_map(|article| score_article(article, &words, lang))
+            .collect();
+        matches.sort_by(|a, b| b.score.total_cmp(&a.score));
+        matches
+    }
+}
+
+/// Score one article against the customer's words. Each word of the message can support at
+/// most one keyword, so overlapping keywords ("due date" and "date") do not double count.
+fn score_article(article: &Article, words: &[String], lang: Lang) -> Option<Match> {
+    let mut used = vec![false; words.len()];
+    let mut raw = 0.0;
+    let mut matched = Vec::new();
+    let mut passes = vec![(lang, 1.0)];
+    if lang != Lang::En {
+        passes.push((Lang::En, ENGLISH_FALLBACK_WEIGHT));
+    }
+    for (pass_lang, pass_weight) in passes {
+        for phrase in article.keywords.get(pass_lang) {
+            if let Some(found) = phrase.find(words, &used, MatchMode::Keyword) {
+                for &i in &found.positions {
+                    used[i] = true;
+                }
+                raw += phrase.weight() * found.quality * pass_weight;
+                matched.push(phrase.text.clone());
+            }
+        }
+    }
+    (raw > 0.0).then(|| Match {
+        article_id: article.id.clone(),
+        intent: article.intent.clone(),
+        sensitive: article.sensitive,
+        score: raw / (raw + SATURATION),
+        matched,
+    })
+}
+
+/// How a [`Phrase`] matches words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MatchMode {
+    /// Knowledge-base retrieval, tuned for recall: words of four or more letters match as
+    /// stems ("refund" matches "refunded"), long words also inside compounds
+    /// ("zahlung" in "ratenzahlung") and with one typo, and phrases allow short gaps.
+    Keyword,
+    /// Triage rules, tuned for precision: words match exactly unless written with a trailing
+    /// `*` ("operator*"), no typos, at most one word between phrase words.
+    Pattern,
+}
+
+/// A keyword or phrase, split into normalised words, ready to match a message.
+#[derive(Debug, Clone)]
+pub(crate) struct Phrase {
+    /// The phrase as written in the list (normalised), for display.
+    pub(crate) text: String,
+    words: Vec<PhraseWord>,
+}
+
+#[derive(Debug, Clone)]
+struct PhraseWord {
+    word: String,
+    /// Matches any word starting with `word`.
+    prefix: bool,
+}
+
+/// Where a phrase matched and how cleanly (1.0 exact or stem, less for typos and compounds).
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    pub(crate) positions: Vec<usize>,
+    pub(crate) quality: f32,
+}
+
+impl Phrase {
+    /// A knowledge-base keyword: words of four or more letters are stems.
+    pub(crate) fn keyword(text: &str) -> Phrase {
+        Self::parse(text, |w| w.chars().count() >= 4)
+    }
+
+    /// A triage pattern: only words ending in `*` are stems.
+    pub(crate) fn pattern(text: &str) -> Phrase {
+        Self::parse(text, |_| false)
+    }
+
+    fn parse(text: &str, default_prefix: impl Fn(&str) -> bool) -> Phrase {
+        let mut words = Vec::new();
+        for raw in text.split_whitespace() {
+            let (raw, star) = match raw.strip_suffix('*') {
+                Some(stem) => (stem, true),
+                None => (raw, false),
+            };
+            // Normalising may split a word ("can't" -> "can t"); only the last piece keeps `*`.
+            let parts = lang::words(raw);
+            let last = parts.len().saturating_sub(1);
+            for (i, word) in parts.into_iter().enumerate() {
+                let prefix = (i == last && star) || default_prefix(&word);
+                words.push(PhraseWord { word, prefix });
+            }
+        }
+        let text = words.iter().map(|w| w.word.as_str()).collect::<Vec<_>>().join(" ");
+        Phrase { text, words }
+    }
+
+    /// Longer phrases are more specific, so they weigh more.
+    fn weight(&self) -> f32 {
+        (WORD_WEIGHT + PHRASE_WORD_WEIGHT * (self.words.len().saturating_sub(1)) as f32)
+            .min(MAX_PHRASE_WEIGHT)
+    }
+
+    /// Find this phrase in `words`, skipping words already claimed (`used`). Phrase words must
+    /// appear in order, with at most the mode's gap between them. Returns the first match.
+    pub(crate) fn find(&self, words: &[String], used: &[bool], mode: MatchMode) -> Option<Found> {
+        let first = self.words.first()?;
+        let max_gap = match mode {
+            MatchMode::Keyword => KB_MAX_GAP,
+            MatchMode::Pattern => 1,
+        };
+        'start: for start in 0..words.len() {
+            if used[start] {
+                continue;
+            }
+            let Some(q) = first.matches(&words[start], mode) else {
+                continue;
+            };
+            let mut positions = vec![start];
+            let mut quality = q;
+            let mut at = start;
+            for pw in &self.words[1..] {
+                let window = (at + 1)..words.len().min(at + 2 + max_gap);
+                let next = window
+                    .into_iter()
+                    .filter(|&i| !used[i])
+                    .find_map(|i| pw.matches(&words[i], mode).map(|q| (i, q)));
+                match next {
+                    Some((i, q)) => {
+                        positions.push(i);
+                        quality = quality.min(q);
+                        at = i;
+                    }
+                    None => continue 'start,
+                }
+            }
+            return Some(Found { positions, quality });
+        }
+        None
+    }
+}
+
+impl PhraseWord {
+    /// Whether a message word matches this phrase word, and how cleanly.
+    fn matches(&self, word: &str, mode: MatchMode) -> Option<f32> {
+        if word == self.word || (self.prefix && word.starts_with(&self.word)) {
+            return Some(1.0);
+        }
+        if mode == MatchMode::Pattern {
+            return None;
+        }
+        let len = self.word.chars().count();
+        // Compound words: German, Dutch and Swedish glue nouns together ("ratenzahlung").
+        if len >= 5 && word.contains(&self.word) {
+            return Some(0.8);
+        }
+        // One typo in a long word ("refnud", "verschiben"); compare against the same-length
+        // start of the message word too, so a typo in an inflected form still counts.
+        if len >= 5 && word.chars().count() >= 4 {
+            let limit = if len >= 9 { 2 } else { 1 };
+            let head: String = word.chars().take(len).collect();
+            let whole = strsim::damerau_levenshtein(&self.word, word);
+            let start = if self.prefix {
+                strsim::damerau_levenshtein(&self.word, &head)
+            } else {
+                whole
+            };
+            if whole.min(start) <= limit {
+                return Some(0.8);
+            }
+        }
+        None
+    }
+}
+
+/// Below this score an article is not worth drafting from; the drafter asks a question instead.
+const MIN_DRAFT_SCORE: f32 = 0.3;
+/// Earlier messages count for less than the message being answered.
+const HISTORY_WEIGHT: f32 = 0.85;
+/// How many earlier messages are read for context.
+const HISTORY_DEPTH: usize = 2;
+/// Confidence reported with a clarifying question.
+const CLARIFY_CONFIDENCE: f32 = 0.1;
+
+/// Drafts a reply from the best-matching knowledge-base article: a greeting in the customer's
+/// language, the article's answer, and a closing line. This is the default drafter, so that
+/// shiftdesk works with no model server; its confidence is the retrieval score.
+#[derive(Debug, Clone)]
+pub struct KbDrafter {
+    kb: Arc<KnowledgeBase>,
+}
+
+impl KbDrafter {
+    pub fn new(kb: Arc<KnowledgeBase>) -> Self {
+        KbDrafter { kb }
+    }
+
+    /// A drafter over the built-in articles.
+    pub fn builtin() -> Self {
+        Self::new(Arc::new(KnowledgeBase::builtin()))
+    }
+
+    /// The knowledge base it drafts from.
+    pub fn knowledge_base(&self) -> &KnowledgeBase {
+        &self.kb
+    }
+
+    /// Candidate articles for a request, best first: the message alone, or the message read
+    /// together with the last few earlier messages (weighted down), whichever fits better.
+    fn candidates(&self, req: &DraftRequest<'_>) -> Vec<Match> {
+        let mut best: Vec<Match> = self.kb.search(req.text, req.language);
+        if !req.history.is_empty() {
+            let skip = req.history.len().saturating_sub(HISTORY_DEPTH);
+            let mut context = req.history[skip..].join("\n");
+            context.push('\n');
+            context.push_str(req.text);
+            for mut m in self.kb.search(&context, req.language) {
+                m.score *= HISTORY_WEIGHT;
+                match best.iter_mut().find(|b| b.article_id == m.article_id) {
+                    Some(existing) if existing.score >= m.score => {}
+                    Some(existing) => *existing = m,
+                    None => best.push(m),
+                }
+            }
+            best.sort_by(|a, b| b.score.total_cmp(&a.score));
+        }
+        best.retain(|m| m.score >= MIN_DRAFT_SCORE);
+        best
+    }
+}
+
+impl Drafter for KbDrafter {
+    fn name(&self) -> &str {
+        "kb"
+    }
+
+    /// Attempt `n` uses the `n`-th best candidate article; once every candidate has been
+    /// offered, it starts again with the next greeting and closing, so every regenerate gives
+    /// the worker a different text.
+    fn draft(&self, req: &DraftRequest<'_>) -> DraftProposal {
+        let lang = req.language;
+        let attempt = req.attempt as usize;
+        let candidates = self.candidates(req);
+        let chosen = (!candidates.is_empty())
+            .then(|| &candidates[attempt % candidates.len()])
+            .and_then(|m| self.kb.article(&m.article_id).map(|a| (m, a)));
+        match chosen {
+            Some((m, article)) => {
+                let variant = attempt / candidates.len();
+                let greeting = pick(greetings(lang), variant);
+                let closing = pick(closings(lang), variant);
+                DraftProposal {
+                    text: format!("{greeting}\n\n{}\n\n{closing}", article.answer(lang)),
+                    confidence: m.score.clamp(0.0, 1.0),
+                    intent: article.intent.clone(),
+                    language: lang,
+                    sources: vec![article.id.clone()],
+                    drafter: self.name().to_string(),
+                }
+            }
+            None => DraftProposal {
+                text: pick(clarifying_questions(lang), attempt).to_string(),
+                confidence: CLARIFY_CONFIDENCE,
+                intent: "unknown".to_string(),
+                language: lang,
+                sources: Vec::new(),
+                drafter: self.name().to_string(),
+            },
+        }
+    }
+}
+
+fn pick(options: &'static [&'static str], n: usize) -> &'static str {
+    options.get(n % options.len().max(1)).copied().unwrap_or_default()
+}
+
+/// Opening lines of a draft, one set per language.
+fn greetings(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => &[
+            "Hi, thanks for getting in touch!",
+            "Hello, and thanks for your message.",
+            "Hi there, happy to help with that.",
+        ],
+        Lang::It => &[
+            "Ciao, grazie per averci contattato!",
+            "Ciao, e grazie per il tuo messaggio.",
+            "Ciao, ti aiuto volentieri.",
+        ],
+        Lang::De => &[
+            "Hallo, danke, dass du dich meldest!",
+            "Hallo und danke für deine Nachricht.",
+            "Hallo, da helfe ich dir gern weiter.",
+        ],
+        Lang::Nl => &[
+            "Hoi, bedankt voor je bericht!",
+            "Hallo, en bedankt dat je contact opneemt.",
+            "Hoi, ik help je daar graag mee.",
+        ],
+        Lang::Sv => &[
+            "Hej, tack för att du hör av dig!",
+            "Hej och tack för ditt meddelande.",
+            "Hej, jag hjälper dig gärna med det.",
+        ],
+        Lang::Ru => &[
+            "Здравствуйте, спасибо за обращение!",
+            "Здравствуйте и спасибо за ваше сообщение.",
+            "Здравствуйте, с радостью помогу.",
+        ],
+    }
+}
+
+/// Closing lines of a draft, one set per language.
+fn closings(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => &[
+            "Is there anything else I can help you with?",
+            "Let me know if you have any other questions.",
+            "I hope that helps. Anything else I can do for you?",
+        ],
+        Lang::It => &[
+            "Posso aiutarti con qualcos'altro?",
+            "Fammi sapere se hai altre domande.",
+            "Spero di esserti stato utile. Posso fare altro per te?",
+        ],
+        Lang::De => &[
+            "Kann ich dir sonst noch helfen?",
+            "Melde dich gern, wenn du noch Fragen hast.",
+            "Ich hoffe, das hilft dir weiter. Kann ich sonst noch etwas für dich tun?",
+        ],
+        Lang::Nl => &[
+            "Kan ik je ergens anders mee helpen?",
+            "Laat het me weten als je nog vragen hebt.",
+            "Ik hoop dat dit helpt. Kan ik nog iets anders voor je doen?",
+        ],
+        Lang::Sv => &[
+            "Finns det något mer jag kan hjälpa dig med?",
+            "Hör av dig om du har fler frågor.",
+            "Jag hoppas att det hjälper. Är det något mer jag kan göra för dig?",
+        ],
+        Lang::Ru => &[
+            "Могу ли я помочь вам чем-то ещё?",
+            "Если у вас остались вопросы, напишите нам.",
+            "Надеюсь, это поможет. Чем ещё я могу вам помочь?",
+        ],
+    }
+}
+
+/// Asked when no article fits: invites the customer to say more, with examples of what we can
+/// help with.
+fn clarifying_questions(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => &[
+            "Thanks for your message! Could you tell me a bit more about what you need help with? For example, is it about a payment, a refund, a due date or your account?",
+            "I want to make sure I understand you correctly. Could you describe the problem in a bit more detail, and which purchase it is about?",
+        ],
+        Lang::It => &[
+            "Grazie per il messaggio! Puoi dirmi qualcosa in più su cosa ti serve? Ad esempio, riguarda un pagamento, un rimborso, una scadenza o il tuo account?",
+            "Voglio essere sicuro di aver capito bene. Puoi descrivere il problema con qualche dettaglio in più e dirmi a quale acquisto si riferisce?",
+        ],
+        Lang::De => &[
+            "Danke für deine Nachricht! Kannst du mir etwas genauer sagen, wobei ich dir helfen kann? Geht es zum Beispiel um eine Zahlung, eine Rückerstattung, einen Fälligkeitstermin oder dein Konto?",
+            "Ich möchte sichergehen, dass ich dich richtig verstehe. Kannst du das Problem etwas genauer beschreiben und mir sagen, um welchen Einkauf es geht?",
+        ],
+        Lang::Nl => &[
+            "Bedankt voor je bericht! Kun je iets meer vertellen over waar je hulp bij nodig hebt? Gaat het bijvoorbeeld om een betaling, een terugbetaling, een vervaldatum of je account?",
+            "Ik wil zeker weten dat ik je goed begrijp. Kun je het probleem wat uitgebreider beschrijven en zeggen om welke aankoop het gaat?",
+        ],
+        Lang::Sv => &[
+            "Tack för ditt meddelande! Kan du berätta lite mer om vad du behöver hjälp med? Gäller det till exempel en betalning, en återbetalning, ett förfallodatum eller ditt konto?",
+            "Jag vill vara säker på att jag förstår dig rätt. Kan du beskriva problemet lite mer detaljerat och vilket köp det gäller?",
+        ],
+        Lang::Ru => &[
+            "Спасибо за сообщение! Расскажите, пожалуйста, подробнее, с чем вам нужна помощь? Например, вопрос касается платежа, возврата денег, даты платежа или вашего аккаунта?",
+            "Хочу убедиться, что правильно вас понял. Опишите, пожалуйста, проблему чуть подробнее и укажите, о какой покупке идёт речь.",
+        ],
+    }
+}

@@ -1,0 +1,848 @@
+//! The engine: one thread that owns the dispatch core, the event log, the drafter and every
+//! client's outbound stream. Connection tasks talk to it only by messages.
+//!
+//! For each input it runs the core, appends the resulting facts (and the command id) to the
+//! log in one transaction, and only then hands frames to the connections. Sending never blocks:
+//! a connection whose queue is full is cut off and can resume later.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::drafting::{DraftRequest, Drafter};
+use crate::drafting::kb::KnowledgeBase;
+use crate::hub::dispatch::{Command, Dispatch, DispatchConfig, Effect, Input, Refusal};
+use crate::hub::facts::Fact;
+use crate::hub::store::{CommandResult, EventStore, StoreError, hash_token};
+use crate::hub::triage;
+use crate::lang::Lang;
+use crate::protocol::{
+    self, ConversationId, CustomerCommand, CustomerEvent, CustomerFrame, CustomerResume, ErrorCode,
+    Limits, Millis, PROTOCOL_VERSION, RESUME_WINDOW, Resume, Role, WorkerCommand, WorkerEvent,
+    WorkerFrame, WorkerId,
+};
+
+/// Frames waiting for a connection; when full, the client is too slow and is cut off.
+pub const CONNECTION_QUEUE: usize = 1024;
+/// Close codes the hub uses.
+pub const CLOSE_REPLACED: u16 = 4000;
+pub const CLOSE_TOO_SLOW: u16 = 4008;
+
+pub type ConnId = u64;
+
+/// What the engine needs to reach one connection.
+#[derive(Debug, Clone)]
+pub struct ConnHandle {
+    pub id: ConnId,
+    pub frames: mpsc::Sender<Arc<str>>,
+    /// Set to a close code and reason to make the connection task hang up.
+    pub kill: watch::Sender<Option<(u16, String)>>,
+}
+
+impl ConnHandle {
+    fn send(&self, frame: Arc<str>) -> bool {
+        match self.frames.try_send(frame) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.kill.send_replace(Some((CLOSE_TOO_SLOW, "too slow".into())));
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// Messages from connection tasks to the engine.
+#[derive(Debug)]
+pub enum EngineMsg {
+    WorkerHello {
+        conn: ConnHandle,
+        id: String,
+        token: String,
+        protocol: u32,
+        resume: Option<Resume>,
+        /// Told whether login worked, so the connection knows it may send commands.
+        reply: oneshot::Sender<Option<WorkerId>>,
+    },
+    WorkerFrame { conn: ConnId, worker: WorkerId, frame: WorkerFrame },
+    WorkerGone { conn: ConnId, worker: WorkerId },
+    CustomerStart {
+        conn: ConnHandle,
+        id: String,
+        protocol: u32,
+        name: Option<String>,
+        lang: Option<Lang>,
+        resume: Option<CustomerResume>,
+        reply: oneshot::Sender<Option<ConversationId>>,
+    },
+    CustomerFrame { conversation: ConversationId, frame: CustomerFrame },
+    CustomerGone { conn: ConnId, conversation: ConversationId },
+    Health { reply: oneshot::Sender<Health> },
+    Shutdown,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Health {
+    pub status: &'static str,
+    pub conversations: usize,
+    pub queued: usize,
+    pub workers_connected: usize,
+}
+
+/// A client's outbound stream: numbered frames, the newest kept for resume.
+struct Stream {
+    name: String,
+    next_seq: u64,
+    window: VecDeque<(u64, Arc<str>)>,
+    conn: Option<ConnHandle>,
+}
+
+impl Stream {
+    fn new(name: String) -> Stream {
+        Stream {
+            name,
+            next_seq: 1,
+            window: VecDeque::new(),
+            conn: None,
+        }
+    }
+
+    fn push<E: serde::Serialize>(&mut self, event: &E) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let frame: Arc<str> = protocol::encode(seq, event).into();
+        if self.window.len() == RESUME_WINDOW {
+            self.window.pop_front();
+        }
+        self.window.push_back((seq, frame.clone()));
+        if let Some(conn) = &self.conn
+            && !conn.send(frame)
+        {
+            self.conn = None;
+        }
+    }
+
+    /// Frames after `last_seq`, if the window still holds all of them.
+    fn replay_from(&self, last_seq: u64) -> Option<Vec<Arc<str>>> {
+        if last_seq + 1 >= self.next_seq {
+            return Some(Vec::new());
+        }
+        let first = self.window.front().map(|(s, _)| *s)?;
+        if last_seq + 1 < first {
+            return None;
+        }
+        Some(
+            self.window
+                .iter()
+                .filter(|(s, _)| *s > last_seq)
+                .map(|(_, f)| f.clone())
+                .collect(),
+        )
+    }
+}
+
+fn direct<E: serde::Serialize>(conn: &ConnHandle, event: &E) {
+    conn.send(protocol::encode(0, event).into());
+}
+
+pub fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+pub struct Engine {
+    dispatch: Dispatch,
+    store: Box<dyn EventStore>,
+    kb: Arc<KnowledgeBase>,
+    drafter: Box<dyn Drafter>,
+    /// Names this hub process's streams, so a resume from before a restart gets a snapshot.
+    epoch: String,
+    workers: HashMap<WorkerId, Stream>,
+    customers: HashMap<ConversationId, Stream>,
+    wallboard_subscribers: Vec<WorkerId>,
+    last_wallboard: Millis,
+}
+
+impl Engine {
+    /// Build the engine, replaying the log into the dispatch core.
+    pub fn new(
+        config: DispatchConfig,
+        store: Box<dyn EventStore>,
+        kb: Arc<KnowledgeBase>,
+        drafter: Box<dyn Drafter>,
+    ) -> Result<Engine, StoreError> {
+        let mut dispatch = Dispatch::new(config);
+        for w in store.workers()? {
+            dispatch.upsert_worker(w.info);
+        }
+        let facts = store.load()?;
+        let replayed = facts.len();
+        for fact in &facts {
+            dispatch.apply(fact);
+        }
+        let epoch = format!("{:x}", rand::random::<u64>());
+        let mut engine = Engine {
+            dispatch,
+            store,
+            kb,
+            drafter,
+            epoch,
+            workers: HashMap::new(),
+            customers: HashMap::new(),
+            wallboard_subscribers: Vec::new(),
+            last_wallboard: 0,
+        };
+        // Nobody is connected to a fresh process: start grace periods, expire old offers.
+        engine.run(Input::Restarted, now_ms());
+        tracing::info!(replayed, "event log replayed");
+        Ok(engine)
+    }
+
+    /// Serve messages until `Shutdown` or until every sender is gone.
+    pub fn serve(mut self, inbox: Receiver<EngineMsg>) {
+        loop {
+            let now = now_ms();
+            let next = self
+                .dispatch
+                .next_deadline()
+                .unwrap_or(u64::MAX)
+                .min(self.last_wallboard + 1000)
+                .min(now + 1000);
+            let wait = Duration::from_millis(next.saturating_sub(now).max(1));
+            match inbox.recv_timeout(wait) {
+                Ok(EngineMsg::Shutdown) => break,
+                Ok(msg) => self.on_message(msg),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            let now = now_ms();
+            if self.dispatch.next_deadline().is_some_and(|d| d <= now) {
+                self.run(Input::Tick, now);
+            }
+            if now >= self.last_wallboard + 1000 {
+                self.last_wallboard = now;
+                self.push_wallboards(now);
+            }
+        }
+        tracing::info!("engine stopped");
+    }
+
+    fn on_message(&mut self, msg: EngineMsg) {
+        let now = now_ms();
+        match msg {
+            EngineMsg::WorkerHello {
+                conn,
+                id,
+                token,
+                protocol,
+                resume,
+                reply,
+            } => {
+                let worker = self.worker_hello(conn, &id, &token, protocol, resume, now);
+                let _ = reply.send(worker);
+            }
+            EngineMsg::WorkerFrame {
+                conn,
+                worker,
+                frame,
+            } => {
+                let current = self
+                    .workers
+                    .get(&worker)
+                    .and_then(|s| s.conn.as_ref())
+                    .is_some_and(|c| c.id == conn);
+                if current {
+                    self.worker_command(&worker, frame, now);
+                }
+            }
+            EngineMsg::WorkerGone { conn, worker } => {
+                let Some(stream) = self.workers.get_mut(&worker) else {
+                    return;
+                };
+                if stream.conn.as_ref().is_some_and(|c| c.id == conn) || stream.conn.is_none() {
+                    stream.conn = None;
+                    self.wallboard_subscribers.retain(|w| w != &worker);
+                    self.run(Input::WorkerDisconnected { worker }, now);
+                }
+            }
+            EngineMsg::CustomerStart {
+                conn,
+                id,
+                protocol,
+                name,
+                lang,
+                resume,
+                reply,
+            } => {
+                let conversation = self.customer_start(conn, &id, protocol, name, lang, resume, now);
+                let _ = reply.send(conversation);
+            }
+            EngineMsg::CustomerFrame {
+                conversation,
+                frame,
+            } => self.customer_command(&conversation, frame, now),
+            EngineMsg::CustomerGone { conn, conversation } => {
+                if let Some(stream) = self.customers.get_mut(&conversation)
+                    && stream.conn.as_ref().is_some_and(|c| c.id == conn)
+                {
+                    stream.conn = None;
+                }
+            }
+            EngineMsg::Health { reply } => {
+                let _ = reply.send(Health {
+                    status: "ok",
+                    conversations: self.dispatch.conversation_ids().len(),
+                    queued: self.dispatch.queue_len(),
+                    workers_connected: self.workers.values().filter(|s| s.conn.is_some()).count(),
+                });
+            }
+            EngineMsg::Shutdown => {}
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        let config = self.dispatch.config();
+        Limits {
+            max_frame_bytes: protocol::MAX_FRAME_BYTES,
+            max_text_chars: protocol::MAX_TEXT_CHARS,
+            max_id_bytes: protocol::MAX_ID_BYTES,
+            resume_window: RESUME_WINDOW,
+            offer_timeout_ms: config.offer_timeout_ms,
+            grace_ms: config.grace_ms,
+        }
+    }
+
+    fn worker_hello(
+        &mut self,
+        conn: ConnHandle,
+        id: &str,
+        token: &str,
+        version: u32,
+        resume: Option<Resume>,
+        now: Millis,
+    ) -> Option<WorkerId> {
+        let error = |code, message: &str| {
+            direct(
+                &conn,
+                &WorkerEvent::Error {
+                    id: Some(id.to_string()),
+                    code,
+                    message: message.to_string(),
+                },
+            )
+        };
+        if version != PROTOCOL_VERSION {
+            error(
+                ErrorCode::Version,
+                &format!("this hub speaks protocol {PROTOCOL_VERSION}, not {version}"),
+            );
+            return None;
+        }
+        let stored = match self.store.worker_by_token(&hash_token(token)) {
+            Ok(Some(w)) => w,
+            Ok(None) => {
+                error(ErrorCode::Unauthorized, "unknown token");
+                return None;
+            }
+            Err(e) => {
+                tracing::error!(%e, "token lookup failed");
+                error(ErrorCode::Unavailable, "the hub cannot read its store; retry");
+                return None;
+            }
+        };
+        let info = stored.info;
+        let worker = info.id.clone();
+        let name = format!("{}-{}", self.epoch, worker);
+        let status = self
+            .dispatch
+            .worker_status(&worker)
+            .unwrap_or(crate::protocol::WorkerStatus::Offline);
+        let stats = self.dispatch.worker_stats(&worker).unwrap_or_default();
+        let limits = self.limits();
+        let stream = self
+            .workers
+            .entry(worker.clone())
+            .or_insert_with(|| Stream::new(name));
+        if let Some(old) = stream.conn.take() {
+            old.kill
+                .send_replace(Some((CLOSE_REPLACED, "logged in elsewhere".into())));
+        }
+        let replay = resume
+            .filter(|r| r.stream == stream.name)
+            .and_then(|r| stream.replay_from(r.last_seq));
+        let welcome = WorkerEvent::Welcome {
+            protocol: PROTOCOL_VERSION,
+            stream: stream.name.clone(),
+            resumed: replay.is_some(),
+            worker: info.clone(),
+            status,
+            stats,
+            limits,
+            server_time: now,
+        };
+        direct(&conn, &welcome);
+        if let Some(frames) = &replay {
+            for frame in frames {
+                conn.send(frame.clone());
+            }
+        }
+        stream.conn = Some(conn);
+        self.run(Input::WorkerConnected { info }, now);
+        if replay.is_none() {
+            let snapshot = self.dispatch.snapshot_for(&worker, now);
+            if let Some(stream) = self.workers.get_mut(&worker) {
+                for event in &snapshot {
+                    stream.push(event);
+                }
+            }
+        }
+        Some(worker)
+    }
+
+    fn worker_command(&mut self, worker: &str, frame: WorkerFrame, now: Millis) {
+        let WorkerFrame { id, command } = frame;
+        let principal = format!("w:{worker}");
+        if let Some(previous) = self.previous_result(&principal, &id) {
+            let event = match previous {
+                CommandResult::Ok => WorkerEvent::Ack {
+                    id,
+                    duplicate: true,
+                },
+                CommandResult::Refused { code, message } => WorkerEvent::Error {
+                    id: Some(id),
+                    code: serde_json::from_value(serde_json::Value::String(code))
+                        .unwrap_or(ErrorCode::Conflict),
+                    message,
+                },
+            };
+            self.to_worker(worker, &event);
+            return;
+        }
+        let is_supervisor = self
+            .dispatch
+            .worker_info(worker)
+            .is_some_and(|w| w.role == Role::Supervisor);
+        let name = command.name();
+        let result = if command.needs_supervisor() && !is_supervisor {
+            Err(Refusal {
+                code: ErrorCode::Forbidden,
+                message: format!("`{name}` needs the supervisor role"),
+            })
+        } else {
+            match command {
+                WorkerCommand::Wallboard => {
+                    if !self.wallboard_subscribers.iter().any(|w| w == worker) {
+                        self.wallboard_subscribers.push(worker.to_string());
+                    }
+                    let wallboard = self.dispatch.wallboard(now);
+                    self.to_worker_direct(worker, &WorkerEvent::Wallboard { wallboard });
+                    Ok(Vec::new())
+                }
+                WorkerCommand::Hello { .. } => Err(Refusal {
+                    code: ErrorCode::Conflict,
+                    message: "already logged in".into(),
+                }),
+                WorkerCommand::Ping => Ok(Vec::new()),
+                other => match to_core_command(other) {
+                    Some(command) => self.dispatch.handle(
+                        Input::Command {
+                            worker: worker.to_string(),
+                            command,
+                        },
+                        now,
+                    ),
+                    None => Ok(Vec::new()),
+                },
+            }
+        };
+        match result {
+            Ok(effects) => {
+                if self.commit(&effects, Some((&principal, &id, &CommandResult::Ok)), now) {
+                    self.carry_out(effects, now);
+                    self.to_worker(
+                        worker,
+                        &WorkerEvent::Ack {
+                            id,
+                            duplicate: false,
+                        },
+                    );
+                } else {
+                    self.to_worker(worker, &unavailable(Some(id)));
+                }
+            }
+            Err(refusal) => {
+                let code = serde_json::to_value(refusal.code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let stored = CommandResult::Refused {
+                    code,
+                    message: refusal.message.clone(),
+                };
+                self.commit(&[], Some((&principal, &id, &stored)), now);
+                self.to_worker(
+                    worker,
+                    &WorkerEvent::Error {
+                        id: Some(id),
+                        code: refusal.code,
+                        message: refusal.message,
+                    },
+                );
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn customer_start(
+        &mut self,
+        conn: ConnHandle,
+        id: &str,
+        version: u32,
+        name: Option<String>,
+        lang: Option<Lang>,
+        resume: Option<CustomerResume>,
+        now: Millis,
+    ) -> Option<ConversationId> {
+        let error = |code, message: String| {
+            direct(
+                &conn,
+                &CustomerEvent::Error {
+                    id: Some(id.to_string()),
+                    code,
+                    message,
+                },
+            )
+        };
+        if version != PROTOCOL_VERSION {
+            error(
+                ErrorCode::Version,
+                format!("this hub speaks protocol {PROTOCOL_VERSION}, not {version}"),
+            );
+            return None;
+        }
+        if let Some(resume) = resume {
+            let key = self.dispatch.conversation_key(&resume.conversation);
+            if key.as_deref() != Some(resume.key.as_str()) {
+                error(
+                    ErrorCode::Unauthorized,
+                    format!("no conversation `{}` with that key", resume.conversation),
+                );
+                return None;
+            }
+            let conversation = resume.conversation.clone();
+            let stream = self
+                .customers
+                .entry(conversation.clone())
+                .or_insert_with(|| Stream::new(conversation.clone()));
+            let replay = stream.replay_from(resume.last_seq);
+            direct(
+                &conn,
+                &CustomerEvent::Started {
+                    protocol: PROTOCOL_VERSION,
+                    conversation: conversation.clone(),
+                    key: resume.key,
+                    resumed: replay.is_some(),
+                },
+            );
+            for frame in replay.unwrap_or_default() {
+                conn.send(frame);
+            }
+            stream.conn = Some(conn);
+            return Some(conversation);
+        }
+        let name = name
+            .map(|n| n.trim().chars().take(80).collect::<String>())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "Customer".to_string());
+        let key = crate::hub::store::new_token();
+        let input = Input::CustomerOpened {
+            customer: name,
+            language: lang.unwrap_or(Lang::En),
+            key: key.clone(),
+            context: Vec::new(),
+        };
+        let effects = match self.dispatch.handle(input, now) {
+            Ok(effects) => effects,
+            Err(refusal) => {
+                error(refusal.code, refusal.message);
+                return None;
+            }
+        };
+        let conversation = effects.iter().find_map(|e| match e {
+            Effect::Record(Fact::ConversationOpened { conversation, .. }) => {
+                Some(conversation.clone())
+            }
+            _ => None,
+        })?;
+        if !self.commit(&effects, None, now) {
+            error(
+                ErrorCode::Unavailable,
+                "the hub could not store this; nothing was applied; retry".into(),
+            );
+            return None;
+        }
+        direct(
+            &conn,
+            &CustomerEvent::Started {
+                protocol: PROTOCOL_VERSION,
+                conversation: conversation.clone(),
+                key,
+                resumed: false,
+            },
+        );
+        let mut stream = Stream::new(conversation.clone());
+        stream.conn = Some(conn);
+        self.customers.insert(conversation.clone(), stream);
+        self.carry_out(effects, now);
+        Some(conversation)
+    }
+
+    fn customer_command(&mut self, conversation: &str, frame: CustomerFrame, now: Millis) {
+        let CustomerFrame { id, command } = frame;
+        let principal = format!("c:{conversation}");
+        if let Some(previous) = self.previous_result(&principal, &id) {
+            let event = match previous {
+                CommandResult::Ok => CustomerEvent::Ack {
+                    id,
+                    duplicate: true,
+                },
+                CommandResult::Refused { message, .. } => CustomerEvent::Error {
+                    id: Some(id),
+                    code: ErrorCode::Conflict,
+                    message,
+                },
+            };
+            self.to_customer(conversation, &event);
+            return;
+        }
+        let input = match command {
+            CustomerCommand::Message { text } => {
+                let triage = (self.dispatch.conversation_state(conversation)
+                    == Some(protocol::ConversationState::Bot))
+                .then(|| {
+                    let hint = self.dispatch.conversation_language(conversation);
+                    triage::triage(&self.kb, &text, hint)
+                });
+                Input::CustomerMessage {
+                    conversation: conversation.to_string(),
+                    text,
+                    triage,
+                }
+            }
+            CustomerCommand::Leave => Input::CustomerLeft {
+                conversation: conversation.to_string(),
+            },
+            CustomerCommand::Start { .. } | CustomerCommand::Ping => {
+                self.to_customer(
+                    conversation,
+                    &CustomerEvent::Ack {
+                        id,
+                        duplicate: false,
+                    },
+                );
+                return;
+            }
+        };
+        match self.dispatch.handle(input, now) {
+            Ok(effects) => {
+                if self.commit(&effects, Some((&principal, &id, &CommandResult::Ok)), now) {
+                    self.carry_out(effects, now);
+                    self.to_customer(
+                        conversation,
+                        &CustomerEvent::Ack {
+                            id,
+                            duplicate: false,
+                        },
+                    );
+                } else {
+                    self.to_customer(
+                        conversation,
+                        &CustomerEvent::Error {
+                            id: Some(id),
+                            code: ErrorCode::Unavailable,
+                            message: "the hub could not store your message; please retry".into(),
+                        },
+                    );
+                }
+            }
+            Err(refusal) => self.to_customer(
+                conversation,
+                &CustomerEvent::Error {
+                    id: Some(id),
+                    code: refusal.code,
+                    message: refusal.message,
+                },
+            ),
+        }
+    }
+
+    fn previous_result(&self, principal: &str, id: &str) -> Option<CommandResult> {
+        self.store.command_result(principal, id).ok().flatten()
+    }
+
+    /// Run an input with no command id (ticks, connects, disconnects, drafts).
+    fn run(&mut self, input: Input, now: Millis) {
+        match self.dispatch.handle(input, now) {
+            Ok(effects) => {
+                if self.commit(&effects, None, now) {
+                    self.carry_out(effects, now);
+                }
+            }
+            Err(refusal) => tracing::warn!(?refusal, "internal input refused"),
+        }
+    }
+
+    /// Store the facts of one step. On failure the in-memory state is rebuilt from the log,
+    /// so nothing unrecorded is acted on.
+    fn commit(
+        &mut self,
+        effects: &[Effect],
+        command: Option<(&str, &str, &CommandResult)>,
+        now: Millis,
+    ) -> bool {
+        let facts: Vec<Fact> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Record(f) => Some(f.clone()),
+                _ => None,
+            })
+            .collect();
+        match self.store.append(&facts, command, now) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(%e, "cannot append to the event log; rolling back");
+                let mut dispatch = Dispatch::new(self.dispatch.config());
+                if let Ok(workers) = self.store.workers() {
+                    for w in workers {
+                        dispatch.upsert_worker(w.info);
+                    }
+                }
+                if let Ok(facts) = self.store.load() {
+                    for f in &facts {
+                        dispatch.apply(f);
+                    }
+                    self.dispatch = dispatch;
+                }
+                false
+            }
+        }
+    }
+
+    /// Send frames and ask for drafts. Drafts feed back into the core.
+    fn carry_out(&mut self, effects: Vec<Effect>, now: Millis) {
+        for effect in effects {
+            match effect {
+                Effect::Record(_) => {}
+                Effect::ToWorker { worker, event } => self.to_worker(&worker, &event),
+                Effect::ToCustomer {
+                    conversation,
+                    event,
+                } => self.to_customer(&conversation, &event),
+                Effect::NeedDraft {
+                    conversation,
+                    for_message,
+                    text,
+                    language,
+                    history,
+                    attempt,
+                } => {
+                    let proposal = self.drafter.draft(&DraftRequest {
+                        text: &text,
+                        language,
+                        history: &history,
+                        attempt,
+                    });
+                    self.run(
+                        Input::DraftReady {
+                            conversation,
+                            for_message,
+                            attempt,
+                            proposal,
+                        },
+                        now,
+                    );
+                }
+            }
+        }
+    }
+
+    fn to_worker(&mut self, worker: &str, event: &WorkerEvent) {
+        let epoch = &self.epoch;
+        self.workers
+            .entry(worker.to_string())
+            .or_insert_with(|| Stream::new(format!("{epoch}-{worker}")))
+            .push(event);
+    }
+
+    /// A frame outside the stream (seq 0), for the current connection only.
+    fn to_worker_direct(&mut self, worker: &str, event: &WorkerEvent) {
+        if let Some(conn) = self.workers.get(worker).and_then(|s| s.conn.as_ref()) {
+            direct(conn, event);
+        }
+    }
+
+    fn to_customer(&mut self, conversation: &str, event: &CustomerEvent) {
+        self.customers
+            .entry(conversation.to_string())
+            .or_insert_with(|| Stream::new(conversation.to_string()))
+            .push(event);
+    }
+
+    fn push_wallboards(&mut self, now: Millis) {
+        if self.wallboard_subscribers.is_empty() {
+            return;
+        }
+        let wallboard = self.dispatch.wallboard(now);
+        let event = WorkerEvent::Wallboard { wallboard };
+        for worker in self.wallboard_subscribers.clone() {
+            self.to_worker_direct(&worker, &event);
+        }
+    }
+}
+
+fn unavailable(id: Option<String>) -> WorkerEvent {
+    WorkerEvent::Error {
+        id,
+        code: ErrorCode::Unavailable,
+        message: "the hub could not store this; nothing was applied; retry".into(),
+    }
+}
+
+fn to_core_command(command: WorkerCommand) -> Option<Command> {
+    Some(match command {
+        WorkerCommand::SetStatus { status } => Command::SetStatus(status),
+        WorkerCommand::AcceptOffer { conversation } => Command::AcceptOffer(conversation),
+        WorkerCommand::DeclineOffer {
+            conversation,
+            reason,
+        } => Command::DeclineOffer(conversation, reason),
+        WorkerCommand::Reply { conversation, text } => Command::Reply(conversation, text),
+        WorkerCommand::Draft {
+            conversation,
+            draft,
+            action,
+        } => Command::Draft(conversation, draft, action),
+        WorkerCommand::Note { conversation, text } => Command::Note(conversation, text),
+        WorkerCommand::Resolve { conversation } => Command::Resolve(conversation),
+        WorkerCommand::Transfer {
+            conversation,
+            reason,
+        } => Command::Transfer(conversation, reason),
+        WorkerCommand::Shadow { conversation } => Command::Shadow(conversation),
+        WorkerCommand::Unshadow { conversation } => Command::Unshadow(conversation),
+        WorkerCommand::Whisper { conversation, text } => Command::Whisper(conversation, text),
+        WorkerCommand::TakeOver { conversation } => Command::TakeOver(conversation),
+        WorkerCommand::HandBack {
+            conversation,
+            worker,
+        } => Command::HandBack(conversation, worker),
+        WorkerCommand::Hello { .. } | WorkerCommand::Ping | WorkerCommand::Wallboard => {
+            return None;
+        }
+    })
+}

@@ -1,0 +1,10 @@
+//! The hub: triage, dispatch, durable log and the websocket server.
+
+pub mod dispatch;
+pub mod engine;
+pub mod facts;
+pub mod mask;
+pub mod notices;
+pub mod server;
+pub mod store;
+pub mod triage;

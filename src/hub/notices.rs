@@ -1,0 +1,41 @@
+//! System lines the customer sees, in their language.
+
+use crate::lang::Lang;
+
+/// "{name} has joined the conversation."
+pub fn joined(lang: Lang, name: &str) -> String {
+    match lang {
+        Lang::En => format!("{name} has joined the conversation."),
+        Lang::It => format!("{name} si è unito/a alla conversazione."),
+        Lang::De => format!("{name} ist dem Gespräch beigetreten."),
+        Lang::Nl => format!("{name} neemt nu deel aan het gesprek."),
+        Lang::Sv => format!("{name} har anslutit till samtalet."),
+        Lang::Ru => format!("{name} присоединился(-ась) к разговору."),
+    }
+}
+
+/// The closing line when a worker resolves a conversation.
+pub fn resolved(lang: Lang) -> String {
+    match lang {
+        Lang::En => "This conversation is resolved. Thank you for contacting us!",
+        Lang::It => "Questa conversazione è stata risolta. Grazie per averci contattato!",
+        Lang::De => "Dieses Gespräch ist abgeschlossen. Danke, dass Sie uns kontaktiert haben!",
+        Lang::Nl => "Dit gesprek is afgerond. Bedankt voor uw bericht!",
+        Lang::Sv => "Det här ärendet är löst. Tack för att du kontaktade oss!",
+        Lang::Ru => "Этот разговор завершён. Спасибо, что обратились к нам!",
+    }
+    .to_string()
+}
+
+/// Greeting when a conversation opens.
+pub fn welcome(lang: Lang) -> String {
+    match lang {
+        Lang::En => "Hi! I'm the assistant. How can I help? You can ask for a person at any time.",
+        Lang::It => "Ciao! Sono l'assistente. Come posso aiutarti? Puoi chiedere di una persona in qualsiasi momento.",
+        Lang::De => "Hallo! Ich bin der Assistent. Wie kann ich helfen? Sie können jederzeit nach einem Menschen fragen.",
+        Lang::Nl => "Hallo! Ik ben de assistent. Waarmee kan ik helpen? U kunt altijd om een medewerker vragen.",
+        Lang::Sv => "Hej! Jag är assistenten. Hur kan jag hjälpa dig? Du kan när som helst be att få prata med en människa.",
+        Lang::Ru => "Здравствуйте! Я ассистент. Чем могу помочь? Вы в любой момент можете попросить оператора.",
+    }
+    .to_string()
+}

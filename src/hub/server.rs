@@ -1,0 +1,445 @@
+//! The network shell: axum serves `/ws/worker`, `/ws/customer` and `/healthz`.
+//!
+//! A connection task owns its socket and nothing else. It decodes frames (answering bad ones
+//! itself, so a broken client never reaches the engine), forwards commands to the engine, and
+//! writes whatever the engine queues for it. The engine cuts a connection off through the
+//! `kill` watch (replaced by a newer login, or too slow to read its frames).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc as std_mpsc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use futures_util::SinkExt;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::drafting::kb::{KbDrafter, KnowledgeBase};
+use crate::hub::dispatch::DispatchConfig;
+use crate::hub::engine::{CONNECTION_QUEUE, ConnHandle, Engine, EngineMsg, now_ms};
+use crate::hub::store::SqliteStore;
+use crate::protocol::{
+    self, CustomerCommand, CustomerEvent, DecodeError, ErrorCode, WorkerCommand, WorkerEvent,
+};
+
+/// Frames above this size close the connection (1009); between `MAX_FRAME_BYTES` and this they
+/// get an error frame and the connection stays open.
+pub const HARD_FRAME_LIMIT: usize = 1024 * 1024;
+
+/// How the hub is set up.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub dispatch: DispatchConfig,
+}
+
+#[derive(Clone)]
+struct AppState {
+    engine: std_mpsc::Sender<EngineMsg>,
+    next_conn: Arc<AtomicU64>,
+}
+
+/// A hub that is serving. Dropping it does not stop it; call [`RunningHub::shutdown`].
+pub struct RunningHub {
+    pub addr: SocketAddr,
+    engine: std_mpsc::Sender<EngineMsg>,
+    stop: Option<oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
+    engine_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningHub {
+    pub fn url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// Stop accepting, close connections, stop the engine, and wait for all of it.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.server).await;
+        let _ = self.engine.send(EngineMsg::Shutdown);
+        if let Some(thread) = self.engine_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+/// Open the store, replay the log, bind the listener and serve.
+pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
+    let store = SqliteStore::open(&config.data_dir)?;
+    let kb = Arc::new(KnowledgeBase::builtin());
+    let drafter = Box::new(KbDrafter::new(kb.clone()));
+    let engine = Engine::new(config.dispatch, Box::new(store), kb, drafter)?;
+    let (tx, rx) = std_mpsc::channel();
+    let engine_thread = std::thread::Builder::new()
+        .name("hub-engine".into())
+        .spawn(move || engine.serve(rx))?;
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        engine: tx.clone(),
+        next_conn: Arc::new(AtomicU64::new(1)),
+    };
+    let app = Router::new()
+        .route("/ws/worker", get(worker_ws))
+        .route("/ws/customer", get(customer_ws))
+        .route("/healthz", get(healthz))
+        .with_state(state);
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stop_rx.await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(%e, "server stopped");
+        }
+    });
+    Ok(RunningHub {
+        addr,
+        engine: tx,
+        stop: Some(stop_tx),
+        server,
+        engine_thread: Some(engine_thread),
+    })
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let (reply, rx) = oneshot::channel();
+    if state.engine.send(EngineMsg::Health { reply }).is_err() {
+        return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "engine stopped").into_response();
+    }
+    match rx.await {
+        Ok(health) => Json(health).into_response(),
+        Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "engine stopped").into_response(),
+    }
+}
+
+async fn worker_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.max_message_size(HARD_FRAME_LIMIT)
+        .max_frame_size(HARD_FRAME_LIMIT)
+        .on_upgrade(move |socket| worker_connection(socket, state))
+}
+
+async fn customer_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.max_message_size(HARD_FRAME_LIMIT)
+        .max_frame_size(HARD_FRAME_LIMIT)
+        .on_upgrade(move |socket| customer_connection(socket, state))
+}
+
+/// What one read from the socket turned into.
+enum Incoming {
+    Text(Utf8Bytes),
+    Binary,
+    /// Websocket ping or pong: tungstenite answers pings itself.
+    Control,
+    Closed,
+}
+
+/// The socket plumbing shared by both endpoints.
+struct Connection {
+    socket: WebSocket,
+    handle: ConnHandle,
+    frames: mpsc::Receiver<Arc<str>>,
+    kill: watch::Receiver<Option<(u16, String)>>,
+}
+
+enum Next {
+    In(Incoming),
+    Out(Arc<str>),
+    Kill(u16, String),
+}
+
+impl Connection {
+    fn new(socket: WebSocket, state: &AppState) -> Connection {
+        let (frames_tx, frames) = mpsc::channel(CONNECTION_QUEUE);
+        let (kill_tx, kill) = watch::channel(None);
+        Connection {
+            socket,
+            handle: ConnHandle {
+                id: state.next_conn.fetch_add(1, Ordering::Relaxed),
+                frames: frames_tx,
+                kill: kill_tx,
+            },
+            frames,
+            kill,
+        }
+    }
+
+    async fn next(&mut self) -> Next {
+        tokio::select! {
+            biased;
+            changed = self.kill.changed() => {
+                let reason = if changed.is_ok() { self.kill.borrow().clone() } else { None };
+                match reason {
+                    Some((code, reason)) => Next::Kill(code, reason),
+                    None => Next::Kill(1011, "hub stopped".into()),
+                }
+            }
+            Some(frame) = self.frames.recv() => Next::Out(frame),
+            message = self.socket.recv() => Next::In(match message {
+                Some(Ok(WsMessage::Text(text))) => Incoming::Text(text),
+                Some(Ok(WsMessage::Binary(_))) => Incoming::Binary,
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => Incoming::Control,
+                Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => Incoming::Closed,
+            }),
+        }
+    }
+
+    async fn send_text(&mut self, text: &str) -> bool {
+        self.socket
+            .send(WsMessage::Text(text.to_string().into()))
+            .await
+            .is_ok()
+    }
+
+    async fn close(&mut self, code: u16, reason: String) {
+        let _ = self
+            .socket
+            .send(WsMessage::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+        let _ = self.socket.flush().await;
+    }
+
+    async fn send_direct<E: serde::Serialize>(&mut self, event: &E) -> bool {
+        self.send_text(&protocol::encode(0, event)).await
+    }
+}
+
+fn worker_error(e: DecodeError) -> WorkerEvent {
+    WorkerEvent::Error {
+        id: e.id,
+        code: e.code,
+        message: e.message,
+    }
+}
+
+fn binary_error() -> DecodeError {
+    DecodeError {
+        code: ErrorCode::Malformed,
+        message: "binary frames are not supported; send JSON text frames".into(),
+        id: None,
+    }
+}
+
+async fn worker_connection(socket: WebSocket, state: AppState) {
+    let mut conn = Connection::new(socket, &state);
+    let mut worker: Option<String> = None;
+    loop {
+        match conn.next().await {
+            Next::Kill(code, reason) => {
+                conn.close(code, reason).await;
+                break;
+            }
+            Next::Out(frame) => {
+                if !conn.send_text(&frame).await {
+                    break;
+                }
+            }
+            Next::In(Incoming::Closed) => break,
+            Next::In(Incoming::Control) => {}
+            Next::In(Incoming::Binary) => {
+                if !conn.send_direct(&worker_error(binary_error())).await {
+                    break;
+                }
+            }
+            Next::In(Incoming::Text(text)) => {
+                let frame = match protocol::decode_worker(&text) {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        if !conn.send_direct(&worker_error(e)).await {
+                            break;
+                        }
+                        continue;
+                    }
+                };
+                match (&frame.command, &worker) {
+                    (WorkerCommand::Ping, _) => {
+                        let pong = WorkerEvent::Pong {
+                            server_time: now_ms(),
+                        };
+                        if !conn.send_direct(&pong).await {
+                            break;
+                        }
+                    }
+                    (
+                        WorkerCommand::Hello {
+                            token,
+                            protocol,
+                            resume,
+                        },
+                        None,
+                    ) => {
+                        let (reply, rx) = oneshot::channel();
+                        let hello = EngineMsg::WorkerHello {
+                            conn: conn.handle.clone(),
+                            id: frame.id.clone(),
+                            token: token.clone(),
+                            protocol: *protocol,
+                            resume: resume.clone(),
+                            reply,
+                        };
+                        if state.engine.send(hello).is_err() {
+                            break;
+                        }
+                        worker = rx.await.ok().flatten();
+                    }
+                    (_, None) => {
+                        let e = WorkerEvent::Error {
+                            id: Some(frame.id.clone()),
+                            code: ErrorCode::Unauthorized,
+                            message: "log in first: the first frame must be `hello`".into(),
+                        };
+                        if !conn.send_direct(&e).await {
+                            break;
+                        }
+                    }
+                    (_, Some(w)) => {
+                        let msg = EngineMsg::WorkerFrame {
+                            conn: conn.handle.id,
+                            worker: w.clone(),
+                            frame,
+                        };
+                        if state.engine.send(msg).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(worker) = worker {
+        let _ = state.engine.send(EngineMsg::WorkerGone {
+            conn: conn.handle.id,
+            worker,
+        });
+    }
+}
+
+fn customer_error(e: DecodeError) -> CustomerEvent {
+    CustomerEvent::Error {
+        id: e.id,
+        code: e.code,
+        message: e.message,
+    }
+}
+
+async fn customer_connection(socket: WebSocket, state: AppState) {
+    let mut conn = Connection::new(socket, &state);
+    let mut conversation: Option<String> = None;
+    loop {
+        match conn.next().await {
+            Next::Kill(code, reason) => {
+                conn.close(code, reason).await;
+                break;
+            }
+            Next::Out(frame) => {
+                if !conn.send_text(&frame).await {
+                    break;
+                }
+            }
+            Next::In(Incoming::Closed) => break,
+            Next::In(Incoming::Control) => {}
+            Next::In(Incoming::Binary) => {
+                if !conn.send_direct(&customer_error(binary_error())).await {
+                    break;
+                }
+            }
+            Next::In(Incoming::Text(text)) => {
+                let frame = match protocol::decode_customer(&text) {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        if !conn.send_direct(&customer_error(e)).await {
+                            break;
+                        }
+                        continue;
+                    }
+                };
+                match (&frame.command, &conversation) {
+                    (CustomerCommand::Ping, _) => {
+                        let pong = CustomerEvent::Pong {
+                            server_time: now_ms(),
+                        };
+                        if !conn.send_direct(&pong).await {
+                            break;
+                        }
+                    }
+                    (
+                        CustomerCommand::Start {
+                            protocol,
+                            name,
+                            lang,
+                            resume,
+                        },
+                        None,
+                    ) => {
+                        let (reply, rx) = oneshot::channel();
+                        let start = EngineMsg::CustomerStart {
+                            conn: conn.handle.clone(),
+                            id: frame.id.clone(),
+                            protocol: *protocol,
+                            name: name.clone(),
+                            lang: *lang,
+                            resume: resume.clone(),
+                            reply,
+                        };
+                        if state.engine.send(start).is_err() {
+                            break;
+                        }
+                        conversation = rx.await.ok().flatten();
+                    }
+                    (CustomerCommand::Start { .. }, Some(_)) => {
+                        let e = CustomerEvent::Error {
+                            id: Some(frame.id.clone()),
+                            code: ErrorCode::Conflict,
+                            message: "this connection already has a conversation".into(),
+                        };
+                        if !conn.send_direct(&e).await {
+                            break;
+                        }
+                    }
+                    (_, None) => {
+                        let e = CustomerEvent::Error {
+                            id: Some(frame.id.clone()),
+                            code: ErrorCode::Unauthorized,
+                            message: "the first frame must be `start`".into(),
+                        };
+                        if !conn.send_direct(&e).await {
+                            break;
+                        }
+                    }
+                    (_, Some(c)) => {
+                        let msg = EngineMsg::CustomerFrame {
+                            conversation: c.clone(),
+                            frame,
+                        };
+                        if state.engine.send(msg).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(conversation) = conversation {
+        let _ = state.engine.send(EngineMsg::CustomerGone {
+            conn: conn.handle.id,
+            conversation,
+        });
+    }
+}

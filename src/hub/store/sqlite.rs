@@ -1,0 +1,239 @@
+//! SQLite event log: one file in the data dir, WAL mode, so exports can read while the hub
+//! writes. `synchronous=FULL` makes an acknowledged fact survive a crash of the process and of
+//! the machine.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use super::{CommandResult, EventStore, Principal, StoreError, StoredWorker};
+use crate::hub::facts::Fact;
+use crate::lang::Lang;
+use crate::protocol::{Millis, Role, WorkerInfo};
+
+pub const DB_FILE: &str = "shiftdesk.db";
+
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    conversation TEXT,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_conversation ON events(conversation);
+CREATE TABLE IF NOT EXISTS commands (
+    principal TEXT NOT NULL,
+    id TEXT NOT NULL,
+    code TEXT,
+    message TEXT,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (principal, id)
+);
+CREATE TABLE IF NOT EXISTS workers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    languages TEXT NOT NULL,
+    skills TEXT NOT NULL,
+    capacity INTEGER NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+";
+
+impl SqliteStore {
+    /// Open (creating if needed) the store in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Invalid(format!("cannot create data dir {}: {e}", data_dir.display()))
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let conn = Connection::open(&path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteStore { conn, path })
+    }
+
+    /// Open an existing store read-only (exports while the hub runs).
+    pub fn open_read_only(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        let path = data_dir.join(DB_FILE);
+        if !path.exists() {
+            return Err(StoreError::Invalid(format!(
+                "no shiftdesk store at {} (is --data-dir right?)",
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(SqliteStore { conn, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Facts with their log sequence and time, oldest first.
+    pub fn load_with_seq(&self) -> Result<Vec<(i64, Fact)>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT seq, body FROM events ORDER BY seq")?;
+        let rows = stmt.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
+        let mut facts = Vec::new();
+        for row in rows {
+            let (seq, body) = row?;
+            let fact = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                seq,
+                message: e.to_string(),
+            })?;
+            facts.push((seq, fact));
+        }
+        Ok(facts)
+    }
+}
+
+fn row_to_worker(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredWorker> {
+    let role: String = row.get(2)?;
+    let languages: String = row.get(3)?;
+    let skills: String = row.get(4)?;
+    Ok(StoredWorker {
+        info: WorkerInfo {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            role: if role == "supervisor" {
+                Role::Supervisor
+            } else {
+                Role::Worker
+            },
+            languages: languages.split(',').filter_map(Lang::from_code).collect(),
+            skills: skills
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            capacity: row.get(5)?,
+        },
+        created_at: row.get::<_, i64>(6)? as Millis,
+    })
+}
+
+const WORKER_COLUMNS: &str = "id, name, role, languages, skills, capacity, created_at";
+
+impl EventStore for SqliteStore {
+    fn append(
+        &mut self,
+        facts: &[Fact],
+        command: Option<(&Principal, &str, &CommandResult)>,
+        at: Millis,
+    ) -> Result<(), StoreError> {
+        if facts.is_empty() && command.is_none() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (at, kind, conversation, body) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for fact in facts {
+                let body = serde_json::to_string(fact)
+                    .map_err(|e| StoreError::Invalid(format!("cannot encode fact: {e}")))?;
+                insert.execute(params![at as i64, fact.kind(), fact.conversation(), body])?;
+            }
+            if let Some((principal, id, result)) = command {
+                let (code, message) = match result {
+                    CommandResult::Ok => (None, None),
+                    CommandResult::Refused { code, message } => {
+                        (Some(code.as_str()), Some(message.as_str()))
+                    }
+                };
+                tx.execute(
+                    "INSERT OR REPLACE INTO commands (principal, id, code, message, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![principal, id, code, message, at as i64],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn load(&self) -> Result<Vec<Fact>, StoreError> {
+        Ok(self.load_with_seq()?.into_iter().map(|(_, f)| f).collect())
+    }
+
+    fn command_result(&self, principal: &Principal, id: &str) -> Result<Option<CommandResult>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT code, message FROM commands WHERE principal = ?1 AND id = ?2",
+                params![principal, id],
+                |row| Ok((row.get::<_, Option<String>>(0)?, row.get::<_, Option<String>>(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(code, message)| match code {
+            None => CommandResult::Ok,
+            Some(code) => CommandResult::Refused {
+                code,
+                message: message.unwrap_or_default(),
+            },
+        }))
+    }
+
+    fn add_worker(&mut self, info: &WorkerInfo, token_hash: &str, at: Millis) -> Result<(), StoreError> {
+        let languages: Vec<&str> = info.languages.iter().map(|l| l.code()).collect();
+        let role = match info.role {
+            Role::Worker => "worker",
+            Role::Supervisor => "supervisor",
+        };
+        self.conn
+            .execute(
+                "INSERT INTO workers (id, name, role, languages, skills, capacity, token_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    info.id,
+                    info.name,
+                    role,
+                    languages.join(","),
+                    info.skills.join(","),
+                    info.capacity,
+                    token_hash,
+                    at as i64
+                ],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::Invalid(format!("a worker with id `{}` already exists", info.id))
+                }
+                e => StoreError::Db(e),
+            })?;
+        Ok(())
+    }
+
+    fn worker_by_token(&self, token_hash: &str) -> Result<Option<StoredWorker>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {WORKER_COLUMNS} FROM workers WHERE token_hash = ?1"),
+                params![token_hash],
+                row_to_worker,
+            )
+            .optional()?)
+    }
+
+    fn workers(&self) -> Result<Vec<StoredWorker>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {WORKER_COLUMNS} FROM workers ORDER BY id"))?;
+        let rows = stmt.query_map([], row_to_worker)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

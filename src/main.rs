@@ -1,0 +1,264 @@
+//! The `shiftdesk` command: hub, console, demo, customer, admin and export.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use shiftdesk::hub::dispatch::DispatchConfig;
+use shiftdesk::hub::server::{self, HubConfig};
+use shiftdesk::hub::store::{EventStore, SqliteStore, hash_token, new_token};
+use shiftdesk::lang::Lang;
+use shiftdesk::protocol::{Role, WorkerInfo};
+
+#[derive(Parser)]
+#[command(name = "shiftdesk", version, about = "Dispatch hub and terminal console for remote customer-support workers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the dispatch hub: triage, offers, durable log, drafts.
+    Hub(HubArgs),
+    /// A customer on the command line: each stdin line is a message; replies are printed as JSON lines.
+    Customer(CustomerArgs),
+    /// Manage workers and supervisors.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCmd,
+    },
+    /// Export conversations or drafts as JSON lines (works while the hub is running).
+    Export {
+        /// What to export.
+        #[arg(value_enum)]
+        kind: shiftdesk::export::ExportKind,
+        /// The hub's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct HubArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    listen: SocketAddr,
+    /// Directory for the event log (shiftdesk.db). Defaults to the platform data directory.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Seconds a worker has to accept an offer.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    offer_timeout: u64,
+    /// Seconds a disconnected worker keeps their conversations.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86400))]
+    grace: u64,
+}
+
+#[derive(clap::Args)]
+struct CustomerArgs {
+    /// The hub, e.g. ws://127.0.0.1:7878.
+    #[arg(long)]
+    hub: String,
+    /// The customer's name, shown to the worker.
+    #[arg(long)]
+    name: Option<String>,
+    /// The customer's language (en, it, de, nl, sv, ru); detected from the messages if omitted.
+    #[arg(long)]
+    lang: Option<Lang>,
+    /// After stdin closes, wait at most this many seconds for replies.
+    #[arg(long, default_value_t = 60)]
+    wait: u64,
+}
+
+#[derive(Subcommand)]
+enum AdminCmd {
+    /// Add a worker or supervisor and print their login token (shown once; only its hash is kept).
+    AddWorker {
+        /// The hub's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// worker or supervisor.
+        #[arg(long, value_enum, default_value = "worker")]
+        role: RoleArg,
+        /// Languages spoken, comma-separated: en,it,de,nl,sv,ru.
+        #[arg(long, value_delimiter = ',', required = true)]
+        langs: Vec<Lang>,
+        /// Conversations at once.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=20))]
+        capacity: u32,
+        /// Skills, comma-separated (for example fraud,disputes).
+        #[arg(long, value_delimiter = ',')]
+        skills: Vec<String>,
+        /// Worker id; defaults to one made from the name.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List workers and supervisors.
+    ListWorkers {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Worker,
+    Supervisor,
+}
+
+fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "shiftdesk")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("shiftdesk-data"))
+}
+
+fn slug(name: &str) -> String {
+    let s: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '-' })
+        .collect();
+    s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("shiftdesk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Cmd::Hub(args) => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "shiftdesk=info".into()),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            let config = HubConfig {
+                listen: args.listen,
+                data_dir: args.data_dir.unwrap_or_else(default_data_dir),
+                dispatch: DispatchConfig {
+                    offer_timeout_ms: args.offer_timeout * 1000,
+                    grace_ms: args.grace * 1000,
+                },
+            };
+            runtime()?.block_on(async move {
+                let hub = server::start(config.clone()).await?;
+                println!("shiftdesk hub listening on {}", hub.url());
+                println!("data dir: {}", config.data_dir.display());
+                std::io::stdout().flush()?;
+                shutdown_signal().await;
+                eprintln!("shiftdesk hub: stopping");
+                hub.shutdown().await;
+                anyhow::Ok(())
+            })
+        }
+        Cmd::Customer(args) => runtime()?.block_on(shiftdesk::customer::run(
+            shiftdesk::customer::CustomerOptions {
+                hub: args.hub,
+                name: args.name,
+                lang: args.lang,
+                wait: Duration::from_secs(args.wait),
+            },
+        )),
+        Cmd::Admin { command } => match command {
+            AdminCmd::AddWorker {
+                data_dir,
+                name,
+                role,
+                langs,
+                capacity,
+                skills,
+                id,
+            } => {
+                let name = name.trim().to_string();
+                if name.is_empty() {
+                    anyhow::bail!("--name must not be empty");
+                }
+                let id = id.unwrap_or_else(|| slug(&name));
+                if id.is_empty() {
+                    anyhow::bail!("cannot make an id from the name `{name}`; pass --id");
+                }
+                let mut store = SqliteStore::open(&data_dir)?;
+                let token = new_token();
+                let info = WorkerInfo {
+                    id,
+                    name,
+                    role: match role {
+                        RoleArg::Worker => Role::Worker,
+                        RoleArg::Supervisor => Role::Supervisor,
+                    },
+                    languages: langs,
+                    skills,
+                    capacity,
+                };
+                store.add_worker(&info, &hash_token(&token), shiftdesk::hub::engine::now_ms())?;
+                println!("{token}");
+                Ok(())
+            }
+            AdminCmd::ListWorkers { data_dir } => {
+                let store = SqliteStore::open_read_only(&data_dir)?;
+                for w in store.workers()? {
+                    let langs: Vec<&str> = w.info.languages.iter().map(|l| l.code()).collect();
+                    println!(
+                        "{}\t{}\t{:?}\t{}\tcapacity {}",
+                        w.info.id,
+                        w.info.name,
+                        w.info.role,
+                        langs.join(","),
+                        w.info.capacity
+                    );
+                }
+                Ok(())
+            }
+        },
+        Cmd::Export { kind, data_dir } => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            shiftdesk::export::run(kind, &data_dir, &mut out)?;
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
