@@ -48,7 +48,8 @@ pub fn tls_config(ca_cert: Option<&Path>) -> anyhow::Result<Arc<rustls::ClientCo
             .with_context(|| format!("cannot read CA certificate {}", path.display()))?;
         let mut added = 0;
         for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            let cert = cert.with_context(|| format!("{}: not a PEM certificate", path.display()))?;
+            let cert =
+                cert.with_context(|| format!("{}: not a PEM certificate", path.display()))?;
             roots
                 .add(cert)
                 .with_context(|| format!("{}: certificate rejected", path.display()))?;
@@ -68,7 +69,10 @@ pub fn tls_config(ca_cert: Option<&Path>) -> anyhow::Result<Arc<rustls::ClientCo
 }
 
 /// Open a websocket to `url`.
-pub async fn connect(url: &str, tls: Option<Arc<rustls::ClientConfig>>) -> anyhow::Result<WsStream> {
+pub async fn connect(
+    url: &str,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> anyhow::Result<WsStream> {
     let connector = match (url.starts_with("wss://"), tls) {
         (true, Some(config)) => Some(Connector::Rustls(config)),
         (true, None) => Some(Connector::Rustls(tls_config(None)?)),
@@ -86,9 +90,18 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(endpoint_url("127.0.0.1:9", "/ws/worker").unwrap(), "ws://127.0.0.1:9/ws/worker");
-        assert_eq!(endpoint_url("wss://hub.example/", "/ws/customer").unwrap(), "wss://hub.example/ws/customer");
-        assert_eq!(endpoint_url("ws://h:1/ws/worker", "/ws/worker").unwrap(), "ws://h:1/ws/worker");
+        assert_eq!(
+            endpoint_url("127.0.0.1:9", "/ws/worker").unwrap(),
+            "ws://127.0.0.1:9/ws/worker"
+        );
+        assert_eq!(
+            endpoint_url("wss://hub.example/", "/ws/customer").unwrap(),
+            "wss://hub.example/ws/customer"
+        );
+        assert_eq!(
+            endpoint_url("ws://h:1/ws/worker", "/ws/worker").unwrap(),
+            "ws://h:1/ws/worker"
+        );
         assert!(endpoint_url("ftp://h", "/ws/worker").is_err());
     }
 }

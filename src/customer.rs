@@ -112,4 +112,3 @@ pub async fn run(options: CustomerOptions) -> anyhow::Result<()> {
     let _ = ws.close(None).await;
     Ok(())
 }
-

@@ -79,15 +79,18 @@ pub fn conversations(workers: &[WorkerInfo], facts: &[Fact]) -> Vec<Conversation
                 message,
                 decision,
                 at,
-            } => triage.entry(conversation.clone()).or_default().push(TriageRecord {
-                message: *message,
-                to_human: decision.to_human,
-                explanation: decision.reason.explain(),
-                reason: decision.reason.clone(),
-                intent: decision.intent.clone(),
-                confidence: decision.confidence,
-                at: *at,
-            }),
+            } => triage
+                .entry(conversation.clone())
+                .or_default()
+                .push(TriageRecord {
+                    message: *message,
+                    to_human: decision.to_human,
+                    explanation: decision.reason.explain(),
+                    reason: decision.reason.clone(),
+                    intent: decision.intent.clone(),
+                    confidence: decision.confidence,
+                    at: *at,
+                }),
             Fact::Queued {
                 conversation, at, ..
             } => {
@@ -106,7 +109,11 @@ pub fn conversations(workers: &[WorkerInfo], facts: &[Fact]) -> Vec<Conversation
         }
     }
     let mut ids = dispatch.conversation_ids();
-    ids.sort_by_key(|id| id.trim_start_matches('c').parse::<u64>().unwrap_or(u64::MAX));
+    ids.sort_by_key(|id| {
+        id.trim_start_matches('c')
+            .parse::<u64>()
+            .unwrap_or(u64::MAX)
+    });
     ids.into_iter()
         .filter_map(|id| dispatch.conversation_view(&id))
         .map(|view| ConversationRecord {

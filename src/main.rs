@@ -15,7 +15,11 @@ use shiftdesk::lang::Lang;
 use shiftdesk::protocol::{Role, WorkerInfo};
 
 #[derive(Parser)]
-#[command(name = "shiftdesk", version, about = "Dispatch hub and terminal console for remote customer-support workers")]
+#[command(
+    name = "shiftdesk",
+    version,
+    about = "Dispatch hub and terminal console for remote customer-support workers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -126,7 +130,10 @@ fn slug(name: &str) -> String {
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { '-' })
         .collect();
-    s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
+    s.split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn main() -> ExitCode {
@@ -141,7 +148,9 @@ fn main() -> ExitCode {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -164,9 +173,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             runtime()?.block_on(async move {
                 let hub = server::start(config.clone()).await?;
-                println!("shiftdesk hub listening on {}", hub.url());
-                println!("data dir: {}", config.data_dir.display());
-                std::io::stdout().flush()?;
+                // stdout may be a pipe nobody reads any more: never let that stop the hub.
+                let mut stdout = std::io::stdout();
+                let _ = writeln!(stdout, "shiftdesk hub listening on {}", hub.url());
+                let _ = stdout.flush();
+                tracing::info!(data_dir = %config.data_dir.display(), "hub started");
                 shutdown_signal().await;
                 eprintln!("shiftdesk hub: stopping");
                 hub.shutdown().await;

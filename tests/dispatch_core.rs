@@ -140,8 +140,8 @@ impl Sim {
     }
 
     fn say(&mut self, conversation: &str, text: &str, triage: TriageDecision) -> Vec<Effect> {
-        let triage =
-            (self.d.conversation_state(conversation) == Some(ConversationState::Bot)).then_some(triage);
+        let triage = (self.d.conversation_state(conversation) == Some(ConversationState::Bot))
+            .then_some(triage);
         self.run(Input::CustomerMessage {
             conversation: conversation.into(),
             text: text.into(),
@@ -214,7 +214,11 @@ fn asking_for_a_person_offers_to_the_longest_idle_worker() {
         }
     )));
     // And a draft is requested for the worker.
-    assert!(effects.iter().any(|e| matches!(e, Effect::NeedDraft { .. })));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::NeedDraft { .. }))
+    );
 }
 
 #[test]
@@ -230,7 +234,10 @@ fn decline_and_timeout_move_the_offer_on_and_are_counted() {
     assert_eq!(first, vec![("a".to_string(), conv.clone())]);
 
     let declined = s
-        .cmd("a", Command::DeclineOffer(conv.clone(), Some("lunch".into())))
+        .cmd(
+            "a",
+            Command::DeclineOffer(conv.clone(), Some("lunch".into())),
+        )
         .expect("decline accepted");
     assert_eq!(offers(&declined), vec![("b".to_string(), conv.clone())]);
 
@@ -248,7 +255,8 @@ fn decline_and_timeout_move_the_offer_on_and_are_counted() {
         s.cmd("b", Command::AcceptOffer(conv.clone())),
         Err(ErrorCode::Conflict)
     );
-    s.cmd("c", Command::AcceptOffer(conv.clone())).expect("accepted");
+    s.cmd("c", Command::AcceptOffer(conv.clone()))
+        .expect("accepted");
     assert_eq!(s.d.owner(&conv), Some("c"));
     assert_eq!(s.d.worker_stats("c").map(|st| st.offers_accepted), Some(1));
 }
@@ -259,9 +267,14 @@ fn a_worker_who_passed_is_offered_again_only_after_a_cooldown() {
     s.online("solo", &[Lang::En], 1);
     let conv = s.customer(Lang::En);
     s.say(&conv, "agent", asked(Lang::En));
-    let e = s.cmd("solo", Command::DeclineOffer(conv.clone(), None)).expect("ok");
+    let e = s
+        .cmd("solo", Command::DeclineOffer(conv.clone(), None))
+        .expect("ok");
     assert!(offers(&e).is_empty(), "not straight back to the decliner");
-    assert!(s.d.next_deadline().is_some(), "a timer is set for the cooldown");
+    assert!(
+        s.d.next_deadline().is_some(),
+        "a timer is set for the cooldown"
+    );
     let e = s.advance(30_000);
     assert_eq!(offers(&e), vec![("solo".to_string(), conv)]);
 }
@@ -273,13 +286,19 @@ fn only_eligible_workers_get_offers() {
     s.run(Input::WorkerConnected {
         info: info("onbreak", &[Lang::Sv], 2),
     });
-    s.cmd("onbreak", Command::SetStatus(WorkerStatus::Break)).expect("ok");
+    s.cmd("onbreak", Command::SetStatus(WorkerStatus::Break))
+        .expect("ok");
     let conv = s.customer(Lang::Sv);
     let e = s.say(&conv, "människa", asked(Lang::Sv));
     assert!(offers(&e).is_empty());
-    assert_eq!(s.d.conversation_state(&conv), Some(ConversationState::Queued));
+    assert_eq!(
+        s.d.conversation_state(&conv),
+        Some(ConversationState::Queued)
+    );
     // The Swedish speaker comes back from break: the offer goes to them.
-    let e = s.cmd("onbreak", Command::SetStatus(WorkerStatus::Available)).expect("ok");
+    let e = s
+        .cmd("onbreak", Command::SetStatus(WorkerStatus::Available))
+        .expect("ok");
     assert_eq!(offers(&e), vec![("onbreak".to_string(), conv)]);
 }
 
@@ -324,7 +343,9 @@ fn queue_order_is_priority_then_waiting_time() {
     s.run(Input::WorkerConnected {
         info: info("w", &[Lang::En], 3),
     });
-    let e = s.cmd("w", Command::SetStatus(WorkerStatus::Available)).expect("ok");
+    let e = s
+        .cmd("w", Command::SetStatus(WorkerStatus::Available))
+        .expect("ok");
     assert_eq!(offers(&e), vec![("w".to_string(), fraud)]);
 }
 
@@ -338,17 +359,23 @@ fn a_disconnect_withdraws_the_offer_and_the_grace_period_returns_conversations()
     s.say(&owned, "person", asked(Lang::En));
     s.now += 1;
     // Accepting makes w1 busy since now, so w2 has been idle longer.
-    s.cmd("w1", Command::AcceptOffer(owned.clone())).expect("ok");
+    s.cmd("w1", Command::AcceptOffer(owned.clone()))
+        .expect("ok");
     let offered = s.customer(Lang::En);
     let e = s.say(&offered, "person", asked(Lang::En));
     assert_eq!(offers(&e), vec![("w2".to_string(), offered.clone())]);
     // w2 has the offer; it drops: the offer goes to w1 at once.
-    let e = s.run(Input::WorkerDisconnected { worker: "w2".into() });
+    let e = s.run(Input::WorkerDisconnected {
+        worker: "w2".into(),
+    });
     assert_eq!(offers(&e), vec![("w1".to_string(), offered.clone())]);
-    s.cmd("w1", Command::AcceptOffer(offered.clone())).expect("ok");
+    s.cmd("w1", Command::AcceptOffer(offered.clone()))
+        .expect("ok");
 
     // w1 drops: keeps both for the grace period.
-    s.run(Input::WorkerDisconnected { worker: "w1".into() });
+    s.run(Input::WorkerDisconnected {
+        worker: "w1".into(),
+    });
     s.advance(59_000);
     assert_eq!(s.d.owner(&owned), Some("w1"));
     // Reconnecting in time keeps them.
@@ -359,10 +386,15 @@ fn a_disconnect_withdraws_the_offer_and_the_grace_period_returns_conversations()
     assert_eq!(s.d.owner(&owned), Some("w1"));
     // Drop again and stay away: after the grace period both go back to the queue, with the
     // transcript, and w1 is offline.
-    s.run(Input::WorkerDisconnected { worker: "w1".into() });
+    s.run(Input::WorkerDisconnected {
+        worker: "w1".into(),
+    });
     s.advance(60_000);
     assert_eq!(s.d.owner(&owned), None);
-    assert_eq!(s.d.conversation_state(&owned), Some(ConversationState::Queued));
+    assert_eq!(
+        s.d.conversation_state(&owned),
+        Some(ConversationState::Queued)
+    );
     assert_eq!(s.d.worker_status("w1"), Some(WorkerStatus::Offline));
     let view = s.d.conversation_view(&owned).expect("still there");
     assert!(view.messages.iter().any(|m| m.text == "person"));
@@ -375,7 +407,8 @@ fn draining_finishes_then_goes_offline() {
     let c = s.customer(Lang::En);
     s.say(&c, "person", asked(Lang::En));
     s.cmd("w", Command::AcceptOffer(c.clone())).expect("ok");
-    s.cmd("w", Command::SetStatus(WorkerStatus::Draining)).expect("ok");
+    s.cmd("w", Command::SetStatus(WorkerStatus::Draining))
+        .expect("ok");
     let c2 = s.customer(Lang::En);
     let e = s.say(&c2, "person", asked(Lang::En));
     assert!(offers(&e).is_empty(), "draining takes no new work");
@@ -414,7 +447,10 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
     });
     // Only the owner may act on it.
     assert_eq!(
-        s.cmd("w", Command::Draft(c.clone(), "d1".into(), DraftAction::Accept)),
+        s.cmd(
+            "w",
+            Command::Draft(c.clone(), "d1".into(), DraftAction::Accept)
+        ),
         Err(ErrorCode::NotYours)
     );
     let e = s.cmd("w", Command::AcceptOffer(c.clone())).expect("ok");
@@ -430,7 +466,10 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
         .expect("conversation sent on accept");
     let draft = view.draft.expect("the draft waits for the worker");
     let e = s
-        .cmd("w", Command::Draft(c.clone(), draft.id.clone(), DraftAction::Accept))
+        .cmd(
+            "w",
+            Command::Draft(c.clone(), draft.id.clone(), DraftAction::Accept),
+        )
         .expect("ok");
     assert_eq!(
         customer_texts(&e),
@@ -438,7 +477,10 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
     );
     // The same draft cannot be used twice.
     assert_eq!(
-        s.cmd("w", Command::Draft(c.clone(), draft.id, DraftAction::Accept)),
+        s.cmd(
+            "w",
+            Command::Draft(c.clone(), draft.id, DraftAction::Accept)
+        ),
         Err(ErrorCode::Conflict)
     );
 
@@ -458,9 +500,15 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
         proposal: proposal("First try."),
     });
     let e = s
-        .cmd("w", Command::Draft(c.clone(), "d2".into(), DraftAction::Regenerate))
+        .cmd(
+            "w",
+            Command::Draft(c.clone(), "d2".into(), DraftAction::Regenerate),
+        )
         .expect("ok");
-    assert!(e.iter().any(|e| matches!(e, Effect::NeedDraft { attempt: 1, .. })));
+    assert!(
+        e.iter()
+            .any(|e| matches!(e, Effect::NeedDraft { attempt: 1, .. }))
+    );
     s.run(Input::DraftReady {
         conversation: c.clone(),
         for_message: n,
@@ -485,7 +533,10 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
     );
     assert!(e.iter().any(|e| matches!(
         e,
-        Effect::Record(Fact::DraftSettled { edit_distance: Some(8), .. })
+        Effect::Record(Fact::DraftSettled {
+            edit_distance: Some(8),
+            ..
+        })
     )));
 
     // A rejected draft is never sent.
@@ -518,7 +569,12 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
     assert!(customer_texts(&e).is_empty());
     let stats = s.d.worker_stats("w").expect("known");
     assert_eq!(
-        (stats.drafts_accepted, stats.drafts_edited, stats.drafts_rejected, stats.drafts_regenerated),
+        (
+            stats.drafts_accepted,
+            stats.drafts_edited,
+            stats.drafts_rejected,
+            stats.drafts_regenerated
+        ),
         (1, 1, 1, 1)
     );
 }
@@ -531,9 +587,17 @@ fn commands_on_someone_elses_conversation_are_refused() {
     let c = s.customer(Lang::En);
     let e = s.say(&c, "person", asked(Lang::En));
     let (offered_to, _) = offers(&e).remove(0);
-    let other = if offered_to == "owner" { "other" } else { "owner" };
-    assert_eq!(s.cmd(other, Command::AcceptOffer(c.clone())), Err(ErrorCode::Conflict));
-    s.cmd(&offered_to, Command::AcceptOffer(c.clone())).expect("ok");
+    let other = if offered_to == "owner" {
+        "other"
+    } else {
+        "owner"
+    };
+    assert_eq!(
+        s.cmd(other, Command::AcceptOffer(c.clone())),
+        Err(ErrorCode::Conflict)
+    );
+    s.cmd(&offered_to, Command::AcceptOffer(c.clone()))
+        .expect("ok");
     for command in [
         Command::Reply(c.clone(), "hi".into()),
         Command::Note(c.clone(), "n".into()),
@@ -546,7 +610,10 @@ fn commands_on_someone_elses_conversation_are_refused() {
         s.cmd(other, Command::Whisper(c.clone(), "psst".into())),
         Err(ErrorCode::Forbidden)
     );
-    assert_eq!(s.cmd(other, Command::TakeOver(c)), Err(ErrorCode::Forbidden));
+    assert_eq!(
+        s.cmd(other, Command::TakeOver(c)),
+        Err(ErrorCode::Forbidden)
+    );
 }
 
 #[test]
@@ -558,7 +625,10 @@ fn transfer_puts_it_back_in_the_queue_for_someone_else() {
     s.cmd("a", Command::AcceptOffer(c.clone())).expect("ok");
     s.online("b", &[Lang::Nl], 1);
     let e = s
-        .cmd("a", Command::Transfer(c.clone(), Some("needs disputes team".into())))
+        .cmd(
+            "a",
+            Command::Transfer(c.clone(), Some("needs disputes team".into())),
+        )
         .expect("ok");
     assert_eq!(offers(&e), vec![("b".to_string(), c)]);
 }
@@ -570,7 +640,8 @@ fn replaying_the_log_rebuilds_the_same_state() {
     let c1 = s.customer(Lang::De);
     s.say(&c1, "Mitarbeiter bitte", asked(Lang::De));
     s.cmd("a", Command::AcceptOffer(c1.clone())).expect("ok");
-    s.cmd("a", Command::Reply(c1.clone(), "Hallo!".into())).expect("ok");
+    s.cmd("a", Command::Reply(c1.clone(), "Hallo!".into()))
+        .expect("ok");
     let c2 = s.customer(Lang::En);
     s.say(&c2, "person", asked(Lang::En));
     let c3 = s.customer(Lang::En);
@@ -582,7 +653,9 @@ fn replaying_the_log_rebuilds_the_same_state() {
     for f in &s.facts {
         replayed.apply(f);
     }
-    replayed.check_invariants().expect("invariants after replay");
+    replayed
+        .check_invariants()
+        .expect("invariants after replay");
     for c in [&c1, &c2, &c3] {
         assert_eq!(replayed.conversation_view(c), s.d.conversation_view(c));
     }

@@ -46,11 +46,18 @@ impl Default for DispatchConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// A worker logged in. `info` comes from the token store and may have changed.
-    WorkerConnected { info: WorkerInfo },
+    WorkerConnected {
+        info: WorkerInfo,
+    },
     /// A worker's connection dropped.
-    WorkerDisconnected { worker: WorkerId },
+    WorkerDisconnected {
+        worker: WorkerId,
+    },
     /// A command from a logged-in worker or supervisor.
-    Command { worker: WorkerId, command: Command },
+    Command {
+        worker: WorkerId,
+        command: Command,
+    },
     /// A customer opened a conversation.
     CustomerOpened {
         customer: String,
@@ -64,7 +71,9 @@ pub enum Input {
         text: String,
         triage: Option<TriageDecision>,
     },
-    CustomerLeft { conversation: ConversationId },
+    CustomerLeft {
+        conversation: ConversationId,
+    },
     /// The drafter answered a [`Effect::NeedDraft`].
     DraftReady {
         conversation: ConversationId,
@@ -348,9 +357,12 @@ impl Dispatch {
             .filter_map(|w| w.disconnected_at.map(|at| at + self.config.grace_ms));
         // A conversation that only passed workers could take becomes offerable again.
         let cooldowns = self.queue.iter().filter_map(|(_, _, id)| {
-            self.conversations
-                .get(id)
-                .and_then(|c| c.passed.values().min().map(|at| at + self.config.offer_timeout_ms))
+            self.conversations.get(id).and_then(|c| {
+                c.passed
+                    .values()
+                    .min()
+                    .map(|at| at + self.config.offer_timeout_ms)
+            })
         });
         offers.chain(graces).chain(cooldowns).min()
     }
@@ -464,13 +476,24 @@ impl Dispatch {
             match (&c.owner, owners.as_slice()) {
                 (None, []) => {}
                 (Some(o), [w]) if o == *w => {}
-                _ => return Err(format!("{}: owner {:?} but held by {owners:?}", c.id, c.owner)),
+                _ => {
+                    return Err(format!(
+                        "{}: owner {:?} but held by {owners:?}",
+                        c.id, c.owner
+                    ));
+                }
             }
             if c.owner.is_some() != (c.state == ConversationState::Assigned) {
-                return Err(format!("{}: state {:?} with owner {:?}", c.id, c.state, c.owner));
+                return Err(format!(
+                    "{}: state {:?} with owner {:?}",
+                    c.id, c.state, c.owner
+                ));
             }
             if c.offer.is_some() != (c.state == ConversationState::Offered) {
-                return Err(format!("{}: state {:?} with offer {:?}", c.id, c.state, c.offer));
+                return Err(format!(
+                    "{}: state {:?} with offer {:?}",
+                    c.id, c.state, c.offer
+                ));
             }
             let queued = self.queue.iter().any(|(_, _, id)| id == &c.id);
             if queued != (c.state == ConversationState::Queued) {
@@ -508,7 +531,13 @@ impl Dispatch {
             Input::WorkerConnected { info } => {
                 let id = info.id.clone();
                 self.upsert_worker(info);
-                self.record(Fact::WorkerConnected { worker: id, at: now }, &mut out);
+                self.record(
+                    Fact::WorkerConnected {
+                        worker: id,
+                        at: now,
+                    },
+                    &mut out,
+                );
             }
             Input::WorkerDisconnected { worker } => {
                 if self.workers.get(&worker).is_some_and(|w| w.connected) {
@@ -561,8 +590,18 @@ impl Dispatch {
             Input::CustomerLeft { conversation } => {
                 let c = self.conversation(&conversation)?;
                 if c.open() {
+                    let owner = c.owner.clone();
                     self.end_for_everyone(&conversation, "abandoned", &mut out);
-                    self.record(Fact::Abandoned { conversation, at: now }, &mut out);
+                    self.record(
+                        Fact::Abandoned {
+                            conversation,
+                            at: now,
+                        },
+                        &mut out,
+                    );
+                    if let Some(owner) = owner {
+                        self.after_release(&owner, now, &mut out);
+                    }
                 }
             }
             Input::DraftReady {
@@ -919,7 +958,10 @@ impl Dispatch {
             Command::HandBack(id, to) => {
                 self.owned_conversation(worker, &id)?;
                 let Some(target) = self.workers.get(&to) else {
-                    return Err(Refusal::new(ErrorCode::Conflict, format!("no worker `{to}`")));
+                    return Err(Refusal::new(
+                        ErrorCode::Conflict,
+                        format!("no worker `{to}`"),
+                    ));
                 };
                 if !target.connected {
                     return Err(Refusal::new(
@@ -956,7 +998,13 @@ impl Dispatch {
         Ok(())
     }
 
-    fn set_status(&mut self, worker: &str, status: WorkerStatus, now: Millis, out: &mut Vec<Effect>) {
+    fn set_status(
+        &mut self,
+        worker: &str,
+        status: WorkerStatus,
+        now: Millis,
+        out: &mut Vec<Effect>,
+    ) {
         let Some(w) = self.workers.get(worker) else {
             return;
         };
@@ -1012,7 +1060,10 @@ impl Dispatch {
             },
             out,
         );
-        let n = self.conversations.get(id).map_or(0, |c| c.messages.len() as u32);
+        let n = self
+            .conversations
+            .get(id)
+            .map_or(0, |c| c.messages.len() as u32);
         if state == ConversationState::Bot {
             let Some(decision) = triage else {
                 return Ok(());
@@ -1340,7 +1391,13 @@ impl Dispatch {
         }
     }
 
-    fn offer_event(&self, c: &Conversation, deadline: Millis, now: Millis, because: &str) -> WorkerEvent {
+    fn offer_event(
+        &self,
+        c: &Conversation,
+        deadline: Millis,
+        now: Millis,
+        because: &str,
+    ) -> WorkerEvent {
         let preview = c
             .last_customer_message()
             .map(|m| m.text.chars().take(160).collect())
@@ -1783,7 +1840,11 @@ impl Dispatch {
                 attempt,
                 ..
             } => {
-                if let Some(n) = draft.id.strip_prefix('d').and_then(|n| n.parse::<u64>().ok()) {
+                if let Some(n) = draft
+                    .id
+                    .strip_prefix('d')
+                    .and_then(|n| n.parse::<u64>().ok())
+                {
                     self.next_draft = self.next_draft.max(n + 1);
                 }
                 if let Some(c) = self.conversations.get_mut(conversation) {
@@ -1842,13 +1903,14 @@ impl Dispatch {
             Fact::Requeued {
                 conversation,
                 worker,
+                why,
                 at,
-                ..
             } => {
                 let w = self.worker_mut(worker);
                 w.owned.remove(conversation);
                 if let Some(c) = self.conversations.get_mut(conversation) {
                     c.owner = None;
+                    c.why = why.clone();
                     c.passed.insert(worker.clone(), *at);
                 }
                 self.requeue_state(conversation);

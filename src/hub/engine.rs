@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::drafting::{DraftRequest, Drafter};
 use crate::drafting::kb::KnowledgeBase;
+use crate::drafting::{DraftRequest, Drafter};
 use crate::hub::dispatch::{Command, Dispatch, DispatchConfig, Effect, Input, Refusal};
 use crate::hub::facts::Fact;
 use crate::hub::store::{CommandResult, EventStore, StoreError, hash_token};
@@ -47,7 +47,8 @@ impl ConnHandle {
         match self.frames.try_send(frame) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.kill.send_replace(Some((CLOSE_TOO_SLOW, "too slow".into())));
+                self.kill
+                    .send_replace(Some((CLOSE_TOO_SLOW, "too slow".into())));
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
@@ -67,8 +68,15 @@ pub enum EngineMsg {
         /// Told whether login worked, so the connection knows it may send commands.
         reply: oneshot::Sender<Option<WorkerId>>,
     },
-    WorkerFrame { conn: ConnId, worker: WorkerId, frame: WorkerFrame },
-    WorkerGone { conn: ConnId, worker: WorkerId },
+    WorkerFrame {
+        conn: ConnId,
+        worker: WorkerId,
+        frame: WorkerFrame,
+    },
+    WorkerGone {
+        conn: ConnId,
+        worker: WorkerId,
+    },
     CustomerStart {
         conn: ConnHandle,
         id: String,
@@ -78,9 +86,17 @@ pub enum EngineMsg {
         resume: Option<CustomerResume>,
         reply: oneshot::Sender<Option<ConversationId>>,
     },
-    CustomerFrame { conversation: ConversationId, frame: CustomerFrame },
-    CustomerGone { conn: ConnId, conversation: ConversationId },
-    Health { reply: oneshot::Sender<Health> },
+    CustomerFrame {
+        conversation: ConversationId,
+        frame: CustomerFrame,
+    },
+    CustomerGone {
+        conn: ConnId,
+        conversation: ConversationId,
+    },
+    Health {
+        reply: oneshot::Sender<Health>,
+    },
     Shutdown,
 }
 
@@ -279,7 +295,8 @@ impl Engine {
                 resume,
                 reply,
             } => {
-                let conversation = self.customer_start(conn, &id, protocol, name, lang, resume, now);
+                let conversation =
+                    self.customer_start(conn, &id, protocol, name, lang, resume, now);
                 let _ = reply.send(conversation);
             }
             EngineMsg::CustomerFrame {
@@ -351,7 +368,10 @@ impl Engine {
             }
             Err(e) => {
                 tracing::error!(%e, "token lookup failed");
-                error(ErrorCode::Unavailable, "the hub cannot read its store; retry");
+                error(
+                    ErrorCode::Unavailable,
+                    "the hub cannot read its store; retry",
+                );
                 return None;
             }
         };
@@ -392,8 +412,8 @@ impl Engine {
             }
         }
         stream.conn = Some(conn);
-        self.run(Input::WorkerConnected { info }, now);
         if replay.is_none() {
+            // The snapshot first: whatever connecting causes (a new offer) follows it.
             let snapshot = self.dispatch.snapshot_for(&worker, now);
             if let Some(stream) = self.workers.get_mut(&worker) {
                 for event in &snapshot {
@@ -401,6 +421,7 @@ impl Engine {
                 }
             }
         }
+        self.run(Input::WorkerConnected { info }, now);
         Some(worker)
     }
 
@@ -420,7 +441,7 @@ impl Engine {
                     message,
                 },
             };
-            self.to_worker(worker, &event);
+            self.send_worker(worker, &event);
             return;
         }
         let is_supervisor = self
@@ -440,7 +461,7 @@ impl Engine {
                         self.wallboard_subscribers.push(worker.to_string());
                     }
                     let wallboard = self.dispatch.wallboard(now);
-                    self.to_worker_direct(worker, &WorkerEvent::Wallboard { wallboard });
+                    self.send_worker_direct(worker, &WorkerEvent::Wallboard { wallboard });
                     Ok(Vec::new())
                 }
                 WorkerCommand::Hello { .. } => Err(Refusal {
@@ -464,7 +485,7 @@ impl Engine {
             Ok(effects) => {
                 if self.commit(&effects, Some((&principal, &id, &CommandResult::Ok)), now) {
                     self.carry_out(effects, now);
-                    self.to_worker(
+                    self.send_worker(
                         worker,
                         &WorkerEvent::Ack {
                             id,
@@ -472,7 +493,7 @@ impl Engine {
                         },
                     );
                 } else {
-                    self.to_worker(worker, &unavailable(Some(id)));
+                    self.send_worker(worker, &unavailable(Some(id)));
                 }
             }
             Err(refusal) => {
@@ -485,7 +506,7 @@ impl Engine {
                     message: refusal.message.clone(),
                 };
                 self.commit(&[], Some((&principal, &id, &stored)), now);
-                self.to_worker(
+                self.send_worker(
                     worker,
                     &WorkerEvent::Error {
                         id: Some(id),
@@ -535,17 +556,21 @@ impl Engine {
                 return None;
             }
             let conversation = resume.conversation.clone();
+            let name = format!("{}-{conversation}", self.epoch);
             let stream = self
                 .customers
                 .entry(conversation.clone())
-                .or_insert_with(|| Stream::new(conversation.clone()));
-            let replay = stream.replay_from(resume.last_seq);
+                .or_insert_with(|| Stream::new(name));
+            let replay = (resume.stream == stream.name)
+                .then(|| stream.replay_from(resume.last_seq))
+                .flatten();
             direct(
                 &conn,
                 &CustomerEvent::Started {
                     protocol: PROTOCOL_VERSION,
                     conversation: conversation.clone(),
                     key: resume.key,
+                    stream: stream.name.clone(),
                     resumed: replay.is_some(),
                 },
             );
@@ -586,16 +611,17 @@ impl Engine {
             );
             return None;
         }
+        let mut stream = Stream::new(format!("{}-{conversation}", self.epoch));
         direct(
             &conn,
             &CustomerEvent::Started {
                 protocol: PROTOCOL_VERSION,
                 conversation: conversation.clone(),
                 key,
+                stream: stream.name.clone(),
                 resumed: false,
             },
         );
-        let mut stream = Stream::new(conversation.clone());
         stream.conn = Some(conn);
         self.customers.insert(conversation.clone(), stream);
         self.carry_out(effects, now);
@@ -617,7 +643,7 @@ impl Engine {
                     message,
                 },
             };
-            self.to_customer(conversation, &event);
+            self.send_customer(conversation, &event);
             return;
         }
         let input = match command {
@@ -638,7 +664,7 @@ impl Engine {
                 conversation: conversation.to_string(),
             },
             CustomerCommand::Start { .. } | CustomerCommand::Ping => {
-                self.to_customer(
+                self.send_customer(
                     conversation,
                     &CustomerEvent::Ack {
                         id,
@@ -652,7 +678,7 @@ impl Engine {
             Ok(effects) => {
                 if self.commit(&effects, Some((&principal, &id, &CommandResult::Ok)), now) {
                     self.carry_out(effects, now);
-                    self.to_customer(
+                    self.send_customer(
                         conversation,
                         &CustomerEvent::Ack {
                             id,
@@ -660,7 +686,7 @@ impl Engine {
                         },
                     );
                 } else {
-                    self.to_customer(
+                    self.send_customer(
                         conversation,
                         &CustomerEvent::Error {
                             id: Some(id),
@@ -670,7 +696,7 @@ impl Engine {
                     );
                 }
             }
-            Err(refusal) => self.to_customer(
+            Err(refusal) => self.send_customer(
                 conversation,
                 &CustomerEvent::Error {
                     id: Some(id),
@@ -738,11 +764,11 @@ impl Engine {
         for effect in effects {
             match effect {
                 Effect::Record(_) => {}
-                Effect::ToWorker { worker, event } => self.to_worker(&worker, &event),
+                Effect::ToWorker { worker, event } => self.send_worker(&worker, &event),
                 Effect::ToCustomer {
                     conversation,
                     event,
-                } => self.to_customer(&conversation, &event),
+                } => self.send_customer(&conversation, &event),
                 Effect::NeedDraft {
                     conversation,
                     for_message,
@@ -771,7 +797,7 @@ impl Engine {
         }
     }
 
-    fn to_worker(&mut self, worker: &str, event: &WorkerEvent) {
+    fn send_worker(&mut self, worker: &str, event: &WorkerEvent) {
         let epoch = &self.epoch;
         self.workers
             .entry(worker.to_string())
@@ -780,16 +806,17 @@ impl Engine {
     }
 
     /// A frame outside the stream (seq 0), for the current connection only.
-    fn to_worker_direct(&mut self, worker: &str, event: &WorkerEvent) {
+    fn send_worker_direct(&mut self, worker: &str, event: &WorkerEvent) {
         if let Some(conn) = self.workers.get(worker).and_then(|s| s.conn.as_ref()) {
             direct(conn, event);
         }
     }
 
-    fn to_customer(&mut self, conversation: &str, event: &CustomerEvent) {
+    fn send_customer(&mut self, conversation: &str, event: &CustomerEvent) {
+        let epoch = &self.epoch;
         self.customers
             .entry(conversation.to_string())
-            .or_insert_with(|| Stream::new(conversation.to_string()))
+            .or_insert_with(|| Stream::new(format!("{epoch}-{conversation}")))
             .push(event);
     }
 
@@ -800,7 +827,7 @@ impl Engine {
         let wallboard = self.dispatch.wallboard(now);
         let event = WorkerEvent::Wallboard { wallboard };
         for worker in self.wallboard_subscribers.clone() {
-            self.to_worker_direct(&worker, &event);
+            self.send_worker_direct(&worker, &event);
         }
     }
 }

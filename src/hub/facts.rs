@@ -15,9 +15,19 @@ use crate::protocol::{
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "fact", rename_all = "snake_case")]
 pub enum Fact {
-    WorkerConnected { worker: WorkerId, at: Millis },
-    WorkerDisconnected { worker: WorkerId, at: Millis },
-    StatusChanged { worker: WorkerId, status: WorkerStatus, at: Millis },
+    WorkerConnected {
+        worker: WorkerId,
+        at: Millis,
+    },
+    WorkerDisconnected {
+        worker: WorkerId,
+        at: Millis,
+    },
+    StatusChanged {
+        worker: WorkerId,
+        status: WorkerStatus,
+        at: Millis,
+    },
     ConversationOpened {
         conversation: ConversationId,
         customer: String,
@@ -28,10 +38,28 @@ pub enum Fact {
         context: Vec<(String, String)>,
         at: Millis,
     },
-    CustomerSaid { conversation: ConversationId, text: String, at: Millis },
-    Triaged { conversation: ConversationId, message: u32, decision: TriageDecision, at: Millis },
-    BotSaid { conversation: ConversationId, text: String, sources: Vec<String>, at: Millis },
-    SystemSaid { conversation: ConversationId, text: String, at: Millis },
+    CustomerSaid {
+        conversation: ConversationId,
+        text: String,
+        at: Millis,
+    },
+    Triaged {
+        conversation: ConversationId,
+        message: u32,
+        decision: TriageDecision,
+        at: Millis,
+    },
+    BotSaid {
+        conversation: ConversationId,
+        text: String,
+        sources: Vec<String>,
+        at: Millis,
+    },
+    SystemSaid {
+        conversation: ConversationId,
+        text: String,
+        at: Millis,
+    },
     Queued {
         conversation: ConversationId,
         priority: u8,
@@ -40,16 +68,34 @@ pub enum Fact {
         language: Lang,
         at: Millis,
     },
-    Offered { conversation: ConversationId, worker: WorkerId, deadline: Millis, at: Millis },
+    Offered {
+        conversation: ConversationId,
+        worker: WorkerId,
+        deadline: Millis,
+        at: Millis,
+    },
     OfferDeclined {
         conversation: ConversationId,
         worker: WorkerId,
         reason: Option<String>,
         at: Millis,
     },
-    OfferExpired { conversation: ConversationId, worker: WorkerId, at: Millis },
-    OfferWithdrawn { conversation: ConversationId, worker: WorkerId, reason: String, at: Millis },
-    Assigned { conversation: ConversationId, worker: WorkerId, at: Millis },
+    OfferExpired {
+        conversation: ConversationId,
+        worker: WorkerId,
+        at: Millis,
+    },
+    OfferWithdrawn {
+        conversation: ConversationId,
+        worker: WorkerId,
+        reason: String,
+        at: Millis,
+    },
+    Assigned {
+        conversation: ConversationId,
+        worker: WorkerId,
+        at: Millis,
+    },
     WorkerSaid {
         conversation: ConversationId,
         worker: WorkerId,
@@ -57,9 +103,24 @@ pub enum Fact {
         draft: Option<String>,
         at: Millis,
     },
-    Noted { conversation: ConversationId, worker: WorkerId, text: String, at: Millis },
-    Whispered { conversation: ConversationId, supervisor: WorkerId, text: String, at: Millis },
-    Drafted { conversation: ConversationId, draft: Draft, attempt: u32, at: Millis },
+    Noted {
+        conversation: ConversationId,
+        worker: WorkerId,
+        text: String,
+        at: Millis,
+    },
+    Whispered {
+        conversation: ConversationId,
+        supervisor: WorkerId,
+        text: String,
+        at: Millis,
+    },
+    Drafted {
+        conversation: ConversationId,
+        draft: Draft,
+        attempt: u32,
+        at: Millis,
+    },
     DraftSettled {
         conversation: ConversationId,
         draft: String,
@@ -70,17 +131,34 @@ pub enum Fact {
         edit_distance: Option<u32>,
         at: Millis,
     },
-    Resolved { conversation: ConversationId, worker: WorkerId, at: Millis },
+    Resolved {
+        conversation: ConversationId,
+        worker: WorkerId,
+        at: Millis,
+    },
     /// Back to the queue: transfer, grace period over, worker went offline.
-    Requeued { conversation: ConversationId, worker: WorkerId, why: String, at: Millis },
-    Abandoned { conversation: ConversationId, at: Millis },
+    Requeued {
+        conversation: ConversationId,
+        worker: WorkerId,
+        why: String,
+        at: Millis,
+    },
+    Abandoned {
+        conversation: ConversationId,
+        at: Millis,
+    },
     TakenOver {
         conversation: ConversationId,
         supervisor: WorkerId,
         from: Option<WorkerId>,
         at: Millis,
     },
-    HandedBack { conversation: ConversationId, supervisor: WorkerId, worker: WorkerId, at: Millis },
+    HandedBack {
+        conversation: ConversationId,
+        supervisor: WorkerId,
+        worker: WorkerId,
+        at: Millis,
+    },
 }
 
 impl Fact {

@@ -119,11 +119,19 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
 async fn healthz(State(state): State<AppState>) -> Response {
     let (reply, rx) = oneshot::channel();
     if state.engine.send(EngineMsg::Health { reply }).is_err() {
-        return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "engine stopped").into_response();
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "engine stopped",
+        )
+            .into_response();
     }
     match rx.await {
         Ok(health) => Json(health).into_response(),
-        Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "engine stopped").into_response(),
+        Err(_) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "engine stopped",
+        )
+            .into_response(),
     }
 }
 

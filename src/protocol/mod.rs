@@ -300,15 +300,22 @@ pub enum WorkerCommand {
         resume: Option<Resume>,
     },
     Ping,
-    SetStatus { status: WorkerStatus },
-    AcceptOffer { conversation: ConversationId },
+    SetStatus {
+        status: WorkerStatus,
+    },
+    AcceptOffer {
+        conversation: ConversationId,
+    },
     DeclineOffer {
         conversation: ConversationId,
         #[serde(default)]
         reason: Option<String>,
     },
     /// A reply written by the worker (not from a draft).
-    Reply { conversation: ConversationId, text: String },
+    Reply {
+        conversation: ConversationId,
+        text: String,
+    },
     /// Accept, edit, reject or regenerate a draft.
     Draft {
         conversation: ConversationId,
@@ -316,8 +323,13 @@ pub enum WorkerCommand {
         #[serde(flatten)]
         action: DraftAction,
     },
-    Note { conversation: ConversationId, text: String },
-    Resolve { conversation: ConversationId },
+    Note {
+        conversation: ConversationId,
+        text: String,
+    },
+    Resolve {
+        conversation: ConversationId,
+    },
     /// Give the conversation back to the queue.
     Transfer {
         conversation: ConversationId,
@@ -327,14 +339,26 @@ pub enum WorkerCommand {
     /// Supervisor: start receiving wallboard frames.
     Wallboard,
     /// Supervisor: follow a conversation read-only.
-    Shadow { conversation: ConversationId },
-    Unshadow { conversation: ConversationId },
+    Shadow {
+        conversation: ConversationId,
+    },
+    Unshadow {
+        conversation: ConversationId,
+    },
     /// Supervisor: a private line to the worker who owns the conversation.
-    Whisper { conversation: ConversationId, text: String },
+    Whisper {
+        conversation: ConversationId,
+        text: String,
+    },
     /// Supervisor: become the owner of the conversation.
-    TakeOver { conversation: ConversationId },
+    TakeOver {
+        conversation: ConversationId,
+    },
     /// Supervisor: give a taken-over conversation back to a worker.
-    HandBack { conversation: ConversationId, worker: WorkerId },
+    HandBack {
+        conversation: ConversationId,
+        worker: WorkerId,
+    },
 }
 
 impl WorkerCommand {
@@ -410,7 +434,9 @@ pub enum WorkerEvent {
         code: ErrorCode,
         message: String,
     },
-    Pong { server_time: Millis },
+    Pong {
+        server_time: Millis,
+    },
     Status {
         status: WorkerStatus,
         since: Millis,
@@ -432,13 +458,24 @@ pub enum WorkerEvent {
     },
     /// The offer is gone: `reason` is `declined`, `expired`, `disconnected`, `abandoned` or
     /// `taken`.
-    OfferWithdrawn { conversation: ConversationId, reason: String },
+    OfferWithdrawn {
+        conversation: ConversationId,
+        reason: String,
+    },
     /// The full state of a conversation the worker owns or shadows.
-    Conversation { conversation: ConversationView },
+    Conversation {
+        conversation: ConversationView,
+    },
     /// A new line in a conversation the worker owns or shadows.
-    Message { conversation: ConversationId, message: Message },
+    Message {
+        conversation: ConversationId,
+        message: Message,
+    },
     /// A draft for the newest customer message.
-    Draft { conversation: ConversationId, draft: Draft },
+    Draft {
+        conversation: ConversationId,
+        draft: Draft,
+    },
     /// What was done with a draft (for shadowing supervisors and for the worker's own record).
     DraftDone {
         conversation: ConversationId,
@@ -448,10 +485,18 @@ pub enum WorkerEvent {
         reason: Option<RejectReason>,
     },
     /// The worker no longer has this conversation.
-    Closed { conversation: ConversationId, reason: String },
+    Closed {
+        conversation: ConversationId,
+        reason: String,
+    },
     /// Who is shadowing a conversation the worker owns.
-    Shadowers { conversation: ConversationId, supervisors: Vec<String> },
-    Wallboard { wallboard: Wallboard },
+    Shadowers {
+        conversation: ConversationId,
+        supervisors: Vec<String>,
+    },
+    Wallboard {
+        wallboard: Wallboard,
+    },
 }
 
 /// The limits a client must respect, sent in `welcome` so clients need not hard-code them.
@@ -515,7 +560,9 @@ pub enum CustomerCommand {
         resume: Option<CustomerResume>,
     },
     Ping,
-    Message { text: String },
+    Message {
+        text: String,
+    },
     /// The customer leaves. An open conversation becomes `abandoned`.
     Leave,
 }
@@ -534,6 +581,8 @@ impl CustomerCommand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerResume {
     pub conversation: ConversationId,
+    /// The `stream` from `started`: a hub restart starts a new stream.
+    pub stream: String,
     /// The secret from `started`.
     pub key: String,
     pub last_seq: u64,
@@ -547,6 +596,8 @@ pub enum CustomerEvent {
         conversation: ConversationId,
         /// Keep it to resume this conversation on a new connection.
         key: String,
+        /// Names this conversation's frame stream; `seq` counts within it.
+        stream: String,
         resumed: bool,
     },
     /// The message with this id is stored; it will not be lost.
@@ -561,13 +612,23 @@ pub enum CustomerEvent {
         code: ErrorCode,
         message: String,
     },
-    Pong { server_time: Millis },
+    Pong {
+        server_time: Millis,
+    },
     /// A line for the customer: from `bot`, `worker` or `system`.
-    Message { from: Author, text: String, at: Millis },
+    Message {
+        from: Author,
+        text: String,
+        at: Millis,
+    },
     /// A person is on the way; `position` is the place in the queue (1 = next).
-    Queued { position: u32 },
+    Queued {
+        position: u32,
+    },
     /// The conversation has ended.
-    Closed { reason: String },
+    Closed {
+        reason: String,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -50,9 +50,18 @@ pub trait EventStore: Send {
     /// Every fact, oldest first.
     fn load(&self) -> Result<Vec<Fact>, StoreError>;
     /// The result of a command already applied, if any.
-    fn command_result(&self, principal: &Principal, id: &str) -> Result<Option<CommandResult>, StoreError>;
+    fn command_result(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Option<CommandResult>, StoreError>;
     /// Add a worker or supervisor; returns nothing: the caller made the token.
-    fn add_worker(&mut self, info: &WorkerInfo, token_hash: &str, at: Millis) -> Result<(), StoreError>;
+    fn add_worker(
+        &mut self,
+        info: &WorkerInfo,
+        token_hash: &str,
+        at: Millis,
+    ) -> Result<(), StoreError>;
     /// The worker whose token hashes to `token_hash`.
     fn worker_by_token(&self, token_hash: &str) -> Result<Option<StoredWorker>, StoreError>;
     fn workers(&self) -> Result<Vec<StoredWorker>, StoreError>;

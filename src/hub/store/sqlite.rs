@@ -51,7 +51,10 @@ impl SqliteStore {
     /// Open (creating if needed) the store in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Invalid(format!("cannot create data dir {}: {e}", data_dir.display()))
+            StoreError::Invalid(format!(
+                "cannot create data dir {}: {e}",
+                data_dir.display()
+            ))
         })?;
         let path = data_dir.join(DB_FILE);
         let conn = Connection::open(&path)?;
@@ -85,8 +88,12 @@ impl SqliteStore {
 
     /// Facts with their log sequence and time, oldest first.
     pub fn load_with_seq(&self) -> Result<Vec<(i64, Fact)>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT seq, body FROM events ORDER BY seq")?;
-        let rows = stmt.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, body FROM events ORDER BY seq")?;
+        let rows = stmt.query_map([], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })?;
         let mut facts = Vec::new();
         for row in rows {
             let (seq, body) = row?;
@@ -168,13 +175,22 @@ impl EventStore for SqliteStore {
         Ok(self.load_with_seq()?.into_iter().map(|(_, f)| f).collect())
     }
 
-    fn command_result(&self, principal: &Principal, id: &str) -> Result<Option<CommandResult>, StoreError> {
+    fn command_result(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Option<CommandResult>, StoreError> {
         let row = self
             .conn
             .query_row(
                 "SELECT code, message FROM commands WHERE principal = ?1 AND id = ?2",
                 params![principal, id],
-                |row| Ok((row.get::<_, Option<String>>(0)?, row.get::<_, Option<String>>(1)?)),
+                |row| {
+                    Ok((
+                        row.get::<_, Option<String>>(0)?,
+                        row.get::<_, Option<String>>(1)?,
+                    ))
+                },
             )
             .optional()?;
         Ok(row.map(|(code, message)| match code {
@@ -186,7 +202,12 @@ impl EventStore for SqliteStore {
         }))
     }
 
-    fn add_worker(&mut self, info: &WorkerInfo, token_hash: &str, at: Millis) -> Result<(), StoreError> {
+    fn add_worker(
+        &mut self,
+        info: &WorkerInfo,
+        token_hash: &str,
+        at: Millis,
+    ) -> Result<(), StoreError> {
         let languages: Vec<&str> = info.languages.iter().map(|l| l.code()).collect();
         let role = match info.role {
             Role::Worker => "worker",

@@ -1,0 +1,317 @@
+//! The real `shiftdesk` binary: hub, admin, customer and export commands, bad flags, and a
+//! hub killed with SIGKILL and restarted with nothing acknowledged lost.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::{Client, worker};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shiftdesk");
+
+/// A hub process; killed with SIGKILL when dropped.
+struct HubProcess {
+    child: Child,
+    url: String,
+}
+
+impl HubProcess {
+    fn start(dir: &Path) -> HubProcess {
+        let mut child = Command::new(BIN)
+            .args(["hub", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join("hub.log"))
+                    .expect("log file"),
+            )
+            .spawn()
+            .expect("hub starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("hub prints its URL");
+        let url = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .expect("url at the end of the line")
+            .to_string();
+        assert!(url.starts_with("ws://127.0.0.1:"), "printed: {line}");
+        HubProcess { child, url }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn shiftdesk(args: &[&str]) -> std::process::Output {
+    Command::new(BIN).args(args).output().expect("runs")
+}
+
+fn add_worker_cli(dir: &Path, name: &str, langs: &str) -> String {
+    let out = shiftdesk(&[
+        "admin",
+        "add-worker",
+        "--data-dir",
+        dir.to_str().expect("utf8 path"),
+        "--name",
+        name,
+        "--role",
+        "worker",
+        "--langs",
+        langs,
+        "--capacity",
+        "3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
+    assert!(token.starts_with("sd_"), "token printed: {token}");
+    token
+}
+
+fn export(dir: &Path, kind: &str) -> Vec<Value> {
+    let out = shiftdesk(&["export", kind, "--data-dir", dir.to_str().expect("utf8")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+#[test]
+fn bad_flags_get_clear_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf8");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["hub", "--listen", "nowhere"], "--listen"),
+        (vec!["hub", "--offer-timeout", "0"], "--offer-timeout"),
+        (
+            vec![
+                "admin",
+                "add-worker",
+                "--data-dir",
+                d,
+                "--name",
+                "X",
+                "--langs",
+                "en,xx",
+            ],
+            "xx",
+        ),
+        (
+            vec![
+                "admin",
+                "add-worker",
+                "--data-dir",
+                d,
+                "--name",
+                "X",
+                "--langs",
+                "en",
+                "--role",
+                "boss",
+            ],
+            "boss",
+        ),
+        (vec!["export", "tickets", "--data-dir", d], "tickets"),
+        (
+            vec!["export", "conversations", "--data-dir", "/nonexistent/sd"],
+            "no shiftdesk store",
+        ),
+        (vec!["customer", "--hub", "ftp://x"], "ws://"),
+        (vec!["frobnicate"], "frobnicate"),
+    ];
+    for (args, mentions) in cases {
+        let out = shiftdesk(&args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(mentions),
+            "{args:?}: error should mention {mentions}: {err}"
+        );
+    }
+    // Adding the same worker twice is refused, clearly.
+    add_worker_cli(dir.path(), "Lena", "de");
+    let out = shiftdesk(&[
+        "admin",
+        "add-worker",
+        "--data-dir",
+        d,
+        "--name",
+        "Lena",
+        "--langs",
+        "de",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+}
+
+#[test]
+fn the_customer_command_prints_what_the_customer_receives() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = HubProcess::start(dir.path());
+    let mut child = Command::new(BIN)
+        .args([
+            "customer", "--hub", &hub.url, "--name", "Anna", "--lang", "de", "--wait", "20",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("customer starts");
+    {
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "Wie kann ich früher bezahlen?").expect("write");
+    }
+    let out = child
+        .wait_with_output()
+        .expect("customer exits when stdin closes");
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["from"].is_string() && l["text"].is_string())
+    );
+    assert!(
+        lines.len() >= 2 && lines.iter().filter(|l| l["from"] == "bot").count() >= 2,
+        "greeting and an answer from the bot: {lines:#?}"
+    );
+    hub.kill();
+}
+
+/// Customers and a worker are active; the hub is SIGKILLed at several points and restarted;
+/// every message acknowledged to its sender is in the transcript exactly once, no conversation
+/// is lost and none has two owners.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_and_restart_lose_nothing_acknowledged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.keep();
+    let dir = &dir;
+    let token = add_worker_cli(dir, "Marta", "en,it,de");
+    let cycles: usize = std::env::var("SHIFTDESK_CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    // Conversation id -> texts the hub acknowledged.
+    let mut acked: Vec<(String, Vec<String>)> = vec![];
+    let mut owned: Vec<String> = vec![];
+    for cycle in 0..cycles {
+        let hub = HubProcess::start(dir);
+        let (mut w, _) = worker(&hub.url, &token).await;
+        w.ok(json!({"type": "set_status", "status": "available"}))
+            .await;
+        // Earlier conversations: customers resume theirs and keep writing.
+        for (i, lang) in ["en", "it", "de"].iter().enumerate() {
+            let (mut c, conv) = common::customer(&hub.url, &format!("C{cycle}-{i}"), lang).await;
+            let mut texts = vec![];
+            for n in 0..3 {
+                let text = if n == 1 && i == 0 {
+                    "I want to talk to a person".to_string()
+                } else {
+                    format!("message {n} of cycle {cycle} ({lang})")
+                };
+                let answer = c.command(json!({"type": "message", "text": text})).await;
+                assert_eq!(answer["type"], "ack", "{answer}");
+                texts.push(text);
+            }
+            acked.push((conv, texts));
+        }
+        // Take the offer that the request for a person produced.
+        let offer = w.seen_or_until("an offer", |v| v["type"] == "offer").await;
+        let conv = offer["conversation"].as_str().expect("id").to_string();
+        w.ok(json!({"type": "accept_offer", "conversation": conv}))
+            .await;
+        owned.push(conv.clone());
+        // A message in flight when the hub dies: sent, maybe not acknowledged.
+        let mut c = Client::connect(&hub.url, "/ws/customer").await;
+        c.send(json!({"type": "start", "protocol": 1})).await;
+        hub.kill();
+        println!(
+            "cycle {cycle}: killed the hub with SIGKILL after {} acknowledged messages",
+            acked.iter().map(|(_, t)| t.len()).sum::<usize>()
+        );
+    }
+
+    let conversations = export(dir, "conversations");
+    for (conv, texts) in &acked {
+        let record = conversations
+            .iter()
+            .find(|c| c["id"] == conv.as_str())
+            .unwrap_or_else(|| panic!("conversation {conv} lost"));
+        let messages: Vec<&str> = record["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .filter(|m| m["from"] == "customer")
+            .filter_map(|m| m["text"].as_str())
+            .collect();
+        for t in texts {
+            assert_eq!(
+                messages.iter().filter(|m| *m == t).count(),
+                1,
+                "{conv}: `{t}` must be there exactly once: {messages:?}"
+            );
+        }
+        assert!(!record["triage"].as_array().expect("triage").is_empty());
+    }
+    // The last accepted conversation still has its owner after the restart (grace period).
+    let hub = HubProcess::start(dir);
+    let (mut w, welcome) = worker(&hub.url, &token).await;
+    assert_eq!(welcome["resumed"], false);
+    let snapshot = w.until_type("conversation").await;
+    assert!(
+        owned.contains(
+            &snapshot["conversation"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        )
+    );
+    for c in &conversations {
+        // One owner at most, and only in the assigned state.
+        if !c["owner"].is_null() {
+            assert_eq!(c["state"], "assigned", "{c}");
+        }
+    }
+    println!(
+        "checked {} conversations and {} acknowledged messages over {cycles} SIGKILL cycles",
+        conversations.len(),
+        acked.iter().map(|(_, t)| t.len()).sum::<usize>()
+    );
+    hub.kill();
+}

@@ -1,0 +1,344 @@
+//! The real hub on 127.0.0.1:0 with real websocket clients: the full path from a customer who
+//! asks for a person to the worker's accepted draft arriving at the customer; bad input of
+//! every kind; idempotent retries; resume without gaps.
+
+mod common;
+
+use common::{Client, add_worker, customer, worker};
+use serde_json::{Value, json};
+use shiftdesk::hub::dispatch::DispatchConfig;
+use shiftdesk::hub::server::{self, HubConfig, RunningHub};
+use shiftdesk::lang::Lang;
+use shiftdesk::protocol::Role;
+
+async fn hub(dir: &std::path::Path) -> RunningHub {
+    server::start(HubConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.to_path_buf(),
+        dispatch: DispatchConfig {
+            offer_timeout_ms: 30_000,
+            grace_ms: 60_000,
+        },
+    })
+    .await
+    .expect("hub starts")
+}
+
+async fn available(base: &str, token: &str) -> Client {
+    let (mut w, _) = worker(base, token).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    w
+}
+
+#[tokio::test]
+async fn a_customer_who_asks_for_a_person_gets_the_workers_accepted_draft() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "marta", &[Lang::It, Lang::En], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+
+    let mut w = available(&base, &token).await;
+    let (mut c, conv) = customer(&base, "Giulia", "it").await;
+    c.until("the bot greeting", |v| {
+        v["type"] == "message" && v["from"] == "bot"
+    })
+    .await;
+    c.send(json!({"type": "message", "text": "Vorrei parlare con un operatore, per favore"}))
+        .await;
+    // The customer is told a person is on the way, with the place in the queue.
+    let queued = c.until_type("queued").await;
+    assert_eq!(queued["position"], 1);
+    c.until_type("ack").await;
+
+    let offer = w.until_type("offer").await;
+    assert_eq!(offer["conversation"], conv.as_str());
+    assert_eq!(offer["language"], "it");
+    assert!(offer["why"].as_str().is_some_and(|w| !w.is_empty()));
+    assert!(
+        offer["because"]
+            .as_str()
+            .is_some_and(|b| b.contains("idle"))
+    );
+
+    w.ok(json!({"type": "accept_offer", "conversation": conv}))
+        .await;
+    let view = w
+        .seen
+        .iter()
+        .rev()
+        .find(|v| v["type"] == "conversation")
+        .cloned()
+        .expect("the conversation arrives on accept");
+    let draft = &view["conversation"]["draft"];
+    assert_eq!(
+        draft["language"], "it",
+        "draft in the customer's language: {draft}"
+    );
+    assert!(draft["confidence"].as_f64().is_some());
+    let draft_id = draft["id"].as_str().expect("draft id").to_string();
+    let draft_text = draft["text"].as_str().expect("draft text").to_string();
+
+    w.ok(json!({"type": "draft", "conversation": conv, "draft": draft_id, "action": "accept"}))
+        .await;
+    let got = c
+        .until("the worker's message", |v| {
+            v["type"] == "message" && v["from"] == "worker"
+        })
+        .await;
+    assert_eq!(got["text"], draft_text.as_str());
+
+    // The export has it, with the triage reason and the draft outcome.
+    let mut out = Vec::new();
+    shiftdesk::export::run(shiftdesk::export::ExportKind::Drafts, dir.path(), &mut out)
+        .expect("export");
+    let drafts: Vec<Value> = String::from_utf8(out)
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let exported = drafts
+        .iter()
+        .find(|d| d["draft"] == draft_id.as_str())
+        .expect("draft exported");
+    assert_eq!(exported["outcome"], "accepted");
+    assert_eq!(exported["sent_text"], draft_text.as_str());
+    assert_eq!(exported["drafter"], "kb");
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_frames_get_clear_errors_and_the_connection_stays_usable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "ana", &[Lang::En], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+
+    // A bad token is refused, and the same connection can then log in.
+    let mut w = Client::connect(&base, "/ws/worker").await;
+    let e = w
+        .command(json!({"type": "hello", "token": "sd_nope", "protocol": 1}))
+        .await;
+    assert_eq!(
+        (e["type"].as_str(), e["code"].as_str()),
+        (Some("error"), Some("unauthorized"))
+    );
+    // Commands before login are refused too.
+    let e = w
+        .command(json!({"type": "set_status", "status": "available"}))
+        .await;
+    assert_eq!(e["code"], "unauthorized");
+    let e = w
+        .command(json!({"type": "hello", "token": token, "protocol": 99}))
+        .await;
+    assert_eq!(e["code"], "version");
+    w.send(json!({"type": "hello", "token": token, "protocol": 1}))
+        .await;
+    w.until_type("welcome").await;
+
+    let cases: Vec<(String, &str, &str)> = vec![
+        ("{not json".into(), "malformed", "not valid JSON"),
+        ("[1,2]".into(), "malformed", "JSON object"),
+        (
+            r#"{"id":"x1","type":"teleport"}"#.into(),
+            "unknown_type",
+            "teleport",
+        ),
+        (r#"{"type":"ping"}"#.into(), "malformed", "`id`"),
+        (
+            r#"{"id":"x2","type":"set_status","status":"asleep"}"#.into(),
+            "malformed",
+            "set_status",
+        ),
+        (
+            format!(
+                r#"{{"id":"x3","type":"reply","conversation":"c1","text":"{}"}}"#,
+                "a".repeat(70_000)
+            ),
+            "too_large",
+            "65536",
+        ),
+        (
+            format!(
+                r#"{{"id":"x4","type":"note","conversation":"c1","text":"{}"}}"#,
+                "a".repeat(4001)
+            ),
+            "bad_field",
+            "4000",
+        ),
+        (
+            r#"{"id":"x5","type":"reply","conversation":"c1","text":"   "}"#.into(),
+            "bad_field",
+            "empty",
+        ),
+    ];
+    for (frame, code, mentions) in cases {
+        w.send_raw(&frame).await;
+        let e = w.until_type("error").await;
+        assert_eq!(e["code"], code, "for {}", &frame[..frame.len().min(60)]);
+        assert!(
+            e["message"].as_str().is_some_and(|m| m.contains(mentions)),
+            "error for {} should mention {mentions}: {e}",
+            &frame[..frame.len().min(60)]
+        );
+    }
+    // Binary frames are refused with a reason.
+    use futures_util::SinkExt;
+    w.ws.send(tokio_tungstenite::tungstenite::Message::Binary(
+        vec![1, 2, 3].into(),
+    ))
+    .await
+    .expect("send");
+    let e = w.until_type("error").await;
+    assert!(e["message"].as_str().is_some_and(|m| m.contains("binary")));
+
+    // Still usable after all that.
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    w.send(json!({"type": "ping"})).await;
+    w.until_type("pong").await;
+
+    // A worker's supervisor commands are forbidden; someone else's conversation is not theirs.
+    let e = w.command(json!({"type": "wallboard"})).await;
+    assert_eq!(e["code"], "forbidden");
+    let e = w
+        .command(json!({"type": "take_over", "conversation": "c1"}))
+        .await;
+    assert_eq!(e["code"], "forbidden");
+    let e = w
+        .command(json!({"type": "reply", "conversation": "c999", "text": "hi"}))
+        .await;
+    assert_eq!(e["code"], "not_yours");
+
+    // Customers: message before start, then a bad frame, then a normal message still works.
+    let mut c = Client::connect(&base, "/ws/customer").await;
+    let e = c.command(json!({"type": "message", "text": "hi"})).await;
+    assert_eq!(e["code"], "unauthorized");
+    c.send(json!({"type": "start", "protocol": 1, "lang": "en"}))
+        .await;
+    c.until_type("started").await;
+    c.send_raw("nonsense").await;
+    assert_eq!(c.until_type("error").await["code"], "malformed");
+    c.ok(json!({"type": "message", "text": "How do I pay early?"}))
+        .await;
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_command_retried_with_the_same_id_is_applied_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "sven", &[Lang::Sv], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let mut w = available(&base, &token).await;
+    let (mut c, conv) = customer(&base, "Per", "sv").await;
+    c.ok(json!({"type": "message", "text": "Jag vill prata med en människa"}))
+        .await;
+    w.until_type("offer").await;
+    w.ok(json!({"type": "accept_offer", "conversation": conv}))
+        .await;
+
+    let reply = json!({"id": "reply-1", "type": "reply", "conversation": conv, "text": "Hej! Jag heter Sven."});
+    w.ok(reply.clone()).await;
+    let again = w.command(reply.clone()).await;
+    assert_eq!(again["type"], "ack");
+    assert_eq!(again["duplicate"], true);
+
+    // The customer's retried message is stored once too.
+    let msg = json!({"id": "m-1", "type": "message", "text": "Tack!"});
+    c.ok(msg.clone()).await;
+    let again = c.command(msg).await;
+    assert_eq!(again["duplicate"], true);
+
+    if !c.seen.iter().any(|v| v["from"] == "worker") {
+        c.until("the reply", |v| v["from"] == "worker").await;
+    }
+    let mut out = Vec::new();
+    shiftdesk::export::run(
+        shiftdesk::export::ExportKind::Conversations,
+        dir.path(),
+        &mut out,
+    )
+    .expect("export");
+    let line = String::from_utf8(out).expect("utf8");
+    let conv_json: Value = serde_json::from_str(line.lines().next().expect("one")).expect("json");
+    let texts: Vec<&str> = conv_json["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| **t == "Hej! Jag heter Sven.")
+            .count(),
+        1
+    );
+    assert_eq!(texts.iter().filter(|t| **t == "Tack!").count(), 1);
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_worker_who_reconnects_resumes_without_gap_or_duplicate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "nina", &[Lang::Nl], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let (mut w, welcome) = worker(&base, &token).await;
+    let stream = welcome["stream"].as_str().expect("stream").to_string();
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let (mut c, conv) = customer(&base, "Joost", "nl").await;
+    c.ok(json!({"type": "message", "text": "Ik wil een medewerker spreken"}))
+        .await;
+    w.until_type("offer").await;
+    w.ok(json!({"type": "accept_offer", "conversation": conv}))
+        .await;
+    let last_seq = w
+        .seen
+        .iter()
+        .filter_map(|v| v["seq"].as_u64())
+        .max()
+        .expect("seq");
+    drop(w);
+
+    // While the worker is away, the customer writes twice.
+    c.ok(json!({"type": "message", "text": "Hallo?"})).await;
+    c.ok(json!({"type": "message", "text": "Is daar iemand?"}))
+        .await;
+
+    let mut w = Client::connect(&base, "/ws/worker").await;
+    w.send(json!({"type": "hello", "token": token, "protocol": 1, "resume": {"stream": stream, "last_seq": last_seq}}))
+        .await;
+    let welcome = w.until_type("welcome").await;
+    assert_eq!(welcome["resumed"], true);
+    w.until("the second missed message", |v| {
+        v["message"]["text"] == "Is daar iemand?"
+    })
+    .await;
+    let seqs: Vec<u64> = w
+        .seen
+        .iter()
+        .filter_map(|v| v["seq"].as_u64())
+        .filter(|s| *s > 0)
+        .collect();
+    let expected: Vec<u64> = (last_seq + 1..=last_seq + seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "no gap, no duplicate");
+    assert!(w.seen.iter().any(|v| v["message"]["text"] == "Hallo?"));
+    // Still the owner: the grace period kept the conversation.
+    w.ok(json!({"type": "reply", "conversation": conv, "text": "Ja, ik ben er!"}))
+        .await;
+
+    // A resume from an unknown stream gets a snapshot instead.
+    let mut w2 = Client::connect(&base, "/ws/worker").await;
+    w2.send(json!({"type": "hello", "token": token, "protocol": 1, "resume": {"stream": "old", "last_seq": 5}}))
+        .await;
+    let welcome = w2.until_type("welcome").await;
+    assert_eq!(welcome["resumed"], false);
+    let snap = w2.until_type("conversation").await;
+    assert_eq!(snap["conversation"]["id"], conv.as_str());
+    // The first connection was replaced.
+    assert!(w.next().await.is_none(), "old connection closed");
+    hub.shutdown().await;
+}
