@@ -37,6 +37,7 @@ pub async fn run(options: CustomerOptions) -> anyhow::Result<()> {
             name: options.name.clone(),
             lang: options.lang,
             resume: None,
+            context: Default::default(),
         },
     )?)
     .await?;

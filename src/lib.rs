@@ -8,3 +8,4 @@ pub mod export;
 pub mod hub;
 pub mod lang;
 pub mod protocol;
+pub mod sim;

@@ -151,21 +151,20 @@ fn per_lang<T>(
     field: &str,
     non_empty: impl Fn(&T) -> bool,
 ) -> Result<PerLang<T>, String> {
-    if let Some(unknown) = table
-        .keys()
-        .find(|k| Lang::ALL.iter().all(|l| l.code() != k.as_str()))
-    {
-        return Err(format!(
-            "`{field}` has an entry for unsupported language {unknown:?} (supported: en, it, de, nl, sv, ru)"
-        ));
-    }
+    let mut values = Vec::with_capacity(Lang::ALL.len());
     let mut missing = Vec::new();
     for lang in Lang::ALL {
-        match table.get(lang.code()) {
-            Some(value) if non_empty(value) => {}
+        match table.remove(lang.code()) {
+            Some(value) if non_empty(&value) => values.push(value),
             Some(_) => missing.push(format!("{} (empty)", lang.code())),
             None => missing.push(lang.code().to_string()),
         }
+    }
+    // Whatever is left is keyed by a code we do not support (a typo, or "fr").
+    if let Some(unknown) = table.keys().next() {
+        return Err(format!(
+            "`{field}` has an entry for unsupported language {unknown:?} (supported: en, it, de, nl, sv, ru)"
+        ));
     }
     if !missing.is_empty() {
         return Err(format!(
@@ -173,13 +172,10 @@ fn per_lang<T>(
             missing.join(", ")
         ));
     }
-    let values = Lang::ALL.map(|lang| table.remove(lang.code()));
-    // Every entry was checked above; `flatten` keeps this free of unwraps.
-    let values: Vec<T> = values.into_iter().flatten().collect();
-    values
+    let values: [T; 6] = values
         .try_into()
-        .map(PerLang)
-        .map_err(|_| format!("`{field}` is incomplete"))
+        .map_err(|_| format!("`{field}` is incomplete"))?;
+    Ok(PerLang(values))
 }
 
 /// A ranked search result: how well one article fits a customer message.
@@ -190,7 +186,8 @@ pub struct Match {
     pub sensitive: bool,
     /// 0..1. A clear question scores at least 0.6; off-topic text stays below 0.35.
     pub score: f32,
-    /// The keywords and phrases that matched, best first, so a worker can see why.
+    /// The keywords and phrases that matched (normalised, longest first), so a worker can see
+    /// why.
     pub matched: Vec<String>,
 }
 
@@ -615,8 +612,13 @@ impl Drafter for KbDrafter {
         match chosen {
             Some((m, article)) => {
                 let variant = attempt / candidates.len();
-                let greeting = pick(greetings(lang), variant);
-                let closing = pick(closings(lang), variant);
+                let (greeting, closing) = if article.sensitive {
+                    (gentle_greetings(lang), gentle_closings(lang))
+                } else {
+                    (greetings(lang), closings(lang))
+                };
+                let greeting = pick(greeting, variant);
+                let closing = pick(closing, variant);
                 DraftProposal {
                     text: format!("{greeting}\n\n{}\n\n{closing}", article.answer(lang)),
                     confidence: m.score.clamp(0.0, 1.0),
@@ -713,6 +715,48 @@ fn closings(lang: Lang) -> &'static [&'static str] {
             "Могу ли я помочь вам чем-то ещё?",
             "Если у вас остались вопросы, напишите нам.",
             "Надеюсь, это поможет. Чем ещё я могу вам помочь?",
+        ],
+    }
+}
+
+/// Opening lines for sensitive topics (a death, fraud, money worries): plain, not cheerful.
+fn gentle_greetings(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => &["Hello,", "Hello, and thank you for writing to us."],
+        Lang::It => &["Ciao,", "Ciao, e grazie per averci scritto."],
+        Lang::De => &["Hallo,", "Hallo, und danke, dass du uns schreibst."],
+        Lang::Nl => &["Hallo,", "Hallo, en bedankt dat je ons schrijft."],
+        Lang::Sv => &["Hej,", "Hej, och tack för att du skriver till oss."],
+        Lang::Ru => &["Здравствуйте.", "Здравствуйте, спасибо, что написали нам."],
+    }
+}
+
+/// Closing lines for sensitive topics: no "anything else?", just that we are there.
+fn gentle_closings(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => &[
+            "I'm here if you have any questions.",
+            "Take your time, and write to us whenever you're ready.",
+        ],
+        Lang::It => &[
+            "Sono qui se hai domande.",
+            "Prenditi tutto il tempo che ti serve e scrivici quando vuoi.",
+        ],
+        Lang::De => &[
+            "Ich bin für dich da, wenn du Fragen hast.",
+            "Lass dir Zeit und schreib uns, wann immer du so weit bist.",
+        ],
+        Lang::Nl => &[
+            "Ik ben er als je vragen hebt.",
+            "Neem de tijd en schrijf ons wanneer je er klaar voor bent.",
+        ],
+        Lang::Sv => &[
+            "Jag finns här om du har frågor.",
+            "Ta den tid du behöver och skriv till oss när du är redo.",
+        ],
+        Lang::Ru => &[
+            "Если у вас есть вопросы, я на связи.",
+            "Не торопитесь и напишите нам, когда будете готовы.",
         ],
     }
 }
@@ -1080,6 +1124,21 @@ mod tests {
         let with_context = drafter.draft(&request("how long will it take?", Lang::En, &history, 0));
         assert_eq!(with_context.sources, ["refunds-returns"]);
         assert!(with_context.confidence < 0.6, "context counts for less");
+    }
+
+    #[test]
+    fn sensitive_drafts_open_gently() {
+        let drafter = KbDrafter::builtin();
+        let draft = drafter.draft(&request("my mother passed away", Lang::En, &[], 0));
+        assert_eq!(draft.sources, ["bereavement"]);
+        assert!(
+            draft.text.starts_with("Hello,\n\nI'm so sorry"),
+            "{}",
+            draft.text
+        );
+        assert!(!draft.text.contains("anything else"), "{}", draft.text);
+        let again = drafter.draft(&request("my mother passed away", Lang::En, &[], 1));
+        assert_ne!(again.text, draft.text);
     }
 
     #[test]

@@ -84,6 +84,7 @@ pub enum EngineMsg {
         name: Option<String>,
         lang: Option<Lang>,
         resume: Option<CustomerResume>,
+        context: Vec<(String, String)>,
         reply: oneshot::Sender<Option<ConversationId>>,
     },
     CustomerFrame {
@@ -106,6 +107,13 @@ pub struct Health {
     pub conversations: usize,
     pub queued: usize,
     pub workers_connected: usize,
+}
+
+/// What a customer said about themselves when opening a conversation.
+struct Opening {
+    name: Option<String>,
+    lang: Option<Lang>,
+    context: Vec<(String, String)>,
 }
 
 /// A client's outbound stream: numbered frames, the newest kept for resume.
@@ -293,10 +301,15 @@ impl Engine {
                 name,
                 lang,
                 resume,
+                context,
                 reply,
             } => {
-                let conversation =
-                    self.customer_start(conn, &id, protocol, name, lang, resume, now);
+                let opening = Opening {
+                    name,
+                    lang,
+                    context,
+                };
+                let conversation = self.customer_start(conn, &id, protocol, opening, resume, now);
                 let _ = reply.send(conversation);
             }
             EngineMsg::CustomerFrame {
@@ -518,14 +531,12 @@ impl Engine {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn customer_start(
         &mut self,
         conn: ConnHandle,
         id: &str,
         version: u32,
-        name: Option<String>,
-        lang: Option<Lang>,
+        opening: Opening,
         resume: Option<CustomerResume>,
         now: Millis,
     ) -> Option<ConversationId> {
@@ -580,6 +591,11 @@ impl Engine {
             stream.conn = Some(conn);
             return Some(conversation);
         }
+        let Opening {
+            name,
+            lang,
+            context,
+        } = opening;
         let name = name
             .map(|n| n.trim().chars().take(80).collect::<String>())
             .filter(|n| !n.is_empty())
@@ -589,7 +605,7 @@ impl Engine {
             customer: name,
             language: lang.unwrap_or(Lang::En),
             key: key.clone(),
-            context: Vec::new(),
+            context,
         };
         let effects = match self.dispatch.handle(input, now) {
             Ok(effects) => effects,

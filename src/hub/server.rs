@@ -393,6 +393,7 @@ async fn customer_connection(socket: WebSocket, state: AppState) {
                             name,
                             lang,
                             resume,
+                            context,
                         },
                         None,
                     ) => {
@@ -404,6 +405,7 @@ async fn customer_connection(socket: WebSocket, state: AppState) {
                             name: name.clone(),
                             lang: *lang,
                             resume: resume.clone(),
+                            context: context.clone().into_iter().collect(),
                             reply,
                         };
                         if state.engine.send(start).is_err() {

@@ -558,6 +558,10 @@ pub enum CustomerCommand {
         lang: Option<Lang>,
         #[serde(default)]
         resume: Option<CustomerResume>,
+        /// What the site knows about the customer (plan, email, ...), shown to the worker
+        /// masked. At most 20 entries of at most 200 characters.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        context: std::collections::BTreeMap<String, String>,
     },
     Ping,
     Message {
@@ -684,13 +688,24 @@ pub fn decode_worker(text: &str) -> Result<WorkerFrame, DecodeError> {
 /// Decode a frame from a customer.
 pub fn decode_customer(text: &str) -> Result<CustomerFrame, DecodeError> {
     let frame: CustomerFrame = decode(text, CUSTOMER_TYPES)?;
-    if let CustomerCommand::Message { text } = &frame.command {
-        check_text("text", text).map_err(|message| DecodeError {
-            code: ErrorCode::BadField,
-            message,
-            id: Some(frame.id.clone()),
-        })?;
-    }
+    let checked = match &frame.command {
+        CustomerCommand::Message { text } => check_text("text", text),
+        CustomerCommand::Start { context, .. } if context.len() > 20 => {
+            Err("`context` has more than 20 entries".into())
+        }
+        CustomerCommand::Start { context, .. } => context
+            .iter()
+            .find(|(k, v)| k.chars().count() > 200 || v.chars().count() > 200)
+            .map_or(Ok(()), |(k, _)| {
+                Err(format!("`context.{k}` is longer than 200 characters"))
+            }),
+        _ => Ok(()),
+    };
+    checked.map_err(|message| DecodeError {
+        code: ErrorCode::BadField,
+        message,
+        id: Some(frame.id.clone()),
+    })?;
     Ok(frame)
 }
 

@@ -1,0 +1,1879 @@
+//! The console's state and its one way to change: `update(msg) -> Vec<Command>`.
+//!
+//! The Elm Architecture, as ratatui's docs describe it. Nothing here does IO or reads a clock:
+//! time arrives as [`Msg::Tick`], keys as [`KeyPress`] values, hub frames as [`WorkerEvent`]s,
+//! and everything the app wants done (send a frame, ring the bell, save the outbox, exit) comes
+//! back as a [`Command`] for the driver to carry out. Rendering (`ui::view`) only reads this.
+
+use ratatui_textarea::{Input, Key as TaKey, TextArea, WrapMode};
+
+use super::keymap::{Action, Context, Key, KeyPress, Keymap, Lookup};
+use super::outbox::{IdGen, Outbox, Pending};
+use crate::protocol::{
+    Author, ConversationId, ConversationState, ConversationView, Draft, DraftAction, DraftOutcome,
+    ErrorCode, Limits, Message, Millis, PROTOCOL_VERSION, RejectReason, Role, Wallboard,
+    WorkerCommand, WorkerEvent, WorkerFrame, WorkerInfo, WorkerStats, WorkerStatus,
+};
+
+/// How long a notice stays in the bottom line.
+const NOTICE_MS: Millis = 6_000;
+/// How long a second press of quit / offline counts as "yes, really".
+const CONFIRM_MS: Millis = 5_000;
+/// How long quitting waits for the hub to confirm what is still in the outbox.
+const QUIT_WAIT_MS: Millis = 3_000;
+/// An offer still on screen this long after its deadline is dropped locally (the hub's
+/// `offer_withdrawn` may have been lost with a connection).
+const OFFER_GRACE_MS: Millis = 5_000;
+/// `unavailable` from the hub means nothing was applied: retry this many times.
+const MAX_RETRIES: u32 = 5;
+const SCROLL_STEP: u16 = 3;
+
+/// The connection, as the status bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnState {
+    Connecting { attempt: u32 },
+    Connected,
+    /// Waiting before the next attempt, until `at` (console clock).
+    Reconnecting { attempt: u32, at: Millis },
+    /// Not trying any more (the hub refused the login, or the console is stopping).
+    Offline { reason: String },
+}
+
+/// Everything that can happen to the console.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    /// The clock moved (milliseconds since the Unix epoch). The driver sends one before each
+    /// batch of other messages and every 250 ms.
+    Tick(Millis),
+    Key(KeyPress),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
+    /// The terminal changed size: redraw.
+    Resize,
+    Conn(ConnState),
+    /// A frame from the hub, already de-duplicated by sequence number.
+    Hub(WorkerEvent),
+}
+
+/// What the app asks the driver to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Send(WorkerFrame),
+    /// Ring the bell and/or post a desktop notification (OSC 9 / OSC 777).
+    Notify(Notification),
+    /// The outbox changed: save it so it survives a restart.
+    SaveOutbox(Vec<Pending>),
+    /// Leave: restore the terminal and print the summary.
+    Exit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub bell: bool,
+    /// Title and body for OSC 9 / OSC 777, if desktop notifications are on.
+    pub desktop: Option<(String, String)>,
+}
+
+/// Settings that change what the app asks for, not how it looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppOptions {
+    pub bell: bool,
+    pub notify: bool,
+    /// Put the customer's words in desktop notifications (off by default: shoulder-surfing).
+    pub notify_text: bool,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            bell: true,
+            notify: false,
+            notify_text: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Good,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub level: Level,
+    pub until: Millis,
+}
+
+/// The worker's shift, as the hub reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shift {
+    pub status: WorkerStatus,
+    /// Since when (console clock) the status holds.
+    pub since: Millis,
+    pub stats: WorkerStats,
+    /// When this shift started (console clock), if the worker has been on shift.
+    pub started_at: Option<Millis>,
+    /// When the last shift ended.
+    pub ended_at: Option<Millis>,
+}
+
+/// Where the worker's answer to an offer is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OfferAnswer {
+    None,
+    Accepting,
+    Declining,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfferState {
+    pub conversation: ConversationId,
+    pub language: crate::lang::Lang,
+    pub intent: String,
+    pub why: String,
+    pub customer: String,
+    pub preview: String,
+    /// How long the customer had waited when the offer was made.
+    pub waited_ms: u64,
+    /// When the offer arrived (console clock).
+    pub received_at: Millis,
+    /// The deadline on the console clock.
+    pub deadline: Millis,
+    /// The full time a worker gets to answer, for the gauge.
+    pub timeout_ms: u64,
+    pub because: String,
+    pub answer: OfferAnswer,
+}
+
+impl OfferState {
+    pub fn remaining_ms(&self, now: Millis) -> u64 {
+        self.deadline.saturating_sub(now)
+    }
+
+    /// Fraction of the time left, 0..=1.
+    pub fn ratio(&self, now: Millis) -> f64 {
+        if self.timeout_ms == 0 {
+            return 0.0;
+        }
+        (self.remaining_ms(now) as f64 / self.timeout_ms as f64).clamp(0.0, 1.0)
+    }
+}
+
+/// What was done with a draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DraftDoing {
+    Accept,
+    Edit,
+    Reject(RejectReason),
+    Regenerate,
+}
+
+impl DraftDoing {
+    fn of(action: &DraftAction) -> DraftDoing {
+        match action {
+            DraftAction::Accept => DraftDoing::Accept,
+            DraftAction::Edit { .. } => DraftDoing::Edit,
+            DraftAction::Reject { reason } => DraftDoing::Reject(*reason),
+            DraftAction::Regenerate => DraftDoing::Regenerate,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DraftStatus {
+    /// Waiting for the worker.
+    Proposed,
+    /// Sent to the hub, not yet confirmed.
+    Pending { id: String, doing: DraftDoing },
+    /// The hub confirmed it.
+    Sent { doing: DraftDoing },
+    /// The hub refused it; the message says why.
+    Failed { message: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftState {
+    pub draft: Draft,
+    pub status: DraftStatus,
+}
+
+impl DraftState {
+    /// Can the worker act on it now?
+    pub fn actionable(&self) -> bool {
+        matches!(
+            self.status,
+            DraftStatus::Proposed | DraftStatus::Failed { .. }
+        )
+    }
+}
+
+/// A line the worker sent and the hub has not confirmed yet (or refused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingLine {
+    pub id: String,
+    pub from: Author,
+    pub text: String,
+    pub failed: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvState {
+    pub view: ConversationView,
+    pub draft: Option<DraftState>,
+    pub unread: u32,
+    /// Set when the hub said the worker no longer has it; the reason.
+    pub closed: Option<String>,
+    /// Lines scrolled up from the bottom of the transcript.
+    pub scroll: u16,
+    pub pending: Vec<PendingLine>,
+}
+
+impl ConvState {
+    fn new(mut view: ConversationView) -> ConvState {
+        let draft = view.draft.take().map(|draft| DraftState {
+            draft,
+            status: DraftStatus::Proposed,
+        });
+        ConvState {
+            view,
+            draft,
+            unread: 0,
+            closed: None,
+            scroll: 0,
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.view.id
+    }
+}
+
+/// What the editor is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditorPurpose {
+    Reply { conversation: ConversationId },
+    Note { conversation: ConversationId },
+    EditDraft { conversation: ConversationId, draft: String, original: String },
+    Whisper { conversation: ConversationId },
+}
+
+impl EditorPurpose {
+    pub fn conversation(&self) -> &str {
+        match self {
+            EditorPurpose::Reply { conversation }
+            | EditorPurpose::Note { conversation }
+            | EditorPurpose::EditDraft { conversation, .. }
+            | EditorPurpose::Whisper { conversation } => conversation,
+        }
+    }
+
+    pub fn title(&self) -> &'static str {
+        match self {
+            EditorPurpose::Reply { .. } => "Reply",
+            EditorPurpose::Note { .. } => "Private note",
+            EditorPurpose::EditDraft { .. } => "Edit draft",
+            EditorPurpose::Whisper { .. } => "Whisper to the worker",
+        }
+    }
+}
+
+pub struct EditorState {
+    pub purpose: EditorPurpose,
+    pub textarea: TextArea<'static>,
+    /// Cancel was pressed once on changed text: a second press discards it.
+    pub discard_armed: bool,
+}
+
+impl EditorState {
+    pub fn text(&self) -> String {
+        self.textarea.lines().join("\n")
+    }
+
+    fn changed(&self) -> bool {
+        let text = self.text();
+        match &self.purpose {
+            EditorPurpose::EditDraft { original, .. } => text != *original,
+            _ => !text.trim().is_empty(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptPurpose {
+    Decline { conversation: ConversationId },
+    Transfer { conversation: ConversationId },
+}
+
+pub struct PromptState {
+    pub purpose: PromptPurpose,
+    pub textarea: TextArea<'static>,
+}
+
+impl PromptState {
+    pub fn text(&self) -> String {
+        self.textarea.lines().join(" ")
+    }
+}
+
+/// What the list picker chooses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PickerPurpose {
+    RejectReason { conversation: ConversationId, draft: String },
+    HandBack { conversation: ConversationId, workers: Vec<(String, String)> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickerState {
+    pub purpose: PickerPurpose,
+    pub selected: usize,
+}
+
+impl PickerState {
+    pub fn len(&self) -> usize {
+        match &self.purpose {
+            PickerPurpose::RejectReason { .. } => RejectReason::ALL.len(),
+            PickerPurpose::HandBack { workers, .. } => workers.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn labels(&self) -> Vec<String> {
+        match &self.purpose {
+            PickerPurpose::RejectReason { .. } => RejectReason::ALL
+                .iter()
+                .map(|r| r.label().to_string())
+                .collect(),
+            PickerPurpose::HandBack { workers, .. } => {
+                workers.iter().map(|(_, name)| name.clone()).collect()
+            }
+        }
+    }
+}
+
+/// A window over the main screen that takes the keys.
+pub enum Modal {
+    Editor(EditorState),
+    Prompt(PromptState),
+    Picker(PickerState),
+    /// The help overlay; `scroll` in lines.
+    Help { scroll: u16 },
+    Summary,
+}
+
+/// The supervisor wallboard.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WallboardView {
+    pub data: Option<Wallboard>,
+    /// Selected row of `live`.
+    pub selected: usize,
+}
+
+/// A confirmation waiting for a second key press.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Armed {
+    pub action: Action,
+    pub until: Millis,
+}
+
+/// The figures printed when the console closes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShiftSummary {
+    pub worker: String,
+    pub stats: WorkerStats,
+    /// Time on shift in this console session, in milliseconds.
+    pub on_shift_ms: u64,
+}
+
+impl ShiftSummary {
+    /// Average handle time, if anything was handled.
+    pub fn average_handle_ms(&self) -> Option<u64> {
+        (self.stats.handled > 0).then(|| self.stats.handle_ms_total / u64::from(self.stats.handled))
+    }
+
+    /// Offers accepted out of offers answered or missed, in percent.
+    pub fn acceptance_percent(&self) -> Option<u32> {
+        let s = &self.stats;
+        let total = s.offers_accepted + s.offers_declined + s.offers_missed;
+        (total > 0).then(|| (s.offers_accepted * 100 + total / 2) / total)
+    }
+
+    /// The summary as lines of (label, value).
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        let s = &self.stats;
+        vec![
+            ("Time on shift", fmt_duration(self.on_shift_ms)),
+            ("Conversations handled", s.handled.to_string()),
+            (
+                "Average handle time",
+                self.average_handle_ms()
+                    .map(fmt_duration)
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            (
+                "Drafts",
+                format!(
+                    "{} accepted, {} edited, {} rejected, {} regenerated",
+                    s.drafts_accepted, s.drafts_edited, s.drafts_rejected, s.drafts_regenerated
+                ),
+            ),
+            (
+                "Offers",
+                format!(
+                    "{} accepted, {} declined, {} missed",
+                    s.offers_accepted, s.offers_declined, s.offers_missed
+                ),
+            ),
+            (
+                "Acceptance rate",
+                self.acceptance_percent()
+                    .map(|p| format!("{p}%"))
+                    .unwrap_or_else(|| "-".into()),
+            ),
+        ]
+    }
+}
+
+impl std::fmt::Display for ShiftSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.worker.is_empty() {
+            writeln!(f, "shiftdesk: shift summary")?;
+        } else {
+            writeln!(f, "shiftdesk: shift summary for {}", self.worker)?;
+        }
+        for (label, value) in self.rows() {
+            writeln!(f, "  {label:<22} {value}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The whole console state.
+pub struct App {
+    pub keymap: Keymap,
+    pub options: AppOptions,
+    pub now: Millis,
+    /// Hub clock minus console clock, measured at `welcome`.
+    skew_ms: i64,
+    pub conn: ConnState,
+    pub me: Option<WorkerInfo>,
+    pub limits: Option<Limits>,
+    pub shift: Shift,
+    pub offer: Option<OfferState>,
+    pub conversations: Vec<ConvState>,
+    pub selected: usize,
+    pub outbox: Outbox,
+    pub modal: Option<Modal>,
+    pub wallboard: Option<WallboardView>,
+    pub notice: Option<Notice>,
+    pub armed: Option<Armed>,
+    /// Keys typed so far of a multi-key sequence.
+    pub pending_keys: Vec<KeyPress>,
+    /// Quitting: exit once the outbox is empty or at this time.
+    pub quitting: Option<Millis>,
+    ids: IdGen,
+    /// Select this conversation when it arrives (the worker just accepted it).
+    select_on_arrival: Option<ConversationId>,
+    dirty: bool,
+    logged_in_once: bool,
+}
+
+impl App {
+    /// A new console. `id_prefix` makes this run's command ids unique (random, from the driver).
+    pub fn new(keymap: Keymap, options: AppOptions, id_prefix: impl Into<String>, now: Millis) -> App {
+        App {
+            keymap,
+            options,
+            now,
+            skew_ms: 0,
+            conn: ConnState::Connecting { attempt: 1 },
+            me: None,
+            limits: None,
+            shift: Shift {
+                status: WorkerStatus::Offline,
+                since: now,
+                stats: WorkerStats::default(),
+                started_at: None,
+                ended_at: None,
+            },
+            offer: None,
+            conversations: Vec::new(),
+            selected: 0,
+            outbox: Outbox::default(),
+            modal: None,
+            wallboard: None,
+            notice: None,
+            armed: None,
+            pending_keys: Vec::new(),
+            quitting: None,
+            ids: IdGen::new(id_prefix),
+            select_on_arrival: None,
+            dirty: true,
+            logged_in_once: false,
+        }
+    }
+
+    /// Put back commands an earlier run could not get confirmed. They are sent after login.
+    pub fn restore_outbox(&mut self, saved: Vec<Pending>) {
+        self.outbox.restore(saved);
+    }
+
+    /// Has anything visible changed since the last call?
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    pub fn selected_conversation(&self) -> Option<&ConvState> {
+        self.conversations.get(self.selected)
+    }
+
+    fn selected_conversation_mut(&mut self) -> Option<&mut ConvState> {
+        self.conversations.get_mut(self.selected)
+    }
+
+    pub fn is_supervisor(&self) -> bool {
+        self.me.as_ref().is_some_and(|m| m.role == Role::Supervisor)
+    }
+
+    /// Conversations the worker owns (not just shadows).
+    pub fn open_count(&self) -> usize {
+        self.conversations
+            .iter()
+            .filter(|c| c.closed.is_none() && self.owns(c))
+            .count()
+    }
+
+    pub fn owns(&self, c: &ConvState) -> bool {
+        match (&self.me, &c.view.owner) {
+            (Some(me), Some(owner)) => *owner == me.id,
+            // Before login nothing is known; treat it as ours.
+            (None, _) => true,
+            (Some(_), None) => false,
+        }
+    }
+
+    pub fn max_text_chars(&self) -> usize {
+        self.limits
+            .as_ref()
+            .map(|l| l.max_text_chars)
+            .unwrap_or(crate::protocol::MAX_TEXT_CHARS)
+    }
+
+    pub fn summary(&self) -> ShiftSummary {
+        let on_shift_ms = match self.shift.started_at {
+            Some(start) => {
+                let end = if self.shift.status == WorkerStatus::Offline {
+                    self.shift.ended_at.unwrap_or(self.now)
+                } else {
+                    self.now
+                };
+                end.saturating_sub(start)
+            }
+            None => 0,
+        };
+        ShiftSummary {
+            worker: self.me.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
+            stats: self.shift.stats.clone(),
+            on_shift_ms,
+        }
+    }
+
+    /// The key contexts in force, most specific first, and whether a text field has focus.
+    pub fn contexts(&self) -> (Vec<Context>, bool) {
+        match &self.modal {
+            Some(Modal::Editor(_)) => (vec![Context::Editor, Context::Global], true),
+            Some(Modal::Prompt(_)) => (vec![Context::Prompt, Context::Global], true),
+            Some(Modal::Picker(_)) => (vec![Context::Picker, Context::Global], false),
+            Some(Modal::Help { .. }) => (vec![Context::Help, Context::Global], false),
+            Some(Modal::Summary) => (vec![Context::Summary, Context::Global], false),
+            None => (self.base_contexts(), false),
+        }
+    }
+
+    /// The contexts of the main screen, without any modal.
+    pub fn base_contexts(&self) -> Vec<Context> {
+        let mut contexts = Vec::new();
+        if self.offer.is_some() {
+            contexts.push(Context::Offer);
+        }
+        if self.wallboard.is_some() {
+            contexts.push(Context::Wallboard);
+        } else {
+            if self
+                .selected_conversation()
+                .and_then(|c| c.draft.as_ref())
+                .is_some_and(|d| d.actionable())
+                && self.selected_conversation().is_some_and(|c| self.owns(c))
+            {
+                contexts.push(Context::Draft);
+            }
+            contexts.push(Context::Conversation);
+        }
+        contexts.push(Context::Global);
+        contexts
+    }
+
+    /// The contexts the help overlay lists: those of the screen under it.
+    pub fn help_contexts(&self) -> Vec<Context> {
+        match &self.modal {
+            Some(Modal::Editor(_)) => vec![Context::Editor, Context::Global],
+            Some(Modal::Prompt(_)) => vec![Context::Prompt, Context::Global],
+            Some(Modal::Picker(_)) => vec![Context::Picker, Context::Global],
+            Some(Modal::Summary) => vec![Context::Summary, Context::Global],
+            _ => {
+                let mut c = self.base_contexts();
+                c.insert(0, Context::Help);
+                c
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // update
+    // -----------------------------------------------------------------------------------------
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Command> {
+        let mut out = Vec::new();
+        match msg {
+            Msg::Tick(now) => self.tick(now, &mut out),
+            Msg::Key(key) => {
+                self.dirty = true;
+                if self.quitting.is_none() {
+                    self.key(key.normalized(), &mut out);
+                }
+            }
+            Msg::Paste(text) => {
+                self.dirty = true;
+                match &mut self.modal {
+                    Some(Modal::Editor(editor)) => {
+                        editor.textarea.insert_str(text);
+                        editor.discard_armed = false;
+                    }
+                    Some(Modal::Prompt(prompt)) => {
+                        prompt.textarea.insert_str(text.replace(['\n', '\r'], " "));
+                    }
+                    _ => {}
+                }
+            }
+            Msg::Resize => self.dirty = true,
+            Msg::Conn(state) => {
+                self.dirty = true;
+                self.conn = state;
+            }
+            Msg::Hub(event) => {
+                self.dirty = true;
+                self.hub(event, &mut out);
+            }
+        }
+        out
+    }
+
+    fn tick(&mut self, now: Millis, out: &mut Vec<Command>) {
+        let before = self.now;
+        self.now = now.max(self.now);
+        // Redraw when a shown second changes, or often while the offer gauge moves.
+        if before / 1000 != self.now / 1000 || self.offer.is_some() {
+            self.dirty = true;
+        }
+        if let Some(notice) = &self.notice
+            && notice.until <= self.now
+        {
+            self.notice = None;
+            self.dirty = true;
+        }
+        if let Some(armed) = self.armed
+            && armed.until <= self.now
+        {
+            self.armed = None;
+            self.dirty = true;
+        }
+        if let Some(offer) = &self.offer
+            && self.now > offer.deadline + OFFER_GRACE_MS
+        {
+            self.offer = None;
+            self.close_offer_prompt();
+            self.dirty = true;
+        }
+        if self.conn == ConnState::Connected {
+            for frame in self.outbox.due(self.now) {
+                out.push(Command::Send(frame));
+            }
+        }
+        if let Some(deadline) = self.quitting
+            && (self.outbox.is_empty() || self.now >= deadline)
+        {
+            out.push(Command::Exit);
+        }
+    }
+
+    fn note(&mut self, level: Level, text: impl Into<String>) {
+        let extra = if level == Level::Error { 4_000 } else { 0 };
+        self.notice = Some(Notice {
+            text: text.into(),
+            level,
+            until: self.now + NOTICE_MS + extra,
+        });
+    }
+
+    /// Queue a command: give it an id, keep it in the outbox, send it if connected.
+    fn send(&mut self, command: WorkerCommand, out: &mut Vec<Command>) -> String {
+        let id = self.ids.next_id();
+        let frame = WorkerFrame {
+            id: id.clone(),
+            command,
+        };
+        self.outbox.push(frame.clone(), self.now);
+        if self.conn == ConnState::Connected {
+            out.push(Command::Send(frame));
+        }
+        out.push(Command::SaveOutbox(self.outbox.entries().to_vec()));
+        id
+    }
+
+    fn to_local(&self, hub_ms: Millis) -> Millis {
+        (hub_ms as i64 - self.skew_ms).max(0) as Millis
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Frames from the hub
+    // -----------------------------------------------------------------------------------------
+
+    fn hub(&mut self, event: WorkerEvent, out: &mut Vec<Command>) {
+        match event {
+            WorkerEvent::Welcome {
+                protocol,
+                resumed,
+                worker,
+                status,
+                stats,
+                limits,
+                server_time,
+                ..
+            } => {
+                if protocol != PROTOCOL_VERSION {
+                    self.note(
+                        Level::Warn,
+                        format!("the hub speaks protocol {protocol}; this console {PROTOCOL_VERSION}"),
+                    );
+                }
+                self.skew_ms = server_time as i64 - self.now as i64;
+                self.conn = ConnState::Connected;
+                if !resumed {
+                    // A snapshot follows: what we had may be stale.
+                    self.conversations.clear();
+                    self.selected = 0;
+                    self.offer = None;
+                    if matches!(self.modal, Some(Modal::Prompt(_) | Modal::Picker(_))) {
+                        self.modal = None;
+                    }
+                }
+                self.me = Some(worker);
+                self.limits = Some(limits);
+                self.set_status(status, None, stats);
+                if self.logged_in_once {
+                    self.note(Level::Good, "Reconnected");
+                }
+                self.logged_in_once = true;
+                for frame in self.outbox.frames() {
+                    out.push(Command::Send(frame.clone()));
+                }
+                if self.wallboard.is_some() && self.is_supervisor() {
+                    self.send(WorkerCommand::Wallboard, out);
+                }
+            }
+            WorkerEvent::Ack { id, .. } => self.ack(&id, out),
+            WorkerEvent::Error { id, code, message } => self.error(id, code, message, out),
+            WorkerEvent::Pong { .. } => {}
+            WorkerEvent::Status {
+                status,
+                since,
+                stats,
+            } => self.set_status(status, Some(since), stats),
+            WorkerEvent::Offer {
+                conversation,
+                language,
+                intent,
+                why,
+                customer,
+                preview,
+                waited_ms,
+                deadline,
+                timeout_ms,
+                because,
+            } => {
+                let deadline = self.to_local(deadline);
+                let full = self
+                    .limits
+                    .as_ref()
+                    .map(|l| l.offer_timeout_ms)
+                    .unwrap_or(timeout_ms)
+                    .max(timeout_ms);
+                let desktop = self.options.notify.then(|| {
+                    let body = if self.options.notify_text {
+                        format!("{customer} ({language}): {}", crate::hub::mask::mask(&preview))
+                    } else {
+                        format!("{} conversation waiting ({language})", intent.replace('_', " "))
+                    };
+                    ("shiftdesk: new offer".to_string(), body)
+                });
+                if self.options.bell || desktop.is_some() {
+                    out.push(Command::Notify(Notification {
+                        bell: self.options.bell,
+                        desktop,
+                    }));
+                }
+                self.offer = Some(OfferState {
+                    conversation,
+                    language,
+                    intent,
+                    why,
+                    customer,
+                    preview,
+                    waited_ms,
+                    received_at: self.now,
+                    deadline,
+                    timeout_ms: full,
+                    because,
+                    answer: OfferAnswer::None,
+                });
+            }
+            WorkerEvent::OfferWithdrawn {
+                conversation,
+                reason,
+            } => {
+                if self
+                    .offer
+                    .as_ref()
+                    .is_some_and(|o| o.conversation == conversation)
+                {
+                    self.offer = None;
+                    self.close_offer_prompt();
+                    let (level, text) = match reason.as_str() {
+                        "declined" => (Level::Info, "Offer declined. No penalty.".to_string()),
+                        "expired" => (
+                            Level::Warn,
+                            "Offer expired: it went to the next worker.".to_string(),
+                        ),
+                        "abandoned" => (Level::Info, "The customer left before you answered.".into()),
+                        "taken" => (Level::Info, "A supervisor took that conversation.".into()),
+                        "status" => (Level::Info, "Offer withdrawn: you changed status.".into()),
+                        "disconnected" => (
+                            Level::Warn,
+                            "Offer withdrawn: your connection dropped.".into(),
+                        ),
+                        other => (Level::Info, format!("Offer withdrawn ({other}).")),
+                    };
+                    self.note(level, text);
+                }
+            }
+            WorkerEvent::Conversation { conversation } => self.conversation(conversation),
+            WorkerEvent::Message {
+                conversation,
+                message,
+            } => self.message(&conversation, message),
+            WorkerEvent::Draft {
+                conversation,
+                draft,
+            } => {
+                if let Some(c) = self.find_mut(&conversation) {
+                    c.draft = Some(DraftState {
+                        draft,
+                        status: DraftStatus::Proposed,
+                    });
+                }
+            }
+            WorkerEvent::DraftDone {
+                conversation,
+                draft,
+                outcome,
+                reason,
+            } => {
+                if let Some(c) = self.find_mut(&conversation)
+                    && let Some(d) = &mut c.draft
+                    && d.draft.id == draft
+                    && !matches!(d.status, DraftStatus::Pending { .. })
+                {
+                    let doing = match outcome {
+                        DraftOutcome::Accepted | DraftOutcome::Pending => DraftDoing::Accept,
+                        DraftOutcome::Edited => DraftDoing::Edit,
+                        DraftOutcome::Rejected => {
+                            DraftDoing::Reject(reason.unwrap_or(RejectReason::Other))
+                        }
+                        DraftOutcome::Regenerated => DraftDoing::Regenerate,
+                    };
+                    d.status = DraftStatus::Sent { doing };
+                }
+            }
+            WorkerEvent::Closed {
+                conversation,
+                reason,
+            } => self.closed(&conversation, reason),
+            WorkerEvent::Shadowers {
+                conversation,
+                supervisors,
+            } => {
+                if let Some(c) = self.find_mut(&conversation) {
+                    c.view.shadowed_by = supervisors;
+                }
+            }
+            WorkerEvent::Wallboard { wallboard } => {
+                if let Some(w) = &mut self.wallboard {
+                    if w.selected >= wallboard.live.len() {
+                        w.selected = wallboard.live.len().saturating_sub(1);
+                    }
+                    w.data = Some(wallboard);
+                }
+            }
+        }
+    }
+
+    fn find_mut(&mut self, id: &str) -> Option<&mut ConvState> {
+        self.conversations.iter_mut().find(|c| c.view.id == id)
+    }
+
+    fn set_status(&mut self, status: WorkerStatus, since: Option<Millis>, stats: WorkerStats) {
+        let was = self.shift.status;
+        self.shift.since = since.map(|s| self.to_local(s)).unwrap_or(self.now);
+        self.shift.stats = stats;
+        self.shift.status = status;
+        if status != WorkerStatus::Offline && self.shift.started_at.is_none() {
+            // A console started mid-shift counts from when the status began.
+            self.shift.started_at = Some(self.shift.since.min(self.now));
+            self.shift.ended_at = None;
+        }
+        if status == WorkerStatus::Offline && was != WorkerStatus::Offline {
+            if let Some(start) = self.shift.started_at {
+                self.shift.ended_at = Some(self.now.max(start));
+                if self.modal.is_none() {
+                    self.modal = Some(Modal::Summary);
+                }
+            }
+        }
+        if status != WorkerStatus::Offline && was == WorkerStatus::Offline {
+            if self.shift.ended_at.is_some() {
+                // A new shift after a summary.
+                self.shift.started_at = Some(self.now);
+                self.shift.ended_at = None;
+            }
+            if matches!(self.modal, Some(Modal::Summary)) {
+                self.modal = None;
+            }
+        }
+    }
+
+    fn conversation(&mut self, view: ConversationView) {
+        let id = view.id.clone();
+        let open = view.state != ConversationState::Resolved && view.state != ConversationState::Abandoned;
+        if let Some(existing) = self.find_mut(&id) {
+            let keep_status = existing.draft.clone();
+            let mut fresh = ConvState::new(view);
+            if let (Some(new), Some(old)) = (&mut fresh.draft, keep_status)
+                && new.draft.id == old.draft.id
+            {
+                new.status = old.status;
+            }
+            fresh.unread = existing.unread;
+            fresh.scroll = existing.scroll;
+            fresh.pending = std::mem::take(&mut existing.pending);
+            if !open {
+                fresh.closed = Some(format!("{:?}", fresh.view.state).to_lowercase());
+            }
+            *existing = fresh;
+        } else if open {
+            let mut fresh = ConvState::new(view);
+            fresh.unread = fresh
+                .view
+                .messages
+                .iter()
+                .filter(|m| m.from == Author::Customer)
+                .count()
+                .min(1) as u32;
+            self.conversations.push(fresh);
+            let index = self.conversations.len() - 1;
+            if self.select_on_arrival.as_deref() == Some(id.as_str()) || self.conversations.len() == 1 {
+                self.select(index);
+                self.select_on_arrival = None;
+            }
+        }
+    }
+
+    fn message(&mut self, conversation: &str, message: Message) {
+        let selected = self.selected_conversation().map(|c| c.view.id.clone());
+        let Some(c) = self.find_mut(conversation) else {
+            return;
+        };
+        if c.view.messages.iter().any(|m| m.n == message.n) {
+            return;
+        }
+        let from = message.from;
+        c.view.messages.push(message);
+        c.view.messages.sort_by_key(|m| m.n);
+        if selected.as_deref() != Some(conversation) && from == Author::Customer {
+            c.unread += 1;
+        }
+        if selected.as_deref() == Some(conversation) {
+            // New lines bring the view back down.
+            c.scroll = 0;
+        }
+    }
+
+    fn closed(&mut self, conversation: &str, reason: String) {
+        let Some(index) = self.conversations.iter().position(|c| c.view.id == conversation) else {
+            return;
+        };
+        let name = self.conversations[index].view.customer.name.clone();
+        let text = match reason.as_str() {
+            "resolved" => format!("Conversation with {name} resolved."),
+            "abandoned" => format!("{name} left the conversation."),
+            "transferred" => format!("Conversation with {name} went back to the queue."),
+            other => format!("Conversation with {name} closed: {other}."),
+        };
+        self.note(Level::Info, text);
+        if index == self.selected {
+            self.conversations[index].closed = Some(reason);
+        } else {
+            self.conversations.remove(index);
+            if index < self.selected {
+                self.selected -= 1;
+            }
+        }
+    }
+
+    fn select(&mut self, index: usize) {
+        let target = self.conversations.get(index).map(|c| c.view.id.clone());
+        // Closed conversations go once the worker moves on from them.
+        self.conversations
+            .retain(|c| c.closed.is_none() || Some(&c.view.id) == target.as_ref());
+        self.selected = target
+            .and_then(|t| self.conversations.iter().position(|c| c.view.id == t))
+            .unwrap_or(0);
+        if let Some(c) = self.conversations.get_mut(self.selected) {
+            c.unread = 0;
+        }
+    }
+
+    fn ack(&mut self, id: &str, out: &mut Vec<Command>) {
+        let Some(pending) = self.outbox.take(id) else {
+            return;
+        };
+        out.push(Command::SaveOutbox(self.outbox.entries().to_vec()));
+        match pending.frame.command {
+            WorkerCommand::AcceptOffer { conversation } => {
+                if self
+                    .offer
+                    .as_ref()
+                    .is_some_and(|o| o.conversation == conversation)
+                {
+                    self.offer = None;
+                }
+                if let Some(index) = self.conversations.iter().position(|c| c.view.id == conversation) {
+                    self.select(index);
+                    let name = self.conversations[self.selected].view.customer.name.clone();
+                    self.note(Level::Good, format!("Accepted: you are now talking with {name}."));
+                } else {
+                    self.select_on_arrival = Some(conversation);
+                    self.note(Level::Good, "Offer accepted.");
+                }
+            }
+            WorkerCommand::DeclineOffer { conversation, .. } => {
+                if self
+                    .offer
+                    .as_ref()
+                    .is_some_and(|o| o.conversation == conversation)
+                {
+                    self.offer = None;
+                    self.note(Level::Info, "Offer declined. No penalty.");
+                }
+            }
+            WorkerCommand::Draft { conversation, .. } => {
+                if let Some(c) = self.find_mut(&conversation)
+                    && let Some(d) = &mut c.draft
+                    && let DraftStatus::Pending { id: pending_id, doing } = &d.status
+                    && pending_id == id
+                {
+                    d.status = DraftStatus::Sent { doing: *doing };
+                }
+            }
+            WorkerCommand::Reply { conversation, .. }
+            | WorkerCommand::Note { conversation, .. }
+            | WorkerCommand::Whisper { conversation, .. } => {
+                if let Some(c) = self.find_mut(&conversation) {
+                    c.pending.retain(|p| p.id != id);
+                }
+            }
+            WorkerCommand::Wallboard => {}
+            WorkerCommand::TakeOver { .. } => self.note(Level::Good, "You took the conversation over."),
+            WorkerCommand::HandBack { .. } => self.note(Level::Good, "Handed back."),
+            _ => {}
+        }
+    }
+
+    fn error(&mut self, id: Option<String>, code: ErrorCode, message: String, out: &mut Vec<Command>) {
+        let Some(id) = id else {
+            self.note(Level::Error, format!("Hub: {message}"));
+            return;
+        };
+        if code == ErrorCode::Unavailable
+            && let Some(p) = self.outbox.get_mut(&id)
+            && p.retries < MAX_RETRIES
+        {
+            p.retries += 1;
+            p.retry_at = Some(self.now + 1_000 * u64::from(p.retries));
+            self.note(Level::Warn, "The hub is busy; retrying…");
+            return;
+        }
+        let Some(pending) = self.outbox.take(&id) else {
+            // Not one of ours (or already answered): show it anyway.
+            self.note(Level::Error, format!("Hub: {message}"));
+            return;
+        };
+        out.push(Command::SaveOutbox(self.outbox.entries().to_vec()));
+        match pending.frame.command {
+            WorkerCommand::AcceptOffer { conversation } => {
+                if self
+                    .offer
+                    .as_ref()
+                    .is_some_and(|o| o.conversation == conversation)
+                {
+                    self.offer = None;
+                }
+                let text = if code == ErrorCode::Conflict {
+                    "Offer expired: it is no longer open to you.".to_string()
+                } else {
+                    format!("Could not accept the offer: {message}")
+                };
+                self.note(Level::Error, text);
+            }
+            WorkerCommand::DeclineOffer { conversation, .. } => {
+                if self
+                    .offer
+                    .as_ref()
+                    .is_some_and(|o| o.conversation == conversation)
+                {
+                    self.offer = None;
+                }
+                if code != ErrorCode::Conflict {
+                    self.note(Level::Error, format!("Decline failed: {message}"));
+                }
+            }
+            WorkerCommand::Draft { conversation, .. } => {
+                if let Some(c) = self.find_mut(&conversation)
+                    && let Some(d) = &mut c.draft
+                {
+                    d.status = DraftStatus::Failed {
+                        message: message.clone(),
+                    };
+                }
+                self.note(Level::Error, format!("Draft not sent: {message}"));
+            }
+            WorkerCommand::Reply { conversation, .. }
+            | WorkerCommand::Note { conversation, .. }
+            | WorkerCommand::Whisper { conversation, .. } => {
+                if let Some(c) = self.find_mut(&conversation)
+                    && let Some(line) = c.pending.iter_mut().find(|p| p.id == id)
+                {
+                    line.failed = Some(message.clone());
+                }
+                self.note(Level::Error, format!("Not sent: {message}"));
+            }
+            WorkerCommand::SetStatus { status } => {
+                self.note(
+                    Level::Error,
+                    format!("Could not change status to {}: {message}", status.label()),
+                );
+            }
+            other => {
+                self.note(Level::Error, format!("{} refused: {message}", other.name()));
+            }
+        }
+    }
+
+    fn close_offer_prompt(&mut self) {
+        if matches!(
+            &self.modal,
+            Some(Modal::Prompt(PromptState {
+                purpose: PromptPurpose::Decline { .. },
+                ..
+            }))
+        ) {
+            self.modal = None;
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Keys
+    // -----------------------------------------------------------------------------------------
+
+    fn key(&mut self, key: KeyPress, out: &mut Vec<Command>) {
+        let (contexts, text) = self.contexts();
+        if text && self.pending_keys.is_empty() && key.is_printable() {
+            self.type_key(key);
+            return;
+        }
+        self.pending_keys.push(key);
+        match self.keymap.lookup(&contexts, &self.pending_keys) {
+            Lookup::Action(action) => {
+                self.pending_keys.clear();
+                self.action(action, out);
+            }
+            Lookup::Prefix => {}
+            Lookup::None => {
+                let keys = std::mem::take(&mut self.pending_keys);
+                if text && keys.len() == 1 {
+                    self.type_key(key);
+                } else if keys.len() > 1 {
+                    let typed: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+                    self.note(Level::Info, format!("`{}` is not bound", typed.join(" ")));
+                }
+            }
+        }
+    }
+
+    fn type_key(&mut self, key: KeyPress) {
+        let input = to_textarea_input(key);
+        match &mut self.modal {
+            Some(Modal::Editor(editor)) => {
+                editor.textarea.input(input);
+                editor.discard_armed = false;
+            }
+            Some(Modal::Prompt(prompt)) => {
+                // One line: Enter is the keymap's business, never a newline.
+                if input.key != TaKey::Enter {
+                    prompt.textarea.input(input);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn arm(&mut self, action: Action) -> bool {
+        if self
+            .armed
+            .is_some_and(|a| a.action == action && a.until > self.now)
+        {
+            self.armed = None;
+            return true;
+        }
+        self.armed = Some(Armed {
+            action,
+            until: self.now + CONFIRM_MS,
+        });
+        false
+    }
+
+    fn action(&mut self, action: Action, out: &mut Vec<Command>) {
+        if !matches!(action, Action::Quit | Action::ShiftOffline) {
+            self.armed = None;
+        }
+        match action {
+            Action::Quit => self.quit(out),
+            Action::Help => {
+                self.modal = match self.modal.take() {
+                    Some(Modal::Help { .. }) => None,
+                    Some(other @ (Modal::Editor(_) | Modal::Prompt(_))) => {
+                        // Help never throws away typed text.
+                        self.note(Level::Info, "Close the editor first (see the keys in its title).");
+                        Some(other)
+                    }
+                    _ => Some(Modal::Help { scroll: 0 }),
+                };
+            }
+            Action::Summary => {
+                self.modal = match self.modal.take() {
+                    Some(Modal::Summary) => None,
+                    Some(other @ (Modal::Editor(_) | Modal::Prompt(_))) => Some(other),
+                    _ => Some(Modal::Summary),
+                };
+            }
+            Action::Cancel => self.cancel(),
+            Action::ShiftAvailable => self.change_status(WorkerStatus::Available, out),
+            Action::ShiftBreak => self.change_status(WorkerStatus::Break, out),
+            Action::ShiftDrain => self.change_status(WorkerStatus::Draining, out),
+            Action::ShiftOffline => {
+                let open = self.open_count();
+                if open > 0 && self.shift.status != WorkerStatus::Offline && !self.arm(Action::ShiftOffline) {
+                    let again = self.key_hint(Action::ShiftOffline);
+                    let drain = self.key_hint(Action::ShiftDrain);
+                    self.note(
+                        Level::Warn,
+                        format!(
+                            "{open} open conversation(s) would go back to the queue. Press {again} again to go offline, or {drain} to finish them first."
+                        ),
+                    );
+                    return;
+                }
+                self.change_status(WorkerStatus::Offline, out);
+            }
+            Action::OfferAccept => {
+                let Some(offer) = &mut self.offer else {
+                    return;
+                };
+                if offer.answer != OfferAnswer::None {
+                    return;
+                }
+                offer.answer = OfferAnswer::Accepting;
+                let conversation = offer.conversation.clone();
+                self.select_on_arrival = Some(conversation.clone());
+                self.send(WorkerCommand::AcceptOffer { conversation }, out);
+            }
+            Action::OfferDecline => {
+                let Some(offer) = &self.offer else {
+                    return;
+                };
+                if offer.answer != OfferAnswer::None {
+                    return;
+                }
+                let conversation = offer.conversation.clone();
+                self.modal = Some(Modal::Prompt(PromptState {
+                    purpose: PromptPurpose::Decline { conversation },
+                    textarea: one_line("optional: why not? (enter to decline)"),
+                }));
+            }
+            Action::ConversationNext | Action::ConversationPrev => {
+                if self.conversations.is_empty() {
+                    return;
+                }
+                let n = self.conversations.len();
+                let next = if action == Action::ConversationNext {
+                    (self.selected + 1) % n
+                } else {
+                    (self.selected + n - 1) % n
+                };
+                self.select(next);
+            }
+            Action::ConversationResolve => {
+                let Some(conversation) = self.workable() else {
+                    return;
+                };
+                self.send(WorkerCommand::Resolve { conversation }, out);
+                self.note(Level::Info, "Resolving…");
+            }
+            Action::ConversationTransfer => {
+                let Some(conversation) = self.workable() else {
+                    return;
+                };
+                self.modal = Some(Modal::Prompt(PromptState {
+                    purpose: PromptPurpose::Transfer { conversation },
+                    textarea: one_line("optional: why? (enter to give it back to the queue)"),
+                }));
+            }
+            Action::ScrollUp => {
+                if let Some(c) = self.selected_conversation_mut() {
+                    c.scroll = c.scroll.saturating_add(SCROLL_STEP);
+                }
+            }
+            Action::ScrollDown => {
+                if let Some(c) = self.selected_conversation_mut() {
+                    c.scroll = c.scroll.saturating_sub(SCROLL_STEP);
+                }
+            }
+            Action::DraftAccept => self.draft_action(DraftAction::Accept, out),
+            Action::DraftRegenerate => self.draft_action(DraftAction::Regenerate, out),
+            Action::DraftEdit => {
+                let Some((conversation, draft)) = self.workable_draft() else {
+                    return;
+                };
+                let text = draft.proposal.text.clone();
+                let purpose = EditorPurpose::EditDraft {
+                    conversation,
+                    draft: draft.id,
+                    original: text.clone(),
+                };
+                self.open_editor(purpose, &text);
+            }
+            Action::DraftReject => {
+                let Some((conversation, draft)) = self.workable_draft() else {
+                    return;
+                };
+                self.modal = Some(Modal::Picker(PickerState {
+                    purpose: PickerPurpose::RejectReason {
+                        conversation,
+                        draft: draft.id,
+                    },
+                    selected: 0,
+                }));
+            }
+            Action::ReplyCompose | Action::NoteCompose => {
+                let Some(conversation) = self.workable() else {
+                    return;
+                };
+                let purpose = if action == Action::ReplyCompose {
+                    EditorPurpose::Reply { conversation }
+                } else {
+                    EditorPurpose::Note { conversation }
+                };
+                self.open_editor(purpose, "");
+            }
+            Action::ReplySend => self.send_editor(out),
+            Action::PickerUp | Action::PickerDown => {
+                let down = action == Action::PickerDown;
+                match &mut self.modal {
+                    Some(Modal::Picker(p)) => {
+                        let n = p.len().max(1);
+                        p.selected = if down { (p.selected + 1) % n } else { (p.selected + n - 1) % n };
+                    }
+                    Some(Modal::Help { scroll }) => {
+                        *scroll = if down { scroll.saturating_add(1) } else { scroll.saturating_sub(1) };
+                    }
+                    None => {
+                        if let Some(w) = &mut self.wallboard {
+                            let n = w.data.as_ref().map(|d| d.live.len()).unwrap_or(0).max(1);
+                            w.selected = if down { (w.selected + 1) % n } else { (w.selected + n - 1) % n };
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Action::PickerSelect => self.pick(out),
+            Action::SupervisorWallboard => {
+                if !self.is_supervisor() {
+                    self.note(Level::Info, "The wallboard is for supervisors.");
+                    return;
+                }
+                if self.wallboard.is_some() {
+                    self.wallboard = None;
+                } else {
+                    self.wallboard = Some(WallboardView::default());
+                    self.send(WorkerCommand::Wallboard, out);
+                }
+            }
+            Action::SupervisorShadow => {
+                if !self.is_supervisor() {
+                    return;
+                }
+                if let Some(w) = &self.wallboard {
+                    let Some(live) = w.data.as_ref().and_then(|d| d.live.get(w.selected)) else {
+                        return;
+                    };
+                    let conversation = live.id.clone();
+                    self.select_on_arrival = Some(conversation.clone());
+                    self.wallboard = None;
+                    self.send(WorkerCommand::Shadow { conversation }, out);
+                    self.note(Level::Info, "Shadowing: read-only.");
+                } else if let Some(c) = self.selected_conversation()
+                    && !self.owns(c)
+                {
+                    let conversation = c.view.id.clone();
+                    if let Some(c) = self.selected_conversation_mut() {
+                        c.closed = Some("no longer shadowed".into());
+                    }
+                    self.send(WorkerCommand::Unshadow { conversation }, out);
+                }
+            }
+            Action::SupervisorWhisper => {
+                if !self.is_supervisor() {
+                    return;
+                }
+                if let Some(c) = self.selected_conversation()
+                    && c.closed.is_none()
+                {
+                    let conversation = c.view.id.clone();
+                    self.open_editor(EditorPurpose::Whisper { conversation }, "");
+                }
+            }
+            Action::SupervisorTakeover => {
+                if !self.is_supervisor() {
+                    return;
+                }
+                if let Some(c) = self.selected_conversation()
+                    && !self.owns(c)
+                    && c.closed.is_none()
+                {
+                    let conversation = c.view.id.clone();
+                    self.send(WorkerCommand::TakeOver { conversation }, out);
+                }
+            }
+            Action::SupervisorHandback => {
+                if !self.is_supervisor() {
+                    return;
+                }
+                let Some(c) = self.selected_conversation().filter(|c| self.owns(c)) else {
+                    return;
+                };
+                let conversation = c.view.id.clone();
+                let me = self.me.as_ref().map(|m| m.id.clone()).unwrap_or_default();
+                let workers: Vec<(String, String)> = self
+                    .wallboard
+                    .as_ref()
+                    .and_then(|w| w.data.as_ref())
+                    .map(|d| {
+                        d.workers
+                            .iter()
+                            .filter(|w| w.connected && w.id != me)
+                            .map(|w| (w.id.clone(), w.name.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if workers.is_empty() {
+                    self.note(
+                        Level::Info,
+                        "No connected worker to hand back to (open the wallboard first).",
+                    );
+                    return;
+                }
+                self.modal = Some(Modal::Picker(PickerState {
+                    purpose: PickerPurpose::HandBack {
+                        conversation,
+                        workers,
+                    },
+                    selected: 0,
+                }));
+            }
+        }
+    }
+
+    /// The selected conversation's id, if the worker owns it and it is open; else say why not.
+    fn workable(&mut self) -> Option<ConversationId> {
+        let (id, closed, owned) = match self.selected_conversation() {
+            Some(c) => (c.view.id.clone(), c.closed.is_some(), self.owns(c)),
+            None => {
+                self.note(Level::Info, "No conversation is open.");
+                return None;
+            }
+        };
+        if closed {
+            self.note(Level::Info, "This conversation has ended.");
+            return None;
+        }
+        if !owned {
+            self.note(Level::Info, "You are shadowing this conversation (read-only).");
+            return None;
+        }
+        Some(id)
+    }
+
+    /// The selected conversation and its draft, if the worker can act on the draft now.
+    fn workable_draft(&mut self) -> Option<(ConversationId, Draft)> {
+        let id = self.workable()?;
+        let draft = self.selected_conversation().and_then(|c| c.draft.clone());
+        match draft {
+            Some(d) if d.actionable() => Some((id, d.draft)),
+            Some(d) => {
+                let text = match d.status {
+                    DraftStatus::Pending { .. } => "Already sent; waiting for the hub.",
+                    _ => "This draft is done; wait for the next one.",
+                };
+                self.note(Level::Info, text);
+                None
+            }
+            None => {
+                self.note(Level::Info, "No draft is waiting.");
+                None
+            }
+        }
+    }
+
+    pub fn key_hint(&self, action: Action) -> String {
+        let (contexts, _) = self.contexts();
+        self.keymap
+            .key_for(&contexts, action)
+            .or_else(|| self.keymap.key_for(&crate::console::keymap::Context::ALL, action))
+            .unwrap_or_else(|| action.name().to_string())
+    }
+
+    fn quit(&mut self, out: &mut Vec<Command>) {
+        let on_shift = self.shift.status != WorkerStatus::Offline;
+        let risky = on_shift || !self.outbox.is_empty();
+        if risky && !self.arm(Action::Quit) {
+            self.modal = Some(Modal::Summary);
+            let again = self.key_hint(Action::Quit);
+            let text = if on_shift {
+                format!("Press {again} again to go offline and quit.")
+            } else {
+                format!(
+                    "{} command(s) not yet confirmed by the hub. Press {again} again to quit anyway (they are kept for next time).",
+                    self.outbox.len()
+                )
+            };
+            self.note(Level::Warn, text);
+            return;
+        }
+        if on_shift && self.conn == ConnState::Connected {
+            self.send(
+                WorkerCommand::SetStatus {
+                    status: WorkerStatus::Offline,
+                },
+                out,
+            );
+        }
+        self.modal = Some(Modal::Summary);
+        self.quitting = Some(self.now + QUIT_WAIT_MS);
+        if self.outbox.is_empty() || self.conn != ConnState::Connected {
+            out.push(Command::Exit);
+        }
+    }
+
+    fn change_status(&mut self, status: WorkerStatus, out: &mut Vec<Command>) {
+        if self.shift.status == status {
+            self.note(Level::Info, format!("You are already {}.", status.label()));
+            return;
+        }
+        let command = WorkerCommand::SetStatus { status };
+        self.send(command, out);
+        if self.modal.as_ref().is_some_and(|m| matches!(m, Modal::Summary)) && status != WorkerStatus::Offline {
+            self.modal = None;
+        }
+    }
+
+    fn cancel(&mut self) {
+        match self.modal.take() {
+            Some(Modal::Editor(mut editor)) => {
+                if editor.changed() && !editor.discard_armed {
+                    editor.discard_armed = true;
+                    self.modal = Some(Modal::Editor(editor));
+                    self.note(Level::Warn, "Press cancel again to discard the text.");
+                }
+            }
+            Some(_) => {}
+            None => {
+                if self.wallboard.is_some() {
+                    self.wallboard = None;
+                }
+            }
+        }
+    }
+
+    fn open_editor(&mut self, purpose: EditorPurpose, text: &str) {
+        let mut textarea = if text.is_empty() {
+            TextArea::default()
+        } else {
+            TextArea::new(text.lines().map(str::to_string).collect())
+        };
+        textarea.set_wrap_mode(WrapMode::WordOrGlyph);
+        textarea.set_cursor_line_style(ratatui::style::Style::default());
+        textarea.set_placeholder_text(match &purpose {
+            EditorPurpose::Reply { .. } => "Write to the customer…",
+            EditorPurpose::Note { .. } => "A private note (the customer never sees it)…",
+            EditorPurpose::EditDraft { .. } => "",
+            EditorPurpose::Whisper { .. } => "A private line to the worker…",
+        });
+        textarea.move_cursor(ratatui_textarea::CursorMove::Bottom);
+        textarea.move_cursor(ratatui_textarea::CursorMove::End);
+        self.modal = Some(Modal::Editor(EditorState {
+            purpose,
+            textarea,
+            discard_armed: false,
+        }));
+    }
+
+    fn send_editor(&mut self, out: &mut Vec<Command>) {
+        let Some(Modal::Editor(editor)) = &self.modal else {
+            return;
+        };
+        let text = editor.text().trim_end().to_string();
+        if text.trim().is_empty() {
+            self.note(Level::Info, "Nothing to send.");
+            return;
+        }
+        let chars = text.chars().count();
+        let limit = self.max_text_chars();
+        if chars > limit {
+            self.note(
+                Level::Error,
+                format!("Too long: {chars} characters; the limit is {limit}."),
+            );
+            return;
+        }
+        let purpose = editor.purpose.clone();
+        self.modal = None;
+        match purpose {
+            EditorPurpose::EditDraft {
+                conversation,
+                draft,
+                original,
+            } => {
+                let action = if text == original.trim_end() {
+                    DraftAction::Accept
+                } else {
+                    DraftAction::Edit { text }
+                };
+                self.draft_command(conversation, draft, action, out);
+            }
+            EditorPurpose::Reply { conversation } => {
+                let id = self.send(
+                    WorkerCommand::Reply {
+                        conversation: conversation.clone(),
+                        text: text.clone(),
+                    },
+                    out,
+                );
+                self.pending_line(&conversation, id, Author::Worker, text);
+            }
+            EditorPurpose::Note { conversation } => {
+                let id = self.send(
+                    WorkerCommand::Note {
+                        conversation: conversation.clone(),
+                        text: text.clone(),
+                    },
+                    out,
+                );
+                self.pending_line(&conversation, id, Author::Note, text);
+            }
+            EditorPurpose::Whisper { conversation } => {
+                let id = self.send(
+                    WorkerCommand::Whisper {
+                        conversation: conversation.clone(),
+                        text: text.clone(),
+                    },
+                    out,
+                );
+                self.pending_line(&conversation, id, Author::Whisper, text);
+            }
+        }
+    }
+
+    fn pending_line(&mut self, conversation: &str, id: String, from: Author, text: String) {
+        if let Some(c) = self.find_mut(conversation) {
+            c.scroll = 0;
+            c.pending.push(PendingLine {
+                id,
+                from,
+                text,
+                failed: None,
+            });
+        }
+    }
+
+    fn draft_action(&mut self, action: DraftAction, out: &mut Vec<Command>) {
+        if let Some((conversation, draft)) = self.workable_draft() {
+            self.draft_command(conversation, draft.id, action, out);
+        }
+    }
+
+    fn draft_command(
+        &mut self,
+        conversation: ConversationId,
+        draft: String,
+        action: DraftAction,
+        out: &mut Vec<Command>,
+    ) {
+        let doing = DraftDoing::of(&action);
+        let id = self.send(
+            WorkerCommand::Draft {
+                conversation: conversation.clone(),
+                draft: draft.clone(),
+                action,
+            },
+            out,
+        );
+        if let Some(c) = self.find_mut(&conversation)
+            && let Some(d) = &mut c.draft
+            && d.draft.id == draft
+        {
+            d.status = DraftStatus::Pending { id, doing };
+            c.scroll = 0;
+        }
+    }
+
+    fn pick(&mut self, out: &mut Vec<Command>) {
+        match self.modal.take() {
+            Some(Modal::Picker(picker)) => match picker.purpose {
+                PickerPurpose::RejectReason {
+                    conversation,
+                    draft,
+                } => {
+                    let reason = RejectReason::ALL
+                        .get(picker.selected)
+                        .copied()
+                        .unwrap_or(RejectReason::Other);
+                    self.draft_command(conversation, draft, DraftAction::Reject { reason }, out);
+                }
+                PickerPurpose::HandBack {
+                    conversation,
+                    workers,
+                } => {
+                    if let Some((worker, _)) = workers.get(picker.selected) {
+                        let worker = worker.clone();
+                        self.send(WorkerCommand::HandBack { conversation, worker }, out);
+                    }
+                }
+            },
+            Some(Modal::Prompt(prompt)) => {
+                let text = prompt.text().trim().chars().take(200).collect::<String>();
+                let reason = (!text.is_empty()).then_some(text);
+                match prompt.purpose {
+                    PromptPurpose::Decline { conversation } => {
+                        if let Some(offer) = &mut self.offer
+                            && offer.conversation == conversation
+                        {
+                            offer.answer = OfferAnswer::Declining;
+                            self.send(WorkerCommand::DeclineOffer { conversation, reason }, out);
+                        } else {
+                            self.note(Level::Info, "That offer is gone already.");
+                        }
+                    }
+                    PromptPurpose::Transfer { conversation } => {
+                        self.send(WorkerCommand::Transfer { conversation, reason }, out);
+                        self.note(Level::Info, "Giving it back to the queue…");
+                    }
+                }
+            }
+            Some(Modal::Help { .. }) | Some(Modal::Summary) => {}
+            Some(other) => self.modal = Some(other),
+            None => {
+                if self.wallboard.is_some() {
+                    self.action(Action::SupervisorShadow, out);
+                }
+            }
+        }
+    }
+}
+
+fn one_line(placeholder: &str) -> TextArea<'static> {
+    let mut textarea = TextArea::default();
+    textarea.set_placeholder_text(placeholder);
+    textarea.set_cursor_line_style(ratatui::style::Style::default());
+    textarea
+}
+
+/// Our key press as the text area's input.
+pub fn to_textarea_input(key: KeyPress) -> Input {
+    let k = match key.key {
+        Key::Char(c) => TaKey::Char(c),
+        Key::Enter => TaKey::Enter,
+        Key::Esc => TaKey::Esc,
+        Key::Tab => TaKey::Tab,
+        Key::BackTab => TaKey::Tab,
+        Key::Backspace => TaKey::Backspace,
+        Key::Delete => TaKey::Delete,
+        Key::Insert => TaKey::Null,
+        Key::Up => TaKey::Up,
+        Key::Down => TaKey::Down,
+        Key::Left => TaKey::Left,
+        Key::Right => TaKey::Right,
+        Key::Home => TaKey::Home,
+        Key::End => TaKey::End,
+        Key::PageUp => TaKey::PageUp,
+        Key::PageDown => TaKey::PageDown,
+        Key::F(n) => TaKey::F(n),
+    };
+    Input {
+        key: k,
+        ctrl: key.ctrl,
+        alt: key.alt,
+        shift: key.shift,
+    }
+}
+
+/// `12s`, `4m05s`, `1h02m`.
+pub fn fmt_duration(ms: u64) -> String {
+    let s = ms / 1000;
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}

@@ -1,0 +1,271 @@
+//! Rendering: a pure function of [`App`]. One file per panel; nothing here changes state.
+//!
+//! The layout works from 80x24 up: a status bar on top, a footer (notices or key hints) at the
+//! bottom; between them, on the left the shift control, the conversation list and (narrow
+//! screens) the customer; in the middle the offer (when one waits), the transcript and the
+//! draft or the editor; on screens 110 columns or wider the customer gets a column of its own.
+
+mod context;
+mod conversations;
+mod draft;
+mod editor;
+mod footer;
+mod help;
+mod offer;
+mod picker;
+mod shift;
+mod status;
+mod summary;
+mod transcript;
+mod wallboard;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Span;
+
+use super::app::{App, Modal};
+use super::keymap::{Action, Context};
+
+/// Draw the whole console.
+pub fn view(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    let [top, body, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    status::render(app, frame, top);
+    footer::render(app, frame, bottom);
+    match &app.wallboard {
+        Some(w) => wallboard::render(app, w, frame, body),
+        None => main_body(app, frame, body),
+    }
+    match &app.modal {
+        Some(Modal::Help { scroll }) => help::render(app, *scroll, frame, body),
+        Some(Modal::Summary) => summary::render(app, frame, body),
+        Some(Modal::Picker(p)) => picker::render(app, p, frame, body),
+        Some(Modal::Prompt(p)) => editor::render_prompt(app, p, frame, body),
+        Some(Modal::Editor(_)) | None => {}
+    }
+}
+
+fn main_body(app: &App, frame: &mut Frame, body: Rect) {
+    let wide = body.width >= 110;
+    let (left, mid, right) = if wide {
+        let [l, m, r] = Layout::horizontal([
+            Constraint::Length(28),
+            Constraint::Fill(1),
+            Constraint::Length(34),
+        ])
+        .areas(body);
+        (l, m, Some(r))
+    } else {
+        let [l, m] = Layout::horizontal([Constraint::Length(26), Constraint::Fill(1)]).areas(body);
+        (l, m, None)
+    };
+
+    // Left: shift, conversations, and the customer when there is no right column.
+    if let Some(right) = right {
+        let [s, c] = Layout::vertical([Constraint::Length(5), Constraint::Fill(1)]).areas(left);
+        shift::render(app, frame, s);
+        conversations::render(app, frame, c);
+        context::render(app, frame, right);
+    } else {
+        let customer_h = if body.height >= 20 { 9 } else { 0 };
+        let [s, c, k] = Layout::vertical([
+            Constraint::Length(5),
+            Constraint::Fill(1),
+            Constraint::Length(customer_h),
+        ])
+        .areas(left);
+        shift::render(app, frame, s);
+        conversations::render(app, frame, c);
+        if customer_h > 0 {
+            context::render(app, frame, k);
+        }
+    }
+
+    // Middle: offer, transcript, draft or editor.
+    let offer_h = if app.offer.is_some() { 8 } else { 0 };
+    let editing = matches!(app.modal, Some(Modal::Editor(_)));
+    let bottom_h = if editing {
+        if mid.height >= 30 { 12 } else { 9 }
+    } else if mid.height >= 30 {
+        10
+    } else {
+        8
+    };
+    let [o, t, d] = Layout::vertical([
+        Constraint::Length(offer_h),
+        Constraint::Fill(1),
+        Constraint::Length(bottom_h),
+    ])
+    .areas(mid);
+    if let Some(offer) = &app.offer {
+        offer::render(app, offer, frame, o);
+    }
+    transcript::render(app, frame, t);
+    match &app.modal {
+        Some(Modal::Editor(editor)) => editor::render_editor(app, editor, frame, d),
+        _ => draft::render(app, frame, d),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) fn dim() -> Style {
+    Style::default().fg(Color::DarkGray)
+}
+
+pub(crate) fn bold() -> Style {
+    Style::default().add_modifier(Modifier::BOLD)
+}
+
+pub(crate) fn key_style() -> Style {
+    Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+}
+
+/// `key label` pairs for a hint line, using the keys of the active keymap.
+pub(crate) fn hints<'a>(app: &App, contexts: &[Context], items: &[(Action, &'a str)]) -> Vec<Span<'a>> {
+    let mut spans = Vec::new();
+    for (action, label) in items {
+        let Some(key) = app.keymap.key_for(contexts, *action) else {
+            continue;
+        };
+        if !spans.is_empty() {
+            spans.push(Span::styled(" · ", dim()));
+        }
+        spans.push(Span::styled(key, key_style()));
+        spans.push(Span::raw(format!(" {label}")));
+    }
+    spans
+}
+
+/// A rectangle of at most `width` x `height`, centred in `area`.
+pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// The display width of a string.
+pub(crate) fn width(s: &str) -> usize {
+    Span::raw(s).width()
+}
+
+/// Greedy word wrap: the first line gets `first` columns, the others `rest`. Hard line breaks
+/// are kept; words longer than a line are cut.
+pub(crate) fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
+    let first = first.max(1);
+    let rest = rest.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut line_w = 0usize;
+    let limit = |lines: &Vec<String>| if lines.is_empty() { first } else { rest };
+    for (i, paragraph) in text.split('\n').enumerate() {
+        if i > 0 {
+            lines.push(std::mem::take(&mut line));
+            line_w = 0;
+        }
+        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
+            let mut word = word.to_string();
+            loop {
+                let w = width(&word);
+                let max = limit(&lines);
+                let needed = if line_w == 0 { w } else { line_w + 1 + w };
+                if needed <= max {
+                    if line_w > 0 {
+                        line.push(' ');
+                        line_w += 1;
+                    }
+                    line.push_str(&word);
+                    line_w += w;
+                    break;
+                }
+                if line_w > 0 {
+                    lines.push(std::mem::take(&mut line));
+                    line_w = 0;
+                    continue;
+                }
+                // A word longer than a whole line: cut it.
+                let mut head = String::new();
+                let mut head_w = 0;
+                let mut cut = 0;
+                for (idx, c) in word.char_indices() {
+                    let cw = width(&c.to_string());
+                    if head_w + cw > max {
+                        break;
+                    }
+                    head.push(c);
+                    head_w += cw;
+                    cut = idx + c.len_utf8();
+                }
+                if cut == 0 {
+                    // Not even one character fits; take it anyway to make progress.
+                    let c = word.chars().next().map(|c| c.len_utf8()).unwrap_or(word.len());
+                    cut = c;
+                    head = word[..c].to_string();
+                }
+                lines.push(head);
+                word = word[cut..].to_string();
+                if word.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    lines.push(line);
+    lines
+}
+
+/// Cut `s` to `max` columns, with an ellipsis when cut.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = width(&c.to_string());
+        if w + cw + 1 > max {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
+pub(crate) fn status_color(status: crate::protocol::WorkerStatus) -> Color {
+    use crate::protocol::WorkerStatus;
+    match status {
+        WorkerStatus::Available => Color::Green,
+        WorkerStatus::Break => Color::Yellow,
+        WorkerStatus::Draining => Color::Cyan,
+        WorkerStatus::Offline => Color::Gray,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_fills_lines_and_keeps_breaks() {
+        assert_eq!(wrap("one two three", 7, 7), ["one two", "three"]);
+        assert_eq!(wrap("a\nb", 10, 10), ["a", "b"]);
+        assert_eq!(wrap("abcdefghij", 4, 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("hi there you", 2, 9), ["hi", "there you"]);
+        assert_eq!(wrap("", 5, 5), [""]);
+    }
+}
