@@ -2,6 +2,7 @@
 //! talks to. See README.md for what it does and PROTOCOL.md for the wire contract.
 
 pub mod client;
+pub mod console;
 pub mod customer;
 pub mod drafting;
 pub mod export;

@@ -61,6 +61,12 @@ struct HubArgs {
     /// Seconds a disconnected worker keeps their conversations.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86400))]
     grace: u64,
+    /// Serve wss:// with this certificate chain (PEM); needs --tls-key.
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) for --tls-cert.
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -169,6 +175,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 dispatch: DispatchConfig {
                     offer_timeout_ms: args.offer_timeout * 1000,
                     grace_ms: args.grace * 1000,
+                },
+                tls: match (args.tls_cert, args.tls_key) {
+                    (Some(cert), Some(key)) => Some((cert, key)),
+                    (None, None) => None,
+                    _ => anyhow::bail!("--tls-cert and --tls-key go together"),
                 },
             };
             runtime()?.block_on(async move {

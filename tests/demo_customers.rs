@@ -49,6 +49,7 @@ async fn a_simulated_customer_talks_to_a_scripted_worker_until_resolved() {
         listen: "127.0.0.1:0".parse().expect("addr"),
         data_dir: dir.path().to_path_buf(),
         dispatch: DispatchConfig::default(),
+        tls: None,
     })
     .await
     .expect("hub");

@@ -19,6 +19,7 @@ async fn hub(dir: &std::path::Path) -> RunningHub {
             offer_timeout_ms: 30_000,
             grace_ms: 60_000,
         },
+        tls: None,
     })
     .await
     .expect("hub starts")
@@ -341,4 +342,57 @@ async fn a_worker_who_reconnects_resumes_without_gap_or_duplicate() {
     // The first connection was replaced.
     assert!(w.next().await.is_none(), "old connection closed");
     hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_hub_serves_wss_with_its_own_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "tls", &[Lang::En], Role::Worker, 1);
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+        .expect("certificate");
+    let cert_path = dir.path().join("hub.pem");
+    let key_path = dir.path().join("hub.key");
+    std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
+    let hub = server::start(HubConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.path().to_path_buf(),
+        dispatch: DispatchConfig::default(),
+        tls: Some((cert_path.clone(), key_path.clone())),
+    })
+    .await
+    .expect("hub starts with TLS");
+    assert!(hub.url().starts_with("wss://"));
+
+    // Without the private CA the certificate is refused.
+    let url = shiftdesk::client::endpoint_url(&hub.url(), "/ws/worker").expect("url");
+    assert!(shiftdesk::client::connect(&url, None).await.is_err());
+
+    // With it, a worker logs in over wss://.
+    let tls = shiftdesk::client::tls_config(Some(&cert_path)).expect("CA loads");
+    let mut ws = shiftdesk::client::connect(&url, Some(tls)).await.expect("wss connects");
+    use futures_util::{SinkExt, StreamExt};
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        json!({"id": "h", "type": "hello", "token": token, "protocol": 1})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .expect("send");
+    let welcome = ws.next().await.expect("frame").expect("ok");
+    assert!(welcome.to_text().expect("text").contains("\"welcome\""));
+    hub.shutdown().await;
+
+    // A bad key file is a clear error before anything starts.
+    std::fs::write(&key_path, "not a key").expect("write");
+    let err = server::start(HubConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.path().to_path_buf(),
+        dispatch: DispatchConfig::default(),
+        tls: Some((cert_path, key_path)),
+    })
+    .await
+    .err()
+    .expect("refused");
+    assert!(format!("{err:#}").contains("hub.key"), "{err:#}");
 }

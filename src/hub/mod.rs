@@ -7,4 +7,5 @@ pub mod mask;
 pub mod notices;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod triage;

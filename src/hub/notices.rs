@@ -19,8 +19,8 @@ pub fn resolved(lang: Lang) -> String {
     match lang {
         Lang::En => "This conversation is resolved. Thank you for contacting us!",
         Lang::It => "Questa conversazione è stata risolta. Grazie per averci contattato!",
-        Lang::De => "Dieses Gespräch ist abgeschlossen. Danke, dass Sie uns kontaktiert haben!",
-        Lang::Nl => "Dit gesprek is afgerond. Bedankt voor uw bericht!",
+        Lang::De => "Dieses Gespräch ist abgeschlossen. Danke, dass du uns kontaktiert hast!",
+        Lang::Nl => "Dit gesprek is afgerond. Bedankt voor je bericht!",
         Lang::Sv => "Det här ärendet är löst. Tack för att du kontaktade oss!",
         Lang::Ru => "Этот разговор завершён. Спасибо, что обратились к нам!",
     }
@@ -32,8 +32,8 @@ pub fn welcome(lang: Lang) -> String {
     match lang {
         Lang::En => "Hi! I'm the assistant. How can I help? You can ask for a person at any time.",
         Lang::It => "Ciao! Sono l'assistente. Come posso aiutarti? Puoi chiedere di una persona in qualsiasi momento.",
-        Lang::De => "Hallo! Ich bin der Assistent. Wie kann ich helfen? Sie können jederzeit nach einem Menschen fragen.",
-        Lang::Nl => "Hallo! Ik ben de assistent. Waarmee kan ik helpen? U kunt altijd om een medewerker vragen.",
+        Lang::De => "Hallo! Ich bin der Assistent. Wie kann ich helfen? Du kannst jederzeit nach einem Menschen fragen.",
+        Lang::Nl => "Hallo! Ik ben de assistent. Waarmee kan ik helpen? Je kunt altijd om een medewerker vragen.",
         Lang::Sv => "Hej! Jag är assistenten. Hur kan jag hjälpa dig? Du kan när som helst be att få prata med en människa.",
         Lang::Ru => "Здравствуйте! Я ассистент. Чем могу помочь? Вы в любой момент можете попросить оператора.",
     }

@@ -37,6 +37,8 @@ pub struct HubConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub dispatch: DispatchConfig,
+    /// Certificate chain and key (PEM) to serve wss:// directly; `None` serves ws://.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 #[derive(Clone)]
@@ -48,6 +50,7 @@ struct AppState {
 /// A hub that is serving. Dropping it does not stop it; call [`RunningHub::shutdown`].
 pub struct RunningHub {
     pub addr: SocketAddr,
+    tls: bool,
     engine: std_mpsc::Sender<EngineMsg>,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
@@ -56,7 +59,8 @@ pub struct RunningHub {
 
 impl RunningHub {
     pub fn url(&self) -> String {
-        format!("ws://{}", self.addr)
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Stop accepting, close connections, stop the engine, and wait for all of it.
@@ -74,6 +78,11 @@ impl RunningHub {
 
 /// Open the store, replay the log, bind the listener and serve.
 pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
+    // Check the TLS files before touching anything else: a typo should not start a hub.
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(crate::hub::tls::server_config(cert, key)?),
+        None => None,
+    };
     let store = SqliteStore::open(&config.data_dir)?;
     let kb = Arc::new(KnowledgeBase::builtin());
     let drafter = Box::new(KbDrafter::new(kb.clone()));
@@ -97,18 +106,33 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         .route("/healthz", get(healthz))
         .with_state(state);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stop_rx.await;
+    let stopped = async {
+        let _ = stop_rx.await;
+    };
+    let server = match tls.clone() {
+        Some(tls) => {
+            let listener = crate::hub::tls::TlsListener::new(listener, tls)?;
+            tokio::spawn(async move {
+                let result = axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await;
+                if let Err(e) = result {
+                    tracing::error!(%e, "server stopped");
+                }
             })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(%e, "server stopped");
         }
-    });
+        None => tokio::spawn(async move {
+            let result = axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await;
+            if let Err(e) = result {
+                tracing::error!(%e, "server stopped");
+            }
+        }),
+    };
     Ok(RunningHub {
         addr,
+        tls: tls.is_some(),
         engine: tx,
         stop: Some(stop_tx),
         server,

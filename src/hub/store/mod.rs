@@ -62,6 +62,8 @@ pub trait EventStore: Send {
         token_hash: &str,
         at: Millis,
     ) -> Result<(), StoreError>;
+    /// Give a worker a new token (the old one stops working).
+    fn set_token(&mut self, worker: &str, token_hash: &str) -> Result<(), StoreError>;
     /// The worker whose token hashes to `token_hash`.
     fn worker_by_token(&self, token_hash: &str) -> Result<Option<StoredWorker>, StoreError>;
     fn workers(&self) -> Result<Vec<StoredWorker>, StoreError>;

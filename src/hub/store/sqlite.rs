@@ -239,6 +239,17 @@ impl EventStore for SqliteStore {
         Ok(())
     }
 
+    fn set_token(&mut self, worker: &str, token_hash: &str) -> Result<(), StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE workers SET token_hash = ?1 WHERE id = ?2",
+            params![token_hash, worker],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::Invalid(format!("no worker with id `{worker}`")));
+        }
+        Ok(())
+    }
+
     fn worker_by_token(&self, token_hash: &str) -> Result<Option<StoredWorker>, StoreError> {
         Ok(self
             .conn
