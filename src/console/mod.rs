@@ -258,7 +258,7 @@ async fn drive(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_draw: Option<tokio::time::Instant> = None;
     let mut exit = false;
-    let mut apply = |app: &mut App, msg: Msg, exit: &mut bool| {
+    let apply = |app: &mut App, msg: Msg, exit: &mut bool| {
         for command in app.update(msg) {
             match command {
                 Command::Send(frame) => {

@@ -1,0 +1,43 @@
+//! The customer beside the transcript: name, language, topic, why a person, masked facts.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use super::{bold, dim};
+use crate::console::app::App;
+use crate::hub::mask::mask;
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let block = Block::bordered().title(" Customer ");
+    let Some(c) = app.selected_conversation() else {
+        frame.render_widget(Paragraph::new(Line::styled("-", dim())).block(block), area);
+        return;
+    };
+    let customer = &c.view.customer;
+    let language = customer.language.unwrap_or(c.view.language);
+    let mut lines = vec![
+        Line::styled(mask(&customer.name), bold().fg(Color::Cyan)),
+        Line::from(vec![
+            Span::styled("lang ", dim()),
+            Span::raw(format!("{} ({})", language.name(), language.code())),
+        ]),
+        Line::from(vec![Span::styled("topic ", dim()), Span::raw(c.view.intent.replace('_', " "))]),
+        Line::from(vec![
+            Span::styled("why ", dim()),
+            Span::styled(c.view.why.clone(), Style::default().add_modifier(Modifier::ITALIC)),
+        ]),
+    ];
+    for (key, value) in &customer.facts {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{key} "), dim()),
+            Span::raw(mask(value)),
+        ]));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        area,
+    );
+}
