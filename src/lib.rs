@@ -4,6 +4,7 @@
 pub mod client;
 pub mod console;
 pub mod customer;
+pub mod demo;
 pub mod drafting;
 pub mod export;
 pub mod hub;

@@ -27,6 +27,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Try everything in one process: an embedded hub, simulated customers, and the console.
+    Demo(shiftdesk::demo::DemoArgs),
+    /// The worker's terminal console: log in to a hub and work a shift.
+    Console(shiftdesk::console::ConsoleArgs),
     /// Run the dispatch hub: triage, offers, durable log, drafts.
     Hub(HubArgs),
     /// A customer on the command line: each stdin line is a message; replies are printed as JSON lines.
@@ -111,6 +115,15 @@ enum AdminCmd {
         #[arg(long)]
         id: Option<String>,
     },
+    /// Give a worker a new token and print it; the old token stops working.
+    RotateToken {
+        /// The hub's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The worker's id (see list-workers).
+        #[arg(long)]
+        id: String,
+    },
     /// List workers and supervisors.
     ListWorkers {
         #[arg(long)]
@@ -161,6 +174,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Cmd::Demo(args) => shiftdesk::demo::main(args),
+        Cmd::Console(args) => shiftdesk::console::main(args),
         Cmd::Hub(args) => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -235,6 +250,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     capacity,
                 };
                 store.add_worker(&info, &hash_token(&token), shiftdesk::hub::engine::now_ms())?;
+                println!("{token}");
+                Ok(())
+            }
+            AdminCmd::RotateToken { data_dir, id } => {
+                let mut store = SqliteStore::open_existing(&data_dir)?;
+                let token = new_token();
+                store.set_token(&id, &hash_token(&token))?;
                 println!("{token}");
                 Ok(())
             }

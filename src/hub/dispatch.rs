@@ -1617,6 +1617,10 @@ impl Dispatch {
                 if w.idle_since == 0 {
                     w.idle_since = *at;
                 }
+                if w.status_since == 0 {
+                    // Offline since we first saw them, not since 1970.
+                    w.status_since = *at;
+                }
             }
             Fact::WorkerDisconnected { worker, at } => {
                 let w = self.worker_mut(worker);

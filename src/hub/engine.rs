@@ -425,16 +425,29 @@ impl Engine {
             }
         }
         stream.conn = Some(conn);
-        if replay.is_none() {
-            // The snapshot first: whatever connecting causes (a new offer) follows it.
+        let effects = match self.dispatch.handle(Input::WorkerConnected { info }, now) {
+            Ok(effects) if self.commit(&effects, None, now) => effects,
+            _ => Vec::new(),
+        };
+        let effects = if replay.is_none() {
+            // A snapshot of everything after connecting (status, conversations, the pending
+            // offer); an offer or status that connecting caused is already in it.
             let snapshot = self.dispatch.snapshot_for(&worker, now);
             if let Some(stream) = self.workers.get_mut(&worker) {
                 for event in &snapshot {
                     stream.push(event);
                 }
             }
-        }
-        self.run(Input::WorkerConnected { info }, now);
+            effects
+                .into_iter()
+                .filter(|e| {
+                    !matches!(e, Effect::ToWorker { worker: w, event: WorkerEvent::Offer { .. } | WorkerEvent::Status { .. } } if *w == worker)
+                })
+                .collect()
+        } else {
+            effects
+        };
+        self.carry_out(effects, now);
         Some(worker)
     }
 

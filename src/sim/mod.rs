@@ -2,6 +2,8 @@
 //! conversations from `assets/demo/customers.toml`, wait for the bot or a person, and answer
 //! a worker's messages at a human pace until the conversation is resolved.
 
+pub mod workers;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

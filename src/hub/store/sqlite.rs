@@ -65,6 +65,17 @@ impl SqliteStore {
         Ok(SqliteStore { conn, path })
     }
 
+    /// Open an existing store for writing; unlike [`SqliteStore::open`] it never creates one.
+    pub fn open_existing(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        if !data_dir.join(DB_FILE).exists() {
+            return Err(StoreError::Invalid(format!(
+                "no shiftdesk store at {} (is --data-dir right?)",
+                data_dir.join(DB_FILE).display()
+            )));
+        }
+        SqliteStore::open(data_dir)
+    }
+
     /// Open an existing store read-only (exports while the hub runs).
     pub fn open_read_only(data_dir: &Path) -> Result<SqliteStore, StoreError> {
         let path = data_dir.join(DB_FILE);
