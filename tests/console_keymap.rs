@@ -1,6 +1,9 @@
 //! Keymap loading: the built-in keymaps, user files layered on top, and errors that name the
 //! file and line.
 
+// Test helpers outside #[test] functions may unwrap too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use shiftdesk::console::keymap::{Action, Context, KeyPress, KeySeq, Keymap, Lookup};
@@ -45,7 +48,9 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf 
 fn load_err(text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "mine.toml", text);
-    let e = Keymap::load(path.to_str().unwrap()).unwrap_err().to_string();
+    let e = Keymap::load(path.to_str().unwrap())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("mine.toml:"), "error must name the file: {e}");
     e
 }
@@ -61,7 +66,9 @@ fn builtin_keymaps_load() {
 #[test]
 fn default_keymap_binds_every_contract_action_and_supervisor_ones() {
     // Read the file the way an outside tool would: plain TOML, values are names or tables.
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/keymaps/default.toml")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/keymaps/default.toml"))
+            .unwrap();
     let doc: toml::Table = toml::from_str(&text).unwrap();
     let mut names = BTreeSet::new();
     for (_, table) in doc {
@@ -75,8 +82,14 @@ fn default_keymap_binds_every_contract_action_and_supervisor_ones() {
         }
     }
     for name in CONTRACT.iter().chain(SUPERVISOR) {
-        assert!(names.contains(*name), "`{name}` is not bound in default.toml");
-        assert!(Action::from_name(name).is_some(), "`{name}` is not an action");
+        assert!(
+            names.contains(*name),
+            "`{name}` is not bound in default.toml"
+        );
+        assert!(
+            Action::from_name(name).is_some(),
+            "`{name}` is not an action"
+        );
     }
 }
 
@@ -116,7 +129,8 @@ fn no_key_means_two_things_at_once_in_builtin_keymaps() {
                     let key = keys.to_string();
                     if let Some((other, action)) = seen.get(&key) {
                         assert_eq!(
-                            *action, binding.action,
+                            *action,
+                            binding.action,
                             "{name}: `{key}` is {} in [{}] but {} in [{}]",
                             action.name(),
                             other.name(),
@@ -134,7 +148,12 @@ fn no_key_means_two_things_at_once_in_builtin_keymaps() {
 #[test]
 fn default_keys_are_the_documented_simple_ones() {
     let keymap = Keymap::load("default").unwrap();
-    let normal = [Context::Offer, Context::Draft, Context::Conversation, Context::Global];
+    let normal = [
+        Context::Offer,
+        Context::Draft,
+        Context::Conversation,
+        Context::Global,
+    ];
     let expect = [
         ("1", Action::ShiftAvailable),
         ("2", Action::ShiftBreak),
@@ -157,7 +176,11 @@ fn default_keys_are_the_documented_simple_ones() {
     ];
     for (key, action) in expect {
         let keys = KeySeq::parse(key).unwrap();
-        assert_eq!(keymap.lookup(&normal, &keys.0), Lookup::Action(action), "{key}");
+        assert_eq!(
+            keymap.lookup(&normal, &keys.0),
+            Lookup::Action(action),
+            "{key}"
+        );
     }
     let send = KeySeq::parse("ctrl-s").unwrap();
     assert_eq!(
@@ -177,12 +200,28 @@ fn user_file_overrides_key_by_key() {
     let mut keymap = Keymap::load("default").unwrap();
     keymap.overlay_file(&path).unwrap();
     let ctx = [Context::Offer, Context::Global];
-    assert_eq!(keymap.lookup(&ctx, &[KeyPress::char('y')]), Lookup::Action(Action::OfferAccept));
-    assert_eq!(keymap.lookup(&ctx, &[KeyPress::char('a')]), Lookup::None, "unbound with none");
-    assert_eq!(keymap.lookup(&ctx, &[KeyPress::char('Q')]), Lookup::Action(Action::Quit));
+    assert_eq!(
+        keymap.lookup(&ctx, &[KeyPress::char('y')]),
+        Lookup::Action(Action::OfferAccept)
+    );
+    assert_eq!(
+        keymap.lookup(&ctx, &[KeyPress::char('a')]),
+        Lookup::None,
+        "unbound with none"
+    );
+    assert_eq!(
+        keymap.lookup(&ctx, &[KeyPress::char('Q')]),
+        Lookup::Action(Action::Quit)
+    );
     // Untouched keys stay.
-    assert_eq!(keymap.lookup(&ctx, &[KeyPress::char('d')]), Lookup::Action(Action::OfferDecline));
-    assert_eq!(keymap.lookup(&ctx, &[KeyPress::char('q')]), Lookup::Action(Action::Quit));
+    assert_eq!(
+        keymap.lookup(&ctx, &[KeyPress::char('d')]),
+        Lookup::Action(Action::OfferDecline)
+    );
+    assert_eq!(
+        keymap.lookup(&ctx, &[KeyPress::char('q')]),
+        Lookup::Action(Action::Quit)
+    );
     let desc = keymap
         .bindings(Context::Offer)
         .into_iter()
@@ -198,8 +237,14 @@ fn a_path_keymap_is_layered_over_the_default() {
     let path = write(&dir, "mine.toml", "[draft]\n\"s\" = \"draft.accept\"\n");
     let keymap = Keymap::load(path.to_str().unwrap()).unwrap();
     let ctx = [Context::Draft, Context::Conversation, Context::Global];
-    assert_eq!(keymap.lookup(&ctx, &[KeyPress::char('s')]), Lookup::Action(Action::DraftAccept));
-    assert_eq!(keymap.lookup(&ctx, &[KeyPress::char('q')]), Lookup::Action(Action::Quit));
+    assert_eq!(
+        keymap.lookup(&ctx, &[KeyPress::char('s')]),
+        Lookup::Action(Action::DraftAccept)
+    );
+    assert_eq!(
+        keymap.lookup(&ctx, &[KeyPress::char('q')]),
+        Lookup::Action(Action::Quit)
+    );
 }
 
 #[test]
@@ -209,7 +254,10 @@ fn sequences_wait_for_the_next_key() {
     let g = KeyPress::char('g');
     let r = KeyPress::char('r');
     assert_eq!(keymap.lookup(&ctx, &[g]), Lookup::Prefix);
-    assert_eq!(keymap.lookup(&ctx, &[g, r]), Lookup::Action(Action::DraftRegenerate));
+    assert_eq!(
+        keymap.lookup(&ctx, &[g, r]),
+        Lookup::Action(Action::DraftRegenerate)
+    );
     assert_eq!(keymap.lookup(&ctx, &[g, g]), Lookup::None);
 }
 
@@ -274,24 +322,47 @@ fn printable_keys_cannot_be_bound_where_text_is_typed() {
     assert!(e.contains("types text"), "{e}");
     // Non-printable keys are fine there.
     let dir = tempfile::tempdir().unwrap();
-    let path = write(&dir, "ok.toml", "[editor]\n\"alt-s\" = \"reply.send\"\n\"f2\" = \"reply.send\"\n");
+    let path = write(
+        &dir,
+        "ok.toml",
+        "[editor]\n\"alt-s\" = \"reply.send\"\n\"f2\" = \"reply.send\"\n",
+    );
     Keymap::load(path.to_str().unwrap()).unwrap();
 }
 
 #[test]
 fn missing_file_is_an_error_naming_it() {
-    let e = Keymap::load("/nonexistent/keys.toml").unwrap_err().to_string();
+    let e = Keymap::load("/nonexistent/keys.toml")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("/nonexistent/keys.toml"), "{e}");
 }
 
 #[test]
 fn key_syntax_round_trips() {
-    for text in ["a", "A", "?", "ctrl-c", "alt-enter", "shift-tab", "f1", "space", "pageup", "ctrl-alt-x"] {
+    for text in [
+        "a",
+        "A",
+        "?",
+        "ctrl-c",
+        "alt-enter",
+        "shift-tab",
+        "f1",
+        "space",
+        "pageup",
+        "ctrl-alt-x",
+    ] {
         let key = KeyPress::parse(text).unwrap();
         assert_eq!(KeyPress::parse(&key.to_string()).unwrap(), key, "{text}");
     }
-    assert_eq!(KeyPress::parse("shift-a").unwrap(), KeyPress::parse("A").unwrap());
-    assert_eq!(KeyPress::parse("ctrl-C").unwrap(), KeyPress::parse("ctrl-c").unwrap());
+    assert_eq!(
+        KeyPress::parse("shift-a").unwrap(),
+        KeyPress::parse("A").unwrap()
+    );
+    assert_eq!(
+        KeyPress::parse("ctrl-C").unwrap(),
+        KeyPress::parse("ctrl-c").unwrap()
+    );
     assert!(KeyPress::parse("shift-/").is_err());
     assert!(KeyPress::parse("").is_err());
 }

@@ -44,11 +44,14 @@ fn start_hub(dir: &Path) -> Hub {
 
 /// The key bound to `action` in the default keymap, as the bytes a terminal sends.
 fn key_for(action: &str) -> Vec<u8> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/keymaps/default.toml"))
-        .expect("default keymap");
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/keymaps/default.toml"))
+            .expect("default keymap");
     let table: toml::Table = text.parse().expect("toml");
     for (_, context) in table {
-        let Some(context) = context.as_table() else { continue };
+        let Some(context) = context.as_table() else {
+            continue;
+        };
         for (key, value) in context {
             let bound = value
                 .as_str()
@@ -87,7 +90,10 @@ impl Screen {
             if pred(&text) {
                 return text;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{text}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{text}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -104,7 +110,10 @@ async fn a_worker_takes_an_offer_and_sends_the_draft_from_the_real_console() {
         .args(["--name", "Paula Pty", "--langs", "en,it"])
         .output()
         .expect("admin");
-    let token = String::from_utf8(out.stdout).expect("utf8").trim().to_string();
+    let token = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
 
     let pty = native_pty_system()
         .openpty(PtySize {
@@ -115,7 +124,15 @@ async fn a_worker_takes_an_offer_and_sends_the_draft_from_the_real_console() {
         })
         .expect("pty");
     let mut cmd = CommandBuilder::new(BIN);
-    cmd.args(["console", "--hub", &hub.1, "--token", &token, "--no-bell", "--data-dir"]);
+    cmd.args([
+        "console",
+        "--hub",
+        &hub.1,
+        "--token",
+        &token,
+        "--no-bell",
+        "--data-dir",
+    ]);
     cmd.arg(dir.path().join("console"));
     cmd.env("SHIFTDESK_CONFIG_DIR", config.path());
     cmd.env("TERM", "xterm-256color");
@@ -135,7 +152,10 @@ async fn a_worker_takes_an_offer_and_sends_the_draft_from_the_real_console() {
                     break;
                 }
                 parser.lock().expect("lock").process(&buf[..n]);
-                all_output.lock().expect("lock").extend_from_slice(&buf[..n]);
+                all_output
+                    .lock()
+                    .expect("lock")
+                    .extend_from_slice(&buf[..n]);
             }
         });
     }
@@ -145,7 +165,9 @@ async fn a_worker_takes_an_offer_and_sends_the_draft_from_the_real_console() {
         keys.flush().expect("flush");
     };
 
-    screen.wait_for("the console to connect", |s| s.contains("Paula Pty") && s.contains("connected"));
+    screen.wait_for("the console to connect", |s| {
+        s.contains("Paula Pty") && s.contains("connected")
+    });
     press("shift.available");
     screen.wait_for("available", |s| s.contains("available"));
 
@@ -153,22 +175,34 @@ async fn a_worker_takes_an_offer_and_sends_the_draft_from_the_real_console() {
     customer
         .ok(json!({"type": "message", "text": "Vorrei parlare con un operatore"}))
         .await;
-    let offer_screen = screen.wait_for("the offer", |s| s.contains("Lucia") && s.contains("operatore"));
+    let offer_screen = screen.wait_for("the offer", |s| {
+        s.contains("Lucia") && s.contains("operatore")
+    });
     println!("offer on screen:\n{offer_screen}");
 
     press("offer.accept");
-    let conversation_screen = screen.wait_for("the draft", |s| s.contains("Draft") && s.contains("proposed"));
+    let conversation_screen = screen.wait_for("the draft", |s| {
+        s.contains("Draft") && s.contains("proposed")
+    });
     println!("conversation on screen:\n{conversation_screen}");
 
     press("draft.accept");
     let got = customer
-        .until("the worker's message", |v| v["type"] == "message" && v["from"] == "worker")
+        .until("the worker's message", |v| {
+            v["type"] == "message" && v["from"] == "worker"
+        })
         .await;
     let text = got["text"].as_str().expect("text").to_string();
     assert!(!text.is_empty());
     // What the customer got is the draft the worker saw (its first line is on screen).
-    let first_words: String = text.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
-    screen.wait_for("the sent line in the transcript", |s| s.contains(&first_words));
+    let first_words: String = text
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    screen.wait_for("the sent line in the transcript", |s| {
+        s.contains(&first_words)
+    });
     println!("customer {conv} received: {text}");
 
     // Quit: the console asks to confirm, goes offline, restores the terminal and prints the
@@ -181,7 +215,11 @@ async fn a_worker_takes_an_offer_and_sends_the_draft_from_the_real_console() {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
         }
-        assert!(Instant::now() < deadline, "console did not exit; screen:\n{}", screen.text());
+        assert!(
+            Instant::now() < deadline,
+            "console did not exit; screen:\n{}",
+            screen.text()
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "console exit status {status:?}");

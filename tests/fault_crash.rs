@@ -25,7 +25,16 @@ struct Hub(Child, String);
 impl Hub {
     fn start(dir: &Path) -> Hub {
         let mut child = Command::new(BIN)
-            .args(["hub", "--listen", "127.0.0.1:0", "--offer-timeout", "2", "--grace", "3", "--data-dir"])
+            .args([
+                "hub",
+                "--listen",
+                "127.0.0.1:0",
+                "--offer-timeout",
+                "2",
+                "--grace",
+                "3",
+                "--data-dir",
+            ])
             .arg(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -58,9 +67,16 @@ struct Acked {
 async fn busy_customer(url: String, tag: String, acked: Arc<Mutex<Acked>>) {
     let Ok((mut c, conv)) = tokio::time::timeout(Duration::from_secs(5), async {
         let mut c = common::Client::connect(&url, "/ws/customer").await;
-        c.send(json!({"type": "start", "protocol": 1, "name": tag})).await;
+        c.send(json!({"type": "start", "protocol": 1, "name": tag}))
+            .await;
         let started = c.until_type("started").await;
-        (c, started["conversation"].as_str().unwrap_or_default().to_string())
+        (
+            c,
+            started["conversation"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
     })
     .await
     else {
@@ -83,7 +99,13 @@ async fn busy_customer(url: String, tag: String, acked: Arc<Mutex<Acked>>) {
                 Some(Ok(Message::Text(t))) => {
                     let v: Value = serde_json::from_str(&t).unwrap_or_default();
                     if v["type"] == "ack" && v["id"] == id.as_str() {
-                        acked.lock().expect("lock").customer.entry(conv.clone()).or_default().push(text.clone());
+                        acked
+                            .lock()
+                            .expect("lock")
+                            .customer
+                            .entry(conv.clone())
+                            .or_default()
+                            .push(text.clone());
                         break;
                     }
                 }
@@ -121,14 +143,22 @@ async fn busy_worker(url: String, token: String, acked: Arc<Mutex<Acked>>) {
         let Message::Text(t) = msg else { continue };
         let v: Value = serde_json::from_str(&t).unwrap_or_default();
         let out = match v["type"].as_str() {
-            Some("offer") => Some(json!({"type": "accept_offer", "conversation": v["conversation"]})),
+            Some("offer") => {
+                Some(json!({"type": "accept_offer", "conversation": v["conversation"]}))
+            }
             Some("message") if v["message"]["from"] == "customer" => {
                 let text = format!("re: {}", v["message"]["text"].as_str().unwrap_or_default());
                 Some(json!({"type": "reply", "conversation": v["conversation"], "text": text}))
             }
             Some("ack") => {
                 if let Some((conv, text)) = pending.remove(v["id"].as_str().unwrap_or_default()) {
-                    acked.lock().expect("lock").worker.entry(conv).or_default().push(text);
+                    acked
+                        .lock()
+                        .expect("lock")
+                        .worker
+                        .entry(conv)
+                        .or_default()
+                        .push(text);
                 }
                 None
             }
@@ -140,7 +170,10 @@ async fn busy_worker(url: String, token: String, acked: Arc<Mutex<Acked>>) {
                 pending.insert(
                     id,
                     (
-                        frame["conversation"].as_str().unwrap_or_default().to_string(),
+                        frame["conversation"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
                         frame["text"].as_str().unwrap_or_default().to_string(),
                     ),
                 );
@@ -165,10 +198,20 @@ async fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             let out = Command::new(BIN)
                 .args(["admin", "add-worker", "--data-dir"])
                 .arg(dir.path())
-                .args(["--name", name, "--langs", "en,it,de,nl,sv,ru", "--capacity", "4"])
+                .args([
+                    "--name",
+                    name,
+                    "--langs",
+                    "en,it,de,nl,sv,ru",
+                    "--capacity",
+                    "4",
+                ])
                 .output()
                 .expect("admin");
-            String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+            String::from_utf8(out.stdout)
+                .expect("utf8")
+                .trim()
+                .to_string()
         })
         .collect();
     let acked = Arc::new(Mutex::new(Acked::default()));
@@ -176,10 +219,18 @@ async fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         let hub = Hub::start(dir.path());
         let mut tasks = vec![];
         for t in &tokens {
-            tasks.push(tokio::spawn(busy_worker(hub.1.clone(), t.clone(), acked.clone())));
+            tasks.push(tokio::spawn(busy_worker(
+                hub.1.clone(),
+                t.clone(),
+                acked.clone(),
+            )));
         }
         for i in 0..3 {
-            tasks.push(tokio::spawn(busy_customer(hub.1.clone(), format!("c{cycle}.{i}"), acked.clone())));
+            tasks.push(tokio::spawn(busy_customer(
+                hub.1.clone(),
+                format!("c{cycle}.{i}"),
+                acked.clone(),
+            )));
         }
         // Let them work for a random while, then pull the plug mid-flight.
         let ms = rand::rng().random_range(50..400);
@@ -195,7 +246,11 @@ async fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         .arg(dir.path())
         .output()
         .expect("export");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let conversations: Vec<Value> = String::from_utf8(out.stdout)
         .expect("utf8")
         .lines()
@@ -203,7 +258,10 @@ async fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         .collect();
     let acked = acked.lock().expect("lock");
     let mut checked = 0;
-    for (side, from, map) in [("customer", "customer", &acked.customer), ("worker", "worker", &acked.worker)] {
+    for (side, from, map) in [
+        ("customer", "customer", &acked.customer),
+        ("worker", "worker", &acked.worker),
+    ] {
         for (conv, texts) in map {
             let record = conversations
                 .iter()
@@ -228,7 +286,10 @@ async fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             assert_eq!(c["state"], "assigned", "an owner only while assigned: {c}");
         }
     }
-    assert!(checked > cycles, "the test exercised something: {checked} lines");
+    assert!(
+        checked > cycles,
+        "the test exercised something: {checked} lines"
+    );
     println!(
         "fault_crash: {cycles} SIGKILL cycles; {} conversations; {checked} acknowledged lines each found exactly once",
         conversations.len()

@@ -370,7 +370,9 @@ async fn the_hub_serves_wss_with_its_own_certificate() {
 
     // With it, a worker logs in over wss://.
     let tls = shiftdesk::client::tls_config(Some(&cert_path)).expect("CA loads");
-    let mut ws = shiftdesk::client::connect(&url, Some(tls)).await.expect("wss connects");
+    let mut ws = shiftdesk::client::connect(&url, Some(tls))
+        .await
+        .expect("wss connects");
     use futures_util::{SinkExt, StreamExt};
     ws.send(tokio_tungstenite::tungstenite::Message::Text(
         json!({"id": "h", "type": "hello", "token": token, "protocol": 1})

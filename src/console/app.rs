@@ -31,15 +31,25 @@ const SCROLL_STEP: u16 = 3;
 /// The connection, as the status bar shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnState {
-    Connecting { attempt: u32 },
+    Connecting {
+        attempt: u32,
+    },
     Connected,
     /// Waiting before the next attempt, until `at` (console clock).
-    Reconnecting { attempt: u32, at: Millis },
+    Reconnecting {
+        attempt: u32,
+        at: Millis,
+    },
     /// Not trying any more (the hub refused the login, or the console is stopping).
-    Offline { reason: String },
+    Offline {
+        reason: String,
+    },
 }
 
 /// Everything that can happen to the console.
+// A hub frame is the big variant; each message is moved once through a channel, so boxing it
+// would only add an allocation per frame.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Msg {
     /// The clock moved (milliseconds since the Unix epoch). The driver sends one before each
@@ -256,10 +266,20 @@ impl ConvState {
 /// What the editor is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EditorPurpose {
-    Reply { conversation: ConversationId },
-    Note { conversation: ConversationId },
-    EditDraft { conversation: ConversationId, draft: String, original: String },
-    Whisper { conversation: ConversationId },
+    Reply {
+        conversation: ConversationId,
+    },
+    Note {
+        conversation: ConversationId,
+    },
+    EditDraft {
+        conversation: ConversationId,
+        draft: String,
+        original: String,
+    },
+    Whisper {
+        conversation: ConversationId,
+    },
 }
 
 impl EditorPurpose {
@@ -323,8 +343,14 @@ impl PromptState {
 /// What the list picker chooses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PickerPurpose {
-    RejectReason { conversation: ConversationId, draft: String },
-    HandBack { conversation: ConversationId, workers: Vec<(String, String)> },
+    RejectReason {
+        conversation: ConversationId,
+        draft: String,
+    },
+    HandBack {
+        conversation: ConversationId,
+        workers: Vec<(String, String)>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -363,8 +389,6 @@ pub enum Modal {
     Editor(EditorState),
     Prompt(PromptState),
     Picker(PickerState),
-    /// The help overlay; `scroll` in lines.
-    Help { scroll: u16 },
     Summary,
 }
 
@@ -471,6 +495,9 @@ pub struct App {
     pub selected: usize,
     pub outbox: Outbox,
     pub modal: Option<Modal>,
+    /// The help overlay, over whatever is open (even the editor, whose text it keeps); the
+    /// value is how far it is scrolled.
+    pub help: Option<u16>,
     pub wallboard: Option<WallboardView>,
     pub notice: Option<Notice>,
     pub armed: Option<Armed>,
@@ -487,7 +514,12 @@ pub struct App {
 
 impl App {
     /// A new console. `id_prefix` makes this run's command ids unique (random, from the driver).
-    pub fn new(keymap: Keymap, options: AppOptions, id_prefix: impl Into<String>, now: Millis) -> App {
+    pub fn new(
+        keymap: Keymap,
+        options: AppOptions,
+        id_prefix: impl Into<String>,
+        now: Millis,
+    ) -> App {
         App {
             keymap,
             options,
@@ -508,6 +540,7 @@ impl App {
             selected: 0,
             outbox: Outbox::default(),
             modal: None,
+            help: None,
             wallboard: None,
             notice: None,
             armed: None,
@@ -591,11 +624,13 @@ impl App {
 
     /// The key contexts in force, most specific first, and whether a text field has focus.
     pub fn contexts(&self) -> (Vec<Context>, bool) {
+        if self.help.is_some() {
+            return (vec![Context::Help, Context::Global], false);
+        }
         match &self.modal {
             Some(Modal::Editor(_)) => (vec![Context::Editor, Context::Global], true),
             Some(Modal::Prompt(_)) => (vec![Context::Prompt, Context::Global], true),
             Some(Modal::Picker(_)) => (vec![Context::Picker, Context::Global], false),
-            Some(Modal::Help { .. }) => (vec![Context::Help, Context::Global], false),
             Some(Modal::Summary) => (vec![Context::Summary, Context::Global], false),
             None => (self.base_contexts(), false),
         }
@@ -624,19 +659,17 @@ impl App {
         contexts
     }
 
-    /// The contexts the help overlay lists: those of the screen under it.
+    /// The contexts the help overlay lists: those of the screen under it, then help's own.
     pub fn help_contexts(&self) -> Vec<Context> {
-        match &self.modal {
+        let mut contexts = match &self.modal {
             Some(Modal::Editor(_)) => vec![Context::Editor, Context::Global],
             Some(Modal::Prompt(_)) => vec![Context::Prompt, Context::Global],
             Some(Modal::Picker(_)) => vec![Context::Picker, Context::Global],
             Some(Modal::Summary) => vec![Context::Summary, Context::Global],
-            _ => {
-                let mut c = self.base_contexts();
-                c.insert(0, Context::Help);
-                c
-            }
-        }
+            None => self.base_contexts(),
+        };
+        contexts.push(Context::Help);
+        contexts
     }
 
     // -----------------------------------------------------------------------------------------
@@ -764,7 +797,9 @@ impl App {
                 if protocol != PROTOCOL_VERSION {
                     self.note(
                         Level::Warn,
-                        format!("the hub speaks protocol {protocol}; this console {PROTOCOL_VERSION}"),
+                        format!(
+                            "the hub speaks protocol {protocol}; this console {PROTOCOL_VERSION}"
+                        ),
                     );
                 }
                 self.skew_ms = server_time as i64 - self.now as i64;
@@ -821,9 +856,15 @@ impl App {
                     .max(timeout_ms);
                 let desktop = self.options.notify.then(|| {
                     let body = if self.options.notify_text {
-                        format!("{customer} ({language}): {}", crate::hub::mask::mask(&preview))
+                        format!(
+                            "{customer} ({language}): {}",
+                            crate::hub::mask::mask(&preview)
+                        )
                     } else {
-                        format!("{} conversation waiting ({language})", intent.replace('_', " "))
+                        format!(
+                            "{} conversation waiting ({language})",
+                            intent.replace('_', " ")
+                        )
                     };
                     ("shiftdesk: new offer".to_string(), body)
                 });
@@ -865,7 +906,9 @@ impl App {
                             Level::Warn,
                             "Offer expired: it went to the next worker.".to_string(),
                         ),
-                        "abandoned" => (Level::Info, "The customer left before you answered.".into()),
+                        "abandoned" => {
+                            (Level::Info, "The customer left before you answered.".into())
+                        }
                         "taken" => (Level::Info, "A supervisor took that conversation.".into()),
                         "status" => (Level::Info, "Offer withdrawn: you changed status.".into()),
                         "disconnected" => (
@@ -952,12 +995,13 @@ impl App {
             self.shift.started_at = Some(self.shift.since.min(self.now));
             self.shift.ended_at = None;
         }
-        if status == WorkerStatus::Offline && was != WorkerStatus::Offline {
-            if let Some(start) = self.shift.started_at {
-                self.shift.ended_at = Some(self.now.max(start));
-                if self.modal.is_none() {
-                    self.modal = Some(Modal::Summary);
-                }
+        if status == WorkerStatus::Offline
+            && was != WorkerStatus::Offline
+            && let Some(start) = self.shift.started_at
+        {
+            self.shift.ended_at = Some(self.now.max(start));
+            if self.modal.is_none() {
+                self.modal = Some(Modal::Summary);
             }
         }
         if status != WorkerStatus::Offline && was == WorkerStatus::Offline {
@@ -974,7 +1018,8 @@ impl App {
 
     fn conversation(&mut self, view: ConversationView) {
         let id = view.id.clone();
-        let open = view.state != ConversationState::Resolved && view.state != ConversationState::Abandoned;
+        let open =
+            view.state != ConversationState::Resolved && view.state != ConversationState::Abandoned;
         if let Some(existing) = self.find_mut(&id) {
             let keep_status = existing.draft.clone();
             let mut fresh = ConvState::new(view);
@@ -1001,7 +1046,9 @@ impl App {
                 .min(1) as u32;
             self.conversations.push(fresh);
             let index = self.conversations.len() - 1;
-            if self.select_on_arrival.as_deref() == Some(id.as_str()) || self.conversations.len() == 1 {
+            if self.select_on_arrival.as_deref() == Some(id.as_str())
+                || self.conversations.len() == 1
+            {
                 self.select(index);
                 self.select_on_arrival = None;
             }
@@ -1029,7 +1076,11 @@ impl App {
     }
 
     fn closed(&mut self, conversation: &str, reason: String) {
-        let Some(index) = self.conversations.iter().position(|c| c.view.id == conversation) else {
+        let Some(index) = self
+            .conversations
+            .iter()
+            .position(|c| c.view.id == conversation)
+        else {
             return;
         };
         let name = self.conversations[index].view.customer.name.clone();
@@ -1077,29 +1128,38 @@ impl App {
                 {
                     self.offer = None;
                 }
-                if let Some(index) = self.conversations.iter().position(|c| c.view.id == conversation) {
+                if let Some(index) = self
+                    .conversations
+                    .iter()
+                    .position(|c| c.view.id == conversation)
+                {
                     self.select(index);
                     let name = self.conversations[self.selected].view.customer.name.clone();
-                    self.note(Level::Good, format!("Accepted: you are now talking with {name}."));
+                    self.note(
+                        Level::Good,
+                        format!("Accepted: you are now talking with {name}."),
+                    );
                 } else {
                     self.select_on_arrival = Some(conversation);
                     self.note(Level::Good, "Offer accepted.");
                 }
             }
-            WorkerCommand::DeclineOffer { conversation, .. } => {
+            WorkerCommand::DeclineOffer { conversation, .. }
                 if self
                     .offer
                     .as_ref()
-                    .is_some_and(|o| o.conversation == conversation)
-                {
-                    self.offer = None;
-                    self.note(Level::Info, "Offer declined. No penalty.");
-                }
+                    .is_some_and(|o| o.conversation == conversation) =>
+            {
+                self.offer = None;
+                self.note(Level::Info, "Offer declined. No penalty.");
             }
             WorkerCommand::Draft { conversation, .. } => {
                 if let Some(c) = self.find_mut(&conversation)
                     && let Some(d) = &mut c.draft
-                    && let DraftStatus::Pending { id: pending_id, doing } = &d.status
+                    && let DraftStatus::Pending {
+                        id: pending_id,
+                        doing,
+                    } = &d.status
                     && pending_id == id
                 {
                     d.status = DraftStatus::Sent { doing: *doing };
@@ -1113,13 +1173,21 @@ impl App {
                 }
             }
             WorkerCommand::Wallboard => {}
-            WorkerCommand::TakeOver { .. } => self.note(Level::Good, "You took the conversation over."),
+            WorkerCommand::TakeOver { .. } => {
+                self.note(Level::Good, "You took the conversation over.")
+            }
             WorkerCommand::HandBack { .. } => self.note(Level::Good, "Handed back."),
             _ => {}
         }
     }
 
-    fn error(&mut self, id: Option<String>, code: ErrorCode, message: String, out: &mut Vec<Command>) {
+    fn error(
+        &mut self,
+        id: Option<String>,
+        code: ErrorCode,
+        message: String,
+        out: &mut Vec<Command>,
+    ) {
         let Some(id) = id else {
             self.note(Level::Error, format!("Hub: {message}"));
             return;
@@ -1247,11 +1315,9 @@ impl App {
                 editor.textarea.input(input);
                 editor.discard_armed = false;
             }
-            Some(Modal::Prompt(prompt)) => {
-                // One line: Enter is the keymap's business, never a newline.
-                if input.key != TaKey::Enter {
-                    prompt.textarea.input(input);
-                }
+            // One line: Enter is the keymap's business, never a newline.
+            Some(Modal::Prompt(prompt)) if input.key != TaKey::Enter => {
+                prompt.textarea.input(input);
             }
             _ => {}
         }
@@ -1279,14 +1345,9 @@ impl App {
         match action {
             Action::Quit => self.quit(out),
             Action::Help => {
-                self.modal = match self.modal.take() {
-                    Some(Modal::Help { .. }) => None,
-                    Some(other @ (Modal::Editor(_) | Modal::Prompt(_))) => {
-                        // Help never throws away typed text.
-                        self.note(Level::Info, "Close the editor first (see the keys in its title).");
-                        Some(other)
-                    }
-                    _ => Some(Modal::Help { scroll: 0 }),
+                self.help = match self.help {
+                    Some(_) => None,
+                    None => Some(0),
                 };
             }
             Action::Summary => {
@@ -1302,7 +1363,10 @@ impl App {
             Action::ShiftDrain => self.change_status(WorkerStatus::Draining, out),
             Action::ShiftOffline => {
                 let open = self.open_count();
-                if open > 0 && self.shift.status != WorkerStatus::Offline && !self.arm(Action::ShiftOffline) {
+                if open > 0
+                    && self.shift.status != WorkerStatus::Offline
+                    && !self.arm(Action::ShiftOffline)
+                {
                     let again = self.key_hint(Action::ShiftOffline);
                     let drain = self.key_hint(Action::ShiftDrain);
                     self.note(
@@ -1418,18 +1482,31 @@ impl App {
             Action::ReplySend => self.send_editor(out),
             Action::PickerUp | Action::PickerDown => {
                 let down = action == Action::PickerDown;
+                if let Some(scroll) = &mut self.help {
+                    *scroll = if down {
+                        scroll.saturating_add(1)
+                    } else {
+                        scroll.saturating_sub(1)
+                    };
+                    return;
+                }
                 match &mut self.modal {
                     Some(Modal::Picker(p)) => {
                         let n = p.len().max(1);
-                        p.selected = if down { (p.selected + 1) % n } else { (p.selected + n - 1) % n };
-                    }
-                    Some(Modal::Help { scroll }) => {
-                        *scroll = if down { scroll.saturating_add(1) } else { scroll.saturating_sub(1) };
+                        p.selected = if down {
+                            (p.selected + 1) % n
+                        } else {
+                            (p.selected + n - 1) % n
+                        };
                     }
                     None => {
                         if let Some(w) = &mut self.wallboard {
                             let n = w.data.as_ref().map(|d| d.live.len()).unwrap_or(0).max(1);
-                            w.selected = if down { (w.selected + 1) % n } else { (w.selected + n - 1) % n };
+                            w.selected = if down {
+                                (w.selected + 1) % n
+                            } else {
+                                (w.selected + n - 1) % n
+                            };
                         }
                     }
                     _ => {}
@@ -1547,7 +1624,10 @@ impl App {
             return None;
         }
         if !owned {
-            self.note(Level::Info, "You are shadowing this conversation (read-only).");
+            self.note(
+                Level::Info,
+                "You are shadowing this conversation (read-only).",
+            );
             return None;
         }
         Some(id)
@@ -1578,7 +1658,10 @@ impl App {
         let (contexts, _) = self.contexts();
         self.keymap
             .key_for(&contexts, action)
-            .or_else(|| self.keymap.key_for(&crate::console::keymap::Context::ALL, action))
+            .or_else(|| {
+                self.keymap
+                    .key_for(&crate::console::keymap::Context::ALL, action)
+            })
             .unwrap_or_else(|| action.name().to_string())
     }
 
@@ -1621,12 +1704,20 @@ impl App {
         }
         let command = WorkerCommand::SetStatus { status };
         self.send(command, out);
-        if self.modal.as_ref().is_some_and(|m| matches!(m, Modal::Summary)) && status != WorkerStatus::Offline {
+        if self
+            .modal
+            .as_ref()
+            .is_some_and(|m| matches!(m, Modal::Summary))
+            && status != WorkerStatus::Offline
+        {
             self.modal = None;
         }
     }
 
     fn cancel(&mut self) {
+        if self.help.take().is_some() {
+            return;
+        }
         match self.modal.take() {
             Some(Modal::Editor(mut editor)) => {
                 if editor.changed() && !editor.discard_armed {
@@ -1777,6 +1868,9 @@ impl App {
     }
 
     fn pick(&mut self, out: &mut Vec<Command>) {
+        if self.help.take().is_some() {
+            return;
+        }
         match self.modal.take() {
             Some(Modal::Picker(picker)) => match picker.purpose {
                 PickerPurpose::RejectReason {
@@ -1795,7 +1889,13 @@ impl App {
                 } => {
                     if let Some((worker, _)) = workers.get(picker.selected) {
                         let worker = worker.clone();
-                        self.send(WorkerCommand::HandBack { conversation, worker }, out);
+                        self.send(
+                            WorkerCommand::HandBack {
+                                conversation,
+                                worker,
+                            },
+                            out,
+                        );
                     }
                 }
             },
@@ -1808,18 +1908,30 @@ impl App {
                             && offer.conversation == conversation
                         {
                             offer.answer = OfferAnswer::Declining;
-                            self.send(WorkerCommand::DeclineOffer { conversation, reason }, out);
+                            self.send(
+                                WorkerCommand::DeclineOffer {
+                                    conversation,
+                                    reason,
+                                },
+                                out,
+                            );
                         } else {
                             self.note(Level::Info, "That offer is gone already.");
                         }
                     }
                     PromptPurpose::Transfer { conversation } => {
-                        self.send(WorkerCommand::Transfer { conversation, reason }, out);
+                        self.send(
+                            WorkerCommand::Transfer {
+                                conversation,
+                                reason,
+                            },
+                            out,
+                        );
                         self.note(Level::Info, "Giving it back to the queue…");
                     }
                 }
             }
-            Some(Modal::Help { .. }) | Some(Modal::Summary) => {}
+            Some(Modal::Summary) => {}
             Some(other) => self.modal = Some(other),
             None => {
                 if self.wallboard.is_some() {
@@ -1875,5 +1987,881 @@ pub fn fmt_duration(ms: u64) -> String {
         format!("{}m{:02}s", s / 60, s % 60)
     } else {
         format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::drafting::DraftProposal;
+    use crate::lang::Lang;
+    use crate::protocol::CustomerContext;
+
+    pub const T0: Millis = 1_700_000_000_000;
+
+    pub fn worker(role: Role) -> WorkerInfo {
+        WorkerInfo {
+            id: "ana".into(),
+            name: "Ana".into(),
+            role,
+            languages: vec![Lang::En, Lang::It],
+            skills: vec![],
+            capacity: 2,
+        }
+    }
+
+    pub fn limits() -> Limits {
+        Limits {
+            max_frame_bytes: 65536,
+            max_text_chars: 4000,
+            max_id_bytes: 64,
+            resume_window: 2048,
+            offer_timeout_ms: 30_000,
+            grace_ms: 60_000,
+        }
+    }
+
+    pub fn welcome(resumed: bool, status: WorkerStatus, server_time: Millis) -> WorkerEvent {
+        WorkerEvent::Welcome {
+            protocol: PROTOCOL_VERSION,
+            stream: "e1-ana".into(),
+            resumed,
+            worker: worker(Role::Worker),
+            status,
+            stats: WorkerStats::default(),
+            limits: limits(),
+            server_time,
+        }
+    }
+
+    pub fn offer(conversation: &str, deadline: Millis) -> WorkerEvent {
+        WorkerEvent::Offer {
+            conversation: conversation.into(),
+            language: Lang::It,
+            intent: "refund_status".into(),
+            why: "asked for a person".into(),
+            customer: "Maria Rossi".into(),
+            preview: "Ho pagato due volte, carta 4111 1111 1111 1234".into(),
+            waited_ms: 42_000,
+            deadline,
+            timeout_ms: 30_000,
+            because: "idle longest (4m) of 2 eligible: speaks it, 0/2 open".into(),
+        }
+    }
+
+    pub fn draft(id: &str, for_message: u32) -> Draft {
+        Draft {
+            id: id.into(),
+            for_message,
+            proposal: DraftProposal {
+                text: "Ciao Maria, il rimborso arriva in 3-5 giorni lavorativi.".into(),
+                confidence: 0.82,
+                intent: "refund_status".into(),
+                language: Lang::It,
+                sources: vec!["refunds-1".into()],
+                drafter: "kb".into(),
+            },
+        }
+    }
+
+    pub fn message(n: u32, from: Author, text: &str, by: Option<&str>) -> Message {
+        Message {
+            n,
+            from,
+            text: text.into(),
+            at: T0,
+            by: by.map(str::to_string),
+        }
+    }
+
+    pub fn conversation(id: &str, name: &str, with_draft: bool) -> ConversationView {
+        ConversationView {
+            id: id.into(),
+            state: ConversationState::Assigned,
+            customer: CustomerContext {
+                name: name.into(),
+                language: Some(Lang::It),
+                facts: vec![
+                    ("plan".into(), "Premium".into()),
+                    ("card".into(), "4111 1111 1111 4242".into()),
+                ],
+            },
+            language: Lang::It,
+            intent: "refund_status".into(),
+            why: "asked for a person".into(),
+            messages: vec![
+                message(
+                    1,
+                    Author::Customer,
+                    "Ciao, ho pagato due volte il mio ordine.",
+                    None,
+                ),
+                message(2, Author::Bot, "Ti passo a una persona.", None),
+                message(3, Author::System, "Ana joined the conversation.", None),
+            ],
+            draft: with_draft.then(|| draft("d1", 1)),
+            owner: Some("ana".into()),
+            shadowed_by: vec![],
+            opened_at: T0,
+        }
+    }
+
+    /// A logged-in, available worker at T0.
+    pub fn app() -> App {
+        let mut app = App::new(Keymap::default_keymap(), AppOptions::default(), "t", T0);
+        app.update(Msg::Conn(ConnState::Connected));
+        app.update(Msg::Hub(welcome(false, WorkerStatus::Available, T0)));
+        app
+    }
+
+    pub fn key(app: &mut App, text: &str) -> Vec<Command> {
+        let mut out = Vec::new();
+        for k in crate::console::keymap::KeySeq::parse(text).unwrap().0 {
+            out.extend(app.update(Msg::Key(k)));
+        }
+        out
+    }
+
+    pub fn type_text(app: &mut App, text: &str) -> Vec<Command> {
+        let mut out = Vec::new();
+        for c in text.chars() {
+            out.extend(app.update(Msg::Key(KeyPress::char(c))));
+        }
+        out
+    }
+
+    pub fn sent(commands: &[Command]) -> Vec<&WorkerFrame> {
+        commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Send(frame) => Some(frame),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn only_sent(commands: &[Command]) -> &WorkerFrame {
+        let frames = sent(commands);
+        assert_eq!(frames.len(), 1, "expected one frame, got {commands:?}");
+        frames[0]
+    }
+
+    #[test]
+    fn offer_arrives_then_accept_sends_and_ack_confirms() {
+        let mut app = app();
+        let out = app.update(Msg::Hub(offer("c-1", T0 + 30_000)));
+        assert!(out.contains(&Command::Notify(Notification {
+            bell: true,
+            desktop: None
+        })));
+        assert!(app.offer.is_some());
+        assert!(app.contexts().0.contains(&Context::Offer));
+
+        let out = key(&mut app, "a");
+        let frame = only_sent(&out).clone();
+        assert_eq!(
+            frame.command,
+            WorkerCommand::AcceptOffer {
+                conversation: "c-1".into()
+            }
+        );
+        assert_eq!(frame.id, "t-1");
+        assert_eq!(app.outbox.len(), 1, "pending until the hub answers");
+        assert_eq!(
+            app.offer.as_ref().map(|o| o.answer.clone()),
+            Some(OfferAnswer::Accepting)
+        );
+        // A second press does not send twice.
+        assert!(sent(&key(&mut app, "a")).is_empty());
+
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria Rossi", true),
+        }));
+        app.update(Msg::Hub(WorkerEvent::Ack {
+            id: frame.id.clone(),
+            duplicate: false,
+        }));
+        assert!(app.outbox.is_empty());
+        assert!(app.offer.is_none());
+        assert_eq!(app.selected_conversation().map(|c| c.id()), Some("c-1"));
+        assert_eq!(app.open_count(), 1);
+    }
+
+    #[test]
+    fn an_expired_offer_is_said_plainly() {
+        let mut app = app();
+        app.update(Msg::Hub(offer("c-1", T0 + 30_000)));
+        let out = key(&mut app, "a");
+        let id = only_sent(&out).id.clone();
+        app.update(Msg::Hub(WorkerEvent::Error {
+            id: Some(id),
+            code: ErrorCode::Conflict,
+            message: "the offer for `c-1` is no longer open to you".into(),
+        }));
+        assert!(app.offer.is_none());
+        assert!(app.outbox.is_empty());
+        let notice = app.notice.clone().unwrap();
+        assert_eq!(notice.level, Level::Error);
+        assert!(notice.text.contains("Offer expired"), "{}", notice.text);
+    }
+
+    #[test]
+    fn decline_asks_for_an_optional_reason() {
+        let mut app = app();
+        app.update(Msg::Hub(offer("c-1", T0 + 30_000)));
+        assert!(
+            sent(&key(&mut app, "d")).is_empty(),
+            "nothing sent before the prompt"
+        );
+        assert!(matches!(app.modal, Some(Modal::Prompt(_))));
+        // Letters type into the prompt, even those bound elsewhere (a = accept, q = quit).
+        assert!(type_text(&mut app, "aq busy").is_empty());
+        let out = key(&mut app, "enter");
+        assert_eq!(
+            only_sent(&out).command,
+            WorkerCommand::DeclineOffer {
+                conversation: "c-1".into(),
+                reason: Some("aq busy".into())
+            }
+        );
+        assert!(app.modal.is_none());
+        app.update(Msg::Hub(WorkerEvent::OfferWithdrawn {
+            conversation: "c-1".into(),
+            reason: "declined".into(),
+        }));
+        assert!(app.offer.is_none());
+        assert!(app.notice.as_ref().unwrap().text.contains("No penalty"));
+
+        // Esc in the prompt keeps the offer; an empty reason is sent as none.
+        app.update(Msg::Hub(offer("c-2", T0 + 30_000)));
+        key(&mut app, "d");
+        key(&mut app, "esc");
+        assert!(app.modal.is_none());
+        assert!(app.offer.is_some());
+        key(&mut app, "d");
+        let out = key(&mut app, "enter");
+        assert_eq!(
+            only_sent(&out).command,
+            WorkerCommand::DeclineOffer {
+                conversation: "c-2".into(),
+                reason: None
+            }
+        );
+    }
+
+    #[test]
+    fn countdown_follows_the_hub_clock_and_drops_a_stale_offer() {
+        let mut app = App::new(Keymap::default_keymap(), AppOptions::default(), "t", T0);
+        app.update(Msg::Conn(ConnState::Connected));
+        // The hub's clock is 5 s ahead of ours.
+        app.update(Msg::Hub(welcome(
+            false,
+            WorkerStatus::Available,
+            T0 + 5_000,
+        )));
+        app.update(Msg::Hub(offer("c-1", T0 + 5_000 + 30_000)));
+        let o = app.offer.clone().unwrap();
+        assert_eq!(o.remaining_ms(app.now), 30_000);
+        assert!((o.ratio(app.now) - 1.0).abs() < 1e-9);
+        app.update(Msg::Tick(T0 + 12_000));
+        let o = app.offer.clone().unwrap();
+        assert_eq!(o.remaining_ms(app.now), 18_000);
+        assert!((o.ratio(app.now) - 0.6).abs() < 1e-9);
+        app.update(Msg::Tick(T0 + 30_000));
+        assert_eq!(app.offer.as_ref().unwrap().remaining_ms(app.now), 0);
+        // The hub's withdrawal may be lost with a connection: drop it a little later.
+        app.update(Msg::Tick(T0 + 36_000));
+        assert!(app.offer.is_none());
+    }
+
+    #[test]
+    fn draft_accept_is_pending_then_sent() {
+        let mut app = app();
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria", true),
+        }));
+        assert!(app.contexts().0.contains(&Context::Draft));
+        let out = key(&mut app, "enter");
+        let frame = only_sent(&out).clone();
+        assert_eq!(
+            frame.command,
+            WorkerCommand::Draft {
+                conversation: "c-1".into(),
+                draft: "d1".into(),
+                action: DraftAction::Accept
+            }
+        );
+        let status = |app: &App| {
+            app.selected_conversation()
+                .unwrap()
+                .draft
+                .clone()
+                .unwrap()
+                .status
+        };
+        assert_eq!(
+            status(&app),
+            DraftStatus::Pending {
+                id: frame.id.clone(),
+                doing: DraftDoing::Accept
+            }
+        );
+        // Pressing again while pending sends nothing.
+        assert!(sent(&key(&mut app, "enter")).is_empty());
+        app.update(Msg::Hub(WorkerEvent::DraftDone {
+            conversation: "c-1".into(),
+            draft: "d1".into(),
+            outcome: DraftOutcome::Accepted,
+            reason: None,
+        }));
+        app.update(Msg::Hub(WorkerEvent::Ack {
+            id: frame.id,
+            duplicate: false,
+        }));
+        assert_eq!(
+            status(&app),
+            DraftStatus::Sent {
+                doing: DraftDoing::Accept
+            }
+        );
+        assert!(!app.contexts().0.contains(&Context::Draft));
+        // The next draft is proposed again.
+        app.update(Msg::Hub(WorkerEvent::Draft {
+            conversation: "c-1".into(),
+            draft: draft("d2", 5),
+        }));
+        assert_eq!(status(&app), DraftStatus::Proposed);
+    }
+
+    #[test]
+    fn draft_edit_opens_the_editor_and_sends_the_edited_text() {
+        let mut app = app();
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria", true),
+        }));
+        assert!(sent(&key(&mut app, "e")).is_empty());
+        let Some(Modal::Editor(editor)) = &app.modal else {
+            panic!("editor not open");
+        };
+        assert_eq!(editor.text(), draft("d1", 1).proposal.text);
+        type_text(&mut app, " Grazie!");
+        let out = key(&mut app, "ctrl-s");
+        let expected = format!("{} Grazie!", draft("d1", 1).proposal.text);
+        assert_eq!(
+            only_sent(&out).command,
+            WorkerCommand::Draft {
+                conversation: "c-1".into(),
+                draft: "d1".into(),
+                action: DraftAction::Edit { text: expected }
+            }
+        );
+        assert!(app.modal.is_none());
+    }
+
+    #[test]
+    fn an_unchanged_edit_counts_as_accept() {
+        let mut app = app();
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria", true),
+        }));
+        key(&mut app, "e");
+        let out = key(&mut app, "ctrl-s");
+        assert!(matches!(
+            only_sent(&out).command,
+            WorkerCommand::Draft {
+                action: DraftAction::Accept,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn draft_reject_picks_a_reason() {
+        let mut app = app();
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria", true),
+        }));
+        assert!(sent(&key(&mut app, "x")).is_empty());
+        assert!(matches!(app.modal, Some(Modal::Picker(_))));
+        key(&mut app, "down");
+        key(&mut app, "j");
+        let out = key(&mut app, "enter");
+        assert_eq!(
+            only_sent(&out).command,
+            WorkerCommand::Draft {
+                conversation: "c-1".into(),
+                draft: "d1".into(),
+                action: DraftAction::Reject {
+                    reason: RejectReason::ALL[2]
+                }
+            }
+        );
+    }
+
+    #[test]
+    fn a_refused_draft_is_failed_and_can_be_retried_with_a_new_id() {
+        let mut app = app();
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria", true),
+        }));
+        let first = only_sent(&key(&mut app, "g")).id.clone();
+        app.update(Msg::Hub(WorkerEvent::Error {
+            id: Some(first.clone()),
+            code: ErrorCode::Conflict,
+            message: "no draft is waiting in `c-1`".into(),
+        }));
+        let d = app.selected_conversation().unwrap().draft.clone().unwrap();
+        assert_eq!(
+            d.status,
+            DraftStatus::Failed {
+                message: "no draft is waiting in `c-1`".into()
+            }
+        );
+        let second = only_sent(&key(&mut app, "enter")).id.clone();
+        assert_ne!(first, second);
+    }
+
+    #[test]
+    fn printable_keys_type_in_the_editor_and_never_act() {
+        let mut app = app();
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria", false),
+        }));
+        app.update(Msg::Hub(offer("c-2", T0 + 30_000)));
+        key(&mut app, "r");
+        // q would quit, 0 go offline, a accept the offer, R resolve, ? help...
+        let out = type_text(&mut app, "q0aR? Tutto ok");
+        assert!(sent(&out).is_empty(), "{out:?}");
+        assert!(app.quitting.is_none() && app.armed.is_none());
+        let out = key(&mut app, "ctrl-s");
+        assert_eq!(
+            only_sent(&out).command,
+            WorkerCommand::Reply {
+                conversation: "c-1".into(),
+                text: "q0aR? Tutto ok".into()
+            }
+        );
+        // Shown as pending until the hub confirms.
+        let pending = app.selected_conversation().unwrap().pending.clone();
+        assert_eq!(pending.len(), 1);
+        app.update(Msg::Hub(WorkerEvent::Ack {
+            id: pending[0].id.clone(),
+            duplicate: false,
+        }));
+        assert!(app.selected_conversation().unwrap().pending.is_empty());
+    }
+
+    #[test]
+    fn cancel_asks_before_throwing_text_away() {
+        let mut app = app();
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria", false),
+        }));
+        key(&mut app, "n");
+        type_text(&mut app, "check the ledger");
+        key(&mut app, "esc");
+        assert!(
+            matches!(app.modal, Some(Modal::Editor(_))),
+            "first esc keeps the text"
+        );
+        key(&mut app, "esc");
+        assert!(app.modal.is_none());
+        // An empty editor closes at once.
+        key(&mut app, "r");
+        key(&mut app, "esc");
+        assert!(app.modal.is_none());
+    }
+
+    #[test]
+    fn unconfirmed_commands_are_resent_with_the_same_id_after_reconnect() {
+        let mut app = app();
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria", false),
+        }));
+        app.update(Msg::Conn(ConnState::Reconnecting {
+            attempt: 1,
+            at: T0 + 500,
+        }));
+        key(&mut app, "r");
+        type_text(&mut app, "Sono qui");
+        let out = key(&mut app, "ctrl-s");
+        assert!(sent(&out).is_empty(), "not sent while disconnected");
+        assert!(
+            out.iter()
+                .any(|c| matches!(c, Command::SaveOutbox(e) if e.len() == 1))
+        );
+        assert_eq!(app.outbox.len(), 1);
+        let id = app.outbox.entries()[0].frame.id.clone();
+
+        app.update(Msg::Conn(ConnState::Connected));
+        let out = app.update(Msg::Hub(welcome(true, WorkerStatus::Available, T0)));
+        let frame = only_sent(&out);
+        assert_eq!(frame.id, id, "same id: the hub applies it once");
+        assert!(matches!(frame.command, WorkerCommand::Reply { .. }));
+        // Still pending until acked, also across a second reconnect.
+        let out = app.update(Msg::Hub(welcome(true, WorkerStatus::Available, T0)));
+        assert_eq!(only_sent(&out).id, id);
+        app.update(Msg::Hub(WorkerEvent::Ack {
+            id,
+            duplicate: true,
+        }));
+        assert!(app.outbox.is_empty());
+    }
+
+    #[test]
+    fn unavailable_is_retried_later() {
+        let mut app = app();
+        let out = key(&mut app, "2");
+        let id = only_sent(&out).id.clone();
+        app.update(Msg::Hub(WorkerEvent::Error {
+            id: Some(id.clone()),
+            code: ErrorCode::Unavailable,
+            message: "retry".into(),
+        }));
+        assert_eq!(app.outbox.len(), 1);
+        assert!(sent(&app.update(Msg::Tick(T0 + 500))).is_empty());
+        let out = app.update(Msg::Tick(T0 + 1_000));
+        assert_eq!(only_sent(&out).id, id);
+    }
+
+    #[test]
+    fn a_fresh_login_drops_old_conversations() {
+        let mut app = app();
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria", true),
+        }));
+        app.update(Msg::Hub(offer("c-2", T0 + 30_000)));
+        // Resumed: everything stays.
+        app.update(Msg::Hub(welcome(true, WorkerStatus::Available, T0)));
+        assert_eq!(app.conversations.len(), 1);
+        assert!(app.offer.is_some());
+        // Not resumed: a snapshot follows, so the old state goes.
+        app.update(Msg::Hub(welcome(false, WorkerStatus::Available, T0)));
+        assert!(app.conversations.is_empty());
+        assert!(app.offer.is_none());
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-3", "Jan", false),
+        }));
+        assert_eq!(app.selected_conversation().map(|c| c.id()), Some("c-3"));
+    }
+
+    #[test]
+    fn unread_counts_customer_lines_in_other_conversations() {
+        let mut app = app();
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria", false),
+        }));
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-2", "Jan", false),
+        }));
+        assert_eq!(app.selected_conversation().map(|c| c.id()), Some("c-1"));
+        let line = |n| WorkerEvent::Message {
+            conversation: "c-2".into(),
+            message: message(n, Author::Customer, "hallo?", None),
+        };
+        app.update(Msg::Hub(line(4)));
+        app.update(Msg::Hub(line(5)));
+        app.update(Msg::Hub(line(5)));
+        assert_eq!(
+            app.conversations[1].unread, 3,
+            "1 from before + 2 new, duplicate ignored"
+        );
+        key(&mut app, "tab");
+        assert_eq!(
+            app.selected_conversation().map(|c| (c.id(), c.unread)),
+            Some(("c-2", 0))
+        );
+        key(&mut app, "shift-tab");
+        assert_eq!(app.selected_conversation().map(|c| c.id()), Some("c-1"));
+    }
+
+    #[test]
+    fn resolve_and_transfer() {
+        let mut app = app();
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria", false),
+        }));
+        let out = key(&mut app, "R");
+        assert_eq!(
+            only_sent(&out).command,
+            WorkerCommand::Resolve {
+                conversation: "c-1".into()
+            }
+        );
+        app.update(Msg::Hub(WorkerEvent::Closed {
+            conversation: "c-1".into(),
+            reason: "resolved".into(),
+        }));
+        assert_eq!(app.conversations[0].closed.as_deref(), Some("resolved"));
+        assert_eq!(app.open_count(), 0);
+        assert!(
+            sent(&key(&mut app, "R")).is_empty(),
+            "nothing to resolve any more"
+        );
+
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-2", "Jan", false),
+        }));
+        key(&mut app, "tab");
+        assert_eq!(
+            app.conversations.len(),
+            1,
+            "the closed one went when we moved on"
+        );
+        key(&mut app, "T");
+        type_text(&mut app, "needs German");
+        let out = key(&mut app, "enter");
+        assert_eq!(
+            only_sent(&out).command,
+            WorkerCommand::Transfer {
+                conversation: "c-2".into(),
+                reason: Some("needs German".into())
+            }
+        );
+    }
+
+    #[test]
+    fn shift_keys_set_status_and_offline_with_open_chats_asks_first() {
+        let mut app = app();
+        assert_eq!(
+            only_sent(&key(&mut app, "2")).command,
+            WorkerCommand::SetStatus {
+                status: WorkerStatus::Break
+            }
+        );
+        assert_eq!(
+            only_sent(&key(&mut app, "3")).command,
+            WorkerCommand::SetStatus {
+                status: WorkerStatus::Draining
+            }
+        );
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria", false),
+        }));
+        assert!(sent(&key(&mut app, "0")).is_empty(), "asks first");
+        assert!(
+            app.notice
+                .as_ref()
+                .unwrap()
+                .text
+                .contains("back to the queue")
+        );
+        assert_eq!(
+            only_sent(&key(&mut app, "0")).command,
+            WorkerCommand::SetStatus {
+                status: WorkerStatus::Offline
+            }
+        );
+    }
+
+    #[test]
+    fn going_offline_shows_the_summary_with_figures_from_the_hub() {
+        let mut app = app();
+        let stats = WorkerStats {
+            offers_accepted: 3,
+            offers_declined: 1,
+            offers_missed: 0,
+            handled: 2,
+            handle_ms_total: 600_000,
+            drafts_accepted: 4,
+            drafts_edited: 2,
+            drafts_rejected: 1,
+            drafts_regenerated: 0,
+        };
+        app.update(Msg::Tick(T0 + 3_600_000));
+        app.update(Msg::Hub(WorkerEvent::Status {
+            status: WorkerStatus::Offline,
+            since: T0 + 3_600_000,
+            stats: stats.clone(),
+        }));
+        assert!(matches!(app.modal, Some(Modal::Summary)));
+        let summary = app.summary();
+        assert_eq!(summary.stats, stats);
+        assert_eq!(summary.on_shift_ms, 3_600_000);
+        assert_eq!(summary.average_handle_ms(), Some(300_000));
+        assert_eq!(summary.acceptance_percent(), Some(75));
+        let text = summary.to_string();
+        assert!(text.contains("Average handle time"), "{text}");
+        assert!(text.contains("5m00s"), "{text}");
+        assert!(text.contains("4 accepted, 2 edited, 1 rejected"), "{text}");
+        // Time stops when the shift ends.
+        app.update(Msg::Tick(T0 + 7_200_000));
+        assert_eq!(app.summary().on_shift_ms, 3_600_000);
+    }
+
+    #[test]
+    fn quitting_on_shift_asks_then_goes_offline_and_waits_for_the_ack() {
+        let mut app = app();
+        let out = key(&mut app, "q");
+        assert!(out.is_empty());
+        assert!(matches!(app.modal, Some(Modal::Summary)));
+        let out = key(&mut app, "q");
+        assert!(!out.contains(&Command::Exit), "waits for the hub first");
+        assert_eq!(
+            only_sent(&out).command,
+            WorkerCommand::SetStatus {
+                status: WorkerStatus::Offline
+            }
+        );
+        let id = only_sent(&out).id.clone();
+        app.update(Msg::Hub(WorkerEvent::Ack {
+            id,
+            duplicate: false,
+        }));
+        let out = app.update(Msg::Tick(T0 + 100));
+        assert!(out.contains(&Command::Exit));
+    }
+
+    #[test]
+    fn quitting_when_offline_and_idle_is_immediate_and_a_stuck_outbox_times_out() {
+        let mut app = App::new(Keymap::default_keymap(), AppOptions::default(), "t", T0);
+        app.update(Msg::Conn(ConnState::Connected));
+        app.update(Msg::Hub(welcome(false, WorkerStatus::Offline, T0)));
+        assert!(key(&mut app, "q").contains(&Command::Exit));
+
+        let mut app = app_available_with_silent_hub();
+        key(&mut app, "q");
+        key(&mut app, "q");
+        assert!(!app.update(Msg::Tick(T0 + 1_000)).contains(&Command::Exit));
+        assert!(
+            app.update(Msg::Tick(T0 + QUIT_WAIT_MS))
+                .contains(&Command::Exit)
+        );
+    }
+
+    fn app_available_with_silent_hub() -> App {
+        app()
+    }
+
+    #[test]
+    fn desktop_notifications_leave_out_customer_text_unless_asked() {
+        let mut app = App::new(
+            Keymap::default_keymap(),
+            AppOptions {
+                bell: false,
+                notify: true,
+                notify_text: false,
+            },
+            "t",
+            T0,
+        );
+        let out = app.update(Msg::Hub(offer("c-1", T0 + 30_000)));
+        let Some(Command::Notify(n)) = out.first() else {
+            panic!("{out:?}")
+        };
+        assert!(!n.bell);
+        let (_, body) = n.desktop.clone().unwrap();
+        assert!(
+            !body.contains("Maria") && !body.contains("pagato"),
+            "{body}"
+        );
+
+        app.options.notify_text = true;
+        let out = app.update(Msg::Hub(offer("c-2", T0 + 30_000)));
+        let Some(Command::Notify(n)) = out.first() else {
+            panic!("{out:?}")
+        };
+        let (_, body) = n.desktop.clone().unwrap();
+        assert!(body.contains("pagato"), "{body}");
+        assert!(
+            body.contains("1234") && !body.contains("4111"),
+            "card masked: {body}"
+        );
+    }
+
+    #[test]
+    fn key_sequences_and_help() {
+        let mut app = App::new(
+            Keymap::builtin("vim").unwrap().unwrap(),
+            AppOptions::default(),
+            "t",
+            T0,
+        );
+        app.update(Msg::Conn(ConnState::Connected));
+        app.update(Msg::Hub(welcome(false, WorkerStatus::Available, T0)));
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria", true),
+        }));
+        assert!(key(&mut app, "g").is_empty());
+        assert_eq!(app.pending_keys.len(), 1);
+        let out = key(&mut app, "r");
+        assert!(matches!(
+            only_sent(&out).command,
+            WorkerCommand::Draft {
+                action: DraftAction::Regenerate,
+                ..
+            }
+        ));
+        assert!(app.pending_keys.is_empty());
+        key(&mut app, "?");
+        assert!(app.help.is_some());
+        key(&mut app, "esc");
+        assert!(app.help.is_none());
+        // Help opens over the editor and closing it gives the text back.
+        key(&mut app, "i");
+        type_text(&mut app, "ciao");
+        key(&mut app, "f1");
+        assert!(app.help.is_some());
+        assert_eq!(app.contexts().0, [Context::Help, Context::Global]);
+        key(&mut app, "esc");
+        let Some(Modal::Editor(editor)) = &app.modal else {
+            panic!("editor closed")
+        };
+        assert_eq!(editor.text(), "ciao");
+    }
+
+    #[test]
+    fn a_shadowing_supervisor_is_read_only_but_can_whisper() {
+        let mut app = App::new(Keymap::default_keymap(), AppOptions::default(), "t", T0);
+        app.update(Msg::Conn(ConnState::Connected));
+        let mut w = welcome(false, WorkerStatus::Available, T0);
+        if let WorkerEvent::Welcome { worker, .. } = &mut w {
+            worker.role = Role::Supervisor;
+            worker.id = "sam".into();
+        }
+        app.update(Msg::Hub(w));
+        let out = key(&mut app, "W");
+        assert_eq!(only_sent(&out).command, WorkerCommand::Wallboard);
+        app.update(Msg::Hub(WorkerEvent::Wallboard {
+            wallboard: Wallboard {
+                at: T0,
+                workers: vec![],
+                queues: vec![],
+                live: vec![crate::protocol::LiveConversation {
+                    id: "c-1".into(),
+                    state: ConversationState::Assigned,
+                    language: Lang::It,
+                    owner: Some("Ana".into()),
+                    intent: "refund_status".into(),
+                    waiting_ms: 0,
+                }],
+            },
+        }));
+        let out = key(&mut app, "s");
+        assert_eq!(
+            only_sent(&out).command,
+            WorkerCommand::Shadow {
+                conversation: "c-1".into()
+            }
+        );
+        assert!(app.wallboard.is_none());
+        app.update(Msg::Hub(WorkerEvent::Conversation {
+            conversation: conversation("c-1", "Maria", true),
+        }));
+        assert!(sent(&key(&mut app, "r")).is_empty(), "read-only");
+        assert!(
+            sent(&key(&mut app, "enter")).is_empty(),
+            "cannot send the worker's draft"
+        );
+        key(&mut app, "w");
+        type_text(&mut app, "offer the refund");
+        let out = key(&mut app, "ctrl-s");
+        assert_eq!(
+            only_sent(&out).command,
+            WorkerCommand::Whisper {
+                conversation: "c-1".into(),
+                text: "offer the refund".into()
+            }
+        );
     }
 }

@@ -40,9 +40,8 @@ impl Dirs {
                 config,
             });
         }
-        let project = directories::ProjectDirs::from("", "", "shiftdesk").context(
-            "cannot find a home directory for the config; set SHIFTDESK_CONFIG_DIR",
-        )?;
+        let project = directories::ProjectDirs::from("", "", "shiftdesk")
+            .context("cannot find a home directory for the config; set SHIFTDESK_CONFIG_DIR")?;
         Ok(Dirs {
             config: project.config_dir().to_path_buf(),
             data: project.data_dir().to_path_buf(),
@@ -108,7 +107,13 @@ fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
 pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> String {
     let line = e
         .span()
-        .map(|s| text.as_bytes()[..s.start.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1)
+        .map(|s| {
+            text.as_bytes()[..s.start.min(text.len())]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1
+        })
         .unwrap_or(1);
     format!("{}:{line}: {}", path.display(), e.message().trim())
 }
@@ -174,7 +179,10 @@ mod tests {
     #[test]
     fn missing_settings_are_defaults() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(Settings::load(&dir.path().join("nope.toml")).unwrap(), Settings::default());
+        assert_eq!(
+            Settings::load(&dir.path().join("nope.toml")).unwrap(),
+            Settings::default()
+        );
     }
 
     #[test]

@@ -130,7 +130,9 @@ impl KeyPress {
         let key = match (chars.next(), chars.next()) {
             (Some(c), None) => {
                 if c.is_control() {
-                    return Err(format!("`{text}` is a control character; write e.g. `ctrl-a`"));
+                    return Err(format!(
+                        "`{text}` is a control character; write e.g. `ctrl-a`"
+                    ));
                 }
                 Key::Char(c)
             }
@@ -395,13 +397,25 @@ pub struct Keymap {
 }
 
 /// A keymap error: `file:line: what is wrong`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeymapError {
     pub file: String,
+    /// 1-based; 0 when the problem is the whole file (it cannot be read).
     pub line: usize,
     pub message: String,
 }
+
+impl fmt::Display for KeymapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.message)
+        }
+    }
+}
+
+impl std::error::Error for KeymapError {}
 
 pub const DEFAULT_TOML: &str = include_str!("../../keymaps/default.toml");
 pub const VIM_TOML: &str = include_str!("../../keymaps/vim.toml");
@@ -413,7 +427,7 @@ impl Keymap {
         // The built-in files are checked by tests; should one ever fail to load, an empty
         // keymap would leave the user stuck, so fall back to nothing rather than panic: the
         // test suite is what guards this.
-        Keymap::parse("keymaps/default.toml", DEFAULT_TOML).unwrap_or_else(|e| {
+        Keymap::parse("default", DEFAULT_TOML).unwrap_or_else(|e| {
             tracing::error!(%e, "built-in keymap is broken");
             Keymap {
                 source: "default".into(),
@@ -443,7 +457,8 @@ impl Keymap {
             return builtin;
         }
         let path = Path::new(spec);
-        let mut keymap = Keymap::builtin("default").unwrap_or_else(|| Ok(Keymap::default_keymap()))?;
+        let mut keymap =
+            Keymap::builtin("default").unwrap_or_else(|| Ok(Keymap::default_keymap()))?;
         keymap.overlay_file(path)?;
         keymap.source = path.display().to_string();
         Ok(keymap)
@@ -470,7 +485,9 @@ impl Keymap {
             let mine = self.tables.entry(context).or_default();
             for (keys, binding) in table {
                 // A new binding replaces any sequence it would shadow or be shadowed by.
-                mine.retain(|existing, _| !is_prefix(existing, &keys) && !is_prefix(&keys, existing));
+                mine.retain(|existing, _| {
+                    !is_prefix(existing, &keys) && !is_prefix(&keys, existing)
+                });
                 mine.insert(keys, binding);
             }
         }
@@ -545,7 +562,10 @@ impl Keymap {
         })?;
         let mut tables: BTreeMap<Context, BTreeMap<KeySeq, Binding>> = BTreeMap::new();
         let mut unbind: Vec<(Context, KeySeq)> = Vec::new();
-        for (context_name, value) in doc.get_ref().iter() {
+        // Walk the file in the order it was written, so errors point at the later of two lines.
+        let mut contexts: Vec<_> = doc.get_ref().iter().collect();
+        contexts.sort_by_key(|(k, _)| k.span().start);
+        for (context_name, value) in contexts {
             let context_start = context_name.span().start;
             let Some(context) = Context::from_name(context_name.get_ref()) else {
                 return Err(err(
@@ -560,14 +580,20 @@ impl Keymap {
             let toml::de::DeValue::Table(entries) = value.get_ref() else {
                 return Err(err(
                     context_start,
-                    format!("`{}` must be a table of key = action", context_name.get_ref()),
+                    format!(
+                        "`{}` must be a table of key = action",
+                        context_name.get_ref()
+                    ),
                 ));
             };
             let table = tables.entry(context).or_default();
-            for (key_text, value) in entries.iter() {
+            let mut entries: Vec<_> = entries.iter().collect();
+            entries.sort_by_key(|(k, _)| k.span().start);
+            for (key_text, value) in entries {
                 let key_start = key_text.span().start;
-                let keys = KeySeq::parse(key_text.get_ref())
-                    .map_err(|m| err(key_start, format!("bad key `{}`: {m}", key_text.get_ref())))?;
+                let keys = KeySeq::parse(key_text.get_ref()).map_err(|m| {
+                    err(key_start, format!("bad key `{}`: {m}", key_text.get_ref()))
+                })?;
                 if context.is_text()
                     && let Some(first) = keys.0.first()
                     && first.is_printable()
@@ -589,8 +615,12 @@ impl Keymap {
                         let mut desc = None;
                         for (k, v) in t.iter() {
                             match (k.get_ref().as_ref(), v.get_ref()) {
-                                ("action", toml::de::DeValue::String(s)) => action = Some(s.to_string()),
-                                ("desc", toml::de::DeValue::String(s)) => desc = Some(s.to_string()),
+                                ("action", toml::de::DeValue::String(s)) => {
+                                    action = Some(s.to_string())
+                                }
+                                ("desc", toml::de::DeValue::String(s)) => {
+                                    desc = Some(s.to_string())
+                                }
                                 ("action" | "desc", _) => {
                                     return Err(err(
                                         v.span().start,
@@ -600,7 +630,9 @@ impl Keymap {
                                 (other, _) => {
                                     return Err(err(
                                         k.span().start,
-                                        format!("unknown field `{other}`; expected `action` and optionally `desc`"),
+                                        format!(
+                                            "unknown field `{other}`; expected `action` and optionally `desc`"
+                                        ),
                                     ));
                                 }
                             }
@@ -627,10 +659,7 @@ impl Keymap {
                 let Some(action) = Action::from_name(&action_name) else {
                     return Err(err(
                         value_start,
-                        format!(
-                            "unknown action `{action_name}`{}",
-                            suggestion(&action_name)
-                        ),
+                        format!("unknown action `{action_name}`{}", suggestion(&action_name)),
                     ));
                 };
                 if let Some((existing, _)) = table.iter().find(|(existing, _)| {
@@ -673,7 +702,11 @@ fn is_prefix(short: &KeySeq, long: &KeySeq) -> bool {
 
 fn line_of(text: &str, offset: usize) -> usize {
     let offset = offset.min(text.len());
-    text.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 fn suggestion(name: &str) -> String {

@@ -118,9 +118,14 @@ impl ResolvedOptions {
         let token = match args.token.as_deref().map(str::trim) {
             Some("") => anyhow::bail!("--token (or SHIFTDESK_TOKEN) is empty"),
             Some(token) => token.to_string(),
-            None if saved.hub.as_deref() == Some(hub.as_str()) => saved.token.clone().with_context(|| {
-                format!("{}: has no token; pass --token or set SHIFTDESK_TOKEN", login_path.display())
-            })?,
+            None if saved.hub.as_deref() == Some(hub.as_str()) => {
+                saved.token.clone().with_context(|| {
+                    format!(
+                        "{}: has no token; pass --token or set SHIFTDESK_TOKEN",
+                        login_path.display()
+                    )
+                })?
+            }
             None => anyhow::bail!(
                 "no token for {hub}: pass --token or set SHIFTDESK_TOKEN (it is remembered after the first successful login)"
             ),
@@ -130,7 +135,8 @@ impl ResolvedOptions {
         }
 
         if let Some(ca) = &args.ca_cert {
-            crate::client::tls_config(Some(ca)).with_context(|| format!("--ca-cert {}", ca.display()))?;
+            crate::client::tls_config(Some(ca))
+                .with_context(|| format!("--ca-cert {}", ca.display()))?;
         }
 
         let spec = args
@@ -173,17 +179,25 @@ pub fn main(args: ConsoleArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let summary = runtime.block_on(run_console(options))?;
+    let summary = runtime.block_on(run_console(options));
     runtime.shutdown_timeout(Duration::from_secs(1));
-    print!("{summary}");
+    let summary = summary?;
+    if !summary.worker.is_empty() {
+        print!("{summary}");
+    }
     std::io::stdout().flush()?;
     Ok(())
 }
 
-fn init_tracing(data_dir: Option<&std::path::Path>) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+fn init_tracing(
+    data_dir: Option<&std::path::Path>,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let dir = data_dir?;
     if let Err(e) = std::fs::create_dir_all(dir) {
-        eprintln!("shiftdesk: cannot create {}: {e}; logging is off", dir.display());
+        eprintln!(
+            "shiftdesk: cannot create {}: {e}; logging is off",
+            dir.display()
+        );
         return None;
     }
     let appender = tracing_appender::rolling::never(dir, config::LOG_FILE);
@@ -206,8 +220,16 @@ pub async fn run_console(options: ResolvedOptions) -> anyhow::Result<ShiftSummar
     } else {
         None
     };
-    let mut app = App::new(options.keymap.clone(), options.app.clone(), random_prefix(), now_ms());
-    let outbox_path = options.data_dir.as_ref().map(|d| d.join(config::OUTBOX_FILE));
+    let mut app = App::new(
+        options.keymap.clone(),
+        options.app.clone(),
+        random_prefix(),
+        now_ms(),
+    );
+    let outbox_path = options
+        .data_dir
+        .as_ref()
+        .map(|d| d.join(config::OUTBOX_FILE));
     if let Some(path) = &outbox_path {
         match load_outbox(path, &options.hub) {
             Ok(entries) if !entries.is_empty() => {
@@ -232,13 +254,27 @@ pub async fn run_console(options: ResolvedOptions) -> anyhow::Result<ShiftSummar
 
     let mut terminal = ratatui::try_init().context("the console needs a terminal")?;
     let _ = ratatui::crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
-    let result = drive(&mut terminal, &mut app, &mut from_net, &net, &options, outbox_path.as_deref()).await;
+    let result = drive(
+        &mut terminal,
+        &mut app,
+        &mut from_net,
+        &net,
+        &options,
+        outbox_path.as_deref(),
+    )
+    .await;
     let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
     ratatui::restore();
 
     let _ = net.send(net::NetCommand::Stop);
     let _ = tokio::time::timeout(Duration::from_secs(2), net_task).await;
     result?;
+    if app.me.is_none()
+        && let app::ConnState::Offline { reason } = &app.conn
+    {
+        // Never logged in, and the hub said why: that is the outcome, not a summary.
+        anyhow::bail!("{reason}");
+    }
     Ok(app.summary())
 }
 
@@ -403,9 +439,13 @@ fn load_outbox(path: &std::path::Path, hub: &str) -> anyhow::Result<Vec<outbox::
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    let saved: SavedOutbox =
-        serde_json::from_str(&text).with_context(|| format!("{}: not an outbox file", path.display()))?;
-    Ok(if saved.hub == hub { saved.entries } else { Vec::new() })
+    let saved: SavedOutbox = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not an outbox file", path.display()))?;
+    Ok(if saved.hub == hub {
+        saved.entries
+    } else {
+        Vec::new()
+    })
 }
 
 fn save_outbox(path: &std::path::Path, hub: &str, entries: Vec<outbox::Pending>) {

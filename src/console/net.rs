@@ -112,7 +112,10 @@ pub struct NetConfig {
 pub fn spawn(
     config: NetConfig,
     to_app: mpsc::UnboundedSender<Msg>,
-) -> (mpsc::UnboundedSender<NetCommand>, tokio::task::JoinHandle<()>) {
+) -> (
+    mpsc::UnboundedSender<NetCommand>,
+    tokio::task::JoinHandle<()>,
+) {
     let (tx, rx) = mpsc::unbounded_channel();
     let task = tokio::spawn(run(config, rx, to_app));
     (tx, task)
@@ -144,10 +147,12 @@ async fn run(
     let mut cursor = StreamCursor::default();
     let mut ping_ids = 0u64;
     let mut remembered = false;
-    let mut attempt: u32 = 0;
+    // Failed tries since the last good login; a dropped session counts as one.
+    let mut failures: u32 = 0;
     loop {
-        attempt += 1;
-        let _ = to_app.send(Msg::Conn(ConnState::Connecting { attempt }));
+        let _ = to_app.send(Msg::Conn(ConnState::Connecting {
+            attempt: failures + 1,
+        }));
         let ended = session(
             &config,
             &url,
@@ -156,7 +161,7 @@ async fn run(
             &to_app,
             &mut ping_ids,
             &mut remembered,
-            &mut attempt,
+            &mut failures,
         )
         .await;
         match ended {
@@ -173,6 +178,8 @@ async fn run(
                 return;
             }
             Ended::Retry => {
+                failures += 1;
+                let attempt = failures;
                 let wait = backoff(attempt, rand::random::<f64>());
                 let at = super::now_ms() + wait.as_millis() as u64;
                 tracing::info!(attempt, ?wait, "reconnecting");
@@ -203,7 +210,7 @@ async fn session(
     to_app: &mpsc::UnboundedSender<Msg>,
     ping_ids: &mut u64,
     remembered: &mut bool,
-    attempt: &mut u32,
+    failures: &mut u32,
 ) -> Ended {
     let connect = tokio::time::timeout(CONNECT_TIMEOUT, client::connect(url, config.tls.clone()));
     let mut ws = tokio::select! {
@@ -277,7 +284,7 @@ async fn session(
                     WorkerEvent::Welcome { stream, resumed, .. } => {
                         cursor.welcome(stream, *resumed);
                         logged_in = true;
-                        *attempt = 0;
+                        *failures = 0;
                         tracing::info!(%stream, resumed, "logged in");
                         let _ = to_app.send(Msg::Conn(ConnState::Connected));
                         if !*remembered && let Some(dir) = &config.remember_in {
@@ -415,7 +422,10 @@ mod tests {
         for attempt in 1..40 {
             for jitter in [0.0, 0.3, 0.99, 1.0] {
                 let wait = backoff(attempt, jitter);
-                assert!((BACKOFF_MIN..=BACKOFF_MAX).contains(&wait), "{attempt} {jitter} {wait:?}");
+                assert!(
+                    (BACKOFF_MIN..=BACKOFF_MAX).contains(&wait),
+                    "{attempt} {jitter} {wait:?}"
+                );
             }
         }
         assert_eq!(backoff(30, 1.0), BACKOFF_MAX);

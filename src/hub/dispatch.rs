@@ -816,6 +816,8 @@ impl Dispatch {
                 if outcome == DraftOutcome::Regenerated {
                     self.need_draft(&id, attempt + 1, out);
                 }
+                // The worker's draft figures changed.
+                self.send_status(worker, out);
             }
             Command::Note(id, text) => {
                 self.owned_conversation(worker, &id)?;

@@ -31,6 +31,9 @@ use crate::protocol::{
 /// get an error frame and the connection stays open.
 pub const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 
+/// A frame that cannot be written for this long means the peer is gone or stopped reading.
+const WRITE_STALL: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// How the hub is set up.
 #[derive(Debug, Clone)]
 pub struct HubConfig {
@@ -230,11 +233,14 @@ impl Connection {
         }
     }
 
+    /// Write one frame. A peer that stops reading blocks the write; the engine's `kill` (too
+    /// slow, replaced) or a long stall ends it instead of holding this task forever.
     async fn send_text(&mut self, text: &str) -> bool {
-        self.socket
-            .send(WsMessage::Text(text.to_string().into()))
-            .await
-            .is_ok()
+        let write = self.socket.send(WsMessage::Text(text.to_string().into()));
+        tokio::select! {
+            sent = tokio::time::timeout(WRITE_STALL, write) => matches!(sent, Ok(Ok(()))),
+            _ = self.kill.changed() => false,
+        }
     }
 
     async fn close(&mut self, code: u16, reason: String) {

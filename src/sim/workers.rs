@@ -179,18 +179,14 @@ pub async fn run_worker(
                         }
                         open.insert(conversation.id, Open { last_customer: now, replied: false });
                     }
-                    WorkerEvent::Draft { conversation, draft } => {
-                        if open.contains_key(&conversation) {
-                            plans.push((now + pick(habits.think_ms), Plan::Draft(conversation, draft.id)));
-                        }
+                    WorkerEvent::Draft { conversation, draft } if open.contains_key(&conversation) => {
+                        plans.push((now + pick(habits.think_ms), Plan::Draft(conversation, draft.id)));
                     }
                     WorkerEvent::Message { conversation, message } => {
-                        if let Some(c) = open.get_mut(&conversation) {
-                            match message.from {
-                                Author::Customer => c.last_customer = now,
-                                Author::Worker => c.replied = true,
-                                _ => {}
-                            }
+                        match (open.get_mut(&conversation), message.from) {
+                            (Some(c), Author::Customer) => c.last_customer = now,
+                            (Some(c), Author::Worker) => c.replied = true,
+                            _ => {}
                         }
                     }
                     WorkerEvent::Closed { conversation, .. } => {

@@ -24,10 +24,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled("lang ", dim()),
             Span::raw(format!("{} ({})", language.name(), language.code())),
         ]),
-        Line::from(vec![Span::styled("topic ", dim()), Span::raw(c.view.intent.replace('_', " "))]),
+        Line::from(vec![
+            Span::styled("topic ", dim()),
+            Span::raw(c.view.intent.replace('_', " ")),
+        ]),
         Line::from(vec![
             Span::styled("why ", dim()),
-            Span::styled(c.view.why.clone(), Style::default().add_modifier(Modifier::ITALIC)),
+            Span::styled(
+                c.view.why.clone(),
+                Style::default().add_modifier(Modifier::ITALIC),
+            ),
         ]),
     ];
     for (key, value) in &customer.facts {
@@ -37,7 +43,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ]));
     }
     frame.render_widget(
-        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
         area,
     );
 }

@@ -20,7 +20,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let selected = i == app.selected;
         let marker = if selected { "▸" } else { " " };
         let mut tail = String::new();
-        if c.draft.as_ref().is_some_and(|d| d.status == DraftStatus::Proposed) {
+        if c.draft
+            .as_ref()
+            .is_some_and(|d| d.status == DraftStatus::Proposed)
+        {
             tail.push_str(" ✎");
         }
         if c.unread > 0 {
@@ -40,7 +43,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         } else {
             Style::default()
         };
-        let base = if selected { base.add_modifier(Modifier::REVERSED) } else { base };
+        let base = if selected {
+            base.add_modifier(Modifier::REVERSED)
+        } else {
+            base
+        };
         lines.push(Line::from(vec![
             Span::styled(format!("{marker} "), base),
             Span::styled(format!("{name}{}", " ".repeat(pad)), base),

@@ -32,7 +32,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             lines.push(Line::from(hints(
                 app,
                 &[Context::Conversation],
-                &[(Action::ReplyCompose, "write a reply"), (Action::NoteCompose, "private note")],
+                &[
+                    (Action::ReplyCompose, "write a reply"),
+                    (Action::NoteCompose, "private note"),
+                ],
             )));
         }
         frame.render_widget(
@@ -73,12 +76,18 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .border_style(Style::default().fg(color))
         .title(Line::from(vec![
             Span::raw(" Draft · "),
-            Span::styled(format!("{confidence}%"), Style::default().fg(conf_color).add_modifier(Modifier::BOLD)),
+            Span::styled(
+                format!("{confidence}%"),
+                Style::default().fg(conf_color).add_modifier(Modifier::BOLD),
+            ),
             Span::raw(format!(" · {} ", p.intent.replace('_', " "))),
         ]))
         .title_top(
-            Line::styled(format!(" {state} "), Style::default().fg(color).add_modifier(Modifier::BOLD))
-                .right_aligned(),
+            Line::styled(
+                format!(" {state} "),
+                Style::default().fg(color).add_modifier(Modifier::BOLD),
+            )
+            .right_aligned(),
         );
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -94,7 +103,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         _ => dim(),
     };
     frame.render_widget(
-        Paragraph::new(p.text.clone()).style(text_style).wrap(Wrap { trim: false }),
+        Paragraph::new(p.text.clone())
+            .style(text_style)
+            .wrap(Wrap { trim: false }),
         text_area,
     );
     let sources = if p.sources.is_empty() {
@@ -102,14 +113,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         format!("sources: {}", p.sources.join(", "))
     };
-    frame.render_widget(Paragraph::new(Line::styled(sources, dim())), sources_area);
+    let sources = match &d.status {
+        DraftStatus::Failed { message } => Line::styled(
+            format!("✕ not sent: {message}"),
+            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ),
+        _ => Line::styled(sources, dim()),
+    };
+    frame.render_widget(Paragraph::new(sources), sources_area);
     let keys = match &d.status {
-        DraftStatus::Failed { message } => {
-            let mut spans = vec![Span::styled(format!("✕ {message} "), Style::default().fg(Color::Red))];
-            spans.extend(draft_hints(app));
-            Line::from(spans)
-        }
-        DraftStatus::Proposed if owned => Line::from(draft_hints(app)),
+        DraftStatus::Proposed | DraftStatus::Failed { .. } if owned => Line::from(draft_hints(app)),
         _ => Line::raw(""),
     };
     frame.render_widget(Paragraph::new(keys), keys_area);

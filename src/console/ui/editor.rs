@@ -24,25 +24,33 @@ pub fn render_editor(app: &App, editor: &EditorState, frame: &mut Frame, area: R
     };
     let chars = editor.text().chars().count();
     let limit = app.max_text_chars();
-    let count_style = if chars > limit { Style::default().fg(Color::Red) } else { dim() };
-    let mut title = vec![Span::raw(format!(" {} · {name} ", editor.purpose.title()))];
-    title.push(Span::raw("· "));
-    title.extend(hints(
-        app,
-        &[Context::Editor],
-        &[(Action::ReplySend, "send"), (Action::Cancel, "cancel")],
-    ));
-    title.push(Span::raw(" "));
-    let mut block = Block::bordered()
-        .border_style(Style::default().fg(color))
-        .title(Line::from(title))
-        .title_bottom(Line::styled(format!(" {chars}/{limit} "), count_style).right_aligned());
+    let count_style = if chars > limit {
+        Style::default().fg(Color::Red)
+    } else {
+        dim()
+    };
+    let mut keys = vec![Span::raw(" ")];
     if editor.discard_armed {
-        block = block.title_bottom(Line::styled(
-            " cancel again to discard ",
+        keys.push(Span::styled(
+            "cancel again to discard",
             Style::default().fg(Color::Yellow),
         ));
+    } else {
+        keys.extend(hints(
+            app,
+            &[Context::Editor],
+            &[(Action::ReplySend, "send"), (Action::Cancel, "cancel")],
+        ));
     }
+    keys.push(Span::raw(" "));
+    let block = Block::bordered()
+        .border_style(Style::default().fg(color))
+        .title(Line::styled(
+            format!(" {} · {name} ", editor.purpose.title()),
+            Style::default().fg(color),
+        ))
+        .title_bottom(Line::from(keys))
+        .title_bottom(Line::styled(format!(" {chars}/{limit} "), count_style).right_aligned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
     frame.render_widget(&editor.textarea, inner);
@@ -51,10 +59,20 @@ pub fn render_editor(app: &App, editor: &EditorState, frame: &mut Frame, area: R
 pub fn render_prompt(app: &App, prompt: &PromptState, frame: &mut Frame, body: Rect) {
     let (title, confirm) = match &prompt.purpose {
         PromptPurpose::Decline { .. } => {
-            let who = app.offer.as_ref().map(|o| o.customer.clone()).unwrap_or_default();
-            (format!(" Decline the offer from {who}? "), "decline (no penalty)")
+            let who = app
+                .offer
+                .as_ref()
+                .map(|o| o.customer.clone())
+                .unwrap_or_default();
+            (
+                format!(" Decline the offer from {who}? "),
+                "decline (no penalty)",
+            )
         }
-        PromptPurpose::Transfer { .. } => (" Give this conversation back to the queue? ".to_string(), "transfer"),
+        PromptPurpose::Transfer { .. } => (
+            " Give this conversation back to the queue? ".to_string(),
+            "transfer",
+        ),
     };
     let area = centered(body, 64, 5);
     frame.render_widget(Clear, area);

@@ -6,7 +6,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{dim, hints, key_style};
+use super::{dim, hints_within, key_style};
 use crate::console::app::{App, ConnState, Level, Modal};
 use crate::console::keymap::{Action, Context};
 
@@ -20,37 +20,49 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         };
         Line::from(vec![
             Span::raw(" "),
-            Span::styled(notice.text.clone(), Style::default().fg(color).add_modifier(Modifier::BOLD)),
+            Span::styled(
+                notice.text.clone(),
+                Style::default().fg(color).add_modifier(Modifier::BOLD),
+            ),
         ])
     } else if let ConnState::Offline { reason } = &app.conn {
         Line::from(vec![
             Span::raw(" "),
-            Span::styled(format!("Offline: {reason}. "), Style::default().fg(Color::Red)),
+            Span::styled(
+                format!("Offline: {reason}. "),
+                Style::default().fg(Color::Red),
+            ),
             Span::styled(app.key_hint(Action::Quit), key_style()),
             Span::raw(" quit"),
         ])
     } else if !app.pending_keys.is_empty() {
         let typed: Vec<String> = app.pending_keys.iter().map(|k| k.to_string()).collect();
-        Line::from(vec![Span::raw(" "), Span::styled(format!("{} …", typed.join(" ")), key_style())])
+        Line::from(vec![
+            Span::raw(" "),
+            Span::styled(format!("{} …", typed.join(" ")), key_style()),
+        ])
     } else {
         let (contexts, _) = app.contexts();
         let items: &[(Action, &str)] = match &app.modal {
+            _ if app.help.is_some() => &[(Action::PickerDown, "scroll"), (Action::Help, "close")],
             Some(Modal::Editor(_)) => &[(Action::ReplySend, "send"), (Action::Cancel, "cancel")],
-            Some(Modal::Prompt(_)) => &[(Action::PickerSelect, "confirm"), (Action::Cancel, "cancel")],
+            Some(Modal::Prompt(_)) => &[
+                (Action::PickerSelect, "confirm"),
+                (Action::Cancel, "cancel"),
+            ],
             Some(Modal::Picker(_)) => &[
-                (Action::PickerDown, "down"),
-                (Action::PickerUp, "up"),
+                (Action::PickerDown, "next"),
+                (Action::PickerUp, "previous"),
                 (Action::PickerSelect, "choose"),
                 (Action::Cancel, "cancel"),
             ],
-            Some(Modal::Help { .. }) => &[(Action::PickerDown, "scroll"), (Action::Help, "close")],
             Some(Modal::Summary) => &[
                 (Action::Cancel, "close"),
                 (Action::ShiftAvailable, "go available"),
                 (Action::Quit, "quit"),
             ],
             None if app.wallboard.is_some() => &[
-                (Action::PickerDown, "down"),
+                (Action::PickerDown, "next"),
                 (Action::SupervisorShadow, "shadow"),
                 (Action::Cancel, "close"),
                 (Action::Help, "help"),
@@ -62,6 +74,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 (Action::ReplyCompose, "reply"),
                 (Action::NoteCompose, "note"),
                 (Action::ConversationResolve, "resolve"),
+                (Action::SupervisorWhisper, "whisper"),
+                (Action::SupervisorTakeover, "take over"),
+                (Action::SupervisorShadow, "unshadow"),
+                (Action::SupervisorWallboard, "wallboard"),
                 (Action::Help, "help"),
                 (Action::Quit, "quit"),
             ],
@@ -71,15 +87,30 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             .filter(|(a, _)| match a {
                 Action::OfferAccept | Action::OfferDecline => contexts.contains(&Context::Offer),
                 Action::ConversationNext => app.conversations.len() > 1,
-                Action::ReplyCompose | Action::NoteCompose | Action::ConversationResolve => {
-                    app.selected_conversation().is_some_and(|c| c.closed.is_none() && app.owns(c))
+                Action::ReplyCompose | Action::NoteCompose | Action::ConversationResolve => app
+                    .selected_conversation()
+                    .is_some_and(|c| c.closed.is_none() && app.owns(c)),
+                Action::SupervisorShadow if app.wallboard.is_some() => true,
+                Action::SupervisorWhisper
+                | Action::SupervisorTakeover
+                | Action::SupervisorShadow => {
+                    app.is_supervisor()
+                        && app
+                            .selected_conversation()
+                            .is_some_and(|c| c.closed.is_none() && !app.owns(c))
                 }
+                Action::SupervisorWallboard => app.is_supervisor(),
                 _ => true,
             })
             .copied()
             .collect();
         let mut spans = vec![Span::raw(" ")];
-        spans.extend(hints(app, &contexts, &items));
+        spans.extend(hints_within(
+            app,
+            &contexts,
+            &items,
+            area.width.saturating_sub(1) as usize,
+        ));
         Line::from(spans)
     };
     frame.render_widget(Paragraph::new(line).style(dim().fg(Color::Gray)), area);

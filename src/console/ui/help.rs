@@ -39,7 +39,7 @@ pub fn render(app: &App, scroll: u16, frame: &mut Frame, body: Rect) {
             Style::default().add_modifier(Modifier::BOLD),
         ));
         for (keys, binding) in bindings {
-            let key = format!("{keys:<10}");
+            let key = format!("{:<10}", keys.to_string());
             let action = format!(" {:<22}", binding.action.name());
             let desc_w = w.saturating_sub(super::width(&key) + action.len() + 1);
             lines.push(Line::from(vec![

@@ -43,11 +43,13 @@ pub fn view(app: &App, frame: &mut Frame) {
         None => main_body(app, frame, body),
     }
     match &app.modal {
-        Some(Modal::Help { scroll }) => help::render(app, *scroll, frame, body),
         Some(Modal::Summary) => summary::render(app, frame, body),
         Some(Modal::Picker(p)) => picker::render(app, p, frame, body),
         Some(Modal::Prompt(p)) => editor::render_prompt(app, p, frame, body),
         Some(Modal::Editor(_)) | None => {}
+    }
+    if let Some(scroll) = app.help {
+        help::render(app, scroll, frame, body);
     }
 }
 
@@ -126,17 +128,40 @@ pub(crate) fn bold() -> Style {
 }
 
 pub(crate) fn key_style() -> Style {
-    Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    Style::default()
+        .fg(Color::Cyan)
+        .add_modifier(Modifier::BOLD)
 }
 
 /// `key label` pairs for a hint line, using the keys of the active keymap.
-pub(crate) fn hints<'a>(app: &App, contexts: &[Context], items: &[(Action, &'a str)]) -> Vec<Span<'a>> {
-    let mut spans = Vec::new();
+pub(crate) fn hints<'a>(
+    app: &App,
+    contexts: &[Context],
+    items: &[(Action, &'a str)],
+) -> Vec<Span<'a>> {
+    hints_within(app, contexts, items, usize::MAX)
+}
+
+/// As [`hints`], leaving out the last pairs that would not fit in `max` columns.
+pub(crate) fn hints_within<'a>(
+    app: &App,
+    contexts: &[Context],
+    items: &[(Action, &'a str)],
+    max: usize,
+) -> Vec<Span<'a>> {
+    let mut spans: Vec<Span<'a>> = Vec::new();
+    let mut used = 0;
     for (action, label) in items {
         let Some(key) = app.keymap.key_for(contexts, *action) else {
             continue;
         };
-        if !spans.is_empty() {
+        let sep = if spans.is_empty() { 0 } else { 3 };
+        let w = sep + width(&key) + 1 + width(label);
+        if used + w > max {
+            break;
+        }
+        used += w;
+        if sep > 0 {
             spans.push(Span::styled(" · ", dim()));
         }
         spans.push(Span::styled(key, key_style()));
@@ -211,7 +236,11 @@ pub(crate) fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
                 }
                 if cut == 0 {
                     // Not even one character fits; take it anyway to make progress.
-                    let c = word.chars().next().map(|c| c.len_utf8()).unwrap_or(word.len());
+                    let c = word
+                        .chars()
+                        .next()
+                        .map(|c| c.len_utf8())
+                        .unwrap_or(word.len());
                     cut = c;
                     head = word[..c].to_string();
                 }
@@ -269,3 +298,6 @@ mod tests {
         assert_eq!(wrap("", 5, 5), [""]);
     }
 }
+
+#[cfg(test)]
+mod snapshot_tests;

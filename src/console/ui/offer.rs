@@ -17,9 +17,17 @@ pub fn render(app: &App, offer: &OfferState, frame: &mut Frame, area: Rect) {
     let color = if urgent { Color::Red } else { Color::Yellow };
     let block = Block::bordered()
         .border_style(Style::default().fg(color).add_modifier(Modifier::BOLD))
-        .title(Line::styled(" New offer ", Style::default().fg(color).add_modifier(Modifier::BOLD)))
+        .title(Line::styled(
+            " New offer ",
+            Style::default().fg(color).add_modifier(Modifier::BOLD),
+        ))
         .title_top(
-            Line::from(format!(" {} · {} ", offer.language, offer.intent.replace('_', " "))).right_aligned(),
+            Line::from(format!(
+                " {} · {} ",
+                offer.language,
+                offer.intent.replace('_', " ")
+            ))
+            .right_aligned(),
         );
     frame.render_widget(Clear, area);
     let inner = block.inner(area);
@@ -37,7 +45,10 @@ pub fn render(app: &App, offer: &OfferState, frame: &mut Frame, area: Rect) {
             Span::styled(offer.customer.clone(), bold().fg(Color::Cyan)),
             Span::styled(format!(" · waiting {}", fmt_duration(waited)), dim()),
         ]),
-        Line::from(vec![Span::styled("why ", dim()), Span::raw(truncate(&offer.why, w.saturating_sub(4)))]),
+        Line::from(vec![
+            Span::styled("why ", dim()),
+            Span::raw(truncate(&offer.why, w.saturating_sub(4))),
+        ]),
         Line::styled(
             truncate(&format!("“{}”", mask(&offer.preview)), w),
             Style::default().add_modifier(Modifier::ITALIC),
@@ -55,8 +66,13 @@ pub fn render(app: &App, offer: &OfferState, frame: &mut Frame, area: Rect) {
     };
     frame.render_widget(
         LineGauge::default()
+            .filled_symbol("█")
+            .unfilled_symbol("░")
             .ratio(offer.ratio(app.now))
-            .label(Span::styled(label, Style::default().fg(color).add_modifier(Modifier::BOLD)))
+            .label(Span::styled(
+                label,
+                Style::default().fg(color).add_modifier(Modifier::BOLD),
+            ))
             .filled_style(Style::default().fg(color))
             .unfilled_style(dim()),
         gauge,
@@ -65,7 +81,10 @@ pub fn render(app: &App, offer: &OfferState, frame: &mut Frame, area: Rect) {
         OfferAnswer::None => Line::from(hints(
             app,
             &[Context::Offer],
-            &[(Action::OfferAccept, "accept"), (Action::OfferDecline, "decline (no penalty)")],
+            &[
+                (Action::OfferAccept, "accept"),
+                (Action::OfferDecline, "decline (no penalty)"),
+            ],
         )),
         OfferAnswer::Accepting => Line::styled("accepting…", dim()),
         OfferAnswer::Declining => Line::styled("declining…", dim()),

@@ -13,7 +13,7 @@ use crate::console::keymap::{Action, Context};
 pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     let summary = app.summary();
     let rows = summary.rows();
-    let area = centered(body, 70, rows.len() as u16 + 6);
+    let area = centered(body, 76, rows.len() as u16 + 6);
     frame.render_widget(Clear, area);
     let title = if summary.worker.is_empty() {
         " Shift summary ".to_string()
@@ -22,7 +22,10 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     };
     let block = Block::bordered()
         .border_style(Style::default().fg(Color::Cyan))
-        .title(Line::styled(title, Style::default().add_modifier(Modifier::BOLD)));
+        .title(Line::styled(
+            title,
+            Style::default().add_modifier(Modifier::BOLD),
+        ));
     let mut lines: Vec<Line> = vec![Line::raw("")];
     for (label, value) in rows {
         lines.push(Line::from(vec![
@@ -32,14 +35,19 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     }
     lines.push(Line::raw(""));
     let footer = if app.quitting.is_some() {
-        Line::styled(" Going offline and closing…", Style::default().fg(Color::Yellow))
+        Line::styled(
+            " Going offline and closing…",
+            Style::default().fg(Color::Yellow),
+        )
     } else if app.armed.is_some_and(|a| a.action == Action::Quit) {
         Line::from(vec![
             Span::raw(" Press "),
             Span::styled(app.key_hint(Action::Quit), super::key_style()),
             Span::raw(" again to go offline and quit, "),
             Span::styled(
-                app.keymap.key_for(&[Context::Summary], Action::Cancel).unwrap_or_default(),
+                app.keymap
+                    .key_for(&[Context::Summary], Action::Cancel)
+                    .unwrap_or_default(),
                 super::key_style(),
             ),
             Span::raw(" to stay."),

@@ -14,29 +14,49 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(c) = app.selected_conversation() else {
         let lines = vec![
             Line::raw(""),
-            Line::styled(" No open conversation.", Style::default().add_modifier(Modifier::BOLD)),
             Line::styled(
-                format!(
-                    " Press {} to go available; offers appear here.",
-                    app.key_hint(crate::console::keymap::Action::ShiftAvailable)
-                ),
+                " No open conversation.",
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Line::styled(
+                if app.shift.status == crate::protocol::WorkerStatus::Available {
+                    " Waiting for an offer: it appears above, with a countdown.".to_string()
+                } else {
+                    format!(
+                        " Press {} to go available; offers appear above.",
+                        app.key_hint(crate::console::keymap::Action::ShiftAvailable)
+                    )
+                },
                 dim(),
             ),
         ];
-        frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" Transcript ")), area);
+        frame.render_widget(
+            Paragraph::new(lines).block(Block::bordered().title(" Transcript ")),
+            area,
+        );
         return;
     };
-    let mut title = format!(" {} · {} · {} ", c.view.customer.name, c.view.language, c.view.intent);
+    let mut title = format!(
+        " {} · {} · {} ",
+        c.view.customer.name,
+        c.view.language,
+        c.view.intent.replace('_', " ")
+    );
     if !c.view.shadowed_by.is_empty() && app.owns(c) {
         title.push_str(&format!("· shadowed by {} ", c.view.shadowed_by.join(", ")));
     }
     let mut block = Block::bordered().title(title);
     if let Some(reason) = &c.closed {
         block = block.title_bottom(
-            Line::styled(format!(" ended: {reason} "), Style::default().fg(Color::Yellow)).right_aligned(),
+            Line::styled(
+                format!(" ended: {reason} "),
+                Style::default().fg(Color::Yellow),
+            )
+            .right_aligned(),
         );
     } else if c.scroll > 0 {
-        block = block.title_bottom(Line::styled(format!(" ↑ {} more ", c.scroll), dim()).right_aligned());
+        block = block
+            .title_bottom(Line::styled(format!(" ↑ {} more ", c.scroll), dim()).right_aligned());
     }
     let inner = block.inner(area);
     let width = inner.width as usize;
@@ -83,26 +103,53 @@ fn label(from: Author, by: Option<&str>, me: Option<&str>, customer: &str) -> (S
     match from {
         Author::Customer => (
             customer.to_string(),
-            Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            Style::default()
+                .fg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
         ),
-        Author::Bot => ("Bot".into(), Style::default().fg(Color::Magenta).add_modifier(Modifier::BOLD)),
+        Author::Bot => (
+            "Bot".into(),
+            Style::default()
+                .fg(Color::Magenta)
+                .add_modifier(Modifier::BOLD),
+        ),
         Author::Worker => (
-            if mine { "You".into() } else { by.unwrap_or("Agent").to_string() },
-            Style::default().fg(Color::Green).add_modifier(Modifier::BOLD),
+            if mine {
+                "You".into()
+            } else {
+                by.unwrap_or("Agent").to_string()
+            },
+            Style::default()
+                .fg(Color::Green)
+                .add_modifier(Modifier::BOLD),
         ),
         Author::Note => (
-            format!("Note ({})", if mine { "you" } else { by.unwrap_or("agent") }),
-            Style::default().fg(Color::Yellow).add_modifier(Modifier::ITALIC),
+            format!(
+                "Note ({})",
+                if mine { "you" } else { by.unwrap_or("agent") }
+            ),
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::ITALIC),
         ),
         Author::Whisper => (
             format!("Whisper ({})", by.unwrap_or("supervisor")),
-            Style::default().fg(Color::LightMagenta).add_modifier(Modifier::ITALIC),
+            Style::default()
+                .fg(Color::LightMagenta)
+                .add_modifier(Modifier::ITALIC),
         ),
         Author::System => ("—".into(), dim().add_modifier(Modifier::ITALIC)),
     }
 }
 
-fn push_message(lines: &mut Vec<Line<'static>>, label: &str, style: Style, text: &str, from: Author, width: usize) {
+fn push_message(
+    lines: &mut Vec<Line<'static>>,
+    label: &str,
+    style: Style,
+    text: &str,
+    from: Author,
+    width: usize,
+) {
     let prefix = format!("{label}: ");
     let prefix_w = super::width(&prefix);
     let body_style = match from {
@@ -111,7 +158,11 @@ fn push_message(lines: &mut Vec<Line<'static>>, label: &str, style: Style, text:
         Author::System => dim().add_modifier(Modifier::ITALIC),
         _ => Style::default(),
     };
-    let (prefix, prefix_w) = if from == Author::System { ("— ".to_string(), 2) } else { (prefix, prefix_w) };
+    let (prefix, prefix_w) = if from == Author::System {
+        ("— ".to_string(), 2)
+    } else {
+        (prefix, prefix_w)
+    };
     let first = width.saturating_sub(prefix_w).max(8);
     let parts = wrap(text, first, width.saturating_sub(2).max(8));
     for (i, part) in parts.into_iter().enumerate() {
@@ -121,7 +172,10 @@ fn push_message(lines: &mut Vec<Line<'static>>, label: &str, style: Style, text:
                 Span::styled(part, body_style),
             ]));
         } else {
-            lines.push(Line::from(vec![Span::raw("  "), Span::styled(part, body_style)]));
+            lines.push(Line::from(vec![
+                Span::raw("  "),
+                Span::styled(part, body_style),
+            ]));
         }
     }
 }

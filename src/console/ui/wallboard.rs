@@ -12,7 +12,8 @@ use crate::console::app::{App, WallboardView, fmt_duration};
 pub fn render(app: &App, wallboard: &WallboardView, frame: &mut Frame, body: Rect) {
     let Some(data) = &wallboard.data else {
         frame.render_widget(
-            Paragraph::new(Line::styled("waiting for the hub…", dim())).block(Block::bordered().title(" Wallboard ")),
+            Paragraph::new(Line::styled("waiting for the hub…", dim()))
+                .block(Block::bordered().title(" Wallboard ")),
             body,
         );
         return;
@@ -27,7 +28,10 @@ pub fn render(app: &App, wallboard: &WallboardView, frame: &mut Frame, body: Rec
     .areas(body);
 
     let mut lines = vec![Line::styled(
-        format!("{:<18} {:<10} {:>5} {:>7} {:>6} {:>5}", "worker", "status", "open", "handled", "AHT", "link"),
+        format!(
+            "{:<18} {:<10} {:>5} {:>7} {:>6} {:>5}",
+            "worker", "status", "open", "handled", "AHT", "link"
+        ),
         bold(),
     )];
     for w in &data.workers {
@@ -38,7 +42,10 @@ pub fn render(app: &App, wallboard: &WallboardView, frame: &mut Frame, body: Rec
         };
         lines.push(Line::from(vec![
             Span::raw(format!("{:<18} ", truncate(&w.name, 18))),
-            Span::styled(format!("{:<10}", w.status.label()), Style::default().fg(status_color(w.status))),
+            Span::styled(
+                format!("{:<10}", w.status.label()),
+                Style::default().fg(status_color(w.status)),
+            ),
             Span::raw(format!(
                 " {:>5} {:>7} {:>6} {:>5}",
                 format!("{}/{}", w.open, w.capacity),
@@ -48,10 +55,16 @@ pub fn render(app: &App, wallboard: &WallboardView, frame: &mut Frame, body: Rec
             )),
         ]));
     }
-    frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" Workers ")), w_area);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" Workers ")),
+        w_area,
+    );
 
     let mut lines = vec![Line::styled(
-        format!("{:<6} {:>6} {:>12} {:>10} {:>10}", "queue", "depth", "longest", "p50", "p90"),
+        format!(
+            "{:<6} {:>6} {:>12} {:>10} {:>10}",
+            "queue", "depth", "longest", "p50", "p90"
+        ),
         bold(),
     )];
     let opt = |v: Option<u64>| v.map(fmt_duration).unwrap_or_else(|| "-".into());
@@ -89,7 +102,10 @@ pub fn render(app: &App, wallboard: &WallboardView, frame: &mut Frame, body: Rec
         } else {
             Style::default()
         };
-        lines.push(Line::styled(truncate(&text, l_area.width.saturating_sub(2) as usize), style));
+        lines.push(Line::styled(
+            truncate(&text, l_area.width.saturating_sub(2) as usize),
+            style,
+        ));
     }
     let _ = app;
     frame.render_widget(

@@ -1,0 +1,260 @@
+//! Fault tests 3 and 4: a stopped client (SIGSTOP) does not grow the hub's memory or slow
+//! anyone else; a reconnect storm (every worker drops at once) resumes with no gap and no
+//! duplicate.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{Client, customer, worker};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shiftdesk");
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_hub(dir: &Path) -> (Proc, String) {
+    let mut child = Command::new(BIN)
+        .args(["hub", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("hub");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("url");
+    let url = line.trim().rsplit(' ').next().expect("url").to_string();
+    (Proc(child), url)
+}
+
+fn add_worker(dir: &Path, name: &str, capacity: &str) -> String {
+    let out = Command::new(BIN)
+        .args(["admin", "add-worker", "--data-dir"])
+        .arg(dir)
+        .args(["--name", name, "--langs", "en", "--capacity", capacity])
+        .output()
+        .expect("admin");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string()
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_client_is_cut_off_and_nobody_else_notices() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t_flood = add_worker(dir.path(), "Flo", "1");
+    let t_calm = add_worker(dir.path(), "Cal", "1");
+    let (hub, url) = start_hub(dir.path());
+
+    // A customer process that will be stopped: it asks for a person first.
+    let mut stopped = Command::new(BIN)
+        .args([
+            "customer", "--hub", &url, "--name", "Stopped", "--lang", "en", "--wait", "600",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("customer");
+    writeln!(
+        stopped.stdin.as_mut().expect("stdin"),
+        "I want to talk to a person"
+    )
+    .expect("write");
+    let stopped = Proc(stopped);
+
+    let (mut flo, _) = worker(&url, &t_flood).await;
+    flo.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let offer = flo.until_type("offer").await;
+    let flooded = offer["conversation"].as_str().expect("id").to_string();
+    flo.ok(json!({"type": "accept_offer", "conversation": flooded}))
+        .await;
+
+    // Stop the customer process (as a laptop that went to sleep mid-conversation would).
+    let status = Command::new("kill")
+        .args(["-STOP", &stopped.0.id().to_string()])
+        .status()
+        .expect("kill -STOP");
+    assert!(status.success());
+    let before = rss_kib(hub.0.id());
+
+    // A calm pair keeps working alongside.
+    let (mut cal, _) = worker(&url, &t_calm).await;
+    cal.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let (mut calm_customer, calm) = customer(&url, "Calm", "en").await;
+    calm_customer
+        .ok(json!({"type": "message", "text": "Can I speak to a person?"}))
+        .await;
+    cal.seen_or_until("offer", |v| v["type"] == "offer").await;
+    cal.ok(json!({"type": "accept_offer", "conversation": calm}))
+        .await;
+
+    // Flood the stopped customer with large replies, far more than any buffer holds.
+    let big = "x".repeat(3_900);
+    let floods = 3_000;
+    for batch in 0..floods / 100 {
+        for n in batch * 100..(batch + 1) * 100 {
+            flo.send(
+                json!({"type": "reply", "conversation": flooded, "text": format!("{n} {big}")}),
+            )
+            .await;
+        }
+        // Every flood reply is acknowledged: the hub keeps up with the sender.
+        let mut acks = 0;
+        while acks < 100 {
+            let v = flo
+                .next()
+                .await
+                .expect("the flooding worker stays connected");
+            if v["type"] == "ack" {
+                acks += 1;
+            }
+        }
+        flo.seen.clear();
+        if batch % 5 == 0 {
+            // Meanwhile the calm conversation goes on, each line delivered.
+            let text = format!("calm line {batch}");
+            cal.ok(json!({"type": "reply", "conversation": calm, "text": text}))
+                .await;
+            calm_customer
+                .until("the calm reply", |v| v["text"] == text.as_str())
+                .await;
+        }
+    }
+    let after = rss_kib(hub.0.id());
+    let grown_mib = after.saturating_sub(before) / 1024;
+    println!(
+        "stopped client: {floods} x 3.9 KB replies to a SIGSTOPped customer; hub RSS {} -> {} MiB",
+        before / 1024,
+        after / 1024
+    );
+    // Bounded: the resume window (2,048 frames of ~4 KB = 8 MiB) and one send queue, not the
+    // 11 MiB of everything sent plus copies.
+    assert!(grown_mib < 48, "hub memory grew by {grown_mib} MiB");
+    let health: Value = {
+        let url = shiftdesk::client::endpoint_url(&url, "/healthz").expect("url");
+        let addr = url
+            .trim_start_matches("ws://")
+            .trim_end_matches("/healthz")
+            .to_string();
+        let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+        write!(stream, "GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n").expect("write");
+        let mut body = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut body).expect("read");
+        serde_json::from_str(body.split("\r\n\r\n").nth(1).expect("body")).expect("json")
+    };
+    assert_eq!(health["status"], "ok");
+    drop(stopped);
+    drop(hub);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_storm_resumes_every_worker_without_gap_or_duplicate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let n = 60;
+    let tokens: Vec<String> = (0..n)
+        .map(|i| add_worker(dir.path(), &format!("W{i}"), "1"))
+        .collect();
+    let (_hub, url) = start_hub(dir.path());
+
+    // Everyone logs in and takes one conversation.
+    let mut workers: Vec<(Client, String)> = vec![];
+    for t in &tokens {
+        let (mut w, welcome) = worker(&url, t).await;
+        w.ok(json!({"type": "set_status", "status": "available"}))
+            .await;
+        workers.push((w, welcome["stream"].as_str().expect("stream").to_string()));
+    }
+    let mut customers = vec![];
+    for i in 0..n {
+        let (mut c, conv) = customer(&url, &format!("C{i}"), "en").await;
+        c.ok(json!({"type": "message", "text": "I want to talk to a person"}))
+            .await;
+        customers.push((c, conv));
+    }
+    for (w, _) in workers.iter_mut() {
+        let offer = w.seen_or_until("offer", |v| v["type"] == "offer").await;
+        w.ok(json!({"type": "accept_offer", "conversation": offer["conversation"]}))
+            .await;
+    }
+    // All drop at once.
+    let resume: Vec<(String, u64)> = workers
+        .iter()
+        .map(|(w, stream)| {
+            let last = w
+                .seen
+                .iter()
+                .filter_map(|v| v["seq"].as_u64())
+                .max()
+                .unwrap_or(0);
+            (stream.clone(), last)
+        })
+        .collect();
+    drop(workers);
+    // While they are away, every customer writes.
+    for (c, _) in customers.iter_mut() {
+        c.ok(json!({"type": "message", "text": "are you still there?"}))
+            .await;
+    }
+    // Everyone resumes at once.
+    let mut tasks = vec![];
+    for (t, (stream, last)) in tokens.iter().zip(resume) {
+        let (url, t) = (url.clone(), t.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut w = Client::connect(&url, "/ws/worker").await;
+            w.send(json!({"type": "hello", "token": t, "protocol": 1, "resume": {"stream": stream, "last_seq": last}}))
+                .await;
+            let welcome = w.until_type("welcome").await;
+            assert_eq!(welcome["resumed"], true);
+            w.until("the missed line", |v| v["message"]["text"] == "are you still there?")
+                .await;
+            let seqs: Vec<u64> = w.seen.iter().filter_map(|v| v["seq"].as_u64()).filter(|s| *s > 0).collect();
+            // Gaps or duplicates: any frame not exactly the next number.
+            seqs.iter()
+                .zip(last + 1..)
+                .filter(|(got, want)| **got != *want)
+                .count()
+        }));
+    }
+    let mut bad = 0;
+    for t in tasks {
+        bad += tokio::time::timeout(Duration::from_secs(30), t)
+            .await
+            .expect("resumed in time")
+            .expect("task");
+    }
+    println!("reconnect storm: {n} workers dropped and resumed; {bad} gaps or duplicates");
+    assert_eq!(bad, 0);
+}
