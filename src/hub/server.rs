@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::drafting::kb::{KbDrafter, KnowledgeBase};
 use crate::hub::dispatch::DispatchConfig;
-use crate::hub::engine::{CONNECTION_QUEUE, ConnHandle, Engine, EngineMsg, now_ms};
+use crate::hub::engine::{CONNECTION_QUEUE, ConnHandle, ConnId, Engine, EngineMsg, now_ms};
 use crate::hub::store::SqliteStore;
 use crate::protocol::{
     self, CustomerCommand, CustomerEvent, DecodeError, ErrorCode, WorkerCommand, WorkerEvent,
@@ -165,13 +165,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
 async fn worker_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| worker_connection(socket, state))
+        .on_upgrade(move |socket| serve(socket, state, WorkerDialect { worker: None }))
 }
 
 async fn customer_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| customer_connection(socket, state))
+        .on_upgrade(move |socket| serve(socket, state, CustomerDialect { conversation: None }))
 }
 
 /// What one read from the socket turned into.
@@ -259,14 +259,6 @@ impl Connection {
     }
 }
 
-fn worker_error(e: DecodeError) -> WorkerEvent {
-    WorkerEvent::Error {
-        id: e.id,
-        code: e.code,
-        message: e.message,
-    }
-}
-
 fn binary_error() -> DecodeError {
     DecodeError {
         code: ErrorCode::Malformed,
@@ -275,11 +267,29 @@ fn binary_error() -> DecodeError {
     }
 }
 
-async fn worker_connection(socket: WebSocket, state: AppState) {
+/// What one endpoint does with its frames; the socket plumbing around it is shared.
+trait Dialect: Send + 'static {
+    type Frame: Send;
+    type Event: serde::Serialize + Send + Sync;
+    fn decode(text: &str) -> Result<Self::Frame, DecodeError>;
+    fn error(e: DecodeError) -> Self::Event;
+    /// Handle a decoded frame: `Ok(Some(event))` is answered directly (seq 0); `Err(())` means
+    /// the engine is gone and the connection should end.
+    fn on_frame(
+        &mut self,
+        frame: Self::Frame,
+        conn: &ConnHandle,
+        state: &AppState,
+    ) -> impl Future<Output = Result<Option<Self::Event>, ()>> + Send;
+    /// The connection ended.
+    fn gone(self, conn: ConnId, state: &AppState);
+}
+
+/// Pump one websocket until it closes, is cut off, or the engine stops.
+async fn serve<D: Dialect>(socket: WebSocket, state: AppState, mut dialect: D) {
     let mut conn = Connection::new(socket, &state);
-    let mut worker: Option<String> = None;
     loop {
-        match conn.next().await {
+        let answer = match conn.next().await {
             Next::Kill(code, reason) => {
                 conn.close(code, reason).await;
                 break;
@@ -288,198 +298,192 @@ async fn worker_connection(socket: WebSocket, state: AppState) {
                 if !conn.send_text(&frame).await {
                     break;
                 }
+                continue;
             }
             Next::In(Incoming::Closed) => break,
-            Next::In(Incoming::Control) => {}
-            Next::In(Incoming::Binary) => {
-                if !conn.send_direct(&worker_error(binary_error())).await {
-                    break;
-                }
-            }
-            Next::In(Incoming::Text(text)) => {
-                let frame = match protocol::decode_worker(&text) {
-                    Ok(frame) => frame,
-                    Err(e) => {
-                        if !conn.send_direct(&worker_error(e)).await {
-                            break;
-                        }
-                        continue;
-                    }
+            Next::In(Incoming::Control) => continue,
+            Next::In(Incoming::Binary) => Some(D::error(binary_error())),
+            Next::In(Incoming::Text(text)) => match D::decode(&text) {
+                Err(e) => Some(D::error(e)),
+                Ok(frame) => match dialect.on_frame(frame, &conn.handle, &state).await {
+                    Ok(answer) => answer,
+                    Err(()) => break,
+                },
+            },
+        };
+        if let Some(event) = answer
+            && !conn.send_direct(&event).await
+        {
+            break;
+        }
+    }
+    dialect.gone(conn.handle.id, &state);
+}
+
+/// Workers and supervisors: `hello` first, then commands for the engine.
+struct WorkerDialect {
+    worker: Option<String>,
+}
+
+impl Dialect for WorkerDialect {
+    type Frame = protocol::WorkerFrame;
+    type Event = WorkerEvent;
+
+    fn decode(text: &str) -> Result<Self::Frame, DecodeError> {
+        protocol::decode_worker(text)
+    }
+
+    fn error(e: DecodeError) -> WorkerEvent {
+        WorkerEvent::Error {
+            id: e.id,
+            code: e.code,
+            message: e.message,
+        }
+    }
+
+    async fn on_frame(
+        &mut self,
+        frame: Self::Frame,
+        conn: &ConnHandle,
+        state: &AppState,
+    ) -> Result<Option<WorkerEvent>, ()> {
+        match (frame.command, &self.worker) {
+            (WorkerCommand::Ping, _) => Ok(Some(WorkerEvent::Pong {
+                server_time: now_ms(),
+            })),
+            (
+                WorkerCommand::Hello {
+                    token,
+                    protocol,
+                    resume,
+                },
+                None,
+            ) => {
+                let (reply, rx) = oneshot::channel();
+                let hello = EngineMsg::WorkerHello {
+                    conn: conn.clone(),
+                    id: frame.id,
+                    token,
+                    protocol,
+                    resume,
+                    reply,
                 };
-                match (&frame.command, &worker) {
-                    (WorkerCommand::Ping, _) => {
-                        let pong = WorkerEvent::Pong {
-                            server_time: now_ms(),
-                        };
-                        if !conn.send_direct(&pong).await {
-                            break;
-                        }
-                    }
-                    (
-                        WorkerCommand::Hello {
-                            token,
-                            protocol,
-                            resume,
-                        },
-                        None,
-                    ) => {
-                        let (reply, rx) = oneshot::channel();
-                        let hello = EngineMsg::WorkerHello {
-                            conn: conn.handle.clone(),
-                            id: frame.id.clone(),
-                            token: token.clone(),
-                            protocol: *protocol,
-                            resume: resume.clone(),
-                            reply,
-                        };
-                        if state.engine.send(hello).is_err() {
-                            break;
-                        }
-                        worker = rx.await.ok().flatten();
-                    }
-                    (_, None) => {
-                        let e = WorkerEvent::Error {
-                            id: Some(frame.id.clone()),
-                            code: ErrorCode::Unauthorized,
-                            message: "log in first: the first frame must be `hello`".into(),
-                        };
-                        if !conn.send_direct(&e).await {
-                            break;
-                        }
-                    }
-                    (_, Some(w)) => {
-                        let msg = EngineMsg::WorkerFrame {
-                            conn: conn.handle.id,
-                            worker: w.clone(),
-                            frame,
-                        };
-                        if state.engine.send(msg).is_err() {
-                            break;
-                        }
-                    }
-                }
+                state.engine.send(hello).map_err(|_| ())?;
+                self.worker = rx.await.ok().flatten();
+                Ok(None)
+            }
+            (_, None) => Ok(Some(WorkerEvent::Error {
+                id: Some(frame.id),
+                code: ErrorCode::Unauthorized,
+                message: "log in first: the first frame must be `hello`".into(),
+            })),
+            (command, Some(worker)) => {
+                let msg = EngineMsg::WorkerFrame {
+                    conn: conn.id,
+                    worker: worker.clone(),
+                    frame: protocol::WorkerFrame {
+                        id: frame.id,
+                        command,
+                    },
+                };
+                state.engine.send(msg).map_err(|_| ())?;
+                Ok(None)
             }
         }
     }
-    if let Some(worker) = worker {
-        let _ = state.engine.send(EngineMsg::WorkerGone {
-            conn: conn.handle.id,
-            worker,
-        });
+
+    fn gone(self, conn: ConnId, state: &AppState) {
+        if let Some(worker) = self.worker {
+            let _ = state.engine.send(EngineMsg::WorkerGone { conn, worker });
+        }
     }
 }
 
-fn customer_error(e: DecodeError) -> CustomerEvent {
-    CustomerEvent::Error {
-        id: e.id,
-        code: e.code,
-        message: e.message,
-    }
+/// Customers: `start` opens (or resumes) one conversation, then messages.
+struct CustomerDialect {
+    conversation: Option<String>,
 }
 
-async fn customer_connection(socket: WebSocket, state: AppState) {
-    let mut conn = Connection::new(socket, &state);
-    let mut conversation: Option<String> = None;
-    loop {
-        match conn.next().await {
-            Next::Kill(code, reason) => {
-                conn.close(code, reason).await;
-                break;
-            }
-            Next::Out(frame) => {
-                if !conn.send_text(&frame).await {
-                    break;
-                }
-            }
-            Next::In(Incoming::Closed) => break,
-            Next::In(Incoming::Control) => {}
-            Next::In(Incoming::Binary) => {
-                if !conn.send_direct(&customer_error(binary_error())).await {
-                    break;
-                }
-            }
-            Next::In(Incoming::Text(text)) => {
-                let frame = match protocol::decode_customer(&text) {
-                    Ok(frame) => frame,
-                    Err(e) => {
-                        if !conn.send_direct(&customer_error(e)).await {
-                            break;
-                        }
-                        continue;
-                    }
+impl Dialect for CustomerDialect {
+    type Frame = protocol::CustomerFrame;
+    type Event = CustomerEvent;
+
+    fn decode(text: &str) -> Result<Self::Frame, DecodeError> {
+        protocol::decode_customer(text)
+    }
+
+    fn error(e: DecodeError) -> CustomerEvent {
+        CustomerEvent::Error {
+            id: e.id,
+            code: e.code,
+            message: e.message,
+        }
+    }
+
+    async fn on_frame(
+        &mut self,
+        frame: Self::Frame,
+        conn: &ConnHandle,
+        state: &AppState,
+    ) -> Result<Option<CustomerEvent>, ()> {
+        match (frame.command, &self.conversation) {
+            (CustomerCommand::Ping, _) => Ok(Some(CustomerEvent::Pong {
+                server_time: now_ms(),
+            })),
+            (
+                CustomerCommand::Start {
+                    protocol,
+                    name,
+                    lang,
+                    resume,
+                    context,
+                },
+                None,
+            ) => {
+                let (reply, rx) = oneshot::channel();
+                let start = EngineMsg::CustomerStart {
+                    conn: conn.clone(),
+                    id: frame.id,
+                    protocol,
+                    name,
+                    lang,
+                    resume,
+                    context: context.into_iter().collect(),
+                    reply,
                 };
-                match (&frame.command, &conversation) {
-                    (CustomerCommand::Ping, _) => {
-                        let pong = CustomerEvent::Pong {
-                            server_time: now_ms(),
-                        };
-                        if !conn.send_direct(&pong).await {
-                            break;
-                        }
-                    }
-                    (
-                        CustomerCommand::Start {
-                            protocol,
-                            name,
-                            lang,
-                            resume,
-                            context,
-                        },
-                        None,
-                    ) => {
-                        let (reply, rx) = oneshot::channel();
-                        let start = EngineMsg::CustomerStart {
-                            conn: conn.handle.clone(),
-                            id: frame.id.clone(),
-                            protocol: *protocol,
-                            name: name.clone(),
-                            lang: *lang,
-                            resume: resume.clone(),
-                            context: context.clone().into_iter().collect(),
-                            reply,
-                        };
-                        if state.engine.send(start).is_err() {
-                            break;
-                        }
-                        conversation = rx.await.ok().flatten();
-                    }
-                    (CustomerCommand::Start { .. }, Some(_)) => {
-                        let e = CustomerEvent::Error {
-                            id: Some(frame.id.clone()),
-                            code: ErrorCode::Conflict,
-                            message: "this connection already has a conversation".into(),
-                        };
-                        if !conn.send_direct(&e).await {
-                            break;
-                        }
-                    }
-                    (_, None) => {
-                        let e = CustomerEvent::Error {
-                            id: Some(frame.id.clone()),
-                            code: ErrorCode::Unauthorized,
-                            message: "the first frame must be `start`".into(),
-                        };
-                        if !conn.send_direct(&e).await {
-                            break;
-                        }
-                    }
-                    (_, Some(c)) => {
-                        let msg = EngineMsg::CustomerFrame {
-                            conversation: c.clone(),
-                            frame,
-                        };
-                        if state.engine.send(msg).is_err() {
-                            break;
-                        }
-                    }
-                }
+                state.engine.send(start).map_err(|_| ())?;
+                self.conversation = rx.await.ok().flatten();
+                Ok(None)
+            }
+            (CustomerCommand::Start { .. }, Some(_)) => Ok(Some(CustomerEvent::Error {
+                id: Some(frame.id),
+                code: ErrorCode::Conflict,
+                message: "this connection already has a conversation".into(),
+            })),
+            (_, None) => Ok(Some(CustomerEvent::Error {
+                id: Some(frame.id),
+                code: ErrorCode::Unauthorized,
+                message: "the first frame must be `start`".into(),
+            })),
+            (command, Some(conversation)) => {
+                let msg = EngineMsg::CustomerFrame {
+                    conversation: conversation.clone(),
+                    frame: protocol::CustomerFrame {
+                        id: frame.id,
+                        command,
+                    },
+                };
+                state.engine.send(msg).map_err(|_| ())?;
+                Ok(None)
             }
         }
     }
-    if let Some(conversation) = conversation {
-        let _ = state.engine.send(EngineMsg::CustomerGone {
-            conn: conn.handle.id,
-            conversation,
-        });
+
+    fn gone(self, conn: ConnId, state: &AppState) {
+        if let Some(conversation) = self.conversation {
+            let _ = state
+                .engine
+                .send(EngineMsg::CustomerGone { conn, conversation });
+        }
     }
 }
