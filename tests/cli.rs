@@ -3,109 +3,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::process::{Command, Stdio};
 
-use common::{Client, worker};
+use common::{BIN, Client, HubProcess, add_worker_cli, export, worker};
 use serde_json::{Value, json};
-
-const BIN: &str = env!("CARGO_BIN_EXE_shiftdesk");
-
-/// A hub process; killed with SIGKILL when dropped.
-struct HubProcess {
-    child: Child,
-    url: String,
-}
-
-impl HubProcess {
-    fn start(dir: &Path) -> HubProcess {
-        let mut child = Command::new(BIN)
-            .args(["hub", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(dir.join("hub.log"))
-                    .expect("log file"),
-            )
-            .spawn()
-            .expect("hub starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("hub prints its URL");
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .expect("url at the end of the line")
-            .to_string();
-        assert!(url.starts_with("ws://127.0.0.1:"), "printed: {line}");
-        HubProcess { child, url }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for HubProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn shiftdesk(args: &[&str]) -> std::process::Output {
     Command::new(BIN).args(args).output().expect("runs")
-}
-
-fn add_worker_cli(dir: &Path, name: &str, langs: &str) -> String {
-    let out = shiftdesk(&[
-        "admin",
-        "add-worker",
-        "--data-dir",
-        dir.to_str().expect("utf8 path"),
-        "--name",
-        name,
-        "--role",
-        "worker",
-        "--langs",
-        langs,
-        "--capacity",
-        "3",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout)
-        .expect("utf8")
-        .trim()
-        .to_string();
-    assert!(token.starts_with("sd_"), "token printed: {token}");
-    token
-}
-
-fn export(dir: &Path, kind: &str) -> Vec<Value> {
-    let out = shiftdesk(&["export", kind, "--data-dir", dir.to_str().expect("utf8")]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect()
 }
 
 #[test]
@@ -161,7 +66,7 @@ fn bad_flags_get_clear_errors() {
         );
     }
     // Adding the same worker twice is refused, clearly.
-    add_worker_cli(dir.path(), "Lena", "de");
+    add_worker_cli(dir.path(), "Lena", "de", 3);
     let out = shiftdesk(&[
         "admin",
         "add-worker",
@@ -179,7 +84,7 @@ fn bad_flags_get_clear_errors() {
 #[test]
 fn the_customer_command_prints_what_the_customer_receives() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let hub = HubProcess::start(dir.path());
+    let hub = HubProcess::start(dir.path(), &[]);
     let mut child = Command::new(BIN)
         .args([
             "customer", "--hub", &hub.url, "--name", "Anna", "--lang", "de", "--wait", "20",
@@ -222,7 +127,7 @@ async fn sigkill_and_restart_lose_nothing_acknowledged() {
     let dir = tempfile::tempdir().expect("tempdir");
     let dir = dir.keep();
     let dir = &dir;
-    let token = add_worker_cli(dir, "Marta", "en,it,de");
+    let token = add_worker_cli(dir, "Marta", "en,it,de", 3);
     let cycles: usize = std::env::var("SHIFTDESK_CRASH_CYCLES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -231,7 +136,7 @@ async fn sigkill_and_restart_lose_nothing_acknowledged() {
     let mut acked: Vec<(String, Vec<String>)> = vec![];
     let mut owned: Vec<String> = vec![];
     for cycle in 0..cycles {
-        let hub = HubProcess::start(dir);
+        let hub = HubProcess::start(dir, &[]);
         let (mut w, _) = worker(&hub.url, &token).await;
         w.ok(json!({"type": "set_status", "status": "available"}))
             .await;
@@ -290,7 +195,7 @@ async fn sigkill_and_restart_lose_nothing_acknowledged() {
         assert!(!record["triage"].as_array().expect("triage").is_empty());
     }
     // The last accepted conversation still has its owner after the restart (grace period).
-    let hub = HubProcess::start(dir);
+    let hub = HubProcess::start(dir, &[]);
     let (mut w, welcome) = worker(&hub.url, &token).await;
     assert_eq!(welcome["resumed"], false);
     let snapshot = w.until_type("conversation").await;

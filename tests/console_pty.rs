@@ -4,43 +4,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_shiftdesk");
+use common::{BIN, HubProcess, add_worker_cli};
 const ROWS: u16 = 30;
 const COLS: u16 = 100;
-
-struct Hub(Child, String);
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_hub(dir: &Path) -> Hub {
-    let mut child = Command::new(BIN)
-        .args(["hub", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("hub");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("url");
-    let url = line.trim().rsplit(' ').next().expect("url").to_string();
-    Hub(child, url)
-}
 
 /// The key bound to `action` in the default keymap, as the bytes a terminal sends.
 fn key_for(action: &str) -> Vec<u8> {
@@ -103,17 +76,8 @@ impl Screen {
 async fn a_worker_takes_an_offer_and_sends_the_draft_from_the_real_console() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("config dir");
-    let hub = start_hub(dir.path());
-    let out = Command::new(BIN)
-        .args(["admin", "add-worker", "--data-dir"])
-        .arg(dir.path())
-        .args(["--name", "Paula Pty", "--langs", "en,it"])
-        .output()
-        .expect("admin");
-    let token = String::from_utf8(out.stdout)
-        .expect("utf8")
-        .trim()
-        .to_string();
+    let hub = HubProcess::start(dir.path(), &[]);
+    let token = add_worker_cli(dir.path(), "Paula Pty", "en,it", 2);
 
     let pty = native_pty_system()
         .openpty(PtySize {
@@ -127,7 +91,7 @@ async fn a_worker_takes_an_offer_and_sends_the_draft_from_the_real_console() {
     cmd.args([
         "console",
         "--hub",
-        &hub.1,
+        &hub.url,
         "--token",
         &token,
         "--no-bell",
@@ -171,7 +135,7 @@ async fn a_worker_takes_an_offer_and_sends_the_draft_from_the_real_console() {
     press("shift.available");
     screen.wait_for("available", |s| s.contains("available"));
 
-    let (mut customer, conv) = common::customer(&hub.1, "Lucia", "it").await;
+    let (mut customer, conv) = common::customer(&hub.url, "Lucia", "it").await;
     customer
         .ok(json!({"type": "message", "text": "Vorrei parlare con un operatore"}))
         .await;

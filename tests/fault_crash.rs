@@ -7,9 +7,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,43 +15,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-const BIN: &str = env!("CARGO_BIN_EXE_shiftdesk");
-
-struct Hub(Child, String);
-
-impl Hub {
-    fn start(dir: &Path) -> Hub {
-        let mut child = Command::new(BIN)
-            .args([
-                "hub",
-                "--listen",
-                "127.0.0.1:0",
-                "--offer-timeout",
-                "2",
-                "--grace",
-                "3",
-                "--data-dir",
-            ])
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("hub");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("url");
-        let url = line.trim().rsplit(' ').next().expect("url").to_string();
-        Hub(child, url)
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{HubProcess, add_worker_cli, export};
 
 /// What the clients were told: acknowledged customer lines and worker replies.
 #[derive(Default)]
@@ -194,40 +155,22 @@ async fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         .unwrap_or(20);
     let tokens: Vec<String> = ["ada", "bo"]
         .iter()
-        .map(|name| {
-            let out = Command::new(BIN)
-                .args(["admin", "add-worker", "--data-dir"])
-                .arg(dir.path())
-                .args([
-                    "--name",
-                    name,
-                    "--langs",
-                    "en,it,de,nl,sv,ru",
-                    "--capacity",
-                    "4",
-                ])
-                .output()
-                .expect("admin");
-            String::from_utf8(out.stdout)
-                .expect("utf8")
-                .trim()
-                .to_string()
-        })
+        .map(|name| add_worker_cli(dir.path(), name, "en,it,de,nl,sv,ru", 4))
         .collect();
     let acked = Arc::new(Mutex::new(Acked::default()));
     for cycle in 0..cycles {
-        let hub = Hub::start(dir.path());
+        let hub = HubProcess::start(dir.path(), &["--offer-timeout", "2", "--grace", "3"]);
         let mut tasks = vec![];
         for t in &tokens {
             tasks.push(tokio::spawn(busy_worker(
-                hub.1.clone(),
+                hub.url.clone(),
                 t.clone(),
                 acked.clone(),
             )));
         }
         for i in 0..3 {
             tasks.push(tokio::spawn(busy_customer(
-                hub.1.clone(),
+                hub.url.clone(),
                 format!("c{cycle}.{i}"),
                 acked.clone(),
             )));
@@ -241,21 +184,7 @@ async fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         }
     }
 
-    let out = Command::new(BIN)
-        .args(["export", "conversations", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .expect("export");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let conversations: Vec<Value> = String::from_utf8(out.stdout)
-        .expect("utf8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
+    let conversations = export(dir.path(), "conversations");
     let acked = acked.lock().expect("lock");
     let mut checked = 0;
     for (side, from, map) in [

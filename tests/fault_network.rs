@@ -4,15 +4,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Client, customer, worker};
+use common::{BIN, Client, HubProcess, add_worker_cli, customer, worker};
 use serde_json::{Value, json};
-
-const BIN: &str = env!("CARGO_BIN_EXE_shiftdesk");
 
 struct Proc(Child);
 
@@ -24,40 +21,6 @@ impl Drop for Proc {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn start_hub(dir: &Path) -> (Proc, String) {
-    let mut child = Command::new(BIN)
-        .args(["hub", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("hub");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("url");
-    let url = line.trim().rsplit(' ').next().expect("url").to_string();
-    (Proc(child), url)
-}
-
-fn add_worker(dir: &Path, name: &str, capacity: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["admin", "add-worker", "--data-dir"])
-        .arg(dir)
-        .args(["--name", name, "--langs", "en", "--capacity", capacity])
-        .output()
-        .expect("admin");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .trim()
-        .to_string()
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -72,9 +35,10 @@ fn rss_kib(pid: u32) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_client_is_cut_off_and_nobody_else_notices() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let t_flood = add_worker(dir.path(), "Flo", "1");
-    let t_calm = add_worker(dir.path(), "Cal", "1");
-    let (hub, url) = start_hub(dir.path());
+    let t_flood = add_worker_cli(dir.path(), "Flo", "en", 1);
+    let t_calm = add_worker_cli(dir.path(), "Cal", "en", 1);
+    let hub = HubProcess::start(dir.path(), &[]);
+    let url = hub.url.clone();
 
     // A customer process that will be stopped: it asks for a person first.
     let mut stopped = Command::new(BIN)
@@ -107,7 +71,7 @@ async fn a_stopped_client_is_cut_off_and_nobody_else_notices() {
         .status()
         .expect("kill -STOP");
     assert!(status.success());
-    let before = rss_kib(hub.0.id());
+    let before = rss_kib(hub.pid());
 
     // A calm pair keeps working alongside.
     let (mut cal, _) = worker(&url, &t_calm).await;
@@ -153,7 +117,7 @@ async fn a_stopped_client_is_cut_off_and_nobody_else_notices() {
                 .await;
         }
     }
-    let after = rss_kib(hub.0.id());
+    let after = rss_kib(hub.pid());
     let grown_mib = after.saturating_sub(before) / 1024;
     println!(
         "stopped client: {floods} x 3.9 KB replies to a SIGSTOPped customer; hub RSS {} -> {} MiB",
@@ -185,9 +149,10 @@ async fn a_reconnect_storm_resumes_every_worker_without_gap_or_duplicate() {
     let dir = tempfile::tempdir().expect("tempdir");
     let n = 60;
     let tokens: Vec<String> = (0..n)
-        .map(|i| add_worker(dir.path(), &format!("W{i}"), "1"))
+        .map(|i| add_worker_cli(dir.path(), &format!("W{i}"), "en", 1))
         .collect();
-    let (_hub, url) = start_hub(dir.path());
+    let hub = HubProcess::start(dir.path(), &[]);
+    let url = hub.url.clone();
 
     // Everyone logs in and takes one conversation.
     let mut workers: Vec<(Client, String)> = vec![];

@@ -159,3 +159,109 @@ pub async fn customer(base: &str, name: &str, lang: &str) -> (Client, String) {
     let id = started["conversation"].as_str().expect("id").to_string();
     (c, id)
 }
+
+/// The real `shiftdesk` binary, for tests that drive it as a user would.
+pub const BIN: &str = env!("CARGO_BIN_EXE_shiftdesk");
+
+/// A `shiftdesk hub` process on 127.0.0.1:0; killed with SIGKILL when dropped.
+pub struct HubProcess {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl HubProcess {
+    /// Start a hub on `dir` with extra flags; stderr goes to `dir/hub.log`.
+    pub fn start(dir: &Path, extra: &[&str]) -> HubProcess {
+        use std::io::BufRead;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("hub.log"))
+            .expect("hub log");
+        let mut child = std::process::Command::new(BIN)
+            .args(["hub", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("hub starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("hub prints its URL");
+        let url = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .expect("url at the end of the line")
+            .to_string();
+        assert!(url.starts_with("ws://127.0.0.1:"), "hub printed: {line}");
+        HubProcess { child, url }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, and wait until it is gone.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `shiftdesk admin add-worker` with the given languages and capacity; returns the token.
+pub fn add_worker_cli(dir: &Path, name: &str, langs: &str, capacity: u32) -> String {
+    let out = std::process::Command::new(BIN)
+        .args(["admin", "add-worker", "--data-dir"])
+        .arg(dir)
+        .args([
+            "--name",
+            name,
+            "--langs",
+            langs,
+            "--capacity",
+            &capacity.to_string(),
+        ])
+        .output()
+        .expect("admin runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
+    assert!(token.starts_with("sd_"), "token printed: {token}");
+    token
+}
+
+/// `shiftdesk export KIND` as parsed JSON lines.
+pub fn export(dir: &Path, kind: &str) -> Vec<Value> {
+    let out = std::process::Command::new(BIN)
+        .args(["export", kind, "--data-dir"])
+        .arg(dir)
+        .output()
+        .expect("export runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
