@@ -1,0 +1,242 @@
+//! Read-only views of the dispatch state for the shell: conversation views, the login snapshot,
+//! the wallboard, timers, and the invariants the property tests check.
+
+use std::collections::BTreeMap;
+
+use super::*;
+
+impl Dispatch {
+    // -----------------------------------------------------------------------------------------
+    // Queries for the shell
+    // -----------------------------------------------------------------------------------------
+
+    pub fn conversation_state(&self, id: &str) -> Option<ConversationState> {
+        self.conversations.get(id).map(|c| c.state)
+    }
+
+    pub fn conversation_key(&self, id: &str) -> Option<String> {
+        self.conversations.get(id).map(|c| c.key.clone())
+    }
+
+    pub fn conversation_language(&self, id: &str) -> Option<Lang> {
+        self.conversations.get(id).map(|c| c.language)
+    }
+
+    pub fn worker_status(&self, id: &str) -> Option<WorkerStatus> {
+        self.workers.get(id).map(|w| w.status)
+    }
+
+    pub fn worker_info(&self, id: &str) -> Option<&WorkerInfo> {
+        self.workers.get(id).map(|w| &w.info)
+    }
+
+    pub fn worker_stats(&self, id: &str) -> Option<WorkerStats> {
+        self.workers.get(id).map(|w| w.stats.clone())
+    }
+
+    /// Owner of a conversation, if assigned.
+    pub fn owner(&self, id: &str) -> Option<&str> {
+        self.conversations.get(id).and_then(|c| c.owner.as_deref())
+    }
+
+    /// The conversations a worker owns.
+    pub fn owned_by(&self, worker: &str) -> Vec<ConversationId> {
+        self.workers
+            .get(worker)
+            .map(|w| w.owned.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Place in the queue (1 = next), if queued.
+    pub fn queue_position(&self, id: &str) -> Option<u32> {
+        self.queue
+            .iter()
+            .position(|(_, _, c)| c == id)
+            .map(|p| p as u32 + 1)
+    }
+
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Every conversation id, in order.
+    pub fn conversation_ids(&self) -> Vec<ConversationId> {
+        self.conversations.keys().cloned().collect()
+    }
+
+    /// The earliest moment something times out, so the shell knows when to send `Tick`.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let offers = self
+            .conversations
+            .values()
+            .filter_map(|c| c.offer.as_ref().map(|(_, d)| *d));
+        let graces = self
+            .workers
+            .values()
+            .filter(|w| !w.connected && !w.owned.is_empty())
+            .filter_map(|w| w.disconnected_at.map(|at| at + self.config.grace_ms));
+        // A conversation that only passed workers could take becomes offerable again.
+        let cooldowns = self.queue.iter().filter_map(|(_, _, id)| {
+            self.conversations.get(id).and_then(|c| {
+                c.passed
+                    .values()
+                    .min()
+                    .map(|at| at + self.config.offer_timeout_ms)
+            })
+        });
+        offers.chain(graces).chain(cooldowns).min()
+    }
+
+    /// What a worker's console needs after logging in without resume.
+    pub fn snapshot_for(&self, worker: &str, now: Millis) -> Vec<WorkerEvent> {
+        let Some(w) = self.workers.get(worker) else {
+            return Vec::new();
+        };
+        let mut events = vec![WorkerEvent::Status {
+            status: w.status,
+            since: w.status_since,
+            stats: w.stats.clone(),
+        }];
+        for id in w.owned.iter().chain(w.shadowing.iter()) {
+            if let Some(c) = self.conversations.get(id) {
+                events.push(WorkerEvent::Conversation {
+                    conversation: self.view(c),
+                });
+            }
+        }
+        if let Some(id) = &w.offer
+            && let Some(c) = self.conversations.get(id)
+            && let Some((_, deadline)) = &c.offer
+        {
+            events.push(self.offer_event(c, *deadline, now, "offered before you reconnected"));
+        }
+        events
+    }
+
+    /// The full view of one conversation (for exports and supervisors).
+    pub fn conversation_view(&self, id: &str) -> Option<ConversationView> {
+        self.conversations.get(id).map(|c| self.view(c))
+    }
+
+    /// The supervisor wallboard.
+    pub fn wallboard(&self, now: Millis) -> Wallboard {
+        let workers = self
+            .workers
+            .values()
+            .map(|w| WallboardWorker {
+                id: w.info.id.clone(),
+                name: w.info.name.clone(),
+                status: w.status,
+                connected: w.connected,
+                since: w.status_since,
+                open: w.owned.len() as u32,
+                capacity: w.info.capacity,
+                stats: w.stats.clone(),
+            })
+            .collect();
+        let mut queues: BTreeMap<Lang, WallboardQueue> = Lang::ALL
+            .iter()
+            .map(|&language| {
+                let (p50, p90) = percentiles(self.time_to_human.get(&language));
+                (
+                    language,
+                    WallboardQueue {
+                        language,
+                        depth: 0,
+                        longest_wait_ms: 0,
+                        time_to_human_p50_ms: p50,
+                        time_to_human_p90_ms: p90,
+                    },
+                )
+            })
+            .collect();
+        for (_, queued_at, id) in &self.queue {
+            if let Some(c) = self.conversations.get(id)
+                && let Some(q) = queues.get_mut(&c.language)
+            {
+                q.depth += 1;
+                q.longest_wait_ms = q.longest_wait_ms.max(now.saturating_sub(*queued_at));
+            }
+        }
+        let live = self
+            .conversations
+            .values()
+            .filter(|c| c.open() && c.state != ConversationState::Bot)
+            .map(|c| LiveConversation {
+                id: c.id.clone(),
+                state: c.state,
+                language: c.language,
+                owner: c
+                    .owner
+                    .as_ref()
+                    .and_then(|o| self.workers.get(o))
+                    .map(|w| w.info.name.clone()),
+                intent: c.intent.clone(),
+                waiting_ms: now.saturating_sub(c.queued_at.unwrap_or(c.opened_at)),
+            })
+            .collect();
+        Wallboard {
+            at: now,
+            workers,
+            queues: queues.into_values().collect(),
+            live,
+        }
+    }
+
+    /// Check the invariants the property tests rely on. Returns a description of the first
+    /// broken one.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for c in self.conversations.values() {
+            let owners: Vec<&WorkerId> = self
+                .workers
+                .values()
+                .filter(|w| w.owned.contains(&c.id))
+                .map(|w| &w.info.id)
+                .collect();
+            match (&c.owner, owners.as_slice()) {
+                (None, []) => {}
+                (Some(o), [w]) if o == *w => {}
+                _ => {
+                    return Err(format!(
+                        "{}: owner {:?} but held by {owners:?}",
+                        c.id, c.owner
+                    ));
+                }
+            }
+            if c.owner.is_some() != (c.state == ConversationState::Assigned) {
+                return Err(format!(
+                    "{}: state {:?} with owner {:?}",
+                    c.id, c.state, c.owner
+                ));
+            }
+            if c.offer.is_some() != (c.state == ConversationState::Offered) {
+                return Err(format!(
+                    "{}: state {:?} with offer {:?}",
+                    c.id, c.state, c.offer
+                ));
+            }
+            let queued = self.queue.iter().any(|(_, _, id)| id == &c.id);
+            if queued != (c.state == ConversationState::Queued) {
+                return Err(format!("{}: state {:?}, in queue: {queued}", c.id, c.state));
+            }
+            if let Some((w, _)) = &c.offer {
+                let worker = self
+                    .workers
+                    .get(w)
+                    .ok_or_else(|| format!("{}: offered to unknown {w}", c.id))?;
+                if worker.offer.as_deref() != Some(c.id.as_str()) {
+                    return Err(format!("{}: offer to {w} not on the worker", c.id));
+                }
+                if !worker.info.languages.contains(&c.language) {
+                    return Err(format!("{}: offered to {w} who does not speak it", c.id));
+                }
+            }
+        }
+        for w in self.workers.values() {
+            if w.owned.len() as u32 > w.info.capacity.max(1) && w.info.role == Role::Worker {
+                return Err(format!("{} over capacity", w.info.id));
+            }
+        }
+        Ok(())
+    }
+}
