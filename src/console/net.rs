@@ -7,8 +7,11 @@
 //! same ids, and the hub applies each id once.
 //!
 //! Liveness: we send our own `ping` every 10 s (tungstenite only answers the peer's pings) and
-//! treat 25 s without any frame as a dead connection. Reconnects back off exponentially from
-//! 0.5 s to 15 s, with jitter so a hub restart is not hit by every console at once.
+//! treat 25 s without any frame as a dead connection. A jump of the wall clock past the monotonic
+//! clock (the laptop slept; its Wi-Fi and NAT entries are gone) reconnects at once instead of
+//! waiting for that silence. Reconnects back off exponentially from 0.5 s to 15 s, with jitter so
+//! a hub restart is not hit by every console at once. [`Liveness`] holds these numbers, so tests
+//! can shorten them and move the wall clock.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,16 +25,22 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use super::app::{ConnState, Msg};
 use crate::client;
 use crate::protocol::{
-    ErrorCode, PROTOCOL_VERSION, Resume, WorkerCommand, WorkerEvent, WorkerFrame,
+    ErrorCode, Millis, PROTOCOL_VERSION, Resume, WorkerCommand, WorkerEvent, WorkerFrame,
 };
 
 pub const PING_EVERY: Duration = Duration::from_secs(10);
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(25);
+/// The wall clock running this much ahead of the monotonic clock means the machine slept.
+pub const CLOCK_JUMP: Duration = Duration::from_secs(5);
+/// The two clocks are compared this often (or at every ping, if pings are more frequent).
+const CLOCK_CHECK_EVERY: Duration = Duration::from_secs(1);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const BACKOFF_MIN: Duration = Duration::from_millis(500);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(15);
 /// Close code the hub uses when the same worker logs in elsewhere.
 const CLOSE_REPLACED: u16 = 4000;
+/// The hub cut this connection because it stopped reading (see PROTOCOL.md).
+const CLOSE_TOO_SLOW: u16 = 4008;
 
 /// Where this connection's stream is: what to send in `resume`, and which frames are new.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,6 +87,73 @@ impl StreamCursor {
     }
 }
 
+/// How the net task decides that a connection is dead. [`Liveness::default`] is what the console
+/// uses; tests shorten the intervals and move the wall clock.
+#[derive(Clone)]
+pub struct Liveness {
+    /// Send our own `ping` this often.
+    pub ping_every: Duration,
+    /// No frame at all for this long (two ping intervals and some) means the connection is dead.
+    pub silence_limit: Duration,
+    /// The wall clock moving this much further than the monotonic clock between two checks means
+    /// the machine was asleep: reconnect at once.
+    pub clock_jump: Duration,
+    /// Give up on a connection attempt (TCP, TLS and websocket handshake) after this long.
+    pub connect_timeout: Duration,
+    /// The wall clock, in milliseconds since the Unix epoch.
+    pub wall_clock: Arc<dyn Fn() -> Millis + Send + Sync>,
+}
+
+impl Default for Liveness {
+    fn default() -> Self {
+        Liveness {
+            ping_every: PING_EVERY,
+            silence_limit: SILENCE_LIMIT,
+            clock_jump: CLOCK_JUMP,
+            connect_timeout: CONNECT_TIMEOUT,
+            wall_clock: Arc::new(super::now_ms),
+        }
+    }
+}
+
+impl std::fmt::Debug for Liveness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Liveness")
+            .field("ping_every", &self.ping_every)
+            .field("silence_limit", &self.silence_limit)
+            .field("clock_jump", &self.clock_jump)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Notices that the machine slept: the monotonic clock (`Instant`) stands still during a
+/// suspend on Linux and macOS, the wall clock does not. Backward wall-clock steps (NTP) are not
+/// sleeps and are ignored.
+#[derive(Debug, Clone, Copy)]
+pub struct SleepDetector {
+    mono: Instant,
+    wall: Millis,
+    limit: Duration,
+}
+
+impl SleepDetector {
+    pub fn new(mono: Instant, wall: Millis, limit: Duration) -> SleepDetector {
+        SleepDetector { mono, wall, limit }
+    }
+
+    /// Compare with the previous check; `Some(how far ahead)` if the wall clock jumped by more
+    /// than the limit.
+    pub fn check(&mut self, mono: Instant, wall: Millis) -> Option<Duration> {
+        let mono_passed = mono.saturating_duration_since(self.mono);
+        let wall_passed = Duration::from_millis(wall.saturating_sub(self.wall));
+        self.mono = mono;
+        self.wall = wall;
+        let ahead = wall_passed.saturating_sub(mono_passed);
+        (ahead > self.limit).then_some(ahead)
+    }
+}
+
 /// How long to wait before reconnect attempt `attempt` (1 = the first retry). `jitter` is a
 /// random number in 0..1: the wait is between half and all of the exponential step.
 pub fn backoff(attempt: u32, jitter: f64) -> Duration {
@@ -116,14 +192,28 @@ pub fn spawn(
     mpsc::UnboundedSender<NetCommand>,
     tokio::task::JoinHandle<()>,
 ) {
+    spawn_with(config, Liveness::default(), to_app)
+}
+
+/// [`spawn`] with other liveness settings (tests).
+pub fn spawn_with(
+    config: NetConfig,
+    liveness: Liveness,
+    to_app: mpsc::UnboundedSender<Msg>,
+) -> (
+    mpsc::UnboundedSender<NetCommand>,
+    tokio::task::JoinHandle<()>,
+) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run(config, rx, to_app));
+    let task = tokio::spawn(run(config, liveness, rx, to_app));
     (tx, task)
 }
 
 enum Ended {
     /// Try again after a pause.
     Retry,
+    /// Try again at once (the machine slept: the link is likely dead, the hub likely fine).
+    RetryNow,
     /// Stop for good, with the reason shown to the worker.
     Fatal(String),
     /// The app asked us to stop.
@@ -132,6 +222,7 @@ enum Ended {
 
 async fn run(
     config: NetConfig,
+    liveness: Liveness,
     mut commands: mpsc::UnboundedReceiver<NetCommand>,
     to_app: mpsc::UnboundedSender<Msg>,
 ) {
@@ -155,6 +246,7 @@ async fn run(
         }));
         let ended = session(
             &config,
+            &liveness,
             &url,
             &mut cursor,
             &mut commands,
@@ -166,6 +258,7 @@ async fn run(
         .await;
         match ended {
             Ended::Stopped => return,
+            Ended::RetryNow => {}
             Ended::Fatal(reason) => {
                 tracing::warn!(%reason, "not reconnecting");
                 let _ = to_app.send(Msg::Conn(ConnState::Offline { reason }));
@@ -204,6 +297,7 @@ async fn run(
 #[allow(clippy::too_many_arguments)]
 async fn session(
     config: &NetConfig,
+    liveness: &Liveness,
     url: &str,
     cursor: &mut StreamCursor,
     commands: &mut mpsc::UnboundedReceiver<NetCommand>,
@@ -212,7 +306,10 @@ async fn session(
     remembered: &mut bool,
     failures: &mut u32,
 ) -> Ended {
-    let connect = tokio::time::timeout(CONNECT_TIMEOUT, client::connect(url, config.tls.clone()));
+    let connect = tokio::time::timeout(
+        liveness.connect_timeout,
+        client::connect(url, config.tls.clone()),
+    );
     let mut ws = tokio::select! {
         result = connect => match result {
             Ok(Ok(ws)) => ws,
@@ -243,10 +340,16 @@ async fn session(
 
     let mut logged_in = false;
     let mut last_heard = Instant::now();
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let every = liveness.ping_every;
+    let mut ping = tokio::time::interval_at(Instant::now() + every, every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let every = liveness.ping_every.min(CLOCK_CHECK_EVERY);
+    let mut clock_check = tokio::time::interval_at(Instant::now() + every, every);
+    clock_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sleep_detector =
+        SleepDetector::new(Instant::now(), (liveness.wall_clock)(), liveness.clock_jump);
     loop {
-        let silence = tokio::time::sleep_until(last_heard + SILENCE_LIMIT);
+        let silence = tokio::time::sleep_until(last_heard + liveness.silence_limit);
         tokio::select! {
             incoming = ws.next() => {
                 last_heard = Instant::now();
@@ -261,6 +364,10 @@ async fn session(
                                 "logged in from another console; this one stopped".into(),
                             );
                         }
+                        if code == Some(CLOSE_TOO_SLOW) {
+                            // The hub dropped us for falling behind: resume at once.
+                            return Ended::RetryNow;
+                        }
                         return Ended::Retry;
                     }
                     Some(Ok(_)) => continue,
@@ -273,6 +380,12 @@ async fn session(
                 let Some((seq, event)) = decode(&text) else {
                     continue;
                 };
+                if cursor.last_seq() > 0 && seq > cursor.last_seq() + 1 {
+                    // Frames are missing. Taking this one would skip them for good; resuming
+                    // from the last one processed fills the gap (PROTOCOL.md 8.2, step 4).
+                    tracing::warn!(last = cursor.last_seq(), seq, "gap in the hub stream: resuming");
+                    return Ended::Retry;
+                }
                 if !cursor.accept(seq) {
                     tracing::debug!(seq, "duplicate frame dropped");
                     continue;
@@ -332,8 +445,14 @@ async fn session(
                     return Ended::Retry;
                 }
             }
+            _ = clock_check.tick() => {
+                if let Some(ahead) = sleep_detector.check(Instant::now(), (liveness.wall_clock)()) {
+                    tracing::info!(?ahead, "the wall clock jumped (the machine slept?): reconnecting now");
+                    return Ended::RetryNow;
+                }
+            }
             _ = silence => {
-                tracing::info!("no frame for {SILENCE_LIMIT:?}: connection is dead");
+                tracing::info!("no frame for {:?}: connection is dead", liveness.silence_limit);
                 return Ended::Retry;
             }
         }
@@ -430,6 +549,29 @@ mod tests {
         }
         assert_eq!(backoff(30, 1.0), BACKOFF_MAX);
         assert!(backoff(30, 0.0) >= BACKOFF_MAX / 2);
+    }
+
+    #[test]
+    fn a_wall_clock_jump_past_the_monotonic_clock_is_a_sleep() {
+        let start = Instant::now();
+        let mut clocks = SleepDetector::new(start, 1_000_000, CLOCK_JUMP);
+        // Both clocks move together, with a little drift: awake.
+        assert_eq!(
+            clocks.check(start + Duration::from_secs(1), 1_001_200),
+            None
+        );
+        // A backward step of the wall clock (NTP) is no sleep.
+        assert_eq!(clocks.check(start + Duration::from_secs(2), 990_000), None);
+        // One monotonic second, one wall-clock minute: the laptop slept.
+        assert_eq!(
+            clocks.check(start + Duration::from_secs(3), 1_051_000),
+            Some(Duration::from_secs(60))
+        );
+        // Measured from the last check, so it is reported once.
+        assert_eq!(
+            clocks.check(start + Duration::from_secs(4), 1_052_000),
+            None
+        );
     }
 
     #[test]
