@@ -17,15 +17,26 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => {
             assert_eq!(e.file, FILE);
             let lines = text.matches('\n').count() + 1;
-            assert!((1..=lines).contains(&e.line), "line {} of {lines}: {e}", e.line);
+            assert!(
+                (1..=lines).contains(&e.line),
+                "line {} of {lines}: {e}",
+                e.line
+            );
             assert!(!e.message.is_empty());
             return;
         }
     };
     for (context, keys, binding) in keymap.all() {
         let printed = keys.to_string();
-        assert_eq!(KeySeq::parse(&printed).as_ref(), Ok(keys), "{keys:?} printed as {printed:?}");
-        assert_eq!(keymap.lookup(&[context], &keys.0), Lookup::Action(binding.action));
+        assert_eq!(
+            KeySeq::parse(&printed).as_ref(),
+            Ok(keys),
+            "{keys:?} printed as {printed:?}"
+        );
+        assert_eq!(
+            keymap.lookup(&[context], &keys.0),
+            Lookup::Action(binding.action)
+        );
     }
     let mut layered = Keymap::default_keymap();
     layered.overlay(keymap);

@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
         Ok(frame) => frame,
         Err(e) => return check_error(&e),
     };
-    assert!(!frame.id.is_empty() && frame.id.len() <= MAX_ID_BYTES, "accepted id {:?}", frame.id);
+    assert!(
+        !frame.id.is_empty() && frame.id.len() <= MAX_ID_BYTES,
+        "accepted id {:?}",
+        frame.id
+    );
     let encoded = serde_json::to_string(&frame).expect("a decoded frame re-encodes");
     match decode_worker(&encoded) {
         Ok(again) => assert_eq!(again, frame, "re-encoded as {encoded}"),

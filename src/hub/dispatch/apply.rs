@@ -54,7 +54,7 @@ impl Dispatch {
                     .strip_prefix('c')
                     .and_then(|n| n.parse::<u64>().ok())
                 {
-                    self.next_conversation = self.next_conversation.max(n + 1);
+                    self.next_conversation = self.next_conversation.max(n.saturating_add(1));
                 }
                 self.conversations.insert(
                     conversation.clone(),
@@ -252,7 +252,7 @@ impl Dispatch {
                     .strip_prefix('d')
                     .and_then(|n| n.parse::<u64>().ok())
                 {
-                    self.next_draft = self.next_draft.max(n + 1);
+                    self.next_draft = self.next_draft.max(n.saturating_add(1));
                 }
                 if let Some(c) = self.conversations.get_mut(conversation) {
                     c.drafts.push(DraftRecord {
@@ -304,7 +304,7 @@ impl Dispatch {
                 let w = self.worker_mut(worker);
                 w.owned.remove(conversation);
                 w.stats.handled += 1;
-                w.stats.handle_ms_total += handle_ms;
+                w.stats.handle_ms_total = w.stats.handle_ms_total.saturating_add(handle_ms);
                 w.idle_since = w.idle_since.max(*at);
             }
             Fact::Requeued {

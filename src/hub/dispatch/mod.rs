@@ -932,7 +932,7 @@ impl Dispatch {
             .filter(|w| {
                 !w.connected
                     && w.disconnected_at
-                        .is_some_and(|at| at + self.config.grace_ms <= now)
+                        .is_some_and(|at| at.saturating_add(self.config.grace_ms) <= now)
                     && (!w.owned.is_empty() || w.status != WorkerStatus::Offline)
             })
             .map(|w| w.info.id.clone())
@@ -1120,7 +1120,7 @@ impl Dispatch {
                         && w.info.languages.contains(&c.language)
                         && c.passed
                             .get(&w.info.id)
-                            .is_none_or(|at| at + self.config.offer_timeout_ms <= now)
+                            .is_none_or(|at| at.saturating_add(self.config.offer_timeout_ms) <= now)
                 })
                 .collect();
             // Someone who has not passed on this conversation yet goes first.

@@ -74,14 +74,17 @@ impl Dispatch {
             .workers
             .values()
             .filter(|w| !w.connected && !w.owned.is_empty())
-            .filter_map(|w| w.disconnected_at.map(|at| at + self.config.grace_ms));
+            .filter_map(|w| {
+                w.disconnected_at
+                    .map(|at| at.saturating_add(self.config.grace_ms))
+            });
         // A conversation that only passed workers could take becomes offerable again.
         let cooldowns = self.queue.iter().filter_map(|(_, _, id)| {
             self.conversations.get(id).and_then(|c| {
                 c.passed
                     .values()
                     .min()
-                    .map(|at| at + self.config.offer_timeout_ms)
+                    .map(|at| at.saturating_add(self.config.offer_timeout_ms))
             })
         });
         offers.chain(graces).chain(cooldowns).min()
