@@ -7,12 +7,13 @@
 
 use ratatui_textarea::{Input, Key as TaKey, TextArea, WrapMode};
 
+use super::board::{BoardFocus, HandBackTarget, PAGE, WallboardView};
 use super::keymap::{Action, Context, Key, KeyPress, Keymap, Lookup};
 use super::outbox::{IdGen, Outbox, Pending};
 use crate::protocol::{
     Author, ConversationId, ConversationState, ConversationView, Draft, DraftAction, DraftOutcome,
-    ErrorCode, Limits, Message, Millis, PROTOCOL_VERSION, RejectReason, Role, Wallboard,
-    WorkerCommand, WorkerEvent, WorkerFrame, WorkerInfo, WorkerStats, WorkerStatus,
+    ErrorCode, Limits, Message, Millis, PROTOCOL_VERSION, RejectReason, Role, WorkerCommand,
+    WorkerEvent, WorkerFrame, WorkerInfo, WorkerStats, WorkerStatus,
 };
 
 /// How long a notice stays in the bottom line.
@@ -240,6 +241,18 @@ pub struct ConvState {
     /// Lines scrolled up from the bottom of the transcript.
     pub scroll: u16,
     pub pending: Vec<PendingLine>,
+    /// Every draft seen in this conversation and what the owner did with it, oldest first:
+    /// what a shadowing supervisor sees inline in the transcript.
+    pub drafts: Vec<DraftLog>,
+    /// The owner's display name (the view only has the id), from the wallboard.
+    pub owner_name: Option<String>,
+}
+
+/// A draft and, once the owner acted on it, what they did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftLog {
+    pub draft: Draft,
+    pub outcome: Option<(DraftOutcome, Option<RejectReason>)>,
 }
 
 impl ConvState {
@@ -248,6 +261,13 @@ impl ConvState {
             draft,
             status: DraftStatus::Proposed,
         });
+        let drafts = draft
+            .iter()
+            .map(|d| DraftLog {
+                draft: d.draft.clone(),
+                outcome: None,
+            })
+            .collect();
         ConvState {
             view,
             draft,
@@ -255,6 +275,17 @@ impl ConvState {
             closed: None,
             scroll: 0,
             pending: Vec::new(),
+            drafts,
+            owner_name: None,
+        }
+    }
+
+    fn log_draft(&mut self, draft: &Draft) {
+        if !self.drafts.iter().any(|d| d.draft.id == draft.id) {
+            self.drafts.push(DraftLog {
+                draft: draft.clone(),
+                outcome: None,
+            });
         }
     }
 
@@ -325,8 +356,16 @@ impl EditorState {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PromptPurpose {
-    Decline { conversation: ConversationId },
-    Transfer { conversation: ConversationId },
+    Decline {
+        conversation: ConversationId,
+    },
+    Transfer {
+        conversation: ConversationId,
+    },
+    /// The wallboard's filter, applied as it is typed; cancel puts `previous` back.
+    WallboardFilter {
+        previous: String,
+    },
 }
 
 pub struct PromptState {
@@ -347,10 +386,6 @@ pub enum PickerPurpose {
         conversation: ConversationId,
         draft: String,
     },
-    HandBack {
-        conversation: ConversationId,
-        workers: Vec<(String, String)>,
-    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -363,7 +398,6 @@ impl PickerState {
     pub fn len(&self) -> usize {
         match &self.purpose {
             PickerPurpose::RejectReason { .. } => RejectReason::ALL.len(),
-            PickerPurpose::HandBack { workers, .. } => workers.len(),
         }
     }
 
@@ -377,9 +411,6 @@ impl PickerState {
                 .iter()
                 .map(|r| r.label().to_string())
                 .collect(),
-            PickerPurpose::HandBack { workers, .. } => {
-                workers.iter().map(|(_, name)| name.clone()).collect()
-            }
         }
     }
 }
@@ -390,14 +421,6 @@ pub enum Modal {
     Prompt(PromptState),
     Picker(PickerState),
     Summary,
-}
-
-/// The supervisor wallboard.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct WallboardView {
-    pub data: Option<Wallboard>,
-    /// Selected row of `live`.
-    pub selected: usize,
 }
 
 /// A confirmation waiting for a second key press.
@@ -498,7 +521,8 @@ pub struct App {
     /// The help overlay, over whatever is open (even the editor, whose text it keeps); the
     /// value is how far it is scrolled.
     pub help: Option<u16>,
-    pub wallboard: Option<WallboardView>,
+    /// The supervisor wallboard: open or not, its figures keep arriving once subscribed.
+    pub board: WallboardView,
     pub notice: Option<Notice>,
     pub armed: Option<Armed>,
     /// Keys typed so far of a multi-key sequence.
@@ -541,7 +565,7 @@ impl App {
             outbox: Outbox::default(),
             modal: None,
             help: None,
-            wallboard: None,
+            board: WallboardView::default(),
             notice: None,
             armed: None,
             pending_keys: Vec::new(),
@@ -577,6 +601,25 @@ impl App {
 
     pub fn is_supervisor(&self) -> bool {
         self.me.as_ref().is_some_and(|m| m.role == Role::Supervisor)
+    }
+
+    pub fn wallboard_open(&self) -> bool {
+        self.board.open
+    }
+
+    /// How long ago (console clock) a hub timestamp was.
+    pub fn since_hub_time(&self, hub_ms: Millis) -> u64 {
+        self.now.saturating_sub(self.to_local(hub_ms))
+    }
+
+    /// Is the supervisor watching this conversation without owning it?
+    pub fn shadowing(&self, c: &ConvState) -> bool {
+        self.is_supervisor() && !self.owns(c)
+    }
+
+    /// Who owns a conversation, by name where the wallboard knows it.
+    pub fn owner_label(&self, c: &ConvState) -> Option<String> {
+        c.owner_name.clone().or_else(|| c.view.owner.clone())
     }
 
     /// Conversations the worker owns (not just shadows).
@@ -642,7 +685,7 @@ impl App {
         if self.offer.is_some() {
             contexts.push(Context::Offer);
         }
-        if self.wallboard.is_some() {
+        if self.board.open {
             contexts.push(Context::Wallboard);
         } else {
             if self
@@ -698,6 +741,7 @@ impl App {
                     }
                     _ => {}
                 }
+                self.prompt_changed();
             }
             Msg::Resize => self.dirty = true,
             Msg::Conn(state) => {
@@ -823,7 +867,10 @@ impl App {
                 for frame in self.outbox.frames() {
                     out.push(Command::Send(frame.clone()));
                 }
-                if self.wallboard.is_some() && self.is_supervisor() {
+                if self.is_supervisor() {
+                    // The hub forgets subscriptions with the connection: ask again each time.
+                    // The figures also give names to owners and hand-back targets.
+                    self.board.me = self.me.as_ref().map(|m| m.id.clone()).unwrap_or_default();
                     self.send(WorkerCommand::Wallboard, out);
                 }
             }
@@ -930,6 +977,7 @@ impl App {
                 draft,
             } => {
                 if let Some(c) = self.find_mut(&conversation) {
+                    c.log_draft(&draft);
                     c.draft = Some(DraftState {
                         draft,
                         status: DraftStatus::Proposed,
@@ -942,6 +990,11 @@ impl App {
                 outcome,
                 reason,
             } => {
+                if let Some(c) = self.find_mut(&conversation)
+                    && let Some(log) = c.drafts.iter_mut().find(|d| d.draft.id == draft)
+                {
+                    log.outcome = Some((outcome, reason));
+                }
                 if let Some(c) = self.find_mut(&conversation)
                     && let Some(d) = &mut c.draft
                     && d.draft.id == draft
@@ -971,12 +1024,57 @@ impl App {
                 }
             }
             WorkerEvent::Wallboard { wallboard } => {
-                if let Some(w) = &mut self.wallboard {
-                    if w.selected >= wallboard.live.len() {
-                        w.selected = wallboard.live.len().saturating_sub(1);
-                    }
-                    w.data = Some(wallboard);
+                self.board.set_data(wallboard, self.now);
+                self.follow_owners();
+            }
+        }
+    }
+
+    /// The owner's display name, for a view that just arrived (its `owner` is the freshest).
+    fn owner_name_of(&self, view: &ConversationView) -> Option<String> {
+        let owner = view.owner.as_deref()?;
+        if self.me.as_ref().is_some_and(|m| m.id == owner) {
+            return self.me.as_ref().map(|m| m.name.clone());
+        }
+        self.board
+            .name_of(owner)
+            .or_else(|| {
+                self.board
+                    .live_entry(&view.id)
+                    .and_then(|c| c.owner.as_deref())
+            })
+            .map(str::to_string)
+    }
+
+    /// The hub tells a shadowing supervisor about new lines, not about a new owner (a waiting
+    /// conversation accepted, a transfer, a hand-back by someone else): the wallboard's live
+    /// list does, each second. Conversations the supervisor owns are left alone.
+    fn follow_owners(&mut self) {
+        let updates: Vec<Option<(Option<String>, Option<String>)>> = self
+            .conversations
+            .iter()
+            .map(|c| {
+                if c.closed.is_some() || self.owns(c) {
+                    return None;
                 }
+                let live = self.board.live_entry(&c.view.id)?;
+                let name = live.owner.clone();
+                let id = match &name {
+                    None => None,
+                    Some(n) => Some(
+                        self.board
+                            .id_of(n)
+                            .map(str::to_string)
+                            .or_else(|| c.view.owner.clone())?,
+                    ),
+                };
+                Some((id, name))
+            })
+            .collect();
+        for (c, update) in self.conversations.iter_mut().zip(updates) {
+            if let Some((id, name)) = update {
+                c.view.owner = id;
+                c.owner_name = name;
             }
         }
     }
@@ -1018,6 +1116,7 @@ impl App {
 
     fn conversation(&mut self, view: ConversationView) {
         let id = view.id.clone();
+        let owner_name = self.owner_name_of(&view);
         let open =
             view.state != ConversationState::Resolved && view.state != ConversationState::Abandoned;
         if let Some(existing) = self.find_mut(&id) {
@@ -1031,12 +1130,21 @@ impl App {
             fresh.unread = existing.unread;
             fresh.scroll = existing.scroll;
             fresh.pending = std::mem::take(&mut existing.pending);
+            let mut drafts = std::mem::take(&mut existing.drafts);
+            for d in fresh.drafts.drain(..) {
+                if !drafts.iter().any(|old| old.draft.id == d.draft.id) {
+                    drafts.push(d);
+                }
+            }
+            fresh.drafts = drafts;
+            fresh.owner_name = owner_name;
             if !open {
                 fresh.closed = Some(format!("{:?}", fresh.view.state).to_lowercase());
             }
             *existing = fresh;
         } else if open {
             let mut fresh = ConvState::new(view);
+            fresh.owner_name = owner_name;
             fresh.unread = fresh
                 .view
                 .messages
@@ -1321,6 +1429,7 @@ impl App {
             }
             _ => {}
         }
+        self.prompt_changed();
     }
 
     fn arm(&mut self, action: Action) -> bool {
@@ -1339,7 +1448,10 @@ impl App {
     }
 
     fn action(&mut self, action: Action, out: &mut Vec<Command>) {
-        if !matches!(action, Action::Quit | Action::ShiftOffline) {
+        if !matches!(
+            action,
+            Action::Quit | Action::ShiftOffline | Action::SupervisorTakeover
+        ) {
             self.armed = None;
         }
         match action {
@@ -1432,6 +1544,14 @@ impl App {
                     textarea: one_line("optional: why? (enter to give it back to the queue)"),
                 }));
             }
+            Action::ScrollUp | Action::ScrollDown if self.board.open => {
+                let step = PAGE as isize;
+                self.board.move_selection(if action == Action::ScrollUp {
+                    -step
+                } else {
+                    step
+                });
+            }
             Action::ScrollUp => {
                 if let Some(c) = self.selected_conversation_mut() {
                     c.scroll = c.scroll.saturating_add(SCROLL_STEP);
@@ -1499,16 +1619,7 @@ impl App {
                             (p.selected + n - 1) % n
                         };
                     }
-                    None => {
-                        if let Some(w) = &mut self.wallboard {
-                            let n = w.data.as_ref().map(|d| d.live.len()).unwrap_or(0).max(1);
-                            w.selected = if down {
-                                (w.selected + 1) % n
-                            } else {
-                                (w.selected + n - 1) % n
-                            };
-                        }
-                    }
+                    None if self.board.open => self.board.move_selection(if down { 1 } else { -1 }),
                     _ => {}
                 }
             }
@@ -1518,28 +1629,39 @@ impl App {
                     self.note(Level::Info, "The wallboard is for supervisors.");
                     return;
                 }
-                if self.wallboard.is_some() {
-                    self.wallboard = None;
+                if self.board.open {
+                    self.board.close();
                 } else {
-                    self.wallboard = Some(WallboardView::default());
-                    self.send(WorkerCommand::Wallboard, out);
+                    self.board.open = true;
+                    if self.board.data.is_none() && self.conn == ConnState::Connected {
+                        // Normally subscribed at login; ask again if nothing came yet.
+                        if !self.outbox.has(|c| *c == WorkerCommand::Wallboard) {
+                            self.send(WorkerCommand::Wallboard, out);
+                        }
+                    }
                 }
             }
+            Action::WallboardSort if self.board.open => self.board.cycle_sort(),
+            Action::WallboardFocus if self.board.open => self.board.toggle_focus(),
+            Action::WallboardFilter if self.board.open => {
+                let previous = self.board.filter.text.clone();
+                let mut textarea = one_line("a name, or status:break (empty shows everyone)");
+                textarea.insert_str(&previous);
+                self.modal = Some(Modal::Prompt(PromptState {
+                    purpose: PromptPurpose::WallboardFilter { previous },
+                    textarea,
+                }));
+            }
+            Action::WallboardSort | Action::WallboardFocus | Action::WallboardFilter => {}
             Action::SupervisorShadow => {
                 if !self.is_supervisor() {
                     return;
                 }
-                if let Some(w) = &self.wallboard {
-                    let Some(live) = w.data.as_ref().and_then(|d| d.live.get(w.selected)) else {
-                        return;
-                    };
-                    let conversation = live.id.clone();
-                    self.select_on_arrival = Some(conversation.clone());
-                    self.wallboard = None;
-                    self.send(WorkerCommand::Shadow { conversation }, out);
-                    self.note(Level::Info, "Shadowing: read-only.");
+                if self.board.open {
+                    self.shadow_from_wallboard(out);
                 } else if let Some(c) = self.selected_conversation()
                     && !self.owns(c)
+                    && c.closed.is_none()
                 {
                     let conversation = c.view.id.clone();
                     if let Some(c) = self.selected_conversation_mut() {
@@ -1552,9 +1674,22 @@ impl App {
                 if !self.is_supervisor() {
                     return;
                 }
-                if let Some(c) = self.selected_conversation()
-                    && c.closed.is_none()
-                {
+                let Some(c) = self.selected_conversation() else {
+                    return;
+                };
+                if c.closed.is_some() {
+                    self.note(Level::Info, "This conversation has ended.");
+                } else if self.owns(c) {
+                    self.note(
+                        Level::Info,
+                        "You own this conversation: write to the customer instead.",
+                    );
+                } else if c.view.owner.is_none() {
+                    self.note(
+                        Level::Info,
+                        "Nobody has this conversation yet to whisper to.",
+                    );
+                } else {
                     let conversation = c.view.id.clone();
                     self.open_editor(EditorPurpose::Whisper { conversation }, "");
                 }
@@ -1563,50 +1698,153 @@ impl App {
                 if !self.is_supervisor() {
                     return;
                 }
-                if let Some(c) = self.selected_conversation()
-                    && !self.owns(c)
-                    && c.closed.is_none()
-                {
-                    let conversation = c.view.id.clone();
-                    self.send(WorkerCommand::TakeOver { conversation }, out);
+                let Some(c) = self.selected_conversation() else {
+                    return;
+                };
+                if self.owns(c) || c.closed.is_some() {
+                    return;
                 }
+                let conversation = c.view.id.clone();
+                let from = self.owner_label(c);
+                if from.is_some() && !self.arm(Action::SupervisorTakeover) {
+                    let again = self.key_hint(Action::SupervisorTakeover);
+                    let from = from.unwrap_or_default();
+                    self.note(
+                        Level::Warn,
+                        format!(
+                            "Take this conversation from {from}? They are told and lose it. Press {again} again."
+                        ),
+                    );
+                    return;
+                }
+                self.send(WorkerCommand::TakeOver { conversation }, out);
+                self.note(Level::Info, "Taking over…");
             }
             Action::SupervisorHandback => {
                 if !self.is_supervisor() {
                     return;
                 }
-                let Some(c) = self.selected_conversation().filter(|c| self.owns(c)) else {
-                    return;
-                };
-                let conversation = c.view.id.clone();
-                let me = self.me.as_ref().map(|m| m.id.clone()).unwrap_or_default();
-                let workers: Vec<(String, String)> = self
-                    .wallboard
-                    .as_ref()
-                    .and_then(|w| w.data.as_ref())
-                    .map(|d| {
-                        d.workers
-                            .iter()
-                            .filter(|w| w.connected && w.id != me)
-                            .map(|w| (w.id.clone(), w.name.clone()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if workers.is_empty() {
+                let Some(c) = self
+                    .selected_conversation()
+                    .filter(|c| self.owns(c) && c.closed.is_none())
+                else {
                     self.note(
                         Level::Info,
-                        "No connected worker to hand back to (open the wallboard first).",
+                        "Only a conversation you took over can be handed back.",
                     );
                     return;
-                }
-                self.modal = Some(Modal::Picker(PickerState {
-                    purpose: PickerPurpose::HandBack {
-                        conversation,
-                        workers,
-                    },
-                    selected: 0,
-                }));
+                };
+                let target = HandBackTarget {
+                    conversation: c.view.id.clone(),
+                    customer: c.view.customer.name.clone(),
+                };
+                self.board.start_hand_back(target);
             }
+        }
+    }
+
+    /// Shadow what is selected on the wallboard: a live conversation, or every conversation of
+    /// the selected worker.
+    fn shadow_from_wallboard(&mut self, out: &mut Vec<Command>) {
+        if self.board.hand_back.is_some() {
+            let choose = self.key_hint(Action::PickerSelect);
+            self.note(
+                Level::Info,
+                format!("Choose a worker with {choose}, or cancel."),
+            );
+            return;
+        }
+        let (targets, who): (Vec<ConversationId>, Option<String>) = match self.board.focus {
+            BoardFocus::Live => match self.board.selected_live() {
+                Some(c) => (vec![c.id.clone()], None),
+                None => (Vec::new(), None),
+            },
+            BoardFocus::Workers => match self.board.selected_worker() {
+                Some(w) => (
+                    self.board
+                        .live_of(&w.name)
+                        .into_iter()
+                        .map(|c| c.id.clone())
+                        .collect(),
+                    Some(w.name.clone()),
+                ),
+                None => (Vec::new(), None),
+            },
+        };
+        if targets.is_empty() {
+            let text = match who {
+                Some(name) => format!("{name} has no open conversation to shadow."),
+                None => "No conversation selected.".to_string(),
+            };
+            self.note(Level::Info, text);
+            return;
+        }
+        self.board.close();
+        let showing = |app: &App, id: &str| {
+            app.conversations
+                .iter()
+                .position(|c| c.view.id == id && c.closed.is_none())
+        };
+        for conversation in &targets {
+            // Already shadowing (or owning) it: nothing to ask.
+            if showing(self, conversation).is_none() {
+                self.send(
+                    WorkerCommand::Shadow {
+                        conversation: conversation.clone(),
+                    },
+                    out,
+                );
+            }
+        }
+        match showing(self, &targets[0]) {
+            Some(index) => self.select(index),
+            None => self.select_on_arrival = Some(targets[0].clone()),
+        }
+        let text = match (who, targets.len()) {
+            (Some(name), n) if n > 1 => {
+                format!(
+                    "Shadowing {name}'s {n} conversations (read-only); switch between them with the conversation keys."
+                )
+            }
+            (Some(name), _) => format!("Shadowing {name} (read-only)."),
+            (None, _) => "Shadowing (read-only).".to_string(),
+        };
+        self.note(Level::Info, text);
+    }
+
+    /// Hand the taken-over conversation to the worker selected on the wallboard.
+    fn hand_back_to_selected(&mut self, out: &mut Vec<Command>) {
+        let Some(target) = self.board.hand_back.clone() else {
+            return;
+        };
+        let Some(worker) = self.board.selected_worker().cloned() else {
+            self.note(
+                Level::Info,
+                "Nobody can take it now: no connected worker has free capacity.",
+            );
+            return;
+        };
+        self.board.close();
+        self.send(
+            WorkerCommand::HandBack {
+                conversation: target.conversation,
+                worker: worker.id,
+            },
+            out,
+        );
+        self.note(
+            Level::Info,
+            format!("Handing {} back to {}…", target.customer, worker.name),
+        );
+    }
+
+    /// The wallboard filter follows the prompt as it is typed.
+    fn prompt_changed(&mut self) {
+        if let Some(Modal::Prompt(prompt)) = &self.modal
+            && matches!(prompt.purpose, PromptPurpose::WallboardFilter { .. })
+        {
+            let text = prompt.text();
+            self.board.set_filter(&text);
         }
     }
 
@@ -1726,10 +1964,14 @@ impl App {
                     self.note(Level::Warn, "Press cancel again to discard the text.");
                 }
             }
+            Some(Modal::Prompt(PromptState {
+                purpose: PromptPurpose::WallboardFilter { previous },
+                ..
+            })) => self.board.set_filter(&previous),
             Some(_) => {}
             None => {
-                if self.wallboard.is_some() {
-                    self.wallboard = None;
+                if self.board.open {
+                    self.board.close();
                 }
             }
         }
@@ -1883,22 +2125,17 @@ impl App {
                         .unwrap_or(RejectReason::Other);
                     self.draft_command(conversation, draft, DraftAction::Reject { reason }, out);
                 }
-                PickerPurpose::HandBack {
-                    conversation,
-                    workers,
-                } => {
-                    if let Some((worker, _)) = workers.get(picker.selected) {
-                        let worker = worker.clone();
-                        self.send(
-                            WorkerCommand::HandBack {
-                                conversation,
-                                worker,
-                            },
-                            out,
-                        );
-                    }
-                }
             },
+            Some(Modal::Prompt(PromptState {
+                purpose: PromptPurpose::WallboardFilter { .. },
+                textarea,
+            })) => {
+                let text = textarea.lines().join(" ");
+                self.board.set_filter(&text);
+                if let Some(problem) = self.board.filter.problem.clone() {
+                    self.note(Level::Warn, format!("Filter: {problem}."));
+                }
+            }
             Some(Modal::Prompt(prompt)) => {
                 let text = prompt.text().trim().chars().take(200).collect::<String>();
                 let reason = (!text.is_empty()).then_some(text);
@@ -1929,15 +2166,19 @@ impl App {
                         );
                         self.note(Level::Info, "Giving it back to the queue…");
                     }
+                    PromptPurpose::WallboardFilter { .. } => {}
                 }
             }
             Some(Modal::Summary) => {}
             Some(other) => self.modal = Some(other),
-            None => {
-                if self.wallboard.is_some() {
+            None if self.board.open => {
+                if self.board.hand_back.is_some() {
+                    self.hand_back_to_selected(out);
+                } else {
                     self.action(Action::SupervisorShadow, out);
                 }
             }
+            None => {}
         }
     }
 }
@@ -2810,33 +3051,122 @@ pub(crate) mod tests {
         assert_eq!(editor.text(), "ciao");
     }
 
-    #[test]
-    fn a_shadowing_supervisor_is_read_only_but_can_whisper() {
+    /// A supervisor (Sam) logged in; returns the app and what login sent.
+    pub fn supervisor() -> (App, Vec<Command>) {
         let mut app = App::new(Keymap::default_keymap(), AppOptions::default(), "t", T0);
         app.update(Msg::Conn(ConnState::Connected));
-        let mut w = welcome(false, WorkerStatus::Available, T0);
+        let mut w = welcome(false, WorkerStatus::Offline, T0);
         if let WorkerEvent::Welcome { worker, .. } = &mut w {
             worker.role = Role::Supervisor;
             worker.id = "sam".into();
+            worker.name = "Sam".into();
         }
-        app.update(Msg::Hub(w));
-        let out = key(&mut app, "W");
-        assert_eq!(only_sent(&out).command, WorkerCommand::Wallboard);
-        app.update(Msg::Hub(WorkerEvent::Wallboard {
-            wallboard: Wallboard {
-                at: T0,
-                workers: vec![],
-                queues: vec![],
-                live: vec![crate::protocol::LiveConversation {
-                    id: "c-1".into(),
-                    state: ConversationState::Assigned,
-                    language: Lang::It,
-                    owner: Some("Ana".into()),
-                    intent: "refund_status".into(),
-                    waiting_ms: 0,
-                }],
+        let out = app.update(Msg::Hub(w));
+        (app, out)
+    }
+
+    pub fn board_worker(
+        id: &str,
+        name: &str,
+        status: WorkerStatus,
+        open: u32,
+        since: Millis,
+    ) -> crate::protocol::WallboardWorker {
+        crate::protocol::WallboardWorker {
+            id: id.into(),
+            name: name.into(),
+            status,
+            connected: status != WorkerStatus::Offline,
+            since,
+            open,
+            capacity: 2,
+            stats: WorkerStats::default(),
+        }
+    }
+
+    pub fn live(id: &str, owner: Option<&str>) -> crate::protocol::LiveConversation {
+        crate::protocol::LiveConversation {
+            id: id.into(),
+            state: if owner.is_some() {
+                ConversationState::Assigned
+            } else {
+                ConversationState::Queued
             },
-        }));
+            language: Lang::It,
+            owner: owner.map(str::to_string),
+            intent: "refund_status".into(),
+            waiting_ms: 30_000,
+        }
+    }
+
+    fn small_board() -> WorkerEvent {
+        WorkerEvent::Wallboard {
+            wallboard: crate::protocol::Wallboard {
+                at: T0,
+                workers: vec![
+                    board_worker("ana", "Ana", WorkerStatus::Available, 2, T0),
+                    board_worker("jan", "Jan", WorkerStatus::Break, 0, T0 - 60_000),
+                    board_worker("li", "Li", WorkerStatus::Available, 1, T0),
+                    board_worker("sam", "Sam", WorkerStatus::Offline, 0, T0),
+                ],
+                queues: vec![],
+                live: vec![
+                    live("c-1", Some("Ana")),
+                    live("c-2", Some("Ana")),
+                    live("c-3", Some("Li")),
+                    live("c-4", None),
+                ],
+            },
+        }
+    }
+
+    fn shadowed(id: &str, owner: &str, with_draft: bool) -> WorkerEvent {
+        let mut view = conversation(id, "Maria", with_draft);
+        view.owner = Some(owner.into());
+        view.shadowed_by = vec!["Sam".into()];
+        WorkerEvent::Conversation { conversation: view }
+    }
+
+    #[test]
+    fn a_supervisor_subscribes_to_the_wallboard_at_login_and_a_worker_never_does() {
+        let (mut sup, out) = supervisor();
+        assert!(
+            sent(&out)
+                .iter()
+                .any(|f| f.command == WorkerCommand::Wallboard)
+        );
+        assert!(sent(&key(&mut sup, "W")).is_empty(), "already subscribed");
+        assert!(sup.wallboard_open());
+        assert_eq!(sup.contexts().0, [Context::Wallboard, Context::Global]);
+        key(&mut sup, "esc");
+        assert!(!sup.wallboard_open());
+
+        let mut worker = app();
+        let out = key(&mut worker, "W");
+        assert!(sent(&out).is_empty());
+        assert!(!worker.wallboard_open());
+        for k in ["s", "w", "O", "H"] {
+            assert!(sent(&key(&mut worker, k)).is_empty(), "{k}");
+        }
+    }
+
+    #[test]
+    fn a_shadowing_supervisor_is_read_only_but_can_whisper() {
+        let (mut app, _) = supervisor();
+        key(&mut app, "W");
+        app.update(Msg::Hub(small_board()));
+        key(&mut app, "tab");
+        assert_eq!(app.board.focus, BoardFocus::Live);
+        assert_eq!(
+            app.board.selected_live().map(|c| c.id.as_str()),
+            Some("c-4"),
+            "waiting first"
+        );
+        key(&mut app, "down");
+        assert_eq!(
+            app.board.selected_live().map(|c| c.id.as_str()),
+            Some("c-1")
+        );
         let out = key(&mut app, "s");
         assert_eq!(
             only_sent(&out).command,
@@ -2844,10 +3174,16 @@ pub(crate) mod tests {
                 conversation: "c-1".into()
             }
         );
-        assert!(app.wallboard.is_none());
-        app.update(Msg::Hub(WorkerEvent::Conversation {
-            conversation: conversation("c-1", "Maria", true),
-        }));
+        assert!(!app.wallboard_open());
+        app.update(Msg::Hub(shadowed("c-1", "ana", true)));
+        assert_eq!(app.selected_conversation().map(|c| c.id()), Some("c-1"));
+        assert!(app.shadowing(app.selected_conversation().unwrap()));
+        assert_eq!(
+            app.owner_label(app.selected_conversation().unwrap())
+                .as_deref(),
+            Some("Ana"),
+            "the name, from the wallboard"
+        );
         assert!(sent(&key(&mut app, "r")).is_empty(), "read-only");
         assert!(
             sent(&key(&mut app, "enter")).is_empty(),
@@ -2862,6 +3198,212 @@ pub(crate) mod tests {
                 conversation: "c-1".into(),
                 text: "offer the refund".into()
             }
+        );
+        // Stop shadowing.
+        let out = key(&mut app, "s");
+        assert_eq!(
+            only_sent(&out).command,
+            WorkerCommand::Unshadow {
+                conversation: "c-1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn shadowing_a_worker_shadows_each_of_their_conversations() {
+        let (mut app, _) = supervisor();
+        app.update(Msg::Hub(small_board()));
+        key(&mut app, "W");
+        assert_eq!(
+            app.board.selected_worker().map(|w| w.id.as_str()),
+            Some("ana")
+        );
+        let out = key(&mut app, "enter");
+        let asked: Vec<_> = sent(&out).iter().map(|f| f.command.clone()).collect();
+        assert_eq!(
+            asked,
+            [
+                WorkerCommand::Shadow {
+                    conversation: "c-1".into()
+                },
+                WorkerCommand::Shadow {
+                    conversation: "c-2".into()
+                }
+            ]
+        );
+        app.update(Msg::Hub(shadowed("c-1", "ana", false)));
+        app.update(Msg::Hub(shadowed("c-2", "ana", false)));
+        assert_eq!(app.selected_conversation().map(|c| c.id()), Some("c-1"));
+        // Again: already shadowed, nothing to send, just shown.
+        key(&mut app, "W");
+        assert!(sent(&key(&mut app, "s")).is_empty());
+        // Jan has nothing open.
+        key(&mut app, "W");
+        key(&mut app, "down");
+        assert_eq!(
+            app.board.selected_worker().map(|w| w.id.as_str()),
+            Some("jan")
+        );
+        assert!(sent(&key(&mut app, "s")).is_empty());
+        assert!(
+            app.notice
+                .as_ref()
+                .unwrap()
+                .text
+                .contains("no open conversation")
+        );
+    }
+
+    #[test]
+    fn the_draft_log_keeps_what_the_worker_did_with_each_draft() {
+        let (mut app, _) = supervisor();
+        app.update(Msg::Hub(shadowed("c-1", "ana", true)));
+        let d2 = Draft {
+            id: "d2".into(),
+            for_message: 4,
+            ..draft("d2", 4)
+        };
+        app.update(Msg::Hub(WorkerEvent::DraftDone {
+            conversation: "c-1".into(),
+            draft: "d1".into(),
+            outcome: DraftOutcome::Rejected,
+            reason: Some(RejectReason::Tone),
+        }));
+        app.update(Msg::Hub(WorkerEvent::Draft {
+            conversation: "c-1".into(),
+            draft: d2,
+        }));
+        // A fresh snapshot (after a reconnect) keeps the log.
+        app.update(Msg::Hub(shadowed("c-1", "ana", false)));
+        let c = app.selected_conversation().unwrap();
+        let log: Vec<_> = c
+            .drafts
+            .iter()
+            .map(|d| (d.draft.id.as_str(), d.outcome))
+            .collect();
+        assert_eq!(
+            log,
+            [
+                (
+                    "d1",
+                    Some((DraftOutcome::Rejected, Some(RejectReason::Tone)))
+                ),
+                ("d2", None)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_shadowed_conversation_follows_its_owner_from_the_wallboard() {
+        let (mut app, _) = supervisor();
+        let mut view = conversation("c-4", "Maria", false);
+        view.owner = None;
+        view.state = ConversationState::Queued;
+        app.update(Msg::Hub(WorkerEvent::Conversation { conversation: view }));
+        assert!(sent(&key(&mut app, "w")).is_empty());
+        assert!(app.modal.is_none(), "nobody to whisper to yet");
+        let mut board = small_board();
+        if let WorkerEvent::Wallboard { wallboard } = &mut board {
+            wallboard.live[3].owner = Some("Li".into());
+            wallboard.live[3].state = ConversationState::Assigned;
+        }
+        app.update(Msg::Hub(board));
+        let c = app.selected_conversation().unwrap();
+        assert_eq!(c.view.owner.as_deref(), Some("li"));
+        assert_eq!(app.owner_label(c).as_deref(), Some("Li"));
+        key(&mut app, "w");
+        assert!(matches!(app.modal, Some(Modal::Editor(_))));
+        // Back in the queue (a transfer): nobody again.
+        app.modal = None;
+        app.update(Msg::Hub(small_board()));
+        let c = app.selected_conversation().unwrap();
+        assert_eq!((c.view.owner.as_deref(), app.owner_label(c)), (None, None));
+    }
+
+    #[test]
+    fn sort_and_filter_from_the_keyboard() {
+        let (mut app, _) = supervisor();
+        app.update(Msg::Hub(small_board()));
+        key(&mut app, "W");
+        key(&mut app, "o");
+        assert_eq!(app.board.sort, crate::console::board::WorkerSort::Status);
+        key(&mut app, "/");
+        type_text(&mut app, "status:br");
+        assert_eq!(app.board.rows.len(), 1, "applied as it is typed");
+        key(&mut app, "esc");
+        assert_eq!(app.board.rows.len(), 4, "cancel puts the old filter back");
+        key(&mut app, "/");
+        type_text(&mut app, "a");
+        key(&mut app, "enter");
+        assert!(app.modal.is_none());
+        assert_eq!(app.board.filter.text, "a");
+        let ids: Vec<&str> = app
+            .board
+            .rows
+            .iter()
+            .map(|&i| app.board.data.as_ref().unwrap().workers[i].id.as_str())
+            .collect();
+        assert_eq!(ids, ["ana", "jan", "sam"]);
+        // Editing the filter starts from the current one.
+        key(&mut app, "/");
+        key(&mut app, "backspace");
+        key(&mut app, "enter");
+        assert!(app.board.filter.is_empty());
+        assert_eq!(app.board.rows.len(), 4);
+        // The sort and filter survive closing and a new frame.
+        key(&mut app, "esc");
+        app.update(Msg::Hub(small_board()));
+        assert_eq!(app.board.sort, crate::console::board::WorkerSort::Status);
+    }
+
+    #[test]
+    fn take_over_asks_first_and_hand_back_picks_a_worker_on_the_wallboard() {
+        let (mut app, _) = supervisor();
+        app.update(Msg::Hub(small_board()));
+        app.update(Msg::Hub(shadowed("c-1", "ana", false)));
+        assert!(sent(&key(&mut app, "O")).is_empty(), "asks first");
+        assert!(app.notice.as_ref().unwrap().text.contains("from Ana"));
+        let out = key(&mut app, "O");
+        assert_eq!(
+            only_sent(&out).command,
+            WorkerCommand::TakeOver {
+                conversation: "c-1".into()
+            }
+        );
+        let mut mine = conversation("c-1", "Maria", true);
+        mine.owner = Some("sam".into());
+        app.update(Msg::Hub(WorkerEvent::Conversation { conversation: mine }));
+        let c = app.selected_conversation().unwrap();
+        assert!(app.owns(c) && !app.shadowing(c));
+        assert_eq!(
+            app.contexts().0,
+            [Context::Draft, Context::Conversation, Context::Global],
+            "now a worker's view: drafts and replies are the supervisor's"
+        );
+        key(&mut app, "H");
+        assert!(app.wallboard_open());
+        let names: Vec<&str> = app
+            .board
+            .rows
+            .iter()
+            .map(|&i| app.board.data.as_ref().unwrap().workers[i].id.as_str())
+            .collect();
+        assert_eq!(names, ["jan", "li"], "connected, with room, not me");
+        key(&mut app, "down");
+        let out = key(&mut app, "enter");
+        assert_eq!(
+            only_sent(&out).command,
+            WorkerCommand::HandBack {
+                conversation: "c-1".into(),
+                worker: "li".into()
+            }
+        );
+        assert!(!app.wallboard_open());
+        assert!(app.board.hand_back.is_none());
+        assert_eq!(
+            app.board.rows.len(),
+            4,
+            "the wallboard lists everyone again"
         );
     }
 }

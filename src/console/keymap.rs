@@ -308,6 +308,9 @@ actions! {
     SupervisorWhisper = "supervisor.whisper": "whisper to the worker",
     SupervisorTakeover = "supervisor.takeover": "take the conversation over",
     SupervisorHandback = "supervisor.handback": "hand the conversation back",
+    WallboardSort = "wallboard.sort": "sort the workers by the next column",
+    WallboardFilter = "wallboard.filter": "filter the workers (name, or status:break)",
+    WallboardFocus = "wallboard.focus": "switch between workers and live conversations",
 }
 
 /// Where keys are looked up. The app activates several at once, most specific first.

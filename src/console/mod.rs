@@ -1,6 +1,7 @@
 //! The worker's terminal console.
 //!
 //! - [`app`]: the pure core, `update(msg) -> Vec<Command>` (The Elm Architecture);
+//! - [`board`]: the supervisor wallboard's state (sort, filter, selection), also pure;
 //! - [`ui`]: `view(&App, &mut Frame)`, one file per panel, no state changes;
 //! - [`net`]: the websocket task (connect, resume, ping, backoff);
 //! - [`keymap`]: keymaps as data; [`config`]: directories and remembered settings;
@@ -9,6 +10,7 @@
 //!   most every 16 ms and only when something changed.
 
 pub mod app;
+pub mod board;
 pub mod config;
 pub mod keymap;
 pub mod net;

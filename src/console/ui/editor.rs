@@ -73,6 +73,10 @@ pub fn render_prompt(app: &App, prompt: &PromptState, frame: &mut Frame, body: R
             " Give this conversation back to the queue? ".to_string(),
             "transfer",
         ),
+        PromptPurpose::WallboardFilter { .. } => (
+            " Filter workers: a name, or status:available/break/… ".to_string(),
+            "apply",
+        ),
     };
     let area = centered(body, 64, 5);
     frame.render_widget(Clear, area);

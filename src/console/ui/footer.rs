@@ -61,9 +61,19 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 (Action::ShiftAvailable, "go available"),
                 (Action::Quit, "quit"),
             ],
-            None if app.wallboard.is_some() => &[
+            None if app.board.hand_back.is_some() => &[
                 (Action::PickerDown, "next"),
+                (Action::PickerSelect, "hand back to this worker"),
+                (Action::WallboardFilter, "filter"),
+                (Action::WallboardSort, "sort"),
+                (Action::Cancel, "cancel"),
+            ],
+            None if app.wallboard_open() => &[
+                (Action::PickerDown, "next"),
+                (Action::WallboardFocus, "workers/live"),
                 (Action::SupervisorShadow, "shadow"),
+                (Action::WallboardSort, "sort"),
+                (Action::WallboardFilter, "filter"),
                 (Action::Cancel, "close"),
                 (Action::Help, "help"),
             ],
@@ -77,6 +87,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 (Action::SupervisorWhisper, "whisper"),
                 (Action::SupervisorTakeover, "take over"),
                 (Action::SupervisorShadow, "unshadow"),
+                (Action::SupervisorHandback, "hand back"),
                 (Action::SupervisorWallboard, "wallboard"),
                 (Action::Help, "help"),
                 (Action::Quit, "quit"),
@@ -90,7 +101,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Action::ReplyCompose | Action::NoteCompose | Action::ConversationResolve => app
                     .selected_conversation()
                     .is_some_and(|c| c.closed.is_none() && app.owns(c)),
-                Action::SupervisorShadow if app.wallboard.is_some() => true,
+                Action::SupervisorShadow if app.wallboard_open() => true,
+                Action::SupervisorHandback => {
+                    app.is_supervisor()
+                        && app
+                            .selected_conversation()
+                            .is_some_and(|c| c.closed.is_none() && app.owns(c))
+                }
                 Action::SupervisorWhisper
                 | Action::SupervisorTakeover
                 | Action::SupervisorShadow => {

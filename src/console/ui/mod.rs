@@ -13,6 +13,7 @@ mod footer;
 mod help;
 mod offer;
 mod picker;
+mod shadow;
 mod shift;
 mod status;
 mod summary;
@@ -38,13 +39,15 @@ pub fn view(app: &App, frame: &mut Frame) {
     .areas(area);
     status::render(app, frame, top);
     footer::render(app, frame, bottom);
-    match &app.wallboard {
-        Some(w) => wallboard::render(app, w, frame, body),
-        None => main_body(app, frame, body),
+    if app.wallboard_open() {
+        wallboard::render(app, frame, body);
+    } else {
+        main_body(app, frame, body);
     }
     match &app.modal {
         Some(Modal::Summary) => summary::render(app, frame, body),
         Some(Modal::Picker(p)) => picker::render(app, p, frame, body),
+        Some(Modal::Prompt(p)) if wallboard::is_filter(p) => {}
         Some(Modal::Prompt(p)) => editor::render_prompt(app, p, frame, body),
         Some(Modal::Editor(_)) | None => {}
     }
@@ -89,11 +92,15 @@ fn main_body(app: &App, frame: &mut Frame, body: Rect) {
         }
     }
 
-    // Middle: offer, transcript, draft or editor.
+    // Middle: offer, transcript, draft or editor; for a shadowing supervisor, the transcript
+    // with the worker's drafts inline and the supervisor's keys.
     let offer_h = if app.offer.is_some() { 8 } else { 0 };
     let editing = matches!(app.modal, Some(Modal::Editor(_)));
+    let shadowing = shadow::active(app);
     let bottom_h = if editing {
         if mid.height >= 30 { 12 } else { 9 }
+    } else if shadowing {
+        shadow::panel_height(app)
     } else if mid.height >= 30 {
         10
     } else {
@@ -108,9 +115,14 @@ fn main_body(app: &App, frame: &mut Frame, body: Rect) {
     if let Some(offer) = &app.offer {
         offer::render(app, offer, frame, o);
     }
-    transcript::render(app, frame, t);
+    if shadowing {
+        shadow::render_transcript(app, frame, t);
+    } else {
+        transcript::render(app, frame, t);
+    }
     match &app.modal {
         Some(Modal::Editor(editor)) => editor::render_editor(app, editor, frame, d),
+        _ if shadowing => shadow::render_panel(app, frame, d),
         _ => draft::render(app, frame, d),
     }
 }

@@ -1,4 +1,4 @@
-//! A list to choose from: why a draft is rejected, or whom to hand a conversation back to.
+//! A list to choose from: why a draft is rejected.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -13,7 +13,6 @@ use crate::console::keymap::{Action, Context};
 pub fn render(app: &App, picker: &PickerState, frame: &mut Frame, body: Rect) {
     let (title, confirm) = match &picker.purpose {
         PickerPurpose::RejectReason { .. } => (" Why reject this draft? ", "reject"),
-        PickerPurpose::HandBack { .. } => (" Hand back to whom? ", "hand back"),
     };
     let labels = picker.labels();
     let area = centered(body, 44, labels.len() as u16 + 4);

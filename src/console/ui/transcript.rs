@@ -90,7 +90,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(visible).block(block), area);
 }
 
-fn author_label(from: Author) -> &'static str {
+pub(super) fn author_label(from: Author) -> &'static str {
     match from {
         Author::Note => "Note",
         Author::Whisper => "Whisper",
@@ -98,7 +98,12 @@ fn author_label(from: Author) -> &'static str {
     }
 }
 
-fn label(from: Author, by: Option<&str>, me: Option<&str>, customer: &str) -> (String, Style) {
+pub(super) fn label(
+    from: Author,
+    by: Option<&str>,
+    me: Option<&str>,
+    customer: &str,
+) -> (String, Style) {
     let mine = by.is_some() && by == me;
     match from {
         Author::Customer => (
@@ -142,7 +147,7 @@ fn label(from: Author, by: Option<&str>, me: Option<&str>, customer: &str) -> (S
     }
 }
 
-fn push_message(
+pub(super) fn push_message(
     lines: &mut Vec<Line<'static>>,
     label: &str,
     style: Style,
