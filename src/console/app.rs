@@ -746,7 +746,11 @@ impl App {
             Msg::Resize => self.dirty = true,
             Msg::Conn(state) => {
                 self.dirty = true;
-                self.conn = state;
+                // Connected counts from the `welcome` that follows: sending before the outbox is
+                // sent again could overtake older unconfirmed commands.
+                if state != ConnState::Connected {
+                    self.conn = state;
+                }
             }
             Msg::Hub(event) => {
                 self.dirty = true;

@@ -319,9 +319,10 @@ async fn drive(
             (true, Some(at)) => Some(at + FRAME_MIN),
         };
         let mut batch: Vec<Msg> = Vec::new();
+        let mut keys: Vec<Msg> = Vec::new();
         tokio::select! {
             event = events.next() => match event {
-                Some(Ok(event)) => batch.extend(terminal_msg(event)),
+                Some(Ok(event)) => keys.extend(terminal_msg(event)),
                 Some(Err(e)) => {
                     tracing::error!(%e, "terminal input failed");
                     return Err(e).context("reading the terminal");
@@ -335,9 +336,11 @@ async fn drive(
             _ = tick.tick() => {}
             _ = sleep_until_opt(draw_at) => {}
         }
+        // What the hub said first, then the keys: a key acts on the newest state we know.
         while let Ok(msg) = from_net.try_recv() {
             batch.push(msg);
         }
+        batch.append(&mut keys);
         apply(app, Msg::Tick(now_ms()), &mut exit);
         for msg in batch {
             apply(app, msg, &mut exit);
