@@ -800,3 +800,65 @@ proptest! {
         prop_assert_eq!(replayed.next_deadline(), d.next_deadline());
     }
 }
+
+#[test]
+fn time_to_a_person_counts_until_someone_takes_it_today() {
+    let mut s = Sim::new();
+    let c = s.customer(Lang::It);
+    s.say(&c, "operatore", asked(Lang::It));
+    s.now += 5_000;
+    s.online("w", &[Lang::It], 1);
+    s.now += 3_000;
+    s.cmd("w", Command::AcceptOffer(c)).expect("accepted");
+    let it =
+        s.d.wallboard(s.now)
+            .queues
+            .into_iter()
+            .find(|q| q.language == Lang::It)
+            .expect("the Italian queue");
+    assert_eq!(
+        it.time_to_human_p50_ms,
+        Some(8_000),
+        "queued until accepted"
+    );
+    // Tomorrow, today's figures no longer count.
+    let tomorrow = s.now + 24 * 60 * 60 * 1000;
+    let it =
+        s.d.wallboard(tomorrow)
+            .queues
+            .into_iter()
+            .find(|q| q.language == Lang::It)
+            .expect("the Italian queue");
+    assert_eq!(it.time_to_human_p50_ms, None);
+}
+
+#[test]
+fn shadowing_supervisors_follow_the_conversation_to_its_new_owner() {
+    let mut s = Sim::new();
+    s.online("w1", &[Lang::En], 1);
+    s.run(Input::WorkerConnected {
+        info: WorkerInfo {
+            role: Role::Supervisor,
+            ..info("sup", &[Lang::En], 1)
+        },
+    });
+    let c = s.customer(Lang::En);
+    s.say(&c, "person", asked(Lang::En));
+    s.cmd("w1", Command::AcceptOffer(c.clone())).expect("ok");
+    s.cmd("sup", Command::Shadow(c.clone())).expect("ok");
+    s.online("w2", &[Lang::En], 1);
+    let e = s
+        .cmd("w1", Command::Transfer(c.clone(), None))
+        .expect("transferred");
+    let told_sup = e.iter().any(|e| {
+        matches!(e, Effect::ToWorker { worker, event: WorkerEvent::Conversation { conversation } }
+            if worker == "sup" && conversation.owner.is_none())
+    });
+    assert!(told_sup, "the shadower sees it back in the queue");
+    let e = s.cmd("w2", Command::AcceptOffer(c.clone())).expect("ok");
+    let told_sup = e.iter().any(|e| {
+        matches!(e, Effect::ToWorker { worker, event: WorkerEvent::Conversation { conversation } }
+            if worker == "sup" && conversation.owner.as_deref() == Some("w2"))
+    });
+    assert!(told_sup, "the shadower sees the new owner");
+}

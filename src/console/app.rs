@@ -3077,6 +3077,7 @@ pub(crate) mod tests {
         since: Millis,
     ) -> crate::protocol::WallboardWorker {
         crate::protocol::WallboardWorker {
+            role: crate::protocol::Role::Worker,
             id: id.into(),
             name: name.into(),
             status,

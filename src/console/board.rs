@@ -428,6 +428,7 @@ mod tests {
         missed: u32,
     ) -> WallboardWorker {
         WallboardWorker {
+            role: crate::protocol::Role::Worker,
             id: id.into(),
             name: id.to_uppercase(),
             status,

@@ -231,12 +231,19 @@ pub struct WorkerInfo {
 pub struct WallboardWorker {
     pub id: WorkerId,
     pub name: String,
+    /// Supervisors are listed too (they can take conversations); consoles may set them apart.
+    #[serde(default = "default_role")]
+    pub role: Role,
     pub status: WorkerStatus,
     pub connected: bool,
     pub since: Millis,
     pub open: u32,
     pub capacity: u32,
     pub stats: WorkerStats,
+}
+
+fn default_role() -> Role {
+    Role::Worker
 }
 
 /// One queue (a language) on the wallboard.

@@ -291,6 +291,7 @@ fn big_wallboard(n: usize, live_n: usize) -> Wallboard {
             };
             let i32 = i as u32;
             WallboardWorker {
+                role: crate::protocol::Role::Worker,
                 id: format!("w{i:03}"),
                 name: format!(
                     "{} {}",

@@ -146,17 +146,10 @@ impl Dispatch {
                 at,
             } => {
                 self.unqueue(conversation);
-                let mut first = None;
                 if let Some(c) = self.conversations.get_mut(conversation) {
                     c.state = ConversationState::Offered;
                     c.offer = Some((worker.clone(), *deadline));
-                    if c.first_offer_at.is_none() {
-                        c.first_offer_at = Some(*at);
-                        first = Some((c.language, at.saturating_sub(c.queued_at.unwrap_or(*at))));
-                    }
-                }
-                if let Some((language, waited)) = first {
-                    self.time_to_human.entry(language).or_default().push(waited);
+                    c.first_offer_at.get_or_insert(*at);
                 }
                 self.worker_mut(worker).offer = Some(conversation.clone());
             }
@@ -194,11 +187,19 @@ impl Dispatch {
                 worker,
                 at,
             } => {
+                let mut first = None;
                 if let Some(c) = self.conversations.get_mut(conversation) {
                     c.state = ConversationState::Assigned;
                     c.offer = None;
                     c.owner = Some(worker.clone());
+                    if c.assigned_at.is_none() {
+                        // The first time a person took it: the wallboard's time to a person.
+                        first = Some((c.language, at.saturating_sub(c.queued_at.unwrap_or(*at))));
+                    }
                     c.assigned_at = Some(*at);
+                }
+                if let Some((language, waited)) = first {
+                    self.record_time_to_human(language, *at, waited);
                 }
                 let w = self.worker_mut(worker);
                 w.offer = None;
@@ -358,12 +359,19 @@ impl Dispatch {
                 if let Some(from) = from {
                     self.worker_mut(from).owned.remove(conversation);
                 }
+                let mut first = None;
                 if let Some(c) = self.conversations.get_mut(conversation) {
                     c.state = ConversationState::Assigned;
                     c.offer = None;
                     c.owner = Some(supervisor.clone());
+                    if c.assigned_at.is_none() {
+                        first = Some((c.language, at.saturating_sub(c.queued_at.unwrap_or(*at))));
+                    }
                     c.assigned_at.get_or_insert(*at);
                     c.shadowers.remove(supervisor);
+                }
+                if let Some((language, waited)) = first {
+                    self.record_time_to_human(language, *at, waited);
                 }
                 let w = self.worker_mut(supervisor);
                 w.owned.insert(conversation.clone());
@@ -434,5 +442,13 @@ impl Dispatch {
         let at = *c.queued_at.get_or_insert(c.opened_at);
         self.queue
             .insert((std::cmp::Reverse(c.priority), at, id.to_string()));
+    }
+
+    /// Keep the wait of a conversation that a person just took, for the wallboard's "today".
+    fn record_time_to_human(&mut self, language: Lang, at: Millis, waited: u64) {
+        let samples = self.time_to_human.entry(language).or_default();
+        // Older than two days can never be "today" again.
+        samples.retain(|(when, _)| when.saturating_add(2 * DAY_MS) > at);
+        samples.push((at, waited));
     }
 }

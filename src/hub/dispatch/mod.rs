@@ -259,7 +259,8 @@ pub struct Dispatch {
     next_conversation: u64,
     next_draft: u64,
     /// Time from queued to first human offer, per language, for the wallboard.
-    time_to_human: BTreeMap<Lang, Vec<u64>>,
+    /// When a person first took a conversation, and how long it had waited, per language.
+    time_to_human: BTreeMap<Lang, Vec<(Millis, u64)>>,
 }
 
 impl Dispatch {
@@ -489,6 +490,7 @@ impl Dispatch {
                     out,
                 );
                 self.send_conversation(worker, &id, out);
+                self.refresh_shadowers(&id, out);
                 let name = self.worker_name(worker);
                 let language = self.conversations.get(&id).map(|c| c.language);
                 let text = notices::joined(language.unwrap_or(Lang::En), &name);
@@ -722,6 +724,7 @@ impl Dispatch {
                     out,
                 );
                 self.send_conversation(worker, &id, out);
+                self.refresh_shadowers(&id, out);
                 if let Some(from) = &from {
                     self.after_release(from, now, out);
                 }
@@ -763,6 +766,7 @@ impl Dispatch {
                     },
                 });
                 self.send_conversation(&to, &id, out);
+                self.refresh_shadowers(&id, out);
                 self.send_status(&to, out);
             }
         }
@@ -1037,6 +1041,7 @@ impl Dispatch {
             conversation: id.to_string(),
             event: CustomerEvent::Queued { position },
         });
+        self.refresh_shadowers(id, out);
     }
 
     /// After a worker lets go of a conversation: draining workers stop when they are done.
@@ -1295,6 +1300,15 @@ impl Dispatch {
         }
     }
 
+    /// The owner changed: shadowing supervisors get the new picture.
+    fn refresh_shadowers(&self, id: &str, out: &mut Vec<Effect>) {
+        if let Some(c) = self.conversations.get(id) {
+            for s in &c.shadowers {
+                self.send_conversation(s, id, out);
+            }
+        }
+    }
+
     fn send_status(&self, worker: &str, out: &mut Vec<Effect>) {
         if let Some(w) = self.workers.get(worker) {
             out.push(Effect::ToWorker {
@@ -1375,13 +1389,25 @@ impl Dispatch {
     }
 }
 
-fn percentiles(samples: Option<&Vec<u64>>) -> (Option<u64>, Option<u64>) {
-    let Some(samples) = samples.filter(|s| !s.is_empty()) else {
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// p50 and p90 of the waits recorded since midnight (UTC) of `now`'s day.
+fn percentiles_today(
+    samples: Option<&Vec<(Millis, u64)>>,
+    now: Millis,
+) -> (Option<u64>, Option<u64>) {
+    let midnight = now - now % DAY_MS;
+    let mut today: Vec<u64> = samples
+        .into_iter()
+        .flatten()
+        .filter(|(at, _)| *at >= midnight)
+        .map(|(_, waited)| *waited)
+        .collect();
+    if today.is_empty() {
         return (None, None);
-    };
-    let mut sorted = samples.clone();
-    sorted.sort_unstable();
-    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+    }
+    today.sort_unstable();
+    let at = |q: f64| today[((today.len() - 1) as f64 * q).round() as usize];
     (Some(at(0.5)), Some(at(0.9)))
 }
 

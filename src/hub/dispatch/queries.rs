@@ -129,6 +129,7 @@ impl Dispatch {
             .map(|w| WallboardWorker {
                 id: w.info.id.clone(),
                 name: w.info.name.clone(),
+                role: w.info.role,
                 status: w.status,
                 connected: w.connected,
                 since: w.status_since,
@@ -140,7 +141,7 @@ impl Dispatch {
         let mut queues: BTreeMap<Lang, WallboardQueue> = Lang::ALL
             .iter()
             .map(|&language| {
-                let (p50, p90) = percentiles(self.time_to_human.get(&language));
+                let (p50, p90) = percentiles_today(self.time_to_human.get(&language), now);
                 (
                     language,
                     WallboardQueue {
