@@ -138,6 +138,11 @@ async fn sigkill_and_restart_lose_nothing_acknowledged() {
     for cycle in 0..cycles {
         let hub = HubProcess::start(dir, &[]);
         let (mut w, _) = worker(&hub.url, &token).await;
+        // The conversation taken before the last crash is still hers: she finishes it.
+        if let Some(previous) = owned.last() {
+            w.ok(json!({"type": "resolve", "conversation": previous}))
+                .await;
+        }
         w.ok(json!({"type": "set_status", "status": "available"}))
             .await;
         // Earlier conversations: customers resume theirs and keep writing.
@@ -219,4 +224,103 @@ async fn sigkill_and_restart_lose_nothing_acknowledged() {
         acked.iter().map(|(_, t)| t.len()).sum::<usize>()
     );
     hub.kill();
+}
+
+/// A TCP forwarder on 127.0.0.1:0 whose target can change: the customer keeps one address while
+/// the hub behind it is killed and restarted on a new port.
+async fn forwarder(target: std::sync::Arc<std::sync::Mutex<String>>) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let to = target.lock().expect("lock").clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customer_command_rides_out_a_hub_crash() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker_cli(dir.path(), "Rita", "en", 2);
+    let hub = HubProcess::start(dir.path(), &[]);
+    let target = std::sync::Arc::new(std::sync::Mutex::new(
+        hub.url.trim_start_matches("ws://").to_string(),
+    ));
+    let front = forwarder(target.clone()).await;
+    let mut customer = tokio::process::Command::new(BIN)
+        .args([
+            "customer",
+            "--hub",
+            &format!("ws://{front}"),
+            "--wait",
+            "30",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("customer");
+    let mut input = customer.stdin.take().expect("stdin");
+    use tokio::io::AsyncWriteExt;
+    input
+        .write_all(b"I want to talk to a person\n")
+        .await
+        .expect("write");
+    let (mut w, _) = worker(&hub.url, &token).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let offer = w.seen_or_until("offer", |v| v["type"] == "offer").await;
+    w.ok(json!({"type": "accept_offer", "conversation": offer["conversation"]}))
+        .await;
+
+    // The hub dies; a new one starts on the same data; the customer's link is re-pointed.
+    hub.kill();
+    let hub = HubProcess::start(dir.path(), &[]);
+    *target.lock().expect("lock") = hub.url.trim_start_matches("ws://").to_string();
+    input
+        .write_all(b"written while the hub was down\n")
+        .await
+        .expect("write");
+    // The worker comes back and answers; the customer gets it.
+    let (mut w, _) = worker(&hub.url, &token).await;
+    let conv = w.until_type("conversation").await;
+    let conv = conv["conversation"]["id"].as_str().expect("id").to_string();
+    w.until("the line written during the outage", |v| {
+        v["message"]["text"] == "written while the hub was down"
+    })
+    .await;
+    w.ok(json!({"type": "reply", "conversation": conv, "text": "Back again, sorry!"}))
+        .await;
+    drop(input);
+    let out = customer.wait_with_output().await.expect("customer exits");
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).expect("utf8");
+    assert!(
+        stdout.contains("Back again, sorry!"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conversations = export(dir.path(), "conversations");
+    let lines: Vec<&str> = conversations[0]["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["from"] == "customer")
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "I want to talk to a person",
+            "written while the hub was down"
+        ]
+    );
 }

@@ -40,6 +40,8 @@ pub fn add_worker(dir: &Path, id: &str, langs: &[Lang], role: Role, capacity: u3
 pub struct Client {
     pub ws: WsStream,
     pub seen: Vec<Value>,
+    /// Command ids must never repeat for a worker, even across connections: a random prefix.
+    prefix: String,
     next_id: u64,
 }
 
@@ -52,13 +54,14 @@ impl Client {
         Client {
             ws,
             seen: vec![],
+            prefix: format!("{:x}", rand::random::<u32>()),
             next_id: 0,
         }
     }
 
     pub fn new_id(&mut self) -> String {
         self.next_id += 1;
-        format!("t{}", self.next_id)
+        format!("{}-{}", self.prefix, self.next_id)
     }
 
     pub async fn send_raw(&mut self, text: &str) {
@@ -138,6 +141,10 @@ impl Client {
     pub async fn ok(&mut self, frame: Value) {
         let answer = self.command(frame.clone()).await;
         assert_eq!(answer["type"], "ack", "{frame} was refused: {answer}");
+        assert!(
+            answer["duplicate"] != true || frame.get("id").is_some(),
+            "{frame} was taken for a retry of an earlier command: {answer}"
+        );
     }
 }
 
