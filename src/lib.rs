@@ -1,6 +1,7 @@
 //! shiftdesk: a terminal console for remote customer-support workers, and the dispatch hub it
 //! talks to. See README.md for what it does and PROTOCOL.md for the wire contract.
 
+pub mod bench;
 pub mod client;
 pub mod console;
 pub mod customer;

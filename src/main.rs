@@ -40,6 +40,8 @@ enum Cmd {
         #[command(subcommand)]
         command: AdminCmd,
     },
+    /// Benchmark a hub beside a minimal relay (P0) and nats-server (P1); see BENCHMARKS.md.
+    Bench(shiftdesk::bench::BenchArgs),
     /// Export conversations or drafts as JSON lines (works while the hub is running).
     Export {
         /// What to export.
@@ -276,6 +278,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
         },
+        Cmd::Bench(args) => shiftdesk::bench::main(args),
         Cmd::Export { kind, data_dir } => {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
