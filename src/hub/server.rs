@@ -31,6 +31,10 @@ use crate::protocol::{
 /// get an error frame and the connection stays open.
 pub const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 
+/// Each connection's read buffer. Tungstenite's default (128 KiB, zero-filled) would keep that
+/// much resident per idle worker; frames are small, and a larger one just takes more reads.
+const READ_BUFFER: usize = 4096;
+
 /// A frame that cannot be written for this long means the peer is gone or stopped reading.
 const WRITE_STALL: std::time::Duration = std::time::Duration::from_secs(20);
 
@@ -125,6 +129,10 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
             })
         }
         None => tokio::spawn(async move {
+            // Small frames back to back: don't let Nagle hold the second one for an ACK.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let result = axum::serve(listener, app)
                 .with_graceful_shutdown(stopped)
                 .await;
@@ -165,12 +173,14 @@ async fn healthz(State(state): State<AppState>) -> Response {
 async fn worker_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| serve(socket, state, WorkerDialect { worker: None }))
 }
 
 async fn customer_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| serve(socket, state, CustomerDialect { conversation: None }))
 }
 

@@ -72,6 +72,7 @@ impl TlsListener {
                 if tx.is_closed() {
                     return;
                 }
+                let _ = stream.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let ready = tx.clone();
                 tokio::spawn(async move {
