@@ -9,7 +9,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Padding, Paragraph, Wrap};
 
-use super::transcript::{author_label, label, push_message};
+use std::collections::HashMap;
+
+use super::transcript::{label, pending_label, push_message, visible_lines};
 use super::{dim, hints_within, key_style, wrap};
 use crate::console::app::{App, ConvState, DraftLog};
 use crate::console::keymap::{Action, Context};
@@ -65,42 +67,43 @@ pub fn render_transcript(app: &App, frame: &mut Frame, area: Rect) {
     let me = app.me.as_ref().map(|m| m.name.as_str());
     let owner = app.owner_label(c).unwrap_or_else(|| "the worker".into());
 
-    let mut lines: Vec<Line<'static>> = Vec::new();
-    for m in &c.view.messages {
-        let (who, style) = label(m.from, m.by.as_deref(), me, &c.view.customer.name);
-        let text = if m.from == Author::Customer {
-            crate::hub::mask::mask(&m.text)
-        } else {
-            m.text.clone()
-        };
-        push_message(&mut lines, &who, style, &text, m.from, width);
-        for d in c.drafts.iter().filter(|d| d.draft.for_message == m.n) {
-            push_draft(&mut lines, d, &owner, width);
-        }
+    let messages = &c.view.messages;
+    // Each message is followed by its drafts; one item after the messages holds the drafts for
+    // a line this console has not seen (should not happen: still show them); then the pending
+    // replies. Only the drafts are indexed here, never the messages.
+    let mut drafts_for: HashMap<u32, Vec<&DraftLog>> = HashMap::new();
+    for d in &c.drafts {
+        drafts_for.entry(d.draft.for_message).or_default().push(d);
     }
-    // A draft for a line this console has not seen (should not happen): still show it.
-    for d in c
-        .drafts
-        .iter()
-        .filter(|d| !c.view.messages.iter().any(|m| m.n == d.draft.for_message))
-    {
-        push_draft(&mut lines, d, &owner, width);
-    }
-    for p in &c.pending {
-        let (who, style) = match &p.failed {
-            Some(why) => (
-                format!("{} (not sent: {why})", author_label(p.from)),
-                Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
-            ),
-            None => (format!("{} (sending…)", author_label(p.from)), dim()),
-        };
-        push_message(&mut lines, &who, style, &p.text, p.from, width);
-    }
-    let height = inner.height as usize;
-    let max_scroll = lines.len().saturating_sub(height);
-    let scroll = (c.scroll as usize).min(max_scroll);
-    let start = lines.len().saturating_sub(height + scroll);
-    let visible: Vec<Line> = lines.into_iter().skip(start).take(height).collect();
+    let seen = |n: u32| {
+        messages.binary_search_by_key(&n, |m| m.n).is_ok() || messages.iter().any(|m| m.n == n)
+    };
+    let visible = visible_lines(
+        messages.len() + 1 + c.pending.len(),
+        inner.height as usize,
+        c.scroll as usize,
+        |i, lines| {
+            if let Some(m) = messages.get(i) {
+                let (who, style) = label(m.from, m.by.as_deref(), me, &c.view.customer.name);
+                let text = if m.from == Author::Customer {
+                    crate::hub::mask::mask(&m.text)
+                } else {
+                    m.text.clone()
+                };
+                push_message(lines, &who, style, &text, m.from, width);
+                for d in drafts_for.get(&m.n).into_iter().flatten() {
+                    push_draft(lines, d, &owner, width);
+                }
+            } else if i == messages.len() {
+                for d in c.drafts.iter().filter(|d| !seen(d.draft.for_message)) {
+                    push_draft(lines, d, &owner, width);
+                }
+            } else if let Some(p) = c.pending.get(i - messages.len() - 1) {
+                let (who, style) = pending_label(p);
+                push_message(lines, &who, style, &p.text, p.from, width);
+            }
+        },
+    );
     frame.render_widget(Paragraph::new(visible).block(block), area);
 }
 

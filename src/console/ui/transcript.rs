@@ -62,32 +62,75 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let width = inner.width as usize;
     let me = app.me.as_ref().map(|m| m.name.as_str());
 
-    let mut lines: Vec<Line> = Vec::new();
-    for m in &c.view.messages {
-        let (label, style) = label(m.from, m.by.as_deref(), me, &c.view.customer.name);
-        let text = if m.from == Author::Customer {
-            crate::hub::mask::mask(&m.text)
-        } else {
-            m.text.clone()
-        };
-        push_message(&mut lines, &label, style, &text, m.from, width);
-    }
-    for p in &c.pending {
-        let (label, style) = match &p.failed {
-            Some(why) => (
-                format!("{} (not sent: {why})", author_label(p.from)),
-                Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
-            ),
-            None => (format!("{} (sending…)", author_label(p.from)), dim()),
-        };
-        push_message(&mut lines, &label, style, &p.text, p.from, width);
-    }
-    let height = inner.height as usize;
-    let max_scroll = lines.len().saturating_sub(height);
-    let scroll = (c.scroll as usize).min(max_scroll);
-    let start = lines.len().saturating_sub(height + scroll);
-    let visible: Vec<Line> = lines.into_iter().skip(start).take(height).collect();
+    let messages = &c.view.messages;
+    let visible = visible_lines(
+        messages.len() + c.pending.len(),
+        inner.height as usize,
+        c.scroll as usize,
+        |i, lines| {
+            if let Some(m) = messages.get(i) {
+                let (label, style) = label(m.from, m.by.as_deref(), me, &c.view.customer.name);
+                let text = if m.from == Author::Customer {
+                    crate::hub::mask::mask(&m.text)
+                } else {
+                    m.text.clone()
+                };
+                push_message(lines, &label, style, &text, m.from, width);
+            } else if let Some(p) = c.pending.get(i - messages.len()) {
+                let (label, style) = pending_label(p);
+                push_message(lines, &label, style, &p.text, p.from, width);
+            }
+        },
+    );
     frame.render_widget(Paragraph::new(visible).block(block), area);
+}
+
+/// The rows a transcript panel shows: `height` rows, `scroll` rows up from the bottom (no further
+/// up than the first row). Only the newest items needed are built, walking back from the last:
+/// `build(i, lines)` appends the rows of item `i` (of `count`, oldest first), so a draw costs
+/// what the screen and the scroll offset need, whatever the length of the conversation.
+pub(super) fn visible_lines(
+    count: usize,
+    height: usize,
+    scroll: usize,
+    mut build: impl FnMut(usize, &mut Vec<Line<'static>>),
+) -> Vec<Line<'static>> {
+    let wanted = height.saturating_add(scroll);
+    // Newest item first; each chunk holds one item's rows in order.
+    let mut chunks: Vec<Vec<Line<'static>>> = Vec::new();
+    let mut built = 0usize;
+    for i in (0..count).rev() {
+        if built >= wanted {
+            break;
+        }
+        let mut rows = Vec::new();
+        build(i, &mut rows);
+        built += rows.len();
+        chunks.push(rows);
+    }
+    // Everything older than what was built would only push the start further up, so the
+    // clamp below is the same as over the whole transcript.
+    let max_scroll = built.saturating_sub(height);
+    let scroll = scroll.min(max_scroll);
+    let start = built.saturating_sub(height + scroll);
+    chunks
+        .into_iter()
+        .rev()
+        .flatten()
+        .skip(start)
+        .take(height)
+        .collect()
+}
+
+/// The label of a reply still on its way (or refused).
+pub(super) fn pending_label(p: &crate::console::app::PendingLine) -> (String, Style) {
+    match &p.failed {
+        Some(why) => (
+            format!("{} (not sent: {why})", author_label(p.from)),
+            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ),
+        None => (format!("{} (sending…)", author_label(p.from)), dim()),
+    }
 }
 
 pub(super) fn author_label(from: Author) -> &'static str {
@@ -182,5 +225,57 @@ pub(super) fn push_message(
                 Span::styled(part, body_style),
             ]));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use crate::console::app::tests::*;
+    use crate::console::app::{App, Msg};
+    use crate::protocol::{Author, WorkerEvent};
+
+    /// A worker with one open conversation holding messages `first..=last`.
+    fn with_messages(first: u32, last: u32) -> App {
+        let mut app = app();
+        let mut view = conversation("c-1", "Maria Rossi", false);
+        view.messages = (first..=last)
+            .map(|n| {
+                let (from, by) = if n % 2 == 0 {
+                    (Author::Customer, None)
+                } else {
+                    (Author::Worker, Some("Ana"))
+                };
+                let text = format!(
+                    "Line {n}: the second charge on order 4471 is being refunded and should reach the card in 3 to 5 working days."
+                );
+                message(n, from, &text, by)
+            })
+            .collect();
+        app.update(Msg::Hub(WorkerEvent::Conversation { conversation: view }));
+        app
+    }
+
+    fn draw(app: &mut App, scroll: u16) -> String {
+        let selected = app.selected;
+        app.conversations[selected].scroll = scroll;
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        terminal
+            .draw(|frame| super::render(app, frame, frame.area()))
+            .unwrap();
+        terminal.backend().to_string()
+    }
+
+    #[test]
+    fn a_long_conversation_draws_the_same_last_screen_as_its_last_50_messages() {
+        let mut long = with_messages(1, 10_000);
+        let mut short = with_messages(9_951, 10_000);
+        let last = draw(&mut long, 0);
+        assert!(last.contains("Line 10000:"), "{last}");
+        assert_eq!(last, draw(&mut short, 0));
+        // Scrolled up within what the last 50 messages hold, too.
+        assert_eq!(draw(&mut long, 20), draw(&mut short, 20));
     }
 }
