@@ -200,15 +200,7 @@ impl Engine {
         kb: Arc<KnowledgeBase>,
         drafter: Box<dyn Drafter>,
     ) -> Result<Engine, StoreError> {
-        let mut dispatch = Dispatch::new(config);
-        for w in store.workers()? {
-            dispatch.upsert_worker(w.info);
-        }
-        let facts = store.load()?;
-        let replayed = facts.len();
-        for fact in &facts {
-            dispatch.apply(fact);
-        }
+        let (dispatch, replayed) = replay(config, store.as_ref())?;
         let epoch = format!("{:x}", rand::random::<u64>());
         let mut engine = Engine {
             dispatch,
@@ -771,17 +763,9 @@ impl Engine {
             Ok(()) => true,
             Err(e) => {
                 tracing::error!(%e, "cannot append to the event log; rolling back");
-                let mut dispatch = Dispatch::new(self.dispatch.config());
-                if let Ok(workers) = self.store.workers() {
-                    for w in workers {
-                        dispatch.upsert_worker(w.info);
-                    }
-                }
-                if let Ok(facts) = self.store.load() {
-                    for f in &facts {
-                        dispatch.apply(f);
-                    }
-                    self.dispatch = dispatch;
+                match replay(self.dispatch.config(), self.store.as_ref()) {
+                    Ok((dispatch, _)) => self.dispatch = dispatch,
+                    Err(e) => tracing::error!(%e, "cannot reread the event log either"),
                 }
                 false
             }
@@ -859,6 +843,20 @@ impl Engine {
             self.send_worker_direct(&worker, &event);
         }
     }
+}
+
+/// The dispatch state the log describes: worker profiles from the token store, then every fact
+/// in order. Returns it with the number of facts replayed.
+fn replay(config: DispatchConfig, store: &dyn EventStore) -> Result<(Dispatch, usize), StoreError> {
+    let mut dispatch = Dispatch::new(config);
+    for w in store.workers()? {
+        dispatch.upsert_worker(w.info);
+    }
+    let facts = store.load()?;
+    for fact in &facts {
+        dispatch.apply(fact);
+    }
+    Ok((dispatch, facts.len()))
 }
 
 fn unavailable(id: Option<String>) -> WorkerEvent {
