@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Padding, Paragraph, Wrap};
 
 use std::collections::HashMap;
 
-use super::transcript::{label, pending_label, push_message, visible_lines};
+use super::transcript::{label, pending_label, push_message, visible_lines, with_footer};
 use super::{dim, hints_within, key_style, wrap};
 use crate::console::app::{App, ConvState, DraftLog};
 use crate::console::keymap::{Action, Context};
@@ -42,26 +42,17 @@ pub fn render_transcript(app: &App, frame: &mut Frame, area: Rect) {
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     frame.render_widget(Paragraph::new(banner(app, c)), banner_area);
 
-    let mut block = Block::bordered()
-        .border_style(Style::default().fg(SHADOW))
-        .title(format!(
-            " {} · {} · {} ",
-            c.view.customer.name,
-            c.view.language,
-            c.view.intent.replace('_', " ")
-        ));
-    if let Some(reason) = &c.closed {
-        block = block.title_bottom(
-            Line::styled(
-                format!(" ended: {reason} "),
-                Style::default().fg(Color::Yellow),
-            )
-            .right_aligned(),
-        );
-    } else if c.scroll > 0 {
-        block = block
-            .title_bottom(Line::styled(format!(" ↑ {} more ", c.scroll), dim()).right_aligned());
-    }
+    let block = with_footer(
+        Block::bordered()
+            .border_style(Style::default().fg(SHADOW))
+            .title(format!(
+                " {} · {} · {} ",
+                c.view.customer.name,
+                c.view.language,
+                c.view.intent.replace('_', " ")
+            )),
+        c,
+    );
     let inner = block.inner(area);
     let width = inner.width as usize;
     let me = app.me.as_ref().map(|m| m.name.as_str());

@@ -45,19 +45,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if !c.view.shadowed_by.is_empty() && app.owns(c) {
         title.push_str(&format!("· shadowed by {} ", c.view.shadowed_by.join(", ")));
     }
-    let mut block = Block::bordered().title(title);
-    if let Some(reason) = &c.closed {
-        block = block.title_bottom(
-            Line::styled(
-                format!(" ended: {reason} "),
-                Style::default().fg(Color::Yellow),
-            )
-            .right_aligned(),
-        );
-    } else if c.scroll > 0 {
-        block = block
-            .title_bottom(Line::styled(format!(" ↑ {} more ", c.scroll), dim()).right_aligned());
-    }
+    let block = with_footer(Block::bordered().title(title), c);
     let inner = block.inner(area);
     let width = inner.width as usize;
     let me = app.me.as_ref().map(|m| m.name.as_str());
@@ -89,6 +77,23 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 /// up than the first row). Only the newest items needed are built, walking back from the last:
 /// `build(i, lines)` appends the rows of item `i` (of `count`, oldest first), so a draw costs
 /// what the screen and the scroll offset need, whatever the length of the conversation.
+/// The bottom-right corner of a transcript's frame: why it ended, or how far it is scrolled up.
+pub(super) fn with_footer<'a>(block: Block<'a>, c: &crate::console::app::ConvState) -> Block<'a> {
+    if let Some(reason) = &c.closed {
+        block.title_bottom(
+            Line::styled(
+                format!(" ended: {reason} "),
+                Style::default().fg(Color::Yellow),
+            )
+            .right_aligned(),
+        )
+    } else if c.scroll > 0 {
+        block.title_bottom(Line::styled(format!(" ↑ {} more ", c.scroll), dim()).right_aligned())
+    } else {
+        block
+    }
+}
+
 pub(super) fn visible_lines(
     count: usize,
     height: usize,
