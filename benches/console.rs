@@ -111,6 +111,8 @@ fn conversation(id: &str, messages: usize) -> ConversationView {
                 language: Lang::En,
                 sources: vec!["refunds".into()],
                 drafter: "kb".into(),
+                model: None,
+                latency_ms: None,
             },
         }),
         owner: Some("ana".into()),

@@ -39,6 +39,8 @@ pub struct DemoArgs {
     /// workers take them; you watch the wallboard, shadow, whisper and take over).
     #[arg(long, value_enum, default_value = "worker")]
     pub role: DemoRole,
+    #[command(flatten)]
+    pub drafter: crate::drafting::DrafterArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -107,6 +109,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
         Some(spec) => Keymap::load(spec).map_err(|e| anyhow::anyhow!("keymap: {e}"))?,
         None => Keymap::default_keymap(),
     };
+    let drafter = args.drafter.choice().map_err(anyhow::Error::msg)?;
     let (data_dir, temporary) = match &args.data_dir {
         Some(dir) => (dir.clone(), None),
         None => {
@@ -151,6 +154,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
                 ..DispatchConfig::default()
             },
             tls: None,
+            drafter: drafter.clone(),
         })
         .await?;
         tracing::info!(url = %hub.url(), data_dir = %data_dir.display(), "demo hub started");

@@ -73,6 +73,8 @@ struct HubArgs {
     /// The private key (PEM) for --tls-cert.
     #[arg(long)]
     tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    drafter: shiftdesk::drafting::DrafterArgs,
 }
 
 #[derive(clap::Args)]
@@ -198,6 +200,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     (None, None) => None,
                     _ => anyhow::bail!("--tls-cert and --tls-key go together"),
                 },
+                drafter: args.drafter.choice().map_err(anyhow::Error::msg)?,
             };
             runtime()?.block_on(async move {
                 let hub = server::start(config.clone()).await?;

@@ -57,6 +57,7 @@ async fn loadgen_against_an_in_process_hub() {
             grace_ms: 60_000,
         },
         tls: None,
+        drafter: Default::default(),
     })
     .await
     .expect("hub starts");

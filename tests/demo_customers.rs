@@ -50,6 +50,7 @@ async fn a_simulated_customer_talks_to_a_scripted_worker_until_resolved() {
         data_dir: dir.path().to_path_buf(),
         dispatch: DispatchConfig::default(),
         tls: None,
+        drafter: Default::default(),
     })
     .await
     .expect("hub");

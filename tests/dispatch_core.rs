@@ -438,6 +438,8 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
         language: Lang::En,
         sources: vec!["refunds-returns".into()],
         drafter: "kb".into(),
+        model: None,
+        latency_ms: None,
     };
     s.run(Input::DraftReady {
         conversation: c.clone(),

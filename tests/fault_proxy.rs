@@ -621,6 +621,7 @@ async fn replies_and_drafts_arrive_once_and_in_order_through_a_misbehaving_link(
             grace_ms: 120_000,
         },
         tls: None,
+        drafter: Default::default(),
     })
     .await
     .unwrap();

@@ -16,6 +16,7 @@ async fn hub(dir: &std::path::Path) -> RunningHub {
         data_dir: dir.to_path_buf(),
         dispatch: DispatchConfig::default(),
         tls: None,
+        drafter: Default::default(),
     })
     .await
     .expect("hub starts")

@@ -358,6 +358,7 @@ fn kb_drafter_writes_in_the_requested_language_and_regenerate_changes_the_draft(
             text,
             language: case.lang,
             history: &[],
+            transcript: &[],
             attempt: 0,
         };
         let first = drafter.draft(&req);
@@ -400,6 +401,7 @@ fn kb_drafter_asks_a_question_in_the_customers_language_when_nothing_matches() {
             text: case.off_topic,
             language: case.lang,
             history: &[],
+            transcript: &[],
             attempt: 0,
         };
         let draft = drafter.draft(&req);

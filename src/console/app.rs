@@ -246,6 +246,9 @@ pub struct ConvState {
     pub drafts: Vec<DraftLog>,
     /// The owner's display name (the view only has the id), from the wallboard.
     pub owner_name: Option<String>,
+    /// A draft being written (streamed by a model): the customer message it answers and the
+    /// text so far. Replaced by the finished draft.
+    pub writing: Option<(u32, String)>,
 }
 
 /// A draft and, once the owner acted on it, what they did.
@@ -277,6 +280,7 @@ impl ConvState {
             pending: Vec::new(),
             drafts,
             owner_name: None,
+            writing: None,
         }
     }
 
@@ -982,10 +986,24 @@ impl App {
             } => {
                 if let Some(c) = self.find_mut(&conversation) {
                     c.log_draft(&draft);
+                    c.writing = None;
                     c.draft = Some(DraftState {
                         draft,
                         status: DraftStatus::Proposed,
                     });
+                }
+            }
+            WorkerEvent::DraftPartial {
+                conversation,
+                for_message,
+                text,
+            } => {
+                if let Some(c) = self.find_mut(&conversation)
+                    && c.draft
+                        .as_ref()
+                        .is_none_or(|d| d.draft.for_message < for_message || !d.actionable())
+                {
+                    c.writing = Some((for_message, text));
                 }
             }
             WorkerEvent::DraftDone {
@@ -2305,6 +2323,8 @@ pub(crate) mod tests {
                 language: Lang::It,
                 sources: vec!["refunds-1".into()],
                 drafter: "kb".into(),
+                model: None,
+                latency_ms: None,
             },
         }
     }

@@ -626,6 +626,8 @@ impl Drafter for KbDrafter {
                     language: lang,
                     sources: vec![article.id.clone()],
                     drafter: self.name().to_string(),
+                    model: None,
+                    latency_ms: None,
                 }
             }
             None => DraftProposal {
@@ -635,6 +637,8 @@ impl Drafter for KbDrafter {
                 language: lang,
                 sources: Vec::new(),
                 drafter: self.name().to_string(),
+                model: None,
+                latency_ms: None,
             },
         }
     }
@@ -1094,6 +1098,7 @@ mod tests {
             text,
             language,
             history,
+            transcript: &[],
             attempt,
         }
     }

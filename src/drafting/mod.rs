@@ -7,6 +7,9 @@
 //! it talks to.
 
 pub mod kb;
+pub mod openai;
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,9 +25,31 @@ pub struct DraftRequest<'a> {
     /// Earlier customer messages in this conversation, oldest first (may be empty). Gives context
     /// to a follow-up like "and how long does that take?".
     pub history: &'a [String],
+    /// The recent conversation, oldest first: customer lines and what the worker sent (notes and
+    /// whispers are never included). Up to [`TRANSCRIPT_TURNS`] turns, ending with `text`.
+    pub transcript: &'a [Turn],
     /// 0 for the first draft; each "regenerate" from the worker increments it, and the drafter
     /// must then return a different draft (the next-best article, or a different phrasing).
     pub attempt: u32,
+}
+
+/// How many recent turns of a conversation a drafter is given.
+pub const TRANSCRIPT_TURNS: usize = 12;
+
+/// Who said a line of the transcript given to a drafter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Customer,
+    /// The worker (or a supervisor who took over): what the customer saw from a person.
+    Agent,
+}
+
+/// One line of the transcript given to a drafter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Turn {
+    pub speaker: Speaker,
+    pub text: String,
 }
 
 /// A proposed reply, with what it is based on, shown to the worker to accept, edit or reject.
@@ -40,9 +65,16 @@ pub struct DraftProposal {
     pub language: Lang,
     /// Ids of the knowledge-base articles the draft used.
     pub sources: Vec<String>,
-    /// Which drafter wrote it (`"kb"`, a model name, ...), for evaluating drafters against each
-    /// other from the exported outcomes.
+    /// Which drafter wrote it: `"kb"` (the built-in one), `"openai"` (a model server), or
+    /// `"fallback"` (the built-in one, because the model server was slow, down or answered
+    /// garbage). For evaluating drafters against each other from the exported outcomes.
     pub drafter: String,
+    /// The model that wrote it, for `openai` drafts (and the one that failed, for `fallback`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// How long the drafter took, in milliseconds (for model drafts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
 }
 
 /// Something that writes reply drafts. Implementations must be cheap to share across the hub's
@@ -53,4 +85,78 @@ pub trait Drafter: Send + Sync {
     /// Draft a reply. Never fails: a drafter with nothing useful to say returns a clarifying
     /// question with low confidence, and the worker writes the reply.
     fn draft(&self, req: &DraftRequest<'_>) -> DraftProposal;
+    /// Draft a reply, calling `partial` with the text so far each time it grows, so the worker
+    /// can start reading before the draft is finished. Drafters that do not stream (the built-in
+    /// one) answer at once and never call it. Called on a blocking thread, never on the
+    /// dispatch core's.
+    fn draft_streaming(
+        &self,
+        req: &DraftRequest<'_>,
+        partial: &mut dyn FnMut(&str),
+    ) -> DraftProposal {
+        let _ = partial;
+        self.draft(req)
+    }
+}
+
+/// Which drafter a hub uses, from `--drafter` and its options.
+#[derive(Debug, Clone, Default)]
+pub enum DrafterChoice {
+    /// The built-in knowledge-base drafter.
+    #[default]
+    Kb,
+    /// An OpenAI-compatible chat-completions server, with the built-in drafter as fallback.
+    OpenAi(openai::OpenAiConfig),
+}
+
+impl DrafterChoice {
+    /// Build the drafter over the knowledge base.
+    pub fn build(&self, kb: Arc<kb::KnowledgeBase>) -> Arc<dyn Drafter> {
+        match self {
+            DrafterChoice::Kb => Arc::new(kb::KbDrafter::new(kb)),
+            DrafterChoice::OpenAi(config) => {
+                Arc::new(openai::OpenAiDrafter::new(config.clone(), kb))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DrafterKind {
+    /// The built-in knowledge-base drafter (no model server needed).
+    Kb,
+    /// An OpenAI-compatible server: Ollama, llama.cpp's server, vLLM or a hosted API.
+    Openai,
+}
+
+/// `--drafter` and its options, shared by `shiftdesk hub` and `shiftdesk demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DrafterArgs {
+    /// Who drafts replies: the built-in knowledge-base drafter, or an OpenAI-compatible model
+    /// server (with the built-in drafter as fallback).
+    #[arg(long, value_enum, default_value = "kb")]
+    pub drafter: DrafterKind,
+    /// Base URL of the OpenAI-compatible API, ending in /v1 (e.g. http://127.0.0.1:11434/v1
+    /// for Ollama).
+    #[arg(long, value_name = "URL")]
+    pub openai_url: Option<String>,
+    /// Model name to ask for (e.g. llama3.2, qwen2.5:7b-instruct).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Name of the environment variable holding the API key (the key itself is never a flag).
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Seconds to wait for a model draft before using the built-in drafter instead.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub draft_timeout: u64,
+    /// Most requests in flight to the model server at once; more wait their turn.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub model_concurrency: u64,
+}
+
+impl DrafterArgs {
+    /// Check the options and read the API key. Errors name the flag that is wrong.
+    pub fn choice(&self) -> Result<DrafterChoice, String> {
+        openai::choice_from_args(self)
+    }
 }

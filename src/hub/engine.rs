@@ -7,13 +7,13 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::drafting::kb::KnowledgeBase;
-use crate::drafting::{DraftRequest, Drafter};
+use crate::drafting::{DraftProposal, DraftRequest, Drafter, Turn};
 use crate::hub::dispatch::{Command, Dispatch, DispatchConfig, Effect, Input, Refusal};
 use crate::hub::facts::Fact;
 use crate::hub::store::{CommandResult, EventStore, StoreError, hash_token};
@@ -95,10 +95,37 @@ pub enum EngineMsg {
         conn: ConnId,
         conversation: ConversationId,
     },
+    /// A streaming drafter has written more of a draft.
+    DraftPartial {
+        conversation: ConversationId,
+        for_message: u32,
+        text: String,
+    },
+    /// A drafter has finished (see [`Engine::request_draft`]).
+    DraftDone {
+        conversation: ConversationId,
+        for_message: u32,
+        attempt: u32,
+        proposal: DraftProposal,
+    },
     Health {
         reply: oneshot::Sender<Health>,
     },
     Shutdown,
+}
+
+/// How often a streaming draft is forwarded to the console at most.
+const DRAFT_PARTIAL_EVERY: Duration = Duration::from_millis(60);
+
+/// A draft to write, owned, for a blocking thread.
+struct DraftJob {
+    conversation: ConversationId,
+    for_message: u32,
+    text: String,
+    language: Lang,
+    history: Vec<String>,
+    transcript: Vec<Turn>,
+    attempt: u32,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -183,7 +210,10 @@ pub struct Engine {
     dispatch: Dispatch,
     store: Box<dyn EventStore>,
     kb: Arc<KnowledgeBase>,
-    drafter: Box<dyn Drafter>,
+    drafter: Arc<dyn Drafter>,
+    /// Drafts are written on this runtime's blocking threads and come back through `inbox`.
+    runtime: tokio::runtime::Handle,
+    inbox: Sender<EngineMsg>,
     /// Names this hub process's streams, so a resume from before a restart gets a snapshot.
     epoch: String,
     workers: HashMap<WorkerId, Stream>,
@@ -193,12 +223,16 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Build the engine, replaying the log into the dispatch core.
+    /// Build the engine, replaying the log into the dispatch core. `inbox` is the sender of the
+    /// channel [`Engine::serve`] will read (drafts written on `runtime`'s blocking threads come
+    /// back through it).
     pub fn new(
         config: DispatchConfig,
         store: Box<dyn EventStore>,
         kb: Arc<KnowledgeBase>,
-        drafter: Box<dyn Drafter>,
+        drafter: Arc<dyn Drafter>,
+        runtime: tokio::runtime::Handle,
+        inbox: Sender<EngineMsg>,
     ) -> Result<Engine, StoreError> {
         let (dispatch, replayed) = replay(config, store.as_ref())?;
         let epoch = format!("{:x}", rand::random::<u64>());
@@ -207,6 +241,8 @@ impl Engine {
             store,
             kb,
             drafter,
+            runtime,
+            inbox,
             epoch,
             workers: HashMap::new(),
             customers: HashMap::new(),
@@ -315,6 +351,34 @@ impl Engine {
                     stream.conn = None;
                 }
             }
+            EngineMsg::DraftPartial {
+                conversation,
+                for_message,
+                text,
+            } => {
+                let event = WorkerEvent::DraftPartial {
+                    conversation: conversation.clone(),
+                    for_message,
+                    text,
+                };
+                for worker in self.dispatch.draft_watchers(&conversation, for_message) {
+                    self.send_worker_direct(&worker, &event);
+                }
+            }
+            EngineMsg::DraftDone {
+                conversation,
+                for_message,
+                attempt,
+                proposal,
+            } => self.run(
+                Input::DraftReady {
+                    conversation,
+                    for_message,
+                    attempt,
+                    proposal,
+                },
+                now,
+            ),
             EngineMsg::Health { reply } => {
                 let _ = reply.send(Health {
                     status: "ok",
@@ -439,7 +503,7 @@ impl Engine {
         } else {
             effects
         };
-        self.carry_out(effects, now);
+        self.carry_out(effects);
         Some(worker)
     }
 
@@ -502,7 +566,7 @@ impl Engine {
         match result {
             Ok(effects) => {
                 if self.commit(&effects, Some((&principal, &id, &CommandResult::Ok)), now) {
-                    self.carry_out(effects, now);
+                    self.carry_out(effects);
                     self.send_worker(
                         worker,
                         &WorkerEvent::Ack {
@@ -645,7 +709,7 @@ impl Engine {
         );
         stream.conn = Some(conn);
         self.customers.insert(conversation.clone(), stream);
-        self.carry_out(effects, now);
+        self.carry_out(effects);
         Some(conversation)
     }
 
@@ -698,7 +762,7 @@ impl Engine {
         match self.dispatch.handle(input, now) {
             Ok(effects) => {
                 if self.commit(&effects, Some((&principal, &id, &CommandResult::Ok)), now) {
-                    self.carry_out(effects, now);
+                    self.carry_out(effects);
                     self.send_customer(
                         conversation,
                         &CustomerEvent::Ack {
@@ -737,7 +801,7 @@ impl Engine {
         match self.dispatch.handle(input, now) {
             Ok(effects) => {
                 if self.commit(&effects, None, now) {
-                    self.carry_out(effects, now);
+                    self.carry_out(effects);
                 }
             }
             Err(refusal) => tracing::warn!(?refusal, "internal input refused"),
@@ -773,7 +837,7 @@ impl Engine {
     }
 
     /// Send frames and ask for drafts. Drafts feed back into the core.
-    fn carry_out(&mut self, effects: Vec<Effect>, now: Millis) {
+    fn carry_out(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
                 Effect::Record(_) => {}
@@ -788,26 +852,55 @@ impl Engine {
                     text,
                     language,
                     history,
+                    transcript,
                     attempt,
-                } => {
-                    let proposal = self.drafter.draft(&DraftRequest {
-                        text: &text,
-                        language,
-                        history: &history,
-                        attempt,
-                    });
-                    self.run(
-                        Input::DraftReady {
-                            conversation,
-                            for_message,
-                            attempt,
-                            proposal,
-                        },
-                        now,
-                    );
-                }
+                } => self.request_draft(DraftJob {
+                    conversation,
+                    for_message,
+                    text,
+                    language,
+                    history,
+                    transcript,
+                    attempt,
+                }),
             }
         }
+    }
+
+    /// Write a draft off the engine thread: a model server may take seconds, and the engine
+    /// never waits for it. Partial text goes to the watchers as it grows; the finished draft
+    /// comes back as [`EngineMsg::DraftDone`] and is recorded like any other fact.
+    fn request_draft(&self, job: DraftJob) {
+        let drafter = self.drafter.clone();
+        let inbox = self.inbox.clone();
+        self.runtime.spawn_blocking(move || {
+            let request = DraftRequest {
+                text: &job.text,
+                language: job.language,
+                history: &job.history,
+                transcript: &job.transcript,
+                attempt: job.attempt,
+            };
+            let mut last_sent: Option<std::time::Instant> = None;
+            let mut partial = |text: &str| {
+                if last_sent.is_some_and(|at| at.elapsed() < DRAFT_PARTIAL_EVERY) {
+                    return;
+                }
+                last_sent = Some(std::time::Instant::now());
+                let _ = inbox.send(EngineMsg::DraftPartial {
+                    conversation: job.conversation.clone(),
+                    for_message: job.for_message,
+                    text: text.to_string(),
+                });
+            };
+            let proposal = drafter.draft_streaming(&request, &mut partial);
+            let _ = inbox.send(EngineMsg::DraftDone {
+                conversation: job.conversation,
+                for_message: job.for_message,
+                attempt: job.attempt,
+                proposal,
+            });
+        });
     }
 
     fn send_worker(&mut self, worker: &str, event: &WorkerEvent) {

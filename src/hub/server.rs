@@ -19,7 +19,7 @@ use axum::routing::get;
 use futures_util::SinkExt;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::drafting::kb::{KbDrafter, KnowledgeBase};
+use crate::drafting::kb::KnowledgeBase;
 use crate::hub::dispatch::DispatchConfig;
 use crate::hub::engine::{CONNECTION_QUEUE, ConnHandle, ConnId, Engine, EngineMsg, now_ms};
 use crate::hub::store::SqliteStore;
@@ -46,6 +46,8 @@ pub struct HubConfig {
     pub dispatch: DispatchConfig,
     /// Certificate chain and key (PEM) to serve wss:// directly; `None` serves ws://.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Who writes reply drafts.
+    pub drafter: crate::drafting::DrafterChoice,
 }
 
 #[derive(Clone)]
@@ -92,9 +94,16 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     };
     let store = SqliteStore::open(&config.data_dir)?;
     let kb = Arc::new(KnowledgeBase::builtin());
-    let drafter = Box::new(KbDrafter::new(kb.clone()));
-    let engine = Engine::new(config.dispatch, Box::new(store), kb, drafter)?;
+    let drafter = config.drafter.build(kb.clone());
     let (tx, rx) = std_mpsc::channel();
+    let engine = Engine::new(
+        config.dispatch,
+        Box::new(store),
+        kb,
+        drafter,
+        tokio::runtime::Handle::current(),
+        tx.clone(),
+    )?;
     let engine_thread = std::thread::Builder::new()
         .name("hub-engine".into())
         .spawn(move || engine.serve(rx))?;

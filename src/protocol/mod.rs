@@ -483,6 +483,17 @@ pub enum WorkerEvent {
         conversation: ConversationId,
         draft: Draft,
     },
+    /// The draft being written, so far (a model drafter streams it as tokens arrive). Sent
+    /// outside the stream (`seq` 0) and only while it is being written; it may be followed by
+    /// more `draft_partial` frames with longer text, and always by a `draft` frame, which
+    /// replaces it. A client that misses some (or all) of them loses nothing.
+    DraftPartial {
+        conversation: ConversationId,
+        /// The customer message (`n`) the draft answers.
+        for_message: u32,
+        /// The text written so far.
+        text: String,
+    },
     /// What was done with a draft (for shadowing supervisors and for the worker's own record).
     DraftDone {
         conversation: ConversationId,

@@ -17,6 +17,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     };
     let owned = app.owns(c);
+    if let Some((for_message, text)) = &c.writing
+        && c.closed.is_none()
+        && c.draft
+            .as_ref()
+            .is_none_or(|d| d.draft.for_message < *for_message || !d.actionable())
+    {
+        render_writing(frame, area, text);
+        return;
+    }
     let Some(d) = &c.draft else {
         let mut lines = vec![Line::styled(
             if c.closed.is_some() {
@@ -81,6 +90,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Style::default().fg(conf_color).add_modifier(Modifier::BOLD),
             ),
             Span::raw(format!(" · {} ", p.intent.replace('_', " "))),
+            match (p.drafter.as_str(), &p.model) {
+                ("openai", Some(model)) => Span::styled(format!("· {model} "), dim()),
+                ("fallback", _) => Span::styled(
+                    "· built-in: model unavailable ",
+                    Style::default().fg(Color::Red),
+                ),
+                _ => Span::raw(""),
+            },
         ]))
         .title_top(
             Line::styled(
@@ -139,4 +156,27 @@ fn draft_hints(app: &App) -> Vec<Span<'static>> {
             (Action::DraftRegenerate, "another"),
         ],
     )
+}
+
+/// A draft a model is still writing: the text so far, nothing to act on yet.
+fn render_writing(frame: &mut Frame, area: Rect, text: &str) {
+    let block = Block::bordered()
+        .border_style(dim())
+        .title(" Draft ")
+        .title_top(
+            Line::styled(
+                " writing… ",
+                Style::default()
+                    .fg(Color::Gray)
+                    .add_modifier(Modifier::BOLD),
+            )
+            .right_aligned(),
+        );
+    frame.render_widget(
+        Paragraph::new(format!("{text}▍"))
+            .style(dim())
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
 }

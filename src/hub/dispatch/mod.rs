@@ -128,6 +128,8 @@ pub enum Effect {
         text: String,
         language: Lang,
         history: Vec<String>,
+        /// The recent customer and worker lines, oldest first, ending with `text`.
+        transcript: Vec<crate::drafting::Turn>,
         attempt: u32,
     },
 }
@@ -1351,12 +1353,31 @@ impl Dispatch {
             .filter(|m| m.from == Author::Customer && m.n < last.n)
             .map(|m| m.text.clone())
             .collect();
+        let spoken: Vec<&Message> = c
+            .messages
+            .iter()
+            .filter(|m| matches!(m.from, Author::Customer | Author::Worker))
+            .collect();
+        let transcript = spoken[spoken
+            .len()
+            .saturating_sub(crate::drafting::TRANSCRIPT_TURNS)..]
+            .iter()
+            .map(|m| crate::drafting::Turn {
+                speaker: if m.from == Author::Customer {
+                    crate::drafting::Speaker::Customer
+                } else {
+                    crate::drafting::Speaker::Agent
+                },
+                text: m.text.clone(),
+            })
+            .collect();
         out.push(Effect::NeedDraft {
             conversation: id.to_string(),
             for_message: last.n,
             text: last.text.clone(),
             language: c.language,
             history,
+            transcript,
             attempt,
         });
     }

@@ -40,6 +40,17 @@ impl Dispatch {
     }
 
     /// The conversations a worker owns.
+    /// Who should see a draft being written for message `for_message`: the owner and the
+    /// shadowers, while the conversation is open and that message is still the newest one.
+    pub fn draft_watchers(&self, id: &str, for_message: u32) -> Vec<WorkerId> {
+        match self.conversations.get(id) {
+            Some(c) if c.open() && c.last_customer_message().map(|m| m.n) == Some(for_message) => {
+                c.owner.iter().chain(c.shadowers.iter()).cloned().collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     pub fn owned_by(&self, worker: &str) -> Vec<ConversationId> {
         self.workers
             .get(worker)
