@@ -415,6 +415,10 @@ struct PhraseWord {
     word: String,
     /// Matches any word starting with `word`.
     prefix: bool,
+    /// `word`'s length in characters and its first character, so the typo-tolerant checks can
+    /// rule most message words out without counting or comparing anything.
+    chars: usize,
+    first: Option<char>,
 }
 
 /// Where a phrase matched and how cleanly (1.0 exact or stem, less for typos and compounds).
@@ -447,7 +451,14 @@ impl Phrase {
             let last = parts.len().saturating_sub(1);
             for (i, word) in parts.into_iter().enumerate() {
                 let prefix = (i == last && star) || default_prefix(&word);
-                words.push(PhraseWord { word, prefix });
+                let chars = word.chars().count();
+                let first = word.chars().next();
+                words.push(PhraseWord {
+                    word,
+                    prefix,
+                    chars,
+                    first,
+                });
             }
         }
         let text = words
@@ -512,29 +523,39 @@ impl PhraseWord {
         if mode != MatchMode::Keyword {
             return None;
         }
-        let len = self.word.chars().count();
+        let len = self.chars;
+        if len < 5 {
+            return None;
+        }
         // Compound words: German, Dutch and Swedish glue nouns together ("ratenzahlung").
-        if len >= 5 && word.contains(&self.word) {
+        // (An equal-length containment is equality, handled above.)
+        if word.len() > self.word.len() && word.contains(&self.word) {
             return Some(0.8);
         }
         // One typo in a long word ("refnud", "verschiben"); compare against the same-length
         // start of the message word too, so a typo in an inflected form still counts. People
         // rarely mistype the first letter, and requiring it keeps unrelated words out.
-        if len >= 5 && word.chars().count() >= 4 && word.chars().next() == self.word.chars().next()
-        {
-            let limit = if len >= 10 { 2 } else { 1 };
-            let head: String = word.chars().take(len).collect();
-            let whole = strsim::damerau_levenshtein(&self.word, word);
-            let start = if self.prefix {
-                strsim::damerau_levenshtein(&self.word, &head)
-            } else {
-                whole
-            };
-            if whole.min(start) <= limit {
-                return Some(0.8);
-            }
+        if word.chars().next() != self.first {
+            return None;
         }
-        None
+        let limit = if len >= 10 { 2 } else { 1 };
+        let word_len = word.chars().count();
+        // An edit distance is at least the difference in length: most words stop here.
+        if word_len < 4 || word_len + limit < len || (!self.prefix && word_len > len + limit) {
+            return None;
+        }
+        let whole = if word_len.abs_diff(len) <= limit {
+            strsim::damerau_levenshtein(&self.word, word)
+        } else {
+            usize::MAX
+        };
+        let start = if self.prefix && word_len > len {
+            let head: String = word.chars().take(len).collect();
+            strsim::damerau_levenshtein(&self.word, &head)
+        } else {
+            whole
+        };
+        (whole.min(start) <= limit).then_some(0.8)
     }
 }
 

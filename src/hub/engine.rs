@@ -1,9 +1,12 @@
 //! The engine: one thread that owns the dispatch core, the event log, the drafter and every
 //! client's outbound stream. Connection tasks talk to it only by messages.
 //!
-//! For each input it runs the core, appends the resulting facts (and the command id) to the
-//! log in one transaction, and only then hands frames to the connections. Sending never blocks:
-//! a connection whose queue is full is cut off and can resume later.
+//! For each input it runs the core and keeps the resulting facts (and the command id); frames
+//! for the connections are held back. Inputs that arrive together form a batch: after the last
+//! one, every fact of the batch is appended to the log in one durable transaction (group
+//! commit), and only then are the held frames handed to the connections. So nothing leaves the
+//! hub before what caused it is on disk, and one disk flush serves many messages. Sending never
+//! blocks: a connection whose queue is full is cut off and can resume later.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -16,7 +19,7 @@ use crate::drafting::kb::KnowledgeBase;
 use crate::drafting::{DraftProposal, DraftRequest, Drafter, Turn};
 use crate::hub::dispatch::{Command, Dispatch, DispatchConfig, Effect, Input, Refusal};
 use crate::hub::facts::Fact;
-use crate::hub::store::{CommandResult, EventStore, StoreError, hash_token};
+use crate::hub::store::{CommandRecord, CommandResult, EventStore, StoreError, hash_token};
 use crate::hub::triage;
 use crate::lang::Lang;
 use crate::protocol::{
@@ -30,6 +33,11 @@ pub const CONNECTION_QUEUE: usize = 1024;
 /// Close codes the hub uses.
 pub const CLOSE_REPLACED: u16 = 4000;
 pub const CLOSE_TOO_SLOW: u16 = 4008;
+/// The log could not be written: the client should reconnect and resume (its unacknowledged
+/// commands were not applied and are applied once when it resends them).
+pub const CLOSE_STORE_FAILED: u16 = 1011;
+/// Most inputs in one group commit; more wait for the next one.
+const MAX_BATCH: usize = 1024;
 
 pub type ConnId = u64;
 
@@ -149,6 +157,8 @@ struct Stream {
     next_seq: u64,
     window: VecDeque<(u64, Arc<str>)>,
     conn: Option<ConnHandle>,
+    /// The first seq pushed in the batch not yet committed, to take back if the commit fails.
+    uncommitted_from: Option<u64>,
 }
 
 impl Stream {
@@ -158,21 +168,31 @@ impl Stream {
             next_seq: 1,
             window: VecDeque::new(),
             conn: None,
+            uncommitted_from: None,
         }
     }
 
-    fn push<E: serde::Serialize>(&mut self, event: &E) {
+    /// Number the event and keep it for resume; returns the frame to send once the batch is
+    /// committed, if someone is connected.
+    fn push<E: serde::Serialize>(&mut self, event: &E) -> Option<(ConnHandle, Arc<str>)> {
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.uncommitted_from.get_or_insert(seq);
         let frame: Arc<str> = protocol::encode(seq, event).into();
         if self.window.len() == RESUME_WINDOW {
             self.window.pop_front();
         }
         self.window.push_back((seq, frame.clone()));
-        if let Some(conn) = &self.conn
-            && !conn.send(frame)
-        {
-            self.conn = None;
+        self.conn.as_ref().map(|conn| (conn.clone(), frame))
+    }
+
+    /// Forget the frames of a batch whose commit failed.
+    fn take_back(&mut self) {
+        if let Some(from) = self.uncommitted_from.take() {
+            while self.window.back().is_some_and(|(seq, _)| *seq >= from) {
+                self.window.pop_back();
+            }
+            self.next_seq = from;
         }
     }
 
@@ -220,6 +240,14 @@ pub struct Engine {
     customers: HashMap<ConversationId, Stream>,
     wallboard_subscribers: Vec<WorkerId>,
     last_wallboard: Millis,
+    /// The open batch: facts and commands not yet in the log, and the frames waiting for them.
+    batch_facts: Vec<Fact>,
+    batch_commands: Vec<CommandRecord>,
+    held: Vec<(ConnHandle, Arc<str>)>,
+    /// Streams pushed to in the open batch (true = a worker's).
+    touched: Vec<(bool, String)>,
+    /// When the core next needs a `Tick`; refreshed after each batch.
+    next_deadline: Option<Millis>,
 }
 
 impl Engine {
@@ -248,40 +276,113 @@ impl Engine {
             customers: HashMap::new(),
             wallboard_subscribers: Vec::new(),
             last_wallboard: 0,
+            batch_facts: Vec::new(),
+            batch_commands: Vec::new(),
+            held: Vec::new(),
+            touched: Vec::new(),
+            next_deadline: None,
         };
         // Nobody is connected to a fresh process: start grace periods, expire old offers.
-        engine.run(Input::Restarted, now_ms());
+        let now = now_ms();
+        engine.run(Input::Restarted, now);
+        engine.flush(now);
         tracing::info!(replayed, "event log replayed");
         Ok(engine)
     }
 
-    /// Serve messages until `Shutdown` or until every sender is gone.
+    /// Serve messages until `Shutdown` or until every sender is gone. Whatever is waiting in the
+    /// inbox is handled as one batch and committed together (group commit).
     pub fn serve(mut self, inbox: Receiver<EngineMsg>) {
-        loop {
+        let mut stopping = false;
+        while !stopping {
             let now = now_ms();
             let next = self
-                .dispatch
-                .next_deadline()
+                .next_deadline
                 .unwrap_or(u64::MAX)
                 .min(self.last_wallboard + 1000)
                 .min(now + 1000);
             let wait = Duration::from_millis(next.saturating_sub(now).max(1));
             match inbox.recv_timeout(wait) {
                 Ok(EngineMsg::Shutdown) => break,
-                Ok(msg) => self.on_message(msg),
+                Ok(msg) => {
+                    self.on_message(msg);
+                    for _ in 1..MAX_BATCH {
+                        match inbox.try_recv() {
+                            Ok(EngineMsg::Shutdown) => {
+                                stopping = true;
+                                break;
+                            }
+                            Ok(msg) => self.on_message(msg),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Disconnected) => stopping = true,
             }
             let now = now_ms();
-            if self.dispatch.next_deadline().is_some_and(|d| d <= now) {
+            if self.next_deadline.is_some_and(|d| d <= now) {
                 self.run(Input::Tick, now);
             }
             if now >= self.last_wallboard + 1000 {
                 self.last_wallboard = now;
                 self.push_wallboards(now);
             }
+            self.flush(now);
         }
         tracing::info!("engine stopped");
+    }
+
+    /// Commit the open batch: its facts and commands in one durable transaction, then the
+    /// held frames go out. If the log cannot be written, nothing of the batch happened: the
+    /// core is rebuilt from the log, the streams take back the batch's frames, and every
+    /// connection that was waiting for one is asked to reconnect and resume.
+    fn flush(&mut self, now: Millis) {
+        let facts = std::mem::take(&mut self.batch_facts);
+        let commands = std::mem::take(&mut self.batch_commands);
+        let held = std::mem::take(&mut self.held);
+        let touched = std::mem::take(&mut self.touched);
+        let stored = match self.store.append(&facts, &commands, now) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(%e, facts = facts.len(), "cannot append to the event log; rolling back the batch");
+                false
+            }
+        };
+        for (worker, id) in &touched {
+            let stream = if *worker {
+                self.workers.get_mut(id)
+            } else {
+                self.customers.get_mut(id)
+            };
+            if let Some(stream) = stream {
+                if stored {
+                    stream.uncommitted_from = None;
+                } else {
+                    stream.take_back();
+                }
+            }
+        }
+        if stored {
+            for (conn, frame) in held {
+                conn.send(frame);
+            }
+        } else {
+            match replay(self.dispatch.config(), self.store.as_ref()) {
+                Ok((dispatch, _)) => self.dispatch = dispatch,
+                Err(e) => tracing::error!(%e, "cannot reread the event log either"),
+            }
+            let mut told = std::collections::HashSet::new();
+            for (conn, _) in held {
+                if told.insert(conn.id) {
+                    conn.kill.send_replace(Some((
+                        CLOSE_STORE_FAILED,
+                        "the hub could not store this; reconnect and resume".into(),
+                    )));
+                }
+            }
+        }
+        self.next_deadline = self.dispatch.next_deadline();
     }
 
     fn on_message(&mut self, msg: EngineMsg) {
@@ -474,25 +575,26 @@ impl Engine {
             limits,
             server_time: now,
         };
-        direct(&conn, &welcome);
+        self.held
+            .push((conn.clone(), protocol::encode(0, &welcome).into()));
         if let Some(frames) = &replay {
             for frame in frames {
-                conn.send(frame.clone());
+                self.held.push((conn.clone(), frame.clone()));
             }
         }
         stream.conn = Some(conn);
         let effects = match self.dispatch.handle(Input::WorkerConnected { info }, now) {
-            Ok(effects) if self.commit(&effects, None, now) => effects,
-            _ => Vec::new(),
+            Ok(effects) => {
+                self.commit(&effects, None);
+                effects
+            }
+            Err(_) => Vec::new(),
         };
         let effects = if replay.is_none() {
             // A snapshot of everything after connecting (status, conversations, the pending
             // offer); an offer or status that connecting caused is already in it.
-            let snapshot = self.dispatch.snapshot_for(&worker, now);
-            if let Some(stream) = self.workers.get_mut(&worker) {
-                for event in &snapshot {
-                    stream.push(event);
-                }
+            for event in self.dispatch.snapshot_for(&worker, now) {
+                self.send_worker(&worker, &event);
             }
             effects
                 .into_iter()
@@ -565,18 +667,15 @@ impl Engine {
         };
         match result {
             Ok(effects) => {
-                if self.commit(&effects, Some((&principal, &id, &CommandResult::Ok)), now) {
-                    self.carry_out(effects);
-                    self.send_worker(
-                        worker,
-                        &WorkerEvent::Ack {
-                            id,
-                            duplicate: false,
-                        },
-                    );
-                } else {
-                    self.send_worker(worker, &unavailable(Some(id)));
-                }
+                self.commit(&effects, Some((principal, id.clone(), CommandResult::Ok)));
+                self.carry_out(effects);
+                self.send_worker(
+                    worker,
+                    &WorkerEvent::Ack {
+                        id,
+                        duplicate: false,
+                    },
+                );
             }
             Err(refusal) => {
                 let code = serde_json::to_value(refusal.code)
@@ -587,7 +686,7 @@ impl Engine {
                     code,
                     message: refusal.message.clone(),
                 };
-                self.commit(&[], Some((&principal, &id, &stored)), now);
+                self.commit(&[], Some((principal, id.clone(), stored)));
                 self.send_worker(
                     worker,
                     &WorkerEvent::Error {
@@ -644,18 +743,17 @@ impl Engine {
             let replay = (resume.stream == stream.name)
                 .then(|| stream.replay_from(resume.last_seq))
                 .flatten();
-            direct(
-                &conn,
-                &CustomerEvent::Started {
-                    protocol: PROTOCOL_VERSION,
-                    conversation: conversation.clone(),
-                    key: resume.key,
-                    stream: stream.name.clone(),
-                    resumed: replay.is_some(),
-                },
-            );
+            let started = CustomerEvent::Started {
+                protocol: PROTOCOL_VERSION,
+                conversation: conversation.clone(),
+                key: resume.key,
+                stream: stream.name.clone(),
+                resumed: replay.is_some(),
+            };
+            self.held
+                .push((conn.clone(), protocol::encode(0, &started).into()));
             for frame in replay.unwrap_or_default() {
-                conn.send(frame);
+                self.held.push((conn.clone(), frame));
             }
             stream.conn = Some(conn);
             return Some(conversation);
@@ -689,24 +787,17 @@ impl Engine {
             }
             _ => None,
         })?;
-        if !self.commit(&effects, None, now) {
-            error(
-                ErrorCode::Unavailable,
-                "the hub could not store this; nothing was applied; retry".into(),
-            );
-            return None;
-        }
+        self.commit(&effects, None);
         let mut stream = Stream::new(format!("{}-{conversation}", self.epoch));
-        direct(
-            &conn,
-            &CustomerEvent::Started {
-                protocol: PROTOCOL_VERSION,
-                conversation: conversation.clone(),
-                key,
-                stream: stream.name.clone(),
-                resumed: false,
-            },
-        );
+        let started = CustomerEvent::Started {
+            protocol: PROTOCOL_VERSION,
+            conversation: conversation.clone(),
+            key,
+            stream: stream.name.clone(),
+            resumed: false,
+        };
+        self.held
+            .push((conn.clone(), protocol::encode(0, &started).into()));
         stream.conn = Some(conn);
         self.customers.insert(conversation.clone(), stream);
         self.carry_out(effects);
@@ -761,25 +852,15 @@ impl Engine {
         };
         match self.dispatch.handle(input, now) {
             Ok(effects) => {
-                if self.commit(&effects, Some((&principal, &id, &CommandResult::Ok)), now) {
-                    self.carry_out(effects);
-                    self.send_customer(
-                        conversation,
-                        &CustomerEvent::Ack {
-                            id,
-                            duplicate: false,
-                        },
-                    );
-                } else {
-                    self.send_customer(
-                        conversation,
-                        &CustomerEvent::Error {
-                            id: Some(id),
-                            code: ErrorCode::Unavailable,
-                            message: "the hub could not store your message; please retry".into(),
-                        },
-                    );
-                }
+                self.commit(&effects, Some((principal, id.clone(), CommandResult::Ok)));
+                self.carry_out(effects);
+                self.send_customer(
+                    conversation,
+                    &CustomerEvent::Ack {
+                        id,
+                        duplicate: false,
+                    },
+                );
             }
             Err(refusal) => self.send_customer(
                 conversation,
@@ -792,47 +873,41 @@ impl Engine {
         }
     }
 
+    /// The answer a command already got: from the open batch, else from the log.
     fn previous_result(&self, principal: &str, id: &str) -> Option<CommandResult> {
-        self.store.command_result(principal, id).ok().flatten()
+        self.batch_commands
+            .iter()
+            .rev()
+            .find(|c| c.principal == principal && c.id == id)
+            .map(|c| c.result.clone())
+            .or_else(|| self.store.command_result(principal, id).ok().flatten())
     }
 
     /// Run an input with no command id (ticks, connects, disconnects, drafts).
     fn run(&mut self, input: Input, now: Millis) {
         match self.dispatch.handle(input, now) {
             Ok(effects) => {
-                if self.commit(&effects, None, now) {
-                    self.carry_out(effects);
-                }
+                self.commit(&effects, None);
+                self.carry_out(effects);
             }
             Err(refusal) => tracing::warn!(?refusal, "internal input refused"),
         }
     }
 
-    /// Store the facts of one step. On failure the in-memory state is rebuilt from the log,
-    /// so nothing unrecorded is acted on.
-    fn commit(
-        &mut self,
-        effects: &[Effect],
-        command: Option<(&str, &str, &CommandResult)>,
-        now: Millis,
-    ) -> bool {
-        let facts: Vec<Fact> = effects
-            .iter()
-            .filter_map(|e| match e {
+    /// Add the facts of one step (and the command that caused them) to the open batch; they
+    /// reach the log in [`Engine::flush`], before any frame they caused leaves the hub.
+    fn commit(&mut self, effects: &[Effect], command: Option<(String, String, CommandResult)>) {
+        self.batch_facts
+            .extend(effects.iter().filter_map(|e| match e {
                 Effect::Record(f) => Some(f.clone()),
                 _ => None,
-            })
-            .collect();
-        match self.store.append(&facts, command, now) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::error!(%e, "cannot append to the event log; rolling back");
-                match replay(self.dispatch.config(), self.store.as_ref()) {
-                    Ok((dispatch, _)) => self.dispatch = dispatch,
-                    Err(e) => tracing::error!(%e, "cannot reread the event log either"),
-                }
-                false
-            }
+            }));
+        if let Some((principal, id, result)) = command {
+            self.batch_commands.push(CommandRecord {
+                principal,
+                id,
+                result,
+            });
         }
     }
 
@@ -905,25 +980,38 @@ impl Engine {
 
     fn send_worker(&mut self, worker: &str, event: &WorkerEvent) {
         let epoch = &self.epoch;
-        self.workers
+        let stream = self
+            .workers
             .entry(worker.to_string())
-            .or_insert_with(|| Stream::new(format!("{epoch}-{worker}")))
-            .push(event);
+            .or_insert_with(|| Stream::new(format!("{epoch}-{worker}")));
+        if stream.uncommitted_from.is_none() {
+            self.touched.push((true, worker.to_string()));
+        }
+        if let Some(out) = stream.push(event) {
+            self.held.push(out);
+        }
     }
 
     /// A frame outside the stream (seq 0), for the current connection only.
     fn send_worker_direct(&mut self, worker: &str, event: &WorkerEvent) {
         if let Some(conn) = self.workers.get(worker).and_then(|s| s.conn.as_ref()) {
-            direct(conn, event);
+            self.held
+                .push((conn.clone(), protocol::encode(0, event).into()));
         }
     }
 
     fn send_customer(&mut self, conversation: &str, event: &CustomerEvent) {
         let epoch = &self.epoch;
-        self.customers
+        let stream = self
+            .customers
             .entry(conversation.to_string())
-            .or_insert_with(|| Stream::new(format!("{epoch}-{conversation}")))
-            .push(event);
+            .or_insert_with(|| Stream::new(format!("{epoch}-{conversation}")));
+        if stream.uncommitted_from.is_none() {
+            self.touched.push((false, conversation.to_string()));
+        }
+        if let Some(out) = stream.push(event) {
+            self.held.push(out);
+        }
     }
 
     fn push_wallboards(&mut self, now: Millis) {
@@ -950,14 +1038,6 @@ fn replay(config: DispatchConfig, store: &dyn EventStore) -> Result<(Dispatch, u
         dispatch.apply(fact);
     }
     Ok((dispatch, facts.len()))
-}
-
-fn unavailable(id: Option<String>) -> WorkerEvent {
-    WorkerEvent::Error {
-        id,
-        code: ErrorCode::Unavailable,
-        message: "the hub could not store this; nothing was applied; retry".into(),
-    }
 }
 
 fn to_core_command(command: WorkerCommand) -> Option<Command> {

@@ -39,12 +39,22 @@ pub enum CommandResult {
 /// Who sent a command: a worker id, or a conversation id for a customer.
 pub type Principal = str;
 
+/// A command the hub applied (or refused), remembered so a retry gets the same answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRecord {
+    pub principal: String,
+    pub id: String,
+    pub result: CommandResult,
+}
+
 pub trait EventStore: Send {
-    /// Append facts (possibly none) and remember the command that caused them, atomically.
+    /// Append facts (possibly none) and remember the commands that caused them, atomically and
+    /// durably: one transaction, so the hub can commit a whole batch of inputs at once (group
+    /// commit) and either all of it is in the log or none of it.
     fn append(
         &mut self,
         facts: &[Fact],
-        command: Option<(&Principal, &str, &CommandResult)>,
+        commands: &[CommandRecord],
         at: Millis,
     ) -> Result<(), StoreError>;
     /// Every fact, oldest first.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::{CommandResult, EventStore, Principal, StoreError, StoredWorker};
+use super::{CommandRecord, CommandResult, EventStore, Principal, StoreError, StoredWorker};
 use crate::hub::facts::Fact;
 use crate::lang::Lang;
 use crate::protocol::{Millis, Role, WorkerInfo};
@@ -149,10 +149,10 @@ impl EventStore for SqliteStore {
     fn append(
         &mut self,
         facts: &[Fact],
-        command: Option<(&Principal, &str, &CommandResult)>,
+        commands: &[CommandRecord],
         at: Millis,
     ) -> Result<(), StoreError> {
-        if facts.is_empty() && command.is_none() {
+        if facts.is_empty() && commands.is_empty() {
             return Ok(());
         }
         let tx = self.conn.transaction()?;
@@ -165,17 +165,22 @@ impl EventStore for SqliteStore {
                     .map_err(|e| StoreError::Invalid(format!("cannot encode fact: {e}")))?;
                 insert.execute(params![at as i64, fact.kind(), fact.conversation(), body])?;
             }
-            if let Some((principal, id, result)) = command {
+            let mut remember = tx.prepare_cached(
+                "INSERT OR REPLACE INTO commands (principal, id, code, message, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for CommandRecord {
+                principal,
+                id,
+                result,
+            } in commands
+            {
                 let (code, message) = match result {
                     CommandResult::Ok => (None, None),
                     CommandResult::Refused { code, message } => {
                         (Some(code.as_str()), Some(message.as_str()))
                     }
                 };
-                tx.execute(
-                    "INSERT OR REPLACE INTO commands (principal, id, code, message, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![principal, id, code, message, at as i64],
-                )?;
+                remember.execute(params![principal, id, code, message, at as i64])?;
             }
         }
         tx.commit()?;
