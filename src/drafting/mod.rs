@@ -22,7 +22,7 @@ pub struct DraftRequest<'a> {
     pub text: &'a str,
     /// The customer's language; the draft is written in it.
     pub language: Lang,
-    /// Earlier customer messages in this conversation, oldest first (may be empty). Gives context
+    /// The few customer messages before `text` (up to four), oldest first (may be empty). Gives context
     /// to a follow-up like "and how long does that take?".
     pub history: &'a [String],
     /// The recent conversation, oldest first: customer lines and what the worker sent (notes and

@@ -116,6 +116,8 @@ pub enum EngineMsg {
         attempt: u32,
         proposal: DraftProposal,
     },
+    /// A drafter panicked; the worker writes this reply by hand.
+    DraftFailed { conversation: ConversationId },
     Health {
         reply: oneshot::Sender<Health>,
     },
@@ -248,6 +250,10 @@ pub struct Engine {
     touched: Vec<(bool, String)>,
     /// When the core next needs a `Tick`; refreshed after each batch.
     next_deadline: Option<Millis>,
+    /// Conversations with a draft being written, and the newer request to start when it is
+    /// done: one draft at a time per conversation, and a draft for a message that a newer one
+    /// has overtaken is never started (the core would drop it anyway).
+    drafting: HashMap<ConversationId, Option<DraftJob>>,
 }
 
 impl Engine {
@@ -281,6 +287,7 @@ impl Engine {
             held: Vec::new(),
             touched: Vec::new(),
             next_deadline: None,
+            drafting: HashMap::new(),
         };
         // Nobody is connected to a fresh process: start grace periods, expire old offers.
         let now = now_ms();
@@ -471,15 +478,27 @@ impl Engine {
                 for_message,
                 attempt,
                 proposal,
-            } => self.run(
-                Input::DraftReady {
-                    conversation,
-                    for_message,
-                    attempt,
-                    proposal,
-                },
-                now,
-            ),
+            } => {
+                let next = self.drafting.remove(&conversation).flatten();
+                self.run(
+                    Input::DraftReady {
+                        conversation,
+                        for_message,
+                        attempt,
+                        proposal,
+                    },
+                    now,
+                );
+                if let Some(job) = next {
+                    self.request_draft(job);
+                }
+            }
+            EngineMsg::DraftFailed { conversation } => {
+                tracing::error!(%conversation, "the drafter failed; no draft for this message");
+                if let Some(job) = self.drafting.remove(&conversation).flatten() {
+                    self.request_draft(job);
+                }
+            }
             EngineMsg::Health { reply } => {
                 let _ = reply.send(Health {
                     status: "ok",
@@ -945,7 +964,12 @@ impl Engine {
     /// Write a draft off the engine thread: a model server may take seconds, and the engine
     /// never waits for it. Partial text goes to the watchers as it grows; the finished draft
     /// comes back as [`EngineMsg::DraftDone`] and is recorded like any other fact.
-    fn request_draft(&self, job: DraftJob) {
+    fn request_draft(&mut self, job: DraftJob) {
+        if let Some(waiting) = self.drafting.get_mut(&job.conversation) {
+            *waiting = Some(job);
+            return;
+        }
+        self.drafting.insert(job.conversation.clone(), None);
         let drafter = self.drafter.clone();
         let inbox = self.inbox.clone();
         self.runtime.spawn_blocking(move || {
@@ -968,12 +992,20 @@ impl Engine {
                     text: text.to_string(),
                 });
             };
-            let proposal = drafter.draft_streaming(&request, &mut partial);
-            let _ = inbox.send(EngineMsg::DraftDone {
-                conversation: job.conversation,
-                for_message: job.for_message,
-                attempt: job.attempt,
-                proposal,
+            let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                drafter.draft_streaming(&request, &mut partial)
+            }));
+            let _ = inbox.send(match written {
+                Ok(proposal) => EngineMsg::DraftDone {
+                    conversation: job.conversation,
+                    for_message: job.for_message,
+                    attempt: job.attempt,
+                    proposal,
+                },
+                // A drafter bug must not stop this conversation's drafts for good.
+                Err(_) => EngineMsg::DraftFailed {
+                    conversation: job.conversation,
+                },
             });
         });
     }

@@ -1347,21 +1347,23 @@ impl Dispatch {
         let Some(last) = c.last_customer_message() else {
             return;
         };
-        let history = c
+        // Only the end of a long conversation is read (from the back, so the cost does not
+        // grow with its length): the lines a drafter is given.
+        let mut history: Vec<String> = c
             .messages
             .iter()
+            .rev()
             .filter(|m| m.from == Author::Customer && m.n < last.n)
+            .take(DRAFT_HISTORY)
             .map(|m| m.text.clone())
             .collect();
-        let spoken: Vec<&Message> = c
+        history.reverse();
+        let mut transcript: Vec<crate::drafting::Turn> = c
             .messages
             .iter()
+            .rev()
             .filter(|m| matches!(m.from, Author::Customer | Author::Worker))
-            .collect();
-        let transcript = spoken[spoken
-            .len()
-            .saturating_sub(crate::drafting::TRANSCRIPT_TURNS)..]
-            .iter()
+            .take(crate::drafting::TRANSCRIPT_TURNS)
             .map(|m| crate::drafting::Turn {
                 speaker: if m.from == Author::Customer {
                     crate::drafting::Speaker::Customer
@@ -1371,6 +1373,7 @@ impl Dispatch {
                 text: m.text.clone(),
             })
             .collect();
+        transcript.reverse();
         out.push(Effect::NeedDraft {
             conversation: id.to_string(),
             for_message: last.n,
@@ -1411,6 +1414,8 @@ impl Dispatch {
 }
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+/// Earlier customer messages given to a drafter with the one to answer.
+const DRAFT_HISTORY: usize = 4;
 
 /// p50 and p90 of the waits recorded since midnight (UTC) of `now`'s day.
 fn percentiles_today(
