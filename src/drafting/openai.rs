@@ -30,7 +30,7 @@ use super::{
 const GROUNDING_ARTICLES: usize = 3;
 /// Upper bound on the length of a draft, in tokens. Replies to customers are short; a small
 /// bound also keeps a small local model quick.
-const MAX_TOKENS: u32 = 150;
+const MAX_TOKENS: u32 = 120;
 /// Temperature of the first draft: close to the articles.
 const FIRST_TEMPERATURE: f32 = 0.3;
 /// Temperature when the worker asks for another draft: a different wording.
