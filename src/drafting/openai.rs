@@ -451,9 +451,8 @@ fn check_error(value: &Value) -> Result<(), ModelError> {
 fn whole_sentences(text: &str) -> &str {
     let end = text
         .char_indices()
-        .filter(|&(_, c)| matches!(c, '.' | '!' | '?' | '…' | '。'))
-        .map(|(i, c)| i + c.len_utf8())
-        .last();
+        .rfind(|&(_, c)| matches!(c, '.' | '!' | '?' | '…' | '。'))
+        .map(|(i, c)| i + c.len_utf8());
     match end {
         Some(end) => text[..end].trim_end(),
         None => text,
