@@ -47,6 +47,9 @@ pub struct DraftRecord {
     pub draft: String,
     pub for_message: u32,
     pub drafter: String,
+    /// The model that wrote the draft (or failed to, for `fallback`); null for the built-in
+    /// drafter and for drafts logged before models were recorded.
+    pub model: Option<String>,
     pub text: String,
     pub confidence: f32,
     pub intent: String,
@@ -149,6 +152,7 @@ pub fn drafts(facts: &[Fact]) -> Vec<DraftRecord> {
                     draft: draft.id.clone(),
                     for_message: draft.for_message,
                     drafter: draft.proposal.drafter.clone(),
+                    model: draft.proposal.model.clone(),
                     text: draft.proposal.text.clone(),
                     confidence: draft.proposal.confidence,
                     intent: draft.proposal.intent.clone(),
@@ -216,4 +220,46 @@ pub fn run(kind: ExportKind, data_dir: &Path, out: &mut dyn Write) -> anyhow::Re
         writeln!(out, "{line}")?;
     }
     Ok(lines.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drafted(proposal: serde_json::Value) -> Fact {
+        let draft = serde_json::json!({"id": "d1", "for_message": 2});
+        let mut draft = draft.as_object().cloned().expect("object");
+        draft.extend(proposal.as_object().cloned().expect("object"));
+        Fact::Drafted {
+            conversation: "c1".into(),
+            draft: serde_json::from_value(serde_json::Value::Object(draft)).expect("a draft"),
+            attempt: 0,
+            at: 5,
+        }
+    }
+
+    #[test]
+    fn every_draft_names_its_model_and_old_logs_still_export() {
+        // Logged before drafts recorded a model: no `model`, no `latency_ms`.
+        let old = drafted(serde_json::json!({
+            "text": "Hello", "confidence": 0.8, "intent": "pay_early", "language": "en",
+            "sources": ["pay-early"], "drafter": "kb",
+        }));
+        let new = drafted(serde_json::json!({
+            "text": "Hi", "confidence": 0.8, "intent": "pay_early", "language": "en",
+            "sources": ["pay-early"], "drafter": "openai", "model": "smollm2", "latency_ms": 1200,
+        }));
+        let lines: Vec<serde_json::Value> = drafts(&[old, new])
+            .iter()
+            .map(|r| serde_json::to_value(r).expect("serializes"))
+            .collect();
+        assert_eq!(lines[0]["model"], serde_json::Value::Null);
+        assert!(
+            lines[0]
+                .as_object()
+                .is_some_and(|o| o.contains_key("model"))
+        );
+        assert_eq!(lines[1]["model"], "smollm2");
+        assert_eq!(lines[1]["drafter"], "openai");
+    }
 }

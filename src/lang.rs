@@ -65,6 +65,18 @@ impl Lang {
         }
     }
 
+    /// The language's name in English, for prompts to a language model ("write in Russian").
+    pub fn english_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::It => "Italian",
+            Lang::De => "German",
+            Lang::Nl => "Dutch",
+            Lang::Sv => "Swedish",
+            Lang::Ru => "Russian",
+        }
+    }
+
     /// The matching `whatlang` language, for the detector's allowlist.
     fn whatlang(self) -> whatlang::Lang {
         match self {

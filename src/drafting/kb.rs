@@ -566,7 +566,7 @@ const HISTORY_WEIGHT: f32 = 0.85;
 /// How many earlier messages are read for context.
 const HISTORY_DEPTH: usize = 2;
 /// Confidence reported with a clarifying question.
-const CLARIFY_CONFIDENCE: f32 = 0.1;
+pub(crate) const CLARIFY_CONFIDENCE: f32 = 0.1;
 
 /// Drafts a reply from the best-matching knowledge-base article: a greeting in the customer's
 /// language, the article's answer, and a closing line. This is the default drafter, so that
@@ -593,7 +593,7 @@ impl KbDrafter {
 
     /// Candidate articles for a request, best first: the message alone, or the message read
     /// together with the last few earlier messages (weighted down), whichever fits better.
-    fn candidates(&self, req: &DraftRequest<'_>) -> Vec<Match> {
+    pub(crate) fn candidates(&self, req: &DraftRequest<'_>) -> Vec<Match> {
         let mut best: Vec<Match> = self.kb.search(req.text, req.language);
         if !req.history.is_empty() {
             let skip = req.history.len().saturating_sub(HISTORY_DEPTH);
