@@ -18,6 +18,7 @@ async fn hub(dir: &std::path::Path) -> RunningHub {
         dispatch: DispatchConfig {
             offer_timeout_ms: 30_000,
             grace_ms: 60_000,
+            ..DispatchConfig::default()
         },
         tls: None,
         drafter: Default::default(),
