@@ -8,7 +8,9 @@
 //! The rules follow Twilio TaskRouter: an offer goes to one eligible worker (status available,
 //! speaks the language, has the skills, has free capacity) with a deadline; among the eligible
 //! the one idle longest gets it; the queue is ordered by priority, then by waiting time. Decline,
-//! timeout and disconnect send the conversation to the next worker.
+//! timeout and disconnect send the conversation to the next worker. When no free worker speaks
+//! the language for longer than `language_wait_ms`, any eligible worker gets it, marked as a
+//! language fallback.
 
 use std::collections::{BTreeMap, BTreeSet};
 
