@@ -118,6 +118,7 @@ fn conversation(id: &str, messages: usize) -> ConversationView {
         owner: Some("ana".into()),
         shadowed_by: vec![],
         opened_at: T0,
+        language_fallback: false,
     }
 }
 

@@ -28,6 +28,10 @@ pub struct DemoArgs {
     /// Seconds the demo worker has to accept an offer.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=600))]
     pub offer_timeout: u64,
+    /// Seconds a queued conversation waits for a worker who speaks its language before it is
+    /// offered to anyone, marked as a language fallback (0: at once).
+    #[arg(long = "language-wait", value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86400))]
+    pub language_wait: u64,
     /// Seconds between simulated customers arriving (after the first two), as MIN-MAX.
     /// Default: 20-40 for a worker, 6-15 for a supervisor (a busier floor).
     #[arg(long, value_parser = parse_range)]
@@ -151,6 +155,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
             data_dir: data_dir.clone(),
             dispatch: DispatchConfig {
                 offer_timeout_ms: args.offer_timeout * 1000,
+                language_wait_ms: args.language_wait * 1000,
                 ..DispatchConfig::default()
             },
             tls: None,

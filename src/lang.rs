@@ -317,7 +317,18 @@ const LETTER_MARKERS: [(char, Lang, f32); 8] = [
 /// margin over the runner-up; otherwise the conversation's known language (`hint`) is kept, or
 /// English is assumed. The hint also gets a small bonus so that a terse "ok" keeps the language.
 pub fn detect(text: &str, hint: Option<Lang>) -> Lang {
-    let fallback = hint.unwrap_or(Lang::En);
+    evidence_winner(text, hint).or(hint).unwrap_or(Lang::En)
+}
+
+/// The language `text` is clearly written in, with no prior: `None` when the text says too
+/// little (no letters, "ok", digits, a word shared by several languages). Used for customers who
+/// did not declare a language, where guessing English would route them to the wrong people.
+pub fn detect_clear(text: &str) -> Option<Lang> {
+    evidence_winner(text, None)
+}
+
+/// The language with enough evidence and a clear margin, if any (see [`detect`]).
+fn evidence_winner(text: &str, hint: Option<Lang>) -> Option<Lang> {
     let (mut cyrillic, mut latin) = (0usize, 0usize);
     for c in text.chars().filter(|c| c.is_alphabetic()) {
         if ('\u{0400}'..='\u{04FF}').contains(&c) {
@@ -327,10 +338,10 @@ pub fn detect(text: &str, hint: Option<Lang>) -> Lang {
         }
     }
     if cyrillic == 0 && latin == 0 {
-        return fallback;
+        return None;
     }
     if cyrillic > latin {
-        return Lang::Ru;
+        return Some(Lang::Ru);
     }
 
     let mut evidence = [0f32; 6];
@@ -367,11 +378,7 @@ pub fn detect(text: &str, hint: Option<Lang>) -> Lang {
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     let (best, best_score) = ranked[0];
     let runner_up = ranked[1].1;
-    if best_score >= MIN_EVIDENCE && best_score - runner_up >= MIN_MARGIN {
-        best
-    } else {
-        fallback
-    }
+    (best_score >= MIN_EVIDENCE && best_score - runner_up >= MIN_MARGIN).then_some(best)
 }
 
 #[cfg(test)]
@@ -466,6 +473,19 @@ mod tests {
         assert_eq!(detect("12345 ???", Some(Lang::De)), Lang::De);
         assert_eq!(detect("", None), Lang::En);
         assert_eq!(detect("xqzt vbrk", Some(Lang::Nl)), Lang::Nl);
+    }
+
+    #[test]
+    fn detect_clear_says_nothing_rather_than_guess() {
+        assert_eq!(detect_clear("ok"), None);
+        assert_eq!(detect_clear("12345 ???"), None);
+        assert_eq!(detect_clear(""), None);
+        assert_eq!(
+            detect_clear("Jag vill prata med en människa"),
+            Some(Lang::Sv)
+        );
+        assert_eq!(detect_clear("Мне нужен оператор"), Some(Lang::Ru));
+        assert_eq!(detect_clear("where is my refund"), Some(Lang::En));
     }
 
     #[test]

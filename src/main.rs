@@ -67,6 +67,10 @@ struct HubArgs {
     /// Seconds a disconnected worker keeps their conversations.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86400))]
     grace: u64,
+    /// Seconds a queued conversation waits for a free worker who speaks its language before it
+    /// is offered to any eligible worker, marked as a language fallback (0: at once).
+    #[arg(long = "language-wait", value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86400))]
+    language_wait: u64,
     /// Serve wss:// with this certificate chain (PEM); needs --tls-key.
     #[arg(long)]
     tls_cert: Option<PathBuf>,
@@ -194,6 +198,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 dispatch: DispatchConfig {
                     offer_timeout_ms: args.offer_timeout * 1000,
                     grace_ms: args.grace * 1000,
+                    language_wait_ms: args.language_wait * 1000,
                 },
                 tls: match (args.tls_cert, args.tls_key) {
                     (Some(cert), Some(key)) => Some((cert, key)),

@@ -55,6 +55,7 @@ async fn loadgen_against_an_in_process_hub() {
         dispatch: DispatchConfig {
             offer_timeout_ms: 500,
             grace_ms: 60_000,
+            ..DispatchConfig::default()
         },
         tls: None,
         drafter: Default::default(),

@@ -619,6 +619,7 @@ async fn replies_and_drafts_arrive_once_and_in_order_through_a_misbehaving_link(
         dispatch: DispatchConfig {
             offer_timeout_ms: 30_000,
             grace_ms: 120_000,
+            ..DispatchConfig::default()
         },
         tls: None,
         drafter: Default::default(),

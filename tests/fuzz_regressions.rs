@@ -131,7 +131,17 @@ fn declined_at_end_of_time() -> Vec<String> {
 /// `next_deadline` computes that moment.
 #[test]
 fn offer_cooldown_deadline_at_the_end_of_time_saturates() {
-    let dispatch = replay(&declined_at_end_of_time());
+    // Without a language wait ending first (the conversation was queued at 2), the cooldown is
+    // the earliest deadline.
+    let mut dispatch = Dispatch::new(DispatchConfig {
+        language_wait_ms: MAX,
+        ..DispatchConfig::default()
+    });
+    dispatch.upsert_worker(giulia());
+    for line in declined_at_end_of_time() {
+        let fact: Fact = serde_json::from_str(&line).expect("a valid fact");
+        dispatch.apply(&fact);
+    }
     assert_eq!(dispatch.next_deadline(), Some(MAX));
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Client, add_worker, customer, worker};
+use common::{Client, add_worker, customer, export, worker};
 use serde_json::{Value, json};
 use shiftdesk::hub::dispatch::DispatchConfig;
 use shiftdesk::hub::server::{self, HubConfig, RunningHub};
@@ -18,6 +18,7 @@ async fn hub(dir: &std::path::Path) -> RunningHub {
         dispatch: DispatchConfig {
             offer_timeout_ms: 30_000,
             grace_ms: 60_000,
+            ..DispatchConfig::default()
         },
         tls: None,
         drafter: Default::default(),
@@ -111,6 +112,92 @@ async fn a_customer_who_asks_for_a_person_gets_the_workers_accepted_draft() {
     assert_eq!(exported["sent_text"], draft_text.as_str());
     assert_eq!(exported["drafter"], "kb");
     hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_undeclared_swedish_customer_goes_to_the_swedish_speaker_and_is_drafted_in_swedish() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let eng = add_worker(dir.path(), "eve", &[Lang::En], Role::Worker, 2);
+    let swe = add_worker(dir.path(), "ingrid", &[Lang::Sv, Lang::En], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+
+    // The English-only worker is first in line (idle longest, or on a tie "eve" sorts first):
+    // without the language she would get it.
+    let mut e = available(&base, &eng).await;
+    let mut s = available(&base, &swe).await;
+
+    // No `lang` in the start frame.
+    let mut c = Client::connect(&base, "/ws/customer").await;
+    c.send(json!({"type": "start", "protocol": 1, "name": "Sven"}))
+        .await;
+    let conv = c.until_type("started").await["conversation"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    c.send(json!({"type": "message", "text": "Hej! Jag vill prata med en människa, tack."}))
+        .await;
+    // The handoff notice is in Swedish.
+    let notice = c
+        .until("the handoff notice", |v| {
+            v["type"] == "message" && v["from"] == "system"
+        })
+        .await;
+    assert!(
+        notice["text"].as_str().is_some_and(|t| t.contains("kön")),
+        "{notice}"
+    );
+
+    let offer = s.until_type("offer").await;
+    assert_eq!(offer["conversation"], conv.as_str());
+    assert_eq!(offer["language"], "sv");
+    assert!(offer.get("language_fallback").is_none(), "{offer}");
+    assert!(
+        offer["because"]
+            .as_str()
+            .is_some_and(|b| b.contains("speaks sv")),
+        "{offer}"
+    );
+    // Everything sent to the English worker before this pong has arrived: no offer among it.
+    e.send(json!({"type": "ping"})).await;
+    e.until_type("pong").await;
+    assert!(
+        !e.seen.iter().any(|v| v["type"] == "offer"),
+        "{:#?}",
+        e.seen
+    );
+
+    s.ok(json!({"type": "accept_offer", "conversation": conv}))
+        .await;
+    let view = s
+        .seen_or_until("the conversation", |v| v["type"] == "conversation")
+        .await;
+    assert_eq!(view["conversation"]["language"], "sv");
+    // Declared nothing: the customer context says so.
+    assert!(
+        view["conversation"]["customer"]["language"].is_null(),
+        "{view}"
+    );
+    let draft = match &view["conversation"]["draft"] {
+        Value::Null => s.until_type("draft").await["draft"].clone(),
+        ready => ready.clone(),
+    };
+    assert_eq!(draft["language"], "sv", "{draft}");
+    let text = draft["text"].as_str().expect("draft text");
+    assert_eq!(
+        shiftdesk::lang::detect_clear(text),
+        Some(Lang::Sv),
+        "the draft reads as Swedish: {text}"
+    );
+    hub.shutdown().await;
+
+    // `shiftdesk export conversations` (the real binary) has the detected language.
+    let conversations = export(dir.path(), "conversations");
+    let exported = conversations
+        .iter()
+        .find(|v| v["id"] == conv.as_str())
+        .expect("conversation exported");
+    assert_eq!(exported["language"], "sv", "{exported}");
 }
 
 #[tokio::test]

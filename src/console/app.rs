@@ -157,6 +157,8 @@ pub struct OfferState {
     /// The full time a worker gets to answer, for the gauge.
     pub timeout_ms: u64,
     pub because: String,
+    /// The worker may not speak `language` (the hub's language fallback).
+    pub language_fallback: bool,
     pub answer: OfferAnswer,
 }
 
@@ -901,6 +903,7 @@ impl App {
                 deadline,
                 timeout_ms,
                 because,
+                language_fallback,
             } => {
                 let deadline = self.to_local(deadline);
                 let full = self
@@ -941,6 +944,7 @@ impl App {
                     deadline,
                     timeout_ms: full,
                     because,
+                    language_fallback,
                     answer: OfferAnswer::None,
                 });
             }
@@ -2309,6 +2313,7 @@ pub(crate) mod tests {
             deadline,
             timeout_ms: 30_000,
             because: "idle longest (4m) of 2 eligible: speaks it, 0/2 open".into(),
+            language_fallback: false,
         }
     }
 
@@ -2368,6 +2373,7 @@ pub(crate) mod tests {
             owner: Some("ana".into()),
             shadowed_by: vec![],
             opened_at: T0,
+            language_fallback: false,
         }
     }
 

@@ -789,7 +789,7 @@ impl Engine {
         let key = crate::hub::store::new_token();
         let input = Input::CustomerOpened {
             customer: name,
-            language: lang.unwrap_or(Lang::En),
+            language: lang,
             key: key.clone(),
             context,
         };

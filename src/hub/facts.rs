@@ -31,7 +31,10 @@ pub enum Fact {
     ConversationOpened {
         conversation: ConversationId,
         customer: String,
-        language: Lang,
+        /// The language the customer declared; `None` when they did not, and it is detected
+        /// from their messages ([`Fact::LanguageDetected`]). Old logs always have one.
+        #[serde(default)]
+        language: Option<Lang>,
         /// Secret the customer uses to resume.
         key: String,
         #[serde(default)]
@@ -41,6 +44,13 @@ pub enum Fact {
     CustomerSaid {
         conversation: ConversationId,
         text: String,
+        at: Millis,
+    },
+    /// The language of a customer who declared none, detected from what they wrote while the
+    /// bot had the conversation (recorded again if later messages show another language).
+    LanguageDetected {
+        conversation: ConversationId,
+        language: Lang,
         at: Millis,
     },
     Triaged {
@@ -72,6 +82,10 @@ pub enum Fact {
         conversation: ConversationId,
         worker: WorkerId,
         deadline: Millis,
+        /// Offered to a worker who does not speak the conversation's language, because no
+        /// speaker was free within the language wait.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        language_fallback: bool,
         at: Millis,
     },
     OfferDeclined {
@@ -169,6 +183,7 @@ impl Fact {
             WorkerConnected { .. } | WorkerDisconnected { .. } | StatusChanged { .. } => None,
             ConversationOpened { conversation, .. }
             | CustomerSaid { conversation, .. }
+            | LanguageDetected { conversation, .. }
             | Triaged { conversation, .. }
             | BotSaid { conversation, .. }
             | SystemSaid { conversation, .. }
@@ -200,6 +215,7 @@ impl Fact {
             StatusChanged { .. } => "status_changed",
             ConversationOpened { .. } => "conversation_opened",
             CustomerSaid { .. } => "customer_said",
+            LanguageDetected { .. } => "language_detected",
             Triaged { .. } => "triaged",
             BotSaid { .. } => "bot_said",
             SystemSaid { .. } => "system_said",

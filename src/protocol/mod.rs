@@ -173,6 +173,8 @@ pub enum DraftOutcome {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CustomerContext {
     pub name: String,
+    /// The language the customer declared; `None` when they declared none and the
+    /// conversation's language was detected from their messages.
     pub language: Option<Lang>,
     /// Free-form facts (plan, last payment, ...), masked.
     #[serde(default)]
@@ -198,6 +200,10 @@ pub struct ConversationView {
     #[serde(default)]
     pub shadowed_by: Vec<String>,
     pub opened_at: Millis,
+    /// True when the conversation was offered to its worker as a language fallback (nobody
+    /// who speaks `language` was free in time). Omitted when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub language_fallback: bool,
 }
 
 /// Per-worker figures for the shift summary and the wallboard.
@@ -462,6 +468,10 @@ pub enum WorkerEvent {
         timeout_ms: u64,
         /// Why this worker: the dispatch rule that chose them.
         because: String,
+        /// True when the worker may not speak `language`: no speaker was free within the
+        /// hub's language wait, so the offer went to any eligible worker. Omitted when false.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        language_fallback: bool,
     },
     /// The offer is gone: `reason` is `declined`, `expired`, `disconnected`, `abandoned` or
     /// `taken`.

@@ -17,13 +17,23 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     };
     let customer = &c.view.customer;
-    let language = customer.language.unwrap_or(c.view.language);
+    let language = c.view.language;
+    let mut lang_line = vec![
+        Span::styled("lang ", dim()),
+        Span::raw(format!("{} ({})", language.name(), language.code())),
+    ];
+    if customer.language.is_none() {
+        // The customer declared none: the hub detected it from their messages.
+        lang_line.push(Span::styled(" detected", dim()));
+    }
     let mut lines = vec![
         Line::styled(mask(&customer.name), bold().fg(Color::Cyan)),
-        Line::from(vec![
-            Span::styled("lang ", dim()),
-            Span::raw(format!("{} ({})", language.name(), language.code())),
-        ]),
+        Line::from(lang_line),
+    ];
+    if c.view.language_fallback {
+        lines.push(Line::from(super::offer::language_warning(language)));
+    }
+    lines.extend([
         Line::from(vec![
             Span::styled("topic ", dim()),
             Span::raw(c.view.intent.replace('_', " ")),
@@ -35,7 +45,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Style::default().add_modifier(Modifier::ITALIC),
             ),
         ]),
-    ];
+    ]);
     for (key, value) in &customer.facts {
         lines.push(Line::from(vec![
             Span::styled(format!("{key} "), dim()),

@@ -40,11 +40,16 @@ pub fn render(app: &App, offer: &OfferState, frame: &mut Frame, area: Rect) {
     ])
     .areas(inner);
     let waited = offer.waited_ms + app.now.saturating_sub(offer.received_at);
+    let mut who = vec![
+        Span::styled(offer.customer.clone(), bold().fg(Color::Cyan)),
+        Span::styled(format!(" · waiting {}", fmt_duration(waited)), dim()),
+    ];
+    if offer.language_fallback {
+        who.push(Span::raw(" "));
+        who.push(language_warning(offer.language));
+    }
     let lines = vec![
-        Line::from(vec![
-            Span::styled(offer.customer.clone(), bold().fg(Color::Cyan)),
-            Span::styled(format!(" · waiting {}", fmt_duration(waited)), dim()),
-        ]),
+        Line::from(who),
         Line::from(vec![
             Span::styled("why ", dim()),
             Span::raw(truncate(&offer.why, w.saturating_sub(4))),
@@ -90,4 +95,12 @@ pub fn render(app: &App, offer: &OfferState, frame: &mut Frame, area: Rect) {
         OfferAnswer::Declining => Line::styled("declining…", dim()),
     };
     frame.render_widget(Paragraph::new(keys_line), keys);
+}
+
+/// The mark of a language-fallback offer or conversation: the worker may not speak it.
+pub fn language_warning(language: crate::lang::Lang) -> Span<'static> {
+    Span::styled(
+        format!("⚠ not your language: {language}"),
+        Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+    )
 }

@@ -100,6 +100,42 @@ fn offer_with_countdown_80x24() {
 }
 
 #[test]
+fn offer_in_a_language_fallback_80x24() {
+    let mut app = app();
+    let mut event = offer("c-9", T0 + 30_000);
+    if let WorkerEvent::Offer {
+        language,
+        because,
+        language_fallback,
+        ..
+    } = &mut event
+    {
+        *language = crate::lang::Lang::Ru;
+        *because = "no free ru speaker after 1m00s: offered to any language; idle longest (4m) of 2 eligible, 0/2 open".into();
+        *language_fallback = true;
+    }
+    app.update(Msg::Hub(event));
+    app.update(Msg::Tick(T0 + 12_000));
+    insta::assert_snapshot!(draw(&app, 80, 24));
+}
+
+/// The customer panel of a conversation whose language was detected (not declared) and that
+/// reached this worker as a language fallback.
+#[test]
+fn customer_panel_detected_language_fallback_120x40() {
+    let mut app = app();
+    let mut view = conversation("c-3", "Olga Ivanova", false);
+    view.customer.language = None;
+    view.language = crate::lang::Lang::Ru;
+    view.language_fallback = true;
+    view.messages.truncate(1);
+    view.messages[0].text = "Здравствуйте, мне нужен оператор".into();
+    app.update(Msg::Hub(WorkerEvent::Conversation { conversation: view }));
+    app.update(Msg::Tick(T0 + 5_000));
+    insta::assert_snapshot!(draw(&app, 120, 40));
+}
+
+#[test]
 fn offer_urgent_over_a_conversation_80x24() {
     let mut app = with_conversation(true);
     app.update(Msg::Hub(offer("c-9", T0 + 75_000 + 6_000)));

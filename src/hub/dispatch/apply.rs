@@ -63,7 +63,10 @@ impl Dispatch {
                         customer: customer.clone(),
                         key: key.clone(),
                         context: context.clone(),
-                        language: *language,
+                        language: language.unwrap_or(Lang::En),
+                        declared: language.is_some(),
+                        detected: false,
+                        language_fallback: false,
                         state: ConversationState::Bot,
                         priority: 0,
                         intent: String::new(),
@@ -91,13 +94,27 @@ impl Dispatch {
                     c.push(Author::Customer, text.clone(), *at, None);
                 }
             }
+            Fact::LanguageDetected {
+                conversation,
+                language,
+                ..
+            } => {
+                if let Some(c) = self.conversations.get_mut(conversation) {
+                    c.language = *language;
+                    c.detected = true;
+                }
+            }
             Fact::Triaged {
                 conversation,
                 decision,
                 ..
             } => {
                 if let Some(c) = self.conversations.get_mut(conversation) {
-                    c.language = decision.language;
+                    // A declared language follows triage's detection (hinted by it); an
+                    // undeclared one only follows `LanguageDetected`.
+                    if c.declared {
+                        c.language = decision.language;
+                    }
                     c.intent = decision.intent.clone();
                 }
             }
@@ -143,12 +160,14 @@ impl Dispatch {
                 conversation,
                 worker,
                 deadline,
+                language_fallback,
                 at,
             } => {
                 self.unqueue(conversation);
                 if let Some(c) = self.conversations.get_mut(conversation) {
                     c.state = ConversationState::Offered;
                     c.offer = Some((worker.clone(), *deadline));
+                    c.language_fallback = *language_fallback;
                     c.first_offer_at.get_or_insert(*at);
                 }
                 self.worker_mut(worker).offer = Some(conversation.clone());
@@ -364,6 +383,8 @@ impl Dispatch {
                     c.state = ConversationState::Assigned;
                     c.offer = None;
                     c.owner = Some(supervisor.clone());
+                    // A supervisor chose to take it: not a dispatch fallback.
+                    c.language_fallback = false;
                     if c.assigned_at.is_none() {
                         first = Some((c.language, at.saturating_sub(c.queued_at.unwrap_or(*at))));
                     }
@@ -384,9 +405,15 @@ impl Dispatch {
                 ..
             } => {
                 self.worker_mut(supervisor).owned.remove(conversation);
+                let speaks = self
+                    .workers
+                    .get(worker)
+                    .map(|w| w.info.languages.clone())
+                    .unwrap_or_default();
                 if let Some(c) = self.conversations.get_mut(conversation) {
                     c.owner = Some(worker.clone());
                     c.state = ConversationState::Assigned;
+                    c.language_fallback = !speaks.contains(&c.language);
                 }
                 self.worker_mut(worker).owned.insert(conversation.clone());
             }
@@ -439,6 +466,7 @@ impl Dispatch {
         c.state = ConversationState::Queued;
         c.offer = None;
         c.owner = None;
+        c.language_fallback = false;
         let at = *c.queued_at.get_or_insert(c.opened_at);
         self.queue
             .insert((std::cmp::Reverse(c.priority), at, id.to_string()));

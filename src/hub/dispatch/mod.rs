@@ -8,7 +8,9 @@
 //! The rules follow Twilio TaskRouter: an offer goes to one eligible worker (status available,
 //! speaks the language, has the skills, has free capacity) with a deadline; among the eligible
 //! the one idle longest gets it; the queue is ordered by priority, then by waiting time. Decline,
-//! timeout and disconnect send the conversation to the next worker.
+//! timeout and disconnect send the conversation to the next worker. When no free worker speaks
+//! the language for longer than `language_wait_ms`, any eligible worker gets it, marked as a
+//! language fallback.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,6 +36,9 @@ pub struct DispatchConfig {
     pub offer_timeout_ms: u64,
     /// How long a disconnected worker keeps their conversations.
     pub grace_ms: u64,
+    /// How long a queued conversation waits for a free worker who speaks its language before
+    /// it is offered to any eligible worker (marked as a language fallback). 0: at once.
+    pub language_wait_ms: u64,
 }
 
 impl Default for DispatchConfig {
@@ -41,6 +46,7 @@ impl Default for DispatchConfig {
         DispatchConfig {
             offer_timeout_ms: 30_000,
             grace_ms: 60_000,
+            language_wait_ms: 60_000,
         }
     }
 }
@@ -61,10 +67,11 @@ pub enum Input {
         worker: WorkerId,
         command: Command,
     },
-    /// A customer opened a conversation.
+    /// A customer opened a conversation. `language` is what they declared, if anything; when
+    /// `None` it is detected from their messages while the bot has the conversation.
     CustomerOpened {
         customer: String,
-        language: Lang,
+        language: Option<Lang>,
         key: String,
         context: Vec<(String, String)>,
     },
@@ -200,7 +207,15 @@ struct Conversation {
     /// Secret the customer resumes with.
     key: String,
     context: Vec<(String, String)>,
+    /// The conversation's language: declared, detected, or English until something is known.
     language: Lang,
+    /// The customer declared `language` when opening (detection then only refines it through
+    /// triage, with the declared language as the hint, as for every declared conversation).
+    declared: bool,
+    /// An undeclared conversation's language has been detected ([`Fact::LanguageDetected`]).
+    detected: bool,
+    /// The current offer or owner came through the language fallback.
+    language_fallback: bool,
     state: ConversationState,
     priority: u8,
     intent: String,
@@ -263,6 +278,9 @@ pub struct Dispatch {
     /// Time from queued to first human offer, per language, for the wallboard.
     /// When a person first took a conversation, and how long it had waited, per language.
     time_to_human: BTreeMap<Lang, Vec<(Millis, u64)>>,
+    /// The latest `now` handled: language-wait deadlines already passed are not reported again
+    /// by [`Dispatch::next_deadline`] (any later event re-runs matching anyway).
+    now: Millis,
 }
 
 impl Dispatch {
@@ -275,6 +293,7 @@ impl Dispatch {
             next_conversation: 1,
             next_draft: 1,
             time_to_human: BTreeMap::new(),
+            now: 0,
         }
     }
 
@@ -298,6 +317,7 @@ impl Dispatch {
 
     /// Handle one input at time `now`. On `Err`, nothing changed.
     pub fn handle(&mut self, input: Input, now: Millis) -> Result<Vec<Effect>, Refusal> {
+        self.now = self.now.max(now);
         let mut out = Vec::new();
         match input {
             Input::WorkerConnected { info } => {
@@ -335,7 +355,7 @@ impl Dispatch {
                     },
                     &mut out,
                 );
-                let greeting = notices::welcome(language);
+                let greeting = notices::welcome(language.unwrap_or(Lang::En));
                 self.record(
                     Fact::BotSaid {
                         conversation: conversation.clone(),
@@ -842,6 +862,7 @@ impl Dispatch {
             .get(id)
             .map_or(0, |c| c.messages.len() as u32);
         if state == ConversationState::Bot {
+            self.detect_language(id, now, out);
             let Some(decision) = triage else {
                 return Ok(());
             };
@@ -860,19 +881,25 @@ impl Dispatch {
                     TriageReason::AskedForPerson { .. } => 1,
                     _ => 0,
                 };
+                // Triage already applied a declared conversation's language; an undeclared one
+                // keeps what was detected from all the customer wrote.
+                let language = self
+                    .conversations
+                    .get(id)
+                    .map_or(decision.language, |c| c.language);
                 self.record(
                     Fact::Queued {
                         conversation: id.to_string(),
                         priority,
                         intent: decision.intent.clone(),
                         why: decision.reason.explain(),
-                        language: decision.language,
+                        language,
                         at: now,
                     },
                     out,
                 );
                 let position = self.queue_position(id).unwrap_or(1);
-                let notice = triage::handoff_notice(decision.language, position as usize);
+                let notice = triage::handoff_notice(language, position as usize);
                 self.system_line(id, notice, now, out);
                 out.push(Effect::ToCustomer {
                     conversation: id.to_string(),
@@ -903,6 +930,40 @@ impl Dispatch {
             self.need_draft(id, 0, out);
         }
         Ok(())
+    }
+
+    /// For a customer who declared no language: detect it from everything they wrote while the
+    /// bot had the conversation (the last [`DETECT_MESSAGES`] messages), and record it when it
+    /// is first clear or when it changes. More text is more evidence, so a clear later message
+    /// outweighs an earlier "ok", while one unclear message never undoes a clear detection.
+    fn detect_language(&mut self, id: &str, now: Millis, out: &mut Vec<Effect>) {
+        let Some(c) = self.conversations.get(id) else {
+            return;
+        };
+        if c.declared {
+            return;
+        }
+        let customer: Vec<&str> = c
+            .messages
+            .iter()
+            .filter(|m| m.from == Author::Customer)
+            .map(|m| m.text.as_str())
+            .collect();
+        let recent = customer[customer.len().saturating_sub(DETECT_MESSAGES)..].join("\n");
+        let Some(language) = crate::lang::detect_clear(&recent) else {
+            return;
+        };
+        if c.detected && c.language == language {
+            return;
+        }
+        self.record(
+            Fact::LanguageDetected {
+                conversation: id.to_string(),
+                language,
+                at: now,
+            },
+            out,
+        );
     }
 
     fn tick(&mut self, now: Millis, out: &mut Vec<Effect>) {
@@ -1036,7 +1097,7 @@ impl Dispatch {
             out,
         );
         let position = self.queue_position(id).unwrap_or(1);
-        let language = self.conversation_language(id).unwrap_or(Lang::En);
+        let language = self.conversations.get(id).map_or(Lang::En, |c| c.language);
         let notice = triage::handoff_notice(language, position as usize);
         self.system_line(id, notice, now, out);
         out.push(Effect::ToCustomer {
@@ -1120,44 +1181,64 @@ impl Dispatch {
             let Some(c) = self.conversations.get(id) else {
                 continue;
             };
-            let eligible: Vec<&&Worker> = free
-                .iter()
-                .filter(|w| {
-                    !taken.contains(&w.info.id)
-                        && w.info.languages.contains(&c.language)
-                        && c.passed
-                            .get(&w.info.id)
-                            .is_none_or(|at| at.saturating_add(self.config.offer_timeout_ms) <= now)
-                })
-                .collect();
+            let waited = now.saturating_sub(c.queued_at.unwrap_or(c.opened_at));
+            let may_fall_back = waited >= self.config.language_wait_ms;
+            // One pass over the free workers, longest idle first: those who speak the language,
+            // and, once the language wait is over, everyone else as the fallback.
+            let mut speakers: Vec<&Worker> = Vec::new();
+            let mut others: Vec<&Worker> = Vec::new();
+            for w in free.iter().copied() {
+                let cooled = c
+                    .passed
+                    .get(&w.info.id)
+                    .is_none_or(|at| at.saturating_add(self.config.offer_timeout_ms) <= now);
+                if taken.contains(&w.info.id) || !cooled {
+                    continue;
+                }
+                if w.info.languages.contains(&c.language) {
+                    speakers.push(w);
+                } else if may_fall_back {
+                    others.push(w);
+                }
+            }
+            let fallback = speakers.is_empty();
+            let eligible = if fallback { &others } else { &speakers };
             // Someone who has not passed on this conversation yet goes first.
             let chosen = eligible
                 .iter()
                 .find(|w| !c.passed.contains_key(&w.info.id))
                 .or_else(|| eligible.first());
             if let Some(w) = chosen {
-                let because = format!(
-                    "idle longest ({}) of {} eligible: speaks {}, {}/{} open",
+                let rule = format!(
+                    "idle longest ({}) of {} eligible",
                     human_duration(now.saturating_sub(w.idle_since)),
                     eligible.len(),
-                    c.language,
-                    w.owned.len(),
-                    w.info.capacity
                 );
+                let load = format!("{}/{} open", w.owned.len(), w.info.capacity);
+                let because = if fallback {
+                    format!(
+                        "no free {} speaker after {}: offered to any language; {rule}, {load}",
+                        c.language,
+                        human_duration(waited),
+                    )
+                } else {
+                    format!("{rule}: speaks {}, {load}", c.language)
+                };
                 taken.insert(w.info.id.clone());
-                offers.push((id.clone(), w.info.id.clone(), because));
+                offers.push((id.clone(), w.info.id.clone(), because, fallback));
             }
             if taken.len() == free.len() {
                 break;
             }
         }
-        for (id, worker, because) in offers {
+        for (id, worker, because, language_fallback) in offers {
             let deadline = now + self.config.offer_timeout_ms;
             self.record(
                 Fact::Offered {
                     conversation: id.clone(),
                     worker: worker.clone(),
                     deadline,
+                    language_fallback,
                     at: now,
                 },
                 out,
@@ -1191,6 +1272,7 @@ impl Dispatch {
             deadline,
             timeout_ms: deadline.saturating_sub(now),
             because: because.to_string(),
+            language_fallback: c.language_fallback,
         }
     }
 
@@ -1391,7 +1473,7 @@ impl Dispatch {
             state: c.state,
             customer: CustomerContext {
                 name: c.customer.clone(),
-                language: Some(c.language),
+                language: c.declared.then_some(c.language),
                 facts: c
                     .context
                     .iter()
@@ -1409,6 +1491,7 @@ impl Dispatch {
             owner: c.owner.clone(),
             shadowed_by: c.shadowers.iter().map(|s| self.worker_name(s)).collect(),
             opened_at: c.opened_at,
+            language_fallback: c.language_fallback,
         }
     }
 }
@@ -1416,6 +1499,9 @@ impl Dispatch {
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 /// Earlier customer messages given to a drafter with the one to answer.
 const DRAFT_HISTORY: usize = 4;
+
+/// How many of the customer's latest messages language detection reads.
+const DETECT_MESSAGES: usize = 8;
 
 /// p50 and p90 of the waits recorded since midnight (UTC) of `now`'s day.
 fn percentiles_today(

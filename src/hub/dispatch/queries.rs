@@ -18,8 +18,19 @@ impl Dispatch {
         self.conversations.get(id).map(|c| c.key.clone())
     }
 
+    /// The conversation's language as far as it is known: declared, or detected from the
+    /// customer's messages. `None` for an undeclared conversation nothing was detected in yet
+    /// (so triage detects without an English prior), and for an unknown conversation.
     pub fn conversation_language(&self, id: &str) -> Option<Lang> {
-        self.conversations.get(id).map(|c| c.language)
+        self.conversations
+            .get(id)
+            .filter(|c| c.declared || c.detected)
+            .map(|c| c.language)
+    }
+
+    /// Whether the customer declared the conversation's language (`None`: unknown conversation).
+    pub fn language_declared(&self, id: &str) -> Option<bool> {
+        self.conversations.get(id).map(|c| c.declared)
     }
 
     pub fn worker_status(&self, id: &str) -> Option<WorkerStatus> {
@@ -98,7 +109,18 @@ impl Dispatch {
                     .map(|at| at.saturating_add(self.config.offer_timeout_ms))
             })
         });
-        offers.chain(graces).chain(cooldowns).min()
+        // A conversation waiting for a speaker of its language may go to anyone after the
+        // language wait. Deadlines already handled are not reported again: once the wait is
+        // over, any event that frees a worker re-runs matching by itself.
+        let language_waits = self.queue.iter().filter_map(|(_, queued_at, _)| {
+            let at = queued_at.saturating_add(self.config.language_wait_ms);
+            (at > self.now).then_some(at)
+        });
+        offers
+            .chain(graces)
+            .chain(cooldowns)
+            .chain(language_waits)
+            .min()
     }
 
     /// What a worker's console needs after logging in without resume.
@@ -242,7 +264,7 @@ impl Dispatch {
                 if worker.offer.as_deref() != Some(c.id.as_str()) {
                     return Err(format!("{}: offer to {w} not on the worker", c.id));
                 }
-                if !worker.info.languages.contains(&c.language) {
+                if !worker.info.languages.contains(&c.language) && !c.language_fallback {
                     return Err(format!("{}: offered to {w} who does not speak it", c.id));
                 }
             }
