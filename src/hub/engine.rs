@@ -117,7 +117,9 @@ pub enum EngineMsg {
         proposal: DraftProposal,
     },
     /// A drafter panicked; the worker writes this reply by hand.
-    DraftFailed { conversation: ConversationId },
+    DraftFailed {
+        conversation: ConversationId,
+    },
     Health {
         reply: oneshot::Sender<Health>,
     },

@@ -100,13 +100,16 @@ impl Dispatch {
                 w.disconnected_at
                     .map(|at| at.saturating_add(self.config.grace_ms))
             });
-        // A conversation that only passed workers could take becomes offerable again.
+        // A conversation that only passed workers could take becomes offerable again. A cooldown
+        // already over is not reported again (that would wake the hub in a loop while the
+        // conversation waits): matching runs on every event that frees a worker anyway.
         let cooldowns = self.queue.iter().filter_map(|(_, _, id)| {
             self.conversations.get(id).and_then(|c| {
                 c.passed
                     .values()
-                    .min()
                     .map(|at| at.saturating_add(self.config.offer_timeout_ms))
+                    .filter(|end| *end > self.now)
+                    .min()
             })
         });
         // A conversation waiting for a speaker of its language may go to anyone after the
