@@ -1107,3 +1107,159 @@ fn to_core_command(command: WorkerCommand) -> Option<Command> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::hub::store::{SqliteStore, StoredWorker};
+    use crate::protocol::WorkerInfo;
+
+    /// The SQLite store, with a switch that makes every append fail (a full disk).
+    struct FlakyStore {
+        inner: SqliteStore,
+        failing: Arc<AtomicBool>,
+    }
+
+    impl EventStore for FlakyStore {
+        fn append(
+            &mut self,
+            facts: &[Fact],
+            commands: &[CommandRecord],
+            at: Millis,
+        ) -> Result<(), StoreError> {
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(StoreError::Invalid("disk full".into()));
+            }
+            self.inner.append(facts, commands, at)
+        }
+        fn load(&self) -> Result<Vec<Fact>, StoreError> {
+            self.inner.load()
+        }
+        fn command_result(
+            &self,
+            principal: &str,
+            id: &str,
+        ) -> Result<Option<CommandResult>, StoreError> {
+            self.inner.command_result(principal, id)
+        }
+        fn add_worker(
+            &mut self,
+            info: &WorkerInfo,
+            token_hash: &str,
+            at: Millis,
+        ) -> Result<(), StoreError> {
+            self.inner.add_worker(info, token_hash, at)
+        }
+        fn set_token(&mut self, worker: &str, token_hash: &str) -> Result<(), StoreError> {
+            self.inner.set_token(worker, token_hash)
+        }
+        fn worker_by_token(&self, token_hash: &str) -> Result<Option<StoredWorker>, StoreError> {
+            self.inner.worker_by_token(token_hash)
+        }
+        fn workers(&self) -> Result<Vec<StoredWorker>, StoreError> {
+            self.inner.workers()
+        }
+    }
+
+    fn connection(
+        id: ConnId,
+    ) -> (
+        ConnHandle,
+        mpsc::Receiver<Arc<str>>,
+        watch::Receiver<Option<(u16, String)>>,
+    ) {
+        let (frames, rx) = mpsc::channel(CONNECTION_QUEUE);
+        let (kill, killed) = watch::channel(None);
+        (ConnHandle { id, frames, kill }, rx, killed)
+    }
+
+    fn start(
+        engine_tx: &Sender<EngineMsg>,
+        conn: ConnHandle,
+        id: &str,
+    ) -> oneshot::Receiver<Option<ConversationId>> {
+        let (reply, answer) = oneshot::channel();
+        engine_tx
+            .send(EngineMsg::CustomerStart {
+                conn,
+                id: id.into(),
+                protocol: PROTOCOL_VERSION,
+                name: Some("Ada".into()),
+                lang: Some(Lang::En),
+                resume: None,
+                context: Vec::new(),
+                reply,
+            })
+            .expect("engine running");
+        answer
+    }
+
+    /// A batch whose commit fails happened not at all: no frame of it leaves the hub, its
+    /// connections are asked to resume, nothing of it is in the log, and the hub goes on.
+    #[test]
+    fn a_failed_group_commit_sends_nothing_and_asks_to_resume() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let failing = Arc::new(AtomicBool::new(false));
+        let store = FlakyStore {
+            inner: SqliteStore::open(dir.path()).expect("store"),
+            failing: failing.clone(),
+        };
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let kb = Arc::new(KnowledgeBase::builtin());
+        let drafter = crate::drafting::DrafterChoice::Kb.build(kb.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let engine = Engine::new(
+            DispatchConfig::default(),
+            Box::new(store),
+            kb,
+            drafter,
+            runtime.handle().clone(),
+            tx.clone(),
+        )
+        .expect("engine");
+        let thread = std::thread::spawn(move || engine.serve(rx));
+
+        failing.store(true, Ordering::SeqCst);
+        let (conn, mut frames, mut killed) = connection(1);
+        let answer = start(&tx, conn, "c-1");
+        runtime.block_on(async {
+            answer.await.expect("engine answers");
+            killed.changed().await.expect("the connection is told");
+        });
+        let told = killed.borrow().clone();
+        assert_eq!(told.map(|(code, _)| code), Some(CLOSE_STORE_FAILED));
+        assert!(
+            frames.try_recv().is_err(),
+            "no frame of a failed batch leaves the hub"
+        );
+
+        failing.store(false, Ordering::SeqCst);
+        let (conn, mut frames, _killed) = connection(2);
+        let answer = start(&tx, conn, "c-2");
+        let first = runtime.block_on(async {
+            answer
+                .await
+                .expect("engine answers")
+                .expect("a conversation");
+            frames.recv().await.expect("a frame")
+        });
+        assert!(first.contains("\"started\""), "{first}");
+
+        tx.send(EngineMsg::Shutdown).expect("engine running");
+        thread.join().expect("engine thread");
+        let facts = SqliteStore::open(dir.path())
+            .expect("store")
+            .load()
+            .expect("log");
+        let opened = facts
+            .iter()
+            .filter(|f| matches!(f, Fact::ConversationOpened { .. }))
+            .count();
+        assert_eq!(
+            opened, 1,
+            "only the conversation whose batch was stored is in the log"
+        );
+    }
+}
