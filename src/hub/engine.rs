@@ -1163,13 +1163,9 @@ mod tests {
         }
     }
 
-    fn connection(
-        id: ConnId,
-    ) -> (
-        ConnHandle,
-        mpsc::Receiver<Arc<str>>,
-        watch::Receiver<Option<(u16, String)>>,
-    ) {
+    type Killed = watch::Receiver<Option<(u16, String)>>;
+
+    fn connection(id: ConnId) -> (ConnHandle, mpsc::Receiver<Arc<str>>, Killed) {
         let (frames, rx) = mpsc::channel(CONNECTION_QUEUE);
         let (kill, killed) = watch::channel(None);
         (ConnHandle { id, frames, kill }, rx, killed)
