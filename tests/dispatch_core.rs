@@ -215,11 +215,7 @@ fn asking_for_a_person_offers_to_the_longest_idle_worker() {
         }
     )));
     // And a draft is requested for the worker.
-    assert!(
-        effects
-            .iter()
-            .any(|e| matches!(e, Effect::NeedDraft { .. }))
-    );
+    assert!(effects.iter().any(|e| matches!(e, Effect::NeedDraft(_))));
 }
 
 #[test]
@@ -428,7 +424,7 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
     let for_message = e
         .iter()
         .find_map(|e| match e {
-            Effect::NeedDraft { for_message, .. } => Some(*for_message),
+            Effect::NeedDraft(need) => Some(need.for_message),
             _ => None,
         })
         .expect("draft requested");
@@ -492,7 +488,7 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
     let n = e
         .iter()
         .find_map(|e| match e {
-            Effect::NeedDraft { for_message, .. } => Some(*for_message),
+            Effect::NeedDraft(need) => Some(need.for_message),
             _ => None,
         })
         .expect("draft requested for a message to an assigned conversation");
@@ -510,7 +506,7 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
         .expect("ok");
     assert!(
         e.iter()
-            .any(|e| matches!(e, Effect::NeedDraft { attempt: 1, .. }))
+            .any(|e| matches!(e, Effect::NeedDraft(need) if need.attempt == 1))
     );
     s.run(Input::DraftReady {
         conversation: c.clone(),
@@ -547,7 +543,7 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
     let n = e
         .iter()
         .find_map(|e| match e {
-            Effect::NeedDraft { for_message, .. } => Some(*for_message),
+            Effect::NeedDraft(need) => Some(need.for_message),
             _ => None,
         })
         .expect("draft requested");

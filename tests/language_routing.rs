@@ -169,7 +169,7 @@ fn drafts_in(effects: &[Effect]) -> Vec<Lang> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::NeedDraft { language, .. } => Some(*language),
+            Effect::NeedDraft(need) => Some(need.language),
             _ => None,
         })
         .collect()

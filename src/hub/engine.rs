@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::drafting::kb::KnowledgeBase;
-use crate::drafting::{DraftProposal, DraftRequest, Drafter, Turn};
-use crate::hub::dispatch::{Command, Dispatch, DispatchConfig, Effect, Input, Refusal};
+use crate::drafting::{DraftProposal, DraftRequest, Drafter};
+use crate::hub::dispatch::{Command, Dispatch, DispatchConfig, DraftNeed, Effect, Input, Refusal};
 use crate::hub::facts::Fact;
 use crate::hub::store::{CommandRecord, CommandResult, EventStore, StoreError, hash_token};
 use crate::hub::triage;
@@ -128,17 +128,6 @@ pub enum EngineMsg {
 
 /// How often a streaming draft is forwarded to the console at most.
 const DRAFT_PARTIAL_EVERY: Duration = Duration::from_millis(60);
-
-/// A draft to write, owned, for a blocking thread.
-struct DraftJob {
-    conversation: ConversationId,
-    for_message: u32,
-    text: String,
-    language: Lang,
-    history: Vec<String>,
-    transcript: Vec<Turn>,
-    attempt: u32,
-}
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Health {
@@ -255,7 +244,7 @@ pub struct Engine {
     /// Conversations with a draft being written, and the newer request to start when it is
     /// done: one draft at a time per conversation, and a draft for a message that a newer one
     /// has overtaken is never started (the core would drop it anyway).
-    drafting: HashMap<ConversationId, Option<DraftJob>>,
+    drafting: HashMap<ConversationId, Option<DraftNeed>>,
 }
 
 impl Engine {
@@ -942,23 +931,7 @@ impl Engine {
                     conversation,
                     event,
                 } => self.send_customer(&conversation, &event),
-                Effect::NeedDraft {
-                    conversation,
-                    for_message,
-                    text,
-                    language,
-                    history,
-                    transcript,
-                    attempt,
-                } => self.request_draft(DraftJob {
-                    conversation,
-                    for_message,
-                    text,
-                    language,
-                    history,
-                    transcript,
-                    attempt,
-                }),
+                Effect::NeedDraft(need) => self.request_draft(need),
             }
         }
     }
@@ -966,7 +939,7 @@ impl Engine {
     /// Write a draft off the engine thread: a model server may take seconds, and the engine
     /// never waits for it. Partial text goes to the watchers as it grows; the finished draft
     /// comes back as [`EngineMsg::DraftDone`] and is recorded like any other fact.
-    fn request_draft(&mut self, job: DraftJob) {
+    fn request_draft(&mut self, job: DraftNeed) {
         if let Some(waiting) = self.drafting.get_mut(&job.conversation) {
             *waiting = Some(job);
             return;
@@ -1018,12 +991,13 @@ impl Engine {
             .workers
             .entry(worker.to_string())
             .or_insert_with(|| Stream::new(format!("{epoch}-{worker}")));
-        if stream.uncommitted_from.is_none() {
-            self.touched.push((true, worker.to_string()));
-        }
-        if let Some(out) = stream.push(event) {
-            self.held.push(out);
-        }
+        push_held(
+            stream,
+            (true, worker),
+            event,
+            &mut self.touched,
+            &mut self.held,
+        );
     }
 
     /// A frame outside the stream (seq 0), for the current connection only.
@@ -1040,12 +1014,13 @@ impl Engine {
             .customers
             .entry(conversation.to_string())
             .or_insert_with(|| Stream::new(format!("{epoch}-{conversation}")));
-        if stream.uncommitted_from.is_none() {
-            self.touched.push((false, conversation.to_string()));
-        }
-        if let Some(out) = stream.push(event) {
-            self.held.push(out);
-        }
+        push_held(
+            stream,
+            (false, conversation),
+            event,
+            &mut self.touched,
+            &mut self.held,
+        );
     }
 
     fn push_wallboards(&mut self, now: Millis) {
@@ -1058,6 +1033,21 @@ impl Engine {
             self.send_worker_direct(&worker, &event);
         }
     }
+}
+
+/// Push an event on a client's stream (`(true, worker)` or `(false, conversation)`), remembering
+/// that the stream changed in this batch and holding the frame until the batch is committed.
+fn push_held<E: serde::Serialize>(
+    stream: &mut Stream,
+    (worker, id): (bool, &str),
+    event: &E,
+    touched: &mut Vec<(bool, String)>,
+    held: &mut Vec<(ConnHandle, Arc<str>)>,
+) {
+    if stream.uncommitted_from.is_none() {
+        touched.push((worker, id.to_string()));
+    }
+    held.extend(stream.push(event));
 }
 
 /// The dispatch state the log describes: worker profiles from the token store, then every fact

@@ -129,16 +129,23 @@ pub enum Effect {
         event: CustomerEvent,
     },
     /// Ask the drafter for a draft; answer with [`Input::DraftReady`].
-    NeedDraft {
-        conversation: ConversationId,
-        for_message: u32,
-        text: String,
-        language: Lang,
-        history: Vec<String>,
-        /// The recent customer and worker lines, oldest first, ending with `text`.
-        transcript: Vec<crate::drafting::Turn>,
-        attempt: u32,
-    },
+    NeedDraft(DraftNeed),
+}
+
+/// A draft the core wants written: everything a drafter is given, owned, so the shell can hand
+/// it to another thread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftNeed {
+    pub conversation: ConversationId,
+    /// The customer message (`n`) to answer.
+    pub for_message: u32,
+    pub text: String,
+    pub language: Lang,
+    /// The customer messages before `text`, oldest first.
+    pub history: Vec<String>,
+    /// The recent customer and worker lines, oldest first, ending with `text`.
+    pub transcript: Vec<crate::drafting::Turn>,
+    pub attempt: u32,
 }
 
 /// A command the core refused; nothing changed.
@@ -1456,7 +1463,7 @@ impl Dispatch {
             })
             .collect();
         transcript.reverse();
-        out.push(Effect::NeedDraft {
+        out.push(Effect::NeedDraft(DraftNeed {
             conversation: id.to_string(),
             for_message: last.n,
             text: last.text.clone(),
@@ -1464,7 +1471,7 @@ impl Dispatch {
             history,
             transcript,
             attempt,
-        });
+        }));
     }
 
     fn view(&self, c: &Conversation) -> ConversationView {
