@@ -202,7 +202,7 @@ impl Results {
         }
         writeln!(
             md,
-            "**The disk.** The hub's log makes one durable SQLite commit (WAL, `synchronous=FULL`) per command, so its throughput follows what one commit costs on this disk, which other work on the machine changes from minute to minute. Measured by this run, 200 commits of one row each: {probes}."
+            "**The disk.** The hub commits the commands that arrive together in one durable SQLite transaction (WAL, `synchronous=FULL`; group commit), so under load one flush serves many messages, while a lone message still waits for one commit: what that costs on this disk, which other work on the machine changes from minute to minute, measured by this run, 200 commits of one row each: {probes}."
         )?;
         writeln!(md)?;
         Ok(())
@@ -538,7 +538,7 @@ impl Results {
         if !tmpfs.is_empty() {
             writeln!(
                 md,
-                "Diagnostic, not a result: the same hub with its data directory on tmpfs (/dev/shm), where a flush costs nothing. Not durable across a machine crash; it shows the hub's CPU ceiling, i.e. what group commit could approach."
+                "Diagnostic, not a result: the same hub with its data directory on tmpfs (/dev/shm), where a flush costs nothing. Not durable across a machine crash; the gap to the durable runs above is what the disk still costs with group commit."
             )?;
             writeln!(md)?;
             writeln!(
