@@ -16,6 +16,7 @@ use std::sync::{Arc, LazyLock};
 
 use serde::Deserialize;
 
+use crate::drafting::keywords::{Found, KeywordIndex, MatchMode, Phrase};
 use crate::drafting::{DraftProposal, DraftRequest, Drafter};
 use crate::lang::{self, Lang};
 
@@ -111,14 +112,9 @@ impl Article {
             let mut phrases: Vec<Phrase> = list
                 .iter()
                 .map(|k| Phrase::keyword(k))
-                .filter(|p| !p.words.is_empty())
+                .filter(|p| p.len() > 0)
                 .collect();
-            phrases.sort_by(|a, b| {
-                b.words
-                    .len()
-                    .cmp(&a.words.len())
-                    .then(b.text.len().cmp(&a.text.len()))
-            });
+            phrases.sort_by(|a, b| b.len().cmp(&a.len()).then(b.text.len().cmp(&a.text.len())));
             phrases
         }));
         Ok(Article {
@@ -195,6 +191,8 @@ pub struct Match {
 #[derive(Debug, Clone)]
 pub struct KnowledgeBase {
     articles: Vec<Article>,
+    /// Every keyword word of every article, for [`Self::search`].
+    index: KeywordIndex,
 }
 
 /// The built-in articles, compiled into the binary. Keep in step with `assets/kb/`.
@@ -257,9 +255,6 @@ const ENGLISH_FALLBACK_WEIGHT: f32 = 0.5;
 /// `score = raw / (raw + SATURATION)`: adding evidence raises the score with diminishing returns
 /// and never reaches 1.
 const SATURATION: f32 = 0.5;
-/// How many unrelated words may sit between the words of a keyword phrase
-/// ("move *my* due date" matches "move due date").
-const KB_MAX_GAP: usize = 2;
 
 impl KnowledgeBase {
     /// The articles shipped in `assets/kb/`, compiled in.
@@ -308,7 +303,7 @@ impl KnowledgeBase {
 
     /// Build from already-parsed articles, checking ids are unique. `origin` names the source
     /// in errors.
-    pub fn from_articles(origin: &Path, articles: Vec<Article>) -> Result<Self, KbError> {
+    pub fn from_articles(origin: &Path, mut articles: Vec<Article>) -> Result<Self, KbError> {
         if articles.is_empty() {
             return Err(KbError::Empty {
                 path: origin.to_path_buf(),
@@ -323,7 +318,15 @@ impl KnowledgeBase {
                 });
             }
         }
-        Ok(KnowledgeBase { articles })
+        let mut index = KeywordIndex::for_keywords();
+        for article in &mut articles {
+            for phrases in &mut article.keywords.0 {
+                for phrase in phrases {
+                    index.add(phrase);
+                }
+            }
+        }
+        Ok(KnowledgeBase { articles, index })
     }
 
     /// All articles, in load order.
@@ -339,21 +342,65 @@ impl KnowledgeBase {
     /// Articles matching a customer message written in `lang`, best first; articles with no
     /// matching keyword are left out. Ties keep load order, so results are deterministic.
     pub fn search(&self, text: &str, lang: Lang) -> Vec<Match> {
-        let words = lang::words(text);
+        self.search_in_context(&[], text, lang).0
+    }
+
+    /// [`Self::search`] for `text` alone, and for `text` read after `earlier` messages (`None`
+    /// when there are none). The same as two searches, with the words looked up once.
+    fn search_in_context(
+        &self,
+        earlier: &[String],
+        text: &str,
+        lang: Lang,
+    ) -> (Vec<Match>, Option<Vec<Match>>) {
+        let mut words: Vec<String> = earlier.iter().flat_map(|m| lang::words(m)).collect();
+        let before = words.len();
+        words.extend(lang::words(text));
+        let hits = self.index.hits(&words);
+        let alone = hits.after(before);
+        let text_matches = self.rank(alone.len(), lang, |p, used, mode| alone.find(p, used, mode));
+        let context_matches = (!earlier.is_empty())
+            .then(|| self.rank(hits.len(), lang, |p, used, mode| hits.find(p, used, mode)));
+        (text_matches, context_matches)
+    }
+
+    /// Score every article with `find` (a phrase's match in the message, given the words
+    /// already claimed) and rank them.
+    fn rank(
+        &self,
+        words: usize,
+        lang: Lang,
+        find: impl Fn(&Phrase, &[bool], MatchMode) -> Option<Found>,
+    ) -> Vec<Match> {
         let mut matches: Vec<Match> = self
             .articles
             .iter()
-            .filter_map(|article| score_article(article, &words, lang))
+            .filter_map(|article| score_article(article, words, lang, &find))
             .collect();
         matches.sort_by(|a, b| b.score.total_cmp(&a.score));
         matches
+    }
+
+    /// [`Self::search`] the slow way, trying every phrase against every word: what the index
+    /// must agree with.
+    #[cfg(test)]
+    fn search_unindexed(&self, text: &str, lang: Lang) -> Vec<Match> {
+        let words = lang::words(text);
+        self.rank(words.len(), lang, |phrase, used, mode| {
+            phrase.find(&words, used, mode)
+        })
     }
 }
 
 /// Score one article against the customer's words. Each word of the message can support at
 /// most one keyword, so overlapping keywords ("due date" and "date") do not double count.
-fn score_article(article: &Article, words: &[String], lang: Lang) -> Option<Match> {
-    let mut used = vec![false; words.len()];
+fn score_article(
+    article: &Article,
+    words: usize,
+    lang: Lang,
+    find: impl Fn(&Phrase, &[bool], MatchMode) -> Option<Found>,
+) -> Option<Match> {
+    let mut used = vec![false; words];
     let mut raw = 0.0;
     let mut matched = Vec::new();
     let mut passes = vec![(lang, 1.0)];
@@ -368,13 +415,13 @@ fn score_article(article: &Article, words: &[String], lang: Lang) -> Option<Matc
                 if matched.contains(&phrase.text) {
                     continue;
                 }
-                let Some(found) = phrase.find(words, &used, mode) else {
+                let Some(found) = find(phrase, &used, mode) else {
                     continue;
                 };
                 for &i in &found.positions {
                     used[i] = true;
                 }
-                raw += phrase.weight() * found.quality * pass_weight;
+                raw += weight(phrase) * found.quality * pass_weight;
                 matched.push(phrase.text.clone());
             }
         }
@@ -388,175 +435,10 @@ fn score_article(article: &Article, words: &[String], lang: Lang) -> Option<Matc
     })
 }
 
-/// How a [`Phrase`] matches words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MatchMode {
-    /// Knowledge-base retrieval, exact and stem matches only (the first pass of [`Self::Keyword`]).
-    Stem,
-    /// Knowledge-base retrieval, tuned for recall: words of four or more letters match as
-    /// stems ("refund" matches "refunded"), long words also inside compounds
-    /// ("zahlung" in "ratenzahlung") and with one typo, and phrases allow short gaps.
-    Keyword,
-    /// Triage rules, tuned for precision: words match exactly unless written with a trailing
-    /// `*` ("operator*"), no typos, at most one word between phrase words.
-    Pattern,
-}
-
-/// A keyword or phrase, split into normalised words, ready to match a message.
-#[derive(Debug, Clone)]
-pub(crate) struct Phrase {
-    /// The phrase as written in the list (normalised), for display.
-    pub(crate) text: String,
-    words: Vec<PhraseWord>,
-}
-
-#[derive(Debug, Clone)]
-struct PhraseWord {
-    word: String,
-    /// Matches any word starting with `word`.
-    prefix: bool,
-    /// `word`'s length in characters and its first character, so the typo-tolerant checks can
-    /// rule most message words out without counting or comparing anything.
-    chars: usize,
-    first: Option<char>,
-}
-
-/// Where a phrase matched and how cleanly (1.0 exact or stem, less for typos and compounds).
-#[derive(Debug, Clone)]
-pub(crate) struct Found {
-    pub(crate) positions: Vec<usize>,
-    pub(crate) quality: f32,
-}
-
-impl Phrase {
-    /// A knowledge-base keyword: words of four or more letters are stems.
-    pub(crate) fn keyword(text: &str) -> Phrase {
-        Self::parse(text, |w| w.chars().count() >= 4)
-    }
-
-    /// A triage pattern: only words ending in `*` are stems.
-    pub(crate) fn pattern(text: &str) -> Phrase {
-        Self::parse(text, |_| false)
-    }
-
-    fn parse(text: &str, default_prefix: impl Fn(&str) -> bool) -> Phrase {
-        let mut words = Vec::new();
-        for raw in text.split_whitespace() {
-            let (raw, star) = match raw.strip_suffix('*') {
-                Some(stem) => (stem, true),
-                None => (raw, false),
-            };
-            // Normalising may split a word ("can't" -> "can t"); only the last piece keeps `*`.
-            let parts = lang::words(raw);
-            let last = parts.len().saturating_sub(1);
-            for (i, word) in parts.into_iter().enumerate() {
-                let prefix = (i == last && star) || default_prefix(&word);
-                let chars = word.chars().count();
-                let first = word.chars().next();
-                words.push(PhraseWord {
-                    word,
-                    prefix,
-                    chars,
-                    first,
-                });
-            }
-        }
-        let text = words
-            .iter()
-            .map(|w| w.word.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        Phrase { text, words }
-    }
-
-    /// Longer phrases are more specific, so they weigh more.
-    fn weight(&self) -> f32 {
-        (WORD_WEIGHT + PHRASE_WORD_WEIGHT * (self.words.len().saturating_sub(1)) as f32)
-            .min(MAX_PHRASE_WEIGHT)
-    }
-
-    /// Find this phrase in `words`, skipping words already claimed (`used`). Phrase words must
-    /// appear in order, with at most the mode's gap between them. Returns the first match.
-    pub(crate) fn find(&self, words: &[String], used: &[bool], mode: MatchMode) -> Option<Found> {
-        let first = self.words.first()?;
-        let max_gap = match mode {
-            MatchMode::Stem | MatchMode::Keyword => KB_MAX_GAP,
-            MatchMode::Pattern => 1,
-        };
-        'start: for start in 0..words.len() {
-            if used[start] {
-                continue;
-            }
-            let Some(q) = first.matches(&words[start], mode) else {
-                continue;
-            };
-            let mut positions = vec![start];
-            let mut quality = q;
-            let mut at = start;
-            for pw in &self.words[1..] {
-                let window = (at + 1)..words.len().min(at + 2 + max_gap);
-                let next = window
-                    .into_iter()
-                    .filter(|&i| !used[i])
-                    .find_map(|i| pw.matches(&words[i], mode).map(|q| (i, q)));
-                match next {
-                    Some((i, q)) => {
-                        positions.push(i);
-                        quality = quality.min(q);
-                        at = i;
-                    }
-                    None => continue 'start,
-                }
-            }
-            return Some(Found { positions, quality });
-        }
-        None
-    }
-}
-
-impl PhraseWord {
-    /// Whether a message word matches this phrase word, and how cleanly.
-    fn matches(&self, word: &str, mode: MatchMode) -> Option<f32> {
-        if word == self.word || (self.prefix && word.starts_with(&self.word)) {
-            return Some(1.0);
-        }
-        if mode != MatchMode::Keyword {
-            return None;
-        }
-        let len = self.chars;
-        if len < 5 {
-            return None;
-        }
-        // Compound words: German, Dutch and Swedish glue nouns together ("ratenzahlung").
-        // (An equal-length containment is equality, handled above.)
-        if word.len() > self.word.len() && word.contains(&self.word) {
-            return Some(0.8);
-        }
-        // One typo in a long word ("refnud", "verschiben"); compare against the same-length
-        // start of the message word too, so a typo in an inflected form still counts. People
-        // rarely mistype the first letter, and requiring it keeps unrelated words out.
-        if word.chars().next() != self.first {
-            return None;
-        }
-        let limit = if len >= 10 { 2 } else { 1 };
-        let word_len = word.chars().count();
-        // An edit distance is at least the difference in length: most words stop here.
-        if word_len < 4 || word_len + limit < len || (!self.prefix && word_len > len + limit) {
-            return None;
-        }
-        let whole = if word_len.abs_diff(len) <= limit {
-            strsim::damerau_levenshtein(&self.word, word)
-        } else {
-            usize::MAX
-        };
-        let start = if self.prefix && word_len > len {
-            let head: String = word.chars().take(len).collect();
-            strsim::damerau_levenshtein(&self.word, &head)
-        } else {
-            whole
-        };
-        (whole.min(start) <= limit).then_some(0.8)
-    }
+/// Longer phrases are more specific, so they weigh more.
+fn weight(phrase: &Phrase) -> f32 {
+    (WORD_WEIGHT + PHRASE_WORD_WEIGHT * (phrase.len().saturating_sub(1)) as f32)
+        .min(MAX_PHRASE_WEIGHT)
 }
 
 /// Below this score an article is not worth drafting from; the drafter asks a question instead.
@@ -594,13 +476,12 @@ impl KbDrafter {
     /// Candidate articles for a request, best first: the message alone, or the message read
     /// together with the last few earlier messages (weighted down), whichever fits better.
     pub(crate) fn candidates(&self, req: &DraftRequest<'_>) -> Vec<Match> {
-        let mut best: Vec<Match> = self.kb.search(req.text, req.language);
-        if !req.history.is_empty() {
-            let skip = req.history.len().saturating_sub(HISTORY_DEPTH);
-            let mut context = req.history[skip..].join("\n");
-            context.push('\n');
-            context.push_str(req.text);
-            for mut m in self.kb.search(&context, req.language) {
+        let skip = req.history.len().saturating_sub(HISTORY_DEPTH);
+        let (mut best, in_context) =
+            self.kb
+                .search_in_context(&req.history[skip..], req.text, req.language);
+        if let Some(in_context) = in_context {
+            for mut m in in_context {
                 m.score *= HISTORY_WEIGHT;
                 match best.iter_mut().find(|b| b.article_id == m.article_id) {
                     Some(existing) if existing.score >= m.score => {}
@@ -1035,6 +916,107 @@ mod tests {
             assert!(best < 0.35, "{text}: {best}");
         }
     }
+
+    /// Every line the demo's customers say, searched in their language and in English.
+    #[test]
+    fn the_index_agrees_with_trying_every_keyword_on_the_demo_customers() {
+        let kb = KnowledgeBase::builtin();
+        let demo: toml::Value =
+            toml::from_str(include_str!("../../assets/demo/customers.toml")).unwrap();
+        let mut lines = 0;
+        for customer in demo["customer"].as_array().unwrap() {
+            let lang = Lang::from_code(customer["lang"].as_str().unwrap()).unwrap();
+            let said = ["opening", "follow_ups"]
+                .iter()
+                .flat_map(|k| customer[*k].as_array().unwrap());
+            for line in said {
+                let line = line.as_str().unwrap();
+                for lang in [lang, Lang::En] {
+                    assert_eq!(
+                        kb.search(line, lang),
+                        kb.search_unindexed(line, lang),
+                        "{line}"
+                    );
+                }
+                lines += 1;
+            }
+        }
+        assert!(lines > 20, "only {lines} demo lines");
+    }
+
+    /// Reading a message with the ones before it gives what two separate searches give.
+    #[test]
+    fn search_in_context_is_two_searches() {
+        let kb = KnowledgeBase::builtin();
+        let earlier = vec![
+            "Hello, I have a question about my plan".to_string(),
+            "I returned the shoes last week, they were too small".to_string(),
+        ];
+        for text in ["when will I get my money?", "and the due date?", "ok"] {
+            let (alone, in_context) = kb.search_in_context(&earlier, text, Lang::En);
+            assert_eq!(alone, kb.search_unindexed(text, Lang::En));
+            let joined = format!("{}\n{text}", earlier.join("\n"));
+            assert_eq!(
+                in_context,
+                Some(kb.search_unindexed(&joined, Lang::En)),
+                "{text}"
+            );
+        }
+        assert_eq!(kb.search_in_context(&[], "refund", Lang::En).1, None);
+    }
+
+    /// Every word of every built-in keyword, for building messages near them.
+    static KEYWORD_WORDS: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let kb = KnowledgeBase::builtin();
+        let mut words: Vec<String> = kb
+            .articles()
+            .iter()
+            .flat_map(|a| Lang::ALL.map(|l| a.keywords.get(l)))
+            .flatten()
+            .flat_map(|p| p.text.split(' ').map(str::to_string).collect::<Vec<_>>())
+            .collect();
+        words.sort();
+        words.dedup();
+        words
+    });
+
+    proptest::proptest! {
+        /// Messages made of built-in keyword words, some inflected, glued or mistyped, rank
+        /// the same articles with the same scores through the index as the slow way.
+        #[test]
+        fn the_index_agrees_with_trying_every_keyword(
+            picks in proptest::collection::vec(
+                (proptest::arbitrary::any::<proptest::sample::Index>(), 0u8..6, proptest::arbitrary::any::<proptest::sample::Index>()),
+                1..14,
+            ),
+            lang in proptest::sample::select(&Lang::ALL[..]),
+        ) {
+            let words: Vec<String> = picks
+                .iter()
+                .map(|(word, how, at)| {
+                    let word = &KEYWORD_WORDS[word.index(KEYWORD_WORDS.len())];
+                    let mut chars: Vec<char> = word.chars().collect();
+                    let i = at.index(chars.len());
+                    match how {
+                        0 => chars.insert(i, 'x'),
+                        1 if chars.len() > 1 => {
+                            chars.remove(i);
+                        }
+                        2 if i + 1 < chars.len() => chars.swap(i, i + 1),
+                        3 => chars.extend("ed".chars()),
+                        4 => chars.splice(0..0, "raten".chars()).for_each(drop),
+                        _ => {}
+                    }
+                    chars.into_iter().collect()
+                })
+                .collect();
+            let text = words.join(" ");
+            let kb = &*KB;
+            proptest::prop_assert_eq!(kb.search(&text, lang), kb.search_unindexed(&text, lang), "{}", text);
+        }
+    }
+
+    static KB: LazyLock<KnowledgeBase> = LazyLock::new(KnowledgeBase::builtin);
 
     #[test]
     fn search_tolerates_inflections_typos_and_compounds() {

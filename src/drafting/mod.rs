@@ -7,6 +7,7 @@
 //! it talks to.
 
 pub mod kb;
+pub(crate) mod keywords;
 pub mod openai;
 
 use std::sync::Arc;

@@ -19,7 +19,8 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::drafting::kb::{KnowledgeBase, MatchMode, Phrase};
+use crate::drafting::kb::KnowledgeBase;
+use crate::drafting::keywords::{Hits, KeywordIndex, MatchMode, Phrase};
 use crate::lang::{self, Lang, Token};
 
 /// Below this knowledge-base score the bot does not answer on its own.
@@ -156,7 +157,11 @@ pub fn triage(kb: &KnowledgeBase, text: &str, hint: Option<Lang>) -> TriageDecis
     };
 
     // 1. A person, whenever asked.
-    if let Some(phrase) = find_any(&PERSON_PATTERNS, &tokens) {
+    let patterns = &*PATTERNS;
+    let hits = patterns
+        .index
+        .hits(&tokens.iter().map(|t| t.norm.clone()).collect::<Vec<_>>());
+    if let Some(phrase) = find_any(&patterns.person, &hits, &tokens) {
         let (intent, sources) = match confident {
             Some(m) => (m.intent.clone(), vec![m.article_id.clone()]),
             None => ("human_request".to_string(), Vec::new()),
@@ -165,9 +170,10 @@ pub fn triage(kb: &KnowledgeBase, text: &str, hint: Option<Lang>) -> TriageDecis
     }
 
     // 2. Sensitive topics, by our own lists first, then by the knowledge base.
-    let sensitive = SENSITIVE_PATTERNS
+    let sensitive = patterns
+        .sensitive
         .iter()
-        .find_map(|(topic, patterns)| find_any(patterns, &tokens).map(|p| (*topic, p)))
+        .find_map(|(topic, list)| find_any(list, &hits, &tokens).map(|p| (*topic, p)))
         .or_else(|| {
             confident.filter(|m| m.sensitive).map(|m| {
                 let phrase = m.matched.first().cloned().unwrap_or_default();
@@ -240,11 +246,10 @@ pub fn handoff_notice(lang: Lang, position: usize) -> String {
 
 /// The first pattern found in the message, quoted as the customer wrote it (from the first
 /// to the last matched word).
-fn find_any(patterns: &[Phrase], tokens: &[Token]) -> Option<String> {
-    let words: Vec<String> = tokens.iter().map(|t| t.norm.clone()).collect();
-    let unused = vec![false; words.len()];
+fn find_any(patterns: &[Phrase], hits: &Hits, tokens: &[Token]) -> Option<String> {
+    let unused = vec![false; tokens.len()];
     patterns.iter().find_map(|p| {
-        let found = p.find(&words, &unused, MatchMode::Pattern)?;
+        let found = hits.find(p, &unused, MatchMode::Pattern)?;
         let (first, last) = (*found.positions.first()?, *found.positions.last()?);
         Some(
             tokens[first..=last]
@@ -263,6 +268,31 @@ fn compile(lists: &[&[&str]]) -> Vec<Phrase> {
         .map(|p| Phrase::pattern(p))
         .collect()
 }
+
+/// The triage patterns, indexed so that a message's words are looked up once rather than
+/// tried against every pattern.
+struct Patterns {
+    index: KeywordIndex,
+    person: Vec<Phrase>,
+    sensitive: Vec<(SensitiveTopic, Vec<Phrase>)>,
+}
+
+static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
+    let mut index = KeywordIndex::for_patterns();
+    let mut person = PERSON_PATTERNS.clone();
+    let mut sensitive = SENSITIVE_PATTERNS.clone();
+    for phrase in person
+        .iter_mut()
+        .chain(sensitive.iter_mut().flat_map(|(_, list)| list.iter_mut()))
+    {
+        index.add(phrase);
+    }
+    Patterns {
+        index,
+        person,
+        sensitive,
+    }
+});
 
 /// Requests for a person, in every language. Patterns are written as [`lang::normalize`] sees
 /// text (lowercase, no diacritics: "kanner" for "känner"; "don t" for "don't"), though they are
