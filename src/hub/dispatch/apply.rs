@@ -10,8 +10,20 @@ impl Dispatch {
     // Applying facts: the only place state changes
     // -----------------------------------------------------------------------------------------
 
-    /// Apply one fact. Used by `handle` and by log replay.
+    /// Apply one fact. Used by `handle` and by log replay. Then the fact's conversation and
+    /// every worker it changed through `worker_mut` (which remembers them; every change the
+    /// indexes depend on goes through it) are reindexed.
     pub fn apply(&mut self, fact: &Fact) {
+        self.apply_to_state(fact);
+        for worker in std::mem::take(&mut self.touched) {
+            self.reindex_worker(&worker);
+        }
+        if let Some(conversation) = fact.conversation() {
+            self.reindex_offer(conversation);
+        }
+    }
+
+    fn apply_to_state(&mut self, fact: &Fact) {
         match fact {
             Fact::WorkerConnected { worker, at } => {
                 let w = self.worker_mut(worker);
@@ -82,6 +94,7 @@ impl Dispatch {
                         drafts: Vec::new(),
                         pending_draft: None,
                         shadowers: BTreeSet::new(),
+                        indexed_deadline: None,
                     },
                 );
             }
@@ -420,7 +433,9 @@ impl Dispatch {
         }
     }
 
+    /// The worker a fact changes, remembered for reindexing at the end of `apply`.
     fn worker_mut(&mut self, id: &str) -> &mut Worker {
+        self.touched.push(id.to_string());
         self.workers.entry(id.to_string()).or_insert_with(|| {
             // A fact about a worker we have no profile for (deleted token): keep a stub so
             // the log still replays.

@@ -27,7 +27,12 @@ use crate::protocol::{
 };
 
 mod apply;
+mod index;
 mod queries;
+#[cfg(test)]
+mod tests;
+
+use index::{Indexes, WorkerEntries};
 
 /// Timings of the dispatch rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,6 +182,8 @@ struct Worker {
     owned: BTreeSet<ConversationId>,
     shadowing: BTreeSet<ConversationId>,
     stats: WorkerStats,
+    /// Where the worker is in [`Dispatch::indexes`].
+    indexed: WorkerEntries,
 }
 
 impl Worker {
@@ -192,6 +199,7 @@ impl Worker {
             owned: BTreeSet::new(),
             shadowing: BTreeSet::new(),
             stats: WorkerStats::default(),
+            indexed: WorkerEntries::default(),
         }
     }
 
@@ -240,6 +248,8 @@ struct Conversation {
     /// Index into `drafts` of the draft waiting for the worker.
     pending_draft: Option<usize>,
     shadowers: BTreeSet<WorkerId>,
+    /// The offer deadline the conversation is filed under in [`Indexes::offers`].
+    indexed_deadline: Option<Millis>,
 }
 
 impl Conversation {
@@ -270,6 +280,16 @@ impl Conversation {
     }
 }
 
+/// An offer matching decided on, before it is recorded.
+#[derive(Debug, Clone, PartialEq)]
+struct PlannedOffer {
+    conversation: ConversationId,
+    worker: WorkerId,
+    /// Why this worker, for their console.
+    because: String,
+    language_fallback: bool,
+}
+
 /// Key of the queue: higher priority first, then the longest waiting.
 type QueueKey = (std::cmp::Reverse<u8>, Millis, ConversationId);
 
@@ -288,6 +308,11 @@ pub struct Dispatch {
     /// The latest `now` handled: language-wait deadlines already passed are not reported again
     /// by [`Dispatch::next_deadline`] (any later event re-runs matching anyway).
     now: Millis,
+    /// Free workers in line, disconnected workers and open offers, kept up to date by `apply`
+    /// so that matching and timers do not scan every worker and conversation.
+    indexes: Indexes,
+    /// Workers `apply` changed, to reindex before it returns (empty between calls).
+    touched: Vec<WorkerId>,
 }
 
 impl Dispatch {
@@ -301,6 +326,8 @@ impl Dispatch {
             next_draft: 1,
             time_to_human: BTreeMap::new(),
             now: 0,
+            indexes: Indexes::default(),
+            touched: Vec::new(),
         }
     }
 
@@ -310,12 +337,15 @@ impl Dispatch {
 
     /// Make a worker known (from the token store). Keeps their state if already known.
     pub fn upsert_worker(&mut self, info: WorkerInfo) {
-        match self.workers.get_mut(&info.id) {
+        let id = info.id.clone();
+        match self.workers.get_mut(&id) {
             Some(worker) => worker.info = info,
             None => {
-                self.workers.insert(info.id.clone(), Worker::new(info));
+                self.workers.insert(id.clone(), Worker::new(info));
             }
         }
+        // Languages and capacity may have changed.
+        self.reindex_worker(&id);
     }
 
     // -----------------------------------------------------------------------------------------
@@ -974,14 +1004,20 @@ impl Dispatch {
     }
 
     fn tick(&mut self, now: Millis, out: &mut Vec<Effect>) {
-        let expired: Vec<(ConversationId, WorkerId)> = self
-            .conversations
-            .values()
-            .filter_map(|c| match &c.offer {
-                Some((w, deadline)) if *deadline <= now => Some((c.id.clone(), w.clone())),
-                _ => None,
+        // Offers past their deadline, from the deadline index, handled in conversation order.
+        let mut expired: Vec<(ConversationId, WorkerId)> = self
+            .indexes
+            .offers
+            .iter()
+            .take_while(|(deadline, _)| *deadline <= now)
+            .filter_map(|(_, id)| {
+                let c = self.conversations.get(id)?;
+                c.offer.as_ref().map(|(w, _)| (id.clone(), w.clone()))
             })
             .collect();
+        expired.sort_unstable();
+        #[cfg(test)]
+        assert_eq!(expired, self.expired_by_scan(now), "the offer index missed");
         for (id, worker) in expired {
             self.record(
                 Fact::OfferExpired {
@@ -1000,17 +1036,22 @@ impl Dispatch {
             });
             self.send_status(&worker, out);
         }
-        let gone: Vec<WorkerId> = self
-            .workers
-            .values()
-            .filter(|w| {
-                !w.connected
-                    && w.disconnected_at
-                        .is_some_and(|at| at.saturating_add(self.config.grace_ms) <= now)
-                    && (!w.owned.is_empty() || w.status != WorkerStatus::Offline)
-            })
-            .map(|w| w.info.id.clone())
+        // Disconnected workers whose grace is over and who still own conversations or are not
+        // offline yet, from the index of those away, handled in worker order.
+        let mut gone: Vec<WorkerId> = self
+            .indexes
+            .away
+            .iter()
+            .take_while(|(at, _)| at.saturating_add(self.config.grace_ms) <= now)
+            .map(|(_, id)| id.clone())
             .collect();
+        gone.sort_unstable();
+        #[cfg(test)]
+        assert_eq!(
+            gone,
+            self.gone_by_scan(now),
+            "the index of those away missed"
+        );
         for worker in gone {
             let owned: Vec<ConversationId> = self.owned_by(&worker);
             for id in owned {
@@ -1165,80 +1206,25 @@ impl Dispatch {
 
     /// Offer queued conversations to eligible workers, in queue order.
     fn dispatch(&mut self, now: Millis, out: &mut Vec<Effect>) {
-        if self.queue.is_empty() {
+        if self.queue.is_empty() || self.indexes.free.is_empty() {
             return;
         }
-        let mut free: Vec<&Worker> = self
-            .workers
-            .values()
-            .filter(|w| {
-                w.connected
-                    && w.status == WorkerStatus::Available
-                    && w.offer.is_none()
-                    && w.free_capacity()
-            })
-            .collect();
-        if free.is_empty() {
-            return;
-        }
-        free.sort_by(|a, b| (a.idle_since, &a.info.id).cmp(&(b.idle_since, &b.info.id)));
-        let mut offers = Vec::new();
-        let mut taken: BTreeSet<WorkerId> = BTreeSet::new();
-        for (_, _, id) in &self.queue {
-            let Some(c) = self.conversations.get(id) else {
-                continue;
-            };
-            let waited = now.saturating_sub(c.queued_at.unwrap_or(c.opened_at));
-            let may_fall_back = waited >= self.config.language_wait_ms;
-            // One pass over the free workers, longest idle first: those who speak the language,
-            // and, once the language wait is over, everyone else as the fallback.
-            let mut speakers: Vec<&Worker> = Vec::new();
-            let mut others: Vec<&Worker> = Vec::new();
-            for w in free.iter().copied() {
-                let cooled = c
-                    .passed
-                    .get(&w.info.id)
-                    .is_none_or(|at| at.saturating_add(self.config.offer_timeout_ms) <= now);
-                if taken.contains(&w.info.id) || !cooled {
-                    continue;
-                }
-                if w.info.languages.contains(&c.language) {
-                    speakers.push(w);
-                } else if may_fall_back {
-                    others.push(w);
-                }
-            }
-            let fallback = speakers.is_empty();
-            let eligible = if fallback { &others } else { &speakers };
-            // Someone who has not passed on this conversation yet goes first.
-            let chosen = eligible
-                .iter()
-                .find(|w| !c.passed.contains_key(&w.info.id))
-                .or_else(|| eligible.first());
-            if let Some(w) = chosen {
-                let rule = format!(
-                    "idle longest ({}) of {} eligible",
-                    human_duration(now.saturating_sub(w.idle_since)),
-                    eligible.len(),
-                );
-                let load = format!("{}/{} open", w.owned.len(), w.info.capacity);
-                let because = if fallback {
-                    format!(
-                        "no free {} speaker after {}: offered to any language; {rule}, {load}",
-                        c.language,
-                        human_duration(waited),
-                    )
-                } else {
-                    format!("{rule}: speaks {}, {load}", c.language)
-                };
-                taken.insert(w.info.id.clone());
-                offers.push((id.clone(), w.info.id.clone(), because, fallback));
-            }
-            if taken.len() == free.len() {
-                break;
-            }
-        }
-        for (id, worker, because, language_fallback) in offers {
+        // Unit tests check every match against the full scan this replaced.
+        #[cfg(test)]
+        let by_scan = self.offers_by_scan(now);
+        let offers = self.plan_offers(now);
+        #[cfg(test)]
+        assert_eq!(
+            offers, by_scan,
+            "the free-worker index chose unlike a full scan"
+        );
+        for PlannedOffer {
+            conversation: id,
+            worker,
+            because,
+            language_fallback,
+        } in offers
+        {
             let deadline = now + self.config.offer_timeout_ms;
             self.record(
                 Fact::Offered {
@@ -1255,6 +1241,77 @@ impl Dispatch {
                 out.push(Effect::ToWorker { worker, event });
             }
         }
+    }
+
+    /// Match queued conversations, in queue order, with free workers, walking the free lists
+    /// longest idle first: a speaker of the conversation's language, or, once the language wait
+    /// is over and no speaker is free, anyone (a language fallback). Among them, someone who
+    /// has not passed on the conversation goes first, else the first who passed but cooled
+    /// down. A worker who gets a conversation leaves the free lists at once, so each walk only
+    /// steps over the conversation's passes ([`index::pick`]), never over all free workers.
+    fn plan_offers(&mut self, now: Millis) -> Vec<PlannedOffer> {
+        let Dispatch {
+            config,
+            workers,
+            conversations,
+            queue,
+            indexes,
+            ..
+        } = self;
+        let mut offers = Vec::new();
+        for (_, _, id) in queue.iter() {
+            if indexes.free.is_empty() {
+                break;
+            }
+            let Some(c) = conversations.get(id) else {
+                continue;
+            };
+            let waited = now.saturating_sub(c.queued_at.unwrap_or(c.opened_at));
+            let may_fall_back = waited >= config.language_wait_ms;
+            let cooldown = config.offer_timeout_ms;
+            let speaker = indexes
+                .free_by_language
+                .get(&c.language)
+                .and_then(|pool| index::pick(pool, Some(c.language), c, workers, now, cooldown));
+            let (pick, fallback) = match speaker {
+                Some(pick) => (pick, false),
+                None if may_fall_back => {
+                    match index::pick(&indexes.free, None, c, workers, now, cooldown) {
+                        Some(pick) => (pick, true),
+                        None => continue,
+                    }
+                }
+                None => continue,
+            };
+            let Some(w) = workers.get(&pick.worker) else {
+                continue;
+            };
+            let rule = format!(
+                "idle longest ({}) of {} eligible",
+                human_duration(now.saturating_sub(w.idle_since)),
+                pick.eligible,
+            );
+            let load = format!("{}/{} open", w.owned.len(), w.info.capacity);
+            let because = if fallback {
+                format!(
+                    "no free {} speaker after {}: offered to any language; {rule}, {load}",
+                    c.language,
+                    human_duration(waited),
+                )
+            } else {
+                format!("{rule}: speaks {}, {load}", c.language)
+            };
+            if let Some(w) = workers.get_mut(&pick.worker) {
+                indexes.take_free(w);
+            }
+            offers.push(PlannedOffer {
+                conversation: id.clone(),
+                worker: pick.worker,
+                because,
+                language_fallback: fallback,
+            });
+        }
+        offers
     }
 
     fn offer_event(

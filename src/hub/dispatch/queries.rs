@@ -88,18 +88,14 @@ impl Dispatch {
 
     /// The earliest moment something times out, so the shell knows when to send `Tick`.
     pub fn next_deadline(&self) -> Option<Millis> {
-        let offers = self
-            .conversations
-            .values()
-            .filter_map(|c| c.offer.as_ref().map(|(_, d)| *d));
+        // The earliest offer deadline, and the earliest end of grace of a disconnected worker
+        // who owns conversations: both the first entry of an index.
+        let offers = self.indexes.offers.first().map(|(deadline, _)| *deadline);
         let graces = self
-            .workers
-            .values()
-            .filter(|w| !w.connected && !w.owned.is_empty())
-            .filter_map(|w| {
-                w.disconnected_at
-                    .map(|at| at.saturating_add(self.config.grace_ms))
-            });
+            .indexes
+            .away_owning
+            .first()
+            .map(|(at, _)| at.saturating_add(self.config.grace_ms));
         // A conversation that only passed workers could take becomes offerable again. A cooldown
         // already over is not reported again (that would wake the hub in a loop while the
         // conversation waits): matching runs on every event that frees a worker anyway.
@@ -120,6 +116,7 @@ impl Dispatch {
             (at > self.now).then_some(at)
         });
         offers
+            .into_iter()
             .chain(graces)
             .chain(cooldowns)
             .chain(language_waits)
@@ -223,9 +220,11 @@ impl Dispatch {
         }
     }
 
-    /// Check the invariants the property tests rely on. Returns a description of the first
-    /// broken one.
+    /// Check the invariants the property tests rely on, including that the indexes of free
+    /// workers, disconnected workers and offers match a full scan. Returns a description of
+    /// the first broken one.
     pub fn check_invariants(&self) -> Result<(), String> {
+        self.check_indexes()?;
         for c in self.conversations.values() {
             let owners: Vec<&WorkerId> = self
                 .workers
