@@ -981,6 +981,8 @@ mod tests {
     });
 
     proptest::proptest! {
+        // Failures are kept beside this file, not in a top-level folder.
+        #![proptest_config(proptest::test_runner::Config { failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))), ..proptest::test_runner::Config::default() })]
         /// Messages made of built-in keyword words, some inflected, glued or mistyped, rank
         /// the same articles with the same scores through the index as the slow way.
         #[test]

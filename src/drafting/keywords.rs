@@ -648,6 +648,8 @@ mod tests {
     ];
 
     proptest! {
+        // Failures are kept beside this file, not in a top-level folder.
+        #![proptest_config(proptest::test_runner::Config { failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))), ..proptest::test_runner::Config::default() })]
         /// The index gives exactly what trying every phrase against every word gives: the same
         /// match, at the same positions, with the same quality, in both indexed modes, with
         /// some words already claimed.

@@ -222,7 +222,8 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+    // Failures are kept beside this file (tests.proptest-regressions), not in a top-level folder.
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))), .. ProptestConfig::default() })]
 
     /// After every event the indexes equal a full scan (and every match equals the old
     /// scanning one, checked inside `dispatch`); a replay of the log builds the same indexes.
