@@ -263,18 +263,16 @@ impl EventStore for SqliteStore {
         principal: &Principal,
         id: &str,
     ) -> Result<Option<CommandResult>, StoreError> {
+        // Asked for every command a client sends: prepared once, not parsed each time.
         let row = self
             .conn
-            .query_row(
-                "SELECT code, message FROM commands WHERE principal = ?1 AND id = ?2",
-                params![principal, id],
-                |row| {
-                    Ok((
-                        row.get::<_, Option<String>>(0)?,
-                        row.get::<_, Option<String>>(1)?,
-                    ))
-                },
-            )
+            .prepare_cached("SELECT code, message FROM commands WHERE principal = ?1 AND id = ?2")?
+            .query_row(params![principal, id], |row| {
+                Ok((
+                    row.get::<_, Option<String>>(0)?,
+                    row.get::<_, Option<String>>(1)?,
+                ))
+            })
             .optional()?;
         Ok(row.map(|(code, message)| match code {
             None => CommandResult::Ok,
@@ -336,11 +334,10 @@ impl EventStore for SqliteStore {
     fn worker_by_token(&self, token_hash: &str) -> Result<Option<StoredWorker>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                &format!("SELECT {WORKER_COLUMNS} FROM workers WHERE token_hash = ?1"),
-                params![token_hash],
-                row_to_worker,
-            )
+            .prepare_cached(&format!(
+                "SELECT {WORKER_COLUMNS} FROM workers WHERE token_hash = ?1"
+            ))?
+            .query_row(params![token_hash], row_to_worker)
             .optional()?)
     }
 
