@@ -196,7 +196,16 @@ pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 /// The display width of a string.
 pub(crate) fn width(s: &str) -> usize {
+    if is_printable_ascii(s) {
+        // One column a byte; the common case, without a lookup per character.
+        return s.len();
+    }
     Span::raw(s).width()
+}
+
+/// Only `' '..='~'`: each is one grapheme one column wide (control characters are not drawn).
+pub(crate) fn is_printable_ascii(s: &str) -> bool {
+    s.bytes().all(|b| (b' '..=b'~').contains(&b))
 }
 
 /// Greedy word wrap: the first line gets `first` columns, the others `rest`. Hard line breaks
@@ -205,18 +214,23 @@ pub(crate) fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
     let first = first.max(1);
     let rest = rest.max(1);
     let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
+    // Each line is allocated once, big enough for a full line of one-byte characters.
+    let mut line = String::with_capacity(first.min(text.len()));
     let mut line_w = 0usize;
     let limit = |lines: &Vec<String>| if lines.is_empty() { first } else { rest };
     for (i, paragraph) in text.split('\n').enumerate() {
         if i > 0 {
-            lines.push(std::mem::take(&mut line));
+            lines.push(std::mem::replace(
+                &mut line,
+                String::with_capacity(rest.min(text.len())),
+            ));
             line_w = 0;
         }
         for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
-            let mut word = word.to_string();
+            // What is left of the word to place: all of it, or the tail of a cut one.
+            let mut word = word;
             loop {
-                let w = width(&word);
+                let w = width(word);
                 let max = limit(&lines);
                 let needed = if line_w == 0 { w } else { line_w + 1 + w };
                 if needed <= max {
@@ -224,40 +238,36 @@ pub(crate) fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
                         line.push(' ');
                         line_w += 1;
                     }
-                    line.push_str(&word);
+                    line.push_str(word);
                     line_w += w;
                     break;
                 }
                 if line_w > 0 {
-                    lines.push(std::mem::take(&mut line));
+                    lines.push(std::mem::replace(
+                        &mut line,
+                        String::with_capacity(rest.min(text.len())),
+                    ));
                     line_w = 0;
                     continue;
                 }
                 // A word longer than a whole line: cut it.
-                let mut head = String::new();
                 let mut head_w = 0;
                 let mut cut = 0;
                 for (idx, c) in word.char_indices() {
-                    let cw = width(&c.to_string());
+                    let end = idx + c.len_utf8();
+                    let cw = width(&word[idx..end]);
                     if head_w + cw > max {
                         break;
                     }
-                    head.push(c);
                     head_w += cw;
-                    cut = idx + c.len_utf8();
+                    cut = end;
                 }
                 if cut == 0 {
                     // Not even one character fits; take it anyway to make progress.
-                    let c = word
-                        .chars()
-                        .next()
-                        .map(|c| c.len_utf8())
-                        .unwrap_or(word.len());
-                    cut = c;
-                    head = word[..c].to_string();
+                    cut = word.chars().next().map_or(word.len(), char::len_utf8);
                 }
-                lines.push(head);
-                word = word[cut..].to_string();
+                lines.push(word[..cut].to_string());
+                word = &word[cut..];
                 if word.is_empty() {
                     break;
                 }
@@ -308,6 +318,9 @@ mod tests {
         assert_eq!(wrap("abcdefghij", 4, 4), ["abcd", "efgh", "ij"]);
         assert_eq!(wrap("hi there you", 2, 9), ["hi", "there you"]);
         assert_eq!(wrap("", 5, 5), [""]);
+        // Cut by columns, not bytes: wide characters take two.
+        assert_eq!(wrap("日本語です", 4, 4), ["日本", "語で", "す"]);
+        assert_eq!(wrap("ab 日本語", 3, 3), ["ab", "日", "本", "語"]);
     }
 }
 

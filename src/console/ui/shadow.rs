@@ -9,9 +9,10 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Padding, Paragraph, Wrap};
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use super::transcript::{label, pending_label, push_message, visible_lines, with_footer};
+use super::transcript::{Rows, label, pending_label, push_message, visible_lines, with_footer};
 use super::{dim, hints_within, key_style, wrap};
 use crate::console::app::{App, ConvState, DraftLog};
 use crate::console::keymap::{Action, Context};
@@ -77,9 +78,9 @@ pub fn render_transcript(app: &App, frame: &mut Frame, area: Rect) {
             if let Some(m) = messages.get(i) {
                 let (who, style) = label(m.from, m.by.as_deref(), me, &c.view.customer.name);
                 let text = if m.from == Author::Customer {
-                    crate::hub::mask::mask(&m.text)
+                    Cow::Owned(crate::hub::mask::mask(&m.text))
                 } else {
-                    m.text.clone()
+                    Cow::Borrowed(m.text.as_str())
                 };
                 push_message(lines, &who, style, &text, m.from, width);
                 for d in drafts_for.get(&m.n).into_iter().flatten() {
@@ -95,7 +96,8 @@ pub fn render_transcript(app: &App, frame: &mut Frame, area: Rect) {
             }
         },
     );
-    frame.render_widget(Paragraph::new(visible).block(block), area);
+    frame.render_widget(block, area);
+    frame.render_widget(Rows(visible), inner);
 }
 
 /// One line, impossible to miss: whose conversation this is and that it is read-only.

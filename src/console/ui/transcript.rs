@@ -1,12 +1,15 @@
 //! The open conversation's transcript: who said what, each kind of line in its own style.
 
+use std::borrow::Cow;
+
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Paragraph, Widget};
 
-use super::{dim, wrap};
+use super::{dim, is_printable_ascii, wrap};
 use crate::console::app::App;
 use crate::protocol::Author;
 
@@ -59,9 +62,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             if let Some(m) = messages.get(i) {
                 let (label, style) = label(m.from, m.by.as_deref(), me, &c.view.customer.name);
                 let text = if m.from == Author::Customer {
-                    crate::hub::mask::mask(&m.text)
+                    Cow::Owned(crate::hub::mask::mask(&m.text))
                 } else {
-                    m.text.clone()
+                    Cow::Borrowed(m.text.as_str())
                 };
                 push_message(lines, &label, style, &text, m.from, width);
             } else if let Some(p) = c.pending.get(i - messages.len()) {
@@ -70,13 +73,54 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             }
         },
     );
-    frame.render_widget(Paragraph::new(visible).block(block), area);
+    frame.render_widget(block, area);
+    frame.render_widget(Rows(visible), inner);
 }
 
-/// The rows a transcript panel shows: `height` rows, `scroll` rows up from the bottom (no further
-/// up than the first row). Only the newest items needed are built, walking back from the last:
-/// `build(i, lines)` appends the rows of item `i` (of `count`, oldest first), so a draw costs
-/// what the screen and the scroll offset need, whatever the length of the conversation.
+/// Transcript rows, already wrapped to the panel's width, drawn from the top; what `Paragraph`
+/// (no wrap, left-aligned) would draw, cell for cell.
+///
+/// `Paragraph` splits every row into grapheme clusters and measures each one: with a full
+/// transcript panel that was the biggest part of a frame. A row that is all printable ASCII,
+/// as most transcript text is, has one cell per byte, so it is written straight into the
+/// buffer; any other row (wide or combining characters, masked digits, an alignment) is left
+/// to `Paragraph`. The test `rows_draw_what_a_paragraph_draws` holds the two to the same cells
+/// and styles.
+pub(super) struct Rows(pub Vec<Line<'static>>);
+
+impl Widget for Rows {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let area = area.intersection(buf.area);
+        if area.is_empty() {
+            return;
+        }
+        for (y, line) in (area.top()..area.bottom()).zip(self.0) {
+            let plain = line.alignment.is_none_or(|a| a == Alignment::Left)
+                && line.spans.iter().all(|s| is_printable_ascii(&s.content));
+            if !plain {
+                Paragraph::new(line).render(
+                    Rect {
+                        y,
+                        height: 1,
+                        ..area
+                    },
+                    buf,
+                );
+                continue;
+            }
+            let start = buf.index_of(area.x, y);
+            let mut cells = buf.content[start..start + area.width as usize].iter_mut();
+            for span in &line.spans {
+                let style = Style::default().patch(line.style).patch(span.style);
+                // Bytes first: `zip` takes a cell only for a byte there is to write.
+                for (byte, cell) in span.content.bytes().zip(cells.by_ref()) {
+                    cell.set_char(char::from(byte)).set_style(style);
+                }
+            }
+        }
+    }
+}
+
 /// The bottom-right corner of a transcript's frame: why it ended, or how far it is scrolled up.
 pub(super) fn with_footer<'a>(block: Block<'a>, c: &crate::console::app::ConvState) -> Block<'a> {
     if let Some(reason) = &c.closed {
@@ -94,6 +138,10 @@ pub(super) fn with_footer<'a>(block: Block<'a>, c: &crate::console::app::ConvSta
     }
 }
 
+/// The rows a transcript panel shows: `height` rows, `scroll` rows up from the bottom (no further
+/// up than the first row). Only the newest items needed are built, walking back from the last:
+/// `build(i, lines)` appends the rows of item `i` (of `count`, oldest first), so a draw costs
+/// what the screen and the scroll offset need, whatever the length of the conversation.
 pub(super) fn visible_lines(
     count: usize,
     height: usize,
@@ -235,8 +283,14 @@ pub(super) fn push_message(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::style::{Color, Modifier, Style};
+    use ratatui::text::{Line, Span};
+    use ratatui::widgets::{Paragraph, Widget};
 
     use crate::console::app::tests::*;
     use crate::console::app::{App, Msg};
@@ -282,5 +336,58 @@ mod tests {
         assert_eq!(last, draw(&mut short, 0));
         // Scrolled up within what the last 50 messages hold, too.
         assert_eq!(draw(&mut long, 20), draw(&mut short, 20));
+    }
+
+    fn style(i: u8) -> Style {
+        match i % 4 {
+            0 => Style::default(),
+            1 => Style::default()
+                .fg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
+            2 => Style::default()
+                .fg(Color::Yellow)
+                .remove_modifier(Modifier::BOLD),
+            _ => Style::default()
+                .bg(Color::DarkGray)
+                .add_modifier(Modifier::ITALIC),
+        }
+    }
+
+    /// A row of spans: mostly plain ASCII, some with a masked digit, a wide or combining
+    /// character, a tab or a line break; sometimes a row style or an alignment.
+    fn row() -> impl Strategy<Value = Line<'static>> {
+        let text = prop_oneof![
+            4 => "[ -~]{0,30}",
+            1 => "[ -~]{0,10}[•é日\u{301}\t\n][ -~]{0,10}",
+        ];
+        let span = (text, any::<u8>()).prop_map(|(text, s)| Span::styled(text, style(s)));
+        (proptest::collection::vec(span, 0..4), any::<u8>(), 0u8..4).prop_map(
+            |(spans, s, align)| {
+                let line = Line::from(spans).style(style(s / 2));
+                match align {
+                    0 => line.right_aligned(),
+                    1 => line.left_aligned(),
+                    _ => line,
+                }
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn rows_draw_what_a_paragraph_draws(
+            rows in proptest::collection::vec(row(), 0..8),
+            x in 0u16..12,
+            width in 0u16..40,
+            height in 0u16..12,
+        ) {
+            // The area may reach past the buffer's right and bottom edges.
+            let area = Rect::new(x, 1, width, height);
+            let mut expected = Buffer::empty(Rect::new(0, 0, 48, 10));
+            let mut drawn = expected.clone();
+            Paragraph::new(rows.clone()).render(area, &mut expected);
+            super::Rows(rows).render(area, &mut drawn);
+            prop_assert_eq!(drawn, expected);
+        }
     }
 }
