@@ -537,10 +537,13 @@ impl Keymap {
 
     /// The first key (in file order) bound to `action` in any of `contexts`, for hints.
     pub fn key_for(&self, contexts: &[Context], action: Action) -> Option<String> {
+        // Asked for every hint on every frame: pick the first binding without sorting all.
         contexts.iter().find_map(|context| {
-            self.bindings(*context)
-                .into_iter()
-                .find(|(_, b)| b.action == action)
+            self.tables
+                .get(context)?
+                .iter()
+                .filter(|(_, b)| b.action == action)
+                .min_by(|(ka, a), (kb, b)| (a.order, *ka).cmp(&(b.order, *kb)))
                 .map(|(keys, _)| keys.to_string())
         })
     }
