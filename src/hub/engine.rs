@@ -29,7 +29,12 @@ use crate::protocol::{
 };
 
 /// Frames waiting for a connection; when full, the client is too slow and is cut off.
-pub const CONNECTION_QUEUE: usize = 1024;
+///
+/// One group commit of [`MAX_BATCH`] inputs lets out all its frames at once, and a supervisor
+/// shadowing busy conversations gets up to two from each input (the message and its draft), so
+/// the queue holds two such bursts: a client that keeps up is never cut off by a burst. (The
+/// queue grows only as frames wait: an idle connection holds none of it.)
+pub const CONNECTION_QUEUE: usize = 4 * MAX_BATCH;
 /// Close codes the hub uses.
 pub const CLOSE_REPLACED: u16 = 4000;
 pub const CLOSE_TOO_SLOW: u16 = 4008;
