@@ -1286,21 +1286,7 @@ impl Dispatch {
             let Some(w) = workers.get(&pick.worker) else {
                 continue;
             };
-            let rule = format!(
-                "idle longest ({}) of {} eligible",
-                human_duration(now.saturating_sub(w.idle_since)),
-                pick.eligible,
-            );
-            let load = format!("{}/{} open", w.owned.len(), w.info.capacity);
-            let because = if fallback {
-                format!(
-                    "no free {} speaker after {}: offered to any language; {rule}, {load}",
-                    c.language,
-                    human_duration(waited),
-                )
-            } else {
-                format!("{rule}: speaks {}, {load}", c.language)
-            };
+            let because = offer_reason(w, c.language, pick.eligible, fallback, waited, now);
             if let Some(w) = workers.get_mut(&pick.worker) {
                 indexes.take_free(w);
             }
@@ -1585,6 +1571,31 @@ fn percentiles_today(
     today.sort_unstable();
     let at = |q: f64| today[((today.len() - 1) as f64 * q).round() as usize];
     (Some(at(0.5)), Some(at(0.9)))
+}
+
+/// Why a worker got an offer, for their console: the rule that chose them among how many
+/// were eligible, their load, and whether the language wait ran out.
+fn offer_reason(
+    w: &Worker,
+    language: Lang,
+    eligible: usize,
+    fallback: bool,
+    waited: Millis,
+    now: Millis,
+) -> String {
+    let rule = format!(
+        "idle longest ({}) of {eligible} eligible",
+        human_duration(now.saturating_sub(w.idle_since)),
+    );
+    let load = format!("{}/{} open", w.owned.len(), w.info.capacity);
+    if fallback {
+        format!(
+            "no free {language} speaker after {}: offered to any language; {rule}, {load}",
+            human_duration(waited),
+        )
+    } else {
+        format!("{rule}: speaks {language}, {load}")
+    }
 }
 
 /// "4m12s", "35s": short durations for people.

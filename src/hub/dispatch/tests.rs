@@ -59,21 +59,7 @@ impl Dispatch {
                 .find(|w| !c.passed.contains_key(&w.info.id))
                 .or_else(|| eligible.first());
             if let Some(w) = chosen {
-                let rule = format!(
-                    "idle longest ({}) of {} eligible",
-                    human_duration(now.saturating_sub(w.idle_since)),
-                    eligible.len(),
-                );
-                let load = format!("{}/{} open", w.owned.len(), w.info.capacity);
-                let because = if fallback {
-                    format!(
-                        "no free {} speaker after {}: offered to any language; {rule}, {load}",
-                        c.language,
-                        human_duration(waited),
-                    )
-                } else {
-                    format!("{rule}: speaks {}, {load}", c.language)
-                };
+                let because = offer_reason(w, c.language, eligible.len(), fallback, waited, now);
                 taken.insert(w.info.id.clone());
                 offers.push(PlannedOffer {
                     conversation: id.clone(),
