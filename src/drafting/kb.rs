@@ -501,6 +501,10 @@ impl Drafter for KbDrafter {
         "kb"
     }
 
+    fn parallel_drafts(&self) -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+
     /// Attempt `n` uses the `n`-th best candidate article; once every candidate has been
     /// offered, it starts again with the next greeting and closing, so every regenerate gives
     /// the worker a different text.

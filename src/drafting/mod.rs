@@ -98,6 +98,11 @@ pub trait Drafter: Send + Sync {
         let _ = partial;
         self.draft(req)
     }
+    /// How many drafts are worth writing at once. A drafter that waits on a model server wants
+    /// many in flight; one that only computes (the built-in one) wants no more than the cores.
+    fn parallel_drafts(&self) -> usize {
+        32
+    }
 }
 
 /// Which drafter a hub uses, from `--drafter` and its options.

@@ -17,7 +17,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::drafting::kb::KnowledgeBase;
 use crate::drafting::{DraftProposal, DraftRequest, Drafter};
+use crate::hub::committer::{Batch, Committer, ask_to_resume};
 use crate::hub::dispatch::{Command, Dispatch, DispatchConfig, DraftNeed, Effect, Input, Refusal};
+use crate::hub::draft_pool::DraftPool;
 use crate::hub::facts::Fact;
 use crate::hub::store::{CommandRecord, CommandResult, EventStore, StoreError, hash_token};
 use crate::hub::triage;
@@ -56,7 +58,7 @@ pub struct ConnHandle {
 }
 
 impl ConnHandle {
-    fn send(&self, frame: Arc<str>) -> bool {
+    pub(crate) fn send(&self, frame: Arc<str>) -> bool {
         match self.frames.try_send(frame) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -121,6 +123,14 @@ pub enum EngineMsg {
         attempt: u32,
         proposal: DraftProposal,
     },
+    /// The log has every batch up to this one (see [`Committer`]); its frames are out.
+    Committed {
+        up_to: u64,
+    },
+    /// A batch of this generation could not be stored: it and every later one did not happen.
+    CommitFailed {
+        generation: u64,
+    },
     /// A drafter panicked; the worker writes this reply by hand.
     DraftFailed {
         conversation: ConversationId,
@@ -155,8 +165,9 @@ struct Stream {
     next_seq: u64,
     window: VecDeque<(u64, Arc<str>)>,
     conn: Option<ConnHandle>,
-    /// The first seq pushed in the batch not yet committed, to take back if the commit fails.
-    uncommitted_from: Option<u64>,
+    /// For each batch not yet committed that pushed to this stream, oldest first: the batch
+    /// and the first seq it pushed, to take back if a commit fails.
+    uncommitted: VecDeque<(u64, u64)>,
 }
 
 impl Stream {
@@ -166,16 +177,22 @@ impl Stream {
             next_seq: 1,
             window: VecDeque::new(),
             conn: None,
-            uncommitted_from: None,
+            uncommitted: VecDeque::new(),
         }
     }
 
     /// Number the event and keep it for resume; returns the frame to send once the batch is
     /// committed, if someone is connected.
-    fn push<E: serde::Serialize>(&mut self, event: &E) -> Option<(ConnHandle, Arc<str>)> {
+    fn push<E: serde::Serialize>(
+        &mut self,
+        event: &E,
+        batch: u64,
+    ) -> Option<(ConnHandle, Arc<str>)> {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.uncommitted_from.get_or_insert(seq);
+        if self.uncommitted.back().is_none_or(|(b, _)| *b != batch) {
+            self.uncommitted.push_back((batch, seq));
+        }
         let frame: Arc<str> = protocol::encode(seq, event).into();
         if self.window.len() == RESUME_WINDOW {
             self.window.pop_front();
@@ -184,14 +201,22 @@ impl Stream {
         self.conn.as_ref().map(|conn| (conn.clone(), frame))
     }
 
-    /// Forget the frames of a batch whose commit failed.
+    /// The batches up to `up_to` are in the log.
+    fn committed(&mut self, up_to: u64) {
+        while self.uncommitted.front().is_some_and(|(b, _)| *b <= up_to) {
+            self.uncommitted.pop_front();
+        }
+    }
+
+    /// Forget the frames of every batch not committed (one failed, and later ones built on it).
     fn take_back(&mut self) {
-        if let Some(from) = self.uncommitted_from.take() {
+        if let Some((_, from)) = self.uncommitted.front().copied() {
             while self.window.back().is_some_and(|(seq, _)| *seq >= from) {
                 self.window.pop_back();
             }
             self.next_seq = from;
         }
+        self.uncommitted.clear();
     }
 
     /// Frames after `last_seq`, if the window still holds all of them.
@@ -229,8 +254,8 @@ pub struct Engine {
     store: Box<dyn EventStore>,
     kb: Arc<KnowledgeBase>,
     drafter: Arc<dyn Drafter>,
-    /// Drafts are written on this runtime's blocking threads and come back through `inbox`.
-    runtime: tokio::runtime::Handle,
+    /// Drafts are written on these threads and come back through `inbox`.
+    drafts: DraftPool,
     inbox: Sender<EngineMsg>,
     /// Names this hub process's streams, so a resume from before a restart gets a snapshot.
     epoch: String,
@@ -238,12 +263,24 @@ pub struct Engine {
     customers: HashMap<ConversationId, Stream>,
     wallboard_subscribers: Vec<WorkerId>,
     last_wallboard: Millis,
+    /// Appends batches to the log and then sends their frames; `None` once stopped.
+    committer: Option<Committer>,
+    /// The open batch's number, and the generation of batches being made (raised after a
+    /// failed commit: older batches are void).
+    batch_no: u64,
+    generation: u64,
     /// The open batch: facts and commands not yet in the log, and the frames waiting for them.
     batch_facts: Vec<Fact>,
     batch_commands: Vec<CommandRecord>,
     held: Vec<(ConnHandle, Arc<str>)>,
     /// Streams pushed to in the open batch (true = a worker's).
     touched: Vec<(bool, String)>,
+    /// Batches handed to the committer and not yet reported stored, with the streams they
+    /// pushed to, oldest first.
+    in_flight: VecDeque<(u64, Vec<(bool, String)>)>,
+    /// The results of commands in the open and in-flight batches (with the batch), which the
+    /// log cannot answer for yet.
+    recent_commands: HashMap<(String, String), (CommandResult, u64)>,
     /// When the core next needs a `Tick`; refreshed after each batch.
     next_deadline: Option<Millis>,
     /// Conversations with a draft being written, and the newer request to start when it is
@@ -254,34 +291,41 @@ pub struct Engine {
 
 impl Engine {
     /// Build the engine, replaying the log into the dispatch core. `inbox` is the sender of the
-    /// channel [`Engine::serve`] will read (drafts written on `runtime`'s blocking threads come
-    /// back through it).
+    /// channel [`Engine::serve`] will read (drafts written on the drafting threads come back
+    /// through it).
     pub fn new(
         config: DispatchConfig,
         store: Box<dyn EventStore>,
         kb: Arc<KnowledgeBase>,
         drafter: Arc<dyn Drafter>,
-        runtime: tokio::runtime::Handle,
         inbox: Sender<EngineMsg>,
     ) -> Result<Engine, StoreError> {
         let (dispatch, replayed) = replay(config, store.as_ref())?;
+        let committer = Committer::start(store.appender()?, inbox.clone()).map_err(|e| {
+            StoreError::Invalid(format!("cannot start the thread that writes the log: {e}"))
+        })?;
         let epoch = format!("{:x}", rand::random::<u64>());
         let mut engine = Engine {
             dispatch,
             store,
             kb,
+            drafts: DraftPool::new(drafter.parallel_drafts()),
             drafter,
-            runtime,
             inbox,
             epoch,
             workers: HashMap::new(),
             customers: HashMap::new(),
             wallboard_subscribers: Vec::new(),
             last_wallboard: 0,
+            committer: Some(committer),
+            batch_no: 1,
+            generation: 0,
             batch_facts: Vec::new(),
             batch_commands: Vec::new(),
             held: Vec::new(),
             touched: Vec::new(),
+            in_flight: VecDeque::new(),
+            recent_commands: HashMap::new(),
             next_deadline: None,
             drafting: HashMap::new(),
         };
@@ -333,58 +377,80 @@ impl Engine {
             }
             self.flush(now);
         }
+        self.flush(now_ms());
+        if let Some(committer) = self.committer.take() {
+            committer.finish();
+        }
         tracing::info!("engine stopped");
     }
 
-    /// Commit the open batch: its facts and commands in one durable transaction, then the
-    /// held frames go out. If the log cannot be written, nothing of the batch happened: the
-    /// core is rebuilt from the log, the streams take back the batch's frames, and every
-    /// connection that was waiting for one is asked to reconnect and resume.
+    /// Hand the open batch to the committer: its facts and commands go into the log in one
+    /// durable transaction, then its frames go out. The engine does not wait for that; it hears
+    /// back in [`EngineMsg::Committed`] or [`EngineMsg::CommitFailed`].
     fn flush(&mut self, now: Millis) {
-        let facts = std::mem::take(&mut self.batch_facts);
-        let commands = std::mem::take(&mut self.batch_commands);
-        let held = std::mem::take(&mut self.held);
-        let touched = std::mem::take(&mut self.touched);
-        let stored = match self.store.append(&facts, &commands, now) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::error!(%e, facts = facts.len(), "cannot append to the event log; rolling back the batch");
-                false
-            }
-        };
-        for (worker, id) in &touched {
-            let stream = if *worker {
-                self.workers.get_mut(id)
-            } else {
-                self.customers.get_mut(id)
+        if !(self.batch_facts.is_empty() && self.batch_commands.is_empty() && self.held.is_empty())
+        {
+            let no = self.batch_no;
+            self.batch_no += 1;
+            self.in_flight
+                .push_back((no, std::mem::take(&mut self.touched)));
+            let batch = Batch {
+                no,
+                generation: self.generation,
+                facts: std::mem::take(&mut self.batch_facts),
+                commands: std::mem::take(&mut self.batch_commands),
+                held: std::mem::take(&mut self.held),
+                at: now,
             };
-            if let Some(stream) = stream {
-                if stored {
-                    stream.uncommitted_from = None;
+            if let Some(committer) = &self.committer {
+                committer.commit(batch);
+            }
+        }
+        self.next_deadline = self.dispatch.next_deadline();
+    }
+
+    /// The batches up to `up_to` are in the log and their frames are out.
+    fn committed(&mut self, up_to: u64) {
+        while self.in_flight.front().is_some_and(|(no, _)| *no <= up_to) {
+            let Some((_, touched)) = self.in_flight.pop_front() else {
+                break;
+            };
+            for (worker, id) in touched {
+                let stream = if worker {
+                    self.workers.get_mut(&id)
                 } else {
-                    stream.take_back();
+                    self.customers.get_mut(&id)
+                };
+                if let Some(stream) = stream {
+                    stream.committed(up_to);
                 }
             }
         }
-        if stored {
-            for (conn, frame) in held {
-                conn.send(frame);
-            }
-        } else {
-            match replay(self.dispatch.config(), self.store.as_ref()) {
-                Ok((dispatch, _)) => self.dispatch = dispatch,
-                Err(e) => tracing::error!(%e, "cannot reread the event log either"),
-            }
-            let mut told = std::collections::HashSet::new();
-            for (conn, _) in held {
-                if told.insert(conn.id) {
-                    conn.kill.send_replace(Some((
-                        CLOSE_STORE_FAILED,
-                        "the hub could not store this; reconnect and resume".into(),
-                    )));
-                }
-            }
+        self.recent_commands.retain(|_, (_, no)| *no > up_to);
+    }
+
+    /// A batch could not be stored, so it and every batch after it happened not at all: the
+    /// core is rebuilt from the log, the streams take back those batches' frames, and every
+    /// connection that was waiting for one is asked to reconnect and resume (the committer
+    /// has told those of the batches it had; the open batch's are told here).
+    fn commit_failed(&mut self, generation: u64) {
+        if generation != self.generation {
+            return;
         }
+        self.generation += 1;
+        match replay(self.dispatch.config(), self.store.as_ref()) {
+            Ok((dispatch, _)) => self.dispatch = dispatch,
+            Err(e) => tracing::error!(%e, "cannot reread the event log either"),
+        }
+        for stream in self.workers.values_mut().chain(self.customers.values_mut()) {
+            stream.take_back();
+        }
+        ask_to_resume(&std::mem::take(&mut self.held));
+        self.batch_facts.clear();
+        self.batch_commands.clear();
+        self.touched.clear();
+        self.in_flight.clear();
+        self.recent_commands.clear();
         self.next_deadline = self.dispatch.next_deadline();
     }
 
@@ -503,6 +569,8 @@ impl Engine {
                     workers_connected: self.workers.values().filter(|s| s.conn.is_some()).count(),
                 });
             }
+            EngineMsg::Committed { up_to } => self.committed(up_to),
+            EngineMsg::CommitFailed { generation } => self.commit_failed(generation),
             EngineMsg::Shutdown => {}
         }
     }
@@ -888,13 +956,11 @@ impl Engine {
         }
     }
 
-    /// The answer a command already got: from the open batch, else from the log.
+    /// The answer a command already got: from a batch not yet stored, else from the log.
     fn previous_result(&self, principal: &str, id: &str) -> Option<CommandResult> {
-        self.batch_commands
-            .iter()
-            .rev()
-            .find(|c| c.principal == principal && c.id == id)
-            .map(|c| c.result.clone())
+        self.recent_commands
+            .get(&(principal.to_string(), id.to_string()))
+            .map(|(result, _)| result.clone())
             .or_else(|| self.store.command_result(principal, id).ok().flatten())
     }
 
@@ -918,6 +984,10 @@ impl Engine {
                 _ => None,
             }));
         if let Some((principal, id, result)) = command {
+            self.recent_commands.insert(
+                (principal.clone(), id.clone()),
+                (result.clone(), self.batch_no),
+            );
             self.batch_commands.push(CommandRecord {
                 principal,
                 id,
@@ -952,7 +1022,7 @@ impl Engine {
         self.drafting.insert(job.conversation.clone(), None);
         let drafter = self.drafter.clone();
         let inbox = self.inbox.clone();
-        self.runtime.spawn_blocking(move || {
+        self.drafts.run(move || {
             let request = DraftRequest {
                 text: &job.text,
                 language: job.language,
@@ -1000,6 +1070,7 @@ impl Engine {
             stream,
             (true, worker),
             event,
+            self.batch_no,
             &mut self.touched,
             &mut self.held,
         );
@@ -1023,6 +1094,7 @@ impl Engine {
             stream,
             (false, conversation),
             event,
+            self.batch_no,
             &mut self.touched,
             &mut self.held,
         );
@@ -1046,13 +1118,14 @@ fn push_held<E: serde::Serialize>(
     stream: &mut Stream,
     (worker, id): (bool, &str),
     event: &E,
+    batch: u64,
     touched: &mut Vec<(bool, String)>,
     held: &mut Vec<(ConnHandle, Arc<str>)>,
 ) {
-    if stream.uncommitted_from.is_none() {
+    if stream.uncommitted.back().is_none_or(|(b, _)| *b != batch) {
         touched.push((worker, id.to_string()));
     }
-    held.extend(stream.push(event));
+    held.extend(stream.push(event, batch));
 }
 
 /// The dispatch state the log describes: worker profiles from the token store, then every fact
@@ -1156,6 +1229,12 @@ mod tests {
         fn workers(&self) -> Result<Vec<StoredWorker>, StoreError> {
             self.inner.workers()
         }
+        fn appender(&self) -> Result<Box<dyn EventStore>, StoreError> {
+            Ok(Box::new(FlakyStore {
+                inner: self.inner.open_appender()?,
+                failing: self.failing.clone(),
+            }))
+        }
     }
 
     type Killed = watch::Receiver<Option<(u16, String)>>;
@@ -1206,7 +1285,6 @@ mod tests {
             Box::new(store),
             kb,
             drafter,
-            runtime.handle().clone(),
             tx.clone(),
         )
         .expect("engine");

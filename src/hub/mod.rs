@@ -1,6 +1,8 @@
 //! The hub: triage, dispatch, durable log and the websocket server.
 
+pub mod committer;
 pub mod dispatch;
+pub mod draft_pool;
 pub mod engine;
 pub mod facts;
 pub mod mask;

@@ -96,14 +96,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     let kb = Arc::new(KnowledgeBase::builtin());
     let drafter = config.drafter.build(kb.clone());
     let (tx, rx) = std_mpsc::channel();
-    let engine = Engine::new(
-        config.dispatch,
-        Box::new(store),
-        kb,
-        drafter,
-        tokio::runtime::Handle::current(),
-        tx.clone(),
-    )?;
+    let engine = Engine::new(config.dispatch, Box::new(store), kb, drafter, tx.clone())?;
     let engine_thread = std::thread::Builder::new()
         .name("hub-engine".into())
         .spawn(move || engine.serve(rx))?;

@@ -77,6 +77,9 @@ pub trait EventStore: Send {
     /// The worker whose token hashes to `token_hash`.
     fn worker_by_token(&self, token_hash: &str) -> Result<Option<StoredWorker>, StoreError>;
     fn workers(&self) -> Result<Vec<StoredWorker>, StoreError>;
+    /// Another handle on the same store, for a thread that appends while this one reads (the
+    /// hub's committer).
+    fn appender(&self) -> Result<Box<dyn EventStore>, StoreError>;
 }
 
 /// SHA-256 of a token, hex: what the store keeps.

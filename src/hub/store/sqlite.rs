@@ -8,6 +8,8 @@
 //! benchmark's p99 at half load was a checkpoint).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -23,11 +25,24 @@ pub struct SqliteStore {
     path: PathBuf,
     /// Set for a store opened for writing.
     _checkpointer: Option<Checkpointer>,
+    /// Set by the checkpointer when the WAL has grown too long: the next append finishes a
+    /// checkpoint itself (see [`REWIND_AT_FRAMES`]). Shared with the appenders.
+    rewind: Arc<AtomicBool>,
 }
 
 /// How often the WAL is copied into the database. Between checkpoints the WAL grows by what
 /// was written (a few MB a second at the highest relay rate).
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How long the WAL may grow (in 4 KiB pages) before the writer finishes a checkpoint itself.
+///
+/// The checkpointer copies the WAL into the database in the background, but under steady load
+/// a commit always lands while it works, so the WAL never starts over: it grew by a gigabyte in
+/// a minute of the relay benchmark, and every flush had to extend the file. Only a checkpoint
+/// with no commit under way can copy the last frames and let the next commit start the WAL
+/// again from its beginning; so when the WAL is this long, the writer runs one between two
+/// commits (little is left to copy by then).
+const REWIND_AT_FRAMES: i64 = 16 * 1024;
 
 /// Checkpoints the WAL from its own connection and thread until dropped. A passive checkpoint
 /// never blocks the writer; what it cannot copy yet waits for the next one.
@@ -37,7 +52,7 @@ struct Checkpointer {
 }
 
 impl Checkpointer {
-    fn start(path: &Path) -> Result<Checkpointer, StoreError> {
+    fn start(path: &Path, rewind: Arc<AtomicBool>) -> Result<Checkpointer, StoreError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
@@ -47,11 +62,16 @@ impl Checkpointer {
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(CHECKPOINT_EVERY)
                 {
+                    // (busy, frames in the WAL, frames copied)
                     let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                        row.get::<_, i64>(0)
+                        row.get::<_, i64>(1)
                     });
-                    if let Err(e) = done {
-                        tracing::warn!("WAL checkpoint failed (retried shortly): {e}");
+                    match done {
+                        Ok(frames) if frames >= REWIND_AT_FRAMES => {
+                            rewind.store(true, Ordering::Release);
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!("WAL checkpoint failed (retried shortly): {e}"),
                     }
                 }
                 // A last one on the way out, so a stopped hub leaves a small WAL behind.
@@ -113,18 +133,27 @@ impl SqliteStore {
             ))
         })?;
         let path = data_dir.join(DB_FILE);
-        let conn = Connection::open(&path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        // Checkpoints are the checkpointer's job, never a commit's.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let conn = writing_connection(&path)?;
         conn.execute_batch(SCHEMA)?;
-        let checkpointer = Checkpointer::start(&path)?;
+        let rewind = Arc::new(AtomicBool::new(false));
+        let checkpointer = Checkpointer::start(&path, rewind.clone())?;
         Ok(SqliteStore {
             conn,
             path,
             _checkpointer: Some(checkpointer),
+            rewind,
+        })
+    }
+
+    /// A second connection to this store for appending from another thread (the first keeps
+    /// reading; WAL lets both go on at once). It does not checkpoint: this store's
+    /// checkpointer does.
+    pub fn open_appender(&self) -> Result<SqliteStore, StoreError> {
+        Ok(SqliteStore {
+            conn: writing_connection(&self.path)?,
+            path: self.path.clone(),
+            _checkpointer: None,
+            rewind: self.rewind.clone(),
         })
     }
 
@@ -157,6 +186,7 @@ impl SqliteStore {
             conn,
             path,
             _checkpointer: None,
+            rewind: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -183,6 +213,19 @@ impl SqliteStore {
         }
         Ok(facts)
     }
+}
+
+/// A connection that writes durably: WAL, a flush on every commit, no checkpoints of its own.
+fn writing_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Checkpoints are the checkpointer's job, never a commit's.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // When the WAL starts over, a file grown past this under load is cut back.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    Ok(conn)
 }
 
 fn row_to_worker(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredWorker> {
@@ -251,6 +294,15 @@ impl EventStore for SqliteStore {
             }
         }
         tx.commit()?;
+        if self.rewind.swap(false, Ordering::AcqRel) {
+            // Not an error for this append, which is stored: the next one tries again.
+            if let Err(e) = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            {
+                tracing::warn!("WAL checkpoint failed (retried shortly): {e}");
+            }
+        }
         Ok(())
     }
 
@@ -348,6 +400,10 @@ impl EventStore for SqliteStore {
         let rows = stmt.query_map([], row_to_worker)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    fn appender(&self) -> Result<Box<dyn EventStore>, StoreError> {
+        Ok(Box::new(self.open_appender()?))
+    }
 }
 
 #[cfg(test)]
@@ -394,5 +450,53 @@ mod tests {
         );
         let store = SqliteStore::open(dir.path()).unwrap();
         assert_eq!(store.load().unwrap(), facts);
+    }
+
+    /// Told by the checkpointer that the WAL is long, the writer copies it all into the
+    /// database between two commits (so the next commit starts the WAL over). Shown with no
+    /// checkpointer at all: the database file alone then holds every fact appended so far.
+    #[test]
+    fn a_writer_told_the_wal_is_long_checkpoints_it_between_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let conn = writing_connection(&path).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        // The tables (not yet any fact) in the database file itself.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        let mut writer = SqliteStore {
+            conn,
+            path: path.clone(),
+            _checkpointer: None,
+            rewind: Arc::new(AtomicBool::new(false)),
+        };
+        let fact = |i: u64| Fact::StatusChanged {
+            worker: format!("w{i}"),
+            status: WorkerStatus::Available,
+            at: i,
+        };
+        // What the database file holds without its WAL.
+        let in_database_file = || {
+            let copy = dir.path().join("copy");
+            std::fs::create_dir_all(&copy).unwrap();
+            std::fs::copy(&path, copy.join(DB_FILE)).unwrap();
+            let read = SqliteStore::open_read_only(&copy).unwrap().load().unwrap();
+            std::fs::remove_dir_all(&copy).unwrap();
+            read.len()
+        };
+        for i in 0..20 {
+            writer.append(&[fact(i)], &[], i).unwrap();
+        }
+        assert_eq!(in_database_file(), 0, "commits go to the WAL first");
+        writer.rewind.store(true, Ordering::Release);
+        writer.append(&[fact(20)], &[], 20).unwrap();
+        assert_eq!(in_database_file(), 21);
+        assert!(
+            !writer.rewind.load(Ordering::Acquire),
+            "the request is taken"
+        );
+        writer.append(&[fact(21)], &[], 21).unwrap();
+        assert_eq!(in_database_file(), 21, "once per request");
+        assert_eq!(writer.load().unwrap().len(), 22);
     }
 }

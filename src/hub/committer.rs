@@ -1,0 +1,331 @@
+//! Group commits on a thread of their own, so the engine keeps working while the disk flushes.
+//!
+//! The engine hands over each batch (its facts, its command ids and the frames they caused) and
+//! goes on with the next inputs. This thread appends the batch to the log in one durable
+//! transaction and only then sends its frames. Batches that queued up while a flush was under
+//! way go into the next transaction together, so a slow disk means fewer, larger commits, not
+//! a growing queue. Batches are committed in order, and the frames of one batch go out before
+//! those of the next.
+//!
+//! When a commit fails, that batch and every later one (built on it) did not happen: their
+//! frames are not sent, their connections are asked to resume, and the engine is told
+//! ([`EngineMsg::CommitFailed`]) so it can rebuild its state from the log. Batches the engine
+//! made before it heard are dropped the same way; it numbers its batches by `generation`, and
+//! raises it when it has rebuilt.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread::JoinHandle;
+
+use crate::hub::engine::{CLOSE_STORE_FAILED, ConnHandle, EngineMsg};
+use crate::hub::facts::Fact;
+use crate::hub::store::{CommandRecord, EventStore};
+use crate::protocol::Millis;
+
+/// Most batches in one transaction: bounds how long the frames of the first wait.
+const MAX_COALESCED: usize = 16;
+
+/// One batch of the engine's: what to store, and what to send once it is stored.
+pub struct Batch {
+    /// Numbers batches in the order made; reported back in [`EngineMsg::Committed`].
+    pub no: u64,
+    pub generation: u64,
+    pub facts: Vec<Fact>,
+    pub commands: Vec<CommandRecord>,
+    pub held: Vec<(ConnHandle, Arc<str>)>,
+    pub at: Millis,
+}
+
+pub struct Committer {
+    batches: Option<Sender<Batch>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Committer {
+    /// Start the thread; it appends with `store` and reports to the engine on `engine`.
+    pub fn start(
+        store: Box<dyn EventStore>,
+        engine: Sender<EngineMsg>,
+    ) -> std::io::Result<Committer> {
+        let (batches, queue) = channel();
+        let thread = std::thread::Builder::new()
+            .name("hub-commit".into())
+            .spawn(move || commit_all(store, queue, engine))?;
+        Ok(Committer {
+            batches: Some(batches),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn commit(&self, batch: Batch) {
+        if let Some(batches) = &self.batches
+            && let Err(unsent) = batches.send(batch)
+        {
+            // The thread is gone (it only stops when told to): nothing can be stored.
+            tracing::error!("the commit thread has stopped; a batch is dropped");
+            ask_to_resume(&unsent.0.held);
+        }
+    }
+
+    /// Commit what was handed over, send its frames, and stop.
+    pub fn finish(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        drop(self.batches.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn commit_all(mut store: Box<dyn EventStore>, queue: Receiver<Batch>, engine: Sender<EngineMsg>) {
+    // Batches of this generation and older are void: one of them failed.
+    let mut failed: Option<u64> = None;
+    let mut group: Vec<Batch> = Vec::new();
+    let mut facts: Vec<Fact> = Vec::new();
+    let mut commands: Vec<CommandRecord> = Vec::new();
+    while let Ok(first) = queue.recv() {
+        group.push(first);
+        while group.len() < MAX_COALESCED
+            && let Ok(next) = queue.try_recv()
+        {
+            group.push(next);
+        }
+        // Batches the engine made before it heard of a failure are void.
+        if let Some(generation) = failed {
+            let (void, live): (Vec<Batch>, Vec<Batch>) =
+                group.drain(..).partition(|b| b.generation <= generation);
+            for batch in &void {
+                ask_to_resume(&batch.held);
+            }
+            group = live;
+        }
+        if group.is_empty() {
+            continue;
+        }
+        let at = group.last().map_or(0, |b| b.at);
+        for batch in &mut group {
+            facts.append(&mut batch.facts);
+            commands.append(&mut batch.commands);
+        }
+        let stored = store.append(&facts, &commands, at);
+        facts.clear();
+        commands.clear();
+        match stored {
+            Ok(()) => {
+                let last = group.last().map_or(0, |b| b.no);
+                for batch in group.drain(..) {
+                    for (conn, frame) in batch.held {
+                        conn.send(frame);
+                    }
+                }
+                let _ = engine.send(EngineMsg::Committed { up_to: last });
+            }
+            Err(e) => {
+                let generation = group[0].generation;
+                tracing::error!(%e, "cannot append to the event log; the batch is rolled back");
+                failed = Some(generation);
+                // The engine hears first, so whoever reconnects after being told is served by
+                // the rebuilt state.
+                let _ = engine.send(EngineMsg::CommitFailed { generation });
+                for batch in group.drain(..) {
+                    ask_to_resume(&batch.held);
+                }
+            }
+        }
+    }
+}
+
+/// Hang up on each connection that was waiting for these frames, asking it to resume.
+pub fn ask_to_resume(held: &[(ConnHandle, Arc<str>)]) {
+    let mut told = HashSet::new();
+    for (conn, _) in held {
+        if told.insert(conn.id) {
+            conn.kill.send_replace(Some((
+                CLOSE_STORE_FAILED,
+                "the hub could not store this; reconnect and resume".into(),
+            )));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use tokio::sync::{mpsc, watch};
+
+    use super::*;
+    use crate::hub::store::{CommandResult, StoreError, StoredWorker};
+    use crate::protocol::{WorkerInfo, WorkerStatus};
+
+    /// Remembers what was appended; fails while `failing` is set.
+    #[derive(Clone, Default)]
+    struct Recording {
+        appended: Arc<Mutex<Vec<Fact>>>,
+        failing: Arc<AtomicBool>,
+    }
+
+    impl EventStore for Recording {
+        fn append(
+            &mut self,
+            facts: &[Fact],
+            _: &[CommandRecord],
+            _: Millis,
+        ) -> Result<(), StoreError> {
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(StoreError::Invalid("disk full".into()));
+            }
+            self.appended.lock().unwrap().extend_from_slice(facts);
+            Ok(())
+        }
+        fn load(&self) -> Result<Vec<Fact>, StoreError> {
+            Ok(self.appended.lock().unwrap().clone())
+        }
+        fn command_result(&self, _: &str, _: &str) -> Result<Option<CommandResult>, StoreError> {
+            Ok(None)
+        }
+        fn add_worker(&mut self, _: &WorkerInfo, _: &str, _: Millis) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn set_token(&mut self, _: &str, _: &str) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn worker_by_token(&self, _: &str) -> Result<Option<StoredWorker>, StoreError> {
+            Ok(None)
+        }
+        fn workers(&self) -> Result<Vec<StoredWorker>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn appender(&self) -> Result<Box<dyn EventStore>, StoreError> {
+            Ok(Box::new(self.clone()))
+        }
+    }
+
+    fn fact(i: u64) -> Fact {
+        Fact::StatusChanged {
+            worker: format!("w{i}"),
+            status: WorkerStatus::Available,
+            at: i,
+        }
+    }
+
+    type Conn = (
+        ConnHandle,
+        mpsc::Receiver<Arc<str>>,
+        watch::Receiver<Option<(u16, String)>>,
+    );
+
+    fn connection(id: u64) -> Conn {
+        let (frames, rx) = mpsc::channel(64);
+        let (kill, killed) = watch::channel(None);
+        (ConnHandle { id, frames, kill }, rx, killed)
+    }
+
+    fn batch(no: u64, generation: u64, conn: &ConnHandle) -> Batch {
+        Batch {
+            no,
+            generation,
+            facts: vec![fact(no)],
+            commands: Vec::new(),
+            held: vec![(conn.clone(), format!("frame {no}").into())],
+            at: no,
+        }
+    }
+
+    fn report(reports: &Receiver<EngineMsg>) -> EngineMsg {
+        reports
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the committer reports")
+    }
+
+    #[test]
+    fn batches_are_stored_in_order_and_their_frames_follow_in_order() {
+        let store = Recording::default();
+        let (engine, reports) = channel();
+        let committer = Committer::start(Box::new(store.clone()), engine).unwrap();
+        let (conn, mut frames, _) = connection(1);
+        for no in 1..=50 {
+            committer.commit(batch(no, 0, &conn));
+        }
+        committer.finish();
+        let mut up_to = 0;
+        while let Ok(EngineMsg::Committed { up_to: now }) = reports.try_recv() {
+            assert!(now > up_to, "reports go forward");
+            up_to = now;
+        }
+        assert_eq!(up_to, 50);
+        assert_eq!(
+            *store.appended.lock().unwrap(),
+            (1..=50).map(fact).collect::<Vec<_>>()
+        );
+        let sent: Vec<String> = std::iter::from_fn(|| frames.try_recv().ok())
+            .map(|f| f.to_string())
+            .collect();
+        assert_eq!(
+            sent,
+            (1..=50).map(|no| format!("frame {no}")).collect::<Vec<_>>()
+        );
+    }
+
+    /// A failed batch and the ones made before the engine heard are not stored and send
+    /// nothing; their connections are asked to resume; the engine hears once; a batch of the
+    /// next generation is stored.
+    #[test]
+    fn after_a_failed_commit_only_the_next_generation_is_stored() {
+        let store = Recording::default();
+        let (engine, reports) = channel();
+        let committer = Committer::start(Box::new(store.clone()), engine).unwrap();
+        let (ok_conn, mut ok_frames, _) = connection(1);
+        committer.commit(batch(1, 0, &ok_conn));
+        assert!(matches!(
+            report(&reports),
+            EngineMsg::Committed { up_to: 1 }
+        ));
+
+        store.failing.store(true, Ordering::SeqCst);
+        let (lost, mut lost_frames, mut lost_killed) = connection(2);
+        committer.commit(batch(2, 0, &lost));
+        assert!(matches!(
+            report(&reports),
+            EngineMsg::CommitFailed { generation: 0 }
+        ));
+        store.failing.store(false, Ordering::SeqCst);
+        // Made on the failed state before the engine heard: void, though the disk is back.
+        let (late, mut late_frames, mut late_killed) = connection(3);
+        committer.commit(batch(3, 0, &late));
+        committer.commit(batch(4, 1, &ok_conn));
+        assert!(matches!(
+            report(&reports),
+            EngineMsg::Committed { up_to: 4 }
+        ));
+        committer.finish();
+        assert!(reports.try_recv().is_err(), "the failure is reported once");
+
+        assert_eq!(*store.appended.lock().unwrap(), vec![fact(1), fact(4)]);
+        assert_eq!(&*ok_frames.try_recv().unwrap(), "frame 1");
+        assert_eq!(&*ok_frames.try_recv().unwrap(), "frame 4");
+        for (frames, killed) in [
+            (&mut lost_frames, &mut lost_killed),
+            (&mut late_frames, &mut late_killed),
+        ] {
+            assert!(
+                frames.try_recv().is_err(),
+                "nothing of a void batch is sent"
+            );
+            let told = killed.borrow_and_update().clone();
+            assert_eq!(told.map(|(code, _)| code), Some(CLOSE_STORE_FAILED));
+        }
+    }
+}
