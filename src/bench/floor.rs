@@ -21,6 +21,7 @@ use super::jobs::{OfferJob, RelayJob};
 use super::relay::{Codec, Conn};
 use super::wire::{self, Ws};
 use crate::hub::engine::CONNECTION_QUEUE;
+use crate::hub::server::WRITE_BATCH;
 
 #[derive(Default)]
 struct Registry {
@@ -78,8 +79,14 @@ async fn connection(
     loop {
         tokio::select! {
             Some(frame) = rx.recv() => {
-                // The hub's connection task copies each frame into a new message the same way.
-                if ws.send(Message::text(frame.to_string())).await.is_err() {
+                // Like the hub's connection task: each frame copied into a new message, what
+                // is already queued written with it, one flush.
+                let mut written = ws.feed(Message::text(frame.to_string())).await.is_ok();
+                for _ in 1..WRITE_BATCH {
+                    let Ok(frame) = rx.try_recv() else { break };
+                    written = written && ws.feed(Message::text(frame.to_string())).await.is_ok();
+                }
+                if !written || ws.flush().await.is_err() {
                     break;
                 }
             }

@@ -35,6 +35,9 @@ pub const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 /// much resident per idle worker; frames are small, and a larger one just takes more reads.
 const READ_BUFFER: usize = 4096;
 
+/// Most frames written together before one flush (see [`Connection::send_queued`]).
+pub const WRITE_BATCH: usize = 64;
+
 /// A frame that cannot be written for this long means the peer is gone or stopped reading.
 const WRITE_STALL: std::time::Duration = std::time::Duration::from_secs(20);
 
@@ -255,6 +258,34 @@ impl Connection {
         }
     }
 
+    /// Write `first` and whatever else is already queued (up to [`WRITE_BATCH`] frames), then
+    /// flush once: one system call for a burst instead of one per frame. Stalls end as in
+    /// [`Connection::send_text`].
+    async fn send_queued(&mut self, first: Arc<str>) -> bool {
+        let Connection {
+            socket,
+            frames,
+            kill,
+            ..
+        } = self;
+        let write = async {
+            socket
+                .feed(WsMessage::Text(first.to_string().into()))
+                .await?;
+            for _ in 1..WRITE_BATCH {
+                let Ok(frame) = frames.try_recv() else { break };
+                socket
+                    .feed(WsMessage::Text(frame.to_string().into()))
+                    .await?;
+            }
+            socket.flush().await
+        };
+        tokio::select! {
+            sent = tokio::time::timeout(WRITE_STALL, write) => matches!(sent, Ok(Ok(()))),
+            _ = kill.changed() => false,
+        }
+    }
+
     async fn close(&mut self, code: u16, reason: String) {
         let _ = self
             .socket
@@ -307,7 +338,7 @@ async fn serve<D: Dialect>(socket: WebSocket, state: AppState, mut dialect: D) {
                 break;
             }
             Next::Out(frame) => {
-                if !conn.send_text(&frame).await {
+                if !conn.send_queued(frame).await {
                     break;
                 }
                 continue;
