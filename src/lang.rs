@@ -10,6 +10,7 @@
 //! The text normalisation used for keyword matching ([`normalize`], [`words`]) lives here too, so
 //! that the knowledge base, triage and detection all see the same words.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::LazyLock;
@@ -141,9 +142,29 @@ pub fn normalize(text: &str) -> String {
     out
 }
 
-/// The words of a text after [`normalize`], in order.
+/// The words of a text after [`normalize`], in order: the `norm` of each of its [`tokens`],
+/// without building the shown forms (the drafter splits every message it reads).
 pub fn words(text: &str) -> Vec<String> {
-    tokens(text).into_iter().map(|t| t.norm).collect()
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        match fold_char(c) {
+            Folded::One(f) => current.push(f),
+            Folded::Two(a, b) => {
+                current.push(a);
+                current.push(b);
+            }
+            Folded::Space => {
+                if !current.is_empty() {
+                    out.push(std::mem::take(&mut current));
+                }
+            }
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// One word of a customer message: its [`normalize`]d form for matching, and the lowercased
@@ -196,6 +217,14 @@ enum Folded {
 }
 
 fn fold_char(c: char) -> Folded {
+    // Most text is ASCII, and no ASCII character folds to another.
+    if c.is_ascii() {
+        return if c.is_ascii_alphanumeric() {
+            Folded::One(c)
+        } else {
+            Folded::Space
+        };
+    }
     let f = match c {
         'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' | 'ā' => 'a',
         'è' | 'é' | 'ê' | 'ë' | 'ē' => 'e',
@@ -223,6 +252,20 @@ const MIN_EVIDENCE: f32 = 1.0;
 const HINT_BONUS: f32 = 0.5;
 /// Weight of whatlang's opinion, multiplied by its confidence (0..1).
 const WHATLANG_WEIGHT: f32 = 2.0;
+
+/// Each word of [`MARKERS`] with the languages that list it, in [`MARKERS`] order.
+static MARKER_OWNERS: LazyLock<HashMap<&'static str, Vec<Lang>>> = LazyLock::new(|| {
+    let mut owners: HashMap<&'static str, Vec<Lang>> = HashMap::new();
+    for (lang, list) in MARKERS {
+        for word in list {
+            let langs = owners.entry(word).or_default();
+            if !langs.contains(&lang) {
+                langs.push(lang);
+            }
+        }
+    }
+    owners
+});
 
 static DETECTOR: LazyLock<whatlang::Detector> = LazyLock::new(|| {
     whatlang::Detector::with_allowlist(Lang::ALL.iter().map(|l| l.whatlang()).collect())
@@ -352,13 +395,10 @@ fn evidence_winner(text: &str, hint: Option<Lang>) -> Option<Lang> {
         evidence[lang.index()] += WHATLANG_WEIGHT * info.confidence() as f32;
     }
     for word in words(text) {
-        let owners: Vec<Lang> = MARKERS
-            .iter()
-            .filter(|(_, list)| list.contains(&word.as_str()))
-            .map(|(lang, _)| *lang)
-            .collect();
-        for lang in &owners {
-            evidence[lang.index()] += 1.0 / owners.len() as f32;
+        if let Some(owners) = MARKER_OWNERS.get(word.as_str()) {
+            for lang in owners {
+                evidence[lang.index()] += 1.0 / owners.len() as f32;
+            }
         }
     }
     let lower = text.to_lowercase();
@@ -499,5 +539,22 @@ mod tests {
             ),
             Lang::De
         );
+    }
+
+    proptest::proptest! {
+        /// `words` is the normalised half of `tokens`, and the words of `normalize`, for any
+        /// text (any script, any punctuation).
+        #[test]
+        fn words_are_the_normalised_tokens(text in "\\PC{0,60}", ascii in "[ -~]{0,60}") {
+            for text in [&text, &ascii] {
+                let from_tokens: Vec<String> = tokens(text).into_iter().map(|t| t.norm).collect();
+                proptest::prop_assert_eq!(words(text), from_tokens);
+                let normalized = normalize(text);
+                proptest::prop_assert_eq!(
+                    normalized.split_whitespace().collect::<Vec<_>>(),
+                    words(text)
+                );
+            }
+        }
     }
 }
