@@ -145,26 +145,10 @@ pub fn normalize(text: &str) -> String {
 /// The words of a text after [`normalize`], in order: the `norm` of each of its [`tokens`],
 /// without building the shown forms (the drafter splits every message it reads).
 pub fn words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for c in text.chars().flat_map(char::to_lowercase) {
-        match fold_char(c) {
-            Folded::One(f) => current.push(f),
-            Folded::Two(a, b) => {
-                current.push(a);
-                current.push(b);
-            }
-            Folded::Space => {
-                if !current.is_empty() {
-                    out.push(std::mem::take(&mut current));
-                }
-            }
-        }
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
+    normalize(text)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }
 
 /// One word of a customer message: its [`normalize`]d form for matching, and the lowercased
