@@ -18,13 +18,17 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
-use crate::hub::engine::{CLOSE_STORE_FAILED, ConnHandle, EngineMsg};
+use crate::hub::engine::{CLOSE_STORE_FAILED, CONNECTION_QUEUE, ConnHandle, EngineMsg};
 use crate::hub::facts::Fact;
 use crate::hub::store::{CommandRecord, EventStore};
 use crate::protocol::Millis;
 
 /// Most batches in one transaction: bounds how long the frames of the first wait.
 const MAX_COALESCED: usize = 16;
+/// Most frames one transaction lets out (unless a single batch has more), so that they fit in a
+/// connection's queue with room to spare even if they are all for one supervisor: a burst from
+/// one commit must not cut off a client that keeps up.
+const MAX_COALESCED_FRAMES: usize = CONNECTION_QUEUE / 2;
 
 /// One batch of the engine's: what to store, and what to send once it is stored.
 pub struct Batch {
@@ -93,11 +97,26 @@ fn commit_all(mut store: Box<dyn EventStore>, queue: Receiver<Batch>, engine: Se
     let mut group: Vec<Batch> = Vec::new();
     let mut facts: Vec<Fact> = Vec::new();
     let mut commands: Vec<CommandRecord> = Vec::new();
-    while let Ok(first) = queue.recv() {
+    // A batch taken from the queue that did not fit in the last group.
+    let mut left_over: Option<Batch> = None;
+    loop {
+        let first = match left_over.take() {
+            Some(batch) => batch,
+            None => match queue.recv() {
+                Ok(batch) => batch,
+                Err(_) => break,
+            },
+        };
+        let mut frames = first.held.len();
         group.push(first);
         while group.len() < MAX_COALESCED
             && let Ok(next) = queue.try_recv()
         {
+            if frames + next.held.len() > MAX_COALESCED_FRAMES {
+                left_over = Some(next);
+                break;
+            }
+            frames += next.held.len();
             group.push(next);
         }
         // Batches the engine made before it heard of a failure are void.
@@ -170,11 +189,14 @@ mod tests {
     use crate::hub::store::{CommandResult, StoreError, StoredWorker};
     use crate::protocol::{WorkerInfo, WorkerStatus};
 
-    /// Remembers what was appended; fails while `failing` is set.
+    /// Remembers what was appended, and how many facts each append had; fails while `failing`
+    /// is set; an append waits while someone holds `gate`.
     #[derive(Clone, Default)]
     struct Recording {
         appended: Arc<Mutex<Vec<Fact>>>,
+        sizes: Arc<Mutex<Vec<usize>>>,
         failing: Arc<AtomicBool>,
+        gate: Arc<Mutex<()>>,
     }
 
     impl EventStore for Recording {
@@ -184,9 +206,11 @@ mod tests {
             _: &[CommandRecord],
             _: Millis,
         ) -> Result<(), StoreError> {
+            drop(self.gate.lock().unwrap());
             if self.failing.load(Ordering::SeqCst) {
                 return Err(StoreError::Invalid("disk full".into()));
             }
+            self.sizes.lock().unwrap().push(facts.len());
             self.appended.lock().unwrap().extend_from_slice(facts);
             Ok(())
         }
@@ -277,6 +301,51 @@ mod tests {
             sent,
             (1..=50).map(|no| format!("frame {no}")).collect::<Vec<_>>()
         );
+    }
+
+    /// Batches that queued behind a slow flush are stored together, but no more frames at once
+    /// than fit in half a connection's queue: here batches of 1,000 frames for one supervisor
+    /// go two at a time at most.
+    #[test]
+    fn batches_that_queued_go_together_but_never_more_frames_than_a_queue_holds() {
+        let store = Recording::default();
+        let (engine, _reports) = channel();
+        let committer = Committer::start(Box::new(store.clone()), engine).unwrap();
+        let (frames, mut queue) = mpsc::channel(10 * 1000);
+        let (kill, _killed) = watch::channel(None);
+        let supervisor = ConnHandle {
+            id: 1,
+            frames,
+            kill,
+        };
+        let slow_disk = store.gate.lock().unwrap();
+        for no in 1..=10 {
+            committer.commit(Batch {
+                held: (0..1000)
+                    .map(|i| (supervisor.clone(), format!("{no}.{i}").into()))
+                    .collect(),
+                ..batch(no, 0, &supervisor)
+            });
+        }
+        // The first append waits for the disk while the rest queue up.
+        std::thread::sleep(Duration::from_millis(100));
+        drop(slow_disk);
+        committer.finish();
+        let sizes = store.sizes.lock().unwrap().clone();
+        assert_eq!(sizes.iter().sum::<usize>(), 10, "{sizes:?}");
+        assert!(
+            sizes.contains(&2),
+            "batches that queued go together: {sizes:?}"
+        );
+        assert!(
+            sizes.iter().all(|&n| n <= 2),
+            "at most 2,048 frames at once: {sizes:?}"
+        );
+        let mut received = 0;
+        while queue.try_recv().is_ok() {
+            received += 1;
+        }
+        assert_eq!(received, 10 * 1000);
     }
 
     /// A failed batch and the ones made before the engine heard are not stored and send

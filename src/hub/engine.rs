@@ -35,7 +35,8 @@ use crate::protocol::{
 /// One group commit of [`MAX_BATCH`] inputs lets out all its frames at once, and a supervisor
 /// shadowing busy conversations gets up to two from each input (the message and its draft), so
 /// the queue holds two such bursts: a client that keeps up is never cut off by a burst. (The
-/// queue grows only as frames wait: an idle connection holds none of it.)
+/// committer, which may store several batches in one transaction, lets out at most half this
+/// many frames at once. The queue grows only as frames wait: an idle connection holds none.)
 pub const CONNECTION_QUEUE: usize = 4 * MAX_BATCH;
 /// Close codes the hub uses.
 pub const CLOSE_REPLACED: u16 = 4000;
