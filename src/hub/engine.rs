@@ -191,7 +191,7 @@ impl Stream {
     ) -> Option<(ConnHandle, Arc<str>)> {
         let seq = self.next_seq;
         self.next_seq += 1;
-        if self.uncommitted.back().is_none_or(|(b, _)| *b != batch) {
+        if !self.pushed_in(batch) {
             self.uncommitted.push_back((batch, seq));
         }
         let frame: Arc<str> = protocol::encode(seq, event).into();
@@ -200,6 +200,11 @@ impl Stream {
         }
         self.window.push_back((seq, frame.clone()));
         self.conn.as_ref().map(|conn| (conn.clone(), frame))
+    }
+
+    /// Whether `batch` has pushed to this stream already.
+    fn pushed_in(&self, batch: u64) -> bool {
+        self.uncommitted.back().is_some_and(|(b, _)| *b == batch)
     }
 
     /// The batches up to `up_to` are in the log.
@@ -412,10 +417,12 @@ impl Engine {
 
     /// The batches up to `up_to` are in the log and their frames are out.
     fn committed(&mut self, up_to: u64) {
-        while self.in_flight.front().is_some_and(|(no, _)| *no <= up_to) {
-            let Some((_, touched)) = self.in_flight.pop_front() else {
-                break;
-            };
+        let stored = self
+            .in_flight
+            .iter()
+            .take_while(|(no, _)| *no <= up_to)
+            .count();
+        for (_, touched) in self.in_flight.drain(..stored) {
             for (worker, id) in touched {
                 let stream = if worker {
                     self.workers.get_mut(&id)
@@ -1123,7 +1130,7 @@ fn push_held<E: serde::Serialize>(
     touched: &mut Vec<(bool, String)>,
     held: &mut Vec<(ConnHandle, Arc<str>)>,
 ) {
-    if stream.uncommitted.back().is_none_or(|(b, _)| *b != batch) {
+    if !stream.pushed_in(batch) {
         touched.push((worker, id.to_string()));
     }
     held.extend(stream.push(event, batch));

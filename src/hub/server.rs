@@ -248,20 +248,11 @@ impl Connection {
         }
     }
 
-    /// Write one frame. A peer that stops reading blocks the write; the engine's `kill` (too
-    /// slow, replaced) or a long stall ends it instead of holding this task forever.
-    async fn send_text(&mut self, text: &str) -> bool {
-        let write = self.socket.send(WsMessage::Text(text.to_string().into()));
-        tokio::select! {
-            sent = tokio::time::timeout(WRITE_STALL, write) => matches!(sent, Ok(Ok(()))),
-            _ = self.kill.changed() => false,
-        }
-    }
-
     /// Write `first` and whatever else is already queued (up to [`WRITE_BATCH`] frames), then
-    /// flush once: one system call for a burst instead of one per frame. Stalls end as in
-    /// [`Connection::send_text`].
-    async fn send_queued(&mut self, first: Arc<str>) -> bool {
+    /// flush once: one system call for a burst instead of one per frame. A peer that stops
+    /// reading blocks the write; the engine's `kill` (too slow, replaced) or a long stall ends
+    /// it instead of holding this task forever.
+    async fn send_queued(&mut self, first: &str) -> bool {
         let Connection {
             socket,
             frames,
@@ -298,7 +289,7 @@ impl Connection {
     }
 
     async fn send_direct<E: serde::Serialize>(&mut self, event: &E) -> bool {
-        self.send_text(&protocol::encode(0, event)).await
+        self.send_queued(&protocol::encode(0, event)).await
     }
 }
 
@@ -338,7 +329,7 @@ async fn serve<D: Dialect>(socket: WebSocket, state: AppState, mut dialect: D) {
                 break;
             }
             Next::Out(frame) => {
-                if !conn.send_queued(frame).await {
+                if !conn.send_queued(&frame).await {
                     break;
                 }
                 continue;

@@ -64,11 +64,7 @@ impl Checkpointer {
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(CHECKPOINT_EVERY)
                 {
-                    // (busy, frames in the WAL, frames copied)
-                    let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                        row.get::<_, i64>(1)
-                    });
-                    match done {
+                    match passive_checkpoint(&conn) {
                         Ok(frames) if frames >= REWIND_AT_FRAMES => {
                             rewind.store(true, Ordering::Release);
                         }
@@ -77,7 +73,7 @@ impl Checkpointer {
                     }
                 }
                 // A last one on the way out, so a stopped hub leaves a small WAL behind.
-                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                let _ = passive_checkpoint(&conn);
             })
             .map_err(|e| StoreError::Invalid(format!("cannot start the WAL checkpointer: {e}")))?;
         Ok(Checkpointer {
@@ -219,6 +215,13 @@ impl SqliteStore {
     }
 }
 
+/// Copy what the WAL holds into the database as far as no reader or writer is in the way;
+/// returns how many frames the WAL has.
+fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
+    // (busy, frames in the WAL, frames copied)
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
+}
+
 /// A connection that writes durably: WAL, a flush on every commit, no checkpoints of its own.
 fn writing_connection(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
@@ -303,10 +306,7 @@ impl EventStore for SqliteStore {
         tx.commit()?;
         if self.rewind.swap(false, Ordering::AcqRel) {
             // Not an error for this append, which is stored: the next one tries again.
-            if let Err(e) = self
-                .conn
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-            {
+            if let Err(e) = passive_checkpoint(&self.conn) {
                 tracing::warn!("WAL checkpoint failed (retried shortly): {e}");
             }
         }
