@@ -370,8 +370,14 @@ async fn level(
         )
         .await?;
         conns = c;
+        // The server's CPU per relayed line: steadier from run to run than the tail.
+        let cpu = run
+            .server_cpu_s
+            .filter(|_| run.received > 0)
+            .map(|s| format!(", {:.1} µs CPU per line", s * 1e6 / run.received as f64))
+            .unwrap_or_default();
         progress(&format!(
-            "  {label} run {}: {:.0} lines/s, p50 {} ms, p99 {} ms ({} sent, {} received)",
+            "  {label} run {}: {:.0} lines/s, p50 {} ms, p99 {} ms ({} sent, {} received{cpu})",
             r + 1,
             run.throughput,
             stats::ms(run.latency.p50_us),

@@ -21,6 +21,7 @@ use crate::hub::committer::{Batch, Committer, ask_to_resume};
 use crate::hub::dispatch::{Command, Dispatch, DispatchConfig, DraftNeed, Effect, Input, Refusal};
 use crate::hub::draft_pool::DraftPool;
 use crate::hub::facts::Fact;
+use crate::hub::seen::SeenCommands;
 use crate::hub::store::{CommandRecord, CommandResult, EventStore, StoreError, hash_token};
 use crate::hub::triage;
 use crate::lang::Lang;
@@ -287,6 +288,9 @@ pub struct Engine {
     /// The results of commands in the open and in-flight batches (with the batch), which the
     /// log cannot answer for yet.
     recent_commands: HashMap<(String, String), (CommandResult, u64)>,
+    /// Every command in the log or on its way there, so that new ones (nearly all) need no
+    /// lookup in the store.
+    seen: SeenCommands,
     /// When the core next needs a `Tick`; refreshed after each batch.
     next_deadline: Option<Millis>,
     /// Conversations with a draft being written, and the newer request to start when it is
@@ -307,6 +311,7 @@ impl Engine {
         inbox: Sender<EngineMsg>,
     ) -> Result<Engine, StoreError> {
         let (dispatch, replayed) = replay(config, store.as_ref())?;
+        let seen = SeenCommands::load(store.as_ref())?;
         let committer = Committer::start(store.appender()?, inbox.clone()).map_err(|e| {
             StoreError::Invalid(format!("cannot start the thread that writes the log: {e}"))
         })?;
@@ -332,6 +337,7 @@ impl Engine {
             touched: Vec::new(),
             in_flight: VecDeque::new(),
             recent_commands: HashMap::new(),
+            seen,
             next_deadline: None,
             drafting: HashMap::new(),
         };
@@ -969,7 +975,12 @@ impl Engine {
         self.recent_commands
             .get(&(principal.to_string(), id.to_string()))
             .map(|(result, _)| result.clone())
-            .or_else(|| self.store.command_result(principal, id).ok().flatten())
+            .or_else(|| {
+                self.seen
+                    .may_have(principal, id)
+                    .then(|| self.store.command_result(principal, id).ok().flatten())
+                    .flatten()
+            })
     }
 
     /// Run an input with no command id (ticks, connects, disconnects, drafts).
@@ -992,6 +1003,7 @@ impl Engine {
                 _ => None,
             }));
         if let Some((principal, id, result)) = command {
+            self.seen.insert(&principal, &id);
             self.recent_commands.insert(
                 (principal.clone(), id.clone()),
                 (result.clone(), self.batch_no),
@@ -1219,6 +1231,9 @@ mod tests {
             id: &str,
         ) -> Result<Option<CommandResult>, StoreError> {
             self.inner.command_result(principal, id)
+        }
+        fn command_keys(&self, each: &mut dyn FnMut(&str, &str)) -> Result<bool, StoreError> {
+            self.inner.command_keys(each)
         }
         fn add_worker(
             &mut self,

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod facts;
 pub mod mask;
 pub mod notices;
+pub mod seen;
 pub mod server;
 pub mod store;
 pub mod tls;

@@ -65,6 +65,13 @@ pub trait EventStore: Send {
         principal: &Principal,
         id: &str,
     ) -> Result<Option<CommandResult>, StoreError>;
+    /// Call `each` with the principal and id of every command in the log, and say whether it
+    /// could (a store that cannot list them returns `false`: then it is asked about every
+    /// command, see [`crate::hub::seen`]).
+    fn command_keys(&self, each: &mut dyn FnMut(&str, &str)) -> Result<bool, StoreError> {
+        let _ = each;
+        Ok(false)
+    }
     /// Add a worker or supervisor; returns nothing: the caller made the token.
     fn add_worker(
         &mut self,

@@ -342,6 +342,17 @@ impl EventStore for SqliteStore {
         }))
     }
 
+    fn command_keys(&self, each: &mut dyn FnMut(&str, &str)) -> Result<bool, StoreError> {
+        let mut statement = self.conn.prepare("SELECT principal, id FROM commands")?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let principal: &str = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+            let id: &str = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+            each(principal, id);
+        }
+        Ok(true)
+    }
+
     fn add_worker(
         &mut self,
         info: &WorkerInfo,
