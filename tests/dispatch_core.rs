@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use shiftdesk::drafting::DraftProposal;
-use shiftdesk::hub::dispatch::{Command, Dispatch, DispatchConfig, Effect, Input};
+use shiftdesk::hub::dispatch::{Command, Dispatch, DispatchConfig, DraftWanted, Effect, Input};
 use shiftdesk::hub::facts::Fact;
 use shiftdesk::hub::triage::{SensitiveTopic, TriageDecision, TriageReason};
 use shiftdesk::lang::Lang;
@@ -413,6 +413,41 @@ fn draining_finishes_then_goes_offline() {
     s.cmd("w", Command::Resolve(c)).expect("ok");
     assert_eq!(s.d.worker_status("w"), Some(WorkerStatus::Offline));
     assert_eq!(s.d.worker_stats("w").map(|st| st.handled), Some(1));
+}
+
+#[test]
+fn a_draft_is_given_the_message_it_answers_and_the_lines_before_it_not_later_ones() {
+    let mut s = Sim::new();
+    s.online("w", &[Lang::En], 2);
+    let c = s.customer(Lang::En);
+    s.say(&c, "hello there", bot_answer(Lang::En));
+    let e = s.say(&c, "I want a person about my refund", asked(Lang::En));
+    let wanted = e
+        .iter()
+        .find_map(|e| match e {
+            Effect::NeedDraft(wanted) => Some(wanted.clone()),
+            _ => None,
+        })
+        .expect("draft requested");
+    // The customer writes again before the draft is started: the first request still gets
+    // its own message, and a transcript that ends with it.
+    s.say(&c, "it was order 4471", asked(Lang::En));
+    let need = s.d.draft_need(&wanted).expect("the conversation is there");
+    assert_eq!(need.for_message, wanted.for_message);
+    assert_eq!(need.text, "I want a person about my refund");
+    assert_eq!(need.history, vec!["hello there".to_string()]);
+    let last = need.transcript.last().expect("a transcript");
+    assert_eq!(last.text, need.text);
+    assert!(
+        need.transcript
+            .iter()
+            .all(|t| t.text != "it was order 4471")
+    );
+    let gone = DraftWanted {
+        conversation: "no-such-conversation".into(),
+        ..wanted
+    };
+    assert_eq!(s.d.draft_need(&gone), None);
 }
 
 #[test]

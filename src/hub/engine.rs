@@ -18,7 +18,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::drafting::kb::KnowledgeBase;
 use crate::drafting::{DraftProposal, DraftRequest, Drafter};
 use crate::hub::committer::{Batch, Committer, ask_to_resume};
-use crate::hub::dispatch::{Command, Dispatch, DispatchConfig, DraftNeed, Effect, Input, Refusal};
+use crate::hub::dispatch::{
+    Command, Dispatch, DispatchConfig, DraftWanted, Effect, Input, Refusal,
+};
 use crate::hub::draft_pool::DraftPool;
 use crate::hub::facts::Fact;
 use crate::hub::seen::SeenCommands;
@@ -296,7 +298,7 @@ pub struct Engine {
     /// Conversations with a draft being written, and the newer request to start when it is
     /// done: one draft at a time per conversation, and a draft for a message that a newer one
     /// has overtaken is never started (the core would drop it anyway).
-    drafting: HashMap<ConversationId, Option<DraftNeed>>,
+    drafting: HashMap<ConversationId, Option<DraftWanted>>,
 }
 
 impl Engine {
@@ -1034,11 +1036,14 @@ impl Engine {
     /// Write a draft off the engine thread: a model server may take seconds, and the engine
     /// never waits for it. Partial text goes to the watchers as it grows; the finished draft
     /// comes back as [`EngineMsg::DraftDone`] and is recorded like any other fact.
-    fn request_draft(&mut self, job: DraftNeed) {
-        if let Some(waiting) = self.drafting.get_mut(&job.conversation) {
-            *waiting = Some(job);
+    fn request_draft(&mut self, wanted: DraftWanted) {
+        if let Some(waiting) = self.drafting.get_mut(&wanted.conversation) {
+            *waiting = Some(wanted);
             return;
         }
+        let Some(job) = self.dispatch.draft_need(&wanted) else {
+            return;
+        };
         self.drafting.insert(job.conversation.clone(), None);
         let drafter = self.drafter.clone();
         let inbox = self.inbox.clone();

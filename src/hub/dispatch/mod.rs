@@ -134,11 +134,24 @@ pub enum Effect {
         event: CustomerEvent,
     },
     /// Ask the drafter for a draft; answer with [`Input::DraftReady`].
-    NeedDraft(DraftNeed),
+    NeedDraft(DraftWanted),
 }
 
-/// A draft the core wants written: everything a drafter is given, owned, so the shell can hand
-/// it to another thread.
+/// A draft the core wants written: which customer message to answer, in which language, and
+/// which attempt. The shell asks [`Dispatch::draft_need`] for the transcript when it starts the
+/// draft, so a request that a newer message overtakes first (most of them, when a customer
+/// writes faster than drafts are written) copies nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftWanted {
+    pub conversation: ConversationId,
+    /// The customer message (`n`) to answer.
+    pub for_message: u32,
+    pub language: Lang,
+    pub attempt: u32,
+}
+
+/// Everything a drafter is given for a [`DraftWanted`], owned, so the shell can hand it to
+/// another thread.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DraftNeed {
     pub conversation: ConversationId,
@@ -1479,13 +1492,32 @@ impl Dispatch {
         let Some(last) = c.last_customer_message() else {
             return;
         };
-        // Only the end of a long conversation is read (from the back, so the cost does not
-        // grow with its length): the lines a drafter is given.
+        out.push(Effect::NeedDraft(DraftWanted {
+            conversation: id.to_string(),
+            for_message: last.n,
+            language: c.language,
+            attempt,
+        }));
+    }
+
+    /// What the drafter is given for `wanted`: the message, the customer's lines before it and
+    /// the recent transcript up to it. `None` if the conversation or the message is gone.
+    pub fn draft_need(&self, wanted: &DraftWanted) -> Option<DraftNeed> {
+        let c = self.conversations.get(&wanted.conversation)?;
+        let n = wanted.for_message;
+        // Read from the back, so the cost does not grow with the conversation's length.
+        let text = c
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.from == Author::Customer && m.n == n)?
+            .text
+            .clone();
         let mut history: Vec<String> = c
             .messages
             .iter()
             .rev()
-            .filter(|m| m.from == Author::Customer && m.n < last.n)
+            .filter(|m| m.from == Author::Customer && m.n < n)
             .take(DRAFT_HISTORY)
             .map(|m| m.text.clone())
             .collect();
@@ -1494,7 +1526,7 @@ impl Dispatch {
             .messages
             .iter()
             .rev()
-            .filter(|m| matches!(m.from, Author::Customer | Author::Worker))
+            .filter(|m| m.n <= n && matches!(m.from, Author::Customer | Author::Worker))
             .take(crate::drafting::TRANSCRIPT_TURNS)
             .map(|m| crate::drafting::Turn {
                 speaker: if m.from == Author::Customer {
@@ -1506,15 +1538,15 @@ impl Dispatch {
             })
             .collect();
         transcript.reverse();
-        out.push(Effect::NeedDraft(DraftNeed {
-            conversation: id.to_string(),
-            for_message: last.n,
-            text: last.text.clone(),
-            language: c.language,
+        Some(DraftNeed {
+            conversation: wanted.conversation.clone(),
+            for_message: n,
+            text,
+            language: wanted.language,
             history,
             transcript,
-            attempt,
-        }));
+            attempt: wanted.attempt,
+        })
     }
 
     fn view(&self, c: &Conversation) -> ConversationView {
