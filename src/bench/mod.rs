@@ -95,6 +95,10 @@ pub struct BenchOptions {
     /// Measured runs per measurement (the median is reported).
     #[arg(long, value_name = "N")]
     pub runs: Option<usize>,
+    /// Lines each relay sender keeps in flight while the highest throughput is measured
+    /// (16 conversations, so 32 senders)
+    #[arg(long, value_name = "LINES", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub window: u16,
     /// Only these scenarios, comma-separated: offer, relay, memory, storm.
     #[arg(long, value_delimiter = ',', value_enum, value_name = "SCENARIO,...")]
     pub only: Vec<Scenario>,

@@ -30,6 +30,8 @@ pub struct RelayRow {
     pub pinning: Option<Pinning>,
     pub shadows: usize,
     pub pairs: usize,
+    /// Lines each sender keeps in flight while the highest throughput is measured.
+    pub window: usize,
     pub hub: Option<RelayResult>,
     pub floor: Option<RelayResult>,
     pub nats: Option<RelayResult>,
@@ -491,9 +493,10 @@ impl Results {
         }
         writeln!(md, "## 2. Relay")?;
         writeln!(md)?;
+        let (pairs, window) = self.relay.first().map_or((0, 0), |r| (r.pairs, r.window));
         writeln!(
             md,
-            "Conversations already assigned; customer ↔ worker lines (a customer `message`, a worker `reply`, alternating), each conversation shadowed by 0, 1 or 3 supervisors. First the highest sustained throughput (closed loop: every sender keeps 4 lines in flight), then open-loop at 50% and 90% of the hub's maximum; P0 and P1 run at the **same absolute rates** as the hub (and their own maximum). Latency from scheduled send to the line on the other side. \"per CPU-s\": lines delivered (with shadow copies) per second of the server process's CPU (user + system, /proc)."
+            "{pairs} conversations already assigned; customer ↔ worker lines (a customer `message`, a worker `reply`, alternating), each conversation shadowed by 0, 1 or 3 supervisors. First the highest sustained throughput (closed loop: every sender keeps {window} lines in flight, `--window`), then open-loop at 50% and 90% of the hub's maximum; P0 and P1 run at the **same absolute rates** as the hub (and their own maximum). Latency from scheduled send to the line on the other side. \"per CPU-s\": lines delivered (with shadow copies) per second of the server process's CPU (user + system, /proc)."
         )?;
         writeln!(md)?;
         writeln!(md, "### Highest throughput")?;

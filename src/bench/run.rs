@@ -86,7 +86,7 @@ impl Plan {
             },
             shadows: if quick { vec![0] } else { vec![0, 1, 3] },
             pairs: 16,
-            window: 4,
+            window: usize::from(args.window),
             pinnings,
             scenarios: if args.only.is_empty() {
                 vec![
@@ -648,6 +648,7 @@ fn relay(
         pinning: Some(pinning),
         shadows,
         pairs: plan.pairs,
+        window: plan.window,
         ..RelayRow::default()
     };
     let hub = {
