@@ -974,15 +974,15 @@ impl Engine {
 
     /// The answer a command already got: from a batch not yet stored, else from the log.
     fn previous_result(&self, principal: &str, id: &str) -> Option<CommandResult> {
+        // Every command in `recent_commands` or in the log is in `seen`: its "no" settles
+        // nearly every command without a lookup.
+        if !self.seen.may_have(principal, id) {
+            return None;
+        }
         self.recent_commands
             .get(&(principal.to_string(), id.to_string()))
             .map(|(result, _)| result.clone())
-            .or_else(|| {
-                self.seen
-                    .may_have(principal, id)
-                    .then(|| self.store.command_result(principal, id).ok().flatten())
-                    .flatten()
-            })
+            .or_else(|| self.store.command_result(principal, id).ok().flatten())
     }
 
     /// Run an input with no command id (ticks, connects, disconnects, drafts).
