@@ -370,10 +370,11 @@ async fn level(
         )
         .await?;
         conns = c;
-        // The server's CPU per relayed line: steadier from run to run than the tail.
+        // The server's CPU per relayed line: steadier from run to run than the tail. /proc counts
+        // CPU in 10 ms ticks, so a run that used less than a second of it is not worth dividing.
         let cpu = run
             .server_cpu_s
-            .filter(|_| run.received > 0)
+            .filter(|&s| s >= 1.0 && run.received > 0)
             .map(|s| format!(", {:.1} µs CPU per line", s * 1e6 / run.received as f64))
             .unwrap_or_default();
         progress(&format!(
