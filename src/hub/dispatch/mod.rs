@@ -657,7 +657,7 @@ impl Dispatch {
                     self.worker_line(worker, &id, text, Some(draft_id), now, out);
                 }
                 if outcome == DraftOutcome::Regenerated {
-                    self.need_draft(&id, attempt + 1, out);
+                    self.want_draft(&id, attempt + 1, out);
                 }
                 // The worker's draft figures changed.
                 self.send_status(worker, out);
@@ -955,7 +955,7 @@ impl Dispatch {
                     conversation: id.to_string(),
                     event: CustomerEvent::Queued { position },
                 });
-                self.need_draft(id, 0, out);
+                self.want_draft(id, 0, out);
             } else if let Some(answer) = decision.bot_answer {
                 self.record(
                     Fact::BotSaid {
@@ -977,7 +977,7 @@ impl Dispatch {
             }
         } else {
             self.send_last_line(id, out);
-            self.need_draft(id, 0, out);
+            self.want_draft(id, 0, out);
         }
         Ok(())
     }
@@ -1485,7 +1485,7 @@ impl Dispatch {
         }
     }
 
-    fn need_draft(&self, id: &str, attempt: u32, out: &mut Vec<Effect>) {
+    fn want_draft(&self, id: &str, attempt: u32, out: &mut Vec<Effect>) {
         let Some(c) = self.conversations.get(id) else {
             return;
         };
