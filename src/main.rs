@@ -205,6 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     offer_timeout_ms: args.offer_timeout * 1000,
                     grace_ms: args.grace * 1000,
                     language_wait_ms: args.language_wait * 1000,
+                    ..DispatchConfig::default()
                 },
                 tls: match (args.tls_cert, args.tls_key) {
                     (Some(cert), Some(key)) => Some((cert, key)),

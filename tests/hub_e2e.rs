@@ -114,6 +114,76 @@ async fn a_customer_who_asks_for_a_person_gets_the_workers_accepted_draft() {
     hub.shutdown().await;
 }
 
+/// A customer who writes several lines in a row gets one draft, for the last of them, once
+/// they pause; the lines before it are not drafted.
+#[tokio::test]
+async fn a_burst_of_customer_lines_is_drafted_once_for_its_last_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "marta", &[Lang::En], Role::Worker, 2);
+    // A long quiet period, so that a slow test machine cannot make a pause inside the burst.
+    let hub = server::start(HubConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.path().to_path_buf(),
+        dispatch: DispatchConfig {
+            draft_quiet_ms: 1_500,
+            ..DispatchConfig::default()
+        },
+        tls: None,
+        drafter: Default::default(),
+    })
+    .await
+    .expect("hub starts");
+    let base = hub.url();
+
+    let mut w = available(&base, &token).await;
+    let (mut c, conv) = customer(&base, "Ada", "en").await;
+    c.send(json!({"type": "message", "text": "I want to talk to a person"}))
+        .await;
+    w.until_type("offer").await;
+    w.ok(json!({"type": "accept_offer", "conversation": conv}))
+        .await;
+    // The draft for the opening line, in the view or right after it.
+    let view = w
+        .seen_or_until("the conversation", |v| v["type"] == "conversation")
+        .await;
+    let opening = match &view["conversation"]["draft"] {
+        Value::Null => w.until_type("draft").await["draft"].clone(),
+        ready => ready.clone(),
+    };
+
+    let burst = [
+        "my parcel has not arrived",
+        "it was due on Monday",
+        "can I get a refund for the order?",
+    ];
+    for line in burst {
+        c.send(json!({"type": "message", "text": line})).await;
+    }
+    let mut last_n = None;
+    for line in burst {
+        let got = w
+            .until("a customer line", |v| {
+                v["type"] == "message" && v["message"]["from"] == "customer"
+            })
+            .await;
+        assert_eq!(got["message"]["text"], line);
+        last_n = got["message"]["n"].as_u64();
+    }
+    let draft = w.until_type("draft").await;
+    assert_eq!(
+        draft["draft"]["for_message"].as_u64(),
+        last_n,
+        "the draft answers the burst's last line: {draft}"
+    );
+    let drafts_for_the_burst = w
+        .seen
+        .iter()
+        .filter(|v| v["type"] == "draft" && v["draft"]["for_message"] != opening["for_message"])
+        .count();
+    assert_eq!(drafts_for_the_burst, 1, "one draft for three lines");
+    hub.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_undeclared_swedish_customer_goes_to_the_swedish_speaker_and_is_drafted_in_swedish() {
     let dir = tempfile::tempdir().expect("tempdir");

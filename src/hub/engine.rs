@@ -8,7 +8,8 @@
 //! hub before what caused it is on disk, and one disk flush serves many messages. Sending never
 //! blocks: a connection whose queue is full is cut off and can resume later.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -299,6 +300,13 @@ pub struct Engine {
     /// done: one draft at a time per conversation, and a draft for a message that a newer one
     /// has overtaken is never started (the core would drop it anyway).
     drafting: HashMap<ConversationId, Option<DraftWanted>>,
+    /// First drafts waiting for their customer to pause
+    /// ([`DispatchConfig::draft_quiet_ms`]): the newest
+    /// request per conversation, with when the oldest one waiting came in.
+    quiet: HashMap<ConversationId, (DraftWanted, Millis)>,
+    /// When each request in `quiet` is due, soonest first; an entry whose request a newer one
+    /// has replaced is skipped.
+    quiet_due: BinaryHeap<Reverse<(Millis, ConversationId, u32)>>,
 }
 
 impl Engine {
@@ -342,6 +350,8 @@ impl Engine {
             seen,
             next_deadline: None,
             drafting: HashMap::new(),
+            quiet: HashMap::new(),
+            quiet_due: BinaryHeap::new(),
         };
         // Nobody is connected to a fresh process: start grace periods, expire old offers.
         let now = now_ms();
@@ -360,12 +370,23 @@ impl Engine {
             let next = self
                 .next_deadline
                 .unwrap_or(u64::MAX)
+                .min(
+                    self.quiet_due
+                        .peek()
+                        .map_or(u64::MAX, |Reverse((due, ..))| *due),
+                )
                 .min(self.last_wallboard + 1000)
                 .min(now + 1000);
             let wait = Duration::from_millis(next.saturating_sub(now).max(1));
             match inbox.recv_timeout(wait) {
                 Ok(EngineMsg::Shutdown) => break,
                 Ok(msg) => {
+                    // The first message woke this thread. Where the connection tasks share its
+                    // core they were still reading, so let them finish first: the batch then
+                    // holds what they read (many lines, one commit) instead of one line each.
+                    // (With a core to spare this returns at once.) Measured pinned: about a
+                    // tenth less CPU per relayed line.
+                    std::thread::yield_now();
                     self.on_message(msg);
                     for _ in 1..MAX_BATCH {
                         match inbox.try_recv() {
@@ -385,6 +406,7 @@ impl Engine {
             if self.next_deadline.is_some_and(|d| d <= now) {
                 self.run(Input::Tick, now);
             }
+            self.start_quiet_drafts(now);
             if now >= self.last_wallboard + 1000 {
                 self.last_wallboard = now;
                 self.push_wallboards(now);
@@ -1028,7 +1050,50 @@ impl Engine {
                     conversation,
                     event,
                 } => self.send_customer(&conversation, &event),
+                Effect::NeedDraft(need) if need.attempt == 0 => self.draft_when_quiet(need),
+                // Another variant, asked for by the worker: wanted now.
                 Effect::NeedDraft(need) => self.request_draft(need),
+            }
+        }
+    }
+
+    /// Hold a first draft until the customer pauses: customers often write several lines in a
+    /// row ("hi", "my order is late", "it's #4411"), and a newer line replaces the request, so
+    /// the burst is drafted once, for its last line, with the earlier ones as history (see
+    /// [`DispatchConfig::draft_quiet_ms`]).
+    fn draft_when_quiet(&mut self, wanted: DraftWanted) {
+        let now = now_ms();
+        let quiet = self.dispatch.config().draft_quiet_ms;
+        let first_at = self
+            .quiet
+            .get(&wanted.conversation)
+            .map_or(now, |(_, since)| *since);
+        let due = (now + quiet).min(first_at + 4 * quiet);
+        self.quiet_due.push(Reverse((
+            due,
+            wanted.conversation.clone(),
+            wanted.for_message,
+        )));
+        self.quiet
+            .insert(wanted.conversation.clone(), (wanted, first_at));
+    }
+
+    /// Start the held drafts that are due.
+    fn start_quiet_drafts(&mut self, now: Millis) {
+        while self
+            .quiet_due
+            .peek()
+            .is_some_and(|Reverse((due, ..))| *due <= now)
+        {
+            let Some(Reverse((_, conversation, for_message))) = self.quiet_due.pop() else {
+                break;
+            };
+            let newest = self
+                .quiet
+                .get(&conversation)
+                .is_some_and(|(w, _)| w.for_message == for_message);
+            if newest && let Some((wanted, _)) = self.quiet.remove(&conversation) {
+                self.request_draft(wanted);
             }
         }
     }

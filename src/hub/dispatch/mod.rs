@@ -44,6 +44,12 @@ pub struct DispatchConfig {
     /// How long a queued conversation waits for a free worker who speaks its language before
     /// it is offered to any eligible worker (marked as a language fallback). 0: at once.
     pub language_wait_ms: u64,
+    /// How long the hub waits for a customer to stop writing before it drafts a reply to their
+    /// newest line, so a burst of lines is drafted once (a customer who never pauses is
+    /// drafted for at most four times this after the oldest waiting line). A worker's request
+    /// for another variant is not held. The core itself does not use this: the shell starts
+    /// drafts.
+    pub draft_quiet_ms: u64,
 }
 
 impl Default for DispatchConfig {
@@ -52,6 +58,7 @@ impl Default for DispatchConfig {
             offer_timeout_ms: 30_000,
             grace_ms: 60_000,
             language_wait_ms: 60_000,
+            draft_quiet_ms: 250,
         }
     }
 }

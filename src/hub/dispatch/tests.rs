@@ -110,6 +110,7 @@ fn config() -> DispatchConfig {
         offer_timeout_ms: 30_000,
         grace_ms: 60_000,
         language_wait_ms: 45_000,
+        ..DispatchConfig::default()
     }
 }
 
