@@ -96,8 +96,9 @@ pub struct BenchOptions {
     #[arg(long, value_name = "N")]
     pub runs: Option<usize>,
     /// Lines each relay sender keeps in flight while the highest throughput is measured
-    /// (16 conversations, so 32 senders)
-    #[arg(long, value_name = "LINES", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    /// (16 conversations, so 32 senders). With fewer, the hub's highest rate is set by how long
+    /// one line takes (it waits for a commit), not by what the hub can carry
+    #[arg(long, value_name = "LINES", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub window: u16,
     /// Only these scenarios, comma-separated: offer, relay, memory, storm.
     #[arg(long, value_delimiter = ',', value_enum, value_name = "SCENARIO,...")]
