@@ -114,18 +114,18 @@ async fn a_customer_who_asks_for_a_person_gets_the_workers_accepted_draft() {
     hub.shutdown().await;
 }
 
-/// A customer who writes several lines in a row gets one draft, for the last of them, once
-/// they pause; the lines before it are not drafted.
-#[tokio::test]
-async fn a_burst_of_customer_lines_is_drafted_once_for_its_last_line() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let token = add_worker(dir.path(), "marta", &[Lang::En], Role::Worker, 2);
-    // A long quiet period, so that a slow test machine cannot make a pause inside the burst.
+/// A hub that drafts once a customer has been quiet for `quiet_ms`, and a worker who has taken a
+/// customer's conversation and seen the draft for its opening line.
+async fn taken_conversation(
+    dir: &std::path::Path,
+    quiet_ms: u64,
+) -> (RunningHub, Client, Client, String, Value) {
+    let token = add_worker(dir, "marta", &[Lang::En], Role::Worker, 2);
     let hub = server::start(HubConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.path().to_path_buf(),
+        data_dir: dir.to_path_buf(),
         dispatch: DispatchConfig {
-            draft_quiet_ms: 1_500,
+            draft_quiet_ms: quiet_ms,
             ..DispatchConfig::default()
         },
         tls: None,
@@ -134,7 +134,6 @@ async fn a_burst_of_customer_lines_is_drafted_once_for_its_last_line() {
     .await
     .expect("hub starts");
     let base = hub.url();
-
     let mut w = available(&base, &token).await;
     let (mut c, conv) = customer(&base, "Ada", "en").await;
     c.send(json!({"type": "message", "text": "I want to talk to a person"}))
@@ -150,6 +149,24 @@ async fn a_burst_of_customer_lines_is_drafted_once_for_its_last_line() {
         Value::Null => w.until_type("draft").await["draft"].clone(),
         ready => ready.clone(),
     };
+    (hub, w, c, conv, opening)
+}
+
+/// The next customer line the worker receives.
+async fn customer_line(w: &mut Client) -> Value {
+    w.until("a customer line", |v| {
+        v["type"] == "message" && v["message"]["from"] == "customer"
+    })
+    .await
+}
+
+/// A customer who writes several lines in a row gets one draft, for the last of them, once
+/// they pause; the lines before it are not drafted.
+#[tokio::test]
+async fn a_burst_of_customer_lines_is_drafted_once_for_its_last_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A long quiet period, so that a slow test machine cannot make a pause inside the burst.
+    let (hub, mut w, mut c, _, opening) = taken_conversation(dir.path(), 1_500).await;
 
     let burst = [
         "my parcel has not arrived",
@@ -161,11 +178,7 @@ async fn a_burst_of_customer_lines_is_drafted_once_for_its_last_line() {
     }
     let mut last_n = None;
     for line in burst {
-        let got = w
-            .until("a customer line", |v| {
-                v["type"] == "message" && v["message"]["from"] == "customer"
-            })
-            .await;
+        let got = customer_line(&mut w).await;
         assert_eq!(got["message"]["text"], line);
         last_n = got["message"]["n"].as_u64();
     }
@@ -181,6 +194,34 @@ async fn a_burst_of_customer_lines_is_drafted_once_for_its_last_line() {
         .filter(|v| v["type"] == "draft" && v["draft"]["for_message"] != opening["for_message"])
         .count();
     assert_eq!(drafts_for_the_burst, 1, "one draft for three lines");
+    hub.shutdown().await;
+}
+
+/// A customer who never pauses long enough is still drafted for, at most four quiet periods
+/// after the oldest line waiting.
+#[tokio::test]
+async fn a_customer_who_never_pauses_is_still_drafted_for() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Lines every 40 ms for 2 s against a 200 ms quiet period: no pause, and a draft is due at
+    // most 800 ms after the first line.
+    let (hub, mut w, mut c, _, opening) = taken_conversation(dir.path(), 200).await;
+    let lines = 50;
+    for i in 0..lines {
+        c.send(json!({"type": "message", "text": format!("and another thing, number {i}")}))
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    }
+    for _ in 0..lines {
+        customer_line(&mut w).await;
+    }
+    let drafted_while_writing = w
+        .seen
+        .iter()
+        .any(|v| v["type"] == "draft" && v["draft"]["for_message"] != opening["for_message"]);
+    assert!(
+        drafted_while_writing,
+        "a draft arrived before the customer's last line"
+    );
     hub.shutdown().await;
 }
 
