@@ -169,6 +169,14 @@ fn offers(effects: &[Effect]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The draft the core asked for, if it asked for one.
+fn draft_wanted(effects: &[Effect]) -> Option<&DraftWanted> {
+    effects.iter().find_map(|e| match e {
+        Effect::NeedDraft(wanted) => Some(wanted),
+        _ => None,
+    })
+}
+
 fn customer_texts(effects: &[Effect]) -> Vec<(Author, String)> {
     effects
         .iter()
@@ -215,7 +223,7 @@ fn asking_for_a_person_offers_to_the_longest_idle_worker() {
         }
     )));
     // And a draft is requested for the worker.
-    assert!(effects.iter().any(|e| matches!(e, Effect::NeedDraft(_))));
+    assert!(draft_wanted(&effects).is_some());
 }
 
 #[test]
@@ -422,13 +430,7 @@ fn a_draft_is_given_the_message_it_answers_and_the_lines_before_it_not_later_one
     let c = s.customer(Lang::En);
     s.say(&c, "hello there", bot_answer(Lang::En));
     let e = s.say(&c, "I want a person about my refund", asked(Lang::En));
-    let wanted = e
-        .iter()
-        .find_map(|e| match e {
-            Effect::NeedDraft(wanted) => Some(wanted.clone()),
-            _ => None,
-        })
-        .expect("draft requested");
+    let wanted = draft_wanted(&e).expect("draft requested").clone();
     // The customer writes again before the draft is started: the first request still gets
     // its own message, and a transcript that ends with it.
     s.say(&c, "it was order 4471", asked(Lang::En));
@@ -456,13 +458,7 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
     s.online("w", &[Lang::En], 2);
     let c = s.customer(Lang::En);
     let e = s.say(&c, "I want a person about my refund", asked(Lang::En));
-    let for_message = e
-        .iter()
-        .find_map(|e| match e {
-            Effect::NeedDraft(need) => Some(need.for_message),
-            _ => None,
-        })
-        .expect("draft requested");
+    let for_message = draft_wanted(&e).expect("draft requested").for_message;
     let proposal = |text: &str| DraftProposal {
         text: text.into(),
         confidence: 0.8,
@@ -520,13 +516,9 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
 
     // Next message: regenerate, then edit.
     let e = s.say(&c, "and how long exactly?", asked(Lang::En));
-    let n = e
-        .iter()
-        .find_map(|e| match e {
-            Effect::NeedDraft(need) => Some(need.for_message),
-            _ => None,
-        })
-        .expect("draft requested for a message to an assigned conversation");
+    let n = draft_wanted(&e)
+        .expect("draft requested for a message to an assigned conversation")
+        .for_message;
     s.run(Input::DraftReady {
         conversation: c.clone(),
         for_message: n,
@@ -575,13 +567,7 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
 
     // A rejected draft is never sent.
     let e = s.say(&c, "thanks", asked(Lang::En));
-    let n = e
-        .iter()
-        .find_map(|e| match e {
-            Effect::NeedDraft(need) => Some(need.for_message),
-            _ => None,
-        })
-        .expect("draft requested");
+    let n = draft_wanted(&e).expect("draft requested").for_message;
     s.run(Input::DraftReady {
         conversation: c.clone(),
         for_message: n,

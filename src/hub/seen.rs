@@ -96,7 +96,7 @@ mod tests {
     #[test]
     fn it_never_says_no_to_a_command_it_was_told_of_and_rarely_says_maybe_to_others() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = SqliteStore::open(&dir.path().join("hub.db")).unwrap();
+        let mut store = SqliteStore::open(dir.path()).unwrap();
         let stored: Vec<CommandRecord> = (0..1000)
             .map(|i| CommandRecord {
                 principal: format!("w{}", i % 7),
