@@ -28,7 +28,18 @@ pub struct SqliteStore {
     /// Set by the checkpointer when the WAL has grown too long: the next append finishes a
     /// checkpoint itself (see [`REWIND_AT_FRAMES`]). Shared with the appenders.
     rewind: Arc<AtomicBool>,
+    /// Rows in `command_log` (see [`INDEX_COMMANDS_AT`]), as this connection last counted them.
+    unindexed: usize,
 }
+
+/// Command ids are appended to `command_log`, which has no index, and moved into the indexed
+/// `commands` table in bulk, sorted, once this many have gathered, inside the append that
+/// reaches it. Indexing each one as it came dirtied a page of the index per command (the
+/// index is keyed by client, so a group commit of 30 lines from 30 clients wrote 30 pages of
+/// it): with it the hub relayed 38,000-42,000 lines/s here, without it 54,000-57,000. A lookup
+/// reads both tables; the log part is a scan of at most this many rows, and the engine asks
+/// only for the ids its Bloom filter may have seen (retries, and one new id in a thousand).
+const INDEX_COMMANDS_AT: usize = 4096;
 
 /// How often the WAL is copied into the database. Each checkpoint ends with a flush of the
 /// database file, and on this benchmark machine's disk a commit's flush waits behind it, so
@@ -111,6 +122,14 @@ CREATE TABLE IF NOT EXISTS commands (
     at INTEGER NOT NULL,
     PRIMARY KEY (principal, id)
 );
+-- Commands not yet in `commands`: appended without an index, moved over in bulk.
+CREATE TABLE IF NOT EXISTS command_log (
+    principal TEXT NOT NULL,
+    id TEXT NOT NULL,
+    code TEXT,
+    message TEXT,
+    at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS workers (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -137,11 +156,13 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA)?;
         let rewind = Arc::new(AtomicBool::new(false));
         let checkpointer = Checkpointer::start(&path, rewind.clone())?;
+        let unindexed = unindexed(&conn)?;
         Ok(SqliteStore {
             conn,
             path,
             _checkpointer: Some(checkpointer),
             rewind,
+            unindexed,
         })
     }
 
@@ -149,11 +170,14 @@ impl SqliteStore {
     /// reading; WAL lets both go on at once). It does not checkpoint: this store's
     /// checkpointer does.
     pub fn open_appender(&self) -> Result<SqliteStore, StoreError> {
+        let conn = writing_connection(&self.path)?;
+        let unindexed = unindexed(&conn)?;
         Ok(SqliteStore {
-            conn: writing_connection(&self.path)?,
+            conn,
             path: self.path.clone(),
             _checkpointer: None,
             rewind: self.rewind.clone(),
+            unindexed,
         })
     }
 
@@ -187,6 +211,7 @@ impl SqliteStore {
             path,
             _checkpointer: None,
             rewind: Arc::new(AtomicBool::new(false)),
+            unindexed: 0,
         })
     }
 
@@ -222,6 +247,11 @@ fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
 }
 
+/// How many commands wait in `command_log` to be indexed.
+fn unindexed(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.query_row("SELECT count(*) FROM command_log", [], |row| row.get(0))
+}
+
 /// A connection that writes durably: WAL, a flush on every commit, no checkpoints of its own.
 fn writing_connection(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
@@ -232,8 +262,9 @@ fn writing_connection(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     // When the WAL starts over, a file grown past this under load is cut back.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
-    // 32 MB of pages in memory (the default is 2 MB): the commands index is written all over,
-    // and a page not held here is read back from the OS on every commit that touches it.
+    // 32 MB of pages in memory (the default is 2 MB): the commands index is written all over
+    // (in bulk, but still a page per client), and a page not held here is read back from the
+    // OS whenever a commit touches it.
     conn.pragma_update(None, "cache_size", -32 * 1024)?;
     Ok(conn)
 }
@@ -286,7 +317,7 @@ impl EventStore for SqliteStore {
                 insert.execute(params![at as i64, fact.kind(), fact.conversation(), body])?;
             }
             let mut remember = tx.prepare_cached(
-                "INSERT OR REPLACE INTO commands (principal, id, code, message, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO command_log (principal, id, code, message, at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for CommandRecord {
                 principal,
@@ -302,8 +333,25 @@ impl EventStore for SqliteStore {
                 };
                 remember.execute(params![principal, id, code, message, at as i64])?;
             }
+            if self.unindexed + commands.len() >= INDEX_COMMANDS_AT {
+                // Sorted, so each page of the index is written once for all its new keys; by
+                // rowid within a key, so the later of two records of one command wins.
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO commands (principal, id, code, message, at)
+                     SELECT principal, id, code, message, at FROM command_log
+                     ORDER BY principal, id, rowid",
+                )?
+                .execute([])?;
+                tx.prepare_cached("DELETE FROM command_log")?.execute([])?;
+            }
         }
         tx.commit()?;
+        // Counted only once the transaction is in: a failed one changed nothing.
+        self.unindexed = if self.unindexed + commands.len() >= INDEX_COMMANDS_AT {
+            0
+        } else {
+            self.unindexed + commands.len()
+        };
         if self.rewind.swap(false, Ordering::AcqRel) {
             // Not an error for this append, which is stored: the next one tries again.
             if let Err(e) = passive_checkpoint(&self.conn) {
@@ -322,10 +370,18 @@ impl EventStore for SqliteStore {
         principal: &Principal,
         id: &str,
     ) -> Result<Option<CommandResult>, StoreError> {
-        // Asked for every command a client sends: prepared once, not parsed each time.
+        // Prepared once, not parsed each time. The log part scans the few commands not yet
+        // indexed (see `INDEX_COMMANDS_AT`); the later record of one command wins.
         let row = self
             .conn
-            .prepare_cached("SELECT code, message FROM commands WHERE principal = ?1 AND id = ?2")?
+            .prepare_cached(
+                "SELECT code, message FROM (
+                     SELECT code, message, 1 AS later, rowid AS n FROM command_log
+                         WHERE principal = ?1 AND id = ?2
+                     UNION ALL
+                     SELECT code, message, 0, 0 FROM commands WHERE principal = ?1 AND id = ?2)
+                 ORDER BY later DESC, n DESC LIMIT 1",
+            )?
             .query_row(params![principal, id], |row| {
                 Ok((
                     row.get::<_, Option<String>>(0)?,
@@ -343,7 +399,9 @@ impl EventStore for SqliteStore {
     }
 
     fn command_keys(&self, each: &mut dyn FnMut(&str, &str)) -> Result<bool, StoreError> {
-        let mut statement = self.conn.prepare("SELECT principal, id FROM commands")?;
+        let mut statement = self.conn.prepare(
+            "SELECT principal, id FROM commands UNION ALL SELECT principal, id FROM command_log",
+        )?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
             let principal: &str = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
@@ -470,6 +528,72 @@ mod tests {
         assert_eq!(store.load().unwrap(), facts);
     }
 
+    /// Command ids go to an unindexed log first and into the index in bulk once enough have
+    /// gathered; a lookup finds them either way, the later record of one command wins, and a
+    /// reopened store lists every id for its Bloom filter.
+    #[test]
+    fn commands_are_found_before_and_after_they_are_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = |i: usize, result: CommandResult| CommandRecord {
+            principal: format!("c:{}", i % 7),
+            id: format!("m{i}"),
+            result,
+        };
+        let refused = || CommandResult::Refused {
+            code: "conflict".into(),
+            message: "already taken".into(),
+        };
+        {
+            let store = SqliteStore::open(dir.path()).unwrap();
+            let mut appender = store.open_appender().unwrap();
+            let first: Vec<_> = (0..INDEX_COMMANDS_AT - 1)
+                .map(|i| record(i, CommandResult::Ok))
+                .collect();
+            for chunk in first.chunks(100) {
+                appender.append(&[], chunk, 1).unwrap();
+            }
+            assert_eq!(unindexed(&store.conn).unwrap(), INDEX_COMMANDS_AT - 1);
+            assert_eq!(
+                store.command_result("c:3", "m3").unwrap(),
+                Some(CommandResult::Ok)
+            );
+            assert_eq!(store.command_result("c:3", "m4").unwrap(), None);
+            // The append that reaches the mark moves the log into the index; its own later
+            // record of m3 replaces the first.
+            appender.append(&[], &[record(3, refused())], 2).unwrap();
+            assert_eq!(unindexed(&store.conn).unwrap(), 0);
+            assert_eq!(store.command_result("c:3", "m3").unwrap(), Some(refused()));
+            assert_eq!(
+                store.command_result("c:5", "m5").unwrap(),
+                Some(CommandResult::Ok)
+            );
+            // A later record in the log wins over the indexed one.
+            appender.append(&[], &[record(5, refused())], 3).unwrap();
+            assert_eq!(unindexed(&store.conn).unwrap(), 1);
+            assert_eq!(store.command_result("c:5", "m5").unwrap(), Some(refused()));
+            let fresh = record(INDEX_COMMANDS_AT + 10, CommandResult::Ok);
+            appender
+                .append(&[], std::slice::from_ref(&fresh), 4)
+                .unwrap();
+            assert_eq!(
+                store.command_result(&fresh.principal, &fresh.id).unwrap(),
+                Some(CommandResult::Ok)
+            );
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let mut keys = std::collections::HashSet::new();
+        assert!(
+            store
+                .command_keys(&mut |p, id| {
+                    keys.insert((p.to_string(), id.to_string()));
+                })
+                .unwrap()
+        );
+        // Every id once, and m5 twice (indexed, and its later record in the log).
+        assert_eq!(keys.len(), INDEX_COMMANDS_AT);
+        assert_eq!(store.command_result("c:5", "m5").unwrap(), Some(refused()));
+    }
+
     /// Told by the checkpointer that the WAL is long, the writer copies it all into the
     /// database between two commits (so the next commit starts the WAL over). Shown with no
     /// checkpointer at all: the database file alone then holds every fact appended so far.
@@ -487,6 +611,7 @@ mod tests {
             path: path.clone(),
             _checkpointer: None,
             rewind: Arc::new(AtomicBool::new(false)),
+            unindexed: 0,
         };
         let fact = |i: u64| Fact::StatusChanged {
             worker: format!("w{i}"),
