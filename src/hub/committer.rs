@@ -14,11 +14,10 @@
 //! raises it when it has rebuilt.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
-use crate::hub::engine::{CLOSE_STORE_FAILED, CONNECTION_QUEUE, ConnHandle, EngineMsg};
+use crate::hub::engine::{CLOSE_STORE_FAILED, CONNECTION_QUEUE, ConnHandle, EngineMsg, Frame};
 use crate::hub::facts::Fact;
 use crate::hub::store::{CommandRecord, EventStore};
 use crate::protocol::Millis;
@@ -37,7 +36,7 @@ pub struct Batch {
     pub generation: u64,
     pub facts: Vec<Fact>,
     pub commands: Vec<CommandRecord>,
-    pub held: Vec<(ConnHandle, Arc<str>)>,
+    pub held: Vec<(ConnHandle, Frame)>,
     pub at: Millis,
 }
 
@@ -165,7 +164,7 @@ fn commit_all(mut store: Box<dyn EventStore>, queue: Receiver<Batch>, engine: Se
 }
 
 /// Hang up on each connection that was waiting for these frames, asking it to resume.
-pub fn ask_to_resume(held: &[(ConnHandle, Arc<str>)]) {
+pub fn ask_to_resume(held: &[(ConnHandle, Frame)]) {
     let mut told = HashSet::new();
     for (conn, _) in held {
         if told.insert(conn.id) {
@@ -179,8 +178,8 @@ pub fn ask_to_resume(held: &[(ConnHandle, Arc<str>)]) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use tokio::sync::{mpsc, watch};
@@ -247,7 +246,7 @@ mod tests {
 
     type Conn = (
         ConnHandle,
-        mpsc::Receiver<Arc<str>>,
+        mpsc::Receiver<Frame>,
         watch::Receiver<Option<(u16, String)>>,
     );
 

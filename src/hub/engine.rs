@@ -9,11 +9,12 @@
 //! blocks: a connection whose queue is full is cut off and can resume later.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use foldhash::{HashMap, HashMapExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::drafting::kb::KnowledgeBase;
@@ -53,17 +54,21 @@ const MAX_BATCH: usize = 1024;
 
 pub type ConnId = u64;
 
+/// An encoded frame. One allocation, shared by reference count between a stream's resume
+/// window and the connections it goes to, and written to the socket as it is.
+pub type Frame = axum::extract::ws::Utf8Bytes;
+
 /// What the engine needs to reach one connection.
 #[derive(Debug, Clone)]
 pub struct ConnHandle {
     pub id: ConnId,
-    pub frames: mpsc::Sender<Arc<str>>,
+    pub frames: mpsc::Sender<Frame>,
     /// Set to a close code and reason to make the connection task hang up.
     pub kill: watch::Sender<Option<(u16, String)>>,
 }
 
 impl ConnHandle {
-    pub(crate) fn send(&self, frame: Arc<str>) -> bool {
+    pub(crate) fn send(&self, frame: Frame) -> bool {
         match self.frames.try_send(frame) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -168,7 +173,7 @@ struct Opening {
 struct Stream {
     name: String,
     next_seq: u64,
-    window: VecDeque<(u64, Arc<str>)>,
+    window: VecDeque<(u64, Frame)>,
     conn: Option<ConnHandle>,
     /// For each batch not yet committed that pushed to this stream, oldest first: the batch
     /// and the first seq it pushed, to take back if a commit fails.
@@ -188,17 +193,16 @@ impl Stream {
 
     /// Number the event and keep it for resume; returns the frame to send once the batch is
     /// committed, if someone is connected.
-    fn push<E: serde::Serialize>(
-        &mut self,
-        event: &E,
-        batch: u64,
-    ) -> Option<(ConnHandle, Arc<str>)> {
+    fn push<E: serde::Serialize>(&mut self, event: &E, batch: u64) -> Option<(ConnHandle, Frame)> {
         let seq = self.next_seq;
         self.next_seq += 1;
         if !self.pushed_in(batch) {
             self.uncommitted.push_back((batch, seq));
         }
-        let frame: Arc<str> = protocol::encode(seq, event).into();
+        let mut text = protocol::encode(seq, event);
+        // The window keeps it: not the spare room the encoder grew it by (up to as much again).
+        text.shrink_to_fit();
+        let frame: Frame = text.into();
         if self.window.len() == RESUME_WINDOW {
             self.window.pop_front();
         }
@@ -230,7 +234,7 @@ impl Stream {
     }
 
     /// Frames after `last_seq`, if the window still holds all of them.
-    fn replay_from(&self, last_seq: u64) -> Option<Vec<Arc<str>>> {
+    fn replay_from(&self, last_seq: u64) -> Option<Vec<Frame>> {
         if last_seq + 1 >= self.next_seq {
             return Some(Vec::new());
         }
@@ -282,7 +286,7 @@ pub struct Engine {
     /// The open batch: facts and commands not yet in the log, and the frames waiting for them.
     batch_facts: Vec<Fact>,
     batch_commands: Vec<CommandRecord>,
-    held: Vec<(ConnHandle, Arc<str>)>,
+    held: Vec<(ConnHandle, Frame)>,
     /// Streams pushed to in the open batch (true = a worker's).
     touched: Vec<(bool, String)>,
     /// Batches handed to the committer and not yet reported stored, with the streams they
@@ -704,13 +708,10 @@ impl Engine {
             }
         }
         stream.conn = Some(conn);
-        let effects = match self.dispatch.handle(Input::WorkerConnected { info }, now) {
-            Ok(effects) => {
-                self.commit(&effects, None);
-                effects
-            }
-            Err(_) => Vec::new(),
-        };
+        let effects = self
+            .dispatch
+            .handle(Input::WorkerConnected { info }, now)
+            .unwrap_or_default();
         let effects = if replay.is_none() {
             // A snapshot of everything after connecting (status, conversations, the pending
             // offer); an offer or status that connecting caused is already in it.
@@ -788,7 +789,7 @@ impl Engine {
         };
         match result {
             Ok(effects) => {
-                self.commit(&effects, Some((principal, id.clone(), CommandResult::Ok)));
+                self.remember_command(principal, id.clone(), CommandResult::Ok);
                 self.carry_out(effects);
                 self.send_worker(
                     worker,
@@ -807,7 +808,7 @@ impl Engine {
                     code,
                     message: refusal.message.clone(),
                 };
-                self.commit(&[], Some((principal, id.clone(), stored)));
+                self.remember_command(principal, id.clone(), stored);
                 self.send_worker(
                     worker,
                     &WorkerEvent::Error {
@@ -908,7 +909,6 @@ impl Engine {
             }
             _ => None,
         })?;
-        self.commit(&effects, None);
         let mut stream = Stream::new(format!("{}-{conversation}", self.epoch));
         let started = CustomerEvent::Started {
             protocol: PROTOCOL_VERSION,
@@ -973,7 +973,7 @@ impl Engine {
         };
         match self.dispatch.handle(input, now) {
             Ok(effects) => {
-                self.commit(&effects, Some((principal, id.clone(), CommandResult::Ok)));
+                self.remember_command(principal, id.clone(), CommandResult::Ok);
                 self.carry_out(effects);
                 self.send_customer(
                     conversation,
@@ -1010,41 +1010,33 @@ impl Engine {
     /// Run an input with no command id (ticks, connects, disconnects, drafts).
     fn run(&mut self, input: Input, now: Millis) {
         match self.dispatch.handle(input, now) {
-            Ok(effects) => {
-                self.commit(&effects, None);
-                self.carry_out(effects);
-            }
+            Ok(effects) => self.carry_out(effects),
             Err(refusal) => tracing::warn!(?refusal, "internal input refused"),
         }
     }
 
-    /// Add the facts of one step (and the command that caused them) to the open batch; they
-    /// reach the log in [`Engine::flush`], before any frame they caused leaves the hub.
-    fn commit(&mut self, effects: &[Effect], command: Option<(String, String, CommandResult)>) {
-        self.batch_facts
-            .extend(effects.iter().filter_map(|e| match e {
-                Effect::Record(f) => Some(f.clone()),
-                _ => None,
-            }));
-        if let Some((principal, id, result)) = command {
-            self.seen.insert(&principal, &id);
-            self.recent_commands.insert(
-                (principal.clone(), id.clone()),
-                (result.clone(), self.batch_no),
-            );
-            self.batch_commands.push(CommandRecord {
-                principal,
-                id,
-                result,
-            });
-        }
+    /// Remember a command's result: it reaches the log with the open batch, and a retry that
+    /// comes before that is answered from here.
+    fn remember_command(&mut self, principal: String, id: String, result: CommandResult) {
+        self.seen.insert(&principal, &id);
+        self.recent_commands.insert(
+            (principal.clone(), id.clone()),
+            (result.clone(), self.batch_no),
+        );
+        self.batch_commands.push(CommandRecord {
+            principal,
+            id,
+            result,
+        });
     }
 
-    /// Send frames and ask for drafts. Drafts feed back into the core.
+    /// Add a step's facts to the open batch (they reach the log in [`Engine::flush`], before
+    /// any frame they caused leaves the hub), queue its frames and ask for its drafts. Drafts
+    /// feed back into the core.
     fn carry_out(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
-                Effect::Record(_) => {}
+                Effect::Record(fact) => self.batch_facts.push(fact),
                 Effect::ToWorker { worker, event } => self.send_worker(&worker, &event),
                 Effect::ToCustomer {
                     conversation,
@@ -1151,11 +1143,13 @@ impl Engine {
     }
 
     fn send_worker(&mut self, worker: &str, event: &WorkerEvent) {
-        let epoch = &self.epoch;
-        let stream = self
-            .workers
-            .entry(worker.to_string())
-            .or_insert_with(|| Stream::new(format!("{epoch}-{worker}")));
+        if !self.workers.contains_key(worker) {
+            let stream = Stream::new(format!("{}-{worker}", self.epoch));
+            self.workers.insert(worker.to_string(), stream);
+        }
+        let Some(stream) = self.workers.get_mut(worker) else {
+            return;
+        };
         push_held(
             stream,
             (true, worker),
@@ -1175,11 +1169,13 @@ impl Engine {
     }
 
     fn send_customer(&mut self, conversation: &str, event: &CustomerEvent) {
-        let epoch = &self.epoch;
-        let stream = self
-            .customers
-            .entry(conversation.to_string())
-            .or_insert_with(|| Stream::new(format!("{epoch}-{conversation}")));
+        if !self.customers.contains_key(conversation) {
+            let stream = Stream::new(format!("{}-{conversation}", self.epoch));
+            self.customers.insert(conversation.to_string(), stream);
+        }
+        let Some(stream) = self.customers.get_mut(conversation) else {
+            return;
+        };
         push_held(
             stream,
             (false, conversation),
@@ -1210,7 +1206,7 @@ fn push_held<E: serde::Serialize>(
     event: &E,
     batch: u64,
     touched: &mut Vec<(bool, String)>,
-    held: &mut Vec<(ConnHandle, Arc<str>)>,
+    held: &mut Vec<(ConnHandle, Frame)>,
 ) {
     if !stream.pushed_in(batch) {
         touched.push((worker, id.to_string()));
@@ -1332,7 +1328,7 @@ mod tests {
 
     type Killed = watch::Receiver<Option<(u16, String)>>;
 
-    fn connection(id: ConnId) -> (ConnHandle, mpsc::Receiver<Arc<str>>, Killed) {
+    fn connection(id: ConnId) -> (ConnHandle, mpsc::Receiver<Frame>, Killed) {
         let (frames, rx) = mpsc::channel(CONNECTION_QUEUE);
         let (kill, killed) = watch::channel(None);
         (ConnHandle { id, frames, kill }, rx, killed)

@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::drafting::kb::KnowledgeBase;
 use crate::hub::dispatch::DispatchConfig;
-use crate::hub::engine::{CONNECTION_QUEUE, ConnHandle, ConnId, Engine, EngineMsg, now_ms};
+use crate::hub::engine::{CONNECTION_QUEUE, ConnHandle, ConnId, Engine, EngineMsg, Frame, now_ms};
 use crate::hub::store::SqliteStore;
 use crate::protocol::{
     self, CustomerCommand, CustomerEvent, DecodeError, ErrorCode, WorkerCommand, WorkerEvent,
@@ -202,13 +202,13 @@ enum Incoming {
 struct Connection {
     socket: WebSocket,
     handle: ConnHandle,
-    frames: mpsc::Receiver<Arc<str>>,
+    frames: mpsc::Receiver<Frame>,
     kill: watch::Receiver<Option<(u16, String)>>,
 }
 
 enum Next {
     In(Incoming),
-    Out(Arc<str>),
+    Out(Frame),
     Kill(u16, String),
 }
 
@@ -252,7 +252,7 @@ impl Connection {
     /// flush once: one system call for a burst instead of one per frame. A peer that stops
     /// reading blocks the write; the engine's `kill` (too slow, replaced) or a long stall ends
     /// it instead of holding this task forever.
-    async fn send_queued(&mut self, first: &str) -> bool {
+    async fn send_queued(&mut self, first: Frame) -> bool {
         let Connection {
             socket,
             frames,
@@ -260,14 +260,10 @@ impl Connection {
             ..
         } = self;
         let write = async {
-            socket
-                .feed(WsMessage::Text(first.to_string().into()))
-                .await?;
+            socket.feed(WsMessage::Text(first)).await?;
             for _ in 1..WRITE_BATCH {
                 let Ok(frame) = frames.try_recv() else { break };
-                socket
-                    .feed(WsMessage::Text(frame.to_string().into()))
-                    .await?;
+                socket.feed(WsMessage::Text(frame)).await?;
             }
             socket.flush().await
         };
@@ -289,7 +285,7 @@ impl Connection {
     }
 
     async fn send_direct<E: serde::Serialize>(&mut self, event: &E) -> bool {
-        self.send_queued(&protocol::encode(0, event)).await
+        self.send_queued(protocol::encode(0, event).into()).await
     }
 }
 
@@ -329,7 +325,7 @@ async fn serve<D: Dialect>(socket: WebSocket, state: AppState, mut dialect: D) {
                 break;
             }
             Next::Out(frame) => {
-                if !conn.send_queued(&frame).await {
+                if !conn.send_queued(frame).await {
                     break;
                 }
                 continue;
