@@ -704,7 +704,7 @@ const CUSTOMER_TYPES: &[&str] = &["start", "ping", "message", "leave"];
 
 /// Decode a frame from a worker console.
 pub fn decode_worker(text: &str) -> Result<WorkerFrame, DecodeError> {
-    let frame: WorkerFrame = decode(text, WORKER_TYPES)?;
+    let frame: WorkerFrame = decode(text, WORKER_TYPES, |f: &WorkerFrame| &f.id)?;
     check_worker(&frame).map_err(|message| DecodeError {
         code: ErrorCode::BadField,
         message,
@@ -715,7 +715,7 @@ pub fn decode_worker(text: &str) -> Result<WorkerFrame, DecodeError> {
 
 /// Decode a frame from a customer.
 pub fn decode_customer(text: &str) -> Result<CustomerFrame, DecodeError> {
-    let frame: CustomerFrame = decode(text, CUSTOMER_TYPES)?;
+    let frame: CustomerFrame = decode(text, CUSTOMER_TYPES, |f: &CustomerFrame| &f.id)?;
     let checked = match &frame.command {
         CustomerCommand::Message { text } => check_text("text", text),
         CustomerCommand::Start { context, .. } if context.len() > 20 => {
@@ -737,7 +737,12 @@ pub fn decode_customer(text: &str) -> Result<CustomerFrame, DecodeError> {
     Ok(frame)
 }
 
-fn decode<T: serde::de::DeserializeOwned>(text: &str, known: &[&str]) -> Result<T, DecodeError> {
+/// Decode a frame of type `T` (whose `id` is `id_of`); `known` lists its dialect's types.
+fn decode<T: serde::de::DeserializeOwned>(
+    text: &str,
+    known: &[&str],
+    id_of: fn(&T) -> &str,
+) -> Result<T, DecodeError> {
     if text.len() > MAX_FRAME_BYTES {
         return Err(DecodeError {
             code: ErrorCode::TooLarge,
@@ -747,6 +752,15 @@ fn decode<T: serde::de::DeserializeOwned>(text: &str, known: &[&str]) -> Result<
             ),
             id: None,
         });
+    }
+    // A well-formed frame (nearly every one) in one pass. Anything else is decoded again below,
+    // through a JSON value, for an error that says exactly what is wrong; that path allocates
+    // the whole value first (every key and string) and then decodes the frame from it.
+    if let Ok(frame) = serde_json::from_str::<T>(text)
+        && !id_of(&frame).is_empty()
+        && id_of(&frame).len() <= MAX_ID_BYTES
+    {
+        return Ok(frame);
     }
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| DecodeError {
         code: ErrorCode::Malformed,
@@ -901,6 +915,17 @@ mod tests {
 
         let e = decode_customer(r#"{"type":"message","text":"hi"}"#).unwrap_err();
         assert!(e.message.contains("`id`"));
+
+        // Frames that decode cleanly but break a rule of the id still get the full check.
+        for id in [String::new(), "i".repeat(MAX_ID_BYTES + 1)] {
+            let frame = format!(r#"{{"id":"{id}","type":"message","text":"hi"}}"#);
+            let e = decode_customer(&frame).unwrap_err();
+            assert_eq!(e.code, ErrorCode::BadField, "{}", e.message);
+            assert!(e.message.contains("`id` must be 1 to 64 bytes"), "{}", e.message);
+        }
+        let most = "i".repeat(MAX_ID_BYTES);
+        let frame = format!(r#"{{"id":"{most}","type":"message","text":"hi"}}"#);
+        assert_eq!(decode_customer(&frame).unwrap().id, most);
     }
 
     #[test]
