@@ -921,7 +921,11 @@ mod tests {
             let frame = format!(r#"{{"id":"{id}","type":"message","text":"hi"}}"#);
             let e = decode_customer(&frame).unwrap_err();
             assert_eq!(e.code, ErrorCode::BadField, "{}", e.message);
-            assert!(e.message.contains("`id` must be 1 to 64 bytes"), "{}", e.message);
+            assert!(
+                e.message.contains("`id` must be 1 to 64 bytes"),
+                "{}",
+                e.message
+            );
         }
         let most = "i".repeat(MAX_ID_BYTES);
         let frame = format!(r#"{{"id":"{most}","type":"message","text":"hi"}}"#);
