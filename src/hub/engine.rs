@@ -1143,15 +1143,8 @@ impl Engine {
     }
 
     fn send_worker(&mut self, worker: &str, event: &WorkerEvent) {
-        if !self.workers.contains_key(worker) {
-            let stream = Stream::new(format!("{}-{worker}", self.epoch));
-            self.workers.insert(worker.to_string(), stream);
-        }
-        let Some(stream) = self.workers.get_mut(worker) else {
-            return;
-        };
         push_held(
-            stream,
+            stream_of(&mut self.workers, &self.epoch, worker),
             (true, worker),
             event,
             self.batch_no,
@@ -1169,15 +1162,8 @@ impl Engine {
     }
 
     fn send_customer(&mut self, conversation: &str, event: &CustomerEvent) {
-        if !self.customers.contains_key(conversation) {
-            let stream = Stream::new(format!("{}-{conversation}", self.epoch));
-            self.customers.insert(conversation.to_string(), stream);
-        }
-        let Some(stream) = self.customers.get_mut(conversation) else {
-            return;
-        };
         push_held(
-            stream,
+            stream_of(&mut self.customers, &self.epoch, conversation),
             (false, conversation),
             event,
             self.batch_no,
@@ -1196,6 +1182,21 @@ impl Engine {
             self.send_worker_direct(&worker, &event);
         }
     }
+}
+
+/// The stream of the client `id` (a worker or a conversation), opened on first use. Looked up
+/// before it is inserted: nearly always it exists, and then no key is allocated.
+fn stream_of<'a>(
+    streams: &'a mut HashMap<String, Stream>,
+    epoch: &str,
+    id: &str,
+) -> &'a mut Stream {
+    if !streams.contains_key(id) {
+        streams.insert(id.to_string(), Stream::new(format!("{epoch}-{id}")));
+    }
+    streams
+        .get_mut(id)
+        .expect("the stream was just opened if it was missing")
 }
 
 /// Push an event on a client's stream (`(true, worker)` or `(false, conversation)`), remembering

@@ -309,6 +309,8 @@ impl EventStore for SqliteStore {
         if facts.is_empty() && commands.is_empty() {
             return Ok(());
         }
+        let unindexed = self.unindexed + commands.len();
+        let index_now = unindexed >= INDEX_COMMANDS_AT;
         let tx = self.conn.transaction()?;
         {
             let mut insert = tx.prepare_cached(
@@ -336,7 +338,7 @@ impl EventStore for SqliteStore {
                 };
                 remember.execute(params![principal, id, code, message, at as i64])?;
             }
-            if self.unindexed + commands.len() >= INDEX_COMMANDS_AT {
+            if index_now {
                 // Sorted, so each page of the index is written once for all its new keys; by
                 // rowid within a key, so the later of two records of one command wins.
                 tx.prepare_cached(
@@ -350,11 +352,7 @@ impl EventStore for SqliteStore {
         }
         tx.commit()?;
         // Counted only once the transaction is in: a failed one changed nothing.
-        self.unindexed = if self.unindexed + commands.len() >= INDEX_COMMANDS_AT {
-            0
-        } else {
-            self.unindexed + commands.len()
-        };
+        self.unindexed = if index_now { 0 } else { unindexed };
         if self.rewind.swap(false, Ordering::AcqRel) {
             // Not an error for this append, which is stored: the next one tries again.
             if let Err(e) = passive_checkpoint(&self.conn) {
