@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::drafting::kb::KnowledgeBase;
 use crate::drafting::{DraftProposal, DraftRequest, Drafter};
-use crate::hub::committer::{Batch, Committer, ask_to_resume};
+use crate::hub::committer::{Batch, Committer, Outlet, ask_to_resume};
 use crate::hub::dispatch::{
     Command, Dispatch, DispatchConfig, DraftWanted, Effect, Input, Refusal,
 };
@@ -132,10 +132,6 @@ pub enum EngineMsg {
         for_message: u32,
         attempt: u32,
         proposal: DraftProposal,
-    },
-    /// The log has every batch up to this one (see [`Committer`]); its frames are out.
-    Committed {
-        up_to: u64,
     },
     /// A batch of this generation could not be stored: it and every later one did not happen.
     CommitFailed {
@@ -289,8 +285,8 @@ pub struct Engine {
     held: Vec<(ConnHandle, Frame)>,
     /// Streams pushed to in the open batch (true = a worker's).
     touched: Vec<(bool, String)>,
-    /// Batches handed to the committer and not yet reported stored, with the streams they
-    /// pushed to, oldest first.
+    /// Batches handed to the committer and not yet seen stored, with the streams they pushed
+    /// to, oldest first.
     in_flight: VecDeque<(u64, Vec<(bool, String)>)>,
     /// The results of commands in the open and in-flight batches (with the batch), which the
     /// log cannot answer for yet.
@@ -323,12 +319,14 @@ impl Engine {
         kb: Arc<KnowledgeBase>,
         drafter: Arc<dyn Drafter>,
         inbox: Sender<EngineMsg>,
+        outlet: Outlet,
     ) -> Result<Engine, StoreError> {
         let (dispatch, replayed) = replay(config, store.as_ref())?;
         let seen = SeenCommands::load(store.as_ref())?;
-        let committer = Committer::start(store.appender()?, inbox.clone()).map_err(|e| {
-            StoreError::Invalid(format!("cannot start the thread that writes the log: {e}"))
-        })?;
+        let committer =
+            Committer::start(store.appender()?, inbox.clone(), outlet).map_err(|e| {
+                StoreError::Invalid(format!("cannot start the thread that writes the log: {e}"))
+            })?;
         let epoch = format!("{:x}", rand::random::<u64>());
         let mut engine = Engine {
             dispatch,
@@ -382,7 +380,9 @@ impl Engine {
                 .min(self.last_wallboard + 1000)
                 .min(now + 1000);
             let wait = Duration::from_millis(next.saturating_sub(now).max(1));
-            match inbox.recv_timeout(wait) {
+            let received = inbox.recv_timeout(wait);
+            self.catch_up();
+            match received {
                 Ok(EngineMsg::Shutdown) => break,
                 Ok(msg) => {
                     // The first message woke this thread. Where the connection tasks share its
@@ -426,7 +426,7 @@ impl Engine {
 
     /// Hand the open batch to the committer: its facts and commands go into the log in one
     /// durable transaction, then its frames go out. The engine does not wait for that; it hears
-    /// back in [`EngineMsg::Committed`] or [`EngineMsg::CommitFailed`].
+    /// back through [`Committer::durable`] or in [`EngineMsg::CommitFailed`].
     fn flush(&mut self, now: Millis) {
         if !(self.batch_facts.is_empty() && self.batch_commands.is_empty() && self.held.is_empty())
         {
@@ -447,6 +447,14 @@ impl Engine {
             }
         }
         self.next_deadline = self.dispatch.next_deadline();
+    }
+
+    /// Take note of the batches the committer has stored since this last looked.
+    fn catch_up(&mut self) {
+        let up_to = self.committer.as_ref().map_or(0, Committer::durable);
+        if self.in_flight.front().is_some_and(|(no, _)| *no <= up_to) {
+            self.committed(up_to);
+        }
     }
 
     /// The batches up to `up_to` are in the log and their frames are out.
@@ -479,6 +487,8 @@ impl Engine {
         if generation != self.generation {
             return;
         }
+        // The batches stored before the failed one keep their frames.
+        self.catch_up();
         self.generation += 1;
         match replay(self.dispatch.config(), self.store.as_ref()) {
             Ok((dispatch, _)) => self.dispatch = dispatch,
@@ -611,7 +621,6 @@ impl Engine {
                     workers_connected: self.workers.values().filter(|s| s.conn.is_some()).count(),
                 });
             }
-            EngineMsg::Committed { up_to } => self.committed(up_to),
             EngineMsg::CommitFailed { generation } => self.commit_failed(generation),
             EngineMsg::Shutdown => {}
         }
@@ -1376,6 +1385,7 @@ mod tests {
             kb,
             drafter,
             tx.clone(),
+            Outlet::Direct,
         )
         .expect("engine");
         let thread = std::thread::spawn(move || engine.serve(rx));

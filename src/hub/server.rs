@@ -20,6 +20,7 @@ use futures_util::SinkExt;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::drafting::kb::KnowledgeBase;
+use crate::hub::committer::Outlet;
 use crate::hub::dispatch::DispatchConfig;
 use crate::hub::engine::{CONNECTION_QUEUE, ConnHandle, ConnId, Engine, EngineMsg, Frame, now_ms};
 use crate::hub::store::SqliteStore;
@@ -99,7 +100,15 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     let kb = Arc::new(KnowledgeBase::builtin());
     let drafter = config.drafter.build(kb.clone());
     let (tx, rx) = std_mpsc::channel();
-    let engine = Engine::new(config.dispatch, Box::new(store), kb, drafter, tx.clone())?;
+    let outlet = Outlet::on(&tokio::runtime::Handle::current());
+    let engine = Engine::new(
+        config.dispatch,
+        Box::new(store),
+        kb,
+        drafter,
+        tx.clone(),
+        outlet,
+    )?;
     let engine_thread = std::thread::Builder::new()
         .name("hub-engine".into())
         .spawn(move || engine.serve(rx))?;
