@@ -64,6 +64,11 @@ impl Outlet {
                 for (conn, frame) in frames {
                     conn.send(frame);
                 }
+                // Let the connections write these before the next transaction's go into their
+                // queues: a queue holds two transactions' frames (`MAX_COALESCED_FRAMES`), and
+                // lists that piled up while the runtime was busy must not cut off a client that
+                // keeps up.
+                tokio::task::yield_now().await;
             }
         });
         Outlet::Runtime(lists)
@@ -113,7 +118,8 @@ impl Committer {
         })
     }
 
-    /// The log has every batch up to this one (0: none yet), and their frames are out.
+    /// The log has every batch up to this one (0: none yet), and their frames are on their way
+    /// (handed to the [`Outlet`]).
     pub fn durable(&self) -> u64 {
         self.durable.load(Ordering::Acquire)
     }
