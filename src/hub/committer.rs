@@ -64,11 +64,6 @@ impl Outlet {
                 for (conn, frame) in frames {
                     conn.send(frame);
                 }
-                // Let the connections write these before the next transaction's go into their
-                // queues: a queue holds two transactions' frames (`MAX_COALESCED_FRAMES`), and
-                // lists that piled up while the runtime was busy must not cut off a client that
-                // keeps up.
-                tokio::task::yield_now().await;
             }
         });
         Outlet::Runtime(lists)
