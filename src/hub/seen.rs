@@ -20,7 +20,7 @@ use foldhash::fast::RandomState;
 
 use super::store::{EventStore, StoreError};
 
-/// Room in the first filter: a hub with a short log starts with 160 KiB.
+/// Room in the first filter: a hub with a short log starts with about 150 KiB.
 const FIRST_CAPACITY: usize = 64 * 1024;
 /// The first filter's false positive rate; each later one's is half its predecessor's. (With
 /// one in a thousand for every filter, a hub with a few million ids in six filters looked up

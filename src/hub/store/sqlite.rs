@@ -41,7 +41,7 @@ pub struct SqliteStore {
 /// relay's maximum from about 40,000 to 55,000 lines/s; this design measured within the
 /// noise of the old one). A lookup reads both tables; the log part is a scan of at most this
 /// many rows, and the engine asks only for ids its Bloom filter may have seen (retries, and
-/// one new id in a thousand).
+/// fewer than two new ids in ten thousand).
 const INDEX_COMMANDS_AT: usize = 4096;
 
 /// How often the WAL is copied into the database. Each checkpoint ends with a flush of the
