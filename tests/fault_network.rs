@@ -1,6 +1,6 @@
 //! Fault tests 3 and 4: a stopped client (SIGSTOP) is cut off once its queue is full, without
-//! growing the hub's memory without bound or slowing anyone else; a reconnect storm (every worker drops at once) resumes with no gap and no
-//! duplicate.
+//! growing the hub's memory without bound or slowing anyone else; a reconnect storm (every
+//! worker drops at once) resumes with no gap and no duplicate.
 
 mod common;
 
@@ -13,11 +13,19 @@ use serde_json::{Value, json};
 
 struct Proc(Child);
 
+impl Proc {
+    /// Send `signal` ("-STOP", "-CONT") to the process; whether `kill` succeeded.
+    fn signal(&self, signal: &str) -> bool {
+        Command::new("kill")
+            .args([signal, &self.0.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-CONT", &self.0.id().to_string()])
-            .status();
+        self.signal("-CONT");
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -68,11 +76,7 @@ async fn a_stopped_client_is_cut_off_and_nobody_else_notices() {
         .await;
 
     // Stop the customer process (as a laptop that went to sleep mid-conversation would).
-    let status = Command::new("kill")
-        .args(["-STOP", &stopped.0.id().to_string()])
-        .status()
-        .expect("kill -STOP");
-    assert!(status.success());
+    assert!(stopped.signal("-STOP"), "kill -STOP");
     let before = rss_kib(hub.pid());
 
     // A calm pair keeps working alongside.
@@ -149,11 +153,7 @@ async fn a_stopped_client_is_cut_off_and_nobody_else_notices() {
 
     // The hub cut the stopped customer off: woken up, it reads what its socket held, finds the
     // connection closed, and says so (then reconnects and resumes).
-    let status = Command::new("kill")
-        .args(["-CONT", &stopped.0.id().to_string()])
-        .status()
-        .expect("kill -CONT");
-    assert!(status.success());
+    assert!(stopped.signal("-CONT"), "kill -CONT");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let said = std::fs::read_to_string(&stopped_log).unwrap_or_default();

@@ -61,9 +61,7 @@ impl Outlet {
         let (lists, mut queue) = tokio::sync::mpsc::unbounded_channel::<Vec<(ConnHandle, Frame)>>();
         runtime.spawn(async move {
             while let Some(frames) = queue.recv().await {
-                for (conn, frame) in frames {
-                    conn.send(frame);
-                }
+                send_each(frames);
             }
         });
         Outlet::Runtime(lists)
@@ -71,11 +69,7 @@ impl Outlet {
 
     fn deliver(&self, frames: Vec<(ConnHandle, Frame)>) {
         match self {
-            Outlet::Direct => {
-                for (conn, frame) in frames {
-                    conn.send(frame);
-                }
-            }
+            Outlet::Direct => send_each(frames),
             Outlet::Runtime(lists) => {
                 if lists.send(frames).is_err() {
                     // The runtime is gone, and with it every connection.
@@ -83,6 +77,12 @@ impl Outlet {
                 }
             }
         }
+    }
+}
+
+fn send_each(frames: Vec<(ConnHandle, Frame)>) {
+    for (conn, frame) in frames {
+        conn.send(frame);
     }
 }
 

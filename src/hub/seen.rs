@@ -43,9 +43,10 @@ struct Filter {
 impl Filter {
     /// The filter after `before` others.
     fn new(before: usize, hasher: &RandomState) -> Filter {
-        let capacity = FIRST_CAPACITY << before.min(32);
+        let doublings = before.min(32);
+        let capacity = FIRST_CAPACITY << doublings;
         Filter {
-            bloom: BloomFilter::with_false_pos(FALSE_POSITIVES / (1u64 << before.min(32)) as f64)
+            bloom: BloomFilter::with_false_pos(FALSE_POSITIVES / (1u64 << doublings) as f64)
                 .hasher(hasher.clone())
                 .expected_items(capacity),
             capacity,
