@@ -16,12 +16,12 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::widgets::{Block, Paragraph};
 
-use shiftdesk::console::app::{ConnState, Msg};
-use shiftdesk::console::keymap::Keymap;
-use shiftdesk::console::{App, AppOptions, ui};
-use shiftdesk::drafting::DraftProposal;
-use shiftdesk::lang::Lang;
-use shiftdesk::protocol::{
+use shiftdesk_console::app::{ConnState, Msg};
+use shiftdesk_console::keymap::Keymap;
+use shiftdesk_console::{App, AppOptions, ui};
+use shiftdesk_hub::drafting::DraftProposal;
+use shiftdesk_protocol::Lang;
+use shiftdesk_protocol::{
     Author, ConversationState, ConversationView, CustomerContext, Draft, Limits, Message, Millis,
     PROTOCOL_VERSION, Role, WorkerEvent, WorkerInfo, WorkerStats, WorkerStatus,
 };

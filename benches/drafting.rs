@@ -6,10 +6,10 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-use shiftdesk::drafting::kb::{KbDrafter, KnowledgeBase};
-use shiftdesk::drafting::{DraftRequest, Drafter, Speaker, Turn};
-use shiftdesk::hub::triage::triage;
-use shiftdesk::lang::Lang;
+use shiftdesk_hub::drafting::kb::{KbDrafter, KnowledgeBase};
+use shiftdesk_hub::drafting::{DraftRequest, Drafter, Speaker, Turn};
+use shiftdesk_hub::triage::triage;
+use shiftdesk_protocol::Lang;
 
 /// Messages as customers write them: a clear question, a compound-word German one with a
 /// typo, a Russian one, and off-topic small talk that matches nothing.

@@ -8,14 +8,14 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::watch;
 
-use crate::console::{self, ResolvedOptions, keymap::Keymap};
-use crate::hub::dispatch::DispatchConfig;
-use crate::hub::engine::now_ms;
-use crate::hub::server::{self, HubConfig};
-use crate::hub::store::{EventStore, SqliteStore, hash_token, new_token};
-use crate::lang::Lang;
-use crate::protocol::{Role, WorkerInfo};
-use crate::sim::{self, Pace};
+use shiftdesk_client::sim::{self, Pace};
+use shiftdesk_console::{ResolvedOptions, keymap::Keymap};
+use shiftdesk_hub::dispatch::DispatchConfig;
+use shiftdesk_hub::engine::now_ms;
+use shiftdesk_hub::server::{self, HubConfig};
+use shiftdesk_hub::store::{EventStore, SqliteStore, hash_token, new_token};
+use shiftdesk_protocol::Lang;
+use shiftdesk_protocol::{Role, WorkerInfo};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct DemoArgs {
@@ -44,7 +44,7 @@ pub struct DemoArgs {
     #[arg(long, value_enum, default_value = "worker")]
     pub role: DemoRole,
     #[command(flatten)]
-    pub drafter: crate::drafting::DrafterArgs,
+    pub drafter: shiftdesk_hub::drafting::DrafterArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -192,7 +192,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
         let mut options = ResolvedOptions::new(hub.url(), token);
         options.keymap = keymap;
         options.app.bell = !args.no_bell;
-        let summary = console::run_console(options).await;
+        let summary = shiftdesk_console::run_console(options).await;
         let _ = stop_tx.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(1), customers).await;
         hub.shutdown().await;

@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use shiftdesk::hub::dispatch::DispatchConfig;
-use shiftdesk::hub::server::{self, HubConfig};
-use shiftdesk::hub::store::{EventStore, SqliteStore, hash_token, new_token};
-use shiftdesk::lang::Lang;
-use shiftdesk::protocol::{Role, WorkerInfo};
+mod demo;
+
+use shiftdesk_hub::dispatch::DispatchConfig;
+use shiftdesk_hub::server::{self, HubConfig};
+use shiftdesk_hub::store::{EventStore, SqliteStore, hash_token, new_token};
+use shiftdesk_protocol::Lang;
+use shiftdesk_protocol::{Role, WorkerInfo};
 
 /// mimalloc instead of the system allocator: the hub allocates and frees a few small buffers
 /// for every line it relays, and glibc's malloc spent about a tenth of the hub's CPU on that
@@ -34,9 +36,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Try everything in one process: an embedded hub, simulated customers, and the console.
-    Demo(shiftdesk::demo::DemoArgs),
+    Demo(crate::demo::DemoArgs),
     /// The worker's terminal console: log in to a hub and work a shift.
-    Console(shiftdesk::console::ConsoleArgs),
+    Console(shiftdesk_console::ConsoleArgs),
     /// Run the dispatch hub: triage, offers, durable log, drafts.
     Hub(HubArgs),
     /// A customer on the command line: each stdin line is a message; replies are printed as JSON lines.
@@ -47,12 +49,12 @@ enum Cmd {
         command: AdminCmd,
     },
     /// Benchmark a hub beside a minimal relay (P0) and nats-server (P1); see BENCHMARKS.md.
-    Bench(shiftdesk::bench::BenchArgs),
+    Bench(shiftdesk_bench::BenchArgs),
     /// Export conversations or drafts as JSON lines (works while the hub is running).
     Export {
         /// What to export.
         #[arg(value_enum)]
-        kind: shiftdesk::export::ExportKind,
+        kind: shiftdesk_hub::export::ExportKind,
         /// The hub's data directory.
         #[arg(long)]
         data_dir: PathBuf,
@@ -84,7 +86,7 @@ struct HubArgs {
     #[arg(long)]
     tls_key: Option<PathBuf>,
     #[command(flatten)]
-    drafter: shiftdesk::drafting::DrafterArgs,
+    drafter: shiftdesk_hub::drafting::DrafterArgs,
 }
 
 #[derive(clap::Args)]
@@ -188,8 +190,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Cmd::Demo(args) => shiftdesk::demo::main(args),
-        Cmd::Console(args) => shiftdesk::console::main(args),
+        Cmd::Demo(args) => crate::demo::main(args),
+        Cmd::Console(args) => shiftdesk_console::main(args),
         Cmd::Hub(args) => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -227,8 +229,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::Ok(())
             })
         }
-        Cmd::Customer(args) => runtime()?.block_on(shiftdesk::customer::run(
-            shiftdesk::customer::CustomerOptions {
+        Cmd::Customer(args) => runtime()?.block_on(shiftdesk_client::customer::run(
+            shiftdesk_client::customer::CustomerOptions {
                 hub: args.hub,
                 name: args.name,
                 lang: args.lang,
@@ -266,7 +268,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     skills,
                     capacity,
                 };
-                store.add_worker(&info, &hash_token(&token), shiftdesk::hub::engine::now_ms())?;
+                store.add_worker(&info, &hash_token(&token), shiftdesk_hub::engine::now_ms())?;
                 println!("{token}");
                 Ok(())
             }
@@ -293,11 +295,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
         },
-        Cmd::Bench(args) => shiftdesk::bench::main(args),
+        Cmd::Bench(args) => shiftdesk_bench::main(args),
         Cmd::Export { kind, data_dir } => {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            shiftdesk::export::run(kind, &data_dir, &mut out)?;
+            shiftdesk_hub::export::run(kind, &data_dir, &mut out)?;
             Ok(())
         }
     }

@@ -4,14 +4,14 @@
 
 use std::net::Ipv4Addr;
 
-use shiftdesk::bench::jobs::{
+use shiftdesk_bench::jobs::{
     Job, JobResult, OfferJob, Rates, RelayJob, Server, StormJob, Target, Timing, run_job,
 };
-use shiftdesk::hub::dispatch::DispatchConfig;
-use shiftdesk::hub::server::{self, HubConfig};
-use shiftdesk::hub::store::{EventStore, SqliteStore, hash_token, new_token};
-use shiftdesk::lang::Lang;
-use shiftdesk::protocol::{Role, WorkerInfo};
+use shiftdesk_hub::dispatch::DispatchConfig;
+use shiftdesk_hub::server::{self, HubConfig};
+use shiftdesk_hub::store::{EventStore, SqliteStore, hash_token, new_token};
+use shiftdesk_protocol::Lang;
+use shiftdesk_protocol::{Role, WorkerInfo};
 
 fn tokens(dir: &std::path::Path, prefix: &str, n: usize, role: Role) -> Vec<String> {
     let mut store = SqliteStore::open(dir).expect("store opens");

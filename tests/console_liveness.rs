@@ -23,12 +23,12 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use shiftdesk::console::app::{ConnState, Msg};
-use shiftdesk::console::net::{self, Liveness, NetCommand, NetConfig};
-use shiftdesk::lang::Lang;
-use shiftdesk::protocol::{
-    self, Limits, Resume, Role, WorkerCommand, WorkerEvent, WorkerFrame, WorkerInfo, WorkerStats,
-    WorkerStatus,
+use shiftdesk_console::app::{ConnState, Msg};
+use shiftdesk_console::net::{self, Liveness, NetCommand, NetConfig};
+use shiftdesk_protocol::Lang;
+use shiftdesk_protocol::{
+    self as protocol, Limits, Resume, Role, WorkerCommand, WorkerEvent, WorkerFrame, WorkerInfo,
+    WorkerStats, WorkerStatus,
 };
 
 /// Generous: the machine may be busy. Only a broken rule makes a test wait this long.
@@ -255,7 +255,7 @@ async fn a_wall_clock_jump_reconnects_at_once_and_resumes() {
         ping_every: Duration::from_millis(100),
         // Far beyond this test's waits: only the jump can cause the reconnect.
         silence_limit: Duration::from_secs(600),
-        wall_clock: Arc::new(move || shiftdesk::console::now_ms() + offset.load(Ordering::SeqCst)),
+        wall_clock: Arc::new(move || shiftdesk_console::now_ms() + offset.load(Ordering::SeqCst)),
         ..Liveness::default()
     };
     let (to_app, mut rx) = mpsc::unbounded_channel();

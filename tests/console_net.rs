@@ -13,12 +13,12 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use shiftdesk::console::app::{ConnState, Msg};
-use shiftdesk::console::net::{self, NetCommand, NetConfig};
-use shiftdesk::lang::Lang;
-use shiftdesk::protocol::{
-    self, Limits, Resume, Role, WorkerCommand, WorkerEvent, WorkerFrame, WorkerInfo, WorkerStats,
-    WorkerStatus,
+use shiftdesk_console::app::{ConnState, Msg};
+use shiftdesk_console::net::{self, NetCommand, NetConfig};
+use shiftdesk_protocol::Lang;
+use shiftdesk_protocol::{
+    self as protocol, Limits, Resume, Role, WorkerCommand, WorkerEvent, WorkerFrame, WorkerInfo,
+    WorkerStats, WorkerStatus,
 };
 
 const WAIT: Duration = Duration::from_secs(10);

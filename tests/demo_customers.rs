@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use common::{add_worker, worker};
 use serde_json::json;
-use shiftdesk::drafting::kb::KnowledgeBase;
-use shiftdesk::hub::dispatch::DispatchConfig;
-use shiftdesk::hub::server::{self, HubConfig};
-use shiftdesk::hub::triage;
-use shiftdesk::lang::Lang;
-use shiftdesk::protocol::Role;
-use shiftdesk::sim::{self, Outcome, Pace};
+use shiftdesk_client::sim::{self, Outcome, Pace};
+use shiftdesk_hub::dispatch::DispatchConfig;
+use shiftdesk_hub::drafting::kb::KnowledgeBase;
+use shiftdesk_hub::server::{self, HubConfig};
+use shiftdesk_hub::triage;
+use shiftdesk_protocol::Lang;
+use shiftdesk_protocol::Role;
 
 #[test]
 fn every_scenario_is_routed_as_its_kind_says() {

@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use shiftdesk::drafting::kb::KnowledgeBase;
-use shiftdesk::drafting::openai::{OpenAiConfig, OpenAiDrafter};
-use shiftdesk::drafting::{DraftProposal, DraftRequest, Drafter, Speaker, Turn};
-use shiftdesk::lang::Lang;
+use shiftdesk_hub::drafting::kb::KnowledgeBase;
+use shiftdesk_hub::drafting::openai::{OpenAiConfig, OpenAiDrafter};
+use shiftdesk_hub::drafting::{DraftProposal, DraftRequest, Drafter, Speaker, Turn};
+use shiftdesk_protocol::Lang;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -164,7 +164,7 @@ async fn draft_streaming(
 fn assert_fallback(proposal: &DraftProposal) {
     assert_eq!(proposal.drafter, "fallback", "{proposal:?}");
     assert_eq!(proposal.model.as_deref(), Some("test-model"));
-    let kb = shiftdesk::drafting::kb::KbDrafter::builtin();
+    let kb = shiftdesk_hub::drafting::kb::KbDrafter::builtin();
     assert!(!proposal.text.is_empty());
     assert_eq!(
         proposal.sources,

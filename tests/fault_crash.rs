@@ -79,7 +79,7 @@ async fn busy_customer(url: String, tag: String, acked: Arc<Mutex<Acked>>) {
 
 /// A worker who takes every offer and replies to every customer line, until the link dies.
 async fn busy_worker(url: String, token: String, acked: Arc<Mutex<Acked>>) {
-    let Ok(mut ws) = shiftdesk::client::connect(&format!("{url}/ws/worker"), None).await else {
+    let Ok(mut ws) = shiftdesk_client::connect(&format!("{url}/ws/worker"), None).await else {
         return;
     };
     let prefix = format!("{:x}", rand::random::<u64>());

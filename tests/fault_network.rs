@@ -138,7 +138,7 @@ async fn a_stopped_client_is_cut_off_and_nobody_else_notices() {
     // the appender's page cache too. Measured 75-79 MiB on the development machine.
     assert!(grown_mib < 96, "hub memory grew by {grown_mib} MiB");
     let health: Value = {
-        let url = shiftdesk::client::endpoint_url(&url, "/healthz").expect("url");
+        let url = shiftdesk_client::endpoint_url(&url, "/healthz").expect("url");
         let addr = url
             .trim_start_matches("ws://")
             .trim_end_matches("/healthz")

@@ -33,13 +33,13 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use common::{add_worker, customer};
-use shiftdesk::console::app::{ConnState, Msg};
-use shiftdesk::console::net::{self, Liveness, NetCommand, NetConfig};
-use shiftdesk::console::outbox::{IdGen, Outbox};
-use shiftdesk::hub::dispatch::DispatchConfig;
-use shiftdesk::hub::server::{self, HubConfig};
-use shiftdesk::lang::Lang;
-use shiftdesk::protocol::{
+use shiftdesk_console::app::{ConnState, Msg};
+use shiftdesk_console::net::{self, Liveness, NetCommand, NetConfig};
+use shiftdesk_console::outbox::{IdGen, Outbox};
+use shiftdesk_hub::dispatch::DispatchConfig;
+use shiftdesk_hub::server::{self, HubConfig};
+use shiftdesk_protocol::Lang;
+use shiftdesk_protocol::{
     Author, DraftAction, ErrorCode, Message, Role, WorkerCommand, WorkerEvent, WorkerFrame,
     WorkerStatus,
 };
@@ -446,8 +446,7 @@ impl Worker {
             id: self.ids.next_id(),
             command,
         };
-        self.outbox
-            .push(frame.clone(), shiftdesk::console::now_ms());
+        self.outbox.push(frame.clone(), shiftdesk_console::now_ms());
         self.queued.push(frame.id.clone());
         if self.conn == ConnState::Connected {
             let _ = self.net.send(NetCommand::Send(frame.clone()));
@@ -821,8 +820,8 @@ async fn replies_and_drafts_arrive_once_and_in_order_through_a_misbehaving_link(
 
     // The store, through `shiftdesk export`.
     let mut out = Vec::new();
-    shiftdesk::export::run(
-        shiftdesk::export::ExportKind::Conversations,
+    shiftdesk_hub::export::run(
+        shiftdesk_hub::export::ExportKind::Conversations,
         dir.path(),
         &mut out,
     )

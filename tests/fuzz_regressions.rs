@@ -7,10 +7,10 @@
 //! write; replaying it must not panic. Debug builds (and `cargo test`) check integer overflow,
 //! so an overflow there is a panic; release builds wrap silently instead, which is no better.
 
-use shiftdesk::hub::dispatch::{Dispatch, DispatchConfig, Input};
-use shiftdesk::hub::facts::Fact;
-use shiftdesk::lang::Lang;
-use shiftdesk::protocol::{ConversationState, Role, WorkerInfo};
+use shiftdesk_hub::dispatch::{Dispatch, DispatchConfig, Input};
+use shiftdesk_hub::facts::Fact;
+use shiftdesk_protocol::Lang;
+use shiftdesk_protocol::{ConversationState, Role, WorkerInfo};
 
 /// The moment the hub restarts, as `now_ms()` would give it (2027-01-15).
 const NOW: u64 = 1_800_000_000_000;
@@ -163,8 +163,8 @@ fn offering_after_a_decline_stamped_at_the_end_of_time_does_not_overflow() {
 /// changes under them they stop reaching the code past the first error, so keep them valid.
 #[test]
 fn fuzz_seeds_are_valid_inputs() {
-    use shiftdesk::console::keymap::Keymap;
-    use shiftdesk::protocol::{decode_customer, decode_worker};
+    use shiftdesk_console::keymap::Keymap;
+    use shiftdesk_protocol::{decode_customer, decode_worker};
     use std::path::Path;
 
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");

@@ -6,10 +6,10 @@ mod common;
 
 use common::{Client, add_worker, customer, export, worker};
 use serde_json::{Value, json};
-use shiftdesk::hub::dispatch::DispatchConfig;
-use shiftdesk::hub::server::{self, HubConfig, RunningHub};
-use shiftdesk::lang::Lang;
-use shiftdesk::protocol::Role;
+use shiftdesk_hub::dispatch::DispatchConfig;
+use shiftdesk_hub::server::{self, HubConfig, RunningHub};
+use shiftdesk_protocol::Lang;
+use shiftdesk_protocol::Role;
 
 async fn hub(dir: &std::path::Path) -> RunningHub {
     server::start(HubConfig {
@@ -97,8 +97,12 @@ async fn a_customer_who_asks_for_a_person_gets_the_workers_accepted_draft() {
 
     // The export has it, with the triage reason and the draft outcome.
     let mut out = Vec::new();
-    shiftdesk::export::run(shiftdesk::export::ExportKind::Drafts, dir.path(), &mut out)
-        .expect("export");
+    shiftdesk_hub::export::run(
+        shiftdesk_hub::export::ExportKind::Drafts,
+        dir.path(),
+        &mut out,
+    )
+    .expect("export");
     let drafts: Vec<Value> = String::from_utf8(out)
         .expect("utf8")
         .lines()
@@ -296,7 +300,7 @@ async fn an_undeclared_swedish_customer_goes_to_the_swedish_speaker_and_is_draft
     assert_eq!(draft["language"], "sv", "{draft}");
     let text = draft["text"].as_str().expect("draft text");
     assert_eq!(
-        shiftdesk::lang::detect_clear(text),
+        shiftdesk_hub::lang::detect_clear(text),
         Some(Lang::Sv),
         "the draft reads as Swedish: {text}"
     );
@@ -458,8 +462,8 @@ async fn a_command_retried_with_the_same_id_is_applied_once() {
         c.until("the reply", |v| v["from"] == "worker").await;
     }
     let mut out = Vec::new();
-    shiftdesk::export::run(
-        shiftdesk::export::ExportKind::Conversations,
+    shiftdesk_hub::export::run(
+        shiftdesk_hub::export::ExportKind::Conversations,
         dir.path(),
         &mut out,
     )
@@ -569,12 +573,12 @@ async fn the_hub_serves_wss_with_its_own_certificate() {
     assert!(hub.url().starts_with("wss://"));
 
     // Without the private CA the certificate is refused.
-    let url = shiftdesk::client::endpoint_url(&hub.url(), "/ws/worker").expect("url");
-    assert!(shiftdesk::client::connect(&url, None).await.is_err());
+    let url = shiftdesk_client::endpoint_url(&hub.url(), "/ws/worker").expect("url");
+    assert!(shiftdesk_client::connect(&url, None).await.is_err());
 
     // With it, a worker logs in over wss://.
-    let tls = shiftdesk::client::tls_config(Some(&cert_path)).expect("CA loads");
-    let mut ws = shiftdesk::client::connect(&url, Some(tls))
+    let tls = shiftdesk_client::tls_config(Some(&cert_path)).expect("CA loads");
+    let mut ws = shiftdesk_client::connect(&url, Some(tls))
         .await
         .expect("wss connects");
     use futures_util::{SinkExt, StreamExt};

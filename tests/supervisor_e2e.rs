@@ -5,10 +5,10 @@ mod common;
 
 use common::{Client, add_worker, customer, worker};
 use serde_json::{Value, json};
-use shiftdesk::hub::dispatch::DispatchConfig;
-use shiftdesk::hub::server::{self, HubConfig, RunningHub};
-use shiftdesk::lang::Lang;
-use shiftdesk::protocol::Role;
+use shiftdesk_hub::dispatch::DispatchConfig;
+use shiftdesk_hub::server::{self, HubConfig, RunningHub};
+use shiftdesk_protocol::Lang;
+use shiftdesk_protocol::Role;
 
 async fn hub(dir: &std::path::Path) -> RunningHub {
     server::start(HubConfig {

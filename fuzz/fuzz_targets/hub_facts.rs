@@ -7,10 +7,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shiftdesk::hub::dispatch::{Dispatch, DispatchConfig, Input};
-use shiftdesk::hub::facts::Fact;
-use shiftdesk::lang::Lang;
-use shiftdesk::protocol::{Role, WorkerInfo};
+use shiftdesk_hub::dispatch::{Dispatch, DispatchConfig, Input};
+use shiftdesk_hub::facts::Fact;
+use shiftdesk_protocol::Lang;
+use shiftdesk_protocol::{Role, WorkerInfo};
 
 /// The hub restarts at a real wall-clock time (2027-01-15), as `Engine::new` does with
 /// `now_ms()`; the log's own times are whatever the input says, including ones in the future.

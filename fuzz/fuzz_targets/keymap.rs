@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shiftdesk::console::keymap::{Context, KeySeq, Keymap, Lookup};
+use shiftdesk_console::keymap::{Context, KeySeq, Keymap, Lookup};
 
 const FILE: &str = "fuzz/keymap.toml";
 

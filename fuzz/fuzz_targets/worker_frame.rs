@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shiftdesk::protocol::{DecodeError, ErrorCode, MAX_FRAME_BYTES, MAX_ID_BYTES, decode_worker};
+use shiftdesk_protocol::{DecodeError, ErrorCode, MAX_FRAME_BYTES, MAX_ID_BYTES, decode_worker};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

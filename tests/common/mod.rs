@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use shiftdesk::client::WsStream;
-use shiftdesk::hub::store::{EventStore, SqliteStore, hash_token, new_token};
-use shiftdesk::lang::Lang;
-use shiftdesk::protocol::{Role, WorkerInfo};
+use shiftdesk_client::WsStream;
+use shiftdesk_hub::store::{EventStore, SqliteStore, hash_token, new_token};
+use shiftdesk_protocol::Lang;
+use shiftdesk_protocol::{Role, WorkerInfo};
 use tokio_tungstenite::tungstenite::Message;
 
 /// How long a test waits for a frame it expects before failing.
@@ -47,8 +47,8 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(base: &str, endpoint: &str) -> Client {
-        let url = shiftdesk::client::endpoint_url(base, endpoint).expect("url");
-        let ws = shiftdesk::client::connect(&url, None)
+        let url = shiftdesk_client::endpoint_url(base, endpoint).expect("url");
+        let ws = shiftdesk_client::connect(&url, None)
             .await
             .expect("connects");
         Client {

@@ -1,0 +1,190 @@
+//! What every load-generator connection shares: opening a websocket from a chosen loopback
+//! source address, and the tag that carries a message's scheduled send time inside its text.
+//!
+//! The tag is plain ASCII (`~T<phase>:<sender>:<micros>~`) so it survives JSON, the floor's
+//! text frames and NATS payloads unchanged, and a receiver finds it without parsing the frame.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::net::TcpSocket;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+pub use shiftdesk_client::WsStream as Ws;
+
+/// The websocket settings of the hub (see `hub::server`): tungstenite's defaults (128 KiB read
+/// and write buffers) with a 1 MiB message and frame limit. The floor (P0) uses exactly these.
+pub fn server_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(shiftdesk_hub::server::HARD_FRAME_LIMIT))
+        .max_frame_size(Some(shiftdesk_hub::server::HARD_FRAME_LIMIT))
+}
+
+/// The load generator's own sockets: small buffers, so 15,000 of them fit in a few processes.
+/// This changes nothing on the server side, which is what is measured.
+fn client_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(16 * 1024)
+        .write_buffer_size(0)
+}
+
+/// The process-wide time origin: tags carry microseconds since it.
+pub fn origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+pub fn micros_since_origin(t: Instant) -> u64 {
+    t.saturating_duration_since(origin()).as_micros() as u64
+}
+
+pub fn at_micros(us: u64) -> Instant {
+    origin() + Duration::from_micros(us)
+}
+
+/// `host:port` of a `ws://` URL, resolved. `None` for anything else (wss://, names that do not
+/// resolve): those connections are opened without a chosen source address.
+async fn socket_addr(url: &str) -> Option<SocketAddr> {
+    let rest = url.strip_prefix("ws://")?;
+    let authority = rest.split('/').next()?;
+    tokio::net::lookup_host(authority).await.ok()?.next()
+}
+
+/// Open a websocket to `url`, from `source` when the target is on loopback (each 127.0.0.x has
+/// its own range of ephemeral ports, so many sources allow many more connections). Retries a
+/// few times: a storm of connects can overflow the listen backlog.
+pub async fn connect(url: &str, source: Option<Ipv4Addr>) -> anyhow::Result<Ws> {
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match connect_once(url, source).await {
+            Ok(ws) => return Ok(ws),
+            Err(e) if attempt >= 5 => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await,
+        }
+    }
+}
+
+async fn connect_once(url: &str, source: Option<Ipv4Addr>) -> anyhow::Result<Ws> {
+    let addr = socket_addr(url).await;
+    let stream = match (addr, source) {
+        (Some(addr @ SocketAddr::V4(v4)), Some(src)) if v4.ip().is_loopback() => {
+            let socket = TcpSocket::new_v4()?;
+            socket
+                .bind(SocketAddr::new(IpAddr::V4(src), 0))
+                .with_context(|| format!("cannot bind the source address {src}"))?;
+            socket
+                .connect(addr)
+                .await
+                .with_context(|| format!("cannot connect to {addr} from {src}"))?
+        }
+        (Some(addr), _) => tokio::net::TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("cannot connect to {addr}"))?,
+        (None, _) => {
+            // wss:// or a name: let the shared client do TLS and resolution.
+            return shiftdesk_client::connect(url, None).await;
+        }
+    };
+    stream.set_nodelay(true)?;
+    let (ws, _) =
+        tokio_tungstenite::client_async_tls_with_config(url, stream, Some(client_config()), None)
+            .await
+            .with_context(|| format!("websocket handshake with {url} failed"))?;
+    Ok(ws)
+}
+
+/// Loopback source addresses for one process: `count` addresses starting at 127.0.0.`first`.
+pub fn sources(first: u8, count: u8) -> Vec<Ipv4Addr> {
+    (0..count.max(1))
+        .map(|i| Ipv4Addr::new(127, 0, 0, first.saturating_add(i)))
+        .collect()
+}
+
+/// A scheduled message: which phase, which sender, when it was meant to leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tag {
+    pub phase: u32,
+    pub sender: u32,
+    pub sched_us: u64,
+}
+
+impl Tag {
+    pub fn text(self) -> String {
+        format!("~T{}:{}:{}~", self.phase, self.sender, self.sched_us)
+    }
+}
+
+/// Every tag in `text`, in order.
+pub fn tags(text: &[u8]) -> impl Iterator<Item = Tag> + '_ {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        while pos + 2 <= text.len() {
+            let start = text[pos..].windows(2).position(|w| w == b"~T")? + pos + 2;
+            pos = start;
+            let mut fields = [0u64; 3];
+            let mut i = start;
+            let mut field = 0;
+            let mut digits = 0;
+            while i < text.len() {
+                let b = text[i];
+                match b {
+                    b'0'..=b'9' => {
+                        fields[field] = fields[field]
+                            .saturating_mul(10)
+                            .saturating_add(u64::from(b - b'0'));
+                        digits += 1;
+                    }
+                    b':' if field < 2 && digits > 0 => {
+                        field += 1;
+                        digits = 0;
+                    }
+                    b'~' if field == 2 && digits > 0 => {
+                        pos = i + 1;
+                        return Some(Tag {
+                            phase: fields[0] as u32,
+                            sender: fields[1] as u32,
+                            sched_us: fields[2],
+                        });
+                    }
+                    _ => break,
+                }
+                i += 1;
+            }
+        }
+        None
+    })
+}
+
+/// The payload every relay message carries after its tag: a typical customer line (~90 bytes).
+pub const FILLER: &str =
+    "Hi, I paid twice for order 4471 and would like the second charge refunded, please.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_round_trip_inside_json() {
+        let a = Tag {
+            phase: 3,
+            sender: 17,
+            sched_us: 123_456_789,
+        };
+        let b = Tag {
+            phase: 0,
+            sender: 0,
+            sched_us: 1,
+        };
+        let frame = format!(
+            r#"{{"seq":4,"type":"message","text":"{} {FILLER}"}}~T9:x~ ~T {}"#,
+            a.text(),
+            b.text()
+        );
+        let found: Vec<Tag> = tags(frame.as_bytes()).collect();
+        assert_eq!(found, vec![a, b]);
+        assert_eq!(tags(b"no tag here ~T1:2").count(), 0);
+    }
+}

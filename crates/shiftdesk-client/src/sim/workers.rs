@@ -1,0 +1,200 @@
+//! Simulated workers for the supervisor demo and load tests: scripted consoles that go on and
+//! off shift, accept or miss offers, and answer with drafts at a human pace.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures_util::{SinkExt, StreamExt};
+use rand::Rng;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use shiftdesk_protocol::{
+    Author, DraftAction, HubFrame, PROTOCOL_VERSION, RejectReason, WorkerCommand, WorkerEvent,
+    WorkerFrame, WorkerStatus,
+};
+
+/// How a simulated worker behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct Habits {
+    /// Chance of accepting an offer; the rest are declined or left to expire.
+    pub accept: f64,
+    /// Chance of accepting a draft as is; then edit, then reject.
+    pub draft_accept: f64,
+    pub draft_edit: f64,
+    /// Time to read and act, in milliseconds (min, max).
+    pub think_ms: (u64, u64),
+    /// A conversation with no new customer line for this long is resolved.
+    pub quiet_resolve: Duration,
+    /// Average time between breaks (none if zero), and how long a break lasts.
+    pub break_every: Duration,
+    pub break_for: Duration,
+}
+
+impl Habits {
+    pub fn human() -> Habits {
+        Habits {
+            accept: 0.85,
+            draft_accept: 0.6,
+            draft_edit: 0.3,
+            think_ms: (2_000, 6_000),
+            quiet_resolve: Duration::from_secs(20),
+            break_every: Duration::from_secs(180),
+            break_for: Duration::from_secs(40),
+        }
+    }
+}
+
+struct Open {
+    last_customer: Instant,
+    replied: bool,
+}
+
+fn pick(range: (u64, u64)) -> Duration {
+    Duration::from_millis(rand::rng().random_range(range.0..=range.1.max(range.0)))
+}
+
+/// Things the worker decided to do later.
+enum Plan {
+    Accept(String),
+    Decline(String),
+    Draft(String, String),
+    Resolve(String),
+    Status(WorkerStatus),
+}
+
+/// Work shifts until `stop` turns true.
+pub async fn run_worker(
+    hub: &str,
+    token: &str,
+    habits: Habits,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let url = crate::endpoint_url(hub, "/ws/worker")?;
+    let mut ws = crate::connect(&url, None).await?;
+    let mut n = 0u64;
+    let prefix = format!("sim{:x}", rand::random::<u32>());
+    let mut frame = |command: WorkerCommand| -> anyhow::Result<WsMessage> {
+        n += 1;
+        let id = format!("{prefix}-{n}");
+        Ok(WsMessage::Text(
+            serde_json::to_string(&WorkerFrame { id, command })?.into(),
+        ))
+    };
+    ws.send(frame(WorkerCommand::Hello {
+        token: token.to_string(),
+        protocol: PROTOCOL_VERSION,
+        resume: None,
+    })?)
+    .await?;
+    ws.send(frame(WorkerCommand::SetStatus {
+        status: WorkerStatus::Available,
+    })?)
+    .await?;
+    let mut open: BTreeMap<String, Open> = BTreeMap::new();
+    let mut plans: Vec<(Instant, Plan)> = Vec::new();
+    let mut next_break = (!habits.break_every.is_zero()).then(|| {
+        Instant::now()
+            + pick((
+                habits.break_every.as_millis() as u64 / 2,
+                habits.break_every.as_millis() as u64 * 3 / 2,
+            ))
+    });
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => {
+                let _ = ws.send(frame(WorkerCommand::SetStatus { status: WorkerStatus::Offline })?).await;
+                let _ = ws.close(None).await;
+                return Ok(());
+            }
+            _ = tick.tick() => {
+                let now = Instant::now();
+                let due: Vec<Plan> = {
+                    let (due, later): (Vec<_>, Vec<_>) = plans.drain(..).partition(|(at, _)| *at <= now);
+                    plans = later;
+                    due.into_iter().map(|(_, p)| p).collect()
+                };
+                for plan in due {
+                    let command = match plan {
+                        Plan::Accept(c) => WorkerCommand::AcceptOffer { conversation: c },
+                        Plan::Decline(c) => WorkerCommand::DeclineOffer { conversation: c, reason: Some("busy".into()) },
+                        Plan::Resolve(c) => WorkerCommand::Resolve { conversation: c },
+                        Plan::Status(status) => WorkerCommand::SetStatus { status },
+                        Plan::Draft(c, d) => {
+                            let roll: f64 = rand::rng().random();
+                            let action = if roll < habits.draft_accept {
+                                DraftAction::Accept
+                            } else if roll < habits.draft_accept + habits.draft_edit {
+                                DraftAction::Edit { text: "Thanks for waiting! I've checked your account: it's sorted now.".into() }
+                            } else {
+                                DraftAction::Reject { reason: RejectReason::NeedsPerson }
+                            };
+                            let rejected = matches!(action, DraftAction::Reject { .. });
+                            ws.send(frame(WorkerCommand::Draft { conversation: c.clone(), draft: d, action })?).await?;
+                            if rejected {
+                                WorkerCommand::Reply { conversation: c, text: "Let me look into this for you personally.".into() }
+                            } else {
+                                continue;
+                            }
+                        }
+                    };
+                    ws.send(frame(command)?).await?;
+                }
+                for (id, conv) in open.iter_mut() {
+                    if conv.replied && now.duration_since(conv.last_customer) >= habits.quiet_resolve {
+                        conv.replied = false;
+                        plans.push((now + pick(habits.think_ms), Plan::Resolve(id.clone())));
+                    }
+                }
+                if next_break.is_some_and(|at| now >= at) {
+                    // Finish the current chats, rest, come back.
+                    plans.push((now, Plan::Status(WorkerStatus::Break)));
+                    plans.push((now + habits.break_for, Plan::Status(WorkerStatus::Available)));
+                    next_break = Some(now + habits.break_for + pick((habits.break_every.as_millis() as u64 / 2, habits.break_every.as_millis() as u64 * 3 / 2)));
+                }
+            }
+            incoming = ws.next() => {
+                let Some(incoming) = incoming else { anyhow::bail!("the hub closed the connection") };
+                let WsMessage::Text(text) = incoming.context("connection to the hub failed")? else { continue };
+                let HubFrame { event, .. }: HubFrame<WorkerEvent> = serde_json::from_str(&text)
+                    .with_context(|| format!("unexpected frame: {text}"))?;
+                let now = Instant::now();
+                match event {
+                    WorkerEvent::Offer { conversation, .. } => {
+                        let roll: f64 = rand::rng().random();
+                        if roll < habits.accept {
+                            plans.push((now + pick(habits.think_ms), Plan::Accept(conversation)));
+                        } else if roll < habits.accept + (1.0 - habits.accept) / 2.0 {
+                            plans.push((now + pick(habits.think_ms), Plan::Decline(conversation)));
+                        }
+                        // Otherwise: let it expire, as a distracted person would.
+                    }
+                    WorkerEvent::Conversation { conversation } => {
+                        if let Some(draft) = &conversation.draft {
+                            plans.push((now + pick(habits.think_ms), Plan::Draft(conversation.id.clone(), draft.id.clone())));
+                        }
+                        open.insert(conversation.id, Open { last_customer: now, replied: false });
+                    }
+                    WorkerEvent::Draft { conversation, draft } if open.contains_key(&conversation) => {
+                        plans.push((now + pick(habits.think_ms), Plan::Draft(conversation, draft.id)));
+                    }
+                    WorkerEvent::Message { conversation, message } => {
+                        match (open.get_mut(&conversation), message.from) {
+                            (Some(c), Author::Customer) => c.last_customer = now,
+                            (Some(c), Author::Worker) => c.replied = true,
+                            _ => {}
+                        }
+                    }
+                    WorkerEvent::Closed { conversation, .. } => {
+                        open.remove(&conversation);
+                        plans.retain(|(_, p)| !matches!(p, Plan::Draft(c, _) | Plan::Resolve(c) if *c == conversation));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}

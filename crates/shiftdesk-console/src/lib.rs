@@ -1,0 +1,481 @@
+//! The worker's terminal console.
+//!
+//! - [`app`]: the pure core, `update(msg) -> Vec<Command>` (The Elm Architecture);
+//! - [`board`]: the supervisor wallboard's state (sort, filter, selection), also pure;
+//! - [`ui`]: `view(&App, &mut Frame)`, one file per panel, no state changes;
+//! - [`net`]: the websocket task (connect, resume, ping, backoff);
+//! - [`keymap`]: keymaps as data; [`config`]: directories and remembered settings;
+//! - this file: the driver loop, which owns the terminal and the app, `select!`s over terminal
+//!   events, hub messages and a 250 ms tick, drains what is waiting, runs `update`, and draws at
+//!   most every 16 ms and only when something changed.
+
+pub mod app;
+pub mod board;
+pub mod config;
+pub mod keymap;
+pub mod net;
+pub mod outbox;
+pub mod ui;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use futures_util::StreamExt;
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyCode, KeyEvent,
+    KeyEventKind, KeyModifiers,
+};
+use tokio::sync::mpsc;
+
+pub use app::{App, AppOptions, ShiftSummary};
+use app::{Command, Msg, Notification};
+use keymap::{Key, KeyPress, Keymap};
+use outbox::SavedOutbox;
+
+use shiftdesk_protocol::Millis;
+
+/// `shiftdesk console`: log in to a hub and work a shift.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ConsoleArgs {
+    /// Hub URL (ws:// or wss://); remembered in the config dir after a successful login.
+    #[arg(long)]
+    pub hub: Option<String>,
+    /// Login token; remembered in the config dir in a file readable by the user only (0600).
+    #[arg(long, env = "SHIFTDESK_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// PEM file of a private CA for wss://.
+    #[arg(long)]
+    pub ca_cert: Option<PathBuf>,
+    /// Keymap: default, vim, emacs, or a path to a TOML file (layered over the default).
+    #[arg(long)]
+    pub keymap: Option<String>,
+    /// Directory for logs (and the outbox); defaults to the platform data dir.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Also write OSC 9 / OSC 777 desktop notifications on offers (without customer text).
+    #[arg(long)]
+    pub notify: bool,
+    /// Include the customer's (masked) words in desktop notifications; implies --notify.
+    #[arg(long)]
+    pub notify_text: bool,
+    /// Do not ring the terminal bell on a new offer.
+    #[arg(long)]
+    pub no_bell: bool,
+}
+
+/// Everything the console needs to run, checked before the terminal is touched.
+#[derive(Debug, Clone)]
+pub struct ResolvedOptions {
+    /// The hub as given (`ws://host:port`, `wss://host`, `host:port`).
+    pub hub: String,
+    pub token: String,
+    pub ca_cert: Option<PathBuf>,
+    pub keymap: Keymap,
+    /// Where `console.log` and `outbox.json` go; `None` keeps no outbox file.
+    pub data_dir: Option<PathBuf>,
+    /// Remember hub and token here after a successful login; `None` remembers nothing.
+    pub remember_in: Option<PathBuf>,
+    pub app: AppOptions,
+}
+
+impl ResolvedOptions {
+    /// Options for a console embedded in another command (the demo): the default keymap, bell
+    /// on, no files written.
+    pub fn new(hub: impl Into<String>, token: impl Into<String>) -> ResolvedOptions {
+        ResolvedOptions {
+            hub: hub.into(),
+            token: token.into(),
+            ca_cert: None,
+            keymap: Keymap::default_keymap(),
+            data_dir: None,
+            remember_in: None,
+            app: AppOptions::default(),
+        }
+    }
+
+    /// Resolve flags, environment, `console.toml`, `login.toml` and keymaps. Every problem is
+    /// an error naming the flag or the file.
+    pub fn from_args(args: ConsoleArgs) -> anyhow::Result<ResolvedOptions> {
+        let dirs = config::Dirs::locate()?;
+        ResolvedOptions::from_args_in(args, &dirs)
+    }
+
+    /// As [`ResolvedOptions::from_args`], with the directories given.
+    pub fn from_args_in(args: ConsoleArgs, dirs: &config::Dirs) -> anyhow::Result<ResolvedOptions> {
+        let settings = config::Settings::load(&dirs.config.join(config::SETTINGS_FILE))?;
+        let login_path = dirs.config.join(config::LOGIN_FILE);
+        let saved = config::Login::load(&login_path)?;
+
+        let hub = match args.hub.as_deref().map(str::trim) {
+            Some("") => anyhow::bail!("--hub is empty"),
+            Some(hub) => hub.to_string(),
+            None => saved.hub.clone().context(
+                "no hub: pass --hub ws://HOST:PORT (it is remembered after the first successful login)",
+            )?,
+        };
+        shiftdesk_client::endpoint_url(&hub, "/ws/worker")
+            .with_context(|| format!("--hub {hub}"))?;
+
+        let token = match args.token.as_deref().map(str::trim) {
+            Some("") => anyhow::bail!("--token (or SHIFTDESK_TOKEN) is empty"),
+            Some(token) => token.to_string(),
+            None if saved.hub.as_deref() == Some(hub.as_str()) => {
+                saved.token.clone().with_context(|| {
+                    format!(
+                        "{}: has no token; pass --token or set SHIFTDESK_TOKEN",
+                        login_path.display()
+                    )
+                })?
+            }
+            None => anyhow::bail!(
+                "no token for {hub}: pass --token or set SHIFTDESK_TOKEN (it is remembered after the first successful login)"
+            ),
+        };
+        if token.chars().any(char::is_whitespace) {
+            anyhow::bail!("the token must not contain spaces");
+        }
+
+        if let Some(ca) = &args.ca_cert {
+            shiftdesk_client::tls_config(Some(ca))
+                .with_context(|| format!("--ca-cert {}", ca.display()))?;
+        }
+
+        let spec = args
+            .keymap
+            .clone()
+            .or(settings.keymap.clone())
+            .unwrap_or_else(|| "default".into());
+        let mut keymap = Keymap::load(&spec).map_err(|e| anyhow::anyhow!("keymap: {e}"))?;
+        let user_keymap = dirs.config.join(config::KEYMAP_FILE);
+        if user_keymap.exists() {
+            keymap
+                .overlay_file(&user_keymap)
+                .map_err(|e| anyhow::anyhow!("keymap: {e}"))?;
+        }
+
+        let notify_text = args.notify_text || settings.notify_text.unwrap_or(false);
+        Ok(ResolvedOptions {
+            hub,
+            token,
+            ca_cert: args.ca_cert,
+            keymap,
+            data_dir: Some(args.data_dir.unwrap_or_else(|| dirs.data.clone())),
+            remember_in: Some(dirs.config.clone()),
+            app: AppOptions {
+                bell: !args.no_bell && settings.bell.unwrap_or(true),
+                notify: args.notify || notify_text || settings.notify.unwrap_or(false),
+                notify_text,
+            },
+        })
+    }
+}
+
+/// Run the console as `shiftdesk console`: its own runtime, tracing to a file in the data
+/// directory, the terminal restored on exit and on panic, and the shift summary printed after.
+pub fn main(args: ConsoleArgs) -> anyhow::Result<()> {
+    let options = ResolvedOptions::from_args(args)?;
+    let _log = init_tracing(options.data_dir.as_deref());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let summary = runtime.block_on(run_console(options));
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    let summary = summary?;
+    if !summary.worker.is_empty() {
+        print!("{summary}");
+    }
+    std::io::stdout().flush()?;
+    Ok(())
+}
+
+fn init_tracing(
+    data_dir: Option<&std::path::Path>,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let dir = data_dir?;
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!(
+            "shiftdesk: cannot create {}: {e}; logging is off",
+            dir.display()
+        );
+        return None;
+    }
+    let appender = tracing_appender::rolling::never(dir, config::LOG_FILE);
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SHIFTDESK_LOG")
+        .unwrap_or_else(|_| "shiftdesk=info".into());
+    let result = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init();
+    result.ok().map(|()| guard)
+}
+
+/// Run the console inside an existing runtime (the demo): takes over the terminal until the
+/// worker quits, then restores it and returns the shift summary.
+pub async fn run_console(options: ResolvedOptions) -> anyhow::Result<ShiftSummary> {
+    let tls = if shiftdesk_client::endpoint_url(&options.hub, "/ws/worker")?.starts_with("wss://") {
+        Some(shiftdesk_client::tls_config(options.ca_cert.as_deref())?)
+    } else {
+        None
+    };
+    let mut app = App::new(
+        options.keymap.clone(),
+        options.app.clone(),
+        random_prefix(),
+        now_ms(),
+    );
+    let outbox_path = options
+        .data_dir
+        .as_ref()
+        .map(|d| d.join(config::OUTBOX_FILE));
+    if let Some(path) = &outbox_path {
+        match load_outbox(path, &options.hub) {
+            Ok(entries) if !entries.is_empty() => {
+                tracing::info!(count = entries.len(), "restoring unconfirmed commands");
+                app.restore_outbox(entries);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "outbox file ignored"),
+        }
+    }
+
+    let (to_app, mut from_net) = mpsc::unbounded_channel();
+    let (net, net_task) = net::spawn(
+        net::NetConfig {
+            hub: options.hub.clone(),
+            token: options.token.clone(),
+            tls,
+            remember_in: options.remember_in.clone(),
+        },
+        to_app,
+    );
+
+    let mut terminal = ratatui::try_init().context("the console needs a terminal")?;
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
+    let result = drive(
+        &mut terminal,
+        &mut app,
+        &mut from_net,
+        &net,
+        &options,
+        outbox_path.as_deref(),
+    )
+    .await;
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
+    ratatui::restore();
+
+    let _ = net.send(net::NetCommand::Stop);
+    let _ = tokio::time::timeout(Duration::from_secs(2), net_task).await;
+    result?;
+    if app.me.is_none()
+        && let app::ConnState::Offline { reason } = &app.conn
+    {
+        // Never logged in, and the hub said why: that is the outcome, not a summary.
+        anyhow::bail!("{reason}");
+    }
+    Ok(app.summary())
+}
+
+const FRAME_MIN: Duration = Duration::from_millis(16);
+const TICK: Duration = Duration::from_millis(250);
+
+async fn drive(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    from_net: &mut mpsc::UnboundedReceiver<Msg>,
+    net: &mpsc::UnboundedSender<net::NetCommand>,
+    options: &ResolvedOptions,
+    outbox_path: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_draw: Option<tokio::time::Instant> = None;
+    let mut exit = false;
+    let apply = |app: &mut App, msg: Msg, exit: &mut bool| {
+        for command in app.update(msg) {
+            match command {
+                Command::Send(frame) => {
+                    let _ = net.send(net::NetCommand::Send(frame));
+                }
+                Command::Notify(notification) => notify(&notification),
+                Command::SaveOutbox(entries) => {
+                    if let Some(path) = outbox_path {
+                        save_outbox(path, &options.hub, entries);
+                    }
+                }
+                Command::Exit => *exit = true,
+            }
+        }
+    };
+    loop {
+        let draw_at = match (app.is_dirty(), last_draw) {
+            (false, _) => None,
+            (true, None) => Some(tokio::time::Instant::now()),
+            (true, Some(at)) => Some(at + FRAME_MIN),
+        };
+        let mut batch: Vec<Msg> = Vec::new();
+        let mut keys: Vec<Msg> = Vec::new();
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => keys.extend(terminal_msg(event)),
+                Some(Err(e)) => {
+                    tracing::error!(%e, "terminal input failed");
+                    return Err(e).context("reading the terminal");
+                }
+                None => return Ok(()),
+            },
+            msg = from_net.recv() => match msg {
+                Some(msg) => batch.push(msg),
+                None => tracing::warn!("network task ended"),
+            },
+            _ = tick.tick() => {}
+            _ = sleep_until_opt(draw_at) => {}
+        }
+        // What the hub said first, then the keys: a key acts on the newest state we know.
+        while let Ok(msg) = from_net.try_recv() {
+            batch.push(msg);
+        }
+        batch.append(&mut keys);
+        apply(app, Msg::Tick(now_ms()), &mut exit);
+        for msg in batch {
+            apply(app, msg, &mut exit);
+        }
+        if exit {
+            terminal.draw(|frame| ui::view(app, frame))?;
+            return Ok(());
+        }
+        let due = last_draw.is_none_or(|at| at.elapsed() >= FRAME_MIN);
+        if due && app.take_dirty() {
+            terminal.draw(|frame| ui::view(app, frame))?;
+            last_draw = Some(tokio::time::Instant::now());
+        }
+    }
+}
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn terminal_msg(event: Event) -> Option<Msg> {
+    match event {
+        Event::Key(key) => key_press(key).map(Msg::Key),
+        Event::Paste(text) => Some(Msg::Paste(text)),
+        Event::Resize(..) => Some(Msg::Resize),
+        Event::FocusGained => Some(Msg::Resize),
+        _ => None,
+    }
+}
+
+/// A crossterm key event as our own key press (releases are dropped).
+pub fn key_press(event: KeyEvent) -> Option<KeyPress> {
+    if event.kind == KeyEventKind::Release {
+        return None;
+    }
+    let key = match event.code {
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Tab => Key::Tab,
+        KeyCode::BackTab => Key::BackTab,
+        KeyCode::Backspace => Key::Backspace,
+        KeyCode::Delete => Key::Delete,
+        KeyCode::Insert => Key::Insert,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::Left => Key::Left,
+        KeyCode::Right => Key::Right,
+        KeyCode::Home => Key::Home,
+        KeyCode::End => Key::End,
+        KeyCode::PageUp => Key::PageUp,
+        KeyCode::PageDown => Key::PageDown,
+        KeyCode::F(n) => Key::F(n),
+        _ => return None,
+    };
+    Some(
+        KeyPress {
+            key,
+            ctrl: event.modifiers.contains(KeyModifiers::CONTROL),
+            alt: event.modifiers.contains(KeyModifiers::ALT),
+            shift: event.modifiers.contains(KeyModifiers::SHIFT),
+        }
+        .normalized(),
+    )
+}
+
+/// Ring the bell and write OSC 9 / OSC 777 notifications, with nothing that could end the
+/// escape sequence early.
+fn notify(notification: &Notification) {
+    let text = notification_bytes(notification);
+    let mut out = std::io::stdout();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+pub fn notification_bytes(notification: &Notification) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_control())
+            .map(|c| if c == ';' { ',' } else { c })
+            .take(200)
+            .collect()
+    };
+    let mut text = String::new();
+    if notification.bell {
+        text.push('\x07');
+    }
+    if let Some((title, body)) = &notification.desktop {
+        let (title, body) = (clean(title), clean(body));
+        text.push_str(&format!("\x1b]9;{title}: {body}\x07"));
+        text.push_str(&format!("\x1b]777;notify;{title};{body}\x07"));
+    }
+    text
+}
+
+fn load_outbox(path: &std::path::Path, hub: &str) -> anyhow::Result<Vec<outbox::Pending>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let saved: SavedOutbox = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not an outbox file", path.display()))?;
+    Ok(if saved.hub == hub {
+        saved.entries
+    } else {
+        Vec::new()
+    })
+}
+
+fn save_outbox(path: &std::path::Path, hub: &str, entries: Vec<outbox::Pending>) {
+    let saved = SavedOutbox {
+        hub: hub.to_string(),
+        entries,
+    };
+    let result = serde_json::to_vec(&saved)
+        .map_err(anyhow::Error::from)
+        .and_then(|bytes| config::write_private(path, &bytes));
+    if let Err(e) = result {
+        tracing::warn!(error = %format!("{e:#}"), "could not save the outbox");
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+/// A short random prefix for this run's command ids.
+pub fn random_prefix() -> String {
+    format!("{:08x}", rand::random::<u32>())
+}

@@ -1,0 +1,466 @@
+//! Group commits on a thread of their own, so the engine keeps working while the disk flushes.
+//!
+//! The engine hands over each batch (its facts, its command ids and the frames they caused) and
+//! goes on with the next inputs. This thread appends the batch to the log in one durable
+//! transaction and only then sends its frames, and raises [`Committer::durable`] (which the
+//! engine reads when it next wakes: telling it by message would wake it once per commit, for
+//! bookkeeping that can wait). Batches that queued up while a flush was under
+//! way go into the next transaction together, so a slow disk means fewer, larger commits, not
+//! a growing queue. Batches are committed in order, and the frames of one batch go out before
+//! those of the next.
+//!
+//! When a commit fails, that batch and every later one (built on it) did not happen: their
+//! frames are not sent, their connections are asked to resume, and the engine is told
+//! ([`EngineMsg::CommitFailed`]) so it can rebuild its state from the log. Batches the engine
+//! made before it heard are dropped the same way; it numbers its batches by `generation`, and
+//! raises it when it has rebuilt.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread::JoinHandle;
+
+use crate::engine::{CLOSE_STORE_FAILED, CONNECTION_QUEUE, ConnHandle, EngineMsg, Frame};
+use crate::facts::Fact;
+use crate::store::{CommandRecord, EventStore};
+use shiftdesk_protocol::Millis;
+
+/// Most batches in one transaction: bounds how long the frames of the first wait.
+const MAX_COALESCED: usize = 16;
+/// Most frames one transaction lets out (unless a single batch has more), so that they fit in a
+/// connection's queue with room to spare even if they are all for one supervisor: a burst from
+/// one commit must not cut off a client that keeps up.
+const MAX_COALESCED_FRAMES: usize = CONNECTION_QUEUE / 2;
+
+/// One batch of the engine's: what to store, and what to send once it is stored.
+pub struct Batch {
+    /// Numbers batches in the order made, from 1; see [`Committer::durable`].
+    pub no: u64,
+    pub generation: u64,
+    pub facts: Vec<Fact>,
+    pub commands: Vec<CommandRecord>,
+    pub held: Vec<(ConnHandle, Frame)>,
+    pub at: Millis,
+}
+
+/// Where the frames of stored batches go.
+pub enum Outlet {
+    /// Sent from the commit thread, one by one (tests, where no runtime serves connections).
+    Direct,
+    /// Handed over in one list per transaction to a task on the connections' runtime, which
+    /// sends them. A send from outside the runtime wakes it: a system call and, where the
+    /// runtime shares a core with this thread, a switch to it and back. Per frame, that was a
+    /// quarter of this thread's time at moderate load; this way it is once per transaction.
+    Runtime(tokio::sync::mpsc::UnboundedSender<Vec<(ConnHandle, Frame)>>),
+}
+
+impl Outlet {
+    /// Start the sending task on `runtime`; it ends when the committer does.
+    pub fn on(runtime: &tokio::runtime::Handle) -> Outlet {
+        let (lists, mut queue) = tokio::sync::mpsc::unbounded_channel::<Vec<(ConnHandle, Frame)>>();
+        runtime.spawn(async move {
+            while let Some(frames) = queue.recv().await {
+                send_each(frames);
+            }
+        });
+        Outlet::Runtime(lists)
+    }
+
+    fn deliver(&self, frames: Vec<(ConnHandle, Frame)>) {
+        match self {
+            Outlet::Direct => send_each(frames),
+            Outlet::Runtime(lists) => {
+                if lists.send(frames).is_err() {
+                    // The runtime is gone, and with it every connection.
+                    tracing::debug!("no runtime to send committed frames on");
+                }
+            }
+        }
+    }
+}
+
+fn send_each(frames: Vec<(ConnHandle, Frame)>) {
+    for (conn, frame) in frames {
+        conn.send(frame);
+    }
+}
+
+pub struct Committer {
+    batches: Option<Sender<Batch>>,
+    thread: Option<JoinHandle<()>>,
+    durable: Arc<AtomicU64>,
+}
+
+impl Committer {
+    /// Start the thread; it appends with `store`, sends frames through `outlet` and reports
+    /// failures to the engine on `engine`.
+    pub fn start(
+        store: Box<dyn EventStore>,
+        engine: Sender<EngineMsg>,
+        outlet: Outlet,
+    ) -> std::io::Result<Committer> {
+        let (batches, queue) = channel();
+        let durable = Arc::new(AtomicU64::new(0));
+        let stored = durable.clone();
+        let thread = std::thread::Builder::new()
+            .name("hub-commit".into())
+            .spawn(move || commit_all(store, queue, engine, &outlet, &stored))?;
+        Ok(Committer {
+            batches: Some(batches),
+            thread: Some(thread),
+            durable,
+        })
+    }
+
+    /// The log has every batch up to this one (0: none yet), and their frames are on their way
+    /// (handed to the [`Outlet`]).
+    pub fn durable(&self) -> u64 {
+        self.durable.load(Ordering::Acquire)
+    }
+
+    pub fn commit(&self, batch: Batch) {
+        if let Some(batches) = &self.batches
+            && let Err(unsent) = batches.send(batch)
+        {
+            // The thread is gone (it only stops when told to): nothing can be stored.
+            tracing::error!("the commit thread has stopped; a batch is dropped");
+            ask_to_resume(&unsent.0.held);
+        }
+    }
+
+    /// Commit what was handed over, send its frames, and stop.
+    pub fn finish(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        drop(self.batches.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn commit_all(
+    mut store: Box<dyn EventStore>,
+    queue: Receiver<Batch>,
+    engine: Sender<EngineMsg>,
+    outlet: &Outlet,
+    durable: &AtomicU64,
+) {
+    // Batches of this generation and older are void: one of them failed.
+    let mut failed: Option<u64> = None;
+    let mut group: Vec<Batch> = Vec::new();
+    let mut facts: Vec<Fact> = Vec::new();
+    let mut commands: Vec<CommandRecord> = Vec::new();
+    // A batch taken from the queue that did not fit in the last group.
+    let mut left_over: Option<Batch> = None;
+    loop {
+        let first = match left_over.take() {
+            Some(batch) => batch,
+            None => match queue.recv() {
+                Ok(batch) => batch,
+                Err(_) => break,
+            },
+        };
+        let mut frames = first.held.len();
+        group.push(first);
+        while group.len() < MAX_COALESCED
+            && let Ok(next) = queue.try_recv()
+        {
+            if frames + next.held.len() > MAX_COALESCED_FRAMES {
+                left_over = Some(next);
+                break;
+            }
+            frames += next.held.len();
+            group.push(next);
+        }
+        // Batches the engine made before it heard of a failure are void.
+        if let Some(generation) = failed {
+            let (void, live): (Vec<Batch>, Vec<Batch>) =
+                group.drain(..).partition(|b| b.generation <= generation);
+            for batch in &void {
+                ask_to_resume(&batch.held);
+            }
+            group = live;
+        }
+        if group.is_empty() {
+            continue;
+        }
+        let at = group.last().map_or(0, |b| b.at);
+        for batch in &mut group {
+            facts.append(&mut batch.facts);
+            commands.append(&mut batch.commands);
+        }
+        let stored = store.append(&facts, &commands, at);
+        facts.clear();
+        commands.clear();
+        match stored {
+            Ok(()) => {
+                let last = group.last().map_or(0, |b| b.no);
+                let mut held = Vec::with_capacity(frames);
+                for mut batch in group.drain(..) {
+                    held.append(&mut batch.held);
+                }
+                outlet.deliver(held);
+                durable.store(last, Ordering::Release);
+            }
+            Err(e) => {
+                let generation = group[0].generation;
+                tracing::error!(%e, "cannot append to the event log; the batch is rolled back");
+                failed = Some(generation);
+                // The engine hears first, so whoever reconnects after being told is served by
+                // the rebuilt state.
+                let _ = engine.send(EngineMsg::CommitFailed { generation });
+                for batch in group.drain(..) {
+                    ask_to_resume(&batch.held);
+                }
+            }
+        }
+    }
+}
+
+/// Hang up on each connection that was waiting for these frames, asking it to resume.
+pub fn ask_to_resume(held: &[(ConnHandle, Frame)]) {
+    let mut told = HashSet::new();
+    for (conn, _) in held {
+        if told.insert(conn.id) {
+            conn.kill.send_replace(Some((
+                CLOSE_STORE_FAILED,
+                "the hub could not store this; reconnect and resume".into(),
+            )));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use tokio::sync::{mpsc, watch};
+
+    use super::*;
+    use crate::store::{CommandResult, StoreError, StoredWorker};
+    use shiftdesk_protocol::{WorkerInfo, WorkerStatus};
+
+    /// Remembers what was appended, and how many facts each append had; fails while `failing`
+    /// is set; an append waits while someone holds `gate`.
+    #[derive(Clone, Default)]
+    struct Recording {
+        appended: Arc<Mutex<Vec<Fact>>>,
+        sizes: Arc<Mutex<Vec<usize>>>,
+        failing: Arc<AtomicBool>,
+        gate: Arc<Mutex<()>>,
+    }
+
+    impl EventStore for Recording {
+        fn append(
+            &mut self,
+            facts: &[Fact],
+            _: &[CommandRecord],
+            _: Millis,
+        ) -> Result<(), StoreError> {
+            drop(self.gate.lock().unwrap());
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(StoreError::Invalid("disk full".into()));
+            }
+            self.sizes.lock().unwrap().push(facts.len());
+            self.appended.lock().unwrap().extend_from_slice(facts);
+            Ok(())
+        }
+        fn load(&self) -> Result<Vec<Fact>, StoreError> {
+            Ok(self.appended.lock().unwrap().clone())
+        }
+        fn command_result(&self, _: &str, _: &str) -> Result<Option<CommandResult>, StoreError> {
+            Ok(None)
+        }
+        fn add_worker(&mut self, _: &WorkerInfo, _: &str, _: Millis) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn set_token(&mut self, _: &str, _: &str) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn worker_by_token(&self, _: &str) -> Result<Option<StoredWorker>, StoreError> {
+            Ok(None)
+        }
+        fn workers(&self) -> Result<Vec<StoredWorker>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn appender(&self) -> Result<Box<dyn EventStore>, StoreError> {
+            Ok(Box::new(self.clone()))
+        }
+    }
+
+    fn fact(i: u64) -> Fact {
+        Fact::StatusChanged {
+            worker: format!("w{i}"),
+            status: WorkerStatus::Available,
+            at: i,
+        }
+    }
+
+    type Conn = (
+        ConnHandle,
+        mpsc::Receiver<Frame>,
+        watch::Receiver<Option<(u16, String)>>,
+    );
+
+    fn connection(id: u64) -> Conn {
+        let (frames, rx) = mpsc::channel(64);
+        let (kill, killed) = watch::channel(None);
+        (ConnHandle { id, frames, kill }, rx, killed)
+    }
+
+    fn batch(no: u64, generation: u64, conn: &ConnHandle) -> Batch {
+        Batch {
+            no,
+            generation,
+            facts: vec![fact(no)],
+            commands: Vec::new(),
+            held: vec![(conn.clone(), format!("frame {no}").into())],
+            at: no,
+        }
+    }
+
+    fn wait_durable(committer: &Committer, up_to: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while committer.durable() != up_to {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "batch {up_to} is not stored: {}",
+                committer.durable()
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn report(reports: &Receiver<EngineMsg>) -> EngineMsg {
+        reports
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the committer reports")
+    }
+
+    #[test]
+    fn batches_are_stored_in_order_and_their_frames_follow_in_order() {
+        let store = Recording::default();
+        let (engine, reports) = channel();
+        let committer = Committer::start(Box::new(store.clone()), engine, Outlet::Direct).unwrap();
+        let (conn, mut frames, _) = connection(1);
+        for no in 1..=50 {
+            committer.commit(batch(no, 0, &conn));
+        }
+        let durable = committer.durable.clone();
+        committer.finish();
+        assert_eq!(durable.load(Ordering::SeqCst), 50);
+        assert!(reports.try_recv().is_err(), "success needs no message");
+        assert_eq!(
+            *store.appended.lock().unwrap(),
+            (1..=50).map(fact).collect::<Vec<_>>()
+        );
+        let sent: Vec<String> = std::iter::from_fn(|| frames.try_recv().ok())
+            .map(|f| f.to_string())
+            .collect();
+        assert_eq!(
+            sent,
+            (1..=50).map(|no| format!("frame {no}")).collect::<Vec<_>>()
+        );
+    }
+
+    /// Batches that queued behind a slow flush are stored together, but no more frames at once
+    /// than fit in half a connection's queue: here batches of 1,000 frames for one supervisor
+    /// go two at a time at most.
+    #[test]
+    fn batches_that_queued_go_together_but_never_more_frames_than_a_queue_holds() {
+        let store = Recording::default();
+        let (engine, _reports) = channel();
+        let committer = Committer::start(Box::new(store.clone()), engine, Outlet::Direct).unwrap();
+        let (frames, mut queue) = mpsc::channel(10 * 1000);
+        let (kill, _killed) = watch::channel(None);
+        let supervisor = ConnHandle {
+            id: 1,
+            frames,
+            kill,
+        };
+        let slow_disk = store.gate.lock().unwrap();
+        for no in 1..=10 {
+            committer.commit(Batch {
+                held: (0..1000)
+                    .map(|i| (supervisor.clone(), format!("{no}.{i}").into()))
+                    .collect(),
+                ..batch(no, 0, &supervisor)
+            });
+        }
+        // The first append waits for the disk while the rest queue up.
+        std::thread::sleep(Duration::from_millis(100));
+        drop(slow_disk);
+        committer.finish();
+        let sizes = store.sizes.lock().unwrap().clone();
+        assert_eq!(sizes.iter().sum::<usize>(), 10, "{sizes:?}");
+        assert!(
+            sizes.contains(&2),
+            "batches that queued go together: {sizes:?}"
+        );
+        assert!(
+            sizes.iter().all(|&n| n <= 2),
+            "at most 2,048 frames at once: {sizes:?}"
+        );
+        let mut received = 0;
+        while queue.try_recv().is_ok() {
+            received += 1;
+        }
+        assert_eq!(received, 10 * 1000);
+    }
+
+    /// A failed batch and the ones made before the engine heard are not stored and send
+    /// nothing; their connections are asked to resume; the engine hears once; a batch of the
+    /// next generation is stored.
+    #[test]
+    fn after_a_failed_commit_only_the_next_generation_is_stored() {
+        let store = Recording::default();
+        let (engine, reports) = channel();
+        let committer = Committer::start(Box::new(store.clone()), engine, Outlet::Direct).unwrap();
+        let (ok_conn, mut ok_frames, _) = connection(1);
+        committer.commit(batch(1, 0, &ok_conn));
+        wait_durable(&committer, 1);
+
+        store.failing.store(true, Ordering::SeqCst);
+        let (lost, mut lost_frames, mut lost_killed) = connection(2);
+        committer.commit(batch(2, 0, &lost));
+        assert!(matches!(
+            report(&reports),
+            EngineMsg::CommitFailed { generation: 0 }
+        ));
+        store.failing.store(false, Ordering::SeqCst);
+        // Made on the failed state before the engine heard: void, though the disk is back.
+        let (late, mut late_frames, mut late_killed) = connection(3);
+        committer.commit(batch(3, 0, &late));
+        committer.commit(batch(4, 1, &ok_conn));
+        wait_durable(&committer, 4);
+        committer.finish();
+        assert!(reports.try_recv().is_err(), "the failure is reported once");
+
+        assert_eq!(*store.appended.lock().unwrap(), vec![fact(1), fact(4)]);
+        assert_eq!(&*ok_frames.try_recv().unwrap(), "frame 1");
+        assert_eq!(&*ok_frames.try_recv().unwrap(), "frame 4");
+        for (frames, killed) in [
+            (&mut lost_frames, &mut lost_killed),
+            (&mut late_frames, &mut late_killed),
+        ] {
+            assert!(
+                frames.try_recv().is_err(),
+                "nothing of a void batch is sent"
+            );
+            let told = killed.borrow_and_update().clone();
+            assert_eq!(told.map(|(code, _)| code), Some(CLOSE_STORE_FAILED));
+        }
+    }
+}

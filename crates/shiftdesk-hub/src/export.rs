@@ -1,0 +1,265 @@
+//! `shiftdesk export`: conversations and drafts as JSON lines, read from the event log.
+//!
+//! The export opens the SQLite file read-only, so it works while the hub is running (WAL lets
+//! readers and the writer proceed together). It is a pure fold over facts: the same log always
+//! exports the same lines.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::dispatch::{Dispatch, DispatchConfig};
+use crate::facts::Fact;
+use crate::store::{EventStore, SqliteStore};
+use crate::triage::TriageReason;
+use shiftdesk_protocol::{DraftOutcome, Message, Millis, RejectReason, WorkerInfo};
+
+#[derive(Debug, Serialize)]
+pub struct TriageRecord {
+    pub message: u32,
+    pub to_human: bool,
+    pub reason: TriageReason,
+    pub explanation: String,
+    pub intent: String,
+    pub confidence: f32,
+    pub at: Millis,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConversationRecord {
+    pub id: String,
+    pub state: shiftdesk_protocol::ConversationState,
+    pub language: crate::lang::Lang,
+    pub customer: String,
+    pub intent: String,
+    pub owner: Option<String>,
+    pub opened_at: Millis,
+    pub time_to_first_offer_ms: Option<u64>,
+    pub messages: Vec<Message>,
+    pub triage: Vec<TriageRecord>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DraftRecord {
+    pub conversation: String,
+    pub draft: String,
+    pub for_message: u32,
+    pub drafter: String,
+    /// The model that wrote the draft (or failed to, for `fallback`); null for the built-in
+    /// drafter and for drafts logged before models were recorded.
+    pub model: Option<String>,
+    pub text: String,
+    pub confidence: f32,
+    pub intent: String,
+    pub language: crate::lang::Lang,
+    pub sources: Vec<String>,
+    pub attempt: u32,
+    pub outcome: DraftOutcome,
+    pub sent_text: Option<String>,
+    pub reason: Option<RejectReason>,
+    pub edit_distance: Option<u32>,
+    pub worker: Option<String>,
+    pub drafted_at: Millis,
+    pub settled_at: Option<Millis>,
+}
+
+/// One record per conversation, in id order.
+pub fn conversations(workers: &[WorkerInfo], facts: &[Fact]) -> Vec<ConversationRecord> {
+    let mut dispatch = Dispatch::new(DispatchConfig::default());
+    for w in workers {
+        dispatch.upsert_worker(w.clone());
+    }
+    let mut triage: BTreeMap<String, Vec<TriageRecord>> = BTreeMap::new();
+    let mut queued_at: BTreeMap<String, Millis> = BTreeMap::new();
+    let mut first_offer: BTreeMap<String, u64> = BTreeMap::new();
+    for fact in facts {
+        dispatch.apply(fact);
+        match fact {
+            Fact::Triaged {
+                conversation,
+                message,
+                decision,
+                at,
+            } => triage
+                .entry(conversation.clone())
+                .or_default()
+                .push(TriageRecord {
+                    message: *message,
+                    to_human: decision.to_human,
+                    explanation: decision.reason.explain(),
+                    reason: decision.reason.clone(),
+                    intent: decision.intent.clone(),
+                    confidence: decision.confidence,
+                    at: *at,
+                }),
+            Fact::Queued {
+                conversation, at, ..
+            } => {
+                queued_at.entry(conversation.clone()).or_insert(*at);
+            }
+            Fact::Offered {
+                conversation, at, ..
+            } => {
+                if let Some(q) = queued_at.get(conversation) {
+                    first_offer
+                        .entry(conversation.clone())
+                        .or_insert(at.saturating_sub(*q));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut ids = dispatch.conversation_ids();
+    ids.sort_by_key(|id| {
+        id.trim_start_matches('c')
+            .parse::<u64>()
+            .unwrap_or(u64::MAX)
+    });
+    ids.into_iter()
+        .filter_map(|id| dispatch.conversation_view(&id))
+        .map(|view| ConversationRecord {
+            triage: triage.remove(&view.id).unwrap_or_default(),
+            time_to_first_offer_ms: first_offer.get(&view.id).copied(),
+            id: view.id,
+            state: view.state,
+            language: view.language,
+            customer: view.customer.name,
+            intent: view.intent,
+            owner: view.owner,
+            opened_at: view.opened_at,
+            messages: view.messages,
+        })
+        .collect()
+}
+
+/// One record per draft, in the order they were made.
+pub fn drafts(facts: &[Fact]) -> Vec<DraftRecord> {
+    let mut records: Vec<DraftRecord> = Vec::new();
+    let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for fact in facts {
+        match fact {
+            Fact::Drafted {
+                conversation,
+                draft,
+                attempt,
+                at,
+            } => {
+                index.insert((conversation.clone(), draft.id.clone()), records.len());
+                records.push(DraftRecord {
+                    conversation: conversation.clone(),
+                    draft: draft.id.clone(),
+                    for_message: draft.for_message,
+                    drafter: draft.proposal.drafter.clone(),
+                    model: draft.proposal.model.clone(),
+                    text: draft.proposal.text.clone(),
+                    confidence: draft.proposal.confidence,
+                    intent: draft.proposal.intent.clone(),
+                    language: draft.proposal.language,
+                    sources: draft.proposal.sources.clone(),
+                    attempt: *attempt,
+                    outcome: DraftOutcome::Pending,
+                    sent_text: None,
+                    reason: None,
+                    edit_distance: None,
+                    worker: None,
+                    drafted_at: *at,
+                    settled_at: None,
+                });
+            }
+            Fact::DraftSettled {
+                conversation,
+                draft,
+                worker,
+                outcome,
+                sent_text,
+                reason,
+                edit_distance,
+                at,
+            } => {
+                if let Some(&i) = index.get(&(conversation.clone(), draft.clone())) {
+                    let r = &mut records[i];
+                    r.outcome = *outcome;
+                    r.sent_text = sent_text.clone();
+                    r.reason = *reason;
+                    r.edit_distance = *edit_distance;
+                    r.worker = Some(worker.clone());
+                    r.settled_at = Some(*at);
+                }
+            }
+            _ => {}
+        }
+    }
+    records
+}
+
+/// What to export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportKind {
+    Conversations,
+    Drafts,
+}
+
+/// Write the export of the store in `data_dir` to `out`, one JSON object per line.
+pub fn run(kind: ExportKind, data_dir: &Path, out: &mut dyn Write) -> anyhow::Result<usize> {
+    let store = SqliteStore::open_read_only(data_dir)?;
+    let facts: Vec<Fact> = store.load_with_seq()?.into_iter().map(|(_, f)| f).collect();
+    let workers: Vec<WorkerInfo> = store.workers()?.into_iter().map(|w| w.info).collect();
+    let lines: Vec<String> = match kind {
+        ExportKind::Conversations => conversations(&workers, &facts)
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?,
+        ExportKind::Drafts => drafts(&facts)
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?,
+    };
+    for line in &lines {
+        writeln!(out, "{line}")?;
+    }
+    Ok(lines.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drafted(proposal: serde_json::Value) -> Fact {
+        let draft = serde_json::json!({"id": "d1", "for_message": 2});
+        let mut draft = draft.as_object().cloned().expect("object");
+        draft.extend(proposal.as_object().cloned().expect("object"));
+        Fact::Drafted {
+            conversation: "c1".into(),
+            draft: serde_json::from_value(serde_json::Value::Object(draft)).expect("a draft"),
+            attempt: 0,
+            at: 5,
+        }
+    }
+
+    #[test]
+    fn every_draft_names_its_model_and_old_logs_still_export() {
+        // Logged before drafts recorded a model: no `model`, no `latency_ms`.
+        let old = drafted(serde_json::json!({
+            "text": "Hello", "confidence": 0.8, "intent": "pay_early", "language": "en",
+            "sources": ["pay-early"], "drafter": "kb",
+        }));
+        let new = drafted(serde_json::json!({
+            "text": "Hi", "confidence": 0.8, "intent": "pay_early", "language": "en",
+            "sources": ["pay-early"], "drafter": "openai", "model": "smollm2", "latency_ms": 1200,
+        }));
+        let lines: Vec<serde_json::Value> = drafts(&[old, new])
+            .iter()
+            .map(|r| serde_json::to_value(r).expect("serializes"))
+            .collect();
+        assert_eq!(lines[0]["model"], serde_json::Value::Null);
+        assert!(
+            lines[0]
+                .as_object()
+                .is_some_and(|o| o.contains_key("model"))
+        );
+        assert_eq!(lines[1]["model"], "smollm2");
+        assert_eq!(lines[1]["drafter"], "openai");
+    }
+}

@@ -1,0 +1,240 @@
+//! The durable event log's vocabulary: every state change of the hub is one `Fact`.
+//!
+//! The dispatch core changes its state only by applying facts, so replaying the log rebuilds
+//! exactly the state the hub had (conversations, queue, transcripts, open offers, owners).
+//! Facts are stored as JSON; renaming a variant or a field breaks old logs, so don't.
+
+use serde::{Deserialize, Serialize};
+
+use crate::lang::Lang;
+use crate::triage::TriageDecision;
+use shiftdesk_protocol::{
+    ConversationId, Draft, DraftOutcome, Millis, RejectReason, WorkerId, WorkerStatus,
+};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum Fact {
+    WorkerConnected {
+        worker: WorkerId,
+        at: Millis,
+    },
+    WorkerDisconnected {
+        worker: WorkerId,
+        at: Millis,
+    },
+    StatusChanged {
+        worker: WorkerId,
+        status: WorkerStatus,
+        at: Millis,
+    },
+    ConversationOpened {
+        conversation: ConversationId,
+        customer: String,
+        /// The language the customer declared; `None` when they did not, and it is detected
+        /// from their messages ([`Fact::LanguageDetected`]). Old logs always have one.
+        #[serde(default)]
+        language: Option<Lang>,
+        /// Secret the customer uses to resume.
+        key: String,
+        #[serde(default)]
+        context: Vec<(String, String)>,
+        at: Millis,
+    },
+    CustomerSaid {
+        conversation: ConversationId,
+        text: String,
+        at: Millis,
+    },
+    /// The language of a customer who declared none, detected from what they wrote while the
+    /// bot had the conversation (recorded again if later messages show another language).
+    LanguageDetected {
+        conversation: ConversationId,
+        language: Lang,
+        at: Millis,
+    },
+    Triaged {
+        conversation: ConversationId,
+        message: u32,
+        decision: TriageDecision,
+        at: Millis,
+    },
+    BotSaid {
+        conversation: ConversationId,
+        text: String,
+        sources: Vec<String>,
+        at: Millis,
+    },
+    SystemSaid {
+        conversation: ConversationId,
+        text: String,
+        at: Millis,
+    },
+    Queued {
+        conversation: ConversationId,
+        priority: u8,
+        intent: String,
+        why: String,
+        language: Lang,
+        at: Millis,
+    },
+    Offered {
+        conversation: ConversationId,
+        worker: WorkerId,
+        deadline: Millis,
+        /// Offered to a worker who does not speak the conversation's language, because no
+        /// speaker was free within the language wait.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        language_fallback: bool,
+        at: Millis,
+    },
+    OfferDeclined {
+        conversation: ConversationId,
+        worker: WorkerId,
+        reason: Option<String>,
+        at: Millis,
+    },
+    OfferExpired {
+        conversation: ConversationId,
+        worker: WorkerId,
+        at: Millis,
+    },
+    OfferWithdrawn {
+        conversation: ConversationId,
+        worker: WorkerId,
+        reason: String,
+        at: Millis,
+    },
+    Assigned {
+        conversation: ConversationId,
+        worker: WorkerId,
+        at: Millis,
+    },
+    WorkerSaid {
+        conversation: ConversationId,
+        worker: WorkerId,
+        text: String,
+        draft: Option<String>,
+        at: Millis,
+    },
+    Noted {
+        conversation: ConversationId,
+        worker: WorkerId,
+        text: String,
+        at: Millis,
+    },
+    Whispered {
+        conversation: ConversationId,
+        supervisor: WorkerId,
+        text: String,
+        at: Millis,
+    },
+    Drafted {
+        conversation: ConversationId,
+        draft: Draft,
+        attempt: u32,
+        at: Millis,
+    },
+    DraftSettled {
+        conversation: ConversationId,
+        draft: String,
+        worker: WorkerId,
+        outcome: DraftOutcome,
+        sent_text: Option<String>,
+        reason: Option<RejectReason>,
+        edit_distance: Option<u32>,
+        at: Millis,
+    },
+    Resolved {
+        conversation: ConversationId,
+        worker: WorkerId,
+        at: Millis,
+    },
+    /// Back to the queue: transfer, grace period over, worker went offline.
+    Requeued {
+        conversation: ConversationId,
+        worker: WorkerId,
+        why: String,
+        at: Millis,
+    },
+    Abandoned {
+        conversation: ConversationId,
+        at: Millis,
+    },
+    TakenOver {
+        conversation: ConversationId,
+        supervisor: WorkerId,
+        from: Option<WorkerId>,
+        at: Millis,
+    },
+    HandedBack {
+        conversation: ConversationId,
+        supervisor: WorkerId,
+        worker: WorkerId,
+        at: Millis,
+    },
+}
+
+impl Fact {
+    /// The conversation a fact belongs to, if any (stored in its own column for export).
+    pub fn conversation(&self) -> Option<&str> {
+        use Fact::*;
+        match self {
+            WorkerConnected { .. } | WorkerDisconnected { .. } | StatusChanged { .. } => None,
+            ConversationOpened { conversation, .. }
+            | CustomerSaid { conversation, .. }
+            | LanguageDetected { conversation, .. }
+            | Triaged { conversation, .. }
+            | BotSaid { conversation, .. }
+            | SystemSaid { conversation, .. }
+            | Queued { conversation, .. }
+            | Offered { conversation, .. }
+            | OfferDeclined { conversation, .. }
+            | OfferExpired { conversation, .. }
+            | OfferWithdrawn { conversation, .. }
+            | Assigned { conversation, .. }
+            | WorkerSaid { conversation, .. }
+            | Noted { conversation, .. }
+            | Whispered { conversation, .. }
+            | Drafted { conversation, .. }
+            | DraftSettled { conversation, .. }
+            | Resolved { conversation, .. }
+            | Requeued { conversation, .. }
+            | Abandoned { conversation, .. }
+            | TakenOver { conversation, .. }
+            | HandedBack { conversation, .. } => Some(conversation),
+        }
+    }
+
+    /// The `fact` tag, for the log's `kind` column.
+    pub fn kind(&self) -> &'static str {
+        use Fact::*;
+        match self {
+            WorkerConnected { .. } => "worker_connected",
+            WorkerDisconnected { .. } => "worker_disconnected",
+            StatusChanged { .. } => "status_changed",
+            ConversationOpened { .. } => "conversation_opened",
+            CustomerSaid { .. } => "customer_said",
+            LanguageDetected { .. } => "language_detected",
+            Triaged { .. } => "triaged",
+            BotSaid { .. } => "bot_said",
+            SystemSaid { .. } => "system_said",
+            Queued { .. } => "queued",
+            Offered { .. } => "offered",
+            OfferDeclined { .. } => "offer_declined",
+            OfferExpired { .. } => "offer_expired",
+            OfferWithdrawn { .. } => "offer_withdrawn",
+            Assigned { .. } => "assigned",
+            WorkerSaid { .. } => "worker_said",
+            Noted { .. } => "noted",
+            Whispered { .. } => "whispered",
+            Drafted { .. } => "drafted",
+            DraftSettled { .. } => "draft_settled",
+            Resolved { .. } => "resolved",
+            Requeued { .. } => "requeued",
+            Abandoned { .. } => "abandoned",
+            TakenOver { .. } => "taken_over",
+            HandedBack { .. } => "handed_back",
+        }
+    }
+}

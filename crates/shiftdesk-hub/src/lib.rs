@@ -1,0 +1,25 @@
+//! The shiftdesk hub: triage, dispatch, the durable log, drafts and the websocket server.
+//!
+//! - [`dispatch`]: the pure core (no sockets, clock or database): inputs in, facts and effects out;
+//! - [`triage`], [`lang`], [`drafting`], [`notices`]: what the bot decides and says, also pure
+//!   except for the model drafter's HTTP calls, which the engine makes off the core;
+//! - [`engine`], [`committer`], [`draft_pool`], [`seen`]: the shell around the core: batching,
+//!   group commit, streams and resume;
+//! - [`server`], [`tls`]: the axum routes and wss://;
+//! - [`store`]: the event log, command ledger and accounts, behind traits; SQLite by default;
+//! - [`export`]: conversations and drafts as JSON lines.
+
+pub mod committer;
+pub mod dispatch;
+pub mod draft_pool;
+pub mod drafting;
+pub mod engine;
+pub mod export;
+pub mod facts;
+pub mod lang;
+pub mod notices;
+pub mod seen;
+pub mod server;
+pub mod store;
+pub mod tls;
+pub mod triage;

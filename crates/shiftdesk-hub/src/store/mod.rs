@@ -1,0 +1,104 @@
+//! The durable event log and the token store, behind a trait.
+//!
+//! The hub appends every [`Fact`] before anything it caused leaves the process, in one
+//! transaction per command together with the command's id (so a retried command is recognised
+//! after a restart too). SQLite in WAL mode is the default; PostgreSQL can implement the same
+//! trait for a scaled-out deployment.
+
+pub mod sqlite;
+
+use crate::facts::Fact;
+use shiftdesk_protocol::{Millis, WorkerInfo};
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("the log entry {seq} is not a valid fact: {message}")]
+    Corrupt { seq: i64, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A worker's login, as stored. The token itself is never stored, only its SHA-256.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredWorker {
+    pub info: WorkerInfo,
+    pub created_at: Millis,
+}
+
+/// The outcome of a command, kept so a retry gets the same answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandResult {
+    Ok,
+    Refused { code: String, message: String },
+}
+
+/// Who sent a command: a worker id, or a conversation id for a customer.
+pub type Principal = str;
+
+/// A command the hub applied (or refused), remembered so a retry gets the same answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRecord {
+    pub principal: String,
+    pub id: String,
+    pub result: CommandResult,
+}
+
+pub trait EventStore: Send {
+    /// Append facts (possibly none) and remember the commands that caused them, atomically and
+    /// durably: one transaction, so the hub can commit a whole batch of inputs at once (group
+    /// commit) and either all of it is in the log or none of it.
+    fn append(
+        &mut self,
+        facts: &[Fact],
+        commands: &[CommandRecord],
+        at: Millis,
+    ) -> Result<(), StoreError>;
+    /// Every fact, oldest first.
+    fn load(&self) -> Result<Vec<Fact>, StoreError>;
+    /// The result of a command already applied, if any.
+    fn command_result(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Option<CommandResult>, StoreError>;
+    /// Call `each` with the principal and id of every command in the log, and say whether it
+    /// could (a store that cannot list them returns `false`: then it is asked about every
+    /// command, see [`crate::seen`]).
+    fn command_keys(&self, each: &mut dyn FnMut(&str, &str)) -> Result<bool, StoreError> {
+        let _ = each;
+        Ok(false)
+    }
+    /// Add a worker or supervisor; returns nothing: the caller made the token.
+    fn add_worker(
+        &mut self,
+        info: &WorkerInfo,
+        token_hash: &str,
+        at: Millis,
+    ) -> Result<(), StoreError>;
+    /// Give a worker a new token (the old one stops working).
+    fn set_token(&mut self, worker: &str, token_hash: &str) -> Result<(), StoreError>;
+    /// The worker whose token hashes to `token_hash`.
+    fn worker_by_token(&self, token_hash: &str) -> Result<Option<StoredWorker>, StoreError>;
+    fn workers(&self) -> Result<Vec<StoredWorker>, StoreError>;
+    /// Another handle on the same store, for a thread that appends while this one reads (the
+    /// hub's committer).
+    fn appender(&self) -> Result<Box<dyn EventStore>, StoreError>;
+}
+
+/// SHA-256 of a token, hex: what the store keeps.
+pub fn hash_token(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new random token: 32 bytes, hex, prefixed so it is recognisable in a config file.
+pub fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("sd_{}", hex::encode(bytes))
+}
