@@ -7,8 +7,11 @@
 //! write; replaying it must not panic. Debug builds (and `cargo test`) check integer overflow,
 //! so an overflow there is a panic; release builds wrap silently instead, which is no better.
 
+use std::sync::Arc;
+
 use shiftdesk_hub::dispatch::{Dispatch, DispatchConfig, Input};
 use shiftdesk_hub::facts::Fact;
+use shiftdesk_hub::triage::ScriptedTriage;
 use shiftdesk_protocol::Lang;
 use shiftdesk_protocol::{ConversationState, Role, WorkerInfo};
 
@@ -30,7 +33,10 @@ fn giulia() -> WorkerInfo {
 
 /// Replay log lines the way `Engine::new` does, with Giulia in the token store.
 fn replay(lines: &[String]) -> Dispatch {
-    let mut dispatch = Dispatch::new(DispatchConfig::default());
+    let mut dispatch = Dispatch::new(
+        DispatchConfig::default(),
+        Arc::new(ScriptedTriage::default()),
+    );
     dispatch.upsert_worker(giulia());
     for line in lines {
         let fact: Fact = serde_json::from_str(line).expect("a valid fact");
@@ -133,10 +139,13 @@ fn declined_at_end_of_time() -> Vec<String> {
 fn offer_cooldown_deadline_at_the_end_of_time_saturates() {
     // Without a language wait ending first (the conversation was queued at 2), the cooldown is
     // the earliest deadline.
-    let mut dispatch = Dispatch::new(DispatchConfig {
-        language_wait_ms: MAX,
-        ..DispatchConfig::default()
-    });
+    let mut dispatch = Dispatch::new(
+        DispatchConfig {
+            language_wait_ms: MAX,
+            ..DispatchConfig::default()
+        },
+        Arc::new(ScriptedTriage::default()),
+    );
     dispatch.upsert_worker(giulia());
     for line in declined_at_end_of_time() {
         let fact: Fact = serde_json::from_str(&line).expect("a valid fact");
@@ -150,7 +159,13 @@ fn offer_cooldown_deadline_at_the_end_of_time_saturates() {
 fn offering_after_a_decline_stamped_at_the_end_of_time_does_not_overflow() {
     let mut dispatch = replay(&declined_at_end_of_time());
     dispatch
-        .handle(Input::WorkerConnected { info: giulia() }, NOW)
+        .handle(
+            Input::WorkerConnected {
+                info: giulia(),
+                resumed: false,
+            },
+            NOW,
+        )
         .expect("giulia logs in");
     // She passed on it and her cooldown has not run out: it stays in the queue.
     assert_eq!(

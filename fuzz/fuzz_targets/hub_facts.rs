@@ -7,6 +7,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use std::sync::Arc;
+
+use shiftdesk_hub::triage::ScriptedTriage;
 use shiftdesk_hub::dispatch::{Dispatch, DispatchConfig, Input};
 use shiftdesk_hub::facts::Fact;
 use shiftdesk_protocol::Lang;
@@ -18,7 +21,7 @@ const NOW: u64 = 1_800_000_000_000;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let mut dispatch = Dispatch::new(DispatchConfig::default());
+    let mut dispatch = Dispatch::new(DispatchConfig::default(), Arc::new(ScriptedTriage::default()));
     for info in token_store() {
         dispatch.upsert_worker(info);
     }
@@ -39,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     for info in token_store() {
-        let _ = dispatch.handle(Input::WorkerConnected { info }, NOW + 1);
+        let _ = dispatch.handle(Input::WorkerConnected { info, resumed: false }, NOW + 1);
     }
     let _ = dispatch.handle(Input::Tick, NOW + 120_000);
     let _ = dispatch.next_deadline();

@@ -8,8 +8,7 @@
 //! hub before what caused it is on disk, and one disk flush serves many messages. Sending never
 //! blocks: a connection whose queue is full is cut off and can resume later.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,6 +17,7 @@ use foldhash::{HashMap, HashMapExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::committer::{Batch, Committer, Outlet, ask_to_resume};
+use crate::dispatch::quiet::QuietDrafts;
 use crate::dispatch::{Command, Dispatch, DispatchConfig, DraftWanted, Effect, Input, Refusal};
 use crate::draft_pool::DraftPool;
 use crate::drafting::kb::KnowledgeBase;
@@ -26,7 +26,7 @@ use crate::facts::Fact;
 use crate::lang::Lang;
 use crate::seen::SeenCommands;
 use crate::store::{CommandRecord, CommandResult, EventStore, StoreError, hash_token};
-use crate::triage;
+use crate::triage::Triage;
 use shiftdesk_protocol::{
     self as protocol, ConversationId, CustomerCommand, CustomerEvent, CustomerFrame,
     CustomerResume, ErrorCode, Limits, Millis, PROTOCOL_VERSION, RESUME_WINDOW, Resume, Role,
@@ -257,7 +257,6 @@ pub fn now_ms() -> Millis {
 pub struct Engine {
     dispatch: Dispatch,
     store: Box<dyn EventStore>,
-    kb: Arc<KnowledgeBase>,
     drafter: Arc<dyn Drafter>,
     /// Drafts are written on these threads and come back through `inbox`.
     drafts: DraftPool,
@@ -295,13 +294,8 @@ pub struct Engine {
     /// done: one draft at a time per conversation, and a draft for a message that a newer one
     /// has overtaken is never started (the core would drop it anyway).
     drafting: HashMap<ConversationId, Option<DraftWanted>>,
-    /// First drafts waiting for their customer to pause
-    /// ([`DispatchConfig::draft_quiet_ms`]): the newest
-    /// request per conversation, with when the oldest one waiting came in.
-    quiet: HashMap<ConversationId, (DraftWanted, Millis)>,
-    /// When each request in `quiet` is due, soonest first; an entry whose request a newer one
-    /// has replaced is skipped.
-    quiet_due: BinaryHeap<Reverse<(Millis, ConversationId, u32)>>,
+    /// First drafts waiting for their customer to pause ([`DispatchConfig::draft_quiet_ms`]).
+    quiet: QuietDrafts,
 }
 
 impl Engine {
@@ -316,7 +310,7 @@ impl Engine {
         inbox: Sender<EngineMsg>,
         outlet: Outlet,
     ) -> Result<Engine, StoreError> {
-        let (dispatch, replayed) = replay(config, store.as_ref())?;
+        let (dispatch, replayed) = replay(config, kb, store.as_ref())?;
         let seen = SeenCommands::load(store.as_ref())?;
         let committer =
             Committer::start(store.appender()?, inbox.clone(), outlet).map_err(|e| {
@@ -326,7 +320,6 @@ impl Engine {
         let mut engine = Engine {
             dispatch,
             store,
-            kb,
             drafts: DraftPool::new(drafter.parallel_drafts()),
             drafter,
             inbox,
@@ -347,8 +340,7 @@ impl Engine {
             seen,
             next_deadline: None,
             drafting: HashMap::new(),
-            quiet: HashMap::new(),
-            quiet_due: BinaryHeap::new(),
+            quiet: QuietDrafts::new(config.draft_quiet_ms),
         };
         // Nobody is connected to a fresh process: start grace periods, expire old offers.
         let now = now_ms();
@@ -367,11 +359,7 @@ impl Engine {
             let next = self
                 .next_deadline
                 .unwrap_or(u64::MAX)
-                .min(
-                    self.quiet_due
-                        .peek()
-                        .map_or(u64::MAX, |Reverse((due, ..))| *due),
-                )
+                .min(self.quiet.next_due().unwrap_or(u64::MAX))
                 .min(self.last_wallboard + 1000)
                 .min(now + 1000);
             let wait = Duration::from_millis(next.saturating_sub(now).max(1));
@@ -405,7 +393,9 @@ impl Engine {
             if self.next_deadline.is_some_and(|d| d <= now) {
                 self.run(Input::Tick, now);
             }
-            self.start_quiet_drafts(now);
+            for wanted in self.quiet.due(now) {
+                self.request_draft(wanted);
+            }
             if now >= self.last_wallboard + 1000 {
                 self.last_wallboard = now;
                 self.push_wallboards(now);
@@ -485,7 +475,11 @@ impl Engine {
         // The batches stored before the failed one keep their frames.
         self.catch_up();
         self.generation += 1;
-        match replay(self.dispatch.config(), self.store.as_ref()) {
+        match replay(
+            self.dispatch.config(),
+            self.dispatch.triage_policy(),
+            self.store.as_ref(),
+        ) {
             Ok((dispatch, _)) => self.dispatch = dispatch,
             Err(e) => tracing::error!(%e, "cannot reread the event log either"),
         }
@@ -712,26 +706,8 @@ impl Engine {
             }
         }
         stream.conn = Some(conn);
-        let effects = self
-            .dispatch
-            .handle(Input::WorkerConnected { info }, now)
-            .unwrap_or_default();
-        let effects = if replay.is_none() {
-            // A snapshot of everything after connecting (status, conversations, the pending
-            // offer); an offer or status that connecting caused is already in it.
-            for event in self.dispatch.snapshot_for(&worker, now) {
-                self.send_worker(&worker, &event);
-            }
-            effects
-                .into_iter()
-                .filter(|e| {
-                    !matches!(e, Effect::ToWorker { worker: w, event: WorkerEvent::Offer { .. } | WorkerEvent::Status { .. } } if *w == worker)
-                })
-                .collect()
-        } else {
-            effects
-        };
-        self.carry_out(effects);
+        let resumed = replay.is_some();
+        self.run(Input::WorkerConnected { info, resumed }, now);
         Some(worker)
     }
 
@@ -894,7 +870,9 @@ impl Engine {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "Customer".to_string());
         let key = crate::store::new_token();
+        let conversation = self.new_conversation_id();
         let input = Input::CustomerOpened {
+            conversation: conversation.clone(),
             customer: name,
             language: lang,
             key: key.clone(),
@@ -907,12 +885,6 @@ impl Engine {
                 return None;
             }
         };
-        let conversation = effects.iter().find_map(|e| match e {
-            Effect::Record(Fact::ConversationOpened { conversation, .. }) => {
-                Some(conversation.clone())
-            }
-            _ => None,
-        })?;
         let mut stream = Stream::new(format!("{}-{conversation}", self.epoch));
         let started = CustomerEvent::Started {
             protocol: PROTOCOL_VERSION,
@@ -948,19 +920,10 @@ impl Engine {
             return;
         }
         let input = match command {
-            CustomerCommand::Message { text } => {
-                let triage = (self.dispatch.conversation_state(conversation)
-                    == Some(protocol::ConversationState::Bot))
-                .then(|| {
-                    let hint = self.dispatch.conversation_language(conversation);
-                    triage::triage(&self.kb, &text, hint)
-                });
-                Input::CustomerMessage {
-                    conversation: conversation.to_string(),
-                    text,
-                    triage,
-                }
-            }
+            CustomerCommand::Message { text } => Input::CustomerMessage {
+                conversation: conversation.to_string(),
+                text,
+            },
             CustomerCommand::Leave => Input::CustomerLeft {
                 conversation: conversation.to_string(),
             },
@@ -995,6 +958,17 @@ impl Engine {
                     message: refusal.message,
                 },
             ),
+        }
+    }
+
+    /// A conversation id no conversation has: random, so hubs that share one log never hand
+    /// out the same id, and nobody can guess another customer's from their own.
+    fn new_conversation_id(&self) -> ConversationId {
+        loop {
+            let id = format!("c-{}", short_id());
+            if self.dispatch.conversation_state(&id).is_none() {
+                return id;
+            }
         }
     }
 
@@ -1046,50 +1020,9 @@ impl Engine {
                     conversation,
                     event,
                 } => self.send_customer(&conversation, &event),
-                Effect::NeedDraft(need) if need.attempt == 0 => self.draft_when_quiet(need),
+                Effect::NeedDraft(need) if need.attempt == 0 => self.quiet.hold(need, now_ms()),
                 // Another variant, asked for by the worker: wanted now.
                 Effect::NeedDraft(need) => self.request_draft(need),
-            }
-        }
-    }
-
-    /// Hold a first draft until the customer pauses: customers often write several lines in a
-    /// row ("hi", "my order is late", "it's #4411"), and a newer line replaces the request, so
-    /// the burst is drafted once, for its last line, with the earlier ones as history (see
-    /// [`DispatchConfig::draft_quiet_ms`]).
-    fn draft_when_quiet(&mut self, wanted: DraftWanted) {
-        let now = now_ms();
-        let quiet = self.dispatch.config().draft_quiet_ms;
-        let first_at = self
-            .quiet
-            .get(&wanted.conversation)
-            .map_or(now, |(_, since)| *since);
-        let due = (now + quiet).min(first_at + 4 * quiet);
-        self.quiet_due.push(Reverse((
-            due,
-            wanted.conversation.clone(),
-            wanted.for_message,
-        )));
-        self.quiet
-            .insert(wanted.conversation.clone(), (wanted, first_at));
-    }
-
-    /// Start the held drafts that are due.
-    fn start_quiet_drafts(&mut self, now: Millis) {
-        while self
-            .quiet_due
-            .peek()
-            .is_some_and(|Reverse((due, ..))| *due <= now)
-        {
-            let Some(Reverse((_, conversation, for_message))) = self.quiet_due.pop() else {
-                break;
-            };
-            let newest = self
-                .quiet
-                .get(&conversation)
-                .is_some_and(|(w, _)| w.for_message == for_message);
-            if newest && let Some((wanted, _)) = self.quiet.remove(&conversation) {
-                self.request_draft(wanted);
             }
         }
     }
@@ -1221,8 +1154,12 @@ fn push_held<E: serde::Serialize>(
 
 /// The dispatch state the log describes: worker profiles from the token store, then every fact
 /// in order. Returns it with the number of facts replayed.
-fn replay(config: DispatchConfig, store: &dyn EventStore) -> Result<(Dispatch, usize), StoreError> {
-    let mut dispatch = Dispatch::new(config);
+fn replay(
+    config: DispatchConfig,
+    triage: Arc<dyn Triage>,
+    store: &dyn EventStore,
+) -> Result<(Dispatch, usize), StoreError> {
+    let mut dispatch = Dispatch::new(config, triage);
     for w in store.workers()? {
         dispatch.upsert_worker(w.info);
     }
@@ -1231,6 +1168,15 @@ fn replay(config: DispatchConfig, store: &dyn EventStore) -> Result<(Dispatch, u
         dispatch.apply(fact);
     }
     Ok((dispatch, facts.len()))
+}
+
+/// Eight characters of base-32 without look-alike letters: 40 bits, short enough to read out
+/// to a colleague and to fit a wallboard column.
+fn short_id() -> String {
+    const ALPHABET: &[u8] = b"0123456789abcdefghjkmnpqrstvwxyz";
+    (0..8)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 fn to_core_command(command: WorkerCommand) -> Option<Command> {

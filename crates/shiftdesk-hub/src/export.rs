@@ -14,7 +14,9 @@ use crate::dispatch::{Dispatch, DispatchConfig};
 use crate::facts::Fact;
 use crate::store::{EventStore, SqliteStore};
 use crate::triage::TriageReason;
-use shiftdesk_protocol::{DraftOutcome, Message, Millis, RejectReason, WorkerInfo};
+use shiftdesk_protocol::{
+    ConversationView, DraftOutcome, Message, Millis, RejectReason, WorkerInfo,
+};
 
 #[derive(Debug, Serialize)]
 pub struct TriageRecord {
@@ -67,7 +69,11 @@ pub struct DraftRecord {
 
 /// One record per conversation, in id order.
 pub fn conversations(workers: &[WorkerInfo], facts: &[Fact]) -> Vec<ConversationRecord> {
-    let mut dispatch = Dispatch::new(DispatchConfig::default());
+    // Replaying never triages: the decisions are in the log.
+    let mut dispatch = Dispatch::new(
+        DispatchConfig::default(),
+        std::sync::Arc::new(crate::drafting::kb::KnowledgeBase::builtin()),
+    );
     for w in workers {
         dispatch.upsert_worker(w.clone());
     }
@@ -111,25 +117,33 @@ pub fn conversations(workers: &[WorkerInfo], facts: &[Fact]) -> Vec<Conversation
             _ => {}
         }
     }
-    let mut ids = dispatch.conversation_ids();
-    ids.sort_by_key(|id| {
-        id.trim_start_matches('c')
-            .parse::<u64>()
-            .unwrap_or(u64::MAX)
+    let mut views: Vec<ConversationView> = dispatch
+        .conversation_ids()
+        .iter()
+        .filter_map(|id| dispatch.conversation_view(id))
+        .collect();
+    // Oldest first; ids of older hubs were numbered ("c12"), newer ones are random.
+    views.sort_by_cached_key(|view| {
+        let numbered = view.id.trim_start_matches('c').parse::<u64>().ok();
+        (view.opened_at, numbered, view.id.clone())
     });
-    ids.into_iter()
-        .filter_map(|id| dispatch.conversation_view(&id))
+    views
+        .into_iter()
         .map(|view| ConversationRecord {
             triage: triage.remove(&view.id).unwrap_or_default(),
             time_to_first_offer_ms: first_offer.get(&view.id).copied(),
+            // The export is the operator's record: what was said, unmasked.
+            customer: dispatch
+                .customer_name(&view.id)
+                .unwrap_or_default()
+                .to_string(),
+            messages: dispatch.transcript(&view.id).unwrap_or_default().to_vec(),
             id: view.id,
             state: view.state,
             language: view.language,
-            customer: view.customer.name,
             intent: view.intent,
             owner: view.owner,
             opened_at: view.opened_at,
-            messages: view.messages,
         })
         .collect()
 }

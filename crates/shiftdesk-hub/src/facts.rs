@@ -173,6 +173,19 @@ pub enum Fact {
         worker: WorkerId,
         at: Millis,
     },
+    /// A supervisor started watching a conversation live.
+    ShadowStarted {
+        conversation: ConversationId,
+        supervisor: WorkerId,
+        at: Millis,
+    },
+    /// A supervisor stopped watching (they asked to; disconnecting also ends every shadow,
+    /// without a fact of its own).
+    ShadowEnded {
+        conversation: ConversationId,
+        supervisor: WorkerId,
+        at: Millis,
+    },
 }
 
 impl Fact {
@@ -202,7 +215,9 @@ impl Fact {
             | Requeued { conversation, .. }
             | Abandoned { conversation, .. }
             | TakenOver { conversation, .. }
-            | HandedBack { conversation, .. } => Some(conversation),
+            | HandedBack { conversation, .. }
+            | ShadowStarted { conversation, .. }
+            | ShadowEnded { conversation, .. } => Some(conversation),
         }
     }
 
@@ -235,6 +250,8 @@ impl Fact {
             Abandoned { .. } => "abandoned",
             TakenOver { .. } => "taken_over",
             HandedBack { .. } => "handed_back",
+            ShadowStarted { .. } => "shadow_started",
+            ShadowEnded { .. } => "shadow_ended",
         }
     }
 }

@@ -138,6 +138,51 @@ pub struct TriageDecision {
     pub sources: Vec<String>,
 }
 
+/// The triage policy the dispatch core calls for each customer message while the bot has the
+/// conversation. Pure: the same text and hint give the same decision (the hub's is the
+/// knowledge base; tests may script decisions).
+pub trait Triage: Send + Sync + std::fmt::Debug {
+    fn triage(&self, text: &str, hint: Option<Lang>) -> TriageDecision;
+}
+
+impl Triage for KnowledgeBase {
+    fn triage(&self, text: &str, hint: Option<Lang>) -> TriageDecision {
+        triage(self, text, hint)
+    }
+}
+
+/// Decisions given in advance, taken in order: for tests and simulations that need a route
+/// whatever the wording. With none left a message goes to a person in the conversation's
+/// language (low confidence), as the knowledge base does when it cannot tell.
+#[derive(Debug, Default)]
+pub struct ScriptedTriage {
+    next: std::sync::Mutex<std::collections::VecDeque<TriageDecision>>,
+}
+
+impl ScriptedTriage {
+    /// The decision for the next message triaged.
+    pub fn push(&self, decision: TriageDecision) {
+        if let Ok(mut next) = self.next.lock() {
+            next.push_back(decision);
+        }
+    }
+}
+
+impl Triage for ScriptedTriage {
+    fn triage(&self, _text: &str, hint: Option<Lang>) -> TriageDecision {
+        let scripted = self.next.lock().ok().and_then(|mut next| next.pop_front());
+        scripted.unwrap_or_else(|| TriageDecision {
+            to_human: true,
+            reason: TriageReason::LowConfidence { confidence: 0.0 },
+            language: hint.unwrap_or(Lang::En),
+            intent: "unknown".into(),
+            confidence: 0.0,
+            bot_answer: None,
+            sources: Vec::new(),
+        })
+    }
+}
+
 /// Decide who answers `text`. `hint` is the conversation's language so far, if known.
 pub fn triage(kb: &KnowledgeBase, text: &str, hint: Option<Lang>) -> TriageDecision {
     let language = lang::detect(text, hint);

@@ -6,7 +6,9 @@ use proptest::prelude::*;
 use shiftdesk_hub::dispatch::{Command, Dispatch, DispatchConfig, DraftWanted, Effect, Input};
 use shiftdesk_hub::drafting::DraftProposal;
 use shiftdesk_hub::facts::Fact;
-use shiftdesk_hub::triage::{SensitiveTopic, TriageDecision, TriageReason};
+use std::sync::Arc;
+
+use shiftdesk_hub::triage::{ScriptedTriage, SensitiveTopic, TriageDecision, TriageReason};
 use shiftdesk_protocol::Lang;
 use shiftdesk_protocol::{
     Author, ConversationState, CustomerEvent, DraftAction, ErrorCode, RejectReason, Role,
@@ -65,18 +67,24 @@ fn bot_answer(lang: Lang) -> TriageDecision {
 /// A test harness around the core that keeps every recorded fact.
 struct Sim {
     d: Dispatch,
+    triage: Arc<ScriptedTriage>,
     facts: Vec<Fact>,
     now: u64,
 }
 
 impl Sim {
     fn new() -> Sim {
+        let triage = Arc::new(ScriptedTriage::default());
         Sim {
-            d: Dispatch::new(DispatchConfig {
-                offer_timeout_ms: 30_000,
-                grace_ms: 60_000,
-                ..DispatchConfig::default()
-            }),
+            d: Dispatch::new(
+                DispatchConfig {
+                    offer_timeout_ms: 30_000,
+                    grace_ms: 60_000,
+                    ..DispatchConfig::default()
+                },
+                triage.clone(),
+            ),
+            triage,
             facts: vec![],
             now: T0,
         }
@@ -117,13 +125,16 @@ impl Sim {
     fn online(&mut self, id: &str, langs: &[Lang], capacity: u32) {
         self.run(Input::WorkerConnected {
             info: info(id, langs, capacity),
+            resumed: false,
         });
         self.cmd(id, Command::SetStatus(WorkerStatus::Available))
             .expect("status accepted");
     }
 
     fn customer(&mut self, lang: Lang) -> String {
+        let conversation = format!("c{}", self.d.conversation_ids().len() + 1);
         let effects = self.run(Input::CustomerOpened {
+            conversation,
             customer: "Ana".into(),
             language: Some(lang),
             key: "k".into(),
@@ -140,13 +151,14 @@ impl Sim {
             .expect("a conversation opened")
     }
 
+    /// A customer message; `triage` is what the core's triage decides if the bot has it.
     fn say(&mut self, conversation: &str, text: &str, triage: TriageDecision) -> Vec<Effect> {
-        let triage = (self.d.conversation_state(conversation) == Some(ConversationState::Bot))
-            .then_some(triage);
+        if self.d.conversation_state(conversation) == Some(ConversationState::Bot) {
+            self.triage.push(triage);
+        }
         self.run(Input::CustomerMessage {
             conversation: conversation.into(),
             text: text.into(),
-            triage,
         })
     }
 
@@ -290,6 +302,7 @@ fn only_eligible_workers_get_offers() {
     s.online("de", &[Lang::De], 2);
     s.run(Input::WorkerConnected {
         info: info("onbreak", &[Lang::Sv], 2),
+        resumed: false,
     });
     s.cmd("onbreak", Command::SetStatus(WorkerStatus::Break))
         .expect("ok");
@@ -347,6 +360,7 @@ fn queue_order_is_priority_then_waiting_time() {
     assert_eq!(s.d.queue_position(&second), Some(3));
     s.run(Input::WorkerConnected {
         info: info("w", &[Lang::En], 3),
+        resumed: false,
     });
     let e = s
         .cmd("w", Command::SetStatus(WorkerStatus::Available))
@@ -386,6 +400,7 @@ fn a_disconnect_withdraws_the_offer_and_the_grace_period_returns_conversations()
     // Reconnecting in time keeps them.
     s.run(Input::WorkerConnected {
         info: info("w1", &[Lang::En], 2),
+        resumed: false,
     });
     s.advance(10_000);
     assert_eq!(s.d.owner(&owned), Some("w1"));
@@ -667,7 +682,7 @@ fn replaying_the_log_rebuilds_the_same_state() {
     let c3 = s.customer(Lang::En);
     s.say(&c3, "pay early?", bot_answer(Lang::En));
 
-    let mut replayed = Dispatch::new(DispatchConfig::default());
+    let mut replayed = Dispatch::new(DispatchConfig::default(), s.triage.clone());
     // The hub loads worker profiles from its token store before replaying.
     replayed.upsert_worker(info("a", &[Lang::En, Lang::De], 2));
     for f in &s.facts {
@@ -752,7 +767,8 @@ proptest! {
     /// and the log always replays to the same state.
     #[test]
     fn random_sequences_keep_the_rules(steps in proptest::collection::vec(step(), 1..120)) {
-        let mut d = Dispatch::new(DispatchConfig { offer_timeout_ms: 30_000, grace_ms: 60_000, ..DispatchConfig::default() });
+        let triage = Arc::new(ScriptedTriage::default());
+        let mut d = Dispatch::new(DispatchConfig { offer_timeout_ms: 30_000, grace_ms: 60_000, ..DispatchConfig::default() }, triage.clone());
         let mut facts: Vec<Fact> = vec![];
         let mut now = T0;
         let mut conversations: Vec<String> = vec![];
@@ -760,16 +776,17 @@ proptest! {
             let wid = |i: usize| worker_info(i).id;
             let conv = |i: usize| conversations.get(i % conversations.len().max(1)).cloned().unwrap_or_default();
             let input = match step {
-                Step::Connect(w) => Input::WorkerConnected { info: worker_info(w) },
+                Step::Connect(w) => Input::WorkerConnected { info: worker_info(w), resumed: false },
                 Step::Disconnect(w) => Input::WorkerDisconnected { worker: wid(w) },
                 Step::Status(w, s) => Input::Command { worker: wid(w), command: Command::SetStatus(s) },
-                Step::NewCustomer(l) => Input::CustomerOpened { customer: "x".into(), language: Some(LANGS[l]), key: "k".into(), context: vec![] },
+                Step::NewCustomer(l) => Input::CustomerOpened { conversation: format!("c{}", conversations.len() + 1), customer: "x".into(), language: Some(LANGS[l]), key: "k".into(), context: vec![] },
                 Step::Say(c, human) => {
                     let c = conv(c);
                     let lang = d.conversation_language(&c).unwrap_or(Lang::En);
-                    let triage = (d.conversation_state(&c) == Some(ConversationState::Bot))
-                        .then(|| if human { asked(lang) } else { bot_answer(lang) });
-                    Input::CustomerMessage { conversation: c, text: "hello".into(), triage }
+                    if d.conversation_state(&c) == Some(ConversationState::Bot) {
+                        triage.push(if human { asked(lang) } else { bot_answer(lang) });
+                    }
+                    Input::CustomerMessage { conversation: c, text: "hello".into() }
                 }
                 Step::Accept(w, c) => Input::Command { worker: wid(w), command: Command::AcceptOffer(conv(c)) },
                 Step::Decline(w, c) => Input::Command { worker: wid(w), command: Command::DeclineOffer(conv(c), None) },
@@ -807,7 +824,7 @@ proptest! {
                 prop_assert!(d.conversation_state(c).is_some(), "{c} lost");
             }
         }
-        let mut replayed = Dispatch::new(DispatchConfig { offer_timeout_ms: 30_000, grace_ms: 60_000, ..DispatchConfig::default() });
+        let mut replayed = Dispatch::new(DispatchConfig { offer_timeout_ms: 30_000, grace_ms: 60_000, ..DispatchConfig::default() }, triage);
         for w in 0..4 {
             replayed.upsert_worker(worker_info(w));
         }
@@ -865,6 +882,7 @@ fn shadowing_supervisors_follow_the_conversation_to_its_new_owner() {
             role: Role::Supervisor,
             ..info("sup", &[Lang::En], 1)
         },
+        resumed: false,
     });
     let c = s.customer(Lang::En);
     s.say(&c, "person", asked(Lang::En));
@@ -885,4 +903,154 @@ fn shadowing_supervisors_follow_the_conversation_to_its_new_owner() {
             if worker == "sup" && conversation.owner.as_deref() == Some("w2"))
     });
     assert!(told_sup, "the shadower sees the new owner");
+}
+
+#[test]
+fn shadowing_is_in_the_log_and_ends_with_the_supervisors_connection() {
+    let mut s = Sim::new();
+    s.online("w1", &[Lang::En], 1);
+    s.run(Input::WorkerConnected {
+        info: WorkerInfo {
+            role: Role::Supervisor,
+            ..info("sup", &[Lang::En], 1)
+        },
+        resumed: false,
+    });
+    let c = s.customer(Lang::En);
+    s.say(&c, "person", asked(Lang::En));
+    s.cmd("w1", Command::AcceptOffer(c.clone())).expect("ok");
+    let e = s.cmd("sup", Command::Shadow(c.clone())).expect("ok");
+    assert!(e.iter().any(|e| matches!(e, Effect::Record(Fact::ShadowStarted { supervisor, .. }) if supervisor == "sup")));
+    // A hub that replays the log knows who watches.
+    let mut replayed = Dispatch::new(DispatchConfig::default(), s.triage.clone());
+    replayed.upsert_worker(info("w1", &[Lang::En], 1));
+    replayed.upsert_worker(WorkerInfo {
+        role: Role::Supervisor,
+        ..info("sup", &[Lang::En], 1)
+    });
+    for f in &s.facts {
+        replayed.apply(f);
+    }
+    let view = replayed.conversation_view(&c).expect("the conversation");
+    assert_eq!(view.shadowed_by, vec!["SUP".to_string()]);
+    // Unshadowing twice records one fact; disconnecting ends the rest without a fact.
+    let e = s.cmd("sup", Command::Unshadow(c.clone())).expect("ok");
+    assert!(
+        e.iter()
+            .any(|e| matches!(e, Effect::Record(Fact::ShadowEnded { .. })))
+    );
+    let e = s.cmd("sup", Command::Unshadow(c.clone())).expect("ok");
+    assert!(!e.iter().any(|e| matches!(e, Effect::Record(_))));
+    s.cmd("sup", Command::Shadow(c.clone())).expect("ok");
+    let e = s.run(Input::WorkerDisconnected {
+        worker: "sup".into(),
+    });
+    let owner_told = e.iter().any(|e| {
+        matches!(e, Effect::ToWorker { worker, event: WorkerEvent::Shadowers { supervisors, .. } }
+            if worker == "w1" && supervisors.is_empty())
+    });
+    assert!(owner_told, "the owner sees nobody watching any more");
+    let view = s.d.conversation_view(&c).expect("the conversation");
+    assert!(view.shadowed_by.is_empty());
+}
+
+#[test]
+fn workers_never_receive_a_customers_card_or_phone_number_in_full() {
+    let mut s = Sim::new();
+    s.online("w1", &[Lang::En], 1);
+    let c = s.customer(Lang::En);
+    let card = "my card 4242 4242 4242 4242 was charged, call +44 7700 900123";
+    let e = s.say(&c, card, asked(Lang::En));
+    let preview = e
+        .iter()
+        .find_map(|e| match e {
+            Effect::ToWorker {
+                event: WorkerEvent::Offer { preview, .. },
+                ..
+            } => Some(preview.clone()),
+            _ => None,
+        })
+        .expect("an offer");
+    let e = s.cmd("w1", Command::AcceptOffer(c.clone())).expect("ok");
+    let view = e
+        .iter()
+        .find_map(|e| match e {
+            Effect::ToWorker {
+                event: WorkerEvent::Conversation { conversation },
+                ..
+            } => Some(conversation.clone()),
+            _ => None,
+        })
+        .expect("the conversation");
+    let e = s.say(&c, "it ends 4242 4242 4242 1111", asked(Lang::En));
+    let line = e
+        .iter()
+        .find_map(|e| match e {
+            Effect::ToWorker {
+                event: WorkerEvent::Message { message, .. },
+                ..
+            } => Some(message.text.clone()),
+            _ => None,
+        })
+        .expect("the new line");
+    let sent = [preview, view.messages[1].text.clone(), line];
+    for text in &sent {
+        assert!(!text.contains("4242 4242"), "{text}");
+        assert!(!text.contains("900123"), "{text}");
+    }
+    assert!(
+        sent[0].contains("4242") && sent[2].contains("1111"),
+        "{sent:?}"
+    );
+    // The log and the drafter keep what the customer wrote.
+    assert!(
+        s.facts
+            .iter()
+            .any(|f| matches!(f, Fact::CustomerSaid { text, .. } if text == card))
+    );
+}
+
+#[test]
+fn a_login_without_resume_gets_one_snapshot_with_the_offer_made_at_login() {
+    let mut s = Sim::new();
+    let c = s.customer(Lang::En);
+    s.say(&c, "person", asked(Lang::En));
+    s.run(Input::WorkerConnected {
+        info: info("w1", &[Lang::En], 1),
+        resumed: false,
+    });
+    let e = s
+        .cmd("w1", Command::SetStatus(WorkerStatus::Available))
+        .expect("ok");
+    assert_eq!(offers(&e).len(), 1);
+    // The console restarts: it logs in again without resuming and must be told everything.
+    let e = s.run(Input::WorkerConnected {
+        info: info("w1", &[Lang::En], 1),
+        resumed: false,
+    });
+    let to_w1: Vec<&WorkerEvent> = e
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ToWorker { worker, event } if worker == "w1" => Some(event),
+            _ => None,
+        })
+        .collect();
+    let statuses = to_w1
+        .iter()
+        .filter(|e| matches!(e, WorkerEvent::Status { .. }))
+        .count();
+    let offers = to_w1
+        .iter()
+        .filter(|e| matches!(e, WorkerEvent::Offer { .. }))
+        .count();
+    assert_eq!((statuses, offers), (1, 1), "{to_w1:?}");
+    // Resuming sends nothing: the console missed nothing.
+    let e = s.run(Input::WorkerConnected {
+        info: info("w1", &[Lang::En], 1),
+        resumed: true,
+    });
+    assert!(
+        !e.iter().any(|e| matches!(e, Effect::ToWorker { .. })),
+        "{e:?}"
+    );
 }

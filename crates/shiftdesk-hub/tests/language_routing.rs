@@ -10,9 +10,9 @@ use proptest::prelude::*;
 use shiftdesk_hub::dispatch::{Command, Dispatch, DispatchConfig, Effect, Input};
 use shiftdesk_hub::drafting::kb::KnowledgeBase;
 use shiftdesk_hub::facts::Fact;
-use shiftdesk_hub::triage;
 use shiftdesk_protocol::Lang;
 use shiftdesk_protocol::{ConversationState, Role, WorkerEvent, WorkerInfo, WorkerStatus};
+use std::sync::Arc;
 
 const T0: u64 = 1_700_000_000_000;
 const WAIT: u64 = 60_000;
@@ -66,7 +66,6 @@ fn offers(effects: &[Effect]) -> Vec<SeenOffer> {
 
 struct Sim {
     d: Dispatch,
-    kb: KnowledgeBase,
     facts: Vec<Fact>,
     now: u64,
 }
@@ -74,11 +73,13 @@ struct Sim {
 impl Sim {
     fn new(language_wait_ms: u64) -> Sim {
         Sim {
-            d: Dispatch::new(DispatchConfig {
-                language_wait_ms,
-                ..DispatchConfig::default()
-            }),
-            kb: KnowledgeBase::builtin(),
+            d: Dispatch::new(
+                DispatchConfig {
+                    language_wait_ms,
+                    ..DispatchConfig::default()
+                },
+                Arc::new(KnowledgeBase::builtin()),
+            ),
             facts: vec![],
             now: T0,
         }
@@ -98,6 +99,7 @@ impl Sim {
     fn online(&mut self, id: &str, langs: &[Lang]) {
         self.run(Input::WorkerConnected {
             info: info(id, langs),
+            resumed: false,
         });
         self.run(Input::Command {
             worker: id.into(),
@@ -106,7 +108,9 @@ impl Sim {
     }
 
     fn customer(&mut self, declared: Option<Lang>) -> String {
+        let conversation = format!("c{}", self.d.conversation_ids().len() + 1);
         let effects = self.run(Input::CustomerOpened {
+            conversation,
             customer: "Kim".into(),
             language: declared,
             key: "k".into(),
@@ -123,17 +127,11 @@ impl Sim {
             .expect("a conversation opened")
     }
 
-    /// A customer message, triaged as the engine does while the bot has the conversation.
+    /// A customer message; the core triages it with the built-in knowledge base.
     fn say(&mut self, conversation: &str, text: &str) -> Vec<Effect> {
-        let triage = (self.d.conversation_state(conversation) == Some(ConversationState::Bot))
-            .then(|| {
-                let hint = self.d.conversation_language(conversation);
-                triage::triage(&self.kb, text, hint)
-            });
         self.run(Input::CustomerMessage {
             conversation: conversation.into(),
             text: text.into(),
-            triage,
         })
     }
 
@@ -143,7 +141,7 @@ impl Sim {
     }
 
     fn replayed(&self) -> Dispatch {
-        let mut d = Dispatch::new(self.d.config());
+        let mut d = Dispatch::new(self.d.config(), self.d.triage_policy());
         for f in &self.facts {
             d.apply(f);
         }
@@ -333,6 +331,7 @@ fn a_speaker_who_comes_online_during_the_wait_gets_it_unmarked() {
     s.now += WAIT / 2;
     s.run(Input::WorkerConnected {
         info: info("sven", &[Lang::Sv]),
+        resumed: false,
     });
     let effects = s.run(Input::Command {
         worker: "sven".into(),
@@ -457,7 +456,10 @@ fn old_logs_without_the_new_fields_still_replay() {
             ..
         }
     ));
-    let mut d = Dispatch::new(DispatchConfig::default());
+    let mut d = Dispatch::new(
+        DispatchConfig::default(),
+        Arc::new(KnowledgeBase::builtin()),
+    );
     d.apply(&opened);
     assert_eq!(d.conversation_language("c1"), Some(Lang::De));
     assert_eq!(d.language_declared("c1"), Some(true));
@@ -486,8 +488,7 @@ proptest! {
         let c = s.customer(Some(customer));
         let effects = s.run(Input::CustomerMessage {
             conversation: c.clone(),
-            text: "...".into(),
-            triage: Some(triage::triage(&s.kb, "operator please person", Some(customer))),
+            text: "operator please person".into(),
         });
         let language = s.d.conversation_language(&c).expect("declared");
         let speaker = langs.iter().position(|l| l.contains(&language));

@@ -1,4 +1,5 @@
 //! Masking of personal data shown to workers: card numbers, email addresses, phone numbers.
+//! The hub masks customer text before it is sent to a worker (PROTOCOL.md, *Personal data*).
 //!
 //! A worker needs to recognise a customer's card or address ("the Visa ending 4242"), not read
 //! it in full: the last four digits of a card, the first letter and domain of an email and the
@@ -9,7 +10,7 @@ use std::borrow::Cow;
 /// Mask every card number, email address and phone number in `text`.
 pub fn mask(text: &str) -> String {
     // Most messages hold no address and many no digit at all: they are returned as they are
-    // without taking them apart (the console masks every customer line it draws, every frame).
+    // without taking them apart (the hub masks every customer line it sends to a worker).
     let text = if text.contains('@') {
         Cow::Owned(
             text.split_inclusive(char::is_whitespace)

@@ -437,11 +437,11 @@ fn live(app: &App, board: &WallboardView, data: &Wallboard, frame: &mut Frame, a
         );
     }
     let w = inner.width as usize;
-    let topic_w = w.saturating_sub(2 + 9 + 5 + 10 + 19 + 8 + 13).clamp(8, 28);
+    let topic_w = w.saturating_sub(2 + 11 + 5 + 10 + 19 + 8 + 13).clamp(8, 28);
     let mut lines = Vec::with_capacity(height + 1);
     lines.push(Line::styled(
         format!(
-            "  {:<8} {:<4} {:<9} {:<18} {:<topic_w$} {:>7}",
+            "  {:<10} {:<4} {:<9} {:<18} {:<topic_w$} {:>7}",
             "conv", "lang", "state", "worker", "topic", "waited"
         ),
         bold(),
@@ -499,7 +499,7 @@ fn live_row(
     let topic_pad = topic_w.saturating_sub(width(&topic));
     Line::from(vec![
         Span::styled(if selected { "▸ " } else { "  " }, base),
-        Span::styled(format!("{:<8} ", truncate(&c.id, 8)), base),
+        Span::styled(format!("{:<10} ", truncate(&c.id, 10)), base),
         Span::styled(format!("{:<4} ", c.language.code()), base.fg(Color::Gray)),
         Span::styled(
             format!("{:<9} ", format!("{:?}", c.state).to_lowercase()),

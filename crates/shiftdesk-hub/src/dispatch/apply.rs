@@ -41,6 +41,34 @@ impl Dispatch {
                 let w = self.worker_mut(worker);
                 w.connected = false;
                 w.disconnected_at = Some(*at);
+                // A supervisor watches only while connected.
+                for id in std::mem::take(&mut w.shadowing) {
+                    if let Some(c) = self.conversations.get_mut(&id) {
+                        c.shadowers.remove(worker);
+                    }
+                }
+            }
+            Fact::ShadowStarted {
+                conversation,
+                supervisor,
+                ..
+            } => {
+                if let Some(c) = self.conversations.get_mut(conversation) {
+                    c.shadowers.insert(supervisor.clone());
+                }
+                self.worker_mut(supervisor)
+                    .shadowing
+                    .insert(conversation.clone());
+            }
+            Fact::ShadowEnded {
+                conversation,
+                supervisor,
+                ..
+            } => {
+                if let Some(c) = self.conversations.get_mut(conversation) {
+                    c.shadowers.remove(supervisor);
+                }
+                self.worker_mut(supervisor).shadowing.remove(conversation);
             }
             Fact::StatusChanged { worker, status, at } => {
                 let w = self.worker_mut(worker);
@@ -62,12 +90,6 @@ impl Dispatch {
                 context,
                 at,
             } => {
-                if let Some(n) = conversation
-                    .strip_prefix('c')
-                    .and_then(|n| n.parse::<u64>().ok())
-                {
-                    self.next_conversation = self.next_conversation.max(n.saturating_add(1));
-                }
                 self.conversations.insert(
                     conversation.clone(),
                     Conversation {

@@ -149,7 +149,17 @@ impl Dispatch {
         events
     }
 
-    /// The full view of one conversation (for exports and supervisors).
+    /// What was said in a conversation, unmasked (for the operator's export).
+    pub fn transcript(&self, id: &str) -> Option<&[Message]> {
+        self.conversations.get(id).map(|c| c.messages.as_slice())
+    }
+
+    /// The name the customer gave, unmasked.
+    pub fn customer_name(&self, id: &str) -> Option<&str> {
+        self.conversations.get(id).map(|c| c.customer.as_str())
+    }
+
+    /// The full view of one conversation as workers see it (customer text masked).
     pub fn conversation_view(&self, id: &str) -> Option<ConversationView> {
         self.conversations.get(id).map(|c| self.view(c))
     }
@@ -278,4 +288,24 @@ impl Dispatch {
         }
         Ok(())
     }
+}
+
+/// p50 and p90 of the waits recorded since midnight (UTC) of `now`'s day.
+fn percentiles_today(
+    samples: Option<&Vec<(Millis, u64)>>,
+    now: Millis,
+) -> (Option<u64>, Option<u64>) {
+    let midnight = now - now % DAY_MS;
+    let mut today: Vec<u64> = samples
+        .into_iter()
+        .flatten()
+        .filter(|(at, _)| *at >= midnight)
+        .map(|(_, waited)| *waited)
+        .collect();
+    if today.is_empty() {
+        return (None, None);
+    }
+    today.sort_unstable();
+    let at = |q: f64| today[((today.len() - 1) as f64 * q).round() as usize];
+    (Some(at(0.5)), Some(at(0.9)))
 }

@@ -8,7 +8,6 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::triage::{TriageDecision, TriageReason};
 
 impl Dispatch {
     /// The matching as it was before the indexes: every free worker, sorted, scanned for each
@@ -59,7 +58,14 @@ impl Dispatch {
                 .find(|w| !c.passed.contains_key(&w.info.id))
                 .or_else(|| eligible.first());
             if let Some(w) = chosen {
-                let because = offer_reason(w, c.language, eligible.len(), fallback, waited, now);
+                let because = super::offers::offer_reason(
+                    w,
+                    c.language,
+                    eligible.len(),
+                    fallback,
+                    waited,
+                    now,
+                );
                 taken.insert(w.info.id.clone());
                 offers.push(PlannedOffer {
                     conversation: id.clone(),
@@ -99,6 +105,10 @@ impl Dispatch {
             .map(|w| w.info.id.clone())
             .collect()
     }
+}
+
+fn scripted() -> std::sync::Arc<dyn Triage> {
+    std::sync::Arc::new(crate::triage::ScriptedTriage::default())
 }
 
 const T0: Millis = 1_700_000_000_000;
@@ -145,20 +155,6 @@ fn worker(i: usize, languages: u8, capacity: u32) -> WorkerInfo {
         languages: speaks,
         skills: Vec::new(),
         capacity,
-    }
-}
-
-fn to_human(language: Lang) -> TriageDecision {
-    TriageDecision {
-        to_human: true,
-        reason: TriageReason::AskedForPerson {
-            phrase: "a person".into(),
-        },
-        language,
-        intent: "other".into(),
-        confidence: 0.3,
-        bot_answer: None,
-        sources: Vec::new(),
     }
 }
 
@@ -219,7 +215,7 @@ proptest! {
     /// without indexes (the rules tests in tests/dispatch_core.rs keep profiles fixed).
     #[test]
     fn indexes_match_a_full_scan(steps in proptest::collection::vec(step(), 1..200)) {
-        let mut d = Dispatch::new(config());
+        let mut d = Dispatch::new(config(), scripted());
         let mut facts: Vec<Fact> = Vec::new();
         let mut now = T0;
         let mut profiles: BTreeMap<WorkerId, WorkerInfo> = BTreeMap::new();
@@ -240,7 +236,7 @@ proptest! {
                 Step::Connect(w, l, c) => {
                     let info = worker(w, l, c);
                     profiles.insert(info.id.clone(), info.clone());
-                    Input::WorkerConnected { info }
+                    Input::WorkerConnected { info, resumed: false }
                 }
                 Step::Upsert(w, l, c) => {
                     let info = worker(w, l, c);
@@ -252,6 +248,7 @@ proptest! {
                 Step::Disconnect(w) => Input::WorkerDisconnected { worker: worker_id(w) },
                 Step::Status(w, s) => command(worker_id(w), Command::SetStatus(s)),
                 Step::NewCustomer(l) => Input::CustomerOpened {
+                    conversation: format!("c{}", conversations.len() + 1),
                     customer: "x".into(),
                     language: Some(LANGS[l]),
                     key: "k".into(),
@@ -259,10 +256,8 @@ proptest! {
                 },
                 Step::ToHuman(c) => {
                     let c = conv(c);
-                    let language = d.conversation_language(&c).unwrap_or(Lang::En);
-                    let triage = (d.conversation_state(&c) == Some(ConversationState::Bot))
-                        .then(|| to_human(language));
-                    Input::CustomerMessage { conversation: c, text: "hello".into(), triage }
+                    // Unscripted, the triage sends it to a person in the conversation's language.
+                    Input::CustomerMessage { conversation: c, text: "hello".into() }
                 }
                 Step::Accept(c) => {
                     let c = conv(c);
@@ -304,7 +299,7 @@ proptest! {
             d.check_indexes().map_err(TestCaseError::fail)?;
         }
         // The hub's replay: current profiles from the token store, then the log.
-        let mut replayed = Dispatch::new(config());
+        let mut replayed = Dispatch::new(config(), scripted());
         for info in profiles.into_values() {
             replayed.upsert_worker(info);
         }
@@ -326,7 +321,7 @@ proptest! {
 /// the passes.
 #[test]
 fn passes_are_stepped_over_and_not_counted() {
-    let mut d = Dispatch::new(config());
+    let mut d = Dispatch::new(config(), scripted());
     let mut now = T0;
     for i in 1..=200 {
         let id = format!("w{i:03}");
@@ -336,6 +331,7 @@ fn passes_are_stepped_over_and_not_counted() {
                     id: id.clone(),
                     ..worker(1, 0b001, 1)
                 },
+                resumed: false,
             },
             now,
         )
@@ -353,6 +349,7 @@ fn passes_are_stepped_over_and_not_counted() {
     let opened = d
         .handle(
             Input::CustomerOpened {
+                conversation: "c1".into(),
                 customer: "x".into(),
                 language: Some(Lang::En),
                 key: "k".into(),
@@ -374,7 +371,6 @@ fn passes_are_stepped_over_and_not_counted() {
         Input::CustomerMessage {
             conversation: c.clone(),
             text: "a person".into(),
-            triage: Some(to_human(Lang::En)),
         },
         now,
     )

@@ -1,0 +1,268 @@
+//! What customers do: open a conversation, write, leave; and the drafts written for them.
+//! While the bot has a conversation every message is triaged here (the core owns the policy;
+//! the knowledge base it reads is given to [`Dispatch::new`]), and an undeclared language is
+//! detected from what the customer wrote.
+
+use super::*;
+
+/// What a customer gave when opening a conversation.
+pub(super) struct Opening {
+    pub customer: String,
+    pub language: Option<Lang>,
+    pub key: String,
+    pub context: Vec<(String, String)>,
+}
+
+impl Dispatch {
+    pub(super) fn customer_opened(
+        &mut self,
+        conversation: ConversationId,
+        opening: Opening,
+        now: Millis,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), Refusal> {
+        if self.conversations.contains_key(&conversation) {
+            return Err(Refusal::new(
+                ErrorCode::Conflict,
+                format!("conversation `{conversation}` already exists"),
+            ));
+        }
+        let Opening {
+            customer,
+            language,
+            key,
+            context,
+        } = opening;
+        self.record(
+            Fact::ConversationOpened {
+                conversation: conversation.clone(),
+                customer,
+                language,
+                key,
+                context,
+                at: now,
+            },
+            out,
+        );
+        let greeting = notices::welcome(language.unwrap_or(Lang::En));
+        self.record(
+            Fact::BotSaid {
+                conversation: conversation.clone(),
+                text: greeting.clone(),
+                sources: Vec::new(),
+                at: now,
+            },
+            out,
+        );
+        out.push(Effect::ToCustomer {
+            conversation,
+            event: CustomerEvent::Message {
+                from: Author::Bot,
+                text: greeting,
+                at: now,
+            },
+        });
+        Ok(())
+    }
+
+    pub(super) fn customer_left(
+        &mut self,
+        conversation: ConversationId,
+        now: Millis,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), Refusal> {
+        let c = self.conversation(&conversation)?;
+        if c.open() {
+            let owner = c.owner.clone();
+            self.end_for_everyone(&conversation, "abandoned", out);
+            self.record(
+                Fact::Abandoned {
+                    conversation,
+                    at: now,
+                },
+                out,
+            );
+            if let Some(owner) = owner {
+                self.after_release(&owner, now, out);
+            }
+        }
+        Ok(())
+    }
+
+    /// The drafter answered: the draft goes to the owner and shadowers, unless a newer message
+    /// came or the conversation ended meanwhile.
+    pub(super) fn draft_ready(
+        &mut self,
+        conversation: ConversationId,
+        for_message: u32,
+        attempt: u32,
+        proposal: DraftProposal,
+        now: Millis,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), Refusal> {
+        let c = self.conversation(&conversation)?;
+        let current = c.last_customer_message().map(|m| m.n) == Some(for_message);
+        if !(c.open() && current) {
+            return Ok(());
+        }
+        let draft = Draft {
+            id: format!("d{}", self.next_draft),
+            for_message,
+            proposal,
+        };
+        self.record(
+            Fact::Drafted {
+                conversation: conversation.clone(),
+                draft: draft.clone(),
+                attempt,
+                at: now,
+            },
+            out,
+        );
+        let event = WorkerEvent::Draft {
+            conversation: conversation.clone(),
+            draft,
+        };
+        self.to_watchers(&conversation, event, out);
+        Ok(())
+    }
+
+    pub(super) fn customer_message(
+        &mut self,
+        id: &str,
+        text: String,
+        now: Millis,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), Refusal> {
+        let c = self.conversation(id)?;
+        if !c.open() {
+            return Err(Refusal::new(
+                ErrorCode::Conflict,
+                "this conversation has ended; start a new one",
+            ));
+        }
+        let state = c.state;
+        // The language known before this message is the hint; triage reads the message first.
+        let decision = (state == ConversationState::Bot).then(|| {
+            let hint = self.conversation_language(id);
+            self.triage.triage(&text, hint)
+        });
+        self.record(
+            Fact::CustomerSaid {
+                conversation: id.to_string(),
+                text,
+                at: now,
+            },
+            out,
+        );
+        let n = self
+            .conversations
+            .get(id)
+            .map_or(0, |c| c.messages.len() as u32);
+        if state == ConversationState::Bot {
+            self.detect_language(id, now, out);
+            let Some(decision) = decision else {
+                return Ok(());
+            };
+            self.record(
+                Fact::Triaged {
+                    conversation: id.to_string(),
+                    message: n,
+                    decision: decision.clone(),
+                    at: now,
+                },
+                out,
+            );
+            if decision.to_human {
+                let priority = match decision.reason {
+                    TriageReason::Sensitive { .. } => 2,
+                    TriageReason::AskedForPerson { .. } => 1,
+                    _ => 0,
+                };
+                // Triage already applied a declared conversation's language; an undeclared one
+                // keeps what was detected from all the customer wrote.
+                let language = self
+                    .conversations
+                    .get(id)
+                    .map_or(decision.language, |c| c.language);
+                self.record(
+                    Fact::Queued {
+                        conversation: id.to_string(),
+                        priority,
+                        intent: decision.intent.clone(),
+                        why: decision.reason.explain(),
+                        language,
+                        at: now,
+                    },
+                    out,
+                );
+                let position = self.queue_position(id).unwrap_or(1);
+                let notice = triage::handoff_notice(language, position as usize);
+                self.system_line(id, notice, now, out);
+                out.push(Effect::ToCustomer {
+                    conversation: id.to_string(),
+                    event: CustomerEvent::Queued { position },
+                });
+                self.want_draft(id, 0, out);
+            } else if let Some(answer) = decision.bot_answer {
+                self.record(
+                    Fact::BotSaid {
+                        conversation: id.to_string(),
+                        text: answer.clone(),
+                        sources: decision.sources.clone(),
+                        at: now,
+                    },
+                    out,
+                );
+                out.push(Effect::ToCustomer {
+                    conversation: id.to_string(),
+                    event: CustomerEvent::Message {
+                        from: Author::Bot,
+                        text: answer,
+                        at: now,
+                    },
+                });
+            }
+        } else {
+            self.send_last_line(id, out);
+            self.want_draft(id, 0, out);
+        }
+        Ok(())
+    }
+    /// For a customer who declared no language: detect it from everything they wrote while the
+    /// bot had the conversation (the last [`DETECT_MESSAGES`] messages), and record it when it
+    /// is first clear or when it changes. More text is more evidence, so a clear later message
+    /// outweighs an earlier "ok", while one unclear message never undoes a clear detection.
+    pub(super) fn detect_language(&mut self, id: &str, now: Millis, out: &mut Vec<Effect>) {
+        let Some(c) = self.conversations.get(id) else {
+            return;
+        };
+        if c.declared {
+            return;
+        }
+        let customer: Vec<&str> = c
+            .messages
+            .iter()
+            .filter(|m| m.from == Author::Customer)
+            .map(|m| m.text.as_str())
+            .collect();
+        let recent = customer[customer.len().saturating_sub(DETECT_MESSAGES)..].join("\n");
+        let Some(language) = crate::lang::detect_clear(&recent) else {
+            return;
+        };
+        if c.detected && c.language == language {
+            return;
+        }
+        self.record(
+            Fact::LanguageDetected {
+                conversation: id.to_string(),
+                language,
+                at: now,
+            },
+            out,
+        );
+    }
+}
+
+/// How many of the customer's latest messages language detection reads.
+const DETECT_MESSAGES: usize = 8;
