@@ -317,9 +317,13 @@ mod tests {
         app
     }
 
-    fn draw(app: &mut App, scroll: u16) -> String {
+    /// Scroll the open transcript `lines` up from the bottom, as the scroll keys do.
+    fn scroll(app: &mut App, lines: u16) {
         let selected = app.selected;
-        app.conversations[selected].scroll = scroll;
+        app.conversations[selected].scroll = lines;
+    }
+
+    fn draw(app: &App) -> String {
         let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
         terminal
             .draw(|frame| super::render(app, frame, frame.area()))
@@ -331,11 +335,13 @@ mod tests {
     fn a_long_conversation_draws_the_same_last_screen_as_its_last_50_messages() {
         let mut long = with_messages(1, 10_000);
         let mut short = with_messages(9_951, 10_000);
-        let last = draw(&mut long, 0);
+        let last = draw(&long);
         assert!(last.contains("Line 10000:"), "{last}");
-        assert_eq!(last, draw(&mut short, 0));
+        assert_eq!(last, draw(&short));
         // Scrolled up within what the last 50 messages hold, too.
-        assert_eq!(draw(&mut long, 20), draw(&mut short, 20));
+        scroll(&mut long, 20);
+        scroll(&mut short, 20);
+        assert_eq!(draw(&long), draw(&short));
     }
 
     fn style(i: u8) -> Style {
