@@ -82,10 +82,7 @@ impl App {
             .max(timeout_ms);
         let desktop = self.options.notify.then(|| {
             let body = if self.options.notify_text {
-                format!(
-                    "{customer} ({language}): {}",
-                    shiftdesk_protocol::redact::mask(&preview)
-                )
+                format!("{customer} ({language}): {preview}")
             } else {
                 format!(
                     "{} conversation waiting ({language})",

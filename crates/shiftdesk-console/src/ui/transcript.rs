@@ -1,7 +1,5 @@
 //! The open conversation's transcript: who said what, each kind of line in its own style.
 
-use std::borrow::Cow;
-
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
@@ -61,12 +59,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         |i, lines| {
             if let Some(m) = messages.get(i) {
                 let (label, style) = label(m.from, m.by.as_deref(), me, &c.view.customer.name);
-                let text = if m.from == Author::Customer {
-                    Cow::Owned(shiftdesk_protocol::redact::mask(&m.text))
-                } else {
-                    Cow::Borrowed(m.text.as_str())
-                };
-                push_message(lines, &label, style, &text, m.from, width);
+                push_message(lines, &label, style, &m.text, m.from, width);
             } else if let Some(p) = c.pending.get(i - messages.len()) {
                 let (label, style) = pending_label(p);
                 push_message(lines, &label, style, &p.text, p.from, width);

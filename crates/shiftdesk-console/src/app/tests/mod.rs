@@ -62,7 +62,8 @@ pub fn offer(conversation: &str, deadline: Millis) -> WorkerEvent {
         intent: "refund_status".into(),
         why: "asked for a person".into(),
         customer: "Maria Rossi".into(),
-        preview: "Ho pagato due volte, carta 4111 1111 1111 1234".into(),
+        // As the hub sends it: the card number masked but for its last four digits.
+        preview: "Ho pagato due volte, carta •••• •••• •••• 1234".into(),
         waited_ms: 42_000,
         deadline,
         timeout_ms: 30_000,
@@ -107,7 +108,8 @@ pub fn conversation(id: &str, name: &str, with_draft: bool) -> ConversationView 
             language: Some(Lang::It),
             facts: vec![
                 ("plan".into(), "Premium".into()),
-                ("card".into(), "4111 1111 1111 4242".into()),
+                // Masked by the hub.
+                ("card".into(), "•••• •••• •••• 4242".into()),
             ],
         },
         language: Lang::It,
