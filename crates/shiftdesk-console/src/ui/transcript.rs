@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
 use super::{dim, is_printable_ascii, wrap};
-use crate::app::App;
-use shiftdesk_protocol::Author;
+use crate::app::{App, PendingLine};
+use shiftdesk_protocol::{Author, Message};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(c) = app.selected_conversation() else {
@@ -58,11 +58,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         c.scroll as usize,
         |i, lines| {
             if let Some(m) = messages.get(i) {
-                let (label, style) = label(m.from, m.by.as_deref(), me, &c.view.customer.name);
-                push_message(lines, &label, style, &m.text, m.from, width);
+                push_line(lines, m, me, &c.view.customer.name, width);
             } else if let Some(p) = c.pending.get(i - messages.len()) {
-                let (label, style) = pending_label(p);
-                push_message(lines, &label, style, &p.text, p.from, width);
+                push_pending(lines, p, width);
             }
         },
     );
@@ -168,8 +166,26 @@ pub(super) fn visible_lines(
         .collect()
 }
 
+/// A line of the transcript, labelled with who wrote it.
+pub(super) fn push_line(
+    lines: &mut Vec<Line<'static>>,
+    m: &Message,
+    me: Option<&str>,
+    customer: &str,
+    width: usize,
+) {
+    let (label, style) = label(m.from, m.by.as_deref(), me, customer);
+    push_message(lines, &label, style, &m.text, m.from, width);
+}
+
+/// A line the worker sent that the hub has not confirmed yet (or refused).
+pub(super) fn push_pending(lines: &mut Vec<Line<'static>>, p: &PendingLine, width: usize) {
+    let (label, style) = pending_label(p);
+    push_message(lines, &label, style, &p.text, p.from, width);
+}
+
 /// The label of a reply still on its way (or refused).
-pub(super) fn pending_label(p: &crate::app::PendingLine) -> (String, Style) {
+fn pending_label(p: &PendingLine) -> (String, Style) {
     match &p.failed {
         Some(why) => (
             format!("{} (not sent: {why})", author_label(p.from)),
@@ -179,7 +195,7 @@ pub(super) fn pending_label(p: &crate::app::PendingLine) -> (String, Style) {
     }
 }
 
-pub(super) fn author_label(from: Author) -> &'static str {
+fn author_label(from: Author) -> &'static str {
     match from {
         Author::Note => "Note",
         Author::Whisper => "Whisper",
@@ -187,12 +203,7 @@ pub(super) fn author_label(from: Author) -> &'static str {
     }
 }
 
-pub(super) fn label(
-    from: Author,
-    by: Option<&str>,
-    me: Option<&str>,
-    customer: &str,
-) -> (String, Style) {
+fn label(from: Author, by: Option<&str>, me: Option<&str>, customer: &str) -> (String, Style) {
     let mine = by.is_some() && by == me;
     match from {
         Author::Customer => (
@@ -236,7 +247,7 @@ pub(super) fn label(
     }
 }
 
-pub(super) fn push_message(
+fn push_message(
     lines: &mut Vec<Line<'static>>,
     label: &str,
     style: Style,
