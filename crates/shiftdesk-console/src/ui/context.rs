@@ -1,4 +1,5 @@
-//! The customer beside the transcript: name, language, topic, why a person, masked facts.
+//! The customer beside the transcript: name, language, topic, why a person, facts (as the hub
+//! sends them: card numbers, addresses and phone numbers already masked).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,7 +9,6 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::{bold, dim};
 use crate::app::App;
-use shiftdesk_protocol::redact::mask;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let block = Block::bordered().title(" Customer ");
@@ -27,7 +27,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         lang_line.push(Span::styled(" detected", dim()));
     }
     let mut lines = vec![
-        Line::styled(mask(&customer.name), bold().fg(Color::Cyan)),
+        Line::styled(customer.name.clone(), bold().fg(Color::Cyan)),
         Line::from(lang_line),
     ];
     if c.view.language_fallback {
@@ -49,7 +49,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     for (key, value) in &customer.facts {
         lines.push(Line::from(vec![
             Span::styled(format!("{key} "), dim()),
-            Span::raw(mask(value)),
+            Span::raw(value.clone()),
         ]));
     }
     frame.render_widget(

@@ -12,9 +12,7 @@ use crate::keymap::{Action, Context};
 
 pub fn render_editor(app: &App, editor: &EditorState, frame: &mut Frame, area: Rect) {
     let name = app
-        .conversations
-        .iter()
-        .find(|c| c.view.id == editor.purpose.conversation())
+        .conversation(editor.purpose.conversation())
         .map(|c| c.view.customer.name.clone())
         .unwrap_or_default();
     let color = match editor.purpose {

@@ -9,7 +9,6 @@ use ratatui::widgets::{Block, Clear, LineGauge, Paragraph};
 use super::{bold, dim, hints, truncate};
 use crate::app::{App, OfferAnswer, OfferState, fmt_duration};
 use crate::keymap::{Action, Context};
-use shiftdesk_protocol::redact::mask;
 
 pub fn render(app: &App, offer: &OfferState, frame: &mut Frame, area: Rect) {
     let remaining = offer.remaining_ms(app.now);
@@ -55,7 +54,7 @@ pub fn render(app: &App, offer: &OfferState, frame: &mut Frame, area: Rect) {
             Span::raw(truncate(&offer.why, w.saturating_sub(4))),
         ]),
         Line::styled(
-            truncate(&format!("“{}”", mask(&offer.preview)), w),
+            truncate(&format!("“{}”", offer.preview), w),
             Style::default().add_modifier(Modifier::ITALIC),
         ),
         Line::from(vec![

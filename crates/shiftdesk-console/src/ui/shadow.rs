@@ -9,14 +9,13 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Padding, Paragraph, Wrap};
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
-use super::transcript::{Rows, label, pending_label, push_message, visible_lines, with_footer};
+use super::transcript::{Rows, push_line, push_pending, visible_lines, with_footer};
 use super::{dim, hints_within, key_style, wrap};
 use crate::app::{App, ConvState, DraftLog};
 use crate::keymap::{Action, Context};
-use shiftdesk_protocol::{Author, DraftOutcome};
+use shiftdesk_protocol::DraftOutcome;
 
 const SHADOW: Color = Color::LightMagenta;
 
@@ -76,13 +75,7 @@ pub fn render_transcript(app: &App, frame: &mut Frame, area: Rect) {
         c.scroll as usize,
         |i, lines| {
             if let Some(m) = messages.get(i) {
-                let (who, style) = label(m.from, m.by.as_deref(), me, &c.view.customer.name);
-                let text = if m.from == Author::Customer {
-                    Cow::Owned(shiftdesk_protocol::redact::mask(&m.text))
-                } else {
-                    Cow::Borrowed(m.text.as_str())
-                };
-                push_message(lines, &who, style, &text, m.from, width);
+                push_line(lines, m, me, &c.view.customer.name, width);
                 for d in drafts_for.get(&m.n).into_iter().flatten() {
                     push_draft(lines, d, &owner, width);
                 }
@@ -91,8 +84,7 @@ pub fn render_transcript(app: &App, frame: &mut Frame, area: Rect) {
                     push_draft(lines, d, &owner, width);
                 }
             } else if let Some(p) = c.pending.get(i - messages.len() - 1) {
-                let (who, style) = pending_label(p);
-                push_message(lines, &who, style, &p.text, p.from, width);
+                push_pending(lines, p, width);
             }
         },
     );

@@ -20,10 +20,11 @@ fn draw(app: &App, width: u16, height: u16) -> String {
 fn with_conversation(draft: bool) -> App {
     let mut app = app();
     let mut view = conversation("c-1", "Maria Rossi", draft);
+    // The card number and the address as the hub sends them: masked.
     view.messages.push(message(
         4,
         Author::Customer,
-        "Mi avete addebitato due volte 49,90 € sulla carta 4111 1111 1111 1234, potete controllare? Scrivetemi a maria.rossi@example.it",
+        "Mi avete addebitato due volte 49,90 € sulla carta •••• •••• •••• 1234, potete controllare? Scrivetemi a m***@example.it",
         None,
     ));
     view.messages.push(message(

@@ -1,7 +1,5 @@
 //! The open conversation's transcript: who said what, each kind of line in its own style.
 
-use std::borrow::Cow;
-
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
@@ -10,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
 use super::{dim, is_printable_ascii, wrap};
-use crate::app::App;
-use shiftdesk_protocol::Author;
+use crate::app::{App, PendingLine};
+use shiftdesk_protocol::{Author, Message};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(c) = app.selected_conversation() else {
@@ -60,16 +58,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         c.scroll as usize,
         |i, lines| {
             if let Some(m) = messages.get(i) {
-                let (label, style) = label(m.from, m.by.as_deref(), me, &c.view.customer.name);
-                let text = if m.from == Author::Customer {
-                    Cow::Owned(shiftdesk_protocol::redact::mask(&m.text))
-                } else {
-                    Cow::Borrowed(m.text.as_str())
-                };
-                push_message(lines, &label, style, &text, m.from, width);
+                push_line(lines, m, me, &c.view.customer.name, width);
             } else if let Some(p) = c.pending.get(i - messages.len()) {
-                let (label, style) = pending_label(p);
-                push_message(lines, &label, style, &p.text, p.from, width);
+                push_pending(lines, p, width);
             }
         },
     );
@@ -175,8 +166,26 @@ pub(super) fn visible_lines(
         .collect()
 }
 
+/// A line of the transcript, labelled with who wrote it.
+pub(super) fn push_line(
+    lines: &mut Vec<Line<'static>>,
+    m: &Message,
+    me: Option<&str>,
+    customer: &str,
+    width: usize,
+) {
+    let (label, style) = label(m.from, m.by.as_deref(), me, customer);
+    push_message(lines, &label, style, &m.text, m.from, width);
+}
+
+/// A line the worker sent that the hub has not confirmed yet (or refused).
+pub(super) fn push_pending(lines: &mut Vec<Line<'static>>, p: &PendingLine, width: usize) {
+    let (label, style) = pending_label(p);
+    push_message(lines, &label, style, &p.text, p.from, width);
+}
+
 /// The label of a reply still on its way (or refused).
-pub(super) fn pending_label(p: &crate::app::PendingLine) -> (String, Style) {
+fn pending_label(p: &PendingLine) -> (String, Style) {
     match &p.failed {
         Some(why) => (
             format!("{} (not sent: {why})", author_label(p.from)),
@@ -186,7 +195,7 @@ pub(super) fn pending_label(p: &crate::app::PendingLine) -> (String, Style) {
     }
 }
 
-pub(super) fn author_label(from: Author) -> &'static str {
+fn author_label(from: Author) -> &'static str {
     match from {
         Author::Note => "Note",
         Author::Whisper => "Whisper",
@@ -194,12 +203,7 @@ pub(super) fn author_label(from: Author) -> &'static str {
     }
 }
 
-pub(super) fn label(
-    from: Author,
-    by: Option<&str>,
-    me: Option<&str>,
-    customer: &str,
-) -> (String, Style) {
+fn label(from: Author, by: Option<&str>, me: Option<&str>, customer: &str) -> (String, Style) {
     let mine = by.is_some() && by == me;
     match from {
         Author::Customer => (
@@ -243,7 +247,7 @@ pub(super) fn label(
     }
 }
 
-pub(super) fn push_message(
+fn push_message(
     lines: &mut Vec<Line<'static>>,
     label: &str,
     style: Style,
@@ -317,9 +321,13 @@ mod tests {
         app
     }
 
-    fn draw(app: &mut App, scroll: u16) -> String {
+    /// Scroll the open transcript `lines` up from the bottom, as the scroll keys do.
+    fn scroll(app: &mut App, lines: u16) {
         let selected = app.selected;
-        app.conversations[selected].scroll = scroll;
+        app.conversations[selected].scroll = lines;
+    }
+
+    fn draw(app: &App) -> String {
         let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
         terminal
             .draw(|frame| super::render(app, frame, frame.area()))
@@ -331,11 +339,13 @@ mod tests {
     fn a_long_conversation_draws_the_same_last_screen_as_its_last_50_messages() {
         let mut long = with_messages(1, 10_000);
         let mut short = with_messages(9_951, 10_000);
-        let last = draw(&mut long, 0);
+        let last = draw(&long);
         assert!(last.contains("Line 10000:"), "{last}");
-        assert_eq!(last, draw(&mut short, 0));
+        assert_eq!(last, draw(&short));
         // Scrolled up within what the last 50 messages hold, too.
-        assert_eq!(draw(&mut long, 20), draw(&mut short, 20));
+        scroll(&mut long, 20);
+        scroll(&mut short, 20);
+        assert_eq!(draw(&long), draw(&short));
     }
 
     fn style(i: u8) -> Style {
