@@ -11,7 +11,8 @@
 //!
 //! When a commit fails, that batch and every later one (built on it) did not happen: their
 //! frames are not sent, their connections are asked to resume, and the engine is told
-//! ([`EngineMsg::CommitFailed`]) so it can rebuild its state from the log. Batches the engine
+//! (through the `failed` callback given to [`Committer::start`]) so it can rebuild its state
+//! from the log. Batches the engine
 //! made before it heard are dropped the same way; it numbers its batches by `generation`, and
 //! raises it when it has rebuilt.
 
@@ -21,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
-use crate::engine::{CLOSE_STORE_FAILED, CONNECTION_QUEUE, ConnHandle, EngineMsg, Frame};
+use crate::conn::{CLOSE_STORE_FAILED, CONNECTION_QUEUE, ConnHandle, Frame};
 use crate::facts::Fact;
 use crate::store::{CommandRecord, EventStore};
 use shiftdesk_protocol::Millis;
@@ -94,10 +95,10 @@ pub struct Committer {
 
 impl Committer {
     /// Start the thread; it appends with `store`, sends frames through `outlet` and reports
-    /// failures to the engine on `engine`.
+    /// each failed commit's generation to `failed` (before it asks anyone to resume).
     pub fn start(
         store: Box<dyn EventStore>,
-        engine: Sender<EngineMsg>,
+        failed: Box<dyn Fn(u64) + Send>,
         outlet: Outlet,
     ) -> std::io::Result<Committer> {
         let (batches, queue) = channel();
@@ -105,7 +106,7 @@ impl Committer {
         let stored = durable.clone();
         let thread = std::thread::Builder::new()
             .name("hub-commit".into())
-            .spawn(move || commit_all(store, queue, engine, &outlet, &stored))?;
+            .spawn(move || commit_all(store, queue, failed, &outlet, &stored))?;
         Ok(Committer {
             batches: Some(batches),
             thread: Some(thread),
@@ -151,7 +152,7 @@ impl Drop for Committer {
 fn commit_all(
     mut store: Box<dyn EventStore>,
     queue: Receiver<Batch>,
-    engine: Sender<EngineMsg>,
+    report_failure: Box<dyn Fn(u64) + Send>,
     outlet: &Outlet,
     durable: &AtomicU64,
 ) {
@@ -218,7 +219,7 @@ fn commit_all(
                 failed = Some(generation);
                 // The engine hears first, so whoever reconnects after being told is served by
                 // the rebuilt state.
-                let _ = engine.send(EngineMsg::CommitFailed { generation });
+                report_failure(generation);
                 for batch in group.drain(..) {
                     ask_to_resume(&batch.held);
                 }
@@ -343,7 +344,18 @@ mod tests {
         }
     }
 
-    fn report(reports: &Receiver<EngineMsg>) -> EngineMsg {
+    /// A `failed` callback for [`Committer::start`] and where its reports go.
+    fn reporting() -> (Box<dyn Fn(u64) + Send>, Receiver<u64>) {
+        let (tx, rx) = channel();
+        (
+            Box::new(move |generation| {
+                let _ = tx.send(generation);
+            }),
+            rx,
+        )
+    }
+
+    fn report(reports: &Receiver<u64>) -> u64 {
         reports
             .recv_timeout(Duration::from_secs(10))
             .expect("the committer reports")
@@ -352,8 +364,8 @@ mod tests {
     #[test]
     fn batches_are_stored_in_order_and_their_frames_follow_in_order() {
         let store = Recording::default();
-        let (engine, reports) = channel();
-        let committer = Committer::start(Box::new(store.clone()), engine, Outlet::Direct).unwrap();
+        let (failed, reports) = reporting();
+        let committer = Committer::start(Box::new(store.clone()), failed, Outlet::Direct).unwrap();
         let (conn, mut frames, _) = connection(1);
         for no in 1..=50 {
             committer.commit(batch(no, 0, &conn));
@@ -381,8 +393,8 @@ mod tests {
     #[test]
     fn batches_that_queued_go_together_but_never_more_frames_than_a_queue_holds() {
         let store = Recording::default();
-        let (engine, _reports) = channel();
-        let committer = Committer::start(Box::new(store.clone()), engine, Outlet::Direct).unwrap();
+        let (failed, _reports) = reporting();
+        let committer = Committer::start(Box::new(store.clone()), failed, Outlet::Direct).unwrap();
         let (frames, mut queue) = mpsc::channel(10 * 1000);
         let (kill, _killed) = watch::channel(None);
         let supervisor = ConnHandle {
@@ -426,8 +438,8 @@ mod tests {
     #[test]
     fn after_a_failed_commit_only_the_next_generation_is_stored() {
         let store = Recording::default();
-        let (engine, reports) = channel();
-        let committer = Committer::start(Box::new(store.clone()), engine, Outlet::Direct).unwrap();
+        let (failed, reports) = reporting();
+        let committer = Committer::start(Box::new(store.clone()), failed, Outlet::Direct).unwrap();
         let (ok_conn, mut ok_frames, _) = connection(1);
         committer.commit(batch(1, 0, &ok_conn));
         wait_durable(&committer, 1);
@@ -435,10 +447,7 @@ mod tests {
         store.failing.store(true, Ordering::SeqCst);
         let (lost, mut lost_frames, mut lost_killed) = connection(2);
         committer.commit(batch(2, 0, &lost));
-        assert!(matches!(
-            report(&reports),
-            EngineMsg::CommitFailed { generation: 0 }
-        ));
+        assert_eq!(report(&reports), 0, "generation 0 failed");
         store.failing.store(false, Ordering::SeqCst);
         // Made on the failed state before the engine heard: void, though the disk is back.
         let (late, mut late_frames, mut late_killed) = connection(3);

@@ -3,13 +3,14 @@
 //! - [`dispatch`]: the pure core (no sockets, clock or database): inputs in, facts and effects out;
 //! - [`triage`], [`lang`], [`drafting`], [`notices`]: what the bot decides and says, also pure
 //!   except for the model drafter's HTTP calls, which the engine makes off the core;
-//! - [`engine`], [`committer`], [`draft_pool`], [`seen`]: the shell around the core: batching,
-//!   group commit, streams and resume;
+//! - [`engine`], [`committer`], [`conn`], [`draft_pool`], [`seen`]: the shell around the core:
+//!   batching, group commit, streams and resume, the bounded inbox and connection queues;
 //! - [`server`], [`tls`]: the axum routes and wss://;
 //! - [`store`]: the event log, command ledger and accounts, behind traits; SQLite by default;
 //! - [`export`]: conversations and drafts as JSON lines.
 
 pub mod committer;
+pub mod conn;
 pub mod dispatch;
 pub mod draft_pool;
 pub mod drafting;

@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc as std_mpsc;
 
 use axum::Router;
 use axum::extract::State;
@@ -20,9 +19,10 @@ use futures_util::SinkExt;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::committer::Outlet;
+use crate::conn::{CONNECTION_QUEUE, ConnHandle, ConnId, Frame, INBOX_CAPACITY, Inbox};
 use crate::dispatch::DispatchConfig;
 use crate::drafting::kb::KnowledgeBase;
-use crate::engine::{CONNECTION_QUEUE, ConnHandle, ConnId, Engine, EngineMsg, Frame, now_ms};
+use crate::engine::{Engine, EngineMsg, now_ms};
 use crate::store::SqliteStore;
 use shiftdesk_protocol::{
     self as protocol, CustomerCommand, CustomerEvent, DecodeError, ErrorCode, WorkerCommand,
@@ -57,7 +57,7 @@ pub struct HubConfig {
 
 #[derive(Clone)]
 struct AppState {
-    engine: std_mpsc::Sender<EngineMsg>,
+    engine: Inbox<EngineMsg>,
     next_conn: Arc<AtomicU64>,
 }
 
@@ -65,7 +65,7 @@ struct AppState {
 pub struct RunningHub {
     pub addr: SocketAddr,
     tls: bool,
-    engine: std_mpsc::Sender<EngineMsg>,
+    engine: Inbox<EngineMsg>,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
     engine_thread: Option<std::thread::JoinHandle<()>>,
@@ -83,7 +83,7 @@ impl RunningHub {
             let _ = stop.send(());
         }
         let _ = (&mut self.server).await;
-        let _ = self.engine.send(EngineMsg::Shutdown);
+        let _ = self.engine.send(EngineMsg::Shutdown).await;
         if let Some(thread) = self.engine_thread.take() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
@@ -100,7 +100,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     let store = SqliteStore::open(&config.data_dir)?;
     let kb = Arc::new(KnowledgeBase::builtin());
     let drafter = config.drafter.build(kb.clone());
-    let (tx, rx) = std_mpsc::channel();
+    let (tx, rx) = Inbox::bounded(INBOX_CAPACITY);
     let outlet = Outlet::on(&tokio::runtime::Handle::current());
     let engine = Engine::new(
         config.dispatch,
@@ -168,7 +168,12 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
 
 async fn healthz(State(state): State<AppState>) -> Response {
     let (reply, rx) = oneshot::channel();
-    if state.engine.send(EngineMsg::Health { reply }).is_err() {
+    if state
+        .engine
+        .send(EngineMsg::Health { reply })
+        .await
+        .is_err()
+    {
         return (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "engine stopped",
@@ -321,8 +326,8 @@ trait Dialect: Send + 'static {
         conn: &ConnHandle,
         state: &AppState,
     ) -> impl Future<Output = Result<Option<Self::Event>, ()>> + Send;
-    /// The connection ended.
-    fn gone(self, conn: ConnId, state: &AppState);
+    /// The connection ended: tell the engine (waiting for room in its inbox if need be).
+    fn gone(self, conn: ConnId, state: &AppState) -> impl Future<Output = ()> + Send;
 }
 
 /// Pump one websocket until it closes, is cut off, or the engine stops.
@@ -357,7 +362,7 @@ async fn serve<D: Dialect>(socket: WebSocket, state: AppState, mut dialect: D) {
             break;
         }
     }
-    dialect.gone(conn.handle.id, &state);
+    dialect.gone(conn.handle.id, &state).await;
 }
 
 /// Workers and supervisors: `hello` first, then commands for the engine.
@@ -408,7 +413,7 @@ impl Dialect for WorkerDialect {
                     resume,
                     reply,
                 };
-                state.engine.send(hello).map_err(|_| ())?;
+                state.engine.send(hello).await.map_err(|_| ())?;
                 self.worker = rx.await.ok().flatten();
                 Ok(None)
             }
@@ -426,15 +431,18 @@ impl Dialect for WorkerDialect {
                         command,
                     },
                 };
-                state.engine.send(msg).map_err(|_| ())?;
+                state.engine.send(msg).await.map_err(|_| ())?;
                 Ok(None)
             }
         }
     }
 
-    fn gone(self, conn: ConnId, state: &AppState) {
+    async fn gone(self, conn: ConnId, state: &AppState) {
         if let Some(worker) = self.worker {
-            let _ = state.engine.send(EngineMsg::WorkerGone { conn, worker });
+            let _ = state
+                .engine
+                .send(EngineMsg::WorkerGone { conn, worker })
+                .await;
         }
     }
 }
@@ -491,7 +499,7 @@ impl Dialect for CustomerDialect {
                     context: context.into_iter().collect(),
                     reply,
                 };
-                state.engine.send(start).map_err(|_| ())?;
+                state.engine.send(start).await.map_err(|_| ())?;
                 self.conversation = rx.await.ok().flatten();
                 Ok(None)
             }
@@ -513,17 +521,18 @@ impl Dialect for CustomerDialect {
                         command,
                     },
                 };
-                state.engine.send(msg).map_err(|_| ())?;
+                state.engine.send(msg).await.map_err(|_| ())?;
                 Ok(None)
             }
         }
     }
 
-    fn gone(self, conn: ConnId, state: &AppState) {
+    async fn gone(self, conn: ConnId, state: &AppState) {
         if let Some(conversation) = self.conversation {
             let _ = state
                 .engine
-                .send(EngineMsg::CustomerGone { conn, conversation });
+                .send(EngineMsg::CustomerGone { conn, conversation })
+                .await;
         }
     }
 }

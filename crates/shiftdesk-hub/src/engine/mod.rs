@@ -7,16 +7,32 @@
 //! commit), and only then are the held frames handed to the connections. So nothing leaves the
 //! hub before what caused it is on disk, and one disk flush serves many messages. Sending never
 //! blocks: a connection whose queue is full is cut off and can resume later.
+//!
+//! - this file: the loop, batches and group commit, effects, drafts;
+//! - [`login`]: a worker's `hello` and a customer's `start` (new conversation or resume);
+//! - [`commands`]: commands from logged-in workers and customers, answered once per id;
+//! - [`streams`]: each client's numbered outbound stream and its resume window.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use foldhash::{HashMap, HashMapExt};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::oneshot;
 
 use crate::committer::{Batch, Committer, Outlet, ask_to_resume};
+pub use crate::conn::{
+    CLOSE_REPLACED, CLOSE_STORE_FAILED, CLOSE_TOO_SLOW, CONNECTION_QUEUE, ConnHandle, ConnId,
+    Frame, Inbox,
+};
+use crate::conn::{MAX_BATCH, direct};
+use login::Opening;
+use streams::{Stream, push_held, stream_of};
+
+mod commands;
+mod login;
+mod streams;
 use crate::dispatch::quiet::QuietDrafts;
 use crate::dispatch::{Command, Dispatch, DispatchConfig, DraftWanted, Effect, Input, Refusal};
 use crate::draft_pool::DraftPool;
@@ -32,49 +48,6 @@ use shiftdesk_protocol::{
     CustomerResume, ErrorCode, Limits, Millis, PROTOCOL_VERSION, RESUME_WINDOW, Resume, Role,
     WorkerCommand, WorkerEvent, WorkerFrame, WorkerId,
 };
-
-/// Frames waiting for a connection; when full, the client is too slow and is cut off.
-///
-/// One group commit of [`MAX_BATCH`] inputs lets out all its frames at once, and a supervisor
-/// shadowing busy conversations gets up to two from each input (the message and its draft), so
-/// the queue holds two such bursts: a client that keeps up is never cut off by a burst. (The
-/// committer, which may store several batches in one transaction, lets out at most half this
-/// many frames at once. The queue grows only as frames wait: an idle connection holds none.)
-pub const CONNECTION_QUEUE: usize = 4 * MAX_BATCH;
-pub use shiftdesk_protocol::close::{
-    REPLACED as CLOSE_REPLACED, STORE_FAILED as CLOSE_STORE_FAILED, TOO_SLOW as CLOSE_TOO_SLOW,
-};
-/// Most inputs in one group commit; more wait for the next one.
-const MAX_BATCH: usize = 1024;
-
-pub type ConnId = u64;
-
-/// An encoded frame. One allocation, shared by reference count between a stream's resume
-/// window and the connections it goes to, and written to the socket as it is.
-pub type Frame = axum::extract::ws::Utf8Bytes;
-
-/// What the engine needs to reach one connection.
-#[derive(Debug, Clone)]
-pub struct ConnHandle {
-    pub id: ConnId,
-    pub frames: mpsc::Sender<Frame>,
-    /// Set to a close code and reason to make the connection task hang up.
-    pub kill: watch::Sender<Option<(u16, String)>>,
-}
-
-impl ConnHandle {
-    pub(crate) fn send(&self, frame: Frame) -> bool {
-        match self.frames.try_send(frame) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.kill
-                    .send_replace(Some((CLOSE_TOO_SLOW, "too slow".into())));
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    }
-}
 
 /// Messages from connection tasks to the engine.
 #[derive(Debug)]
@@ -129,9 +102,8 @@ pub enum EngineMsg {
         proposal: DraftProposal,
     },
     /// A batch of this generation could not be stored: it and every later one did not happen.
-    CommitFailed {
-        generation: u64,
-    },
+    /// Something outside the inbox wants looking at soon (the committer failed a batch).
+    Wake,
     /// A drafter panicked; the worker writes this reply by hand.
     DraftFailed {
         conversation: ConversationId,
@@ -153,100 +125,6 @@ pub struct Health {
     pub workers_connected: usize,
 }
 
-/// What a customer said about themselves when opening a conversation.
-struct Opening {
-    name: Option<String>,
-    lang: Option<Lang>,
-    context: Vec<(String, String)>,
-}
-
-/// A client's outbound stream: numbered frames, the newest kept for resume.
-struct Stream {
-    name: String,
-    next_seq: u64,
-    window: VecDeque<(u64, Frame)>,
-    conn: Option<ConnHandle>,
-    /// For each batch not yet committed that pushed to this stream, oldest first: the batch
-    /// and the first seq it pushed, to take back if a commit fails.
-    uncommitted: VecDeque<(u64, u64)>,
-}
-
-impl Stream {
-    fn new(name: String) -> Stream {
-        Stream {
-            name,
-            next_seq: 1,
-            window: VecDeque::new(),
-            conn: None,
-            uncommitted: VecDeque::new(),
-        }
-    }
-
-    /// Number the event and keep it for resume; returns the frame to send once the batch is
-    /// committed, if someone is connected.
-    fn push<E: serde::Serialize>(&mut self, event: &E, batch: u64) -> Option<(ConnHandle, Frame)> {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        if !self.pushed_in(batch) {
-            self.uncommitted.push_back((batch, seq));
-        }
-        let mut text = protocol::encode(seq, event);
-        // The window keeps it: not the spare room the encoder grew it by (up to as much again).
-        text.shrink_to_fit();
-        let frame: Frame = text.into();
-        if self.window.len() == RESUME_WINDOW {
-            self.window.pop_front();
-        }
-        self.window.push_back((seq, frame.clone()));
-        self.conn.as_ref().map(|conn| (conn.clone(), frame))
-    }
-
-    /// Whether `batch` has pushed to this stream already.
-    fn pushed_in(&self, batch: u64) -> bool {
-        self.uncommitted.back().is_some_and(|(b, _)| *b == batch)
-    }
-
-    /// The batches up to `up_to` are in the log.
-    fn committed(&mut self, up_to: u64) {
-        while self.uncommitted.front().is_some_and(|(b, _)| *b <= up_to) {
-            self.uncommitted.pop_front();
-        }
-    }
-
-    /// Forget the frames of every batch not committed (one failed, and later ones built on it).
-    fn take_back(&mut self) {
-        if let Some((_, from)) = self.uncommitted.front().copied() {
-            while self.window.back().is_some_and(|(seq, _)| *seq >= from) {
-                self.window.pop_back();
-            }
-            self.next_seq = from;
-        }
-        self.uncommitted.clear();
-    }
-
-    /// Frames after `last_seq`, if the window still holds all of them.
-    fn replay_from(&self, last_seq: u64) -> Option<Vec<Frame>> {
-        if last_seq + 1 >= self.next_seq {
-            return Some(Vec::new());
-        }
-        let first = self.window.front().map(|(s, _)| *s)?;
-        if last_seq + 1 < first {
-            return None;
-        }
-        Some(
-            self.window
-                .iter()
-                .filter(|(s, _)| *s > last_seq)
-                .map(|(_, f)| f.clone())
-                .collect(),
-        )
-    }
-}
-
-fn direct<E: serde::Serialize>(conn: &ConnHandle, event: &E) {
-    conn.send(protocol::encode(0, event).into());
-}
-
 pub fn now_ms() -> Millis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -260,7 +138,9 @@ pub struct Engine {
     drafter: Arc<dyn Drafter>,
     /// Drafts are written on these threads and come back through `inbox`.
     drafts: DraftPool,
-    inbox: Sender<EngineMsg>,
+    inbox: Inbox<EngineMsg>,
+    /// Generations of batches the committer could not store, oldest first.
+    failures: Receiver<u64>,
     /// Names this hub process's streams, so a resume from before a restart gets a snapshot.
     epoch: String,
     workers: HashMap<WorkerId, Stream>,
@@ -307,15 +187,22 @@ impl Engine {
         store: Box<dyn EventStore>,
         kb: Arc<KnowledgeBase>,
         drafter: Arc<dyn Drafter>,
-        inbox: Sender<EngineMsg>,
+        inbox: Inbox<EngineMsg>,
         outlet: Outlet,
     ) -> Result<Engine, StoreError> {
         let (dispatch, replayed) = replay(config, kb, store.as_ref())?;
         let seen = SeenCommands::load(store.as_ref())?;
-        let committer =
-            Committer::start(store.appender()?, inbox.clone(), outlet).map_err(|e| {
-                StoreError::Invalid(format!("cannot start the thread that writes the log: {e}"))
-            })?;
+        // A failure is never dropped (its own unbounded channel: one per failed commit); the
+        // wakeup may be, when the inbox is full and the engine is about to look anyway.
+        let (failed, failures) = std::sync::mpsc::channel();
+        let wake = inbox.clone();
+        let on_failure = Box::new(move |generation| {
+            let _ = failed.send(generation);
+            wake.try_send(EngineMsg::Wake);
+        });
+        let committer = Committer::start(store.appender()?, on_failure, outlet).map_err(|e| {
+            StoreError::Invalid(format!("cannot start the thread that writes the log: {e}"))
+        })?;
         let epoch = format!("{:x}", rand::random::<u64>());
         let mut engine = Engine {
             dispatch,
@@ -323,6 +210,7 @@ impl Engine {
             drafts: DraftPool::new(drafter.parallel_drafts()),
             drafter,
             inbox,
+            failures,
             epoch,
             workers: HashMap::new(),
             customers: HashMap::new(),
@@ -411,7 +299,7 @@ impl Engine {
 
     /// Hand the open batch to the committer: its facts and commands go into the log in one
     /// durable transaction, then its frames go out. The engine does not wait for that; it hears
-    /// back through [`Committer::durable`] or in [`EngineMsg::CommitFailed`].
+    /// back through [`Committer::durable`] or, on a failure, through `failures`.
     fn flush(&mut self, now: Millis) {
         if !(self.batch_facts.is_empty() && self.batch_commands.is_empty() && self.held.is_empty())
         {
@@ -434,11 +322,25 @@ impl Engine {
         self.next_deadline = self.dispatch.next_deadline();
     }
 
-    /// Take note of the batches the committer has stored since this last looked.
+    /// Take note of the batches the committer has stored since this last looked, and of any
+    /// it failed.
     fn catch_up(&mut self) {
+        self.catch_up_stored();
+        self.hear_failures();
+    }
+
+    fn catch_up_stored(&mut self) {
         let up_to = self.committer.as_ref().map_or(0, Committer::durable);
         if self.in_flight.front().is_some_and(|(no, _)| *no <= up_to) {
             self.committed(up_to);
+        }
+    }
+
+    /// The committer reports a failure before it asks anyone to resume, so a client that
+    /// reconnects after being asked finds the rebuilt state: checked before every message.
+    fn hear_failures(&mut self) {
+        while let Ok(generation) = self.failures.try_recv() {
+            self.commit_failed(generation);
         }
     }
 
@@ -473,7 +375,7 @@ impl Engine {
             return;
         }
         // The batches stored before the failed one keep their frames.
-        self.catch_up();
+        self.catch_up_stored();
         self.generation += 1;
         match replay(
             self.dispatch.config(),
@@ -496,6 +398,7 @@ impl Engine {
     }
 
     fn on_message(&mut self, msg: EngineMsg) {
+        self.hear_failures();
         let now = now_ms();
         match msg {
             EngineMsg::WorkerHello {
@@ -610,7 +513,7 @@ impl Engine {
                     workers_connected: self.workers.values().filter(|s| s.conn.is_some()).count(),
                 });
             }
-            EngineMsg::CommitFailed { generation } => self.commit_failed(generation),
+            EngineMsg::Wake => {}
             EngineMsg::Shutdown => {}
         }
     }
@@ -627,385 +530,12 @@ impl Engine {
         }
     }
 
-    fn worker_hello(
-        &mut self,
-        conn: ConnHandle,
-        id: &str,
-        token: &str,
-        version: u32,
-        resume: Option<Resume>,
-        now: Millis,
-    ) -> Option<WorkerId> {
-        let error = |code, message: &str| {
-            direct(
-                &conn,
-                &WorkerEvent::Error {
-                    id: Some(id.to_string()),
-                    code,
-                    message: message.to_string(),
-                },
-            )
-        };
-        if version != PROTOCOL_VERSION {
-            error(
-                ErrorCode::Version,
-                &format!("this hub speaks protocol {PROTOCOL_VERSION}, not {version}"),
-            );
-            return None;
-        }
-        let stored = match self.store.worker_by_token(&hash_token(token)) {
-            Ok(Some(w)) => w,
-            Ok(None) => {
-                error(ErrorCode::Unauthorized, "unknown token");
-                return None;
-            }
-            Err(e) => {
-                tracing::error!(%e, "token lookup failed");
-                error(
-                    ErrorCode::Unavailable,
-                    "the hub cannot read its store; retry",
-                );
-                return None;
-            }
-        };
-        let info = stored.info;
-        let worker = info.id.clone();
-        let name = format!("{}-{}", self.epoch, worker);
-        let status = self
-            .dispatch
-            .worker_status(&worker)
-            .unwrap_or(shiftdesk_protocol::WorkerStatus::Offline);
-        let stats = self.dispatch.worker_stats(&worker).unwrap_or_default();
-        let limits = self.limits();
-        let stream = self
-            .workers
-            .entry(worker.clone())
-            .or_insert_with(|| Stream::new(name));
-        if let Some(old) = stream.conn.take() {
-            old.kill
-                .send_replace(Some((CLOSE_REPLACED, "logged in elsewhere".into())));
-        }
-        let replay = resume
-            .filter(|r| r.stream == stream.name)
-            .and_then(|r| stream.replay_from(r.last_seq));
-        let welcome = WorkerEvent::Welcome {
-            protocol: PROTOCOL_VERSION,
-            stream: stream.name.clone(),
-            resumed: replay.is_some(),
-            worker: info.clone(),
-            status,
-            stats,
-            limits,
-            server_time: now,
-        };
-        self.held
-            .push((conn.clone(), protocol::encode(0, &welcome).into()));
-        if let Some(frames) = &replay {
-            for frame in frames {
-                self.held.push((conn.clone(), frame.clone()));
-            }
-        }
-        stream.conn = Some(conn);
-        let resumed = replay.is_some();
-        self.run(Input::WorkerConnected { info, resumed }, now);
-        Some(worker)
-    }
-
-    fn worker_command(&mut self, worker: &str, frame: WorkerFrame, now: Millis) {
-        let WorkerFrame { id, command } = frame;
-        let principal = format!("w:{worker}");
-        if let Some(previous) = self.previous_result(&principal, &id) {
-            let event = match previous {
-                CommandResult::Ok => WorkerEvent::Ack {
-                    id,
-                    duplicate: true,
-                },
-                CommandResult::Refused { code, message } => WorkerEvent::Error {
-                    id: Some(id),
-                    code: serde_json::from_value(serde_json::Value::String(code))
-                        .unwrap_or(ErrorCode::Conflict),
-                    message,
-                },
-            };
-            self.send_worker(worker, &event);
-            return;
-        }
-        let is_supervisor = self
-            .dispatch
-            .worker_info(worker)
-            .is_some_and(|w| w.role == Role::Supervisor);
-        let name = command.name();
-        let result = if command.needs_supervisor() && !is_supervisor {
-            Err(Refusal {
-                code: ErrorCode::Forbidden,
-                message: format!("`{name}` needs the supervisor role"),
-            })
-        } else {
-            match command {
-                WorkerCommand::Wallboard => {
-                    if !self.wallboard_subscribers.iter().any(|w| w == worker) {
-                        self.wallboard_subscribers.push(worker.to_string());
-                    }
-                    let wallboard = self.dispatch.wallboard(now);
-                    self.send_worker_direct(worker, &WorkerEvent::Wallboard { wallboard });
-                    Ok(Vec::new())
-                }
-                WorkerCommand::Hello { .. } => Err(Refusal {
-                    code: ErrorCode::Conflict,
-                    message: "already logged in".into(),
-                }),
-                WorkerCommand::Ping => Ok(Vec::new()),
-                other => match to_core_command(other) {
-                    Some(command) => self.dispatch.handle(
-                        Input::Command {
-                            worker: worker.to_string(),
-                            command,
-                        },
-                        now,
-                    ),
-                    None => Ok(Vec::new()),
-                },
-            }
-        };
-        match result {
-            Ok(effects) => {
-                self.remember_command(principal, id.clone(), CommandResult::Ok);
-                self.carry_out(effects);
-                self.send_worker(
-                    worker,
-                    &WorkerEvent::Ack {
-                        id,
-                        duplicate: false,
-                    },
-                );
-            }
-            Err(refusal) => {
-                let code = serde_json::to_value(refusal.code)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                let stored = CommandResult::Refused {
-                    code,
-                    message: refusal.message.clone(),
-                };
-                self.remember_command(principal, id.clone(), stored);
-                self.send_worker(
-                    worker,
-                    &WorkerEvent::Error {
-                        id: Some(id),
-                        code: refusal.code,
-                        message: refusal.message,
-                    },
-                );
-            }
-        }
-    }
-
-    fn customer_start(
-        &mut self,
-        conn: ConnHandle,
-        id: &str,
-        version: u32,
-        opening: Opening,
-        resume: Option<CustomerResume>,
-        now: Millis,
-    ) -> Option<ConversationId> {
-        let error = |code, message: String| {
-            direct(
-                &conn,
-                &CustomerEvent::Error {
-                    id: Some(id.to_string()),
-                    code,
-                    message,
-                },
-            )
-        };
-        if version != PROTOCOL_VERSION {
-            error(
-                ErrorCode::Version,
-                format!("this hub speaks protocol {PROTOCOL_VERSION}, not {version}"),
-            );
-            return None;
-        }
-        if let Some(resume) = resume {
-            let key = self.dispatch.conversation_key(&resume.conversation);
-            if key.as_deref() != Some(resume.key.as_str()) {
-                error(
-                    ErrorCode::Unauthorized,
-                    format!("no conversation `{}` with that key", resume.conversation),
-                );
-                return None;
-            }
-            let conversation = resume.conversation.clone();
-            let name = format!("{}-{conversation}", self.epoch);
-            let stream = self
-                .customers
-                .entry(conversation.clone())
-                .or_insert_with(|| Stream::new(name));
-            let replay = (resume.stream == stream.name)
-                .then(|| stream.replay_from(resume.last_seq))
-                .flatten();
-            let started = CustomerEvent::Started {
-                protocol: PROTOCOL_VERSION,
-                conversation: conversation.clone(),
-                key: resume.key,
-                stream: stream.name.clone(),
-                resumed: replay.is_some(),
-            };
-            self.held
-                .push((conn.clone(), protocol::encode(0, &started).into()));
-            for frame in replay.unwrap_or_default() {
-                self.held.push((conn.clone(), frame));
-            }
-            stream.conn = Some(conn);
-            return Some(conversation);
-        }
-        let Opening {
-            name,
-            lang,
-            context,
-        } = opening;
-        let name = name
-            .map(|n| n.trim().chars().take(80).collect::<String>())
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| "Customer".to_string());
-        let key = crate::store::new_token();
-        let conversation = self.new_conversation_id();
-        let input = Input::CustomerOpened {
-            conversation: conversation.clone(),
-            customer: name,
-            language: lang,
-            key: key.clone(),
-            context,
-        };
-        let effects = match self.dispatch.handle(input, now) {
-            Ok(effects) => effects,
-            Err(refusal) => {
-                error(refusal.code, refusal.message);
-                return None;
-            }
-        };
-        let mut stream = Stream::new(format!("{}-{conversation}", self.epoch));
-        let started = CustomerEvent::Started {
-            protocol: PROTOCOL_VERSION,
-            conversation: conversation.clone(),
-            key,
-            stream: stream.name.clone(),
-            resumed: false,
-        };
-        self.held
-            .push((conn.clone(), protocol::encode(0, &started).into()));
-        stream.conn = Some(conn);
-        self.customers.insert(conversation.clone(), stream);
-        self.carry_out(effects);
-        Some(conversation)
-    }
-
-    fn customer_command(&mut self, conversation: &str, frame: CustomerFrame, now: Millis) {
-        let CustomerFrame { id, command } = frame;
-        let principal = format!("c:{conversation}");
-        if let Some(previous) = self.previous_result(&principal, &id) {
-            let event = match previous {
-                CommandResult::Ok => CustomerEvent::Ack {
-                    id,
-                    duplicate: true,
-                },
-                CommandResult::Refused { message, .. } => CustomerEvent::Error {
-                    id: Some(id),
-                    code: ErrorCode::Conflict,
-                    message,
-                },
-            };
-            self.send_customer(conversation, &event);
-            return;
-        }
-        let input = match command {
-            CustomerCommand::Message { text } => Input::CustomerMessage {
-                conversation: conversation.to_string(),
-                text,
-            },
-            CustomerCommand::Leave => Input::CustomerLeft {
-                conversation: conversation.to_string(),
-            },
-            CustomerCommand::Start { .. } | CustomerCommand::Ping => {
-                self.send_customer(
-                    conversation,
-                    &CustomerEvent::Ack {
-                        id,
-                        duplicate: false,
-                    },
-                );
-                return;
-            }
-        };
-        match self.dispatch.handle(input, now) {
-            Ok(effects) => {
-                self.remember_command(principal, id.clone(), CommandResult::Ok);
-                self.carry_out(effects);
-                self.send_customer(
-                    conversation,
-                    &CustomerEvent::Ack {
-                        id,
-                        duplicate: false,
-                    },
-                );
-            }
-            Err(refusal) => self.send_customer(
-                conversation,
-                &CustomerEvent::Error {
-                    id: Some(id),
-                    code: refusal.code,
-                    message: refusal.message,
-                },
-            ),
-        }
-    }
-
-    /// A conversation id no conversation has: random, so hubs that share one log never hand
-    /// out the same id, and nobody can guess another customer's from their own.
-    fn new_conversation_id(&self) -> ConversationId {
-        loop {
-            let id = format!("c-{}", short_id());
-            if self.dispatch.conversation_state(&id).is_none() {
-                return id;
-            }
-        }
-    }
-
-    /// The answer a command already got: from a batch not yet stored, else from the log.
-    fn previous_result(&self, principal: &str, id: &str) -> Option<CommandResult> {
-        // Every command in `recent_commands` or in the log is in `seen`: its "no" settles
-        // nearly every command without a lookup.
-        if !self.seen.may_have(principal, id) {
-            return None;
-        }
-        self.recent_commands
-            .get(&(principal.to_string(), id.to_string()))
-            .map(|(result, _)| result.clone())
-            .or_else(|| self.store.command_result(principal, id).ok().flatten())
-    }
-
     /// Run an input with no command id (ticks, connects, disconnects, drafts).
     fn run(&mut self, input: Input, now: Millis) {
         match self.dispatch.handle(input, now) {
             Ok(effects) => self.carry_out(effects),
             Err(refusal) => tracing::warn!(?refusal, "internal input refused"),
         }
-    }
-
-    /// Remember a command's result: it reaches the log with the open batch, and a retry that
-    /// comes before that is answered from here.
-    fn remember_command(&mut self, principal: String, id: String, result: CommandResult) {
-        self.seen.insert(&principal, &id);
-        self.recent_commands.insert(
-            (principal.clone(), id.clone()),
-            (result.clone(), self.batch_no),
-        );
-        self.batch_commands.push(CommandRecord {
-            principal,
-            id,
-            result,
-        });
     }
 
     /// Add a step's facts to the open batch (they reach the log in [`Engine::flush`], before
@@ -1055,7 +585,8 @@ impl Engine {
                     return;
                 }
                 last_sent = Some(std::time::Instant::now());
-                let _ = inbox.send(EngineMsg::DraftPartial {
+                // A partial draft may be dropped when the hub is busy; the finished one is not.
+                inbox.try_send(EngineMsg::DraftPartial {
                     conversation: job.conversation.clone(),
                     for_message: job.for_message,
                     text: text.to_string(),
@@ -1064,7 +595,7 @@ impl Engine {
             let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 drafter.draft_streaming(&request, &mut partial)
             }));
-            let _ = inbox.send(match written {
+            let _ = inbox.send_blocking(match written {
                 Ok(proposal) => EngineMsg::DraftDone {
                     conversation: job.conversation,
                     for_message: job.for_message,
@@ -1121,37 +652,6 @@ impl Engine {
     }
 }
 
-/// The stream of the client `id` (a worker or a conversation), opened on first use. Looked up
-/// before it is inserted: nearly always it exists, and then no key is allocated.
-fn stream_of<'a>(
-    streams: &'a mut HashMap<String, Stream>,
-    epoch: &str,
-    id: &str,
-) -> &'a mut Stream {
-    if !streams.contains_key(id) {
-        streams.insert(id.to_string(), Stream::new(format!("{epoch}-{id}")));
-    }
-    streams
-        .get_mut(id)
-        .expect("the stream was just opened if it was missing")
-}
-
-/// Push an event on a client's stream (`(true, worker)` or `(false, conversation)`), remembering
-/// that the stream changed in this batch and holding the frame until the batch is committed.
-fn push_held<E: serde::Serialize>(
-    stream: &mut Stream,
-    (worker, id): (bool, &str),
-    event: &E,
-    batch: u64,
-    touched: &mut Vec<(bool, String)>,
-    held: &mut Vec<(ConnHandle, Frame)>,
-) {
-    if !stream.pushed_in(batch) {
-        touched.push((worker, id.to_string()));
-    }
-    held.extend(stream.push(event, batch));
-}
-
 /// The dispatch state the log describes: worker profiles from the token store, then every fact
 /// in order. Returns it with the number of facts replayed.
 fn replay(
@@ -1170,52 +670,11 @@ fn replay(
     Ok((dispatch, facts.len()))
 }
 
-/// Eight characters of base-32 without look-alike letters: 40 bits, short enough to read out
-/// to a colleague and to fit a wallboard column.
-fn short_id() -> String {
-    const ALPHABET: &[u8] = b"0123456789abcdefghjkmnpqrstvwxyz";
-    (0..8)
-        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
-        .collect()
-}
-
-fn to_core_command(command: WorkerCommand) -> Option<Command> {
-    Some(match command {
-        WorkerCommand::SetStatus { status } => Command::SetStatus(status),
-        WorkerCommand::AcceptOffer { conversation } => Command::AcceptOffer(conversation),
-        WorkerCommand::DeclineOffer {
-            conversation,
-            reason,
-        } => Command::DeclineOffer(conversation, reason),
-        WorkerCommand::Reply { conversation, text } => Command::Reply(conversation, text),
-        WorkerCommand::Draft {
-            conversation,
-            draft,
-            action,
-        } => Command::Draft(conversation, draft, action),
-        WorkerCommand::Note { conversation, text } => Command::Note(conversation, text),
-        WorkerCommand::Resolve { conversation } => Command::Resolve(conversation),
-        WorkerCommand::Transfer {
-            conversation,
-            reason,
-        } => Command::Transfer(conversation, reason),
-        WorkerCommand::Shadow { conversation } => Command::Shadow(conversation),
-        WorkerCommand::Unshadow { conversation } => Command::Unshadow(conversation),
-        WorkerCommand::Whisper { conversation, text } => Command::Whisper(conversation, text),
-        WorkerCommand::TakeOver { conversation } => Command::TakeOver(conversation),
-        WorkerCommand::HandBack {
-            conversation,
-            worker,
-        } => Command::HandBack(conversation, worker),
-        WorkerCommand::Hello { .. } | WorkerCommand::Ping | WorkerCommand::Wallboard => {
-            return None;
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
+
+    use tokio::sync::{mpsc, watch};
 
     use super::*;
     use crate::store::{SqliteStore, StoredWorker};
@@ -1286,13 +745,13 @@ mod tests {
     }
 
     fn start(
-        engine_tx: &Sender<EngineMsg>,
+        engine_tx: &Inbox<EngineMsg>,
         conn: ConnHandle,
         id: &str,
     ) -> oneshot::Receiver<Option<ConversationId>> {
         let (reply, answer) = oneshot::channel();
         engine_tx
-            .send(EngineMsg::CustomerStart {
+            .send_blocking(EngineMsg::CustomerStart {
                 conn,
                 id: id.into(),
                 protocol: PROTOCOL_VERSION,
@@ -1319,7 +778,7 @@ mod tests {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let kb = Arc::new(KnowledgeBase::builtin());
         let drafter = crate::drafting::DrafterChoice::Kb.build(kb.clone());
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, rx) = Inbox::bounded(16);
         let engine = Engine::new(
             DispatchConfig::default(),
             Box::new(store),
@@ -1357,7 +816,8 @@ mod tests {
         });
         assert!(first.contains("\"started\""), "{first}");
 
-        tx.send(EngineMsg::Shutdown).expect("engine running");
+        tx.send_blocking(EngineMsg::Shutdown)
+            .expect("engine running");
         thread.join().expect("engine thread");
         let facts = SqliteStore::open(dir.path())
             .expect("store")

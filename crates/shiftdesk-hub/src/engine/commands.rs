@@ -1,0 +1,228 @@
+//! Commands from logged-in clients. Each is answered once per command id: a retry gets the
+//! first answer again (from the open batch, else from the log) and changes nothing.
+
+use super::*;
+
+impl Engine {
+    pub(super) fn worker_command(&mut self, worker: &str, frame: WorkerFrame, now: Millis) {
+        let WorkerFrame { id, command } = frame;
+        let principal = format!("w:{worker}");
+        if let Some(previous) = self.previous_result(&principal, &id) {
+            let event = match previous {
+                CommandResult::Ok => WorkerEvent::Ack {
+                    id,
+                    duplicate: true,
+                },
+                CommandResult::Refused { code, message } => WorkerEvent::Error {
+                    id: Some(id),
+                    code: serde_json::from_value(serde_json::Value::String(code))
+                        .unwrap_or(ErrorCode::Conflict),
+                    message,
+                },
+            };
+            self.send_worker(worker, &event);
+            return;
+        }
+        let is_supervisor = self
+            .dispatch
+            .worker_info(worker)
+            .is_some_and(|w| w.role == Role::Supervisor);
+        let name = command.name();
+        let result = if command.needs_supervisor() && !is_supervisor {
+            Err(Refusal {
+                code: ErrorCode::Forbidden,
+                message: format!("`{name}` needs the supervisor role"),
+            })
+        } else {
+            match command {
+                WorkerCommand::Wallboard => {
+                    if !self.wallboard_subscribers.iter().any(|w| w == worker) {
+                        self.wallboard_subscribers.push(worker.to_string());
+                    }
+                    let wallboard = self.dispatch.wallboard(now);
+                    self.send_worker_direct(worker, &WorkerEvent::Wallboard { wallboard });
+                    Ok(Vec::new())
+                }
+                WorkerCommand::Hello { .. } => Err(Refusal {
+                    code: ErrorCode::Conflict,
+                    message: "already logged in".into(),
+                }),
+                WorkerCommand::Ping => Ok(Vec::new()),
+                other => match to_core_command(other) {
+                    Some(command) => self.dispatch.handle(
+                        Input::Command {
+                            worker: worker.to_string(),
+                            command,
+                        },
+                        now,
+                    ),
+                    None => Ok(Vec::new()),
+                },
+            }
+        };
+        match result {
+            Ok(effects) => {
+                self.remember_command(principal, id.clone(), CommandResult::Ok);
+                self.carry_out(effects);
+                self.send_worker(
+                    worker,
+                    &WorkerEvent::Ack {
+                        id,
+                        duplicate: false,
+                    },
+                );
+            }
+            Err(refusal) => {
+                let code = serde_json::to_value(refusal.code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let stored = CommandResult::Refused {
+                    code,
+                    message: refusal.message.clone(),
+                };
+                self.remember_command(principal, id.clone(), stored);
+                self.send_worker(
+                    worker,
+                    &WorkerEvent::Error {
+                        id: Some(id),
+                        code: refusal.code,
+                        message: refusal.message,
+                    },
+                );
+            }
+        }
+    }
+
+    pub(super) fn customer_command(
+        &mut self,
+        conversation: &str,
+        frame: CustomerFrame,
+        now: Millis,
+    ) {
+        let CustomerFrame { id, command } = frame;
+        let principal = format!("c:{conversation}");
+        if let Some(previous) = self.previous_result(&principal, &id) {
+            let event = match previous {
+                CommandResult::Ok => CustomerEvent::Ack {
+                    id,
+                    duplicate: true,
+                },
+                CommandResult::Refused { message, .. } => CustomerEvent::Error {
+                    id: Some(id),
+                    code: ErrorCode::Conflict,
+                    message,
+                },
+            };
+            self.send_customer(conversation, &event);
+            return;
+        }
+        let input = match command {
+            CustomerCommand::Message { text } => Input::CustomerMessage {
+                conversation: conversation.to_string(),
+                text,
+            },
+            CustomerCommand::Leave => Input::CustomerLeft {
+                conversation: conversation.to_string(),
+            },
+            CustomerCommand::Start { .. } | CustomerCommand::Ping => {
+                self.send_customer(
+                    conversation,
+                    &CustomerEvent::Ack {
+                        id,
+                        duplicate: false,
+                    },
+                );
+                return;
+            }
+        };
+        match self.dispatch.handle(input, now) {
+            Ok(effects) => {
+                self.remember_command(principal, id.clone(), CommandResult::Ok);
+                self.carry_out(effects);
+                self.send_customer(
+                    conversation,
+                    &CustomerEvent::Ack {
+                        id,
+                        duplicate: false,
+                    },
+                );
+            }
+            Err(refusal) => self.send_customer(
+                conversation,
+                &CustomerEvent::Error {
+                    id: Some(id),
+                    code: refusal.code,
+                    message: refusal.message,
+                },
+            ),
+        }
+    }
+
+    /// The answer a command already got: from a batch not yet stored, else from the log.
+    pub(super) fn previous_result(&self, principal: &str, id: &str) -> Option<CommandResult> {
+        // Every command in `recent_commands` or in the log is in `seen`: its "no" settles
+        // nearly every command without a lookup.
+        if !self.seen.may_have(principal, id) {
+            return None;
+        }
+        self.recent_commands
+            .get(&(principal.to_string(), id.to_string()))
+            .map(|(result, _)| result.clone())
+            .or_else(|| self.store.command_result(principal, id).ok().flatten())
+    }
+
+    /// Remember a command's result: it reaches the log with the open batch, and a retry that
+    /// comes before that is answered from here.
+    pub(super) fn remember_command(
+        &mut self,
+        principal: String,
+        id: String,
+        result: CommandResult,
+    ) {
+        self.seen.insert(&principal, &id);
+        self.recent_commands.insert(
+            (principal.clone(), id.clone()),
+            (result.clone(), self.batch_no),
+        );
+        self.batch_commands.push(CommandRecord {
+            principal,
+            id,
+            result,
+        });
+    }
+}
+
+fn to_core_command(command: WorkerCommand) -> Option<Command> {
+    Some(match command {
+        WorkerCommand::SetStatus { status } => Command::SetStatus(status),
+        WorkerCommand::AcceptOffer { conversation } => Command::AcceptOffer(conversation),
+        WorkerCommand::DeclineOffer {
+            conversation,
+            reason,
+        } => Command::DeclineOffer(conversation, reason),
+        WorkerCommand::Reply { conversation, text } => Command::Reply(conversation, text),
+        WorkerCommand::Draft {
+            conversation,
+            draft,
+            action,
+        } => Command::Draft(conversation, draft, action),
+        WorkerCommand::Note { conversation, text } => Command::Note(conversation, text),
+        WorkerCommand::Resolve { conversation } => Command::Resolve(conversation),
+        WorkerCommand::Transfer {
+            conversation,
+            reason,
+        } => Command::Transfer(conversation, reason),
+        WorkerCommand::Shadow { conversation } => Command::Shadow(conversation),
+        WorkerCommand::Unshadow { conversation } => Command::Unshadow(conversation),
+        WorkerCommand::Whisper { conversation, text } => Command::Whisper(conversation, text),
+        WorkerCommand::TakeOver { conversation } => Command::TakeOver(conversation),
+        WorkerCommand::HandBack {
+            conversation,
+            worker,
+        } => Command::HandBack(conversation, worker),
+        WorkerCommand::Hello { .. } | WorkerCommand::Ping | WorkerCommand::Wallboard => {
+            return None;
+        }
+    })
+}

@@ -1,0 +1,218 @@
+//! Logging in: a worker's `hello` (checked against the token store, answered with `welcome`
+//! and either the missed frames or a snapshot) and a customer's `start` (a new conversation
+//! with a fresh id and key, or a resume with the key).
+
+use super::*;
+
+/// What a customer said about themselves when opening a conversation.
+pub(super) struct Opening {
+    pub(super) name: Option<String>,
+    pub(super) lang: Option<Lang>,
+    pub(super) context: Vec<(String, String)>,
+}
+
+impl Engine {
+    pub(super) fn worker_hello(
+        &mut self,
+        conn: ConnHandle,
+        id: &str,
+        token: &str,
+        version: u32,
+        resume: Option<Resume>,
+        now: Millis,
+    ) -> Option<WorkerId> {
+        let error = |code, message: &str| {
+            direct(
+                &conn,
+                &WorkerEvent::Error {
+                    id: Some(id.to_string()),
+                    code,
+                    message: message.to_string(),
+                },
+            )
+        };
+        if version != PROTOCOL_VERSION {
+            error(
+                ErrorCode::Version,
+                &format!("this hub speaks protocol {PROTOCOL_VERSION}, not {version}"),
+            );
+            return None;
+        }
+        let stored = match self.store.worker_by_token(&hash_token(token)) {
+            Ok(Some(w)) => w,
+            Ok(None) => {
+                error(ErrorCode::Unauthorized, "unknown token");
+                return None;
+            }
+            Err(e) => {
+                tracing::error!(%e, "token lookup failed");
+                error(
+                    ErrorCode::Unavailable,
+                    "the hub cannot read its store; retry",
+                );
+                return None;
+            }
+        };
+        let info = stored.info;
+        let worker = info.id.clone();
+        let name = format!("{}-{}", self.epoch, worker);
+        let status = self
+            .dispatch
+            .worker_status(&worker)
+            .unwrap_or(shiftdesk_protocol::WorkerStatus::Offline);
+        let stats = self.dispatch.worker_stats(&worker).unwrap_or_default();
+        let limits = self.limits();
+        let stream = self
+            .workers
+            .entry(worker.clone())
+            .or_insert_with(|| Stream::new(name));
+        if let Some(old) = stream.conn.take() {
+            old.kill
+                .send_replace(Some((CLOSE_REPLACED, "logged in elsewhere".into())));
+        }
+        let replay = resume
+            .filter(|r| r.stream == stream.name)
+            .and_then(|r| stream.replay_from(r.last_seq));
+        let welcome = WorkerEvent::Welcome {
+            protocol: PROTOCOL_VERSION,
+            stream: stream.name.clone(),
+            resumed: replay.is_some(),
+            worker: info.clone(),
+            status,
+            stats,
+            limits,
+            server_time: now,
+        };
+        self.held
+            .push((conn.clone(), protocol::encode(0, &welcome).into()));
+        if let Some(frames) = &replay {
+            for frame in frames {
+                self.held.push((conn.clone(), frame.clone()));
+            }
+        }
+        stream.conn = Some(conn);
+        let resumed = replay.is_some();
+        self.run(Input::WorkerConnected { info, resumed }, now);
+        Some(worker)
+    }
+
+    pub(super) fn customer_start(
+        &mut self,
+        conn: ConnHandle,
+        id: &str,
+        version: u32,
+        opening: Opening,
+        resume: Option<CustomerResume>,
+        now: Millis,
+    ) -> Option<ConversationId> {
+        let error = |code, message: String| {
+            direct(
+                &conn,
+                &CustomerEvent::Error {
+                    id: Some(id.to_string()),
+                    code,
+                    message,
+                },
+            )
+        };
+        if version != PROTOCOL_VERSION {
+            error(
+                ErrorCode::Version,
+                format!("this hub speaks protocol {PROTOCOL_VERSION}, not {version}"),
+            );
+            return None;
+        }
+        if let Some(resume) = resume {
+            let key = self.dispatch.conversation_key(&resume.conversation);
+            if key.as_deref() != Some(resume.key.as_str()) {
+                error(
+                    ErrorCode::Unauthorized,
+                    format!("no conversation `{}` with that key", resume.conversation),
+                );
+                return None;
+            }
+            let conversation = resume.conversation.clone();
+            let name = format!("{}-{conversation}", self.epoch);
+            let stream = self
+                .customers
+                .entry(conversation.clone())
+                .or_insert_with(|| Stream::new(name));
+            let replay = (resume.stream == stream.name)
+                .then(|| stream.replay_from(resume.last_seq))
+                .flatten();
+            let started = CustomerEvent::Started {
+                protocol: PROTOCOL_VERSION,
+                conversation: conversation.clone(),
+                key: resume.key,
+                stream: stream.name.clone(),
+                resumed: replay.is_some(),
+            };
+            self.held
+                .push((conn.clone(), protocol::encode(0, &started).into()));
+            for frame in replay.unwrap_or_default() {
+                self.held.push((conn.clone(), frame));
+            }
+            stream.conn = Some(conn);
+            return Some(conversation);
+        }
+        let Opening {
+            name,
+            lang,
+            context,
+        } = opening;
+        let name = name
+            .map(|n| n.trim().chars().take(80).collect::<String>())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "Customer".to_string());
+        let key = crate::store::new_token();
+        let conversation = self.new_conversation_id();
+        let input = Input::CustomerOpened {
+            conversation: conversation.clone(),
+            customer: name,
+            language: lang,
+            key: key.clone(),
+            context,
+        };
+        let effects = match self.dispatch.handle(input, now) {
+            Ok(effects) => effects,
+            Err(refusal) => {
+                error(refusal.code, refusal.message);
+                return None;
+            }
+        };
+        let mut stream = Stream::new(format!("{}-{conversation}", self.epoch));
+        let started = CustomerEvent::Started {
+            protocol: PROTOCOL_VERSION,
+            conversation: conversation.clone(),
+            key,
+            stream: stream.name.clone(),
+            resumed: false,
+        };
+        self.held
+            .push((conn.clone(), protocol::encode(0, &started).into()));
+        stream.conn = Some(conn);
+        self.customers.insert(conversation.clone(), stream);
+        self.carry_out(effects);
+        Some(conversation)
+    }
+
+    /// A conversation id no conversation has: random, so hubs that share one log never hand
+    /// out the same id, and nobody can guess another customer's from their own.
+    pub(super) fn new_conversation_id(&self) -> ConversationId {
+        loop {
+            let id = format!("c-{}", short_id());
+            if self.dispatch.conversation_state(&id).is_none() {
+                return id;
+            }
+        }
+    }
+}
+
+/// Eight characters of base-32 without look-alike letters: 40 bits, short enough to read out
+/// to a colleague and to fit a wallboard column.
+fn short_id() -> String {
+    const ALPHABET: &[u8] = b"0123456789abcdefghjkmnpqrstvwxyz";
+    (0..8)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect()
+}

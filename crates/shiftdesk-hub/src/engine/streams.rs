@@ -1,0 +1,128 @@
+//! Each client's outbound stream: its events numbered (`seq`), the newest kept in a window so a
+//! client that reconnects resumes where it left off, and the frames of batches not yet stored
+//! held back (or taken back, if the commit fails).
+
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
+
+use crate::conn::{ConnHandle, Frame};
+use shiftdesk_protocol::{self as protocol, RESUME_WINDOW};
+
+/// A client's outbound stream: numbered frames, the newest kept for resume.
+pub(super) struct Stream {
+    pub(super) name: String,
+    next_seq: u64,
+    window: VecDeque<(u64, Frame)>,
+    pub(super) conn: Option<ConnHandle>,
+    /// For each batch not yet committed that pushed to this stream, oldest first: the batch
+    /// and the first seq it pushed, to take back if a commit fails.
+    uncommitted: VecDeque<(u64, u64)>,
+}
+
+impl Stream {
+    pub(super) fn new(name: String) -> Stream {
+        Stream {
+            name,
+            next_seq: 1,
+            window: VecDeque::new(),
+            conn: None,
+            uncommitted: VecDeque::new(),
+        }
+    }
+
+    /// Number the event and keep it for resume; returns the frame to send once the batch is
+    /// committed, if someone is connected.
+    pub(super) fn push<E: serde::Serialize>(
+        &mut self,
+        event: &E,
+        batch: u64,
+    ) -> Option<(ConnHandle, Frame)> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if !self.pushed_in(batch) {
+            self.uncommitted.push_back((batch, seq));
+        }
+        let mut text = protocol::encode(seq, event);
+        // The window keeps it: not the spare room the encoder grew it by (up to as much again).
+        text.shrink_to_fit();
+        let frame: Frame = text.into();
+        if self.window.len() == RESUME_WINDOW {
+            self.window.pop_front();
+        }
+        self.window.push_back((seq, frame.clone()));
+        self.conn.as_ref().map(|conn| (conn.clone(), frame))
+    }
+
+    /// Whether `batch` has pushed to this stream already.
+    pub(super) fn pushed_in(&self, batch: u64) -> bool {
+        self.uncommitted.back().is_some_and(|(b, _)| *b == batch)
+    }
+
+    /// The batches up to `up_to` are in the log.
+    pub(super) fn committed(&mut self, up_to: u64) {
+        while self.uncommitted.front().is_some_and(|(b, _)| *b <= up_to) {
+            self.uncommitted.pop_front();
+        }
+    }
+
+    /// Forget the frames of every batch not committed (one failed, and later ones built on it).
+    pub(super) fn take_back(&mut self) {
+        if let Some((_, from)) = self.uncommitted.front().copied() {
+            while self.window.back().is_some_and(|(seq, _)| *seq >= from) {
+                self.window.pop_back();
+            }
+            self.next_seq = from;
+        }
+        self.uncommitted.clear();
+    }
+
+    /// Frames after `last_seq`, if the window still holds all of them.
+    pub(super) fn replay_from(&self, last_seq: u64) -> Option<Vec<Frame>> {
+        if last_seq + 1 >= self.next_seq {
+            return Some(Vec::new());
+        }
+        let first = self.window.front().map(|(s, _)| *s)?;
+        if last_seq + 1 < first {
+            return None;
+        }
+        Some(
+            self.window
+                .iter()
+                .filter(|(s, _)| *s > last_seq)
+                .map(|(_, f)| f.clone())
+                .collect(),
+        )
+    }
+}
+
+/// The stream of the client `id` (a worker or a conversation), opened on first use. Looked up
+/// before it is inserted: nearly always it exists, and then no key is allocated.
+pub(super) fn stream_of<'a>(
+    streams: &'a mut HashMap<String, Stream>,
+    epoch: &str,
+    id: &str,
+) -> &'a mut Stream {
+    if !streams.contains_key(id) {
+        streams.insert(id.to_string(), Stream::new(format!("{epoch}-{id}")));
+    }
+    streams
+        .get_mut(id)
+        .expect("the stream was just opened if it was missing")
+}
+
+/// Push an event on a client's stream (`(true, worker)` or `(false, conversation)`), remembering
+/// that the stream changed in this batch and holding the frame until the batch is committed.
+pub(super) fn push_held<E: serde::Serialize>(
+    stream: &mut Stream,
+    (worker, id): (bool, &str),
+    event: &E,
+    batch: u64,
+    touched: &mut Vec<(bool, String)>,
+    held: &mut Vec<(ConnHandle, Frame)>,
+) {
+    if !stream.pushed_in(batch) {
+        touched.push((worker, id.to_string()));
+    }
+    held.extend(stream.push(event, batch));
+}
