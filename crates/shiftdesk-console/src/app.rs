@@ -9,7 +9,7 @@ use ratatui_textarea::{Input, Key as TaKey, TextArea, WrapMode};
 
 use super::board::{BoardFocus, HandBackTarget, PAGE, WallboardView};
 use super::keymap::{Action, Context, Key, KeyPress, Keymap, Lookup};
-use super::outbox::{IdGen, Outbox, Pending};
+use shiftdesk_client::outbox::{IdGen, Outbox, Pending};
 use shiftdesk_protocol::{
     Author, ConversationId, ConversationState, ConversationView, Draft, DraftAction, DraftOutcome,
     ErrorCode, Limits, Message, Millis, PROTOCOL_VERSION, RejectReason, Role, WorkerCommand,
@@ -29,23 +29,8 @@ const OFFER_GRACE_MS: Millis = 5_000;
 const MAX_RETRIES: u32 = 5;
 const SCROLL_STEP: u16 = 3;
 
-/// The connection, as the status bar shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnState {
-    Connecting {
-        attempt: u32,
-    },
-    Connected,
-    /// Waiting before the next attempt, until `at` (console clock).
-    Reconnecting {
-        attempt: u32,
-        at: Millis,
-    },
-    /// Not trying any more (the hub refused the login, or the console is stopping).
-    Offline {
-        reason: String,
-    },
-}
+/// The connection, as the status bar shows it; the client's session reports it.
+pub use shiftdesk_client::ConnState;
 
 /// Everything that can happen to the console.
 // A hub frame is the big variant; each message is moved once through a channel, so boxing it
