@@ -16,8 +16,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use shiftdesk_client::{ConnState, SessionEvent};
 use shiftdesk_protocol::{
-    self as protocol, Lang, Limits, Role, WorkerCommand, WorkerEvent, WorkerFrame, WorkerInfo,
-    WorkerStats, WorkerStatus,
+    self as protocol, CustomerCommand, CustomerFrame, Lang, Limits, Role, WorkerCommand,
+    WorkerEvent, WorkerFrame, WorkerInfo, WorkerStats, WorkerStatus,
 };
 
 /// Generous: the machine may be busy. Only a broken rule makes a test wait this long.
@@ -67,20 +67,38 @@ impl FakeConn {
     /// The next frame from the client, pings included; `None` when the client closed the
     /// socket.
     pub async fn next_frame(&mut self) -> Option<WorkerFrame> {
+        let text = self.next_text().await?;
+        Some(protocol::decode_worker(&text).expect("the client sent a bad frame"))
+    }
+
+    /// The next text frame from the client, as it is; `None` when the client closed the socket.
+    pub async fn next_text(&mut self) -> Option<String> {
         loop {
             let msg = tokio::time::timeout(WAIT, self.ws.next())
                 .await
                 .expect("the client neither sent a frame nor closed the connection");
             match msg {
-                Some(Ok(WsMessage::Text(text))) => {
-                    return Some(
-                        protocol::decode_worker(&text).expect("the client sent a bad frame"),
-                    );
-                }
+                Some(Ok(WsMessage::Text(text))) => return Some(text.to_string()),
                 Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => return None,
                 Some(Ok(_)) => {}
             }
         }
+    }
+
+    /// The next customer frame that is not a ping; the connection must stay open.
+    pub async fn next_customer_command(&mut self) -> CustomerFrame {
+        loop {
+            let text = self.next_text().await.expect("connection closed");
+            let frame = protocol::decode_customer(&text).expect("the client sent a bad frame");
+            if frame.command != CustomerCommand::Ping {
+                return frame;
+            }
+        }
+    }
+
+    /// Send any event (a customer one, say) as frame `seq`.
+    pub async fn send_event(&mut self, seq: u64, event: &impl serde::Serialize) {
+        self.send_text(&protocol::encode(seq, event)).await;
     }
 
     /// The next frame that is not a ping; the connection must stay open.
@@ -95,7 +113,7 @@ impl FakeConn {
 
     /// Send `event` as stream frame `seq` (0: a connection frame).
     pub async fn send(&mut self, seq: u64, event: &WorkerEvent) {
-        self.send_text(&protocol::encode(seq, event)).await;
+        self.send_event(seq, event).await;
     }
 
     pub async fn send_text(&mut self, text: &str) {
