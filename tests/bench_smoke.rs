@@ -5,8 +5,9 @@
 use std::net::Ipv4Addr;
 
 use shiftdesk_bench::jobs::{
-    Job, JobResult, OfferJob, Rates, RelayJob, Server, StormJob, Target, Timing, run_job,
+    Job, JobResult, OfferJob, Rates, RelayJob, Server, StormJob, Target, Timing,
 };
+use shiftdesk_bench::loadgen::run_job;
 use shiftdesk_hub::dispatch::DispatchConfig;
 use shiftdesk_hub::server::HubConfig;
 use shiftdesk_protocol::Lang;

@@ -15,11 +15,10 @@ use serde_json::{Value, json};
 use tokio::sync::{Semaphore, watch};
 use tokio_tungstenite::tungstenite::Message;
 
+use super::conn::{Codec, Conn, IdSource};
 use super::jobs::{OfferJob, OfferResult, OfferRun, RelayJob, StormJob, StormResult, StormRun};
 use super::procs::{cpu_seconds, self_cpu_seconds};
-use super::progress;
-use super::relay::{Codec, Conn, IdSource};
-use super::stats::{self, Latency};
+use super::stats::{self, Latency, progress};
 use super::wire::{self, Tag, Ws};
 
 /// How long setup steps may wait for the hub's answer.
