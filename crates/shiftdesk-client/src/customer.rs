@@ -45,6 +45,18 @@ pub struct CustomerDialect {
     conversation: Option<(String, String)>,
 }
 
+impl CustomerDialect {
+    /// A new conversation for a customer called `name`, in `lang` (see [`CustomerConfig`]).
+    pub fn new(name: Option<String>, lang: Option<Lang>) -> CustomerDialect {
+        CustomerDialect {
+            name,
+            lang,
+            context: BTreeMap::new(),
+            conversation: None,
+        }
+    }
+}
+
 pub type CustomerSession = Session<CustomerFrame>;
 pub type CustomerEvents = mpsc::UnboundedReceiver<SessionEvent<CustomerEvent>>;
 

@@ -36,6 +36,7 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 pub use courier::Courier;
 pub use liveness::Liveness;
+pub use session::LoginError;
 pub use session::{ConnState, Endpoint, Session, SessionCommand, SessionEvent, StreamCursor};
 use shiftdesk_protocol::Millis;
 

@@ -333,13 +333,30 @@ impl<D: Dialect> Shell<D> {
             stop = wait_for_stop(&mut self.commands) => return stop,
         };
 
-        let login_id = format!("{}-{}", D::LOGIN, crate::random_prefix());
-        let login = self.dialect.login(login_id.clone(), self.cursor.resume());
-        if let Err(e) = send_frame(&mut ws, &login).await {
-            return Ended::Retry(e);
+        // Before its answer the hub reads nothing but the login: nothing else is sent meanwhile.
+        let login = tokio::time::timeout(
+            self.liveness.silence_limit,
+            log_in(&mut ws, &mut self.dialect, &mut self.cursor),
+        );
+        let welcome = tokio::select! {
+            answer = login => match answer {
+                Ok(Ok(welcome)) => welcome,
+                Ok(Err(LoginError::Refused(reason))) => return Ended::Fatal(reason),
+                Ok(Err(LoginError::Retry(reason))) => return Ended::Retry(reason),
+                Ok(Err(LoginError::StartOver(reason))) => return Ended::RetryNow(reason),
+                Err(_) => return Ended::Retry(format!(
+                    "no answer to the login for {:?}", self.liveness.silence_limit
+                )),
+            },
+            stop = wait_for_stop(&mut self.commands) => return stop,
+        };
+        self.failures = 0;
+        tracing::info!(stream = ?self.cursor.stream(), "logged in");
+        self.emit(SessionEvent::Conn(ConnState::Connected));
+        if !self.emit(SessionEvent::Frame(welcome)) {
+            return Ended::Stopped;
         }
 
-        let mut logged_in = false;
         let mut last_heard = Instant::now();
         let every = self.liveness.ping_every;
         let mut ping = tokio::time::interval_at(Instant::now() + every, every);
@@ -381,22 +398,9 @@ impl<D: Dialect> Shell<D> {
                     let Some(event) = event else {
                         continue;
                     };
-                    match self.dialect.classify(&event, &login_id) {
-                        Verdict::LoggedIn { stream, resumed } => {
-                            self.cursor.welcome(&stream, resumed);
-                            logged_in = true;
-                            self.failures = 0;
-                            tracing::info!(%stream, resumed, "logged in");
-                            self.emit(SessionEvent::Conn(ConnState::Connected));
-                        }
-                        Verdict::Refused(reason) => return Ended::Fatal(reason),
-                        Verdict::Retry(reason) => return Ended::Retry(reason),
-                        Verdict::StartOver(reason) => {
-                            self.cursor = StreamCursor::default();
-                            return Ended::RetryNow(reason);
-                        }
-                        Verdict::Pong => continue,
-                        Verdict::Pass => {}
+                    // The login was answered before this loop: only pongs are not for the owner.
+                    if self.dialect.classify(&event, "") == Verdict::Pong {
+                        continue;
                     }
                     if !self.emit(SessionEvent::Frame(event)) {
                         return Ended::Stopped;
@@ -408,9 +412,7 @@ impl<D: Dialect> Shell<D> {
                         return Ended::Stopped;
                     }
                     Some(SessionCommand::Send(frame)) => {
-                        // Before the login answer the hub reads nothing but the login; the
-                        // outbox is sent again after it anyway.
-                        if logged_in && let Err(e) = send_frame(&mut ws, &frame).await {
+                        if let Err(e) = send_frame(&mut ws, &frame).await {
                             return Ended::Retry(e);
                         }
                     }
@@ -458,6 +460,75 @@ fn closed(
         Some(CLOSE_TOO_SLOW) => Ended::RetryNow(format!("the hub closed the connection: {reason}")),
         Some(code) => Ended::Retry(format!("the hub closed the connection ({code} {reason})")),
         None => Ended::Retry("the hub closed the connection".into()),
+    }
+}
+
+/// Why a login did not work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginError {
+    /// For good (a bad token, another protocol version): don't try again.
+    Refused(String),
+    /// For now (the link broke, the hub was busy): try again after a pause.
+    Retry(String),
+    /// The hub does not know what we resumed: the cursor was reset; log in afresh.
+    StartOver(String),
+}
+
+impl std::fmt::Display for LoginError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoginError::Refused(why) | LoginError::Retry(why) | LoginError::StartOver(why) => {
+                f.write_str(why)
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoginError {}
+
+/// Log in on an open websocket: send the dialect's login frame (resuming from `cursor`) and
+/// read until its answer, which is returned (`welcome`, `started`); `cursor` then names the
+/// stream. The session task does this on every connection; clients that drive their socket
+/// themselves (the benchmark's load generators) call it directly.
+pub async fn log_in<D: Dialect>(
+    ws: &mut crate::WsStream,
+    dialect: &mut D,
+    cursor: &mut StreamCursor,
+) -> Result<D::Event, LoginError> {
+    let id = format!("{}-{}", D::LOGIN, crate::random_prefix());
+    send_frame(ws, &dialect.login(id.clone(), cursor.resume()))
+        .await
+        .map_err(LoginError::Retry)?;
+    loop {
+        let text = match ws.next().await {
+            Some(Ok(WsMessage::Text(text))) => text,
+            Some(Ok(WsMessage::Close(frame))) => {
+                return Err(LoginError::Retry(format!(
+                    "the hub closed the connection before the login was answered ({})",
+                    frame.map(|f| f.to_string()).unwrap_or_default()
+                )));
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(LoginError::Retry(format!("connection error: {e}"))),
+            None => return Err(LoginError::Retry("the connection closed".into())),
+        };
+        // Only connection frames come before the answer; nothing here moves the cursor.
+        let Some((_, Some(event))) = decode::<D::Event>(&text) else {
+            continue;
+        };
+        match dialect.classify(&event, &id) {
+            Verdict::LoggedIn { stream, resumed } => {
+                cursor.welcome(&stream, resumed);
+                return Ok(event);
+            }
+            Verdict::Refused(why) => return Err(LoginError::Refused(why)),
+            Verdict::Retry(why) => return Err(LoginError::Retry(why)),
+            Verdict::StartOver(why) => {
+                *cursor = StreamCursor::default();
+                return Err(LoginError::StartOver(why));
+            }
+            Verdict::Pong | Verdict::Pass => {}
+        }
     }
 }
 
