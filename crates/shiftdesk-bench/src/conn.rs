@@ -3,7 +3,10 @@
 //! receives. The setups ([`super::hubload`], [`super::floor`], [`super::nats`]) make these;
 //! the driver ([`super::relay`]) runs them.
 
+use serde::Serialize;
 use tokio_tungstenite::tungstenite::Message;
+
+use shiftdesk_protocol::{CustomerCommand, CustomerFrame, WorkerCommand, WorkerFrame};
 
 use super::wire::{self, FILLER, Tag, Ws};
 
@@ -19,6 +22,12 @@ pub enum Codec {
     Floor { prefix: String },
     /// NATS: `PUB <subject>`; `tail` holds a protocol line split across websocket frames.
     Nats { subject: String, tail: Vec<u8> },
+}
+
+/// A client frame as a websocket message. (These frames always serialise: no maps with
+/// non-string keys.)
+pub fn encode(frame: &impl Serialize) -> Message {
+    Message::text(serde_json::to_string(frame).unwrap_or_default())
 }
 
 /// Command ids unique across runs of the bench (a hub remembers every id it has applied).
@@ -45,15 +54,21 @@ impl Codec {
     pub fn encode(&mut self, tag: Tag) -> Message {
         let text = format!("{} {FILLER}", tag.text());
         match self {
-            Codec::HubCustomer { ids } => Message::text(format!(
-                r#"{{"id":"{}","type":"message","text":"{text}"}}"#,
-                ids.fresh()
-            )),
-            Codec::HubWorker { conversation, ids } => Message::text(format!(
-                r#"{{"id":"{}","type":"reply","conversation":"{conversation}","text":"{text}"}}"#,
-                ids.fresh()
-            )),
-            Codec::HubListener => Message::text(r#"{"id":"p","type":"ping"}"#),
+            Codec::HubCustomer { ids } => encode(&CustomerFrame {
+                id: ids.fresh(),
+                command: CustomerCommand::Message { text },
+            }),
+            Codec::HubWorker { conversation, ids } => encode(&WorkerFrame {
+                id: ids.fresh(),
+                command: WorkerCommand::Reply {
+                    conversation: conversation.clone(),
+                    text,
+                },
+            }),
+            Codec::HubListener => encode(&WorkerFrame {
+                id: "p".into(),
+                command: WorkerCommand::Ping,
+            }),
             Codec::Floor { prefix } => Message::text(format!("{prefix} {text}")),
             Codec::Nats { subject, .. } => {
                 Message::binary(format!("PUB {subject} {}\r\n{text}\r\n", text.len()))
