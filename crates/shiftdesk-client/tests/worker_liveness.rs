@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use shiftdesk_client::worker::{self, WorkerConfig, WorkerEvents};
 use shiftdesk_client::{ConnState, Liveness, SessionEvent};
 use shiftdesk_protocol::{self as protocol, Resume, WorkerCommand, WorkerEvent};
-use shiftdesk_testkit::fake_hub::{WAIT, ack, next_conn, next_event, welcome};
+use shiftdesk_testkit::fake_hub::{WAIT, ack, next_conn, next_event, stop, welcome};
 use shiftdesk_testkit::{FakeConn, FakeHub};
 
 /// Accept the console, check its `hello`, log it in and send stream frames `frames`. Returns the
@@ -134,10 +134,7 @@ async fn pings_keep_a_quiet_link_alive_and_silence_past_the_limit_reconnects_and
         ping_ids.len()
     );
 
-    tokio::time::timeout(WAIT, session.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    stop(session).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,10 +179,7 @@ async fn a_wall_clock_jump_reconnects_at_once_and_resumes() {
         "console liveness: a 10-minute wall-clock jump reconnected at once and resumed after seq 2"
     );
 
-    tokio::time::timeout(WAIT, session.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    stop(session).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,8 +228,5 @@ async fn a_gap_in_the_stream_reconnects_and_resumes_to_fill_it() {
         "console liveness: a gap after seq 2 reconnected, resumed after 2, and frames 3 and 4 arrived once"
     );
 
-    tokio::time::timeout(WAIT, session.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    stop(session).await;
 }

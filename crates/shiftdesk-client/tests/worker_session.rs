@@ -16,7 +16,7 @@ use shiftdesk_protocol::{
     self as protocol, Resume, WorkerCommand, WorkerEvent, WorkerFrame, WorkerStatus,
 };
 use shiftdesk_testkit::FakeHub;
-use shiftdesk_testkit::fake_hub::{WAIT, ack, next_conn, next_event, welcome};
+use shiftdesk_testkit::fake_hub::{ack, next_conn, next_event, stop, welcome};
 
 #[tokio::test]
 async fn logs_in_drops_duplicates_resumes_and_stops_when_replaced() {
@@ -116,10 +116,7 @@ async fn logs_in_drops_duplicates_resumes_and_stops_when_replaced() {
         ConnState::Offline { reason } => assert!(reason.contains("another console"), "{reason}"),
         other => panic!("expected offline, got {other:?}"),
     }
-    tokio::time::timeout(WAIT, session.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    stop(session).await;
 }
 
 #[tokio::test]
@@ -147,10 +144,7 @@ async fn a_refused_token_stops_without_retrying() {
     }
     // No second attempt.
     assert!(hub.quiet_for(Duration::from_secs(1)).await);
-    tokio::time::timeout(WAIT, session.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    stop(session).await;
 }
 
 #[tokio::test]
@@ -174,8 +168,5 @@ async fn an_unreachable_hub_is_retried_with_backoff() {
         }
     }
     assert!(waits[1] > waits[0]);
-    tokio::time::timeout(WAIT, session.stop())
-        .await
-        .unwrap()
-        .unwrap();
+    stop(session).await;
 }

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use shiftdesk_client::{ConnState, SessionEvent};
+use shiftdesk_client::{ConnState, Session, SessionEvent};
 use shiftdesk_protocol::{
     self as protocol, CustomerCommand, CustomerFrame, Lang, Limits, Role, WorkerCommand,
     WorkerEvent, WorkerFrame, WorkerInfo, WorkerStats, WorkerStatus,
@@ -172,28 +172,42 @@ pub fn ack(id: &str) -> WorkerEvent {
 
 /// The next connection state a session reports, skipping frames and lost connections.
 pub async fn next_conn<E: Debug>(rx: &mut mpsc::UnboundedReceiver<SessionEvent<E>>) -> ConnState {
-    loop {
-        match tokio::time::timeout(WAIT, rx.recv())
-            .await
-            .expect("the session reported no connection state")
-        {
-            Some(SessionEvent::Conn(state)) => return state,
-            Some(_) => {}
-            None => panic!("the session ended"),
-        }
-    }
+    next_picked(rx, "a connection state", |event| match event {
+        SessionEvent::Conn(state) => Some(state),
+        _ => None,
+    })
+    .await
 }
 
 /// The next hub frame a session hands over, skipping connection states.
 pub async fn next_event<E: Debug>(rx: &mut mpsc::UnboundedReceiver<SessionEvent<E>>) -> E {
+    next_picked(rx, "a hub frame", |event| match event {
+        SessionEvent::Frame(event) => Some(event),
+        _ => None,
+    })
+    .await
+}
+
+async fn next_picked<E, T>(
+    rx: &mut mpsc::UnboundedReceiver<SessionEvent<E>>,
+    what: &str,
+    pick: impl Fn(SessionEvent<E>) -> Option<T>,
+) -> T {
     loop {
-        match tokio::time::timeout(WAIT, rx.recv())
+        let event = tokio::time::timeout(WAIT, rx.recv())
             .await
-            .expect("no hub frame from the session")
-        {
-            Some(SessionEvent::Frame(event)) => return event,
-            Some(_) => {}
-            None => panic!("the session ended"),
+            .unwrap_or_else(|_| panic!("the session reported no {what} in {WAIT:?}"))
+            .expect("the session ended");
+        if let Some(picked) = pick(event) {
+            return picked;
         }
     }
+}
+
+/// Stop a session and wait until its task has ended.
+pub async fn stop<F>(session: Session<F>) {
+    tokio::time::timeout(WAIT, session.stop())
+        .await
+        .expect("the session did not stop")
+        .expect("the session task failed");
 }

@@ -111,47 +111,40 @@ impl Drop for HubProcess {
 
 /// `shiftdesk admin add-worker` with the given languages and capacity; returns the token.
 pub fn add_worker_cli(bin: &str, dir: &Path, name: &str, langs: &str, capacity: u32) -> String {
-    let out = std::process::Command::new(bin)
-        .args(["admin", "add-worker", "--data-dir"])
-        .arg(dir)
-        .args([
-            "--name",
-            name,
-            "--langs",
-            langs,
-            "--capacity",
-            &capacity.to_string(),
-        ])
-        .output()
-        .expect("admin runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout)
-        .expect("utf8")
-        .trim()
-        .to_string();
+    let capacity = capacity.to_string();
+    let token = run(
+        bin,
+        dir,
+        &["admin", "add-worker"],
+        &["--name", name, "--langs", langs, "--capacity", &capacity],
+    )
+    .trim()
+    .to_string();
     assert!(token.starts_with("sd_"), "token printed: {token}");
     token
 }
 
 /// `shiftdesk export KIND` as parsed JSON lines.
 pub fn export(bin: &str, dir: &Path, kind: &str) -> Vec<Value> {
-    let out = std::process::Command::new(bin)
-        .args(["export", kind, "--data-dir"])
-        .arg(dir)
-        .output()
-        .expect("export runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf8")
+    run(bin, dir, &["export", kind], &[])
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
         .collect()
+}
+
+/// `shiftdesk COMMAND --data-dir DIR ARGS`, which must succeed; its stdout.
+fn run(bin: &str, dir: &Path, command: &[&str], args: &[&str]) -> String {
+    let out = std::process::Command::new(bin)
+        .args(command)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("shiftdesk runs");
+    assert!(
+        out.status.success(),
+        "shiftdesk {command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf8")
 }
