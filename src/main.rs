@@ -229,8 +229,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::Ok(())
             })
         }
-        Cmd::Customer(args) => runtime()?.block_on(shiftdesk_client::customer::run(
-            shiftdesk_client::customer::CustomerOptions {
+        Cmd::Customer(args) => runtime()?.block_on(shiftdesk_client::customer_cli::run(
+            shiftdesk_client::customer_cli::CustomerOptions {
                 hub: args.hub,
                 name: args.name,
                 lang: args.lang,

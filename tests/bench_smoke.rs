@@ -5,35 +5,19 @@
 use std::net::Ipv4Addr;
 
 use shiftdesk_bench::jobs::{
-    Job, JobResult, OfferJob, Rates, RelayJob, Server, StormJob, Target, Timing, run_job,
+    Job, JobResult, OfferJob, Rates, RelayJob, Server, StormJob, Target, Timing,
 };
+use shiftdesk_bench::loadgen::run_job;
 use shiftdesk_hub::dispatch::DispatchConfig;
-use shiftdesk_hub::server::{self, HubConfig};
-use shiftdesk_hub::store::{EventStore, SqliteStore, hash_token, new_token};
+use shiftdesk_hub::server::HubConfig;
 use shiftdesk_protocol::Lang;
-use shiftdesk_protocol::{Role, WorkerInfo};
+use shiftdesk_protocol::Role;
+use shiftdesk_testkit::{add_worker, hub_config, start_hub};
 
 fn tokens(dir: &std::path::Path, prefix: &str, n: usize, role: Role) -> Vec<String> {
-    let mut store = SqliteStore::open(dir).expect("store opens");
+    let langs = [Lang::En, Lang::It, Lang::De, Lang::Nl, Lang::Sv, Lang::Ru];
     (0..n)
-        .map(|i| {
-            let token = new_token();
-            store
-                .add_worker(
-                    &WorkerInfo {
-                        id: format!("{prefix}{i}"),
-                        name: format!("Bench {prefix}{i}"),
-                        role,
-                        languages: vec![Lang::En, Lang::It, Lang::De, Lang::Nl, Lang::Sv, Lang::Ru],
-                        skills: vec![],
-                        capacity: 2,
-                    },
-                    &hash_token(&token),
-                    0,
-                )
-                .expect("worker added");
-            token
-        })
+        .map(|i| add_worker(dir, &format!("{prefix}{i}"), &langs, role, 2))
         .collect()
 }
 
@@ -49,19 +33,15 @@ async fn loadgen_against_an_in_process_hub() {
     let dir = tempfile::tempdir().expect("temp dir");
     let workers = tokens(dir.path(), "w", 6, Role::Worker);
     let supervisors = tokens(dir.path(), "s", 1, Role::Supervisor);
-    let hub = server::start(HubConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.path().to_path_buf(),
+    let hub = start_hub(HubConfig {
         dispatch: DispatchConfig {
             offer_timeout_ms: 500,
             grace_ms: 60_000,
             ..DispatchConfig::default()
         },
-        tls: None,
-        drafter: Default::default(),
+        ..hub_config(dir.path())
     })
-    .await
-    .expect("hub starts");
+    .await;
     let server = Server {
         target: Target::Hub,
         url: hub.url(),

@@ -6,8 +6,9 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{BIN, Client, HubProcess, add_worker_cli, export, worker};
+use common::{BIN, add_worker_cli, export, hub_process};
 use serde_json::{Value, json};
+use shiftdesk_testkit::{Client, worker};
 
 fn shiftdesk(args: &[&str]) -> std::process::Output {
     Command::new(BIN).args(args).output().expect("runs")
@@ -84,7 +85,7 @@ fn bad_flags_get_clear_errors() {
 #[test]
 fn the_customer_command_prints_what_the_customer_receives() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let hub = HubProcess::start(dir.path(), &[]);
+    let hub = hub_process(dir.path(), &[]);
     let mut child = Command::new(BIN)
         .args([
             "customer", "--hub", &hub.url, "--name", "Anna", "--lang", "de", "--wait", "20",
@@ -136,7 +137,7 @@ async fn sigkill_and_restart_lose_nothing_acknowledged() {
     let mut acked: Vec<(String, Vec<String>)> = vec![];
     let mut owned: Vec<String> = vec![];
     for cycle in 0..cycles {
-        let hub = HubProcess::start(dir, &[]);
+        let hub = hub_process(dir, &[]);
         let (mut w, _) = worker(&hub.url, &token).await;
         // The conversation taken before the last crash is still hers: she finishes it.
         if let Some(previous) = owned.last() {
@@ -147,7 +148,8 @@ async fn sigkill_and_restart_lose_nothing_acknowledged() {
             .await;
         // Earlier conversations: customers resume theirs and keep writing.
         for (i, lang) in ["en", "it", "de"].iter().enumerate() {
-            let (mut c, conv) = common::customer(&hub.url, &format!("C{cycle}-{i}"), lang).await;
+            let (mut c, conv) =
+                shiftdesk_testkit::customer(&hub.url, &format!("C{cycle}-{i}"), lang).await;
             let mut texts = vec![];
             for n in 0..3 {
                 let text = if n == 1 && i == 0 {
@@ -200,7 +202,7 @@ async fn sigkill_and_restart_lose_nothing_acknowledged() {
         assert!(!record["triage"].as_array().expect("triage").is_empty());
     }
     // The last accepted conversation still has its owner after the restart (grace period).
-    let hub = HubProcess::start(dir, &[]);
+    let hub = hub_process(dir, &[]);
     let (mut w, welcome) = worker(&hub.url, &token).await;
     assert_eq!(welcome["resumed"], false);
     let snapshot = w.until_type("conversation").await;
@@ -250,7 +252,7 @@ async fn forwarder(target: std::sync::Arc<std::sync::Mutex<String>>) -> std::net
 async fn the_customer_command_rides_out_a_hub_crash() {
     let dir = tempfile::tempdir().expect("tempdir");
     let token = add_worker_cli(dir.path(), "Rita", "en", 2);
-    let hub = HubProcess::start(dir.path(), &[]);
+    let hub = hub_process(dir.path(), &[]);
     let target = std::sync::Arc::new(std::sync::Mutex::new(
         hub.url.trim_start_matches("ws://").to_string(),
     ));
@@ -283,7 +285,7 @@ async fn the_customer_command_rides_out_a_hub_crash() {
 
     // The hub dies; a new one starts on the same data; the customer's link is re-pointed.
     hub.kill();
-    let hub = HubProcess::start(dir.path(), &[]);
+    let hub = hub_process(dir.path(), &[]);
     *target.lock().expect("lock") = hub.url.trim_start_matches("ws://").to_string();
     input
         .write_all(b"written while the hub was down\n")

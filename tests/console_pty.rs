@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde_json::json;
 
-use common::{BIN, HubProcess, add_worker_cli};
+use common::{BIN, add_worker_cli, hub_process};
 const ROWS: u16 = 30;
 const COLS: u16 = 100;
 
@@ -76,7 +76,7 @@ impl Screen {
 async fn a_worker_takes_an_offer_and_sends_the_draft_from_the_real_console() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = tempfile::tempdir().expect("config dir");
-    let hub = HubProcess::start(dir.path(), &[]);
+    let hub = hub_process(dir.path(), &[]);
     let token = add_worker_cli(dir.path(), "Paula Pty", "en,it", 2);
 
     let pty = native_pty_system()
@@ -135,7 +135,7 @@ async fn a_worker_takes_an_offer_and_sends_the_draft_from_the_real_console() {
     press("shift.available");
     screen.wait_for("available", |s| s.contains("available"));
 
-    let (mut customer, conv) = common::customer(&hub.url, "Lucia", "it").await;
+    let (mut customer, conv) = shiftdesk_testkit::customer(&hub.url, "Lucia", "it").await;
     customer
         .ok(json!({"type": "message", "text": "Vorrei parlare con un operatore"}))
         .await;

@@ -1,19 +1,15 @@
 //! The demo's simulated customers: each scenario is routed the way its `kind` says, and a
 //! simulated customer plays a whole conversation against the real hub with a scripted worker.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{add_worker, worker};
 use serde_json::json;
 use shiftdesk_client::sim::{self, Outcome, Pace};
-use shiftdesk_hub::dispatch::DispatchConfig;
 use shiftdesk_hub::drafting::kb::KnowledgeBase;
-use shiftdesk_hub::server::{self, HubConfig};
 use shiftdesk_hub::triage;
 use shiftdesk_protocol::Lang;
 use shiftdesk_protocol::Role;
+use shiftdesk_testkit::{add_worker, hub, worker};
 
 #[test]
 fn every_scenario_is_routed_as_its_kind_says() {
@@ -45,15 +41,7 @@ fn every_scenario_is_routed_as_its_kind_says() {
 async fn a_simulated_customer_talks_to_a_scripted_worker_until_resolved() {
     let dir = tempfile::tempdir().expect("tempdir");
     let token = add_worker(dir.path(), "giorgio", &[Lang::It], Role::Worker, 1);
-    let hub = server::start(HubConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.path().to_path_buf(),
-        dispatch: DispatchConfig::default(),
-        tls: None,
-        drafter: Default::default(),
-    })
-    .await
-    .expect("hub");
+    let hub = hub(dir.path()).await;
     let url = hub.url();
     let scenario = sim::builtin()
         .into_iter()

@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Client, HubProcess, add_worker_cli, export, worker};
+use common::{add_worker_cli, export, hub_process};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use shiftdesk_testkit::{Client, worker};
 use tokio_tungstenite::tungstenite::Message;
 
 const DEFAULT_VENV: &str = "/root/.cache/shiftdesk/llm-venv";
@@ -184,7 +185,7 @@ async fn a_worker_gets_a_streamed_draft_from_a_real_model() {
     let model_log = dir.path().join("model-server.log");
     let model = ModelServer::start(&python, &gguf, &model_log);
     let token = add_worker_cli(dir.path(), "Noor", "en", 2);
-    let hub = HubProcess::start(
+    let hub = hub_process(
         dir.path(),
         &[
             "--drafter",
@@ -214,7 +215,7 @@ async fn a_worker_gets_a_streamed_draft_from_a_real_model() {
     let (mut w, _) = worker(&hub.url, &token).await;
     w.ok(json!({"type": "set_status", "status": "available"}))
         .await;
-    let (mut c, conv) = common::customer(&hub.url, "Sam", "en").await;
+    let (mut c, conv) = shiftdesk_testkit::customer(&hub.url, "Sam", "en").await;
     c.send(json!({"type": "message", "text": "I want to talk to a person"}))
         .await;
     w.until_type("offer").await;

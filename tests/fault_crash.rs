@@ -15,7 +15,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use common::{HubProcess, add_worker_cli, export};
+use common::{add_worker_cli, export, hub_process};
 
 /// What the clients were told: acknowledged customer lines and worker replies.
 #[derive(Default)]
@@ -27,7 +27,7 @@ struct Acked {
 /// A customer who keeps writing until the connection dies. Sends a line, waits for its ack.
 async fn busy_customer(url: String, tag: String, acked: Arc<Mutex<Acked>>) {
     let Ok((mut c, conv)) = tokio::time::timeout(Duration::from_secs(5), async {
-        let mut c = common::Client::connect(&url, "/ws/customer").await;
+        let mut c = shiftdesk_testkit::Client::connect(&url, "/ws/customer").await;
         c.send(json!({"type": "start", "protocol": 1, "name": tag}))
             .await;
         let started = c.until_type("started").await;
@@ -159,7 +159,7 @@ async fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         .collect();
     let acked = Arc::new(Mutex::new(Acked::default()));
     for cycle in 0..cycles {
-        let hub = HubProcess::start(dir.path(), &["--offer-timeout", "2", "--grace", "3"]);
+        let hub = hub_process(dir.path(), &["--offer-timeout", "2", "--grace", "3"]);
         let mut tasks = vec![];
         for t in &tokens {
             tasks.push(tokio::spawn(busy_worker(

@@ -8,8 +8,9 @@ use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{BIN, Client, HubProcess, add_worker_cli, customer, worker};
+use common::{BIN, add_worker_cli, hub_process};
 use serde_json::{Value, json};
+use shiftdesk_testkit::{Client, customer, worker};
 
 struct Proc(Child);
 
@@ -45,7 +46,7 @@ async fn a_stopped_client_is_cut_off_and_nobody_else_notices() {
     let dir = tempfile::tempdir().expect("tempdir");
     let t_flood = add_worker_cli(dir.path(), "Flo", "en", 1);
     let t_calm = add_worker_cli(dir.path(), "Cal", "en", 1);
-    let hub = HubProcess::start(dir.path(), &[]);
+    let hub = hub_process(dir.path(), &[]);
     let url = hub.url.clone();
 
     // A customer process that will be stopped: it asks for a person first. What it says about
@@ -177,7 +178,7 @@ async fn a_reconnect_storm_resumes_every_worker_without_gap_or_duplicate() {
     let tokens: Vec<String> = (0..n)
         .map(|i| add_worker_cli(dir.path(), &format!("W{i}"), "en", 1))
         .collect();
-    let hub = HubProcess::start(dir.path(), &[]);
+    let hub = hub_process(dir.path(), &[]);
     let url = hub.url.clone();
 
     // Everyone logs in and takes one conversation.

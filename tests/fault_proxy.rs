@@ -1,10 +1,11 @@
-//! Fault test 2: a userspace TCP proxy between the console's real net task and a real hub that
-//! delays, splits, blackholes and cuts the link. Through it a worker takes an offer and sends
-//! replies and draft actions (accept, edit), interleaved, while the proxy misbehaves. At the end
-//! the customer (connected to the hub directly) and the store's export must each hold every
-//! reply and every sent draft exactly once, in the order the worker sent them.
+//! Fault test 2: a userspace TCP proxy between the console's real session task (the worker
+//! session of shiftdesk-client) and a real hub that delays, splits, blackholes and cuts the link.
+//! Through it a worker takes an offer and sends replies and draft actions (accept, edit),
+//! interleaved, while the proxy misbehaves. At the end the customer (connected to the hub
+//! directly) and the store's export must each hold every reply and every sent draft exactly once,
+//! in the order the worker sent them.
 //!
-//! The worker is driven the way the console's `App` drives the net task: every command goes into
+//! The worker is driven the way the console's `App` drives the session: every command goes into
 //! an [`Outbox`] with a fresh id, is sent when connected, and the whole outbox is sent again,
 //! in order, after each `welcome`; an `ack` or `error` settles an entry.
 //!
@@ -17,8 +18,6 @@
 // Test helpers outside #[test] functions may unwrap too.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -29,22 +28,22 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
-use common::{add_worker, customer};
-use shiftdesk_console::app::{ConnState, Msg};
-use shiftdesk_console::net::{self, Liveness, NetCommand, NetConfig};
-use shiftdesk_console::outbox::{IdGen, Outbox};
+use shiftdesk_client::outbox::{IdGen, Outbox};
+use shiftdesk_client::worker::{self, WorkerConfig, WorkerEvents, WorkerSession};
+use shiftdesk_client::{ConnState, Liveness, SessionEvent};
 use shiftdesk_hub::dispatch::DispatchConfig;
-use shiftdesk_hub::server::{self, HubConfig};
+use shiftdesk_hub::server::HubConfig;
 use shiftdesk_protocol::Lang;
 use shiftdesk_protocol::{
     Author, DraftAction, ErrorCode, Message, Role, WorkerCommand, WorkerEvent, WorkerFrame,
     WorkerStatus,
 };
+use shiftdesk_testkit::{add_worker, customer, hub_config, start_hub};
 
-/// How long the worker waits for any news from its net task before the test fails. Generous:
+/// How long the worker waits for any news from its session before the test fails. Generous:
 /// backoff tops out at 15 s, and the machine may be busy.
 const WAIT: Duration = Duration::from_secs(60);
 /// The faults stop after this long even if the worker is not done (it then finishes calmly).
@@ -377,16 +376,16 @@ async fn chaos(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The worker: the net task driven the way `App` drives it
+// The worker: the session driven the way `App` drives it
 // ---------------------------------------------------------------------------------------------
 
 struct Worker {
-    net: mpsc::UnboundedSender<NetCommand>,
-    from_net: mpsc::UnboundedReceiver<Msg>,
+    session: WorkerSession,
+    from_net: WorkerEvents,
     conn: ConnState,
     outbox: Outbox,
     ids: IdGen,
-    /// Every hub frame the net task handed over, in order.
+    /// Every hub frame the session handed over, in order.
     events: Vec<WorkerEvent>,
     /// Command ids in the order they were queued, and in the order the hub first answered them.
     queued: Vec<String>,
@@ -398,11 +397,11 @@ struct Worker {
 }
 
 impl Worker {
-    fn handle(&mut self, msg: Msg) {
+    fn handle(&mut self, msg: SessionEvent<WorkerEvent>) {
         match msg {
             // As `App::update`: the state shown is the state used to decide whether to send.
-            Msg::Conn(state) => self.conn = state,
-            Msg::Hub(event) => {
+            SessionEvent::Conn(state) => self.conn = state,
+            SessionEvent::Frame(event) => {
                 match &event {
                     WorkerEvent::Welcome { resumed, .. } => {
                         self.conn = ConnState::Connected;
@@ -411,7 +410,7 @@ impl Worker {
                             self.resumed += 1;
                         }
                         for frame in self.outbox.frames() {
-                            let _ = self.net.send(NetCommand::Send(frame.clone()));
+                            self.session.send(frame.clone());
                         }
                     }
                     WorkerEvent::Ack { id, duplicate } => {
@@ -446,21 +445,21 @@ impl Worker {
             id: self.ids.next_id(),
             command,
         };
-        self.outbox.push(frame.clone(), shiftdesk_console::now_ms());
+        self.outbox.push(frame.clone(), shiftdesk_client::now_ms());
         self.queued.push(frame.id.clone());
         if self.conn == ConnState::Connected {
-            let _ = self.net.send(NetCommand::Send(frame.clone()));
+            self.session.send(frame.clone());
         }
         frame.id
     }
 
-    /// Handle the next message from the net task.
+    /// Handle the next message from the session.
     async fn step(&mut self, waiting_for: &str) {
         match tokio::time::timeout(WAIT, self.from_net.recv()).await {
             Ok(Some(msg)) => self.handle(msg),
-            Ok(None) => panic!("the net task ended while waiting for {waiting_for}"),
+            Ok(None) => panic!("the session ended while waiting for {waiting_for}"),
             Err(_) => panic!(
-                "nothing from the net task for {WAIT:?} while waiting for {waiting_for}; connection {:?}, {} command(s) unanswered",
+                "nothing from the session for {WAIT:?} while waiting for {waiting_for}; connection {:?}, {} command(s) unanswered",
                 self.conn,
                 self.outbox.len()
             ),
@@ -474,7 +473,7 @@ impl Worker {
             tokio::select! {
                 msg = self.from_net.recv() => match msg {
                     Some(msg) => self.handle(msg),
-                    None => panic!("the net task ended"),
+                    None => panic!("the session ended"),
                 },
                 () = tokio::time::sleep_until(until) => return,
             }
@@ -612,42 +611,31 @@ async fn replies_and_drafts_arrive_once_and_in_order_through_a_misbehaving_link(
 
     let dir = tempfile::tempdir().unwrap();
     let token = add_worker(dir.path(), "wren", &[Lang::En], Role::Worker, 2);
-    let hub = server::start(HubConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
+    let hub = start_hub(HubConfig {
         dispatch: DispatchConfig {
             offer_timeout_ms: 30_000,
             grace_ms: 120_000,
             ..DispatchConfig::default()
         },
-        tls: None,
-        drafter: Default::default(),
+        ..hub_config(dir.path())
     })
-    .await
-    .unwrap();
+    .await;
     let (proxy, proxy_task) = Proxy::start(hub.addr, seed).await;
 
     // The worker's console, through the proxy. Short liveness intervals so that a blackhole
     // is noticed within a second or two, as the defaults would within 25 s (10 s during the
     // websocket handshake).
-    let (to_app, from_net) = mpsc::unbounded_channel();
-    let (net, net_task) = net::spawn_with(
-        NetConfig {
-            hub: format!("ws://{}", proxy.addr),
-            token,
-            tls: None,
-            remember_in: None,
-        },
+    let (session, from_net) = worker::spawn_with(
+        WorkerConfig::new(format!("ws://{}", proxy.addr), token),
         Liveness {
             ping_every: Duration::from_millis(250),
             silence_limit: Duration::from_millis(1_000),
             connect_timeout: Duration::from_millis(2_000),
             ..Liveness::default()
         },
-        to_app,
     );
     let mut worker = Worker {
-        net: net.clone(),
+        session,
         from_net,
         conn: ConnState::Connecting { attempt: 1 },
         outbox: Outbox::default(),
@@ -770,10 +758,9 @@ async fn replies_and_drafts_arrive_once_and_in_order_through_a_misbehaving_link(
         .await
         .expect("the chaos stops")
         .unwrap();
-    net.send(NetCommand::Stop).unwrap();
-    tokio::time::timeout(WAIT, net_task)
+    tokio::time::timeout(WAIT, worker.session.stop())
         .await
-        .expect("the net task stops")
+        .expect("the session stops")
         .unwrap();
     proxy.shut();
     proxy_task.abort();

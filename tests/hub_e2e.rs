@@ -4,28 +4,13 @@
 
 mod common;
 
-use common::{Client, add_worker, customer, export, worker};
+use common::export;
 use serde_json::{Value, json};
 use shiftdesk_hub::dispatch::DispatchConfig;
 use shiftdesk_hub::server::{self, HubConfig, RunningHub};
 use shiftdesk_protocol::Lang;
 use shiftdesk_protocol::Role;
-
-async fn hub(dir: &std::path::Path) -> RunningHub {
-    server::start(HubConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.to_path_buf(),
-        dispatch: DispatchConfig {
-            offer_timeout_ms: 30_000,
-            grace_ms: 60_000,
-            ..DispatchConfig::default()
-        },
-        tls: None,
-        drafter: Default::default(),
-    })
-    .await
-    .expect("hub starts")
-}
+use shiftdesk_testkit::{Client, add_worker, customer, hub, hub_config, start_hub, worker};
 
 async fn available(base: &str, token: &str) -> Client {
     let (mut w, _) = worker(base, token).await;
@@ -125,18 +110,14 @@ async fn taken_conversation(
     quiet_ms: u64,
 ) -> (RunningHub, Client, Client, String, Value) {
     let token = add_worker(dir, "marta", &[Lang::En], Role::Worker, 2);
-    let hub = server::start(HubConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.to_path_buf(),
+    let hub = start_hub(HubConfig {
         dispatch: DispatchConfig {
             draft_quiet_ms: quiet_ms,
             ..DispatchConfig::default()
         },
-        tls: None,
-        drafter: Default::default(),
+        ..hub_config(dir)
     })
-    .await
-    .expect("hub starts");
+    .await;
     let base = hub.url();
     let mut w = available(&base, &token).await;
     let (mut c, conv) = customer(&base, "Ada", "en").await;
@@ -561,15 +542,11 @@ async fn the_hub_serves_wss_with_its_own_certificate() {
     let key_path = dir.path().join("hub.key");
     std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
-    let hub = server::start(HubConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.path().to_path_buf(),
-        dispatch: DispatchConfig::default(),
+    let hub = start_hub(HubConfig {
         tls: Some((cert_path.clone(), key_path.clone())),
-        drafter: Default::default(),
+        ..hub_config(dir.path())
     })
-    .await
-    .expect("hub starts with TLS");
+    .await;
     assert!(hub.url().starts_with("wss://"));
 
     // Without the private CA the certificate is refused.
@@ -596,11 +573,8 @@ async fn the_hub_serves_wss_with_its_own_certificate() {
     // A bad key file is a clear error before anything starts.
     std::fs::write(&key_path, "not a key").expect("write");
     let err = server::start(HubConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.path().to_path_buf(),
-        dispatch: DispatchConfig::default(),
         tls: Some((cert_path, key_path)),
-        drafter: Default::default(),
+        ..hub_config(dir.path())
     })
     .await
     .err()

@@ -1,26 +1,10 @@
 //! Supervisors against the real hub: authorization, privacy between workers, shadowing by
 //! several supervisors at once, whispers, take-over and hand-back.
 
-mod common;
-
-use common::{Client, add_worker, customer, worker};
 use serde_json::{Value, json};
-use shiftdesk_hub::dispatch::DispatchConfig;
-use shiftdesk_hub::server::{self, HubConfig, RunningHub};
 use shiftdesk_protocol::Lang;
 use shiftdesk_protocol::Role;
-
-async fn hub(dir: &std::path::Path) -> RunningHub {
-    server::start(HubConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.to_path_buf(),
-        dispatch: DispatchConfig::default(),
-        tls: None,
-        drafter: Default::default(),
-    })
-    .await
-    .expect("hub starts")
-}
+use shiftdesk_testkit::{Client, add_worker, customer, hub, worker};
 
 /// A customer who asks for a person, and the worker who takes them.
 async fn assigned(base: &str, w: &mut Client, lang: &str, text: &str) -> (Client, String) {

@@ -10,12 +10,10 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
-use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_shiftdesk");
 const ROWS: u16 = 40;
@@ -261,24 +259,6 @@ impl Drop for Demo {
     }
 }
 
-fn export_conversations(data: &Path) -> Vec<Value> {
-    let out = Command::new(BIN)
-        .args(["export", "conversations", "--data-dir"])
-        .arg(data)
-        .output()
-        .expect("export runs");
-    assert!(
-        out.status.success(),
-        "export failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
-}
-
 #[test]
 fn a_supervisor_shadows_a_live_conversation_and_whispers_to_the_worker() {
     let data = tempfile::tempdir().expect("data dir");
@@ -358,7 +338,7 @@ fn a_supervisor_shadows_a_live_conversation_and_whispers_to_the_worker() {
     demo.quit();
     drop(demo);
 
-    let conversations = export_conversations(data.path());
+    let conversations = shiftdesk_testkit::export(BIN, data.path(), "conversations");
     let record = conversations
         .iter()
         .find(|c| c["id"] == conversation.as_str())

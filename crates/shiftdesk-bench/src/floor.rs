@@ -17,8 +17,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
+use super::conn::{Codec, Conn};
 use super::jobs::{OfferJob, RelayJob};
-use super::relay::{Codec, Conn};
 use super::wire::{self, Ws};
 use shiftdesk_hub::engine::CONNECTION_QUEUE;
 use shiftdesk_hub::server::WRITE_BATCH;

@@ -1,5 +1,9 @@
 //! Load on the shiftdesk hub over its real protocol (PROTOCOL.md): workers that log in, take or
 //! refuse offers and resume after a drop; customers that ask for a person.
+//!
+//! Connections open and log in with the client's `connect_with` and `log_in` (the console's
+//! handshake, resume cursor included), and send protocol types; after that each one drives its
+//! own socket, so that what is measured is the hub and the wire, not a session task per worker.
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
@@ -11,16 +15,23 @@ use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use rand::Rng;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{Semaphore, watch};
 use tokio_tungstenite::tungstenite::Message;
 
+use super::conn::{self, Codec, Conn, IdSource};
 use super::jobs::{OfferJob, OfferResult, OfferRun, RelayJob, StormJob, StormResult, StormRun};
 use super::procs::{cpu_seconds, self_cpu_seconds};
-use super::progress;
-use super::relay::{Codec, Conn, IdSource};
-use super::stats::{self, Latency};
+use super::stats::{self, Latency, progress};
 use super::wire::{self, Tag, Ws};
+use shiftdesk_client::StreamCursor;
+use shiftdesk_client::customer::CustomerDialect;
+use shiftdesk_client::session::{Frame as _, log_in};
+use shiftdesk_client::worker::WorkerDialect;
+use shiftdesk_protocol::{
+    CustomerCommand, CustomerEvent, CustomerFrame, Lang, WorkerCommand, WorkerEvent, WorkerFrame,
+    WorkerStatus,
+};
 
 /// How long setup steps may wait for the hub's answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -29,60 +40,56 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct HubWorker {
     pub ws: Ws,
     pub token: String,
-    pub stream: String,
-    /// The highest stream `seq` processed; `None` until the first stream frame.
-    pub last_seq: Option<u64>,
+    /// The stream and the highest `seq` processed (what a resume sends).
+    pub cursor: StreamCursor,
     pub gaps: u64,
     pub duplicates: u64,
     ids: IdSource,
 }
 
 impl HubWorker {
-    /// Connect and send `hello` (with `resume` if given); returns after `welcome`.
+    /// Connect and log in with the client's handshake (resuming from `cursor`); returns after
+    /// `welcome`, with whether the hub resumed the stream.
     pub async fn login(
         url: &str,
         token: &str,
         source: Option<Ipv4Addr>,
-        resume: Option<(&str, u64)>,
-    ) -> anyhow::Result<(HubWorker, Value)> {
-        let ws = wire::connect(&shiftdesk_client::endpoint_url(url, "/ws/worker")?, source).await?;
-        let mut w = HubWorker {
+        mut cursor: StreamCursor,
+    ) -> anyhow::Result<(HubWorker, bool)> {
+        let mut ws =
+            wire::connect(&shiftdesk_client::endpoint_url(url, "/ws/worker")?, source).await?;
+        let welcome = tokio::time::timeout(
+            ANSWER_TIMEOUT,
+            log_in(&mut ws, &mut WorkerDialect::new(token), &mut cursor),
+        )
+        .await
+        .context("no `welcome` in time")?
+        .map_err(|e| anyhow::anyhow!("the hub refused the login: {e}"))?;
+        let resumed = matches!(welcome, WorkerEvent::Welcome { resumed: true, .. });
+        let worker = HubWorker {
             ws,
             token: token.to_string(),
-            stream: String::new(),
-            last_seq: resume.map(|(_, s)| s),
+            cursor,
             gaps: 0,
             duplicates: 0,
             ids: IdSource::new("b"),
         };
-        let mut hello =
-            json!({"id": w.ids.fresh(), "type": "hello", "token": token, "protocol": 1});
-        if let Some((stream, last_seq)) = resume {
-            hello["resume"] = json!({"stream": stream, "last_seq": last_seq});
-        }
-        w.send(&hello).await?;
-        let welcome = loop {
-            let v = w.next_timeout(ANSWER_TIMEOUT).await?;
-            match v["type"].as_str() {
-                Some("welcome") => break v,
-                Some("error") => anyhow::bail!("the hub refused the login: {}", v["message"]),
-                _ => {}
-            }
-        };
-        if welcome["resumed"] != json!(true) {
-            w.last_seq = None;
-        }
-        w.stream = welcome["stream"].as_str().unwrap_or_default().to_string();
-        Ok((w, welcome))
+        Ok((worker, resumed))
     }
 
     pub fn new_id(&mut self) -> String {
         self.ids.fresh()
     }
 
-    pub async fn send(&mut self, frame: &Value) -> anyhow::Result<()> {
-        self.ws.send(Message::text(frame.to_string())).await?;
+    pub async fn send(&mut self, frame: &WorkerFrame) -> anyhow::Result<()> {
+        self.ws.send(conn::encode(frame)).await?;
         Ok(())
+    }
+
+    /// Send `command` with a fresh id.
+    pub async fn send_command(&mut self, command: WorkerCommand) -> anyhow::Result<()> {
+        let frame = WorkerFrame::new(self.new_id(), command);
+        self.send(&frame).await
     }
 
     /// The next frame, with `seq` checked: a jump is a gap, a repeat a duplicate.
@@ -101,15 +108,13 @@ impl HubWorker {
             let v: Value = serde_json::from_str(text.as_str()).context("the hub sent bad JSON")?;
             let seq = v["seq"].as_u64().unwrap_or(0);
             if seq > 0 {
-                match self.last_seq {
-                    Some(last) if seq <= last => {
-                        self.duplicates += 1;
-                        continue;
-                    }
-                    Some(last) if seq > last + 1 => self.gaps += seq - last - 1,
-                    _ => {}
+                if self.cursor.is_gap(seq) {
+                    self.gaps += seq - self.cursor.last_seq() - 1;
                 }
-                self.last_seq = Some(seq);
+                if !self.cursor.accept(seq) {
+                    self.duplicates += 1;
+                    continue;
+                }
             }
             return Ok(v);
         }
@@ -122,16 +127,15 @@ impl HubWorker {
     }
 
     /// Send a command and wait for its `ack` (an `error` fails).
-    pub async fn command(&mut self, mut frame: Value) -> anyhow::Result<Value> {
-        let id = self.new_id();
-        frame["id"] = json!(id);
+    pub async fn command(&mut self, command: WorkerCommand) -> anyhow::Result<Value> {
+        let frame = WorkerFrame::new(self.new_id(), command);
         self.send(&frame).await?;
         loop {
             let v = self.next_timeout(ANSWER_TIMEOUT).await?;
-            if v["id"] == json!(id) {
+            if v["id"] == frame.id.as_str() {
                 match v["type"].as_str() {
                     Some("ack") => return Ok(v),
-                    Some("error") => anyhow::bail!("{} was refused: {}", frame["type"], v),
+                    Some("error") => anyhow::bail!("{} was refused: {}", frame.command.name(), v),
                     _ => {}
                 }
             }
@@ -156,10 +160,13 @@ pub async fn login_many(
         let source = sources.get(i % sources.len().max(1)).copied();
         handles.push(tokio::spawn(async move {
             let _permit = limit.acquire().await?;
-            let (mut w, _) = HubWorker::login(&url, &token, source, None).await?;
+            let (mut w, _) =
+                HubWorker::login(&url, &token, source, StreamCursor::default()).await?;
             if available {
-                w.command(json!({"type": "set_status", "status": "available"}))
-                    .await?;
+                w.command(WorkerCommand::SetStatus {
+                    status: WorkerStatus::Available,
+                })
+                .await?;
             }
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             if n % 2000 == 0 && n < total {
@@ -182,27 +189,23 @@ async fn customer(url: &str, source: Option<Ipv4Addr>) -> anyhow::Result<(Ws, St
         source,
     )
     .await?;
-    ws.send(Message::text(
-        r#"{"id":"s1","type":"start","protocol":1,"name":"Bench Customer","lang":"en"}"#,
-    ))
-    .await?;
-    loop {
-        let msg = tokio::time::timeout(ANSWER_TIMEOUT, ws.next())
-            .await
-            .context("no `started` in time")?
-            .context("the hub closed the customer connection")??;
-        if let Message::Text(t) = msg {
-            let v: Value = serde_json::from_str(t.as_str())?;
-            match v["type"].as_str() {
-                Some("started") => {
-                    let id = v["conversation"].as_str().unwrap_or_default().to_string();
-                    return Ok((ws, id));
-                }
-                Some("error") => anyhow::bail!("the hub refused `start`: {v}"),
-                _ => {}
-            }
-        }
+    let mut dialect = CustomerDialect::new(Some("Bench Customer".into()), Some(Lang::En));
+    let started = tokio::time::timeout(
+        ANSWER_TIMEOUT,
+        log_in(&mut ws, &mut dialect, &mut StreamCursor::default()),
+    )
+    .await
+    .context("no `started` in time")?
+    .map_err(|e| anyhow::anyhow!("the hub refused `start`: {e}"))?;
+    match started {
+        CustomerEvent::Started { conversation, .. } => Ok((ws, conversation)),
+        other => anyhow::bail!("`start` was answered with {other:?}"),
     }
+}
+
+/// A customer's frame, ready to send.
+fn customer_frame(id: &str, command: CustomerCommand) -> Message {
+    conn::encode(&CustomerFrame::new(id.to_string(), command))
 }
 
 /// What the offer scenario's tasks share.
@@ -363,11 +366,10 @@ async fn offer_worker(mut w: HubWorker, shared: Arc<OfferShared>, mut stop: watc
         tokio::select! {
             _ = stop.changed() => break,
             _ = async { if let Some(at) = next_resolve { tokio::time::sleep_until(at.into()).await } }, if next_resolve.is_some() => {
-                if let Some((_, conversation)) = resolves.pop_front() {
-                    let id = w.new_id();
-                    if w.send(&json!({"id": id, "type": "resolve", "conversation": conversation})).await.is_err() {
-                        break;
-                    }
+                if let Some((_, conversation)) = resolves.pop_front()
+                    && w.send_command(WorkerCommand::Resolve { conversation }).await.is_err()
+                {
+                    break;
                 }
             }
             v = w.next() => {
@@ -399,14 +401,14 @@ async fn offer_worker(mut w: HubWorker, shared: Arc<OfferShared>, mut stop: watc
                             None
                         } else if roll < shared.timeout_pct + shared.decline_pct {
                             bump(&shared.declined, run);
-                            Some(json!({"id": w.new_id(), "type": "decline_offer", "conversation": conversation, "reason": "bench"}))
+                            Some(WorkerCommand::DeclineOffer { conversation, reason: Some("bench".into()) })
                         } else {
                             bump(&shared.accepted, run);
                             resolves.push_back((Instant::now() + shared.hold, conversation.clone()));
-                            Some(json!({"id": w.new_id(), "type": "accept_offer", "conversation": conversation}))
+                            Some(WorkerCommand::AcceptOffer { conversation })
                         };
-                        if let Some(frame) = frame
-                            && w.send(&frame).await.is_err()
+                        if let Some(command) = frame
+                            && w.send_command(command).await.is_err()
                         {
                             break;
                         }
@@ -432,11 +434,9 @@ async fn offer_customer(
         return;
     };
     tokio::time::sleep_until(wire::at_micros(tag.sched_us).into()).await;
-    let text = format!(
-        r#"{{"id":"m1","type":"message","text":"{} I want to talk to a person, please."}}"#,
-        tag.text()
-    );
-    if ws.send(Message::text(text)).await.is_err() {
+    let text = format!("{} I want to talk to a person, please.", tag.text());
+    let message = customer_frame("m1", CustomerCommand::Message { text });
+    if ws.send(message).await.is_err() {
         return;
     }
     let give_up = tokio::time::sleep(Duration::from_secs(60));
@@ -458,9 +458,7 @@ async fn offer_customer(
         }
     }
     // Still open: leave, so nothing is left in the hub's queue.
-    let _ = ws
-        .send(Message::text(r#"{"id":"l1","type":"leave"}"#))
-        .await;
+    let _ = ws.send(customer_frame("l1", CustomerCommand::Leave)).await;
     let _ = tokio::time::timeout(Duration::from_secs(2), ws.next()).await;
     let _ = ws.close(None).await;
 }
@@ -493,13 +491,17 @@ pub async fn relay_setup(job: &RelayJob) -> anyhow::Result<Vec<Conn>> {
                     if v["type"] == "offer" {
                         let conversation =
                             v["conversation"].as_str().unwrap_or_default().to_string();
-                        w.command(json!({"type": "accept_offer", "conversation": conversation}))
-                            .await?;
+                        w.command(WorkerCommand::AcceptOffer {
+                            conversation: conversation.clone(),
+                        })
+                        .await?;
                         break conversation;
                     }
                 };
-                w.command(json!({"type": "set_status", "status": "break"}))
-                    .await?;
+                w.command(WorkerCommand::SetStatus {
+                    status: WorkerStatus::Break,
+                })
+                .await?;
                 anyhow::Ok((w, conversation))
             })
         })
@@ -507,10 +509,9 @@ pub async fn relay_setup(job: &RelayJob) -> anyhow::Result<Vec<Conn>> {
     let mut customers = Vec::new();
     for k in 0..pairs {
         let (mut ws, conversation) = customer(url, src(2 * k)).await?;
-        ws.send(Message::text(
-            r#"{"id":"m1","type":"message","text":"I want to talk to a person, please."}"#,
-        ))
-        .await?;
+        let text = "I want to talk to a person, please.".to_string();
+        ws.send(customer_frame("m1", CustomerCommand::Message { text }))
+            .await?;
         // Wait until someone has joined before asking for the next one: the first system
         // line is the queue notice, the second the join notice.
         let mut system_lines = 0;
@@ -535,10 +536,13 @@ pub async fn relay_setup(job: &RelayJob) -> anyhow::Result<Vec<Conn>> {
     }
     let mut conns = Vec::new();
     for s in 0..job.shadows {
-        let (mut sup, _) = HubWorker::login(url, &job.supervisor_tokens[s], src(s), None).await?;
+        let token = &job.supervisor_tokens[s];
+        let (mut sup, _) = HubWorker::login(url, token, src(s), StreamCursor::default()).await?;
         for (_, conversation) in &customers {
-            sup.command(json!({"type": "shadow", "conversation": conversation}))
-                .await?;
+            sup.command(WorkerCommand::Shadow {
+                conversation: conversation.clone(),
+            })
+            .await?;
         }
         conns.push(Conn {
             ws: sup.ws,
@@ -577,7 +581,7 @@ pub async fn relay_cleanup(conns: Vec<Conn>) {
     for mut c in conns {
         if let Codec::HubCustomer { .. } = c.codec {
             let _ =
-                c.ws.send(Message::text(r#"{"id":"bench-leave","type":"leave"}"#))
+                c.ws.send(customer_frame("bench-leave", CustomerCommand::Leave))
                     .await;
         }
         let _ = c.ws.close(None).await;
@@ -599,35 +603,34 @@ pub async fn storm(job: StormJob) -> anyhow::Result<StormResult> {
     settle(&mut workers).await;
     let source_count = job.sources.len().max(1);
     for run in 0..job.runs.max(1) {
-        let status = if run % 2 == 0 { "break" } else { "available" };
+        let status = if run % 2 == 0 {
+            WorkerStatus::Break
+        } else {
+            WorkerStatus::Available
+        };
         let cpu0 = job.server.pid.and_then(cpu_seconds);
         let storm_at = Instant::now();
         // Everyone sends a command and drops the connection without waiting for the answer.
         let mut dropped = Vec::with_capacity(n);
         for mut w in workers.drain(..) {
-            let id = w.new_id();
-            let frame = json!({"id": id, "type": "set_status", "status": status});
+            let frame = WorkerFrame::new(w.new_id(), WorkerCommand::SetStatus { status });
             let _ = w.send(&frame).await;
             let HubWorker {
-                ws,
-                token,
-                stream,
-                last_seq,
-                ..
+                ws, token, cursor, ..
             } = w;
             drop(ws);
-            dropped.push((token, stream, last_seq.unwrap_or(0), frame));
+            dropped.push((token, cursor, frame));
         }
         let tasks: Vec<_> = dropped
             .into_iter()
             .enumerate()
-            .map(|(i, (token, stream, last_seq, frame))| {
+            .map(|(i, (token, cursor, frame))| {
                 let url = url.clone();
                 let source = job.sources.get((i + run + 1) % source_count).copied();
                 tokio::spawn(async move {
                     tokio::time::timeout(
                         Duration::from_secs(90),
-                        resume(url, token, source, stream, last_seq, frame),
+                        resume(url, token, source, cursor, frame),
                     )
                     .await
                 })
@@ -722,14 +725,11 @@ async fn resume(
     url: String,
     token: String,
     source: Option<Ipv4Addr>,
-    stream: String,
-    last_seq: u64,
-    frame: Value,
+    cursor: StreamCursor,
+    frame: WorkerFrame,
 ) -> anyhow::Result<Resumed> {
-    let (mut w, welcome) =
-        HubWorker::login(&url, &token, source, Some((&stream, last_seq))).await?;
-    let resumed = welcome["resumed"] == json!(true);
-    let id = frame["id"].clone();
+    let (mut w, resumed) = HubWorker::login(&url, &token, source, cursor).await?;
+    let id = frame.id.as_str();
     w.send(&frame).await?;
     // Answers to this id: (duplicate?, when). If the original reached the hub before the drop,
     // its ack is in the replay and the re-send gets `duplicate: true`; if it did not, the
@@ -752,7 +752,7 @@ async fn resume(
         if v["id"] == id {
             match v["type"].as_str() {
                 Some("ack") => {
-                    let duplicate = v["duplicate"] == json!(true);
+                    let duplicate = v["duplicate"] == true;
                     acks.push((duplicate, Instant::now()));
                     if duplicate || acks.len() > 1 {
                         break;

@@ -1,7 +1,8 @@
 //! What the orchestrator asks a load-generator process to do, and what it answers.
 //!
 //! A job travels as a JSON file (`--spec`); the answer is the last line the load generator
-//! prints on stdout, also JSON. The smoke test calls [`run_job`] in-process instead.
+//! prints on stdout, also JSON. The smoke test calls [`super::loadgen::run_job`] in-process
+//! instead.
 
 use std::net::Ipv4Addr;
 
@@ -227,24 +228,4 @@ pub enum JobResult {
     Relay(RelayResult),
     Idle { connected: usize },
     Storm(StormResult),
-}
-
-/// Run a job in this process (idle jobs are not run this way: see [`super::relay::idle`]).
-pub async fn run_job(job: Job) -> anyhow::Result<JobResult> {
-    match job {
-        Job::Offer(job) => match job.server.target {
-            Target::Hub => super::hubload::offer(job).await.map(JobResult::Offer),
-            Target::Floor | Target::Nats => {
-                super::relay::offer_like(job).await.map(JobResult::Offer)
-            }
-        },
-        Job::Relay(job) => super::relay::relay(job).await.map(JobResult::Relay),
-        Job::Idle(job) => {
-            let conns = super::relay::idle(job).await?;
-            Ok(JobResult::Idle {
-                connected: conns.len(),
-            })
-        }
-        Job::Storm(job) => super::hubload::storm(job).await.map(JobResult::Storm),
-    }
 }

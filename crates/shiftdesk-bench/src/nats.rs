@@ -14,9 +14,9 @@ use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
+use super::conn::{Codec, Conn};
 use super::jobs::{OfferJob, RelayJob};
 use super::procs::{Pinning, ServerProc};
-use super::relay::{Codec, Conn};
 use super::wire::{self, Ws};
 
 /// A free TCP port on 127.0.0.1 (bound and released: good enough for a bench).

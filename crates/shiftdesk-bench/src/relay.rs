@@ -2,7 +2,7 @@
 //! as a window allows) and record, on the receiving side, the time from the *scheduled* send.
 //!
 //! The same driver loads the hub, the floor (P0) and NATS (P1); only the framing differs
-//! ([`Codec`]) and how the connections are set up (hub: log in and accept conversations;
+//! ([`super::conn::Codec`]) and how the connections are set up (hub: log in and accept conversations;
 //! floor: `hello`; NATS: `CONNECT` and `SUB`).
 
 use std::sync::Arc;
@@ -13,123 +13,17 @@ use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use tokio::sync::{Notify, Semaphore};
-use tokio_tungstenite::tungstenite::Message;
 
+use super::conn::Conn;
 use super::jobs::{
     IdleJob, OfferJob, OfferResult, OfferRun, Rates, RelayJob, RelayLevel, RelayResult, RelayRun,
     Target, Timing,
 };
 use super::procs::{cpu_seconds, self_cpu_seconds};
+use super::stats::progress;
 use super::stats::{self, Latency};
-use super::wire::{self, FILLER, Tag, Ws};
-use super::{floor, hubload, nats, progress};
-
-/// How a connection frames what it sends, and where it finds tags in what it receives.
-pub enum Codec {
-    /// A hub customer: `message` commands.
-    HubCustomer { ids: IdSource },
-    /// A hub worker: `reply` commands in one conversation.
-    HubWorker { conversation: String, ids: IdSource },
-    /// A hub supervisor (or any hub connection that only listens).
-    HubListener,
-    /// The floor: `to a,b <text>` or `any <text>`.
-    Floor { prefix: String },
-    /// NATS: `PUB <subject>`; `tail` holds a protocol line split across websocket frames.
-    Nats { subject: String, tail: Vec<u8> },
-}
-
-/// Command ids unique across runs of the bench (a hub remembers every id it has applied).
-pub struct IdSource {
-    prefix: String,
-    next: u64,
-}
-
-impl IdSource {
-    pub fn new(kind: &str) -> IdSource {
-        IdSource {
-            prefix: format!("{kind}{:08x}", rand::random::<u32>()),
-            next: 0,
-        }
-    }
-
-    pub fn fresh(&mut self) -> String {
-        self.next += 1;
-        format!("{}-{}", self.prefix, self.next)
-    }
-}
-
-impl Codec {
-    fn encode(&mut self, tag: Tag) -> Message {
-        let text = format!("{} {FILLER}", tag.text());
-        match self {
-            Codec::HubCustomer { ids } => Message::text(format!(
-                r#"{{"id":"{}","type":"message","text":"{text}"}}"#,
-                ids.fresh()
-            )),
-            Codec::HubWorker { conversation, ids } => Message::text(format!(
-                r#"{{"id":"{}","type":"reply","conversation":"{conversation}","text":"{text}"}}"#,
-                ids.fresh()
-            )),
-            Codec::HubListener => Message::text(r#"{"id":"p","type":"ping"}"#),
-            Codec::Floor { prefix } => Message::text(format!("{prefix} {text}")),
-            Codec::Nats { subject, .. } => {
-                Message::binary(format!("PUB {subject} {}\r\n{text}\r\n", text.len()))
-            }
-        }
-    }
-
-    /// Calls `found` for each tag in a received frame; returns a frame to send back (NATS PONG).
-    fn scan(&mut self, msg: &Message, mut found: impl FnMut(Tag)) -> Option<Message> {
-        match (self, msg) {
-            (Codec::Nats { tail, .. }, Message::Binary(bytes)) => {
-                tail.extend_from_slice(bytes);
-                scan_nats(tail, found)
-            }
-            (Codec::Nats { tail, .. }, Message::Text(text)) => {
-                tail.extend_from_slice(text.as_bytes());
-                scan_nats(tail, found)
-            }
-            (Codec::HubCustomer { .. } | Codec::HubWorker { .. } | Codec::HubListener, m) => {
-                // Only `message` frames carry lines; drafts and views are left alone.
-                if let Message::Text(text) = m
-                    && text.as_str().contains(r#""type":"message""#)
-                {
-                    wire::tags(text.as_bytes()).for_each(&mut found);
-                }
-                None
-            }
-            (Codec::Floor { .. }, Message::Text(text)) => {
-                wire::tags(text.as_bytes()).for_each(found);
-                None
-            }
-            _ => None,
-        }
-    }
-}
-
-/// Scan the complete lines in `tail`; keep the unfinished rest. Answers the server's `PING`.
-fn scan_nats(tail: &mut Vec<u8>, found: impl FnMut(Tag)) -> Option<Message> {
-    let end = tail.windows(2).rposition(|w| w == b"\r\n")? + 2;
-    let done = &tail[..end];
-    wire::tags(done).for_each(found);
-    let ping = done.starts_with(b"PING\r\n") || contains(done, b"\r\nPING\r\n");
-    tail.drain(..end);
-    ping.then(|| Message::binary(&b"PONG\r\n"[..]))
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// One connection of a relay or offer-like phase.
-pub struct Conn {
-    pub ws: Ws,
-    pub codec: Codec,
-    /// Its sender index (tags carry it), or `None` if it only receives.
-    pub sender: Option<u32>,
-    /// What it receives is counted as a shadow copy, not recorded as latency.
-    pub shadow: bool,
-}
+use super::wire::{self, Tag, Ws};
+use super::{floor, hubload, nats};
 
 #[derive(Debug, Clone, Copy)]
 enum Mode {
@@ -565,30 +459,4 @@ pub async fn idle(job: IdleJob) -> anyhow::Result<Vec<IdleConn>> {
 pub enum IdleConn {
     Hub(hubload::HubWorker),
     Ws(Ws),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nats_frames_split_anywhere() {
-        let tag = Tag {
-            phase: 1,
-            sender: 2,
-            sched_us: 3,
-        };
-        let full = format!("MSG r.1.w 1 {}\r\n{} x\r\nPING\r\n", 10, tag.text());
-        let mut tail = Vec::new();
-        let mut seen = Vec::new();
-        let (a, b) = full.as_bytes().split_at(15);
-        tail.extend_from_slice(a);
-        let r1 = scan_nats(&mut tail, |t| seen.push(t));
-        tail.extend_from_slice(b);
-        let r2 = scan_nats(&mut tail, |t| seen.push(t));
-        assert_eq!(seen, vec![tag]);
-        assert!(r1.is_none());
-        assert!(r2.is_some());
-        assert!(tail.is_empty());
-    }
 }

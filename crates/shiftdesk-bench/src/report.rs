@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::BenchArgs;
+use super::args::BenchArgs;
 use super::jobs::{OfferResult, RelayLevel, RelayResult, StormResult, Target};
 use super::procs::{self, Pinning};
 use super::stats::{self, Latency, ms, ratio};

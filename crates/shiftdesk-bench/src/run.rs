@@ -9,13 +9,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use super::args::{BenchArgs, Scenario};
 use super::jobs::{
     IdleJob, Job, JobResult, OfferJob, OfferResult, Rates, RelayJob, RelayResult, Server, StormJob,
     Target, Timing,
 };
 use super::procs::{Loadgen, Pinning, ServerProc};
 use super::report::{DiskProbe, MemoryRow, OfferRow, RelayRow, Results, StormRow};
-use super::{BenchArgs, Scenario, nats, progress, stats, wire};
+use super::stats::progress;
+use super::{nats, stats, wire};
 use shiftdesk_hub::store::{EventStore, SqliteStore, hash_token, new_token};
 use shiftdesk_protocol::Lang;
 use shiftdesk_protocol::{Role, WorkerInfo};

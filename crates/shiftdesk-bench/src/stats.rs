@@ -1,8 +1,16 @@
-//! Latency histograms (HdrHistogram, microseconds), percentiles, medians across runs, and the
-//! least-squares slope used for memory per connection.
+//! Latency histograms (HdrHistogram, microseconds), percentiles, medians across runs, the
+//! least-squares slope used for memory per connection, and progress lines.
+
+use std::io::Write as _;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
+
+/// A progress line on stderr (stdout is for results).
+pub fn progress(line: &str) {
+    let mut err = std::io::stderr();
+    let _ = writeln!(err, "{line}");
+}
 
 /// Highest latency a histogram holds (60 s, in µs); anything slower is recorded as 60 s.
 const MAX_US: u64 = 60_000_000;

@@ -8,8 +8,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use tokio::net::TcpSocket;
+use shiftdesk_client::ConnectOptions;
+use shiftdesk_client::backoff::Backoff;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 pub use shiftdesk_client::WsStream as Ws;
@@ -52,48 +52,33 @@ async fn socket_addr(url: &str) -> Option<SocketAddr> {
     tokio::net::lookup_host(authority).await.ok()?.next()
 }
 
-/// Open a websocket to `url`, from `source` when the target is on loopback (each 127.0.0.x has
-/// its own range of ephemeral ports, so many sources allow many more connections). Retries a
-/// few times: a storm of connects can overflow the listen backlog.
+/// Retries of a connect refused because a storm of connects overflowed the listen backlog.
+const BACKLOG_RETRY: Backoff = Backoff {
+    min: Duration::from_millis(50),
+    max: Duration::from_millis(400),
+};
+
+/// Open a websocket to `url` with the client's [`shiftdesk_client::connect_with`], from `source`
+/// when the target is on loopback (each 127.0.0.x has its own range of ephemeral ports, so many
+/// sources allow many more connections), with small buffers. Retries a few times, with jitter:
+/// a storm of connects can overflow the listen backlog.
 pub async fn connect(url: &str, source: Option<Ipv4Addr>) -> anyhow::Result<Ws> {
+    let loopback =
+        matches!(socket_addr(url).await, Some(SocketAddr::V4(v4)) if v4.ip().is_loopback());
+    let options = ConnectOptions {
+        source: source.filter(|_| loopback).map(IpAddr::V4),
+        websocket: Some(client_config()),
+        tls: None,
+    };
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        match connect_once(url, source).await {
+        match shiftdesk_client::connect_with(url, &options).await {
             Ok(ws) => return Ok(ws),
             Err(e) if attempt >= 5 => return Err(e),
-            Err(_) => tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await,
+            Err(_) => tokio::time::sleep(BACKLOG_RETRY.random_wait(attempt)).await,
         }
     }
-}
-
-async fn connect_once(url: &str, source: Option<Ipv4Addr>) -> anyhow::Result<Ws> {
-    let addr = socket_addr(url).await;
-    let stream = match (addr, source) {
-        (Some(addr @ SocketAddr::V4(v4)), Some(src)) if v4.ip().is_loopback() => {
-            let socket = TcpSocket::new_v4()?;
-            socket
-                .bind(SocketAddr::new(IpAddr::V4(src), 0))
-                .with_context(|| format!("cannot bind the source address {src}"))?;
-            socket
-                .connect(addr)
-                .await
-                .with_context(|| format!("cannot connect to {addr} from {src}"))?
-        }
-        (Some(addr), _) => tokio::net::TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("cannot connect to {addr}"))?,
-        (None, _) => {
-            // wss:// or a name: let the shared client do TLS and resolution.
-            return shiftdesk_client::connect(url, None).await;
-        }
-    };
-    stream.set_nodelay(true)?;
-    let (ws, _) =
-        tokio_tungstenite::client_async_tls_with_config(url, stream, Some(client_config()), None)
-            .await
-            .with_context(|| format!("websocket handshake with {url} failed"))?;
-    Ok(ws)
 }
 
 /// Loopback source addresses for one process: `count` addresses starting at 127.0.0.`first`.

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
+use shiftdesk_client::outbox_file::write_private;
+
 /// The env var that replaces the platform config directory (tests use it).
 pub const CONFIG_DIR_ENV: &str = "SHIFTDESK_CONFIG_DIR";
 
@@ -116,37 +118,6 @@ pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> String {
         })
         .unwrap_or(1);
     format!("{}:{line}: {}", path.display(), e.message().trim())
-}
-
-/// Write a file readable by the user only, via a temporary file and a rename.
-pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = path.with_extension("tmp");
-    {
-        use std::io::Write;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options
-            .open(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .with_context(|| format!("cannot restrict {}", tmp.display()))?;
-        }
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 /// Remember a login that worked. Errors are for the log: the console runs on without it.

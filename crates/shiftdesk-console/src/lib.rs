@@ -3,23 +3,23 @@
 //! - [`app`]: the pure core, `update(msg) -> Vec<Command>` (The Elm Architecture);
 //! - [`board`]: the supervisor wallboard's state (sort, filter, selection), also pure;
 //! - [`ui`]: `view(&App, &mut Frame)`, one file per panel, no state changes;
-//! - [`net`]: the websocket task (connect, resume, ping, backoff);
 //! - [`keymap`]: keymaps as data; [`config`]: directories and remembered settings;
 //! - this file: the driver loop, which owns the terminal and the app, `select!`s over terminal
-//!   events, hub messages and a 250 ms tick, drains what is waiting, runs `update`, and draws at
-//!   most every 16 ms and only when something changed.
+//!   events, the hub session's events and a 250 ms tick, drains what is waiting, runs `update`,
+//!   and draws at most every 16 ms and only when something changed.
+//!
+//! The connection (log in, resume, ping, backoff) is `shiftdesk_client`'s worker session, and
+//! the outbox file is written by its [`OutboxWriter`] thread, never on this task.
 
 pub mod app;
 pub mod board;
 pub mod config;
 pub mod keymap;
-pub mod net;
-pub mod outbox;
 pub mod ui;
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use futures_util::StreamExt;
@@ -27,14 +27,15 @@ use ratatui::crossterm::event::{
     DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyCode, KeyEvent,
     KeyEventKind, KeyModifiers,
 };
-use tokio::sync::mpsc;
 
 pub use app::{App, AppOptions, ShiftSummary};
 use app::{Command, Msg, Notification};
 use keymap::{Key, KeyPress, Keymap};
-use outbox::SavedOutbox;
 
-use shiftdesk_protocol::Millis;
+use shiftdesk_client::outbox_file::{self, OutboxWriter};
+use shiftdesk_client::worker::{self, LoginHook, WorkerConfig, WorkerEvents, WorkerSession};
+use shiftdesk_client::{Endpoint, SessionEvent};
+pub use shiftdesk_client::{now_ms, random_prefix};
 
 /// `shiftdesk console`: log in to a hub and work a shift.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -233,8 +234,9 @@ pub async fn run_console(options: ResolvedOptions) -> anyhow::Result<ShiftSummar
         .data_dir
         .as_ref()
         .map(|d| d.join(config::OUTBOX_FILE));
+    let mut outbox = None;
     if let Some(path) = &outbox_path {
-        match load_outbox(path, &options.hub) {
+        match outbox_file::load(path, &options.hub) {
             Ok(entries) if !entries.is_empty() => {
                 tracing::info!(count = entries.len(), "restoring unconfirmed commands");
                 app.restore_outbox(entries);
@@ -242,35 +244,43 @@ pub async fn run_console(options: ResolvedOptions) -> anyhow::Result<ShiftSummar
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "outbox file ignored"),
         }
+        outbox = Some(OutboxWriter::start(path.clone(), options.hub.clone())?);
     }
 
-    let (to_app, mut from_net) = mpsc::unbounded_channel();
-    let (net, net_task) = net::spawn(
-        net::NetConfig {
+    let (session, mut from_hub) = worker::spawn(WorkerConfig {
+        endpoint: Endpoint {
             hub: options.hub.clone(),
-            token: options.token.clone(),
             tls,
-            remember_in: options.remember_in.clone(),
         },
-        to_app,
-    );
+        token: options.token.clone(),
+        on_first_login: options
+            .remember_in
+            .clone()
+            .map(|dir| remember_login(dir, options.hub.clone(), options.token.clone())),
+    });
 
     let mut terminal = ratatui::try_init().context("the console needs a terminal")?;
     let _ = ratatui::crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
     let result = drive(
         &mut terminal,
         &mut app,
-        &mut from_net,
-        &net,
-        &options,
-        outbox_path.as_deref(),
+        &mut from_hub,
+        &session,
+        outbox.as_ref(),
     )
     .await;
     let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
     ratatui::restore();
 
-    let _ = net.send(net::NetCommand::Stop);
-    let _ = tokio::time::timeout(Duration::from_secs(2), net_task).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), session.stop()).await;
+    if let Some(outbox) = outbox {
+        // The last state of the outbox reaches the disk before the console exits.
+        match tokio::task::spawn_blocking(move || outbox.finish()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "could not save the outbox"),
+            Err(e) => tracing::warn!(%e, "the outbox writer failed"),
+        }
+    }
     result?;
     if app.me.is_none()
         && let app::ConnState::Offline { reason } = &app.conn
@@ -281,16 +291,37 @@ pub async fn run_console(options: ResolvedOptions) -> anyhow::Result<ShiftSummar
     Ok(app.summary())
 }
 
+/// Remember hub and token in `dir` once the hub has accepted them. Errors are for the log: the
+/// console runs on without it.
+pub fn remember_login(dir: PathBuf, hub: String, token: String) -> LoginHook {
+    std::sync::Arc::new(move || {
+        if let Err(e) = config::remember_login(&dir, &hub, &token) {
+            tracing::warn!(error = %format!("{e:#}"), "could not remember the login");
+        }
+    })
+}
+
+/// A session event as a message for the app (`None`: nothing for the app).
+fn hub_msg(event: SessionEvent<shiftdesk_protocol::WorkerEvent>) -> Option<Msg> {
+    match event {
+        SessionEvent::Conn(state) => Some(Msg::Conn(state)),
+        SessionEvent::Frame(event) => Some(Msg::Hub(event)),
+        SessionEvent::Lost(why) => {
+            tracing::info!(%why, "connection lost");
+            None
+        }
+    }
+}
+
 const FRAME_MIN: Duration = Duration::from_millis(16);
 const TICK: Duration = Duration::from_millis(250);
 
 async fn drive(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
-    from_net: &mut mpsc::UnboundedReceiver<Msg>,
-    net: &mpsc::UnboundedSender<net::NetCommand>,
-    options: &ResolvedOptions,
-    outbox_path: Option<&std::path::Path>,
+    from_hub: &mut WorkerEvents,
+    session: &WorkerSession,
+    outbox: Option<&OutboxWriter>,
 ) -> anyhow::Result<()> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
@@ -301,12 +332,13 @@ async fn drive(
         for command in app.update(msg) {
             match command {
                 Command::Send(frame) => {
-                    let _ = net.send(net::NetCommand::Send(frame));
+                    session.send(frame);
                 }
                 Command::Notify(notification) => notify(&notification),
                 Command::SaveOutbox(entries) => {
-                    if let Some(path) = outbox_path {
-                        save_outbox(path, &options.hub, entries);
+                    // Handed over, not written here: the writer thread coalesces and fsyncs.
+                    if let Some(outbox) = outbox {
+                        outbox.save(entries);
                     }
                 }
                 Command::Exit => *exit = true,
@@ -330,16 +362,16 @@ async fn drive(
                 }
                 None => return Ok(()),
             },
-            msg = from_net.recv() => match msg {
-                Some(msg) => batch.push(msg),
+            event = from_hub.recv() => match event {
+                Some(event) => batch.extend(hub_msg(event)),
                 None => tracing::warn!("network task ended"),
             },
             _ = tick.tick() => {}
             _ = sleep_until_opt(draw_at) => {}
         }
         // What the hub said first, then the keys: a key acts on the newest state we know.
-        while let Ok(msg) = from_net.try_recv() {
-            batch.push(msg);
+        while let Ok(event) = from_hub.try_recv() {
+            batch.extend(hub_msg(event));
         }
         batch.append(&mut keys);
         apply(app, Msg::Tick(now_ms()), &mut exit);
@@ -439,43 +471,23 @@ pub fn notification_bytes(notification: &Notification) -> String {
     text
 }
 
-fn load_outbox(path: &std::path::Path, hub: &str) -> anyhow::Result<Vec<outbox::Pending>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    let saved: SavedOutbox = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not an outbox file", path.display()))?;
-    Ok(if saved.hub == hub {
-        saved.entries
-    } else {
-        Vec::new()
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn save_outbox(path: &std::path::Path, hub: &str, entries: Vec<outbox::Pending>) {
-    let saved = SavedOutbox {
-        hub: hub.to_string(),
-        entries,
-    };
-    let result = serde_json::to_vec(&saved)
-        .map_err(anyhow::Error::from)
-        .and_then(|bytes| config::write_private(path, &bytes));
-    if let Err(e) = result {
-        tracing::warn!(error = %format!("{e:#}"), "could not save the outbox");
+    #[test]
+    fn the_login_hook_remembers_hub_and_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let hook = remember_login(
+            dir.path().to_path_buf(),
+            "ws://127.0.0.1:9".into(),
+            "secret".into(),
+        );
+        hook();
+        let login = std::fs::read_to_string(dir.path().join(config::LOGIN_FILE)).unwrap();
+        assert!(
+            login.contains("ws://127.0.0.1:9") && login.contains("secret"),
+            "{login}"
+        );
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
-}
-
-/// A short random prefix for this run's command ids.
-pub fn random_prefix() -> String {
-    format!("{:08x}", rand::random::<u32>())
 }

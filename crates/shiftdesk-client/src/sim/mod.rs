@@ -8,16 +8,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
-use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
 use serde::Deserialize;
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 
+use crate::Courier;
+use crate::customer::{self, CustomerConfig};
+use crate::session::{ConnState, SessionEvent};
 use shiftdesk_protocol::Lang;
-use shiftdesk_protocol::{
-    Author, CustomerCommand, CustomerEvent, CustomerFrame, HubFrame, PROTOCOL_VERSION,
-};
+use shiftdesk_protocol::{Author, CustomerCommand, CustomerEvent, CustomerFrame};
 
 const BUILTIN: &str = include_str!("../../../../assets/demo/customers.toml");
 
@@ -88,59 +87,58 @@ pub enum Outcome {
     Ended(String),
 }
 
-fn frame(id: String, command: CustomerCommand) -> anyhow::Result<WsMessage> {
-    Ok(WsMessage::Text(
-        serde_json::to_string(&CustomerFrame { id, command })?.into(),
-    ))
-}
-
 fn think(range: (u64, u64)) -> Duration {
     let (lo, hi) = range;
     Duration::from_millis(rand::rng().random_range(lo..=hi.max(lo)))
 }
 
-/// Play one scenario against the hub at `hub` until it ends.
+type CustomerCourier = Courier<CustomerFrame, CustomerEvent>;
+
+/// Play one scenario against the hub at `hub` until it ends. The customer rides out dropped
+/// connections like any client of this crate: it resumes and sends what was not acknowledged.
 pub async fn run_customer(hub: &str, scenario: &Scenario, pace: Pace) -> anyhow::Result<Outcome> {
-    let url = crate::endpoint_url(hub, "/ws/customer")?;
-    let mut ws = crate::connect(&url, None).await?;
-    ws.send(frame(
-        "start".into(),
-        CustomerCommand::Start {
-            protocol: PROTOCOL_VERSION,
-            name: Some(scenario.name.clone()),
-            lang: Some(scenario.lang),
-            resume: None,
-            context: scenario.context.clone(),
-        },
-    )?)
-    .await?;
-    let mut next_id = 0u32;
-    let send = |n: u32, text: &str| {
-        frame(
-            format!("m{n}"),
-            CustomerCommand::Message {
-                text: text.to_string(),
-            },
-        )
+    crate::endpoint_url(hub, "/ws/customer")?;
+    let mut courier = Courier::new(customer::spawn(CustomerConfig {
+        name: Some(scenario.name.clone()),
+        lang: Some(scenario.lang),
+        context: scenario.context.clone(),
+        ..CustomerConfig::new(hub)
+    }));
+    let deadline = tokio::time::Instant::now() + pace.patience;
+    let outcome = converse(&mut courier, scenario, pace, deadline).await;
+    let still_open = match &outcome {
+        Ok(Outcome::Bot) | Err(_) => true,
+        Ok(Outcome::Ended(reason)) => reason.starts_with("gave up"),
+        Ok(Outcome::Resolved) => false,
     };
+    if still_open {
+        // Leaving: nothing stays in the hub's queue for a customer who is gone.
+        let id = courier.send(CustomerCommand::Leave);
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while courier.is_pending(&id) && courier.next().await.is_some() {}
+        })
+        .await;
+    }
+    courier.stop().await;
+    outcome
+}
+
+async fn converse(
+    courier: &mut CustomerCourier,
+    scenario: &Scenario,
+    pace: Pace,
+    deadline: tokio::time::Instant,
+) -> anyhow::Result<Outcome> {
     let mut with_person = false;
     let mut follow_ups = scenario.follow_ups.iter();
-    let deadline = tokio::time::Instant::now() + pace.patience;
     // Opening lines: one at a time, each after the bot's answer (or a hand-off).
     for line in &scenario.opening {
         tokio::time::sleep(think(pace.think_ms)).await;
-        next_id += 1;
-        ws.send(send(next_id, line)?).await?;
-        let sent = format!("m{next_id}");
+        let sent = courier.send(CustomerCommand::Message { text: line.clone() });
         // The hub sends what a message caused (the bot's answer, or the hand-off) before its ack.
-        loop {
-            match next_event(&mut ws, deadline).await? {
+        while courier.is_pending(&sent) {
+            match next_event(courier, deadline).await? {
                 CustomerEvent::Queued { .. } => with_person = true,
-                CustomerEvent::Ack { id, .. } | CustomerEvent::Error { id: Some(id), .. }
-                    if id == sent =>
-                {
-                    break;
-                }
                 CustomerEvent::Closed { reason } => return Ok(Outcome::Ended(reason)),
                 _ => {}
             }
@@ -151,37 +149,26 @@ pub async fn run_customer(hub: &str, scenario: &Scenario, pace: Pace) -> anyhow:
     }
     if !with_person {
         tokio::time::sleep(think(pace.think_ms)).await;
-        ws.send(frame("leave".into(), CustomerCommand::Leave)?)
-            .await?;
-        let _ = ws.close(None).await;
         return Ok(Outcome::Bot);
     }
     // With a person: answer each of their messages with the next line.
     loop {
-        match next_event(&mut ws, deadline).await {
+        match next_event(courier, deadline).await {
             Ok(CustomerEvent::Message {
                 from: Author::Worker,
                 ..
             }) => {
                 if let Some(line) = follow_ups.next() {
                     tokio::time::sleep(think(pace.think_ms)).await;
-                    next_id += 1;
-                    ws.send(send(next_id, line)?).await?;
+                    courier.send(CustomerCommand::Message { text: line.clone() });
                 }
             }
-            Ok(CustomerEvent::Closed { reason }) => {
-                let _ = ws.close(None).await;
-                return Ok(if reason == "resolved" {
-                    Outcome::Resolved
-                } else {
-                    Outcome::Ended(reason)
-                });
+            Ok(CustomerEvent::Closed { reason }) if reason == "resolved" => {
+                return Ok(Outcome::Resolved);
             }
+            Ok(CustomerEvent::Closed { reason }) => return Ok(Outcome::Ended(reason)),
             Ok(_) => {}
             Err(e) if tokio::time::Instant::now() >= deadline => {
-                let _ = ws
-                    .send(frame("leave".into(), CustomerCommand::Leave)?)
-                    .await;
                 return Ok(Outcome::Ended(format!("gave up: {e}")));
             }
             Err(e) => return Err(e),
@@ -189,20 +176,21 @@ pub async fn run_customer(hub: &str, scenario: &Scenario, pace: Pace) -> anyhow:
     }
 }
 
+/// The next hub frame, before `deadline`; an error if the session gave up.
 async fn next_event(
-    ws: &mut crate::WsStream,
+    courier: &mut CustomerCourier,
     deadline: tokio::time::Instant,
 ) -> anyhow::Result<CustomerEvent> {
     loop {
-        let msg = tokio::time::timeout_at(deadline, ws.next())
+        let event = tokio::time::timeout_at(deadline, courier.next())
             .await
             .map_err(|_| anyhow::anyhow!("no answer in time"))?
-            .context("the hub closed the connection")?
-            .context("connection to the hub failed")?;
-        if let WsMessage::Text(text) = msg {
-            let HubFrame { event, .. }: HubFrame<CustomerEvent> =
-                serde_json::from_str(&text).with_context(|| format!("unexpected frame: {text}"))?;
-            return Ok(event);
+            .context("the session ended")?;
+        match event {
+            SessionEvent::Frame(event) => return Ok(event),
+            SessionEvent::Conn(ConnState::Offline { reason }) => anyhow::bail!("{reason}"),
+            SessionEvent::Lost(why) => tracing::info!(%why, "simulated customer reconnecting"),
+            SessionEvent::Conn(_) => {}
         }
     }
 }

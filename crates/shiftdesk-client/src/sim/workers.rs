@@ -4,16 +4,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::Context;
-use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 
+use crate::Courier;
+use crate::session::{ConnState, SessionEvent};
+use crate::worker::{self, WorkerConfig};
 use shiftdesk_protocol::{
-    Author, DraftAction, HubFrame, PROTOCOL_VERSION, RejectReason, WorkerCommand, WorkerEvent,
-    WorkerFrame, WorkerStatus,
+    Author, DraftAction, RejectReason, WorkerCommand, WorkerEvent, WorkerStatus,
 };
 
 /// How a simulated worker behaves.
@@ -72,27 +71,12 @@ pub async fn run_worker(
     habits: Habits,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let url = crate::endpoint_url(hub, "/ws/worker")?;
-    let mut ws = crate::connect(&url, None).await?;
-    let mut n = 0u64;
-    let prefix = format!("sim{:x}", rand::random::<u32>());
-    let mut frame = |command: WorkerCommand| -> anyhow::Result<WsMessage> {
-        n += 1;
-        let id = format!("{prefix}-{n}");
-        Ok(WsMessage::Text(
-            serde_json::to_string(&WorkerFrame { id, command })?.into(),
-        ))
-    };
-    ws.send(frame(WorkerCommand::Hello {
-        token: token.to_string(),
-        protocol: PROTOCOL_VERSION,
-        resume: None,
-    })?)
-    .await?;
-    ws.send(frame(WorkerCommand::SetStatus {
+    crate::endpoint_url(hub, "/ws/worker")?;
+    // The session logs in (and back in after a drop); the courier sends what is queued then.
+    let mut courier = Courier::new(worker::spawn(WorkerConfig::new(hub, token)));
+    courier.send(WorkerCommand::SetStatus {
         status: WorkerStatus::Available,
-    })?)
-    .await?;
+    });
     let mut open: BTreeMap<String, Open> = BTreeMap::new();
     let mut plans: Vec<(Instant, Plan)> = Vec::new();
     let mut next_break = (!habits.break_every.is_zero()).then(|| {
@@ -106,8 +90,8 @@ pub async fn run_worker(
     loop {
         tokio::select! {
             _ = stop.changed() => {
-                let _ = ws.send(frame(WorkerCommand::SetStatus { status: WorkerStatus::Offline })?).await;
-                let _ = ws.close(None).await;
+                courier.send(WorkerCommand::SetStatus { status: WorkerStatus::Offline });
+                courier.stop().await;
                 return Ok(());
             }
             _ = tick.tick() => {
@@ -133,7 +117,7 @@ pub async fn run_worker(
                                 DraftAction::Reject { reason: RejectReason::NeedsPerson }
                             };
                             let rejected = matches!(action, DraftAction::Reject { .. });
-                            ws.send(frame(WorkerCommand::Draft { conversation: c.clone(), draft: d, action })?).await?;
+                            courier.send(WorkerCommand::Draft { conversation: c.clone(), draft: d, action });
                             if rejected {
                                 WorkerCommand::Reply { conversation: c, text: "Let me look into this for you personally.".into() }
                             } else {
@@ -141,7 +125,7 @@ pub async fn run_worker(
                             }
                         }
                     };
-                    ws.send(frame(command)?).await?;
+                    courier.send(command);
                 }
                 for (id, conv) in open.iter_mut() {
                     if conv.replied && now.duration_since(conv.last_customer) >= habits.quiet_resolve {
@@ -156,11 +140,17 @@ pub async fn run_worker(
                     next_break = Some(now + habits.break_for + pick((habits.break_every.as_millis() as u64 / 2, habits.break_every.as_millis() as u64 * 3 / 2)));
                 }
             }
-            incoming = ws.next() => {
-                let Some(incoming) = incoming else { anyhow::bail!("the hub closed the connection") };
-                let WsMessage::Text(text) = incoming.context("connection to the hub failed")? else { continue };
-                let HubFrame { event, .. }: HubFrame<WorkerEvent> = serde_json::from_str(&text)
-                    .with_context(|| format!("unexpected frame: {text}"))?;
+            event = courier.next() => {
+                let event = match event {
+                    Some(SessionEvent::Frame(event)) => event,
+                    Some(SessionEvent::Conn(ConnState::Offline { reason })) => anyhow::bail!("{reason}"),
+                    Some(SessionEvent::Lost(why)) => {
+                        tracing::info!(%why, "simulated worker reconnecting");
+                        continue;
+                    }
+                    Some(SessionEvent::Conn(_)) => continue,
+                    None => anyhow::bail!("the session ended"),
+                };
                 let now = Instant::now();
                 match event {
                     WorkerEvent::Offer { conversation, .. } => {

@@ -40,7 +40,7 @@ pub use shift::{Shift, ShiftSummary};
 
 use super::board::WallboardView;
 use super::keymap::{KeyPress, Keymap};
-use super::outbox::{IdGen, Outbox, Pending};
+use shiftdesk_client::outbox::{IdGen, Outbox, Pending};
 use shiftdesk_protocol::{
     ConversationId, Limits, Millis, WorkerCommand, WorkerEvent, WorkerFrame, WorkerInfo,
 };

@@ -14,23 +14,8 @@ pub(super) const QUIT_WAIT_MS: Millis = 3_000;
 /// `unavailable` from the hub means nothing was applied: retry this many times.
 const MAX_RETRIES: u32 = 5;
 
-/// The connection, as the status bar shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnState {
-    Connecting {
-        attempt: u32,
-    },
-    Connected,
-    /// Waiting before the next attempt, until `at` (console clock).
-    Reconnecting {
-        attempt: u32,
-        at: Millis,
-    },
-    /// Not trying any more (the hub refused the login, or the console is stopping).
-    Offline {
-        reason: String,
-    },
-}
+/// The connection, as the status bar shows it; the client's session reports it.
+pub use shiftdesk_client::ConnState;
 
 impl App {
     /// The driver's connection task says how the connection is.

@@ -1,16 +1,19 @@
 //! Commands sent to the hub and not yet answered.
 //!
 //! Every state-changing command gets a unique id and stays here until the hub answers it with
-//! `ack` or `error`. After a reconnect the app sends everything still here again, with the same
-//! ids: the hub applies a command id once, so a retry can never double a reply. The outbox is
-//! plain data: the app owns it, the driver may save it to a file so it also survives a restart.
+//! `ack` or `error`. After a reconnect the owner sends everything still here again, with the
+//! same ids: the hub applies a command id once, so a retry can never double a reply. The outbox
+//! is plain data: the console's `App` owns one (and has it saved by an
+//! [`OutboxWriter`](crate::outbox_file::OutboxWriter) so it also survives a restart); a
+//! [`Courier`](crate::Courier) owns one for simpler clients.
 
 use serde::{Deserialize, Serialize};
 
-use shiftdesk_protocol::{Millis, WorkerCommand, WorkerFrame};
+use crate::session::Frame;
+use shiftdesk_protocol::{Millis, WorkerFrame};
 
-/// Makes command ids: `{prefix}-{counter}`. The prefix is random per console run (chosen by the
-/// driver), so ids never repeat across runs.
+/// Makes command ids: `{prefix}-{counter}`. The prefix is random per run (chosen by the
+/// owner), so ids never repeat across runs.
 #[derive(Debug, Clone)]
 pub struct IdGen {
     prefix: String,
@@ -25,6 +28,11 @@ impl IdGen {
         }
     }
 
+    /// An id generator with a fresh random prefix.
+    pub fn random() -> IdGen {
+        IdGen::new(crate::random_prefix())
+    }
+
     pub fn next_id(&mut self) -> String {
         let id = format!("{}-{}", self.prefix, self.next);
         self.next += 1;
@@ -34,9 +42,9 @@ impl IdGen {
 
 /// One command waiting for its answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Pending {
-    pub frame: WorkerFrame,
-    /// When it was first queued (console clock).
+pub struct Pending<F = WorkerFrame> {
+    pub frame: F,
+    /// When it was first queued (client clock).
     pub queued_at: Millis,
     /// How many times the hub said `unavailable` (nothing applied; retry).
     #[serde(default)]
@@ -47,13 +55,21 @@ pub struct Pending {
 }
 
 /// The commands waiting for an answer, oldest first.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Outbox {
-    entries: Vec<Pending>,
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbox<F = WorkerFrame> {
+    entries: Vec<Pending<F>>,
 }
 
-impl Outbox {
-    pub fn push(&mut self, frame: WorkerFrame, now: Millis) {
+impl<F> Default for Outbox<F> {
+    fn default() -> Self {
+        Outbox {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<F: Frame> Outbox<F> {
+    pub fn push(&mut self, frame: F, now: Millis) {
         self.entries.push(Pending {
             frame,
             queued_at: now,
@@ -63,17 +79,17 @@ impl Outbox {
     }
 
     /// Take the entry the hub answered.
-    pub fn take(&mut self, id: &str) -> Option<Pending> {
-        let i = self.entries.iter().position(|p| p.frame.id == id)?;
+    pub fn take(&mut self, id: &str) -> Option<Pending<F>> {
+        let i = self.entries.iter().position(|p| p.frame.id() == id)?;
         Some(self.entries.remove(i))
     }
 
-    pub fn get(&self, id: &str) -> Option<&Pending> {
-        self.entries.iter().find(|p| p.frame.id == id)
+    pub fn get(&self, id: &str) -> Option<&Pending<F>> {
+        self.entries.iter().find(|p| p.frame.id() == id)
     }
 
-    pub fn get_mut(&mut self, id: &str) -> Option<&mut Pending> {
-        self.entries.iter_mut().find(|p| p.frame.id == id)
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut Pending<F>> {
+        self.entries.iter_mut().find(|p| p.frame.id() == id)
     }
 
     pub fn len(&self) -> usize {
@@ -84,17 +100,17 @@ impl Outbox {
         self.entries.is_empty()
     }
 
-    pub fn entries(&self) -> &[Pending] {
+    pub fn entries(&self) -> &[Pending<F>] {
         &self.entries
     }
 
     /// Frames to send again on a new connection, oldest first.
-    pub fn frames(&self) -> impl Iterator<Item = &WorkerFrame> {
+    pub fn frames(&self) -> impl Iterator<Item = &F> {
         self.entries.iter().map(|p| &p.frame)
     }
 
     /// Entries whose retry time has come; their retry time is cleared.
-    pub fn due(&mut self, now: Millis) -> Vec<WorkerFrame> {
+    pub fn due(&mut self, now: Millis) -> Vec<F> {
         let mut out = Vec::new();
         for p in &mut self.entries {
             if p.retry_at.is_some_and(|at| at <= now) {
@@ -105,33 +121,33 @@ impl Outbox {
         out
     }
 
-    /// Is a command of this kind for this conversation waiting? (e.g. an accept in flight)
-    pub fn has(&self, pred: impl Fn(&WorkerCommand) -> bool) -> bool {
-        self.entries.iter().any(|p| pred(&p.frame.command))
+    /// Is a command of this kind waiting? (e.g. an accept in flight)
+    pub fn has(&self, pred: impl Fn(&F::Command) -> bool) -> bool {
+        self.entries.iter().any(|p| pred(p.frame.command()))
     }
 
     /// Put back entries saved by an earlier run (kept only if their ids are not here already).
-    pub fn restore(&mut self, saved: Vec<Pending>) {
+    pub fn restore(&mut self, saved: Vec<Pending<F>>) {
         for p in saved {
-            if self.get(&p.frame.id).is_none() {
+            if self.get(p.frame.id()).is_none() {
                 self.entries.push(p);
             }
         }
     }
 }
 
-/// What the driver writes to `outbox.json` in the data directory.
+/// What is written to `outbox.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SavedOutbox {
+pub struct SavedOutbox<F = WorkerFrame> {
     /// The hub the commands were meant for; a file for another hub is ignored.
     pub hub: String,
-    pub entries: Vec<Pending>,
+    pub entries: Vec<Pending<F>>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shiftdesk_protocol::WorkerStatus;
+    use shiftdesk_protocol::{WorkerCommand, WorkerStatus};
 
     fn frame(id: &str) -> WorkerFrame {
         WorkerFrame {
@@ -147,6 +163,7 @@ mod tests {
         let mut ids = IdGen::new("ab12");
         assert_eq!(ids.next_id(), "ab12-1");
         assert_eq!(ids.next_id(), "ab12-2");
+        assert_ne!(IdGen::random().next_id(), IdGen::random().next_id());
     }
 
     #[test]
@@ -159,6 +176,7 @@ mod tests {
         assert!(outbox.take("b").is_none(), "an answer is applied once");
         let ids: Vec<&str> = outbox.frames().map(|f| f.id.as_str()).collect();
         assert_eq!(ids, ["a", "c"]);
+        assert!(outbox.has(|c| matches!(c, WorkerCommand::SetStatus { .. })));
     }
 
     #[test]

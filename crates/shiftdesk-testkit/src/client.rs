@@ -1,0 +1,143 @@
+//! A websocket client for tests that speak the protocol by hand, in JSON: it keeps every frame
+//! it received, so a test can wait for one and look back at the others.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use shiftdesk_client::WsStream;
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long a test waits for a frame it expects before failing.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A websocket client that remembers every frame it received.
+pub struct Client {
+    pub ws: WsStream,
+    pub seen: Vec<Value>,
+    /// Command ids must never repeat for a worker, even across connections: a random prefix.
+    prefix: String,
+    next_id: u64,
+}
+
+impl Client {
+    pub async fn connect(base: &str, endpoint: &str) -> Client {
+        let url = shiftdesk_client::endpoint_url(base, endpoint).expect("url");
+        let ws = shiftdesk_client::connect(&url, None)
+            .await
+            .expect("connects");
+        Client {
+            ws,
+            seen: vec![],
+            prefix: format!("{:x}", rand::random::<u32>()),
+            next_id: 0,
+        }
+    }
+
+    pub fn new_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("{}-{}", self.prefix, self.next_id)
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.ws
+            .send(Message::Text(text.to_string().into()))
+            .await
+            .expect("send");
+    }
+
+    /// Send a command with a fresh id; returns the id.
+    pub async fn send(&mut self, mut frame: Value) -> String {
+        let id = match frame.get("id").and_then(Value::as_str) {
+            Some(id) => id.to_string(),
+            None => {
+                let id = self.new_id();
+                frame["id"] = json!(id);
+                id
+            }
+        };
+        self.send_raw(&frame.to_string()).await;
+        id
+    }
+
+    /// The next frame, or None if the connection closed.
+    pub async fn next(&mut self) -> Option<Value> {
+        loop {
+            let msg = tokio::time::timeout(FRAME_TIMEOUT, self.ws.next())
+                .await
+                .expect("a frame arrives in time")?;
+            match msg {
+                Ok(Message::Text(t)) => {
+                    let v: Value = serde_json::from_str(&t).expect("hub sends JSON");
+                    self.seen.push(v.clone());
+                    return Some(v);
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    /// Wait for the first frame matching `pred` (frames before it are kept in `seen`).
+    pub async fn until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            match self.next().await {
+                Some(v) if pred(&v) => return v,
+                Some(_) => {}
+                None => panic!(
+                    "connection closed while waiting for {what}; saw {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// The newest frame already received that matches, or else wait for one.
+    pub async fn seen_or_until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        match self.seen.iter().rev().find(|v| pred(v)) {
+            Some(v) => v.clone(),
+            None => self.until(what, pred).await,
+        }
+    }
+
+    pub async fn until_type(&mut self, kind: &str) -> Value {
+        self.until(kind, |v| v["type"] == kind).await
+    }
+
+    /// Send a command and wait for its ack or error.
+    pub async fn command(&mut self, frame: Value) -> Value {
+        let id = self.send(frame).await;
+        self.until(&format!("answer to {id}"), |v| {
+            (v["type"] == "ack" || v["type"] == "error") && v["id"] == id.as_str()
+        })
+        .await
+    }
+
+    pub async fn ok(&mut self, frame: Value) {
+        let answer = self.command(frame.clone()).await;
+        assert_eq!(answer["type"], "ack", "{frame} was refused: {answer}");
+        assert!(
+            answer["duplicate"] != true || frame.get("id").is_some(),
+            "{frame} was taken for a retry of an earlier command: {answer}"
+        );
+    }
+}
+
+/// Log in as a worker; returns the client and the welcome frame.
+pub async fn worker(base: &str, token: &str) -> (Client, Value) {
+    let mut c = Client::connect(base, "/ws/worker").await;
+    c.send(json!({"type": "hello", "token": token, "protocol": 1}))
+        .await;
+    let welcome = c.until_type("welcome").await;
+    (c, welcome)
+}
+
+/// Open a customer conversation; returns the client and the conversation id.
+pub async fn customer(base: &str, name: &str, lang: &str) -> (Client, String) {
+    let mut c = Client::connect(base, "/ws/customer").await;
+    c.send(json!({"type": "start", "protocol": 1, "name": name, "lang": lang}))
+        .await;
+    let started = c.until_type("started").await;
+    let id = started["conversation"].as_str().expect("id").to_string();
+    (c, id)
+}

@@ -1,0 +1,150 @@
+//! The real hub for tests: in-process on 127.0.0.1:0 ([`hub`]), or the `shiftdesk hub`
+//! binary as a child process ([`HubProcess`]); and workers in its store.
+
+use std::path::Path;
+
+use serde_json::Value;
+use shiftdesk_hub::dispatch::DispatchConfig;
+use shiftdesk_hub::server::{self, HubConfig, RunningHub};
+use shiftdesk_hub::store::{EventStore, SqliteStore, hash_token, new_token};
+use shiftdesk_protocol::{Lang, Role, WorkerInfo};
+
+/// The hub's settings for a test: 127.0.0.1:0, the store in `dir`, default dispatch rules, no
+/// TLS, the built-in drafter. Change what the test is about.
+pub fn hub_config(dir: &Path) -> HubConfig {
+    HubConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.to_path_buf(),
+        dispatch: DispatchConfig::default(),
+        tls: None,
+        drafter: Default::default(),
+    }
+}
+
+/// Start a hub in this process.
+pub async fn start_hub(config: HubConfig) -> RunningHub {
+    server::start(config).await.expect("hub starts")
+}
+
+/// A hub in this process with [`hub_config`].
+pub async fn hub(dir: &Path) -> RunningHub {
+    start_hub(hub_config(dir)).await
+}
+
+/// Add a worker to the store in `dir` and return their token.
+pub fn add_worker(dir: &Path, id: &str, langs: &[Lang], role: Role, capacity: u32) -> String {
+    let mut store = SqliteStore::open(dir).expect("store opens");
+    let token = new_token();
+    store
+        .add_worker(
+            &WorkerInfo {
+                id: id.into(),
+                name: format!("{}{}", id[..1].to_uppercase(), &id[1..]),
+                role,
+                languages: langs.to_vec(),
+                skills: vec![],
+                capacity,
+            },
+            &hash_token(&token),
+            0,
+        )
+        .expect("worker added");
+    token
+}
+
+/// A `shiftdesk hub` process on 127.0.0.1:0; killed with SIGKILL when dropped.
+pub struct HubProcess {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl HubProcess {
+    /// Start the `shiftdesk` binary at `bin` as a hub on `dir` with extra flags; stderr goes
+    /// to `dir/hub.log`. (`bin` is `env!("CARGO_BIN_EXE_shiftdesk")` in the top-level tests.)
+    pub fn start(bin: &str, dir: &Path, extra: &[&str]) -> HubProcess {
+        use std::io::BufRead;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("hub.log"))
+            .expect("hub log");
+        let mut child = std::process::Command::new(bin)
+            .args(["hub", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("hub starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("hub prints its URL");
+        let url = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .expect("url at the end of the line")
+            .to_string();
+        assert!(url.starts_with("ws://127.0.0.1:"), "hub printed: {line}");
+        HubProcess { child, url }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, and wait until it is gone.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `shiftdesk admin add-worker` with the given languages and capacity; returns the token.
+pub fn add_worker_cli(bin: &str, dir: &Path, name: &str, langs: &str, capacity: u32) -> String {
+    let capacity = capacity.to_string();
+    let token = run(
+        bin,
+        dir,
+        &["admin", "add-worker"],
+        &["--name", name, "--langs", langs, "--capacity", &capacity],
+    )
+    .trim()
+    .to_string();
+    assert!(token.starts_with("sd_"), "token printed: {token}");
+    token
+}
+
+/// `shiftdesk export KIND` as parsed JSON lines.
+pub fn export(bin: &str, dir: &Path, kind: &str) -> Vec<Value> {
+    run(bin, dir, &["export", kind], &[])
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+/// `shiftdesk COMMAND --data-dir DIR ARGS`, which must succeed; its stdout.
+fn run(bin: &str, dir: &Path, command: &[&str], args: &[&str]) -> String {
+    let out = std::process::Command::new(bin)
+        .args(command)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("shiftdesk runs");
+    assert!(
+        out.status.success(),
+        "shiftdesk {command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf8")
+}

@@ -1,0 +1,20 @@
+//! What the shiftdesk tests share (a dev-dependency only, never shipped):
+//!
+//! - [`fake_hub`]: a scripted hub on 127.0.0.1 that a test drives frame by frame, to check a
+//!   client's session (login, resume, pings, close codes) against exact frames;
+//! - [`hub`]: the real hub, in-process ([`hub::hub`]) or as a `shiftdesk hub` process
+//!   ([`hub::HubProcess`]), and workers in its store;
+//! - [`client`]: a JSON websocket client for tests that speak the protocol by hand.
+//!
+//! Helpers here may panic: a failed step fails the test that called it, with a message.
+
+// Test helpers fail tests by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod client;
+pub mod fake_hub;
+pub mod hub;
+
+pub use client::{Client, FRAME_TIMEOUT, customer, worker};
+pub use fake_hub::{FakeConn, FakeHub};
+pub use hub::{HubProcess, add_worker, add_worker_cli, export, hub, hub_config, start_hub};
