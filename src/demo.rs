@@ -13,7 +13,7 @@ use shiftdesk_console::{ResolvedOptions, keymap::Keymap};
 use shiftdesk_hub::dispatch::DispatchConfig;
 use shiftdesk_hub::engine::now_ms;
 use shiftdesk_hub::server::{self, HubConfig};
-use shiftdesk_hub::store::{EventStore, SqliteStore, hash_token, new_token};
+use shiftdesk_hub::store::{Accounts, SqliteStore, hash_token, new_token};
 use shiftdesk_protocol::Lang;
 use shiftdesk_protocol::{Role, WorkerInfo};
 

@@ -12,7 +12,7 @@ mod demo;
 
 use shiftdesk_hub::dispatch::DispatchConfig;
 use shiftdesk_hub::server::{self, HubConfig};
-use shiftdesk_hub::store::{EventStore, SqliteStore, hash_token, new_token};
+use shiftdesk_hub::store::{Accounts, SqliteStore, hash_token, new_token};
 use shiftdesk_protocol::Lang;
 use shiftdesk_protocol::{Role, WorkerInfo};
 

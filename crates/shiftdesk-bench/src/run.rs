@@ -18,7 +18,7 @@ use super::procs::{Loadgen, Pinning, ServerProc};
 use super::report::{DiskProbe, MemoryRow, OfferRow, RelayRow, Results, StormRow};
 use super::stats::progress;
 use super::{nats, stats, wire};
-use shiftdesk_hub::store::{EventStore, SqliteStore, hash_token, new_token};
+use shiftdesk_hub::store::{Accounts, SqliteStore, hash_token, new_token};
 use shiftdesk_protocol::Lang;
 use shiftdesk_protocol::{Role, WorkerInfo};
 

@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 
 use crate::conn::{CLOSE_STORE_FAILED, CONNECTION_QUEUE, ConnHandle, Frame};
 use crate::facts::Fact;
-use crate::store::{CommandRecord, EventStore};
+use crate::store::{CommandRecord, EventLog};
 use shiftdesk_protocol::Millis;
 
 /// Most batches in one transaction: bounds how long the frames of the first wait.
@@ -97,7 +97,7 @@ impl Committer {
     /// Start the thread; it appends with `store`, sends frames through `outlet` and reports
     /// each failed commit's generation to `failed` (before it asks anyone to resume).
     pub fn start(
-        store: Box<dyn EventStore>,
+        store: Box<dyn EventLog>,
         failed: Box<dyn Fn(u64) + Send>,
         outlet: Outlet,
     ) -> std::io::Result<Committer> {
@@ -150,7 +150,7 @@ impl Drop for Committer {
 }
 
 fn commit_all(
-    mut store: Box<dyn EventStore>,
+    mut store: Box<dyn EventLog>,
     queue: Receiver<Batch>,
     report_failure: Box<dyn Fn(u64) + Send>,
     outlet: &Outlet,
@@ -250,8 +250,8 @@ mod tests {
     use tokio::sync::{mpsc, watch};
 
     use super::*;
-    use crate::store::{CommandResult, StoreError, StoredWorker};
-    use shiftdesk_protocol::{WorkerInfo, WorkerStatus};
+    use crate::store::StoreError;
+    use shiftdesk_protocol::WorkerStatus;
 
     /// Remembers what was appended, and how many facts each append had; fails while `failing`
     /// is set; an append waits while someone holds `gate`.
@@ -263,7 +263,7 @@ mod tests {
         gate: Arc<Mutex<()>>,
     }
 
-    impl EventStore for Recording {
+    impl EventLog for Recording {
         fn append(
             &mut self,
             facts: &[Fact],
@@ -280,24 +280,6 @@ mod tests {
         }
         fn load(&self) -> Result<Vec<Fact>, StoreError> {
             Ok(self.appended.lock().unwrap().clone())
-        }
-        fn command_result(&self, _: &str, _: &str) -> Result<Option<CommandResult>, StoreError> {
-            Ok(None)
-        }
-        fn add_worker(&mut self, _: &WorkerInfo, _: &str, _: Millis) -> Result<(), StoreError> {
-            Ok(())
-        }
-        fn set_token(&mut self, _: &str, _: &str) -> Result<(), StoreError> {
-            Ok(())
-        }
-        fn worker_by_token(&self, _: &str) -> Result<Option<StoredWorker>, StoreError> {
-            Ok(None)
-        }
-        fn workers(&self) -> Result<Vec<StoredWorker>, StoreError> {
-            Ok(Vec::new())
-        }
-        fn appender(&self) -> Result<Box<dyn EventStore>, StoreError> {
-            Ok(Box::new(self.clone()))
         }
     }
 

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::dispatch::{Dispatch, DispatchConfig};
 use crate::facts::Fact;
-use crate::store::{EventStore, SqliteStore};
+use crate::store::{Accounts, SqliteStore};
 use crate::triage::TriageReason;
 use shiftdesk_protocol::{
     ConversationView, DraftOutcome, Message, Millis, RejectReason, WorkerInfo,

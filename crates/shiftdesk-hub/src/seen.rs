@@ -18,7 +18,7 @@ use std::hash::BuildHasher;
 use fastbloom::BloomFilter;
 use foldhash::fast::RandomState;
 
-use super::store::{EventStore, StoreError};
+use super::store::{CommandLedger, StoreError};
 
 /// Room in the first filter: a hub with a short log starts with about 150 KiB.
 const FIRST_CAPACITY: usize = 64 * 1024;
@@ -57,7 +57,7 @@ impl Filter {
 
 impl SeenCommands {
     /// A filter over every command in `store`'s log (read once, at start).
-    pub fn load(store: &dyn EventStore) -> Result<SeenCommands, StoreError> {
+    pub fn load(store: &dyn CommandLedger) -> Result<SeenCommands, StoreError> {
         let hasher = RandomState::default();
         let mut seen = SeenCommands {
             filters: Some(vec![Filter::new(0, &hasher)]),
@@ -106,7 +106,7 @@ impl SeenCommands {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{CommandRecord, CommandResult, SqliteStore};
+    use crate::store::{CommandRecord, CommandResult, EventLog, SqliteStore};
 
     #[test]
     fn it_never_says_no_to_a_command_it_was_told_of_and_rarely_says_maybe_to_others() {

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 use shiftdesk_hub::dispatch::DispatchConfig;
 use shiftdesk_hub::server::{self, HubConfig, RunningHub};
-use shiftdesk_hub::store::{EventStore, SqliteStore, hash_token, new_token};
+use shiftdesk_hub::store::{Accounts, SqliteStore, hash_token, new_token};
 use shiftdesk_protocol::{Lang, Role, WorkerInfo};
 
 /// The hub's settings for a test: 127.0.0.1:0, the store in `dir`, default dispatch rules, no

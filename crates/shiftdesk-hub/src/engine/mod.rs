@@ -677,7 +677,7 @@ mod tests {
     use tokio::sync::{mpsc, watch};
 
     use super::*;
-    use crate::store::{SqliteStore, StoredWorker};
+    use crate::store::{Accounts, CommandLedger, EventLog, SqliteStore, StoredWorker};
     use shiftdesk_protocol::WorkerInfo;
 
     /// The SQLite store, with a switch that makes every append fail (a full disk).
@@ -686,7 +686,7 @@ mod tests {
         failing: Arc<AtomicBool>,
     }
 
-    impl EventStore for FlakyStore {
+    impl EventLog for FlakyStore {
         fn append(
             &mut self,
             facts: &[Fact],
@@ -701,6 +701,10 @@ mod tests {
         fn load(&self) -> Result<Vec<Fact>, StoreError> {
             self.inner.load()
         }
+    }
+
+    /// A FlakyStore reads commands and accounts from SQLite; only appending fails.
+    impl CommandLedger for FlakyStore {
         fn command_result(
             &self,
             principal: &str,
@@ -711,6 +715,9 @@ mod tests {
         fn command_keys(&self, each: &mut dyn FnMut(&str, &str)) -> Result<bool, StoreError> {
             self.inner.command_keys(each)
         }
+    }
+
+    impl Accounts for FlakyStore {
         fn add_worker(
             &mut self,
             info: &WorkerInfo,
@@ -728,7 +735,10 @@ mod tests {
         fn workers(&self) -> Result<Vec<StoredWorker>, StoreError> {
             self.inner.workers()
         }
-        fn appender(&self) -> Result<Box<dyn EventStore>, StoreError> {
+    }
+
+    impl EventStore for FlakyStore {
+        fn appender(&self) -> Result<Box<dyn EventLog>, StoreError> {
             Ok(Box::new(FlakyStore {
                 inner: self.inner.open_appender()?,
                 failing: self.failing.clone(),

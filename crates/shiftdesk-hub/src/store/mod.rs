@@ -1,9 +1,9 @@
-//! The durable event log and the token store, behind a trait.
+//! The durable event log, the command ledger and the accounts, behind traits.
 //!
 //! The hub appends every [`Fact`] before anything it caused leaves the process, in one
 //! transaction per command together with the command's id (so a retried command is recognised
 //! after a restart too). SQLite in WAL mode is the default; PostgreSQL can implement the same
-//! trait for a scaled-out deployment.
+//! traits for a scaled-out deployment.
 
 pub mod sqlite;
 
@@ -12,10 +12,12 @@ use shiftdesk_protocol::{Millis, WorkerInfo};
 
 pub use sqlite::SqliteStore;
 
+/// Why the store could not do something. Not tied to one database: a backend turns its own
+/// errors into [`StoreError::Db`] (the SQLite one does, for `?`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the log entry {seq} is not a valid fact: {message}")]
     Corrupt { seq: i64, message: String },
     #[error("{0}")]
@@ -47,10 +49,12 @@ pub struct CommandRecord {
     pub result: CommandResult,
 }
 
-pub trait EventStore: Send {
+/// The event log: every fact, in order, appended with the commands that caused them.
+pub trait EventLog: Send {
     /// Append facts (possibly none) and remember the commands that caused them, atomically and
     /// durably: one transaction, so the hub can commit a whole batch of inputs at once (group
-    /// commit) and either all of it is in the log or none of it.
+    /// commit) and either all of it is in the log or none of it. The commands go to the
+    /// [`CommandLedger`] in the same transaction.
     fn append(
         &mut self,
         facts: &[Fact],
@@ -59,6 +63,10 @@ pub trait EventStore: Send {
     ) -> Result<(), StoreError>;
     /// Every fact, oldest first.
     fn load(&self) -> Result<Vec<Fact>, StoreError>;
+}
+
+/// The commands applied (or refused), so a retry gets the first answer, after a restart too.
+pub trait CommandLedger: Send {
     /// The result of a command already applied, if any.
     fn command_result(
         &self,
@@ -72,6 +80,10 @@ pub trait EventStore: Send {
         let _ = each;
         Ok(false)
     }
+}
+
+/// Workers' and supervisors' accounts: profiles and token hashes.
+pub trait Accounts: Send {
     /// Add a worker or supervisor; returns nothing: the caller made the token.
     fn add_worker(
         &mut self,
@@ -84,9 +96,13 @@ pub trait EventStore: Send {
     /// The worker whose token hashes to `token_hash`.
     fn worker_by_token(&self, token_hash: &str) -> Result<Option<StoredWorker>, StoreError>;
     fn workers(&self) -> Result<Vec<StoredWorker>, StoreError>;
-    /// Another handle on the same store, for a thread that appends while this one reads (the
+}
+
+/// Everything the hub keeps: one backend (SQLite today) implements all three.
+pub trait EventStore: EventLog + CommandLedger + Accounts {
+    /// Another handle on the same log, for a thread that appends while this one reads (the
     /// hub's committer).
-    fn appender(&self) -> Result<Box<dyn EventStore>, StoreError>;
+    fn appender(&self) -> Result<Box<dyn EventLog>, StoreError>;
 }
 
 /// SHA-256 of a token, hex: what the store keeps.

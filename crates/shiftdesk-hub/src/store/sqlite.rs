@@ -13,7 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::{CommandRecord, CommandResult, EventStore, Principal, StoreError, StoredWorker};
+use super::{
+    Accounts, CommandLedger, CommandRecord, CommandResult, EventLog, EventStore, Principal,
+    StoreError, StoredWorker,
+};
 use crate::facts::Fact;
 use crate::lang::Lang;
 use shiftdesk_protocol::{Millis, Role, WorkerInfo};
@@ -299,7 +302,7 @@ fn row_to_worker(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredWorker> {
 
 const WORKER_COLUMNS: &str = "id, name, role, languages, skills, capacity, created_at";
 
-impl EventStore for SqliteStore {
+impl EventLog for SqliteStore {
     fn append(
         &mut self,
         facts: &[Fact],
@@ -365,7 +368,9 @@ impl EventStore for SqliteStore {
     fn load(&self) -> Result<Vec<Fact>, StoreError> {
         Ok(self.load_with_seq()?.into_iter().map(|(_, f)| f).collect())
     }
+}
 
+impl CommandLedger for SqliteStore {
     fn command_result(
         &self,
         principal: &Principal,
@@ -411,7 +416,9 @@ impl EventStore for SqliteStore {
         }
         Ok(true)
     }
+}
 
+impl Accounts for SqliteStore {
     fn add_worker(
         &mut self,
         info: &WorkerInfo,
@@ -444,7 +451,7 @@ impl EventStore for SqliteStore {
                 {
                     StoreError::Invalid(format!("a worker with id `{}` already exists", info.id))
                 }
-                e => StoreError::Db(e),
+                e => StoreError::from(e),
             })?;
         Ok(())
     }
@@ -477,9 +484,17 @@ impl EventStore for SqliteStore {
         let rows = stmt.query_map([], row_to_worker)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
 
-    fn appender(&self) -> Result<Box<dyn EventStore>, StoreError> {
+impl EventStore for SqliteStore {
+    fn appender(&self) -> Result<Box<dyn EventLog>, StoreError> {
         Ok(Box::new(self.open_appender()?))
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Db(Box::new(e))
     }
 }
 
