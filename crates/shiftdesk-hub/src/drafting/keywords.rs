@@ -588,6 +588,49 @@ mod tests {
         assert_eq!(index.words.len(), 3, "{:?}", index.words);
     }
 
+    #[test]
+    fn a_word_supports_one_keyword_only() {
+        // "due date" and "date" are both keywords; "due date" must not count twice.
+        let phrase = Phrase::keyword("due date");
+        let words = lang::words("move my due date");
+        let mut used = vec![false; words.len()];
+        let found = phrase
+            .find(&words, &used, MatchMode::Keyword)
+            .expect("found");
+        assert_eq!(found.positions, [2, 3]);
+        used[2] = true;
+        assert!(phrase.find(&words, &used, MatchMode::Keyword).is_none());
+    }
+
+    #[test]
+    fn patterns_are_exact_unless_starred() {
+        let words = lang::words("operatori per favore");
+        let unused = vec![false; words.len()];
+        assert!(
+            Phrase::pattern("operatore")
+                .find(&words, &unused, MatchMode::Pattern)
+                .is_none()
+        );
+        assert!(
+            Phrase::pattern("operator*")
+                .find(&words, &unused, MatchMode::Pattern)
+                .is_some()
+        );
+        // At most one word between pattern words.
+        let words = lang::words("talk to a real human");
+        let unused = vec![false; words.len()];
+        assert!(
+            Phrase::pattern("talk to human")
+                .find(&words, &unused, MatchMode::Pattern)
+                .is_none()
+        );
+        assert!(
+            Phrase::pattern("to a human")
+                .find(&words, &unused, MatchMode::Pattern)
+                .is_some()
+        );
+    }
+
     /// Words near the keywords: the keywords themselves, inflected, glued into compounds,
     /// with a letter changed, dropped or swapped, and unrelated words.
     fn near_word(keywords: &'static [&'static str]) -> impl Strategy<Value = String> {

@@ -1,0 +1,348 @@
+//! The built-in drafter: a reply from the best-matching knowledge-base article.
+//!
+//! [`KbDrafter`] wraps the article's answer in a greeting and a closing in the customer's
+//! language (plainer ones for sensitive topics), and asks a clarifying question when no article
+//! fits. It is the default drafter, so shiftdesk drafts with no model server, and the model
+//! drafter falls back to it. It lives apart from the knowledge base it reads so that the phrase
+//! tables and the choice of article on regenerate are kept (and tested) on their own; as a child
+//! of `kb` it may still read the context search that the knowledge base keeps private.
+
+use std::sync::Arc;
+
+use super::{KnowledgeBase, Match};
+use crate::drafting::{DraftProposal, DraftRequest, Drafter};
+use crate::lang::Lang;
+
+/// Below this score an article is not worth drafting from; the drafter asks a question instead.
+const MIN_DRAFT_SCORE: f32 = 0.3;
+/// Earlier messages count for less than the message being answered.
+const HISTORY_WEIGHT: f32 = 0.85;
+/// How many earlier messages are read for context.
+const HISTORY_DEPTH: usize = 2;
+/// Confidence reported with a clarifying question.
+pub(crate) const CLARIFY_CONFIDENCE: f32 = 0.1;
+
+/// Drafts a reply from the best-matching knowledge-base article: a greeting in the customer's
+/// language, the article's answer, and a closing line. This is the default drafter, so that
+/// shiftdesk works with no model server; its confidence is the retrieval score.
+#[derive(Debug, Clone)]
+pub struct KbDrafter {
+    kb: Arc<KnowledgeBase>,
+}
+
+impl KbDrafter {
+    pub fn new(kb: Arc<KnowledgeBase>) -> Self {
+        KbDrafter { kb }
+    }
+
+    /// A drafter over the built-in articles.
+    pub fn builtin() -> Self {
+        Self::new(Arc::new(KnowledgeBase::builtin()))
+    }
+
+    /// The knowledge base it drafts from.
+    pub fn knowledge_base(&self) -> &KnowledgeBase {
+        &self.kb
+    }
+
+    /// Candidate articles for a request, best first: the message alone, or the message read
+    /// together with the last few earlier messages (weighted down), whichever fits better.
+    pub(crate) fn candidates(&self, req: &DraftRequest<'_>) -> Vec<Match> {
+        let skip = req.history.len().saturating_sub(HISTORY_DEPTH);
+        let (mut best, in_context) =
+            self.kb
+                .search_in_context(&req.history[skip..], req.text, req.language);
+        if let Some(in_context) = in_context {
+            for mut m in in_context {
+                m.score *= HISTORY_WEIGHT;
+                match best.iter_mut().find(|b| b.article_id == m.article_id) {
+                    Some(existing) if existing.score >= m.score => {}
+                    Some(existing) => *existing = m,
+                    None => best.push(m),
+                }
+            }
+            best.sort_by(|a, b| b.score.total_cmp(&a.score));
+        }
+        best.retain(|m| m.score >= MIN_DRAFT_SCORE);
+        best
+    }
+}
+
+impl Drafter for KbDrafter {
+    fn name(&self) -> &str {
+        "kb"
+    }
+
+    fn parallel_drafts(&self) -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+
+    /// Attempt `n` uses the `n`-th best candidate article; once every candidate has been
+    /// offered, it starts again with the next greeting and closing, so every regenerate gives
+    /// the worker a different text.
+    fn draft(&self, req: &DraftRequest<'_>) -> DraftProposal {
+        let lang = req.language;
+        let attempt = req.attempt as usize;
+        let candidates = self.candidates(req);
+        let chosen = (!candidates.is_empty())
+            .then(|| &candidates[attempt % candidates.len()])
+            .and_then(|m| self.kb.article(&m.article_id).map(|a| (m, a)));
+        match chosen {
+            Some((m, article)) => {
+                let variant = attempt / candidates.len();
+                let (greeting, closing) = if article.sensitive {
+                    (gentle_greetings(lang), gentle_closings(lang))
+                } else {
+                    (greetings(lang), closings(lang))
+                };
+                let greeting = pick(greeting, variant);
+                let closing = pick(closing, variant);
+                DraftProposal {
+                    text: format!("{greeting}\n\n{}\n\n{closing}", article.answer(lang)),
+                    confidence: m.score.clamp(0.0, 1.0),
+                    intent: article.intent.clone(),
+                    language: lang,
+                    sources: vec![article.id.clone()],
+                    drafter: self.name().to_string(),
+                    model: None,
+                    latency_ms: None,
+                }
+            }
+            None => DraftProposal {
+                text: pick(clarifying_questions(lang), attempt).to_string(),
+                confidence: CLARIFY_CONFIDENCE,
+                intent: "unknown".to_string(),
+                language: lang,
+                sources: Vec::new(),
+                drafter: self.name().to_string(),
+                model: None,
+                latency_ms: None,
+            },
+        }
+    }
+}
+
+fn pick(options: &'static [&'static str], n: usize) -> &'static str {
+    options
+        .get(n % options.len().max(1))
+        .copied()
+        .unwrap_or_default()
+}
+
+/// Opening lines of a draft, one set per language.
+fn greetings(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => &[
+            "Hi, thanks for getting in touch!",
+            "Hello, and thanks for your message.",
+            "Hi there, happy to help with that.",
+        ],
+        Lang::It => &[
+            "Ciao, grazie per averci contattato!",
+            "Ciao, e grazie per il tuo messaggio.",
+            "Ciao, ti aiuto volentieri.",
+        ],
+        Lang::De => &[
+            "Hallo, danke, dass du dich meldest!",
+            "Hallo und danke für deine Nachricht.",
+            "Hallo, da helfe ich dir gern weiter.",
+        ],
+        Lang::Nl => &[
+            "Hoi, bedankt voor je bericht!",
+            "Hallo, en bedankt dat je contact opneemt.",
+            "Hoi, ik help je daar graag mee.",
+        ],
+        Lang::Sv => &[
+            "Hej, tack för att du hör av dig!",
+            "Hej och tack för ditt meddelande.",
+            "Hej, jag hjälper dig gärna med det.",
+        ],
+        Lang::Ru => &[
+            "Здравствуйте, спасибо за обращение!",
+            "Здравствуйте и спасибо за ваше сообщение.",
+            "Здравствуйте, с радостью помогу.",
+        ],
+    }
+}
+
+/// Closing lines of a draft, one set per language.
+fn closings(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => &[
+            "Is there anything else I can help you with?",
+            "Let me know if you have any other questions.",
+            "I hope that helps. Anything else I can do for you?",
+        ],
+        Lang::It => &[
+            "Posso aiutarti con qualcos'altro?",
+            "Fammi sapere se hai altre domande.",
+            "Spero di esserti stato utile. Posso fare altro per te?",
+        ],
+        Lang::De => &[
+            "Kann ich dir sonst noch helfen?",
+            "Melde dich gern, wenn du noch Fragen hast.",
+            "Ich hoffe, das hilft dir weiter. Kann ich sonst noch etwas für dich tun?",
+        ],
+        Lang::Nl => &[
+            "Kan ik je ergens anders mee helpen?",
+            "Laat het me weten als je nog vragen hebt.",
+            "Ik hoop dat dit helpt. Kan ik nog iets anders voor je doen?",
+        ],
+        Lang::Sv => &[
+            "Finns det något mer jag kan hjälpa dig med?",
+            "Hör av dig om du har fler frågor.",
+            "Jag hoppas att det hjälper. Är det något mer jag kan göra för dig?",
+        ],
+        Lang::Ru => &[
+            "Могу ли я помочь вам чем-то ещё?",
+            "Если у вас остались вопросы, напишите нам.",
+            "Надеюсь, это поможет. Чем ещё я могу вам помочь?",
+        ],
+    }
+}
+
+/// Opening lines for sensitive topics (a death, fraud, money worries): plain, not cheerful.
+fn gentle_greetings(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => &["Hello,", "Hello, and thank you for writing to us."],
+        Lang::It => &["Ciao,", "Ciao, e grazie per averci scritto."],
+        Lang::De => &["Hallo,", "Hallo, und danke, dass du uns schreibst."],
+        Lang::Nl => &["Hallo,", "Hallo, en bedankt dat je ons schrijft."],
+        Lang::Sv => &["Hej,", "Hej, och tack för att du skriver till oss."],
+        Lang::Ru => &["Здравствуйте.", "Здравствуйте, спасибо, что написали нам."],
+    }
+}
+
+/// Closing lines for sensitive topics: no "anything else?", just that we are there.
+fn gentle_closings(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => &[
+            "I'm here if you have any questions.",
+            "Take your time, and write to us whenever you're ready.",
+        ],
+        Lang::It => &[
+            "Sono qui se hai domande.",
+            "Prenditi tutto il tempo che ti serve e scrivici quando vuoi.",
+        ],
+        Lang::De => &[
+            "Ich bin für dich da, wenn du Fragen hast.",
+            "Lass dir Zeit und schreib uns, wann immer du so weit bist.",
+        ],
+        Lang::Nl => &[
+            "Ik ben er als je vragen hebt.",
+            "Neem de tijd en schrijf ons wanneer je er klaar voor bent.",
+        ],
+        Lang::Sv => &[
+            "Jag finns här om du har frågor.",
+            "Ta den tid du behöver och skriv till oss när du är redo.",
+        ],
+        Lang::Ru => &[
+            "Если у вас есть вопросы, я на связи.",
+            "Не торопитесь и напишите нам, когда будете готовы.",
+        ],
+    }
+}
+
+/// Asked when no article fits: invites the customer to say more, with examples of what we can
+/// help with.
+fn clarifying_questions(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => &[
+            "Thanks for your message! Could you tell me a bit more about what you need help with? For example, is it about a payment, a refund, a due date or your account?",
+            "I want to make sure I understand you correctly. Could you describe the problem in a bit more detail, and which purchase it is about?",
+        ],
+        Lang::It => &[
+            "Grazie per il messaggio! Puoi dirmi qualcosa in più su cosa ti serve? Ad esempio, riguarda un pagamento, un rimborso, una scadenza o il tuo account?",
+            "Voglio essere sicuro di aver capito bene. Puoi descrivere il problema con qualche dettaglio in più e dirmi a quale acquisto si riferisce?",
+        ],
+        Lang::De => &[
+            "Danke für deine Nachricht! Kannst du mir etwas genauer sagen, wobei ich dir helfen kann? Geht es zum Beispiel um eine Zahlung, eine Rückerstattung, einen Fälligkeitstermin oder dein Konto?",
+            "Ich möchte sichergehen, dass ich dich richtig verstehe. Kannst du das Problem etwas genauer beschreiben und mir sagen, um welchen Einkauf es geht?",
+        ],
+        Lang::Nl => &[
+            "Bedankt voor je bericht! Kun je iets meer vertellen over waar je hulp bij nodig hebt? Gaat het bijvoorbeeld om een betaling, een terugbetaling, een vervaldatum of je account?",
+            "Ik wil zeker weten dat ik je goed begrijp. Kun je het probleem wat uitgebreider beschrijven en zeggen om welke aankoop het gaat?",
+        ],
+        Lang::Sv => &[
+            "Tack för ditt meddelande! Kan du berätta lite mer om vad du behöver hjälp med? Gäller det till exempel en betalning, en återbetalning, ett förfallodatum eller ditt konto?",
+            "Jag vill vara säker på att jag förstår dig rätt. Kan du beskriva problemet lite mer detaljerat och vilket köp det gäller?",
+        ],
+        Lang::Ru => &[
+            "Спасибо за сообщение! Расскажите, пожалуйста, подробнее, с чем вам нужна помощь? Например, вопрос касается платежа, возврата денег, даты платежа или вашего аккаунта?",
+            "Хочу убедиться, что правильно вас понял. Опишите, пожалуйста, проблему чуть подробнее и укажите, о какой покупке идёт речь.",
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request<'a>(
+        text: &'a str,
+        language: Lang,
+        history: &'a [String],
+        attempt: u32,
+    ) -> DraftRequest<'a> {
+        DraftRequest {
+            text,
+            language,
+            history,
+            transcript: &[],
+            attempt,
+        }
+    }
+
+    #[test]
+    fn draft_uses_the_best_article_then_the_next_on_regenerate() {
+        let drafter = KbDrafter::builtin();
+        // Matches pay-early ("settle", "remaining balance") best, payment-plans ("next
+        // payment") second.
+        let text = "can I settle the remaining balance? and when is my next payment?";
+        let first = drafter.draft(&request(text, Lang::En, &[], 0));
+        let second = drafter.draft(&request(text, Lang::En, &[], 1));
+        assert_eq!(first.sources, ["pay-early"]);
+        assert_eq!(second.sources, ["payment-plans"]);
+        assert!(second.confidence <= first.confidence);
+        // After the last candidate it wraps round to the best one, worded differently.
+        let third = drafter.draft(&request(text, Lang::En, &[], 2));
+        assert_eq!(third.sources, first.sources);
+        assert_ne!(third.text, first.text);
+    }
+
+    #[test]
+    fn draft_reads_earlier_messages_for_context() {
+        let drafter = KbDrafter::builtin();
+        let history = vec!["I sent my order back to the shop last week".to_string()];
+        let alone = drafter.draft(&request("how long will it take?", Lang::En, &[], 0));
+        assert_eq!(alone.intent, "unknown");
+        let with_context = drafter.draft(&request("how long will it take?", Lang::En, &history, 0));
+        assert_eq!(with_context.sources, ["refunds-returns"]);
+        assert!(with_context.confidence < 0.6, "context counts for less");
+    }
+
+    #[test]
+    fn sensitive_drafts_open_gently() {
+        let drafter = KbDrafter::builtin();
+        let draft = drafter.draft(&request("my mother passed away", Lang::En, &[], 0));
+        assert_eq!(draft.sources, ["bereavement"]);
+        assert!(
+            draft.text.starts_with("Hello,\n\nI'm so sorry"),
+            "{}",
+            draft.text
+        );
+        assert!(!draft.text.contains("anything else"), "{}", draft.text);
+        let again = drafter.draft(&request("my mother passed away", Lang::En, &[], 1));
+        assert_ne!(again.text, draft.text);
+    }
+
+    #[test]
+    fn draft_proposal_serializes_language_as_code() {
+        let drafter = KbDrafter::builtin();
+        let draft = drafter.draft(&request("Kan ik eerder betalen?", Lang::Nl, &[], 0));
+        let json = serde_json::to_value(&draft).expect("serialize");
+        assert_eq!(json["language"], "nl");
+        assert_eq!(json["drafter"], "kb");
+        assert_eq!(json["intent"], "pay_early");
+    }
+}
