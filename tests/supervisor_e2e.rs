@@ -238,3 +238,43 @@ async fn two_supervisors_shadow_whisper_take_over_and_hand_back() {
         .await;
     hub.shutdown().await;
 }
+
+/// Card numbers, phone numbers and email addresses a customer writes are masked by the hub:
+/// the worker's and the shadowing supervisor's sockets never carry them in full.
+#[tokio::test]
+async fn workers_and_supervisors_receive_customer_card_numbers_masked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tw = add_worker(dir.path(), "wendy", &[Lang::En], Role::Worker, 1);
+    let ts = add_worker(dir.path(), "sam", &[Lang::En], Role::Supervisor, 1);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let (mut w, _) = worker(&base, &tw).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let (mut c, conv) = assigned(
+        &base,
+        &mut w,
+        "en",
+        "I want a person, card 4242 4242 4242 4242 was charged twice",
+    )
+    .await;
+    let (mut s, _) = worker(&base, &ts).await;
+    s.ok(json!({"type": "shadow", "conversation": conv})).await;
+    c.ok(json!({"type": "message", "text": "call me on +44 7700 900123 or kim@example.com"}))
+        .await;
+    let line = |v: &Value| v["type"] == "message" && v["message"]["from"] == "customer";
+    let to_worker = w.seen_or_until("message", line).await;
+    let to_supervisor = s.seen_or_until("message", line).await;
+    for got in [&to_worker, &to_supervisor] {
+        assert_eq!(
+            got["message"]["text"], "call me on +•• •••• ••••23 or k***@example.com",
+            "{got}"
+        );
+    }
+    let everything = format!("{:?}{:?}", w.seen, s.seen);
+    for secret in ["4242 4242 4242 4242", "900123", "kim@example.com"] {
+        assert!(!everything.contains(secret), "{secret} reached a worker");
+    }
+    assert!(everything.contains("•••• •••• •••• 4242"), "the card's last four stay");
+    hub.shutdown().await;
+}
