@@ -275,6 +275,9 @@ async fn workers_and_supervisors_receive_customer_card_numbers_masked() {
     for secret in ["4242 4242 4242 4242", "900123", "kim@example.com"] {
         assert!(!everything.contains(secret), "{secret} reached a worker");
     }
-    assert!(everything.contains("•••• •••• •••• 4242"), "the card's last four stay");
+    assert!(
+        everything.contains("•••• •••• •••• 4242"),
+        "the card's last four stay"
+    );
     hub.shutdown().await;
 }

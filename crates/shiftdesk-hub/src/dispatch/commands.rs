@@ -53,6 +53,17 @@ impl Dispatch {
         }
     }
 
+    /// The conversation's offer is open to `worker`, or the command is refused.
+    fn offered_to(&self, worker: &str, id: &str) -> Result<(), Refusal> {
+        match &self.conversation(id)?.offer {
+            Some((w, _)) if w == worker => Ok(()),
+            _ => Err(Refusal::new(
+                ErrorCode::Conflict,
+                format!("the offer for `{id}` is no longer open to you"),
+            )),
+        }
+    }
+
     pub(super) fn accept_offer(
         &mut self,
         worker: &str,
@@ -60,16 +71,7 @@ impl Dispatch {
         now: Millis,
         out: &mut Vec<Effect>,
     ) -> Result<(), Refusal> {
-        let c = self.conversation(&id)?;
-        match &c.offer {
-            Some((w, _)) if w == worker => {}
-            _ => {
-                return Err(Refusal::new(
-                    ErrorCode::Conflict,
-                    format!("the offer for `{id}` is no longer open to you"),
-                ));
-            }
-        }
+        self.offered_to(worker, &id)?;
         self.record(
             Fact::Assigned {
                 conversation: id.clone(),
@@ -96,16 +98,7 @@ impl Dispatch {
         now: Millis,
         out: &mut Vec<Effect>,
     ) -> Result<(), Refusal> {
-        let c = self.conversation(&id)?;
-        match &c.offer {
-            Some((w, _)) if w == worker => {}
-            _ => {
-                return Err(Refusal::new(
-                    ErrorCode::Conflict,
-                    format!("the offer for `{id}` is no longer open to you"),
-                ));
-            }
-        }
+        self.offered_to(worker, &id)?;
         self.record(
             Fact::OfferDeclined {
                 conversation: id.clone(),

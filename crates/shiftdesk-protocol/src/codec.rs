@@ -1,0 +1,201 @@
+//! Decoding with errors a client can act on (the error names the field and the limit), and
+//! encoding with the stream's sequence number. PROTOCOL.md sections 3 and 4.
+
+use serde::Serialize;
+
+use super::*;
+
+/// Why a text frame could not be decoded. The message is meant for the client's developer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The command id, when it could be read even though the rest was wrong.
+    pub id: Option<String>,
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.code, self.message)
+    }
+}
+
+const WORKER_TYPES: &[&str] = &[
+    "hello",
+    "ping",
+    "set_status",
+    "accept_offer",
+    "decline_offer",
+    "reply",
+    "draft",
+    "note",
+    "resolve",
+    "transfer",
+    "wallboard",
+    "shadow",
+    "unshadow",
+    "whisper",
+    "take_over",
+    "hand_back",
+];
+const CUSTOMER_TYPES: &[&str] = &["start", "ping", "message", "leave"];
+
+/// Decode a frame from a worker console.
+pub fn decode_worker(text: &str) -> Result<WorkerFrame, DecodeError> {
+    let frame: WorkerFrame = decode(text, WORKER_TYPES, |f: &WorkerFrame| &f.id)?;
+    check_worker(&frame).map_err(|message| DecodeError {
+        code: ErrorCode::BadField,
+        message,
+        id: Some(frame.id.clone()),
+    })?;
+    Ok(frame)
+}
+
+/// Decode a frame from a customer.
+pub fn decode_customer(text: &str) -> Result<CustomerFrame, DecodeError> {
+    let frame: CustomerFrame = decode(text, CUSTOMER_TYPES, |f: &CustomerFrame| &f.id)?;
+    let checked = match &frame.command {
+        CustomerCommand::Message { text } => check_text("text", text),
+        CustomerCommand::Start { context, .. } if context.len() > 20 => {
+            Err("`context` has more than 20 entries".into())
+        }
+        CustomerCommand::Start { context, .. } => context
+            .iter()
+            .find(|(k, v)| k.chars().count() > 200 || v.chars().count() > 200)
+            .map_or(Ok(()), |(k, _)| {
+                Err(format!("`context.{k}` is longer than 200 characters"))
+            }),
+        _ => Ok(()),
+    };
+    checked.map_err(|message| DecodeError {
+        code: ErrorCode::BadField,
+        message,
+        id: Some(frame.id.clone()),
+    })?;
+    Ok(frame)
+}
+
+/// Decode a frame of type `T` (whose `id` is `id_of`); `known` lists its dialect's types.
+fn decode<T: serde::de::DeserializeOwned>(
+    text: &str,
+    known: &[&str],
+    id_of: fn(&T) -> &str,
+) -> Result<T, DecodeError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(DecodeError {
+            code: ErrorCode::TooLarge,
+            message: format!(
+                "frame is {} bytes; the limit is {MAX_FRAME_BYTES}",
+                text.len()
+            ),
+            id: None,
+        });
+    }
+    // A well-formed frame (nearly every one) in one pass. Anything else is decoded again below,
+    // through a JSON value, for an error that says exactly what is wrong; that path allocates
+    // the whole value first (every key and string) and then decodes the frame from it.
+    if let Ok(frame) = serde_json::from_str::<T>(text)
+        && !id_of(&frame).is_empty()
+        && id_of(&frame).len() <= MAX_ID_BYTES
+    {
+        return Ok(frame);
+    }
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| DecodeError {
+        code: ErrorCode::Malformed,
+        message: format!("not valid JSON: {e}"),
+        id: None,
+    })?;
+    let Some(object) = value.as_object() else {
+        return Err(DecodeError {
+            code: ErrorCode::Malformed,
+            message: "a frame must be a JSON object".into(),
+            id: None,
+        });
+    };
+    let id = match object.get("id") {
+        Some(serde_json::Value::String(id)) if !id.is_empty() && id.len() <= MAX_ID_BYTES => {
+            id.clone()
+        }
+        Some(serde_json::Value::String(_)) => {
+            return Err(DecodeError {
+                code: ErrorCode::BadField,
+                message: format!("`id` must be 1 to {MAX_ID_BYTES} bytes"),
+                id: None,
+            });
+        }
+        _ => {
+            return Err(DecodeError {
+                code: ErrorCode::Malformed,
+                message: "missing string field `id`".into(),
+                id: None,
+            });
+        }
+    };
+    let kind = match object.get("type") {
+        Some(serde_json::Value::String(kind)) => kind.as_str(),
+        _ => {
+            return Err(DecodeError {
+                code: ErrorCode::Malformed,
+                message: "missing string field `type`".into(),
+                id: Some(id),
+            });
+        }
+    };
+    if !known.contains(&kind) {
+        return Err(DecodeError {
+            code: ErrorCode::UnknownType,
+            message: format!("unknown frame type `{kind}`; known: {}", known.join(", ")),
+            id: Some(id),
+        });
+    }
+    let kind = kind.to_string();
+    serde_json::from_value(value).map_err(|e| DecodeError {
+        code: ErrorCode::Malformed,
+        message: format!("bad `{kind}` frame: {e}"),
+        id: Some(id),
+    })
+}
+
+fn check_text(field: &str, text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err(format!("`{field}` must not be empty"));
+    }
+    let chars = text.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        return Err(format!(
+            "`{field}` is {chars} characters; the limit is {MAX_TEXT_CHARS}"
+        ));
+    }
+    Ok(())
+}
+
+fn check_worker(frame: &WorkerFrame) -> Result<(), String> {
+    match &frame.command {
+        WorkerCommand::Reply { text, .. }
+        | WorkerCommand::Note { text, .. }
+        | WorkerCommand::Whisper { text, .. } => check_text("text", text),
+        WorkerCommand::Draft {
+            action: DraftAction::Edit { text },
+            ..
+        } => check_text("text", text),
+        WorkerCommand::DeclineOffer {
+            reason: Some(reason),
+            ..
+        }
+        | WorkerCommand::Transfer {
+            reason: Some(reason),
+            ..
+        } if reason.chars().count() > 200 => Err("`reason` is longer than 200 characters".into()),
+        _ => Ok(()),
+    }
+}
+
+/// Encode a hub frame. Serialising these types cannot fail (no maps with non-string keys).
+pub fn encode<E: Serialize>(seq: u64, event: &E) -> String {
+    match serde_json::to_string(&HubFrame { seq, event }) {
+        Ok(text) => text,
+        Err(e) => format!(
+            r#"{{"seq":{seq},"type":"error","code":"unavailable","message":"hub could not encode a frame: {e}"}}"#
+        ),
+    }
+}

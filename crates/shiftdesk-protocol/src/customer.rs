@@ -1,0 +1,102 @@
+//! The customer dialect (`/ws/customer`): what a chat widget or `shiftdesk customer` sends and
+//! receives. PROTOCOL.md section 6.
+
+use serde::{Deserialize, Serialize};
+
+use super::*;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerFrame {
+    pub id: String,
+    #[serde(flatten)]
+    pub command: CustomerCommand,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CustomerCommand {
+    /// First frame: open a conversation, or resume one.
+    Start {
+        protocol: u32,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        lang: Option<Lang>,
+        #[serde(default)]
+        resume: Option<CustomerResume>,
+        /// What the site knows about the customer (plan, email, ...), shown to the worker
+        /// masked. At most 20 entries of at most 200 characters.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        context: std::collections::BTreeMap<String, String>,
+    },
+    Ping,
+    Message {
+        text: String,
+    },
+    /// The customer leaves. An open conversation becomes `abandoned`.
+    Leave,
+}
+
+impl CustomerCommand {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CustomerCommand::Start { .. } => "start",
+            CustomerCommand::Ping => "ping",
+            CustomerCommand::Message { .. } => "message",
+            CustomerCommand::Leave => "leave",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerResume {
+    pub conversation: ConversationId,
+    /// The `stream` from `started`: a hub restart starts a new stream.
+    pub stream: String,
+    /// The secret from `started`.
+    pub key: String,
+    pub last_seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CustomerEvent {
+    Started {
+        protocol: u32,
+        conversation: ConversationId,
+        /// Keep it to resume this conversation on a new connection.
+        key: String,
+        /// Names this conversation's frame stream; `seq` counts within it.
+        stream: String,
+        resumed: bool,
+    },
+    /// The message with this id is stored; it will not be lost.
+    Ack {
+        id: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        duplicate: bool,
+    },
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        code: ErrorCode,
+        message: String,
+    },
+    Pong {
+        server_time: Millis,
+    },
+    /// A line for the customer: from `bot`, `worker` or `system`.
+    Message {
+        from: Author,
+        text: String,
+        at: Millis,
+    },
+    /// A person is on the way; `position` is the place in the queue (1 = next).
+    Queued {
+        position: u32,
+    },
+    /// The conversation has ended.
+    Closed {
+        reason: String,
+    },
+}
