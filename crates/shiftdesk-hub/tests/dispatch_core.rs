@@ -486,6 +486,7 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
     };
     s.run(Input::DraftReady {
         conversation: c.clone(),
+        draft: "d1".into(),
         for_message,
         attempt: 0,
         proposal: proposal("Refunds take 5 days."),
@@ -536,6 +537,7 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
         .for_message;
     s.run(Input::DraftReady {
         conversation: c.clone(),
+        draft: "d2".into(),
         for_message: n,
         attempt: 0,
         proposal: proposal("First try."),
@@ -552,6 +554,7 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
     );
     s.run(Input::DraftReady {
         conversation: c.clone(),
+        draft: "d3".into(),
         for_message: n,
         attempt: 1,
         proposal: proposal("Second try."),
@@ -585,6 +588,7 @@ fn drafts_accepted_edited_rejected_and_regenerated() {
     let n = draft_wanted(&e).expect("draft requested").for_message;
     s.run(Input::DraftReady {
         conversation: c.clone(),
+        draft: "d4".into(),
         for_message: n,
         attempt: 0,
         proposal: proposal("Bye."),

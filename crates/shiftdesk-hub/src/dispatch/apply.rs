@@ -302,13 +302,6 @@ impl Dispatch {
                 attempt,
                 ..
             } => {
-                if let Some(n) = draft
-                    .id
-                    .strip_prefix('d')
-                    .and_then(|n| n.parse::<u64>().ok())
-                {
-                    self.next_draft = self.next_draft.max(n.saturating_add(1));
-                }
                 if let Some(c) = self.conversations.get_mut(conversation) {
                     c.drafts.push(DraftRecord {
                         draft: draft.clone(),

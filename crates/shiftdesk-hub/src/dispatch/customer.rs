@@ -94,22 +94,16 @@ impl Dispatch {
     pub(super) fn draft_ready(
         &mut self,
         conversation: ConversationId,
-        for_message: u32,
+        draft: Draft,
         attempt: u32,
-        proposal: DraftProposal,
         now: Millis,
         out: &mut Vec<Effect>,
     ) -> Result<(), Refusal> {
         let c = self.conversation(&conversation)?;
-        let current = c.last_customer_message().map(|m| m.n) == Some(for_message);
+        let current = c.last_customer_message().map(|m| m.n) == Some(draft.for_message);
         if !(c.open() && current) {
             return Ok(());
         }
-        let draft = Draft {
-            id: format!("d{}", self.next_draft),
-            for_message,
-            proposal,
-        };
         self.record(
             Fact::Drafted {
                 conversation: conversation.clone(),

@@ -110,9 +110,11 @@ pub enum Input {
     CustomerLeft {
         conversation: ConversationId,
     },
-    /// The drafter answered a [`Effect::NeedDraft`].
+    /// The drafter answered a [`Effect::NeedDraft`]. `draft` is a new id, chosen by the shell
+    /// (random, like conversation ids).
     DraftReady {
         conversation: ConversationId,
+        draft: String,
         for_message: u32,
         attempt: u32,
         proposal: DraftProposal,
@@ -336,7 +338,6 @@ pub struct Dispatch {
     workers: BTreeMap<WorkerId, Worker>,
     conversations: BTreeMap<ConversationId, Conversation>,
     queue: BTreeSet<QueueKey>,
-    next_draft: u64,
     /// Time from queued to first human offer, per language, for the wallboard.
     /// When a person first took a conversation, and how long it had waited, per language.
     time_to_human: BTreeMap<Lang, Vec<(Millis, u64)>>,
@@ -360,7 +361,6 @@ impl Dispatch {
             workers: BTreeMap::new(),
             conversations: BTreeMap::new(),
             queue: BTreeSet::new(),
-            next_draft: 1,
             time_to_human: BTreeMap::new(),
             now: 0,
             indexes: Indexes::default(),
@@ -444,10 +444,18 @@ impl Dispatch {
             }
             Input::DraftReady {
                 conversation,
+                draft,
                 for_message,
                 attempt,
                 proposal,
-            } => self.draft_ready(conversation, for_message, attempt, proposal, now, &mut out)?,
+            } => {
+                let draft = Draft {
+                    id: draft,
+                    for_message,
+                    proposal,
+                };
+                self.draft_ready(conversation, draft, attempt, now, &mut out)?
+            }
             Input::Tick => self.tick(now, &mut out),
             Input::Restarted => {
                 let connected: Vec<WorkerId> = self

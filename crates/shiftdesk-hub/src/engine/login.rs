@@ -210,7 +210,7 @@ impl Engine {
 
 /// Eight characters of base-32 without look-alike letters: 40 bits, short enough to read out
 /// to a colleague and to fit a wallboard column.
-fn short_id() -> String {
+pub(super) fn short_id() -> String {
     const ALPHABET: &[u8] = b"0123456789abcdefghjkmnpqrstvwxyz";
     (0..8)
         .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)

@@ -489,6 +489,7 @@ impl Engine {
                 self.run(
                     Input::DraftReady {
                         conversation,
+                        draft: format!("d-{}", login::short_id()),
                         for_message,
                         attempt,
                         proposal,
