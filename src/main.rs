@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+mod config;
 mod demo;
 
 use shiftdesk_hub::dispatch::DispatchConfig;
@@ -40,6 +41,7 @@ enum Cmd {
     /// The worker's terminal console: log in to a hub and work a shift.
     Console(shiftdesk_console::ConsoleArgs),
     /// Run the dispatch hub: triage, offers, durable log, drafts.
+    #[command(args_override_self = true)]
     Hub(HubArgs),
     /// A customer on the command line: each stdin line is a message; replies are printed as JSON lines.
     Customer(CustomerArgs),
@@ -63,6 +65,13 @@ enum Cmd {
 
 #[derive(clap::Args)]
 struct HubArgs {
+    /// Read flags from this TOML file (keys are flag names with underscores: offer_timeout =
+    /// 30); flags on the command line override it. See README, "Configuration".
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Check the configuration (and the files it names), print what is wrong, and exit.
+    #[arg(long)]
+    check: bool,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
@@ -172,8 +181,16 @@ fn slug(name: &str) -> String {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    use clap::CommandFactory;
+    let (argv, hub_file) = match config::expand(&Cli::command(), std::env::args_os().collect()) {
+        Ok(expanded) => expanded,
+        Err(e) => {
+            eprintln!("shiftdesk: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = Cli::parse_from(argv);
+    match run(cli, hub_file.unwrap_or_default()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("shiftdesk: {e:#}");
@@ -188,7 +205,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Demo(args) => crate::demo::main(args),
         Cmd::Console(args) => shiftdesk_console::main(args),
@@ -215,7 +232,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     _ => anyhow::bail!("--tls-cert and --tls-key go together"),
                 },
                 drafter: args.drafter.choice().map_err(anyhow::Error::msg)?,
+                rules: hub_file.rules,
             };
+            if args.check {
+                check_hub(&config)?;
+                println!(
+                    "{}: ok",
+                    args.config
+                        .as_deref()
+                        .map_or("configuration".into(), |p| p.display().to_string())
+                );
+                return Ok(());
+            }
             runtime()?.block_on(async move {
                 let hub = server::start(config.clone()).await?;
                 // stdout may be a pipe nobody reads any more: never let that stop the hub.
@@ -303,6 +331,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// What `hub --check` looks at beyond the flags themselves: the files the configuration names
+/// can be read, and the data directory can be written.
+fn check_hub(config: &HubConfig) -> anyhow::Result<()> {
+    if let Some((cert, key)) = &config.tls {
+        shiftdesk_hub::tls::server_config(cert, key)?;
+    }
+    let dir = &config.data_dir;
+    if dir.exists() {
+        let probe = dir.join(".shiftdesk-check");
+        std::fs::write(&probe, b"")
+            .map_err(|e| anyhow::anyhow!("data_dir {}: cannot write: {e}", dir.display()))?;
+        let _ = std::fs::remove_file(probe);
+    } else if let Some(parent) = dir.ancestors().skip(1).find(|p| p.exists())
+        && std::fs::metadata(parent).is_ok_and(|m| m.permissions().readonly())
+    {
+        anyhow::bail!(
+            "data_dir {}: {} is read-only",
+            dir.display(),
+            parent.display()
+        );
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -19,6 +19,7 @@ pub mod export;
 pub mod facts;
 pub mod lang;
 pub mod notices;
+pub mod rules;
 pub mod seen;
 pub mod server;
 pub mod store;

@@ -53,6 +53,8 @@ pub struct HubConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Who writes reply drafts.
     pub drafter: crate::drafting::DrafterChoice,
+    /// The operator's extra triage rules (the config file's `[rules]`).
+    pub rules: crate::rules::OperatorRules,
 }
 
 #[derive(Clone)]
@@ -100,12 +102,13 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     let store = SqliteStore::open(&config.data_dir)?;
     let kb = Arc::new(KnowledgeBase::builtin());
     let drafter = config.drafter.build(kb.clone());
+    let triage = Arc::new(crate::triage::TriagePolicy::new(kb, &config.rules));
     let (tx, rx) = Inbox::bounded(INBOX_CAPACITY);
     let outlet = Outlet::on(&tokio::runtime::Handle::current());
     let engine = Engine::new(
         config.dispatch,
         Box::new(store),
-        kb,
+        triage,
         drafter,
         tx.clone(),
         outlet,

@@ -15,13 +15,14 @@
 //! articles can never switch these safety rules off. Every decision carries a
 //! [`TriageReason`] that a worker can read in one line ([`TriageReason::explain`]).
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 
 use crate::drafting::kb::KnowledgeBase;
 use crate::drafting::keywords::{Hits, KeywordIndex, MatchMode, Phrase};
 use crate::lang::{self, Lang, Token};
+use crate::rules::OperatorRules;
 
 /// Below this knowledge-base score the bot does not answer on its own.
 pub const LOW_CONFIDENCE: f32 = 0.45;
@@ -89,6 +90,8 @@ pub enum TriageReason {
         topic: SensitiveTopic,
         phrase: String,
     },
+    /// A sensitive topic of the operator's own (from the config's `[rules]`).
+    OperatorTopic { topic: String, phrase: String },
     /// The bot is not sure what the customer needs.
     LowConfidence { confidence: f32 },
     /// The bot answered with this article.
@@ -107,6 +110,12 @@ impl TriageReason {
             }
             TriageReason::Sensitive { topic, phrase } => {
                 format!("sensitive: {} (\"{phrase}\")", topic.label())
+            }
+            TriageReason::OperatorTopic { topic, phrase } => {
+                format!(
+                    "sensitive: {} (operator rule; \"{phrase}\")",
+                    topic.replace('_', " ")
+                )
             }
             TriageReason::LowConfidence { confidence } => {
                 format!("bot unsure (confidence {confidence:.2})")
@@ -151,6 +160,33 @@ impl Triage for KnowledgeBase {
     }
 }
 
+/// The hub's triage: a knowledge base plus the built-in rules and the operator's own
+/// ([`OperatorRules`]), which can only add to the built-in ones.
+#[derive(Debug)]
+pub struct TriagePolicy {
+    kb: Arc<KnowledgeBase>,
+    patterns: Patterns,
+}
+
+impl TriagePolicy {
+    pub fn new(kb: Arc<KnowledgeBase>, rules: &OperatorRules) -> TriagePolicy {
+        TriagePolicy {
+            kb,
+            patterns: Patterns::new(rules),
+        }
+    }
+
+    pub fn knowledge_base(&self) -> &Arc<KnowledgeBase> {
+        &self.kb
+    }
+}
+
+impl Triage for TriagePolicy {
+    fn triage(&self, text: &str, hint: Option<Lang>) -> TriageDecision {
+        decide(&self.kb, &self.patterns, text, hint)
+    }
+}
+
 /// Decisions given in advance, taken in order: for tests and simulations that need a route
 /// whatever the wording. With none left a message goes to a person in the conversation's
 /// language (low confidence), as the knowledge base does when it cannot tell.
@@ -183,8 +219,18 @@ impl Triage for ScriptedTriage {
     }
 }
 
-/// Decide who answers `text`. `hint` is the conversation's language so far, if known.
+/// Decide who answers `text` with the built-in rules. `hint` is the conversation's language so
+/// far, if known.
 pub fn triage(kb: &KnowledgeBase, text: &str, hint: Option<Lang>) -> TriageDecision {
+    decide(kb, &PATTERNS, text, hint)
+}
+
+fn decide(
+    kb: &KnowledgeBase,
+    patterns: &Patterns,
+    text: &str,
+    hint: Option<Lang>,
+) -> TriageDecision {
     let language = lang::detect(text, hint);
     let tokens = lang::tokens(text);
     let matches = kb.search(text, language);
@@ -202,7 +248,6 @@ pub fn triage(kb: &KnowledgeBase, text: &str, hint: Option<Lang>) -> TriageDecis
     };
 
     // 1. A person, whenever asked.
-    let patterns = &*PATTERNS;
     let hits = patterns
         .index
         .hits(&tokens.iter().map(|t| t.norm.clone()).collect::<Vec<_>>());
@@ -225,6 +270,20 @@ pub fn triage(kb: &KnowledgeBase, text: &str, hint: Option<Lang>) -> TriageDecis
                 (SensitiveTopic::from_intent(&m.intent), phrase)
             })
         });
+    let operator = patterns
+        .operator
+        .iter()
+        .find_map(|(topic, list)| find_any(list, &hits, &tokens).map(|p| (topic, p)));
+    if let (None, Some((topic, phrase))) = (&sensitive, operator) {
+        return human(
+            TriageReason::OperatorTopic {
+                topic: topic.clone(),
+                phrase,
+            },
+            topic.clone(),
+            Vec::new(),
+        );
+    }
     if let Some((topic, phrase)) = sensitive {
         let sources = matches
             .iter()
@@ -316,28 +375,50 @@ fn compile(lists: &[&[&str]]) -> Vec<Phrase> {
 
 /// The triage patterns, indexed so that a message's words are looked up once rather than
 /// tried against every pattern.
+#[derive(Debug)]
 struct Patterns {
     index: KeywordIndex,
     person: Vec<Phrase>,
     sensitive: Vec<(SensitiveTopic, Vec<Phrase>)>,
+    /// The operator's own sensitive topics, by name.
+    operator: Vec<(String, Vec<Phrase>)>,
 }
 
-static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
-    let mut index = KeywordIndex::for_patterns();
-    let mut person = PERSON_PATTERNS.clone();
-    let mut sensitive = SENSITIVE_PATTERNS.clone();
-    for phrase in person
-        .iter_mut()
-        .chain(sensitive.iter_mut().flat_map(|(_, list)| list.iter_mut()))
-    {
-        index.add(phrase);
+impl Patterns {
+    /// The built-in patterns plus the operator's.
+    fn new(rules: &OperatorRules) -> Patterns {
+        let mut index = KeywordIndex::for_patterns();
+        let mut person = PERSON_PATTERNS.clone();
+        let mut sensitive = SENSITIVE_PATTERNS.clone();
+        let mut operator: Vec<(String, Vec<Phrase>)> = Vec::new();
+        person.extend(rules.person_phrases().map(Phrase::pattern));
+        for (topic, phrase) in rules.sensitive_phrases() {
+            let phrase = Phrase::pattern(phrase);
+            if let Some((_, list)) = sensitive.iter_mut().find(|(t, _)| t.intent() == topic) {
+                list.push(phrase);
+            } else if let Some((_, list)) = operator.iter_mut().find(|(t, _)| t == topic) {
+                list.push(phrase);
+            } else {
+                operator.push((topic.to_string(), vec![phrase]));
+            }
+        }
+        for phrase in person
+            .iter_mut()
+            .chain(sensitive.iter_mut().flat_map(|(_, list)| list.iter_mut()))
+            .chain(operator.iter_mut().flat_map(|(_, list)| list.iter_mut()))
+        {
+            index.add(phrase);
+        }
+        Patterns {
+            index,
+            person,
+            sensitive,
+            operator,
+        }
     }
-    Patterns {
-        index,
-        person,
-        sensitive,
-    }
-});
+}
+
+static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| Patterns::new(&OperatorRules::default()));
 
 /// Requests for a person, in every language. Patterns are written as [`lang::normalize`] sees
 /// text (lowercase, no diacritics: "kanner" for "känner"; "don t" for "don't"), though they are

@@ -169,7 +169,7 @@ impl Dispatch {
             );
             if decision.to_human {
                 let priority = match decision.reason {
-                    TriageReason::Sensitive { .. } => 2,
+                    TriageReason::Sensitive { .. } | TriageReason::OperatorTopic { .. } => 2,
                     TriageReason::AskedForPerson { .. } => 1,
                     _ => 0,
                 };

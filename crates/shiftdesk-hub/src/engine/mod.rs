@@ -36,7 +36,6 @@ mod streams;
 use crate::dispatch::quiet::QuietDrafts;
 use crate::dispatch::{Command, Dispatch, DispatchConfig, DraftWanted, Effect, Input, Refusal};
 use crate::draft_pool::DraftPool;
-use crate::drafting::kb::KnowledgeBase;
 use crate::drafting::{DraftProposal, DraftRequest, Drafter};
 use crate::facts::Fact;
 use crate::lang::Lang;
@@ -185,12 +184,12 @@ impl Engine {
     pub fn new(
         config: DispatchConfig,
         store: Box<dyn EventStore>,
-        kb: Arc<KnowledgeBase>,
+        triage: Arc<dyn Triage>,
         drafter: Arc<dyn Drafter>,
         inbox: Inbox<EngineMsg>,
         outlet: Outlet,
     ) -> Result<Engine, StoreError> {
-        let (dispatch, replayed) = replay(config, kb, store.as_ref())?;
+        let (dispatch, replayed) = replay(config, triage, store.as_ref())?;
         let seen = SeenCommands::load(store.as_ref())?;
         // A failure is never dropped (its own unbounded channel: one per failed commit); the
         // wakeup may be, when the inbox is full and the engine is about to look anyway.
@@ -787,7 +786,7 @@ mod tests {
             failing: failing.clone(),
         };
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        let kb = Arc::new(KnowledgeBase::builtin());
+        let kb = Arc::new(crate::drafting::kb::KnowledgeBase::builtin());
         let drafter = crate::drafting::DrafterChoice::Kb.build(kb.clone());
         let (tx, rx) = Inbox::bounded(16);
         let engine = Engine::new(
