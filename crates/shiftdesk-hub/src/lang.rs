@@ -13,22 +13,22 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use crate::languages::Script;
+
 pub use shiftdesk_protocol::Lang;
 
-/// The matching `whatlang` language, for the detector's allowlist.
-fn whatlang_of(lang: Lang) -> whatlang::Lang {
+/// The matching `whatlang` language, for the detector's allowlist (a loaded language has one
+/// when its file says `detect = "..."`).
+fn whatlang_of(lang: Lang) -> Option<whatlang::Lang> {
     match lang {
-        Lang::En => whatlang::Lang::Eng,
-        Lang::It => whatlang::Lang::Ita,
-        Lang::De => whatlang::Lang::Deu,
-        Lang::Nl => whatlang::Lang::Nld,
-        Lang::Sv => whatlang::Lang::Swe,
-        Lang::Ru => whatlang::Lang::Rus,
+        Lang::En => Some(whatlang::Lang::Eng),
+        Lang::It => Some(whatlang::Lang::Ita),
+        Lang::De => Some(whatlang::Lang::Deu),
+        Lang::Nl => Some(whatlang::Lang::Nld),
+        Lang::Sv => Some(whatlang::Lang::Swe),
+        Lang::Ru => Some(whatlang::Lang::Rus),
+        _ => crate::languages::get(lang).and_then(|l| l.detect),
     }
-}
-
-fn from_whatlang(lang: whatlang::Lang) -> Option<Lang> {
-    Lang::ALL.into_iter().find(|l| whatlang_of(*l) == lang)
 }
 
 /// Lowercase, turn punctuation into spaces, and fold diacritics lightly (`é` → `e`, `ö` → `o`,
@@ -129,6 +129,21 @@ fn fold_char(c: char) -> Folded {
         'ё' => 'е',
         'ß' => return Folded::Two('s', 's'),
         'æ' => return Folded::Two('a', 'e'),
+        // Letters with a stroke have no canonical decomposition.
+        'ł' => 'l',
+        'đ' => 'd',
+        'ħ' => 'h',
+        // The rest of the Latin letters with diacritics (Polish ą ę ś ź ż, Czech č ř ů, Spanish
+        // and Portuguese ones, ...): their base letter, for languages added from files.
+        c if ('\u{0100}'..='\u{024F}').contains(&c) => {
+            let mut base = c;
+            unicode_normalization::char::decompose_canonical(c, |d| {
+                if base == c && d.is_alphabetic() {
+                    base = d;
+                }
+            });
+            base
+        }
         c if c.is_alphanumeric() => c,
         _ => return Folded::Space,
     };
@@ -157,10 +172,6 @@ static MARKER_OWNERS: LazyLock<HashMap<&'static str, Vec<Lang>>> = LazyLock::new
         }
     }
     owners
-});
-
-static DETECTOR: LazyLock<whatlang::Detector> = LazyLock::new(|| {
-    whatlang::Detector::with_allowlist(Lang::ALL.iter().map(|l| whatlang_of(*l)).collect())
 });
 
 /// Very common words of each Latin-script language, plus a few support words ("refund",
@@ -275,38 +286,68 @@ fn evidence_winner(text: &str, hint: Option<Lang>) -> Option<Lang> {
     if cyrillic == 0 && latin == 0 {
         return None;
     }
-    if cyrillic > latin {
-        return Some(Lang::Ru);
+    // The languages of the text's script: Russian is the only built-in Cyrillic one, so
+    // Cyrillic text is Russian unless a loaded language is Cyrillic too.
+    let registry = crate::languages::registry();
+    let script = if cyrillic > latin {
+        Script::Cyrillic
+    } else {
+        Script::Latin
+    };
+    let mut candidates: Vec<Lang> = match script {
+        Script::Cyrillic => vec![Lang::Ru],
+        Script::Latin => Lang::ALL.into_iter().filter(|l| *l != Lang::Ru).collect(),
+    };
+    candidates.extend(
+        registry
+            .loaded()
+            .filter(|l| l.script == script)
+            .map(|l| l.lang),
+    );
+    if candidates.len() == 1 {
+        return candidates.first().copied();
     }
 
-    let mut evidence = [0f32; 6];
-    if let Some(info) = DETECTOR.detect(text)
-        && let Some(lang) = from_whatlang(info.lang())
-        && lang != Lang::Ru
+    let mut evidence = vec![0f32; candidates.len()];
+    let mut add = |lang: Lang, weight: f32| {
+        if let Some(i) = candidates.iter().position(|l| *l == lang) {
+            evidence[i] += weight;
+        }
+    };
+    let allow: Vec<whatlang::Lang> = candidates.iter().filter_map(|l| whatlang_of(*l)).collect();
+    if let Some(info) = whatlang::Detector::with_allowlist(allow).detect(text)
+        && let Some(lang) = candidates
+            .iter()
+            .find(|l| whatlang_of(**l) == Some(info.lang()))
     {
-        evidence[lang.index()] += WHATLANG_WEIGHT * info.confidence() as f32;
+        add(*lang, WHATLANG_WEIGHT * info.confidence() as f32);
     }
     for word in words(text) {
-        if let Some(owners) = MARKER_OWNERS.get(word.as_str()) {
-            for lang in owners {
-                evidence[lang.index()] += 1.0 / owners.len() as f32;
-            }
+        let mut owners: Vec<Lang> = MARKER_OWNERS
+            .get(word.as_str())
+            .cloned()
+            .unwrap_or_default();
+        owners.extend(
+            registry
+                .loaded()
+                .filter(|l| l.markers.contains(&word.as_str()))
+                .map(|l| l.lang),
+        );
+        for lang in &owners {
+            add(*lang, 1.0 / owners.len() as f32);
         }
     }
     let lower = text.to_lowercase();
     for (letter, lang, weight) in LETTER_MARKERS {
         if lower.contains(letter) {
-            evidence[lang.index()] += weight;
+            add(lang, weight);
         }
     }
     if let Some(hint) = hint {
-        evidence[hint.index()] += HINT_BONUS;
+        add(hint, HINT_BONUS);
     }
 
-    let mut ranked: Vec<(Lang, f32)> = Lang::ALL
-        .into_iter()
-        .map(|lang| (lang, evidence[lang.index()]))
-        .collect();
+    let mut ranked: Vec<(Lang, f32)> = candidates.iter().copied().zip(evidence).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     let (best, best_score) = ranked[0];
     let runner_up = ranked[1].1;
@@ -332,19 +373,28 @@ mod tests {
         assert_eq!(Lang::from_code("en-GB"), Some(Lang::En));
         assert_eq!(Lang::from_code("sv_SE"), Some(Lang::Sv));
         assert_eq!(Lang::from_code(" De-AT "), Some(Lang::De));
-        assert_eq!(Lang::from_code("fr"), None);
+        assert_eq!(Lang::from_code("fr").map(|l| l.is_builtin()), Some(false));
         assert_eq!(Lang::from_code(""), None);
         assert_eq!(Lang::from_code("english"), None);
     }
 
     #[test]
-    fn parse_error_lists_supported_codes() {
-        let err = "fr".parse::<Lang>().expect_err("fr is not supported");
+    fn parse_error_names_what_was_given() {
+        let err = "français".parse::<Lang>().expect_err("not a code");
         let msg = err.to_string();
-        assert!(msg.contains("\"fr\""), "{msg}");
-        for lang in Lang::ALL {
-            assert!(msg.contains(lang.code()), "{msg} should list {lang}");
-        }
+        assert!(msg.contains("\"français\""), "{msg}");
+        assert!(msg.contains("en, it"), "{msg}");
+    }
+
+    #[test]
+    fn normalize_folds_latin_letters_of_added_languages() {
+        assert_eq!(
+            normalize("Chcę zapłacić źle, łódź"),
+            "chce zaplacic zle  lodz"
+        );
+        assert_eq!(normalize("Přes účet"), "pres ucet");
+        // Cyrillic keeps its letters (only ё folds).
+        assert_eq!(normalize("мой"), "мой");
     }
 
     #[test]

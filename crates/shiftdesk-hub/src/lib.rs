@@ -18,6 +18,7 @@ pub mod engine;
 pub mod export;
 pub mod facts;
 pub mod lang;
+pub mod languages;
 pub mod notices;
 pub mod rules;
 pub mod seen;

@@ -11,6 +11,10 @@ pub fn joined(lang: Lang, name: &str) -> String {
         Lang::Nl => format!("{name} neemt nu deel aan het gesprek."),
         Lang::Sv => format!("{name} har anslutit till samtalet."),
         Lang::Ru => format!("{name} присоединился(-ась) к разговору."),
+        _ => match crate::languages::get(lang) {
+            Some(l) => l.joined.replace("{name}", name),
+            None => joined(Lang::En, name),
+        },
     }
 }
 
@@ -23,6 +27,10 @@ pub fn resolved(lang: Lang) -> String {
         Lang::Nl => "Dit gesprek is afgerond. Bedankt voor je bericht!",
         Lang::Sv => "Det här ärendet är löst. Tack för att du kontaktade oss!",
         Lang::Ru => "Этот разговор завершён. Спасибо, что обратились к нам!",
+        _ => {
+            return crate::languages::get(lang)
+                .map_or_else(|| resolved(Lang::En), |l| l.resolved.to_string());
+        }
     }
     .to_string()
 }
@@ -36,6 +44,7 @@ pub fn welcome(lang: Lang) -> String {
         Lang::Nl => "Hallo! Ik ben de assistent. Waarmee kan ik helpen? Je kunt altijd om een medewerker vragen.",
         Lang::Sv => "Hej! Jag är assistenten. Hur kan jag hjälpa dig? Du kan när som helst be att få prata med en människa.",
         Lang::Ru => "Здравствуйте! Я ассистент. Чем могу помочь? Вы в любой момент можете попросить оператора.",
+        _ => return crate::languages::get(lang).map_or_else(|| welcome(Lang::En), |l| l.welcome.to_string()),
     }
     .to_string()
 }

@@ -44,8 +44,7 @@ impl OperatorRules {
         for (code, rules) in &self.0 {
             if Lang::from_code(code).is_none_or(|l| l.code() != code.as_str()) {
                 return Err(format!(
-                    "unknown language `{code}` (known: {})",
-                    Lang::ALL.map(Lang::code).join(", ")
+                    "`{code}` is not a language code (lowercase ISO 639: en, it, pl, ...)"
                 ));
             }
             let lists = std::iter::once(("person", &rules.person))
@@ -68,6 +67,16 @@ impl OperatorRules {
             }
         }
         Ok(())
+    }
+
+    /// Languages the rules are written for that the hub does not serve (neither built in nor
+    /// loaded from a language file): rules for them would never be used as intended.
+    pub fn unserved(&self) -> Vec<String> {
+        self.0
+            .keys()
+            .filter(|code| Lang::from_code(code).is_none_or(|l| !crate::languages::is_served(l)))
+            .cloned()
+            .collect()
     }
 
     /// Every extra request-a-person phrase, whatever its language.
@@ -119,11 +128,14 @@ mod tests {
     }
 
     #[test]
-    fn unknown_language_and_empty_phrase_are_errors() {
-        let e = rules("[rules.xx]\nperson = [\"a\"]\n")
+    fn bad_language_code_and_empty_phrase_are_errors() {
+        let e = rules("[rules.x1]\nperson = [\"a\"]\n")
             .check()
-            .expect_err("xx");
-        assert!(e.contains("unknown language `xx`"), "{e}");
+            .expect_err("x1");
+        assert!(e.contains("`x1` is not a language code"), "{e}");
+        let unserved = rules("[rules.xx]\nperson = [\"a\"]\n");
+        unserved.check().expect("a well-formed code");
+        assert_eq!(unserved.unserved(), ["xx"]);
         let e = rules("[rules.en]\nperson = [\"  \"]\n")
             .check()
             .expect_err("empty");

@@ -345,6 +345,10 @@ pub fn handoff_notice(lang: Lang, position: usize) -> String {
         Lang::Ru => {
             format!("Скоро к вам подключится сотрудник. Ваш номер в очереди: {n}.")
         }
+        _ => match crate::languages::get(lang) {
+            Some(l) => l.handoff.replace("{position}", &n.to_string()),
+            None => handoff_notice(Lang::En, n),
+        },
     }
 }
 
@@ -392,7 +396,18 @@ impl Patterns {
         let mut sensitive = SENSITIVE_PATTERNS.clone();
         let mut operator: Vec<(String, Vec<Phrase>)> = Vec::new();
         person.extend(rules.person_phrases().map(Phrase::pattern));
-        for (topic, phrase) in rules.sensitive_phrases() {
+        let registry = crate::languages::registry();
+        let loaded = registry.loaded().flat_map(|l| {
+            l.sensitive
+                .iter()
+                .flat_map(|(topic, list)| list.iter().map(move |p| (*topic, *p)))
+        });
+        person.extend(
+            registry
+                .loaded()
+                .flat_map(|l| l.person.iter().map(|p| Phrase::pattern(p))),
+        );
+        for (topic, phrase) in rules.sensitive_phrases().chain(loaded) {
             let phrase = Phrase::pattern(phrase);
             if let Some((_, list)) = sensitive.iter_mut().find(|(t, _)| t.intent() == topic) {
                 list.push(phrase);

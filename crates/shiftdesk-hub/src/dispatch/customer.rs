@@ -33,6 +33,9 @@ impl Dispatch {
             key,
             context,
         } = opening;
+        // A language this hub does not serve is treated as undeclared: detected from what the
+        // customer writes, among the languages it does serve.
+        let language = language.filter(|l| crate::languages::is_served(*l));
         self.record(
             Fact::ConversationOpened {
                 conversation: conversation.clone(),

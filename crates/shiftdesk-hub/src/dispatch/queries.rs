@@ -181,9 +181,9 @@ impl Dispatch {
                 stats: w.stats.clone(),
             })
             .collect();
-        let mut queues: BTreeMap<Lang, WallboardQueue> = Lang::ALL
-            .iter()
-            .map(|&language| {
+        let mut queues: BTreeMap<Lang, WallboardQueue> = crate::languages::served()
+            .into_iter()
+            .map(|language| {
                 let (p50, p90) = percentiles_today(self.time_to_human.get(&language), now);
                 (
                     language,

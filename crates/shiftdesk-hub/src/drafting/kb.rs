@@ -53,7 +53,8 @@ struct PerLang<T>([T; 6]);
 
 impl<T> PerLang<T> {
     fn get(&self, lang: Lang) -> &T {
-        &self.0[lang as usize]
+        // A language with no text of its own here is answered in English.
+        &self.0[Lang::ALL.iter().position(|l| *l == lang).unwrap_or(0)]
     }
 }
 

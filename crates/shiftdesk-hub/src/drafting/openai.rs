@@ -158,7 +158,7 @@ impl OpenAiDrafter {
     }
 
     fn system_prompt(&self, req: &DraftRequest<'_>, grounding: &[Match]) -> String {
-        let language = req.language.english_name();
+        let language = crate::languages::english_name(req.language);
         let mut prompt = format!(
             "You write reply drafts for a customer-support agent, who checks the draft before \
              sending it to the customer.\n\

@@ -162,6 +162,7 @@ fn greetings(lang: Lang) -> &'static [&'static str] {
             "Здравствуйте и спасибо за ваше сообщение.",
             "Здравствуйте, с радостью помогу.",
         ],
+        _ => crate::languages::get(lang).map_or_else(|| greetings(Lang::En), |l| l.greetings),
     }
 }
 
@@ -198,6 +199,7 @@ fn closings(lang: Lang) -> &'static [&'static str] {
             "Если у вас остались вопросы, напишите нам.",
             "Надеюсь, это поможет. Чем ещё я могу вам помочь?",
         ],
+        _ => crate::languages::get(lang).map_or_else(|| closings(Lang::En), |l| l.closings),
     }
 }
 
@@ -210,6 +212,8 @@ fn gentle_greetings(lang: Lang) -> &'static [&'static str] {
         Lang::Nl => &["Hallo,", "Hallo, en bedankt dat je ons schrijft."],
         Lang::Sv => &["Hej,", "Hej, och tack för att du skriver till oss."],
         Lang::Ru => &["Здравствуйте.", "Здравствуйте, спасибо, что написали нам."],
+        _ => crate::languages::get(lang)
+            .map_or_else(|| gentle_greetings(Lang::En), |l| l.gentle_greetings),
     }
 }
 
@@ -240,6 +244,8 @@ fn gentle_closings(lang: Lang) -> &'static [&'static str] {
             "Если у вас есть вопросы, я на связи.",
             "Не торопитесь и напишите нам, когда будете готовы.",
         ],
+        _ => crate::languages::get(lang)
+            .map_or_else(|| gentle_closings(Lang::En), |l| l.gentle_closings),
     }
 }
 
@@ -271,6 +277,8 @@ fn clarifying_questions(lang: Lang) -> &'static [&'static str] {
             "Спасибо за сообщение! Расскажите, пожалуйста, подробнее, с чем вам нужна помощь? Например, вопрос касается платежа, возврата денег, даты платежа или вашего аккаунта?",
             "Хочу убедиться, что правильно вас понял. Опишите, пожалуйста, проблему чуть подробнее и укажите, о какой покупке идёт речь.",
         ],
+        _ => crate::languages::get(lang)
+            .map_or_else(|| clarifying_questions(Lang::En), |l| l.clarifying),
     }
 }
 
