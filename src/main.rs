@@ -87,6 +87,11 @@ struct HubArgs {
     tls_key: Option<PathBuf>,
     #[command(flatten)]
     drafter: shiftdesk_hub::drafting::DrafterArgs,
+    /// Require `Authorization: Bearer TOKEN` on GET /metrics (without it: 401). Better given
+    /// in the environment than on the command line, where `ps` shows it.
+    #[arg(long, value_name = "TOKEN", env = "SHIFTDESK_METRICS_TOKEN", hide_env_values = true,
+          value_parser = shiftdesk_hub::metrics::MetricsToken::new)]
+    metrics_token: Option<shiftdesk_hub::metrics::MetricsToken>,
 }
 
 #[derive(clap::Args)]
@@ -215,6 +220,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     _ => anyhow::bail!("--tls-cert and --tls-key go together"),
                 },
                 drafter: args.drafter.choice().map_err(anyhow::Error::msg)?,
+                metrics_token: args.metrics_token,
             };
             runtime()?.block_on(async move {
                 let hub = server::start(config.clone()).await?;
