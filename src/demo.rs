@@ -161,6 +161,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
             tls: None,
             drafter: drafter.clone(),
             rules: Default::default(),
+            metrics_token: None,
         })
         .await?;
         tracing::info!(url = %hub.url(), data_dir = %data_dir.display(), "demo hub started");

@@ -96,6 +96,11 @@ struct HubArgs {
     tls_key: Option<PathBuf>,
     #[command(flatten)]
     drafter: shiftdesk_hub::drafting::DrafterArgs,
+    /// Require `Authorization: Bearer TOKEN` on GET /metrics (without it: 401). Better given
+    /// in the environment than on the command line, where `ps` shows it.
+    #[arg(long, value_name = "TOKEN", env = "SHIFTDESK_METRICS_TOKEN", hide_env_values = true,
+          value_parser = shiftdesk_hub::metrics::MetricsToken::new)]
+    metrics_token: Option<shiftdesk_hub::metrics::MetricsToken>,
 }
 
 #[derive(clap::Args)]
@@ -233,6 +238,7 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
                 },
                 drafter: args.drafter.choice().map_err(anyhow::Error::msg)?,
                 rules: hub_file.rules,
+                metrics_token: args.metrics_token,
             };
             if args.check {
                 check_hub(&config)?;

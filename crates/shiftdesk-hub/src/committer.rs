@@ -21,10 +21,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::conn::{CLOSE_STORE_FAILED, CONNECTION_QUEUE, ConnHandle, Frame};
 use crate::facts::Fact;
-use crate::store::{CommandRecord, EventLog};
+use crate::metrics::{FactObserver, HubMetrics};
+use crate::store::{CommandRecord, EventLog, StoreError};
 use shiftdesk_protocol::Millis;
 
 /// Most batches in one transaction: bounds how long the frames of the first wait.
@@ -101,12 +103,28 @@ impl Committer {
         failed: Box<dyn Fn(u64) + Send>,
         outlet: Outlet,
     ) -> std::io::Result<Committer> {
+        Committer::start_measured(store, failed, outlet, Arc::new(HubMetrics::new()))
+    }
+
+    /// [`Committer::start`], counting each append and each stored fact in `metrics`.
+    pub fn start_measured(
+        store: Box<dyn EventLog>,
+        failed: Box<dyn Fn(u64) + Send>,
+        outlet: Outlet,
+        metrics: Arc<HubMetrics>,
+    ) -> std::io::Result<Committer> {
         let (batches, queue) = channel();
         let durable = Arc::new(AtomicU64::new(0));
         let stored = durable.clone();
         let thread = std::thread::Builder::new()
             .name("hub-commit".into())
-            .spawn(move || commit_all(store, queue, failed, &outlet, &stored))?;
+            .spawn(move || {
+                let measure = Measure {
+                    observer: FactObserver::new(metrics.clone()),
+                    metrics,
+                };
+                commit_all(store, queue, failed, &outlet, &stored, measure)
+            })?;
         Ok(Committer {
             batches: Some(batches),
             thread: Some(thread),
@@ -155,6 +173,7 @@ fn commit_all(
     report_failure: Box<dyn Fn(u64) + Send>,
     outlet: &Outlet,
     durable: &AtomicU64,
+    mut measure: Measure,
 ) {
     // Batches of this generation and older are void: one of them failed.
     let mut failed: Option<u64> = None;
@@ -200,7 +219,11 @@ fn commit_all(
             facts.append(&mut batch.facts);
             commands.append(&mut batch.commands);
         }
+        let started = Instant::now();
         let stored = store.append(&facts, &commands, at);
+        if !(facts.is_empty() && commands.is_empty()) {
+            measure.appended(started.elapsed(), &facts, &stored);
+        }
         facts.clear();
         commands.clear();
         match stored {
@@ -223,6 +246,28 @@ fn commit_all(
                 for batch in group.drain(..) {
                     ask_to_resume(&batch.held);
                 }
+            }
+        }
+    }
+}
+
+/// What the commit thread counts: each append's time and size, and what its facts say
+/// (appends with nothing to write, only frames, are not counted).
+struct Measure {
+    metrics: Arc<HubMetrics>,
+    observer: FactObserver,
+}
+
+impl Measure {
+    fn appended(&mut self, took: Duration, facts: &[Fact], stored: &Result<(), StoreError>) {
+        self.metrics.commit_done(
+            took,
+            facts.len(),
+            stored.as_ref().map(|_| ()).map_err(ToString::to_string),
+        );
+        if stored.is_ok() {
+            for fact in facts {
+                self.observer.stored(fact);
             }
         }
     }
@@ -412,6 +457,41 @@ mod tests {
             received += 1;
         }
         assert_eq!(received, 10 * 1000);
+    }
+
+    /// `/readyz` reads the last append's result: a failure is reported (and counted) until an
+    /// append succeeds again.
+    #[test]
+    fn the_last_append_decides_the_store_error() {
+        let store = Recording::default();
+        let (failed, reports) = reporting();
+        let metrics = Arc::new(HubMetrics::new());
+        let committer = Committer::start_measured(
+            Box::new(store.clone()),
+            failed,
+            Outlet::Direct,
+            metrics.clone(),
+        )
+        .unwrap();
+        let (conn, _frames, _killed) = connection(1);
+        committer.commit(batch(1, 0, &conn));
+        wait_durable(&committer, 1);
+        assert_eq!(metrics.store_error(), None);
+
+        store.failing.store(true, Ordering::SeqCst);
+        committer.commit(batch(2, 0, &conn));
+        assert_eq!(report(&reports), 0);
+        let error = metrics.store_error().expect("the failure is kept");
+        assert!(error.contains("disk full"), "{error}");
+
+        store.failing.store(false, Ordering::SeqCst);
+        committer.commit(batch(3, 1, &conn));
+        wait_durable(&committer, 3);
+        committer.finish();
+        assert_eq!(metrics.store_error(), None, "a stored batch clears it");
+        let text = metrics.render();
+        assert!(text.contains("shiftdesk_commit_failures_total 1"), "{text}");
+        assert!(text.contains("shiftdesk_commit_seconds_count 3"), "{text}");
     }
 
     /// A failed batch and the ones made before the engine heard are not stored and send

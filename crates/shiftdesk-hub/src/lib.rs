@@ -5,7 +5,7 @@
 //!   except for the model drafter's HTTP calls, which the engine makes off the core;
 //! - [`engine`], [`committer`], [`conn`], [`draft_pool`], [`seen`]: the shell around the core:
 //!   batching, group commit, streams and resume, the bounded inbox and connection queues;
-//! - [`server`], [`tls`]: the axum routes and wss://;
+//! - [`server`], [`tls`], [`metrics`]: the axum routes, wss:// and what `/metrics` shows;
 //! - [`store`]: the event log, command ledger and accounts, behind traits; SQLite by default;
 //! - [`export`]: conversations and drafts as JSON lines.
 
@@ -19,6 +19,7 @@ pub mod export;
 pub mod facts;
 pub mod lang;
 pub mod languages;
+pub mod metrics;
 pub mod notices;
 pub mod rules;
 pub mod seen;

@@ -1,4 +1,5 @@
-//! The network shell: axum serves `/ws/worker`, `/ws/customer` and `/healthz`.
+//! The network shell: axum serves `/ws/worker`, `/ws/customer`, `/healthz`, `/readyz` and
+//! `/metrics`.
 //!
 //! A connection task owns its socket and nothing else. It decodes frames (answering bad ones
 //! itself, so a broken client never reaches the engine), forwards commands to the engine, and
@@ -6,7 +7,7 @@
 //! `kill` watch (replaced by a newer login, or too slow to read its frames).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,7 +24,8 @@ use crate::conn::{CONNECTION_QUEUE, ConnHandle, ConnId, Frame, INBOX_CAPACITY, I
 use crate::dispatch::DispatchConfig;
 use crate::drafting::kb::KnowledgeBase;
 use crate::engine::{Engine, EngineMsg, now_ms};
-use crate::store::SqliteStore;
+use crate::metrics::{HubMetrics, MetricsToken};
+use crate::store::{SqliteStore, hash_token};
 use shiftdesk_protocol::{
     self as protocol, CustomerCommand, CustomerEvent, DecodeError, ErrorCode, WorkerCommand,
     WorkerEvent,
@@ -55,12 +57,19 @@ pub struct HubConfig {
     pub drafter: crate::drafting::DrafterChoice,
     /// The operator's extra triage rules (the config file's `[rules]`).
     pub rules: crate::rules::OperatorRules,
+    /// When set, `GET /metrics` needs `Authorization: Bearer <token>`.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 #[derive(Clone)]
 struct AppState {
     engine: Inbox<EngineMsg>,
     next_conn: Arc<AtomicU64>,
+    metrics: Arc<HubMetrics>,
+    /// The hash of the metrics token, if one is needed (compared hashed: in constant time as far
+    /// as the token goes).
+    metrics_token: Option<Arc<str>>,
+    data_dir: Arc<Path>,
 }
 
 /// A hub that is serving. Dropping it does not stop it; call [`RunningHub::shutdown`].
@@ -101,17 +110,19 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     };
     let store = SqliteStore::open(&config.data_dir)?;
     let kb = Arc::new(KnowledgeBase::builtin());
-    let drafter = config.drafter.build(kb.clone());
+    let metrics = Arc::new(HubMetrics::new());
+    let drafter = config.drafter.build_measured(kb.clone(), metrics.clone());
     let triage = Arc::new(crate::triage::TriagePolicy::new(kb, &config.rules));
     let (tx, rx) = Inbox::bounded(INBOX_CAPACITY);
     let outlet = Outlet::on(&tokio::runtime::Handle::current());
-    let engine = Engine::new(
+    let engine = Engine::new_measured(
         config.dispatch,
         Box::new(store),
         triage,
         drafter,
         tx.clone(),
         outlet,
+        metrics.clone(),
     )?;
     let engine_thread = std::thread::Builder::new()
         .name("hub-engine".into())
@@ -124,11 +135,19 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     let state = AppState {
         engine: tx.clone(),
         next_conn: Arc::new(AtomicU64::new(1)),
+        metrics,
+        metrics_token: config
+            .metrics_token
+            .as_ref()
+            .map(|t| hash_token(t.as_str()).into()),
+        data_dir: config.data_dir.as_path().into(),
     };
     let app = Router::new()
         .route("/ws/worker", get(worker_ws))
         .route("/ws/customer", get(customer_ws))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
         .with_state(state);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let stopped = async {
@@ -191,6 +210,98 @@ async fn healthz(State(state): State<AppState>) -> Response {
         )
             .into_response(),
     }
+}
+
+/// How long `/metrics` and `/readyz` wait for the engine before saying it does not answer.
+const ENGINE_ANSWER: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Ask the engine something; `None` when it has stopped or does not answer in time.
+async fn ask_engine<T>(
+    state: &AppState,
+    message: impl FnOnce(oneshot::Sender<T>) -> EngineMsg,
+) -> Option<T> {
+    let (reply, rx) = oneshot::channel();
+    let asked = async {
+        state.engine.send(message(reply)).await.ok()?;
+        rx.await.ok()
+    };
+    tokio::time::timeout(ENGINE_ANSWER, asked)
+        .await
+        .ok()
+        .flatten()
+}
+
+fn unavailable(why: String) -> Response {
+    (axum::http::StatusCode::SERVICE_UNAVAILABLE, why).into_response()
+}
+
+/// Prometheus's scrape: every metric in the text exposition format, the gauges read from the
+/// engine now. With a metrics token, only for `Authorization: Bearer <token>`.
+async fn metrics_text(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(expected) = &state.metrics_token {
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|token| hash_token(token.trim()));
+        if given.as_deref() != Some(&**expected) {
+            return (
+                axum::http::StatusCode::UNAUTHORIZED,
+                [(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    "Bearer realm=\"shiftdesk metrics\"",
+                )],
+                "/metrics needs the hub's metrics token: Authorization: Bearer <token>\n",
+            )
+                .into_response();
+        }
+    }
+    let Some(gauges) = ask_engine(&state, |reply| EngineMsg::Gauges { reply }).await else {
+        return unavailable("the engine does not answer\n".into());
+    };
+    state.metrics.set_gauges(&gauges);
+    (
+        [(axum::http::header::CONTENT_TYPE, HubMetrics::content_type())],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Ready to serve: the engine answers, the last write to the event log succeeded, and the data
+/// directory takes a small synced write now. Otherwise 503 and the reason.
+async fn readyz(State(state): State<AppState>) -> Response {
+    if ask_engine(&state, |reply| EngineMsg::Health { reply })
+        .await
+        .is_none()
+    {
+        return unavailable("not ready: the engine does not answer\n".into());
+    }
+    if let Some(e) = state.metrics.store_error() {
+        return unavailable(format!(
+            "not ready: the last write to the event log failed: {e}\n"
+        ));
+    }
+    let dir = state.data_dir.clone();
+    match tokio::task::spawn_blocking(move || write_probe(&dir)).await {
+        Ok(Ok(())) => "ready\n".into_response(),
+        Ok(Err(e)) => unavailable(format!("not ready: {e}\n")),
+        Err(_) => unavailable("not ready: the write probe did not finish\n".into()),
+    }
+}
+
+/// Write a few bytes to a file in the data directory, sync them to disk and remove the file:
+/// a full or read-only disk fails here before it fails a customer's message.
+fn write_probe(dir: &Path) -> Result<(), String> {
+    use std::io::Write;
+    let path = dir.join(".readyz-probe");
+    let written = std::fs::File::create(&path).and_then(|mut file| {
+        file.write_all(&now_ms().to_le_bytes())?;
+        file.sync_all()
+    });
+    let removed = std::fs::remove_file(&path);
+    written
+        .and(removed)
+        .map_err(|e| format!("cannot write to the data directory {}: {e}", dir.display()))
 }
 
 async fn worker_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {

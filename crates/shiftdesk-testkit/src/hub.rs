@@ -19,6 +19,7 @@ pub fn hub_config(dir: &Path) -> HubConfig {
         tls: None,
         drafter: Default::default(),
         rules: Default::default(),
+        metrics_token: None,
     }
 }
 

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::lang::Lang;
+use crate::metrics::HubMetrics;
 pub use shiftdesk_protocol::DraftProposal;
 
 /// What a drafter is asked to answer.
@@ -94,10 +95,19 @@ pub enum DrafterChoice {
 impl DrafterChoice {
     /// Build the drafter over the knowledge base.
     pub fn build(&self, kb: Arc<kb::KnowledgeBase>) -> Arc<dyn Drafter> {
+        self.build_measured(kb, Arc::new(HubMetrics::new()))
+    }
+
+    /// [`DrafterChoice::build`], counting a model's draft latency and fallbacks in `metrics`.
+    pub fn build_measured(
+        &self,
+        kb: Arc<kb::KnowledgeBase>,
+        metrics: Arc<HubMetrics>,
+    ) -> Arc<dyn Drafter> {
         match self {
             DrafterChoice::Kb => Arc::new(kb::KbDrafter::new(kb)),
             DrafterChoice::OpenAi(config) => {
-                Arc::new(openai::OpenAiDrafter::new(config.clone(), kb))
+                Arc::new(openai::OpenAiDrafter::new(config.clone(), kb).with_metrics(metrics))
             }
         }
     }

@@ -25,6 +25,7 @@ use super::kb::{CLARIFY_CONFIDENCE, KbDrafter, KnowledgeBase, Match};
 use super::{
     DraftProposal, DraftRequest, Drafter, DrafterArgs, DrafterChoice, DrafterKind, Speaker,
 };
+use crate::metrics::HubMetrics;
 
 /// How many knowledge-base articles go into the prompt.
 const GROUNDING_ARTICLES: usize = 3;
@@ -85,6 +86,22 @@ enum ModelError {
     Interrupted(usize, String),
 }
 
+impl ModelError {
+    /// A short, fixed name for the `reason` label of `shiftdesk_model_fallbacks_total`.
+    fn reason(&self) -> &'static str {
+        match self {
+            ModelError::NoSlot(_) => "no_slot",
+            ModelError::Timeout(_) => "timeout",
+            ModelError::Unreachable(_) => "unreachable",
+            ModelError::Status { .. } => "http_status",
+            ModelError::ServerError(_) => "server_error",
+            ModelError::Garbage(_) => "garbage",
+            ModelError::Empty => "empty",
+            ModelError::Interrupted(..) => "interrupted",
+        }
+    }
+}
+
 /// Drafts with a model server; see the module documentation.
 pub struct OpenAiDrafter {
     config: OpenAiConfig,
@@ -92,6 +109,8 @@ pub struct OpenAiDrafter {
     fallback: KbDrafter,
     agent: ureq::Agent,
     slots: Slots,
+    /// Where each draft's latency and each fallback are counted, if anywhere.
+    metrics: Option<Arc<HubMetrics>>,
 }
 
 impl OpenAiDrafter {
@@ -111,7 +130,14 @@ impl OpenAiDrafter {
             fallback: KbDrafter::new(kb.clone()),
             kb,
             config,
+            metrics: None,
         }
+    }
+
+    /// Count each draft's latency and each fallback in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<HubMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The knowledge-base articles the model is given, best first.
@@ -298,7 +324,11 @@ impl Drafter for OpenAiDrafter {
         let deadline = started + self.config.timeout;
         let grounding = self.grounding(req);
         let answer = self.ask_model(req, &grounding, deadline, partial);
-        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let took = started.elapsed();
+        if let Some(metrics) = &self.metrics {
+            metrics.model_draft(took, answer.as_ref().err().map(ModelError::reason));
+        }
+        let latency_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
         match answer {
             Ok(text) => {
                 let best = grounding.first();
@@ -669,6 +699,44 @@ mod tests {
             let e = check_base_url(bad).expect_err(bad);
             assert!(e.starts_with("--openai-url"), "{e}");
         }
+    }
+
+    /// A model server that cannot be reached: the built-in drafter answers, and the hub's
+    /// metrics count the fallback with its reason and the time it took.
+    #[test]
+    fn a_fallback_is_counted_with_its_reason() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let metrics = Arc::new(HubMetrics::new());
+        let drafter = OpenAiDrafter::new(
+            OpenAiConfig {
+                base_url: format!("http://{closed}/v1"),
+                model: "m".into(),
+                api_key: None,
+                timeout: Duration::from_secs(5),
+                max_concurrent: 1,
+            },
+            Arc::new(KnowledgeBase::builtin()),
+        )
+        .with_metrics(metrics.clone());
+        let proposal = drafter.draft(&DraftRequest {
+            text: "Can I pay early?",
+            language: Lang::En,
+            history: &[],
+            transcript: &[],
+            attempt: 0,
+        });
+        assert_eq!(proposal.drafter, "fallback");
+        let text = metrics.render();
+        assert!(
+            text.contains("shiftdesk_model_fallbacks_total{reason=\"unreachable\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("shiftdesk_model_draft_seconds_count{result=\"fallback\"} 1"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -110,6 +110,10 @@ pub enum EngineMsg {
     Health {
         reply: oneshot::Sender<Health>,
     },
+    /// `/metrics` is being scraped: what the gauges read now.
+    Gauges {
+        reply: oneshot::Sender<crate::metrics::Gauges>,
+    },
     Shutdown,
 }
 
@@ -189,6 +193,20 @@ impl Engine {
         inbox: Inbox<EngineMsg>,
         outlet: Outlet,
     ) -> Result<Engine, StoreError> {
+        let metrics = Arc::new(crate::metrics::HubMetrics::new());
+        Engine::new_measured(config, store, triage, drafter, inbox, outlet, metrics)
+    }
+
+    /// [`Engine::new`], counting what the hub does in `metrics` (see [`crate::metrics`]).
+    pub fn new_measured(
+        config: DispatchConfig,
+        store: Box<dyn EventStore>,
+        triage: Arc<dyn Triage>,
+        drafter: Arc<dyn Drafter>,
+        inbox: Inbox<EngineMsg>,
+        outlet: Outlet,
+        metrics: Arc<crate::metrics::HubMetrics>,
+    ) -> Result<Engine, StoreError> {
         let (dispatch, replayed) = replay(config, triage, store.as_ref())?;
         let seen = SeenCommands::load(store.as_ref())?;
         // A failure is never dropped (its own unbounded channel: one per failed commit); the
@@ -199,7 +217,8 @@ impl Engine {
             let _ = failed.send(generation);
             wake.try_send(EngineMsg::Wake);
         });
-        let committer = Committer::start(store.appender()?, on_failure, outlet).map_err(|e| {
+        let committer = Committer::start_measured(store.appender()?, on_failure, outlet, metrics)
+            .map_err(|e| {
             StoreError::Invalid(format!("cannot start the thread that writes the log: {e}"))
         })?;
         let epoch = format!("{:x}", rand::random::<u64>());
@@ -512,6 +531,11 @@ impl Engine {
                     queued: self.dispatch.queue_len(),
                     workers_connected: self.workers.values().filter(|s| s.conn.is_some()).count(),
                 });
+            }
+            EngineMsg::Gauges { reply } => {
+                let customers = self.customers.values().filter(|s| s.conn.is_some()).count();
+                let wallboard = self.dispatch.wallboard(now);
+                let _ = reply.send(crate::metrics::Gauges::of(&wallboard, customers));
             }
             EngineMsg::Wake => {}
             EngineMsg::Shutdown => {}
