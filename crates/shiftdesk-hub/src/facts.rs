@@ -179,8 +179,8 @@ pub enum Fact {
         supervisor: WorkerId,
         at: Millis,
     },
-    /// A supervisor stopped watching (they asked to; disconnecting also ends every shadow,
-    /// without a fact of its own).
+    /// A supervisor stopped watching (they asked to, or logged in again on another connection;
+    /// disconnecting also ends every shadow, without a fact of its own).
     ShadowEnded {
         conversation: ConversationId,
         supervisor: WorkerId,

@@ -1058,3 +1058,69 @@ fn a_login_without_resume_gets_one_snapshot_with_the_offer_made_at_login() {
         "{e:?}"
     );
 }
+
+fn supervisor(id: &str) -> WorkerInfo {
+    WorkerInfo {
+        role: Role::Supervisor,
+        ..info(id, &[Lang::En], 1)
+    }
+}
+
+/// A supervisor who logs in again while connected replaces the old connection, and what it
+/// followed ends with it (PROTOCOL.md 5.1): each shadow is recorded as ended and the owner is
+/// told, as when a connection drops. The supervisor stays connected and may shadow again.
+#[test]
+fn a_login_that_replaces_a_supervisors_connection_ends_its_shadows() {
+    let mut s = Sim::new();
+    s.online("w1", &[Lang::En], 1);
+    s.run(Input::WorkerConnected {
+        info: supervisor("sup"),
+        resumed: false,
+    });
+    let c = s.customer(Lang::En);
+    s.say(&c, "person", asked(Lang::En));
+    s.cmd("w1", Command::AcceptOffer(c.clone())).expect("ok");
+    s.cmd("sup", Command::Shadow(c.clone())).expect("ok");
+
+    let e = s.run(Input::WorkerConnected {
+        info: supervisor("sup"),
+        resumed: true,
+    });
+    assert!(
+        e.iter().any(|e| matches!(e,
+            Effect::Record(Fact::ShadowEnded { supervisor, conversation, .. })
+                if supervisor == "sup" && *conversation == c)),
+        "the shadow's end is in the log: {e:?}"
+    );
+    let owner_told = e.iter().any(|e| {
+        matches!(e, Effect::ToWorker { worker, event: WorkerEvent::Shadowers { supervisors, .. } }
+            if worker == "w1" && supervisors.is_empty())
+    });
+    assert!(owner_told, "the owner sees nobody watching any more: {e:?}");
+    assert!(
+        !e.iter()
+            .any(|e| matches!(e, Effect::Record(Fact::WorkerDisconnected { .. }))),
+        "a replaced connection is not a disconnection"
+    );
+    assert!(
+        s.d.conversation_view(&c)
+            .expect("the conversation")
+            .shadowed_by
+            .is_empty()
+    );
+    // Nothing of the conversation reaches the supervisor now.
+    let e = s.say(&c, "are you there?", asked(Lang::En));
+    assert!(
+        !e.iter()
+            .any(|e| matches!(e, Effect::ToWorker { worker, .. } if worker == "sup")),
+        "{e:?}"
+    );
+    // The new connection shadows again, as PROTOCOL.md 8.2 asks after every welcome.
+    s.cmd("sup", Command::Shadow(c.clone())).expect("ok");
+    assert_eq!(
+        s.d.conversation_view(&c)
+            .expect("the conversation")
+            .shadowed_by,
+        vec!["SUP".to_string()]
+    );
+}

@@ -401,6 +401,11 @@ impl Dispatch {
         match input {
             Input::WorkerConnected { info, resumed } => {
                 let id = info.id.clone();
+                if self.workers.get(&id).is_some_and(|w| w.connected) {
+                    // A new login replaced a live connection: what that connection followed
+                    // ends with it, as when a connection drops (the console re-subscribes).
+                    self.end_shadows(&id, now, &mut out);
+                }
                 self.upsert_worker(info);
                 self.record(
                     Fact::WorkerConnected {

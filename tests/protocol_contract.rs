@@ -1,0 +1,234 @@
+//! PROTOCOL.md against the real hub, where a client written from the document alone found them
+//! apart: replaced connections (supervisors and customers), resuming a customer conversation,
+//! and a resume ahead of the stream.
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use shiftdesk_protocol::{Lang, Role};
+use shiftdesk_testkit::{Client, FRAME_TIMEOUT, add_worker, customer, hub, worker};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Read until the hub closes the connection; the close code, if the hub sent a close frame.
+async fn close_code(c: &mut Client) -> Option<u16> {
+    loop {
+        let next = tokio::time::timeout(FRAME_TIMEOUT, c.ws.next())
+            .await
+            .expect("the hub closes the connection in time");
+        match next {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(Message::Text(text))) => {
+                c.seen
+                    .push(serde_json::from_str(&text).expect("hub sends JSON"));
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return None,
+        }
+    }
+}
+
+/// A customer who asks for a person, and the worker `w` who takes them.
+async fn assigned(base: &str, w: &mut Client) -> (Client, String) {
+    let (mut c, conv) = customer(base, "Kim", "en").await;
+    c.ok(json!({"type": "message", "text": "I want to talk to a person"}))
+        .await;
+    w.seen_or_until("the offer", |v| {
+        v["type"] == "offer" && v["conversation"] == conv.as_str()
+    })
+    .await;
+    w.ok(json!({"type": "accept_offer", "conversation": conv}))
+        .await;
+    (c, conv)
+}
+
+fn shadowers(v: &Value, conv: &str) -> Option<Vec<String>> {
+    (v["type"] == "shadowers" && v["conversation"] == conv).then(|| {
+        v["supervisors"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|s| s.as_str().expect("a name").to_string())
+            .collect()
+    })
+}
+
+/// PROTOCOL.md 5.1: a supervisor's new login replaces the old connection (closed with 4000),
+/// and what that connection followed ends with it: the wallboard and the shadows stop, the
+/// owner is told nobody watches any more, and the new connection gets neither until it
+/// subscribes again.
+#[tokio::test]
+async fn a_replaced_supervisor_connection_ends_its_wallboard_and_shadows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tw = add_worker(dir.path(), "willa", &[Lang::En], Role::Worker, 2);
+    let ts = add_worker(dir.path(), "sara", &[Lang::En], Role::Supervisor, 2);
+    let to = add_worker(dir.path(), "otto", &[Lang::En], Role::Supervisor, 2);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let (mut w, _) = worker(&base, &tw).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let (mut c, conv) = assigned(&base, &mut w).await;
+
+    let (mut old, _) = worker(&base, &ts).await;
+    old.ok(json!({"type": "wallboard"})).await;
+    old.ok(json!({"type": "shadow", "conversation": conv}))
+        .await;
+    w.until("Sara in the shadowers", |v| {
+        shadowers(v, &conv) == Some(vec!["Sara".to_string()])
+    })
+    .await;
+
+    let (mut new, welcome) = worker(&base, &ts).await;
+    assert_eq!(welcome["type"], "welcome");
+    assert_eq!(close_code(&mut old).await, Some(4000), "{:?}", old.seen);
+    w.until("nobody in the shadowers", |v| {
+        shadowers(v, &conv) == Some(vec![])
+    })
+    .await;
+
+    // A customer line, and a wallboard pushed after the new login (to another supervisor,
+    // who subscribed after it): neither reaches the new connection, which has not asked.
+    c.ok(json!({"type": "message", "text": "are you still there?"}))
+        .await;
+    let (mut otto, _) = worker(&base, &to).await;
+    otto.ok(json!({"type": "wallboard"})).await;
+    otto.until_type("wallboard").await;
+    otto.until_type("wallboard").await;
+    // Anything for the new connection from before now arrives before this answer.
+    new.ok(json!({"type": "set_status", "status": "offline"}))
+        .await;
+    let unasked: Vec<&Value> = new
+        .seen
+        .iter()
+        .filter(|v| v["type"] == "wallboard" || v["conversation"] == conv.as_str())
+        .collect();
+    assert!(unasked.is_empty(), "not subscribed, yet got {unasked:?}");
+
+    // Shadowing again works as after any reconnect.
+    new.ok(json!({"type": "shadow", "conversation": conv}))
+        .await;
+    w.until("Sara back in the shadowers", |v| {
+        shadowers(v, &conv) == Some(vec!["Sara".to_string()])
+    })
+    .await;
+    hub.shutdown().await;
+}
+
+/// Start a conversation; returns the client and the `started` frame, after the greeting.
+async fn started(base: &str) -> (Client, Value) {
+    let mut c = Client::connect(base, "/ws/customer").await;
+    c.send(json!({"type": "start", "protocol": 1, "name": "Ada", "lang": "en"}))
+        .await;
+    let started = c.until_type("started").await;
+    let greeting = c.until_type("message").await;
+    assert_eq!(greeting["seq"], 1);
+    (c, started)
+}
+
+/// Resume a conversation on a new connection with `resume`; returns the client and `started`.
+async fn resume(base: &str, resume: Value) -> (Client, Value) {
+    let mut c = Client::connect(base, "/ws/customer").await;
+    c.send(json!({"type": "start", "protocol": 1, "resume": resume}))
+        .await;
+    let started = c
+        .until("started", |v| {
+            v["type"] == "started" || v["type"] == "error"
+        })
+        .await;
+    (c, started)
+}
+
+/// PROTOCOL.md 6.1 and 8.2 agree: a customer resumes with the conversation, its key and
+/// `last_seq`; `stream` may be left out (the hub knows the conversation's stream).
+#[tokio::test]
+async fn a_customer_resumes_without_naming_the_stream() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let (first, s) = started(&base).await;
+    drop(first);
+    let (mut c, again) = resume(
+        &base,
+        json!({"conversation": s["conversation"], "key": s["key"], "last_seq": 0}),
+    )
+    .await;
+    assert_eq!(again["type"], "started", "{again}");
+    assert_eq!(again["resumed"], true, "{again}");
+    assert_eq!(again["stream"], s["stream"]);
+    let replayed = c.until_type("message").await;
+    assert_eq!(
+        (replayed["seq"].clone(), replayed["from"].clone()),
+        (json!(1), json!("bot")),
+        "the greeting is replayed"
+    );
+    hub.shutdown().await;
+}
+
+/// A `last_seq` past the end of the stream (a client that counted frames of another stream, or
+/// a bug) is not resumed: resuming would make the client drop the next frames as already seen.
+/// Workers get `resumed: false` and the snapshot; customers `resumed: false`.
+#[tokio::test]
+async fn a_resume_ahead_of_the_stream_is_answered_with_resumed_false() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "wendy", &[Lang::En], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+
+    let (mut w, welcome) = worker(&base, &token).await;
+    let status = w.until_type("status").await;
+    assert_eq!(status["seq"], 1);
+    let stream = welcome["stream"].clone();
+    drop(w);
+    for ahead in [50, u64::MAX] {
+        let mut w = Client::connect(&base, "/ws/worker").await;
+        w.send(json!({"type": "hello", "token": token, "protocol": 1,
+                      "resume": {"stream": stream, "last_seq": ahead}}))
+            .await;
+        let welcome = w.until_type("welcome").await;
+        assert_eq!(welcome["resumed"], false, "last_seq {ahead}: {welcome}");
+        let snapshot = w.next().await.expect("the snapshot follows");
+        assert_eq!(snapshot["type"], "status", "{snapshot}");
+        assert!(
+            snapshot["seq"].as_u64().is_some_and(|s| s > 1),
+            "{snapshot}"
+        );
+    }
+
+    let (first, s) = started(&base).await;
+    drop(first);
+    let (mut c, again) = resume(
+        &base,
+        json!({"conversation": s["conversation"], "key": s["key"],
+               "stream": s["stream"], "last_seq": 50}),
+    )
+    .await;
+    assert_eq!(again["type"], "started", "{again}");
+    assert_eq!(again["resumed"], false, "{again}");
+    // What follows continues the stream; a client that forgot `last_seq` applies it.
+    let ack = c
+        .command(json!({"type": "message", "text": "how do I pay early?"}))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    hub.shutdown().await;
+}
+
+/// Only the newest connection of a conversation gets its frames, so the older one is closed
+/// with 4000, as a worker's is: its outbox can then settle instead of waiting for acks that go
+/// elsewhere.
+#[tokio::test]
+async fn an_older_customer_connection_is_closed_when_the_conversation_resumes_elsewhere() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let (mut old, s) = started(&base).await;
+    let (mut new, again) = resume(
+        &base,
+        json!({"conversation": s["conversation"], "key": s["key"],
+               "stream": s["stream"], "last_seq": 1}),
+    )
+    .await;
+    assert_eq!(again["resumed"], true, "{again}");
+    assert_eq!(close_code(&mut old).await, Some(4000), "{:?}", old.seen);
+    new.ok(json!({"type": "message", "text": "hello again"}))
+        .await;
+    hub.shutdown().await;
+}
