@@ -1,9 +1,10 @@
 //! PROTOCOL.md against the real hub, where a client written from the document alone found them
 //! apart: replaced connections (supervisors and customers), resuming a customer conversation,
-//! and a resume ahead of the stream.
+//! a resume ahead of the stream, stale drafts, and the final outcome of every draft in the export.
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use shiftdesk_hub::export::{ExportKind, run as export};
 use shiftdesk_protocol::{Lang, Role};
 use shiftdesk_testkit::{Client, FRAME_TIMEOUT, add_worker, customer, hub, worker};
 use tokio_tungstenite::tungstenite::Message;
@@ -230,5 +231,151 @@ async fn an_older_customer_connection_is_closed_when_the_conversation_resumes_el
     assert_eq!(close_code(&mut old).await, Some(4000), "{:?}", old.seen);
     new.ok(json!({"type": "message", "text": "hello again"}))
         .await;
+    hub.shutdown().await;
+}
+
+/// A draft answers one customer message: after a reply to that message, sending the draft would
+/// answer twice, so it is refused with `stale_draft`, and the customer gets only the reply.
+#[tokio::test]
+async fn a_draft_made_moot_by_a_reply_is_refused_as_stale() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "marta", &[Lang::En], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let (mut w, _) = worker(&base, &token).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let (mut c, conv) = assigned(&base, &mut w).await;
+    let view = w
+        .seen_or_until("the conversation", |v| v["type"] == "conversation")
+        .await;
+    let draft = match &view["conversation"]["draft"] {
+        Value::Null => w.until_type("draft").await["draft"].clone(),
+        ready => ready.clone(),
+    };
+    w.ok(json!({"type": "reply", "conversation": conv, "text": "Hi Kim, I'm here."}))
+        .await;
+    let answer = w
+        .command(json!({"type": "draft", "conversation": conv, "draft": draft["id"], "action": "accept"}))
+        .await;
+    assert_eq!(answer["type"], "error", "{answer}");
+    assert_eq!(answer["code"], "stale_draft", "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(draft["id"].as_str().expect("id"))),
+        "the message names the draft: {answer}"
+    );
+    // The customer's next command is answered after anything the draft could have sent.
+    c.ok(json!({"type": "message", "text": "ok"})).await;
+    let from_worker: Vec<&Value> = c
+        .seen
+        .iter()
+        .filter(|v| v["type"] == "message" && v["from"] == "worker")
+        .collect();
+    assert_eq!(from_worker.len(), 1, "only the reply: {from_worker:?}");
+    hub.shutdown().await;
+}
+
+/// The example line of an export in PROTOCOL.md section 10 (`heading` names its subsection).
+fn documented_export(heading: &str) -> Value {
+    let doc = include_str!("../PROTOCOL.md");
+    let section = doc
+        .split(heading)
+        .nth(1)
+        .expect("PROTOCOL.md documents the export");
+    let json = section
+        .split("```json\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .expect("an example line");
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{heading}: {e}: {json}"))
+}
+
+/// The keys of a JSON object, sorted.
+fn keys(v: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+/// Every draft has a final outcome in the export: replaced by a newer draft (`superseded`), made
+/// moot by a reply (`discarded`), left when the conversation ended (`abandoned`). Both exports
+/// have the shape PROTOCOL.md section 10 documents.
+#[tokio::test]
+async fn the_export_gives_every_draft_a_final_outcome() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "marta", &[Lang::En], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let (mut w, _) = worker(&base, &token).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let (mut c, conv) = assigned(&base, &mut w).await;
+    let view = w
+        .seen_or_until("the conversation", |v| v["type"] == "conversation")
+        .await;
+    let first = match &view["conversation"]["draft"] {
+        Value::Null => w.until_type("draft").await["draft"].clone(),
+        ready => ready.clone(),
+    };
+    let next_draft = async |w: &mut Client, c: &mut Client, text: &str| -> Value {
+        c.ok(json!({"type": "message", "text": text})).await;
+        w.until("a draft for the new line", |v| {
+            v["type"] == "draft" && v["draft"]["id"] != first["id"]
+        })
+        .await["draft"]
+            .clone()
+    };
+    let second = next_draft(&mut w, &mut c, "I was charged twice for my order").await;
+    w.ok(json!({"type": "reply", "conversation": conv, "text": "Let me look."}))
+        .await;
+    let third = next_draft(&mut w, &mut c, "thanks, it was order 4411").await;
+    w.ok(json!({"type": "resolve", "conversation": conv})).await;
+
+    let mut out = Vec::new();
+    export(ExportKind::Drafts, dir.path(), &mut out).expect("export");
+    let lines: Vec<Value> = String::from_utf8(out)
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let outcome = |draft: &Value| {
+        let line = lines
+            .iter()
+            .find(|l| l["draft"] == draft["id"])
+            .unwrap_or_else(|| panic!("draft {draft} exported: {lines:?}"));
+        assert!(line["settled_at"].is_u64(), "{line}");
+        line["outcome"].clone()
+    };
+    assert_eq!(outcome(&first), "superseded");
+    assert_eq!(outcome(&second), "discarded");
+    assert_eq!(outcome(&third), "abandoned");
+    let documented = documented_export("### 10.2 `shiftdesk export drafts`");
+    assert_eq!(
+        keys(&lines[0]),
+        keys(&documented),
+        "the drafts export as documented"
+    );
+
+    let mut out = Vec::new();
+    export(ExportKind::Conversations, dir.path(), &mut out).expect("export");
+    let conversation: Value =
+        serde_json::from_slice(&out).expect("one conversation, one JSON line");
+    let documented = documented_export("### 10.1 `shiftdesk export conversations`");
+    assert_eq!(
+        keys(&conversation),
+        keys(&documented),
+        "the conversations export as documented"
+    );
+    assert_eq!(
+        keys(&conversation["triage"][0]),
+        keys(&documented["triage"][0]),
+        "a triage entry as documented"
+    );
+    assert_eq!(
+        conversation["triage"][0]["reason"]["kind"],
+        "asked_for_person"
+    );
     hub.shutdown().await;
 }

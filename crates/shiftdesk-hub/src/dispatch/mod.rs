@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::drafting::DraftProposal;
-use crate::facts::Fact;
+use crate::facts::{DraftEnd, Fact};
 use crate::lang::Lang;
 use crate::notices;
 use crate::triage::{self, Triage, TriageReason};
@@ -306,6 +306,15 @@ impl Conversation {
         };
         self.messages.push(message.clone());
         message
+    }
+
+    /// A worker's line came after message `n`: a draft answering `n` would answer it twice.
+    fn answered_after(&self, n: u32) -> bool {
+        self.messages
+            .iter()
+            .rev()
+            .take_while(|m| m.n > n)
+            .any(|m| m.from == Author::Worker)
     }
 
     fn last_customer_message(&self) -> Option<&Message> {
