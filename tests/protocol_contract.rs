@@ -1,11 +1,12 @@
 //! PROTOCOL.md against the real hub, where a client written from the document alone found them
 //! apart: replaced connections (supervisors and customers), resuming a customer conversation,
-//! a resume ahead of the stream, stale drafts, and the final outcome of every draft in the export.
+//! a resume ahead of the stream, stale drafts, the example session frame by frame, and the final
+//! outcome of every draft in the export.
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use shiftdesk_hub::export::{ExportKind, run as export};
-use shiftdesk_protocol::{Lang, Role};
+use shiftdesk_protocol::{CustomerEvent, Lang, Role, WorkerEvent};
 use shiftdesk_testkit::{Client, FRAME_TIMEOUT, add_worker, customer, hub, worker};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -376,6 +377,153 @@ async fn the_export_gives_every_draft_a_final_outcome() {
     assert_eq!(
         conversation["triage"][0]["reason"]["kind"],
         "asked_for_person"
+    );
+    hub.shutdown().await;
+}
+
+/// The frames of PROTOCOL.md section 7, by client: `W` (the worker console) or `C` (the customer).
+fn example_session(client: char) -> Vec<Value> {
+    let doc = include_str!("../PROTOCOL.md");
+    let section = doc
+        .split("## 7. Example session")
+        .nth(1)
+        .and_then(|s| s.split("## 8.").next())
+        .expect("PROTOCOL.md has section 7");
+    let sent_by_hub = format!("{client}< ");
+    let sent_to_hub = format!("{client}> ");
+    let mut frames = Vec::new();
+    for line in section.lines() {
+        if let Some(json) = line.strip_prefix(&sent_to_hub) {
+            // What the client sends must decode as the hub decodes it.
+            let decoded = match client {
+                'W' => shiftdesk_protocol::decode_worker(json).map(drop),
+                _ => shiftdesk_protocol::decode_customer(json).map(drop),
+            };
+            assert!(decoded.is_ok(), "{line}: {decoded:?}");
+        }
+        let Some(json) = line.strip_prefix(&sent_by_hub) else {
+            continue;
+        };
+        let frame: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{line}: {e}"));
+        // And what the hub sends is a frame the protocol crate knows.
+        let known = match client {
+            'W' => serde_json::from_value::<WorkerEvent>(frame.clone()).map(drop),
+            _ => serde_json::from_value::<CustomerEvent>(frame.clone()).map(drop),
+        };
+        assert!(known.is_ok(), "{line}: {known:?}");
+        frames.push(frame);
+    }
+    assert!(!frames.is_empty(), "no {client}< frames in section 7");
+    frames
+}
+
+/// A frame as the example session is compared: its place, its type and what a client acts on.
+fn shape(frame: &Value) -> String {
+    let detail = match frame["type"].as_str().unwrap_or_default() {
+        "message" => frame["message"]["from"]
+            .as_str()
+            .or(frame["from"].as_str())
+            .map(str::to_string),
+        "draft_done" => Some(frame["outcome"].to_string()),
+        "status" => Some(frame["status"].to_string()),
+        "closed" => Some(frame["reason"].to_string()),
+        "welcome" | "started" => Some(format!("resumed {}", frame["resumed"])),
+        _ => None,
+    };
+    match detail {
+        Some(d) => format!("{} {} {d}", frame["seq"], frame["type"]),
+        None => format!("{} {}", frame["seq"], frame["type"]),
+    }
+}
+
+/// The example session of PROTOCOL.md is what the hub sends: the same frames, in the same
+/// order, with the same sequence numbers, for the worker and for the customer; its first
+/// `status` is dated at login, and a regenerated draft follows the `ack`.
+#[tokio::test]
+async fn the_example_session_is_what_the_hub_sends() {
+    let doc_worker = example_session('W');
+    let doc_customer = example_session('C');
+    let since = |frames: &[Value]| {
+        let welcome = frames.iter().find(|f| f["type"] == "welcome").cloned();
+        let status = frames.iter().find(|f| f["type"] == "status").cloned();
+        (
+            welcome.expect("a welcome")["server_time"].clone(),
+            status.expect("a status")["since"].clone(),
+        )
+    };
+    let (server_time, first_since) = since(&doc_worker);
+    assert_eq!(
+        first_since, server_time,
+        "the example's first status is dated at login, as the hub sends it"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "giulia", &[Lang::It, Lang::En], Role::Worker, 2);
+    // A supervisor who only watches the queue, to know when the first draft is made.
+    let ts = add_worker(dir.path(), "sara", &[Lang::It], Role::Supervisor, 1);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+
+    let (mut w, _) = worker(&base, &token).await;
+    w.until_type("status").await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let mut c = Client::connect(&base, "/ws/customer").await;
+    c.send(json!({"type": "start", "protocol": 1, "name": "Marco Bianchi", "lang": "it"}))
+        .await;
+    let conv = c.until_type("started").await["conversation"]
+        .as_str()
+        .expect("an id")
+        .to_string();
+    c.until_type("message").await;
+    c.ok(json!({"type": "message", "text": "Buongiorno, vorrei parlare con un operatore per spostare la scadenza della rata."}))
+        .await;
+    w.until_type("offer").await;
+    // As in the example, the draft for message 2 is made while the conversation is offered.
+    let (mut sup, _) = worker(&base, &ts).await;
+    sup.ok(json!({"type": "shadow", "conversation": conv}))
+        .await;
+    sup.seen_or_until("the first draft", |v| {
+        v["type"] == "draft" || v["conversation"]["draft"].is_object()
+    })
+    .await;
+    sup.ok(json!({"type": "unshadow", "conversation": conv}))
+        .await;
+
+    w.ok(json!({"type": "accept_offer", "conversation": conv}))
+        .await;
+    let view = w
+        .seen_or_until("the view", |v| v["type"] == "conversation")
+        .await;
+    let first = view["conversation"]["draft"]["id"].clone();
+    assert!(first.is_string(), "the draft is in the view: {view}");
+    w.ok(json!({"type": "draft", "conversation": conv, "draft": first, "action": "accept"}))
+        .await;
+    c.until("the worker's line", |v| v["from"] == "worker")
+        .await;
+    c.ok(json!({"type": "message", "text": "Perfetto, grazie mille!"}))
+        .await;
+    let second = w.until_type("draft").await["draft"]["id"].clone();
+    w.ok(json!({"type": "draft", "conversation": conv, "draft": second, "action": "regenerate"}))
+        .await;
+    w.until("the regenerated draft", |v| {
+        v["type"] == "draft" && v["draft"]["id"] != second
+    })
+    .await;
+    w.ok(json!({"type": "resolve", "conversation": conv})).await;
+    c.until_type("closed").await;
+
+    let hub_since = since(&w.seen);
+    assert_eq!(
+        hub_since.1, hub_since.0,
+        "the hub dates the first status at login"
+    );
+    let shapes = |frames: &[Value]| frames.iter().map(shape).collect::<Vec<_>>();
+    assert_eq!(shapes(&w.seen), shapes(&doc_worker), "the worker's frames");
+    assert_eq!(
+        shapes(&c.seen),
+        shapes(&doc_customer),
+        "the customer's frames"
     );
     hub.shutdown().await;
 }
