@@ -116,7 +116,7 @@ impl Dialect for CustomerDialect {
             .map(|((conversation, key), resume)| CustomerResume {
                 conversation: conversation.clone(),
                 key: key.clone(),
-                stream: resume.stream,
+                stream: Some(resume.stream),
                 last_seq: resume.last_seq,
             });
         CustomerFrame {

@@ -115,7 +115,7 @@ async fn a_customer_is_resumed_with_its_key_and_started_afresh_when_unknown() {
             *resume,
             Some(CustomerResume {
                 conversation: "c7".into(),
-                stream: "s1".into(),
+                stream: Some("s1".into()),
                 key: "key-c7".into(),
                 last_seq: 2,
             })

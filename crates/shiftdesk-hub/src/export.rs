@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::dispatch::{Dispatch, DispatchConfig};
-use crate::facts::Fact;
+use crate::facts::{DraftEnd, Fact};
 use crate::store::{Accounts, SqliteStore};
 use crate::triage::TriageReason;
 use shiftdesk_protocol::{
@@ -58,13 +58,51 @@ pub struct DraftRecord {
     pub language: crate::lang::Lang,
     pub sources: Vec<String>,
     pub attempt: u32,
-    pub outcome: DraftOutcome,
+    pub outcome: ExportedOutcome,
     pub sent_text: Option<String>,
     pub reason: Option<RejectReason>,
     pub edit_distance: Option<u32>,
     pub worker: Option<String>,
     pub drafted_at: Millis,
     pub settled_at: Option<Millis>,
+}
+
+/// How a draft ended, as the export gives it: what the worker did with it (the outcomes of the
+/// wire's `draft_done`), how it stopped waiting when nobody acted on it, or `pending` while it
+/// is still waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportedOutcome {
+    Pending,
+    Accepted,
+    Edited,
+    Rejected,
+    Regenerated,
+    Superseded,
+    Discarded,
+    Abandoned,
+}
+
+impl From<DraftOutcome> for ExportedOutcome {
+    fn from(outcome: DraftOutcome) -> Self {
+        match outcome {
+            DraftOutcome::Pending => ExportedOutcome::Pending,
+            DraftOutcome::Accepted => ExportedOutcome::Accepted,
+            DraftOutcome::Edited => ExportedOutcome::Edited,
+            DraftOutcome::Rejected => ExportedOutcome::Rejected,
+            DraftOutcome::Regenerated => ExportedOutcome::Regenerated,
+        }
+    }
+}
+
+impl From<DraftEnd> for ExportedOutcome {
+    fn from(end: DraftEnd) -> Self {
+        match end {
+            DraftEnd::Superseded => ExportedOutcome::Superseded,
+            DraftEnd::Discarded => ExportedOutcome::Discarded,
+            DraftEnd::Abandoned => ExportedOutcome::Abandoned,
+        }
+    }
 }
 
 /// One record per conversation, in id order.
@@ -173,7 +211,7 @@ pub fn drafts(facts: &[Fact]) -> Vec<DraftRecord> {
                     language: draft.proposal.language,
                     sources: draft.proposal.sources.clone(),
                     attempt: *attempt,
-                    outcome: DraftOutcome::Pending,
+                    outcome: ExportedOutcome::Pending,
                     sent_text: None,
                     reason: None,
                     edit_distance: None,
@@ -194,11 +232,23 @@ pub fn drafts(facts: &[Fact]) -> Vec<DraftRecord> {
             } => {
                 if let Some(&i) = index.get(&(conversation.clone(), draft.clone())) {
                     let r = &mut records[i];
-                    r.outcome = *outcome;
+                    r.outcome = (*outcome).into();
                     r.sent_text = sent_text.clone();
                     r.reason = *reason;
                     r.edit_distance = *edit_distance;
                     r.worker = Some(worker.clone());
+                    r.settled_at = Some(*at);
+                }
+            }
+            Fact::DraftEnded {
+                conversation,
+                draft,
+                outcome,
+                at,
+            } => {
+                if let Some(&i) = index.get(&(conversation.clone(), draft.clone())) {
+                    let r = &mut records[i];
+                    r.outcome = (*outcome).into();
                     r.settled_at = Some(*at);
                 }
             }

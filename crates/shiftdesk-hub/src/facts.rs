@@ -179,13 +179,32 @@ pub enum Fact {
         supervisor: WorkerId,
         at: Millis,
     },
-    /// A supervisor stopped watching (they asked to; disconnecting also ends every shadow,
-    /// without a fact of its own).
+    /// A supervisor stopped watching (they asked to, or logged in again on another connection;
+    /// disconnecting also ends every shadow, without a fact of its own).
     ShadowEnded {
         conversation: ConversationId,
         supervisor: WorkerId,
         at: Millis,
     },
+    /// A draft no worker acted on stopped waiting, so every draft has a final outcome.
+    DraftEnded {
+        conversation: ConversationId,
+        draft: String,
+        outcome: DraftEnd,
+        at: Millis,
+    },
+}
+
+/// How a draft that no worker acted on ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftEnd {
+    /// A newer draft replaced it (the customer wrote again).
+    Superseded,
+    /// A reply was sent to the customer while it waited: it answers a message already answered.
+    Discarded,
+    /// The conversation ended (resolved, or the customer left) while it waited.
+    Abandoned,
 }
 
 impl Fact {
@@ -217,7 +236,8 @@ impl Fact {
             | TakenOver { conversation, .. }
             | HandedBack { conversation, .. }
             | ShadowStarted { conversation, .. }
-            | ShadowEnded { conversation, .. } => Some(conversation),
+            | ShadowEnded { conversation, .. }
+            | DraftEnded { conversation, .. } => Some(conversation),
         }
     }
 
@@ -252,6 +272,7 @@ impl Fact {
             HandedBack { .. } => "handed_back",
             ShadowStarted { .. } => "shadow_started",
             ShadowEnded { .. } => "shadow_ended",
+            DraftEnded { .. } => "draft_ended",
         }
     }
 }

@@ -1058,3 +1058,239 @@ fn a_login_without_resume_gets_one_snapshot_with_the_offer_made_at_login() {
         "{e:?}"
     );
 }
+
+fn supervisor(id: &str) -> WorkerInfo {
+    WorkerInfo {
+        role: Role::Supervisor,
+        ..info(id, &[Lang::En], 1)
+    }
+}
+
+/// A supervisor who logs in again while connected replaces the old connection, and what it
+/// followed ends with it (PROTOCOL.md 5.1): each shadow is recorded as ended and the owner is
+/// told, as when a connection drops. The supervisor stays connected and may shadow again.
+#[test]
+fn a_login_that_replaces_a_supervisors_connection_ends_its_shadows() {
+    let mut s = Sim::new();
+    s.online("w1", &[Lang::En], 1);
+    s.run(Input::WorkerConnected {
+        info: supervisor("sup"),
+        resumed: false,
+    });
+    let c = s.customer(Lang::En);
+    s.say(&c, "person", asked(Lang::En));
+    s.cmd("w1", Command::AcceptOffer(c.clone())).expect("ok");
+    s.cmd("sup", Command::Shadow(c.clone())).expect("ok");
+
+    let e = s.run(Input::WorkerConnected {
+        info: supervisor("sup"),
+        resumed: true,
+    });
+    assert!(
+        e.iter().any(|e| matches!(e,
+            Effect::Record(Fact::ShadowEnded { supervisor, conversation, .. })
+                if supervisor == "sup" && *conversation == c)),
+        "the shadow's end is in the log: {e:?}"
+    );
+    let owner_told = e.iter().any(|e| {
+        matches!(e, Effect::ToWorker { worker, event: WorkerEvent::Shadowers { supervisors, .. } }
+            if worker == "w1" && supervisors.is_empty())
+    });
+    assert!(owner_told, "the owner sees nobody watching any more: {e:?}");
+    assert!(
+        !e.iter()
+            .any(|e| matches!(e, Effect::Record(Fact::WorkerDisconnected { .. }))),
+        "a replaced connection is not a disconnection"
+    );
+    assert!(
+        s.d.conversation_view(&c)
+            .expect("the conversation")
+            .shadowed_by
+            .is_empty()
+    );
+    // Nothing of the conversation reaches the supervisor now.
+    let e = s.say(&c, "are you there?", asked(Lang::En));
+    assert!(
+        !e.iter()
+            .any(|e| matches!(e, Effect::ToWorker { worker, .. } if worker == "sup")),
+        "{e:?}"
+    );
+    // The new connection shadows again, as PROTOCOL.md 8.2 asks after every welcome.
+    s.cmd("sup", Command::Shadow(c.clone())).expect("ok");
+    assert_eq!(
+        s.d.conversation_view(&c)
+            .expect("the conversation")
+            .shadowed_by,
+        vec!["SUP".to_string()]
+    );
+}
+
+fn kb_proposal(text: &str) -> DraftProposal {
+    DraftProposal {
+        text: text.into(),
+        confidence: 0.8,
+        intent: "refunds_returns".into(),
+        language: Lang::En,
+        sources: vec!["refunds-returns".into()],
+        drafter: "kb".into(),
+        model: None,
+        latency_ms: None,
+    }
+}
+
+/// A draft answers one customer message. Once the worker has replied after that message the
+/// draft is stale: one that arrives then is dropped (never shown, never sendable), and one that
+/// was waiting is refused with `stale_draft` rather than sent as a second answer.
+#[test]
+fn a_draft_for_a_message_the_worker_already_answered_is_never_delivered_or_sent() {
+    let mut s = Sim::new();
+    s.online("w", &[Lang::En], 2);
+    let c = s.customer(Lang::En);
+    let e = s.say(&c, "I want a person about my refund", asked(Lang::En));
+    let first = draft_wanted(&e).expect("a draft is wanted").for_message;
+    s.run(Input::DraftReady {
+        conversation: c.clone(),
+        draft: "d1".into(),
+        for_message: first,
+        attempt: 0,
+        proposal: kb_proposal("Refunds take 5 days."),
+    });
+    s.cmd("w", Command::AcceptOffer(c.clone())).expect("ok");
+    s.cmd("w", Command::Reply(c.clone(), "Let me check.".into()))
+        .expect("ok");
+    assert_eq!(
+        s.cmd(
+            "w",
+            Command::Draft(c.clone(), "d1".into(), DraftAction::Accept)
+        ),
+        Err(ErrorCode::StaleDraft),
+        "the waiting draft was discarded by the reply"
+    );
+
+    // The customer writes again; the worker answers before the drafter does.
+    let e = s.say(&c, "it was 40 euros", asked(Lang::En));
+    let second = draft_wanted(&e).expect("a draft is wanted").for_message;
+    s.cmd("w", Command::Reply(c.clone(), "Found it.".into()))
+        .expect("ok");
+    let e = s.run(Input::DraftReady {
+        conversation: c.clone(),
+        draft: "d2".into(),
+        for_message: second,
+        attempt: 0,
+        proposal: kb_proposal("Refunds take 5 days."),
+    });
+    assert!(
+        !e.iter().any(|e| matches!(
+            e,
+            Effect::ToWorker {
+                event: WorkerEvent::Draft { .. },
+                ..
+            } | Effect::Record(Fact::Drafted { .. })
+        )),
+        "a stale draft is dropped: {e:?}"
+    );
+    assert!(
+        s.d.conversation_view(&c)
+            .expect("the conversation")
+            .draft
+            .is_none()
+    );
+    assert_eq!(
+        s.cmd(
+            "w",
+            Command::Draft(c.clone(), "d2".into(), DraftAction::Accept)
+        ),
+        Err(ErrorCode::Conflict),
+        "a draft that was never delivered is unknown"
+    );
+    // Not even the drafter is asked for a message already answered.
+    let wanted = DraftWanted {
+        conversation: c.clone(),
+        for_message: second,
+        language: Lang::En,
+        attempt: 0,
+    };
+    assert!(s.d.draft_need(&wanted).is_none());
+}
+
+/// Every draft ends with an outcome in the log: one replaced by a newer draft is `superseded`,
+/// one a reply made moot is `discarded`, one left when the conversation ended is `abandoned`.
+#[test]
+fn drafts_nobody_acted_on_get_a_final_outcome_in_the_log_and_the_export() {
+    use shiftdesk_hub::facts::DraftEnd;
+    let mut s = Sim::new();
+    s.online("w", &[Lang::En], 2);
+    let c = s.customer(Lang::En);
+    let ready = |s: &mut Sim, e: &[Effect], id: &str| {
+        let n = draft_wanted(e).expect("a draft is wanted").for_message;
+        s.run(Input::DraftReady {
+            conversation: c.clone(),
+            draft: id.into(),
+            for_message: n,
+            attempt: 0,
+            proposal: kb_proposal("Refunds take 5 days."),
+        })
+    };
+    let e = s.say(&c, "I want a person about my refund", asked(Lang::En));
+    ready(&mut s, &e, "d1");
+    let e = s.say(&c, "it was 40 euros", asked(Lang::En));
+    ready(&mut s, &e, "d2");
+    s.cmd("w", Command::AcceptOffer(c.clone())).expect("ok");
+    s.cmd("w", Command::Reply(c.clone(), "Let me check.".into()))
+        .expect("ok");
+    let e = s.say(&c, "thanks", asked(Lang::En));
+    ready(&mut s, &e, "d3");
+    s.cmd("w", Command::Resolve(c.clone())).expect("ok");
+    // A customer who leaves with a draft waiting.
+    let left = s.customer(Lang::En);
+    let e = s.say(&left, "I want a person", asked(Lang::En));
+    let n = draft_wanted(&e).expect("a draft is wanted").for_message;
+    s.run(Input::DraftReady {
+        conversation: left.clone(),
+        draft: "d4".into(),
+        for_message: n,
+        attempt: 0,
+        proposal: kb_proposal("Hello."),
+    });
+    s.run(Input::CustomerLeft {
+        conversation: left.clone(),
+    });
+
+    let ended: Vec<(String, DraftEnd)> = s
+        .facts
+        .iter()
+        .filter_map(|f| match f {
+            Fact::DraftEnded { draft, outcome, .. } => Some((draft.clone(), *outcome)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ended,
+        vec![
+            ("d1".to_string(), DraftEnd::Superseded),
+            ("d2".to_string(), DraftEnd::Discarded),
+            ("d3".to_string(), DraftEnd::Abandoned),
+            ("d4".to_string(), DraftEnd::Abandoned),
+        ]
+    );
+    let exported: Vec<(String, serde_json::Value, bool)> = shiftdesk_hub::export::drafts(&s.facts)
+        .iter()
+        .map(|r| {
+            let line = serde_json::to_value(r).expect("serializes");
+            (
+                r.draft.clone(),
+                line["outcome"].clone(),
+                r.settled_at.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        exported,
+        vec![
+            ("d1".to_string(), "superseded".into(), true),
+            ("d2".to_string(), "discarded".into(), true),
+            ("d3".to_string(), "abandoned".into(), true),
+            ("d4".to_string(), "abandoned".into(), true),
+        ]
+    );
+}

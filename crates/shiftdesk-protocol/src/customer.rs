@@ -51,8 +51,10 @@ impl CustomerCommand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerResume {
     pub conversation: ConversationId,
-    /// The `stream` from `started`: a hub restart starts a new stream.
-    pub stream: String,
+    /// The `stream` from `started`: a hub restart starts a new stream. Optional: without it the
+    /// hub takes `last_seq` to count frames of the conversation's current stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
     /// The secret from `started`.
     pub key: String,
     pub last_seq: u64,

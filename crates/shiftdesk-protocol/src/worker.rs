@@ -270,6 +270,9 @@ pub enum ErrorCode {
     NotYours,
     /// The command does not fit the current state (e.g. accepting an expired offer).
     Conflict,
+    /// A `draft` command for a draft that answers a customer message someone has replied to
+    /// since: sending it would answer twice. Drop the draft.
+    StaleDraft,
     /// The hub could not store the command; nothing was applied; retry.
     Unavailable,
 }

@@ -333,6 +333,19 @@ impl Dispatch {
                     DraftOutcome::Pending => {}
                 }
             }
+            Fact::DraftEnded {
+                conversation,
+                draft,
+                ..
+            } => {
+                if let Some(c) = self.conversations.get_mut(conversation)
+                    && c.pending_draft
+                        .and_then(|i| c.drafts.get(i))
+                        .is_some_and(|r| &r.draft.id == draft)
+                {
+                    c.pending_draft = None;
+                }
+            }
             Fact::Resolved {
                 conversation,
                 worker,

@@ -142,7 +142,22 @@ impl Dispatch {
         out: &mut Vec<Effect>,
     ) -> Result<(), Refusal> {
         let c = self.owned_conversation(worker, &id)?;
-        let Some(record) = c.pending_draft.and_then(|i| c.drafts.get(i)) else {
+        let current = c.pending_draft.and_then(|i| c.drafts.get(i));
+        if current.is_none_or(|r| r.draft.id != draft_id)
+            && let Some(stale) = c.drafts.iter().rev().find(|r| r.draft.id == draft_id)
+            && stale.outcome == DraftOutcome::Pending
+            && c.answered_after(stale.draft.for_message)
+        {
+            return Err(Refusal::new(
+                ErrorCode::StaleDraft,
+                format!(
+                    "draft `{draft_id}` answers message {} of `{id}`, which has had a reply since; \
+                     it was not sent",
+                    stale.draft.for_message
+                ),
+            ));
+        }
+        let Some(record) = current else {
             return Err(Refusal::new(
                 ErrorCode::Conflict,
                 format!("no draft is waiting in `{id}`"),
@@ -236,6 +251,7 @@ impl Dispatch {
         let notice = notices::resolved(language.unwrap_or(Lang::En));
         self.system_line(&id, notice, now, out);
         self.end_for_everyone(&id, "resolved", out);
+        self.end_pending_draft(&id, DraftEnd::Abandoned, now, out);
         self.record(
             Fact::Resolved {
                 conversation: id,

@@ -78,6 +78,7 @@ impl Dispatch {
         if c.open() {
             let owner = c.owner.clone();
             self.end_for_everyone(&conversation, "abandoned", out);
+            self.end_pending_draft(&conversation, DraftEnd::Abandoned, now, out);
             self.record(
                 Fact::Abandoned {
                     conversation,
@@ -92,8 +93,9 @@ impl Dispatch {
         Ok(())
     }
 
-    /// The drafter answered: the draft goes to the owner and shadowers, unless a newer message
-    /// came or the conversation ended meanwhile.
+    /// The drafter answered: the draft goes to the owner and shadowers (replacing the one
+    /// waiting, which is recorded as superseded), unless a newer message came, a worker answered
+    /// the message meanwhile (the draft is stale), or the conversation ended.
     pub(super) fn draft_ready(
         &mut self,
         conversation: ConversationId,
@@ -104,9 +106,11 @@ impl Dispatch {
     ) -> Result<(), Refusal> {
         let c = self.conversation(&conversation)?;
         let current = c.last_customer_message().map(|m| m.n) == Some(draft.for_message);
-        if !(c.open() && current) {
+        // A worker already answered the message: the draft would answer it twice.
+        if !(c.open() && current) || c.answered_after(draft.for_message) {
             return Ok(());
         }
+        self.end_pending_draft(&conversation, DraftEnd::Superseded, now, out);
         self.record(
             Fact::Drafted {
                 conversation: conversation.clone(),

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::drafting::DraftProposal;
-use crate::facts::Fact;
+use crate::facts::{DraftEnd, Fact};
 use crate::lang::Lang;
 use crate::notices;
 use crate::triage::{self, Triage, TriageReason};
@@ -308,6 +308,15 @@ impl Conversation {
         message
     }
 
+    /// A worker's line came after message `n`: a draft answering `n` would answer it twice.
+    fn answered_after(&self, n: u32) -> bool {
+        self.messages
+            .iter()
+            .rev()
+            .take_while(|m| m.n > n)
+            .any(|m| m.from == Author::Worker)
+    }
+
     fn last_customer_message(&self) -> Option<&Message> {
         self.messages
             .iter()
@@ -401,6 +410,11 @@ impl Dispatch {
         match input {
             Input::WorkerConnected { info, resumed } => {
                 let id = info.id.clone();
+                if self.workers.get(&id).is_some_and(|w| w.connected) {
+                    // A new login replaced a live connection: what that connection followed
+                    // ends with it, as when a connection drops (the console re-subscribes).
+                    self.end_shadows(&id, now, &mut out);
+                }
                 self.upsert_worker(info);
                 self.record(
                     Fact::WorkerConnected {

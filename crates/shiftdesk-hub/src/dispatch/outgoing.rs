@@ -53,6 +53,10 @@ impl Dispatch {
         now: Millis,
         out: &mut Vec<Effect>,
     ) {
+        if draft.is_none() {
+            // A reply of the worker's own answers what the waiting draft answered.
+            self.end_pending_draft(id, DraftEnd::Discarded, now, out);
+        }
         self.record(
             Fact::WorkerSaid {
                 conversation: id.to_string(),
@@ -72,6 +76,33 @@ impl Dispatch {
             },
         });
         self.send_last_line(id, out);
+    }
+    /// The draft waiting in `id`, if any, stops waiting: recorded with `outcome`, so the export
+    /// gives it a final outcome. Nothing is sent (the draft is simply no longer current).
+    pub(super) fn end_pending_draft(
+        &mut self,
+        id: &str,
+        outcome: DraftEnd,
+        now: Millis,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(draft) = self
+            .conversations
+            .get(id)
+            .and_then(|c| c.pending_draft.and_then(|i| c.drafts.get(i)))
+            .map(|r| r.draft.id.clone())
+        else {
+            return;
+        };
+        self.record(
+            Fact::DraftEnded {
+                conversation: id.to_string(),
+                draft,
+                outcome,
+                at: now,
+            },
+            out,
+        );
     }
     pub(super) fn system_line(
         &mut self,
@@ -199,6 +230,10 @@ impl Dispatch {
             .find(|m| m.from == Author::Customer && m.n == n)?
             .text
             .clone();
+        if c.answered_after(n) {
+            // A worker answered it while the request waited: the draft would be dropped.
+            return None;
+        }
         let mut history: Vec<String> = c
             .messages
             .iter()

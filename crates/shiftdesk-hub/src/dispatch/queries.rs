@@ -55,7 +55,11 @@ impl Dispatch {
     /// shadowers, while the conversation is open and that message is still the newest one.
     pub fn draft_watchers(&self, id: &str, for_message: u32) -> Vec<WorkerId> {
         match self.conversations.get(id) {
-            Some(c) if c.open() && c.last_customer_message().map(|m| m.n) == Some(for_message) => {
+            Some(c)
+                if c.open()
+                    && c.last_customer_message().map(|m| m.n) == Some(for_message)
+                    && !c.answered_after(for_message) =>
+            {
                 c.owner.iter().chain(c.shadowers.iter()).cloned().collect()
             }
             _ => Vec::new(),

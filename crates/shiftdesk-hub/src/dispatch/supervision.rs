@@ -55,6 +55,27 @@ impl Dispatch {
         Ok(())
     }
 
+    /// Every shadow of `worker` ends (their connection was replaced): each is recorded, and
+    /// the owner and the other shadowers get the new list.
+    pub(super) fn end_shadows(&mut self, worker: &str, now: Millis, out: &mut Vec<Effect>) {
+        let shadowing: Vec<ConversationId> = self
+            .workers
+            .get(worker)
+            .map(|w| w.shadowing.iter().cloned().collect())
+            .unwrap_or_default();
+        for id in shadowing {
+            self.record(
+                Fact::ShadowEnded {
+                    conversation: id.clone(),
+                    supervisor: worker.to_string(),
+                    at: now,
+                },
+                out,
+            );
+            self.send_shadowers(&id, out);
+        }
+    }
+
     pub(super) fn whisper(
         &mut self,
         worker: &str,

@@ -66,10 +66,10 @@ impl Engine {
             .workers
             .entry(worker.clone())
             .or_insert_with(|| Stream::new(name));
-        if let Some(old) = stream.conn.take() {
+        let replaced = stream.conn.take().inspect(|old| {
             old.kill
                 .send_replace(Some((CLOSE_REPLACED, "logged in elsewhere".into())));
-        }
+        });
         let replay = resume
             .filter(|r| r.stream == stream.name)
             .and_then(|r| stream.replay_from(r.last_seq));
@@ -91,6 +91,10 @@ impl Engine {
             }
         }
         stream.conn = Some(conn);
+        if replaced.is_some() {
+            // The wallboard went to the replaced connection; the new one subscribes again.
+            self.wallboard_subscribers.retain(|w| w != &worker);
+        }
         let resumed = replay.is_some();
         self.run(Input::WorkerConnected { info, resumed }, now);
         Some(worker)
@@ -137,7 +141,10 @@ impl Engine {
                 .customers
                 .entry(conversation.clone())
                 .or_insert_with(|| Stream::new(name));
-            let replay = (resume.stream == stream.name)
+            // Without a stream name, `last_seq` counts frames of the current stream.
+            let replay = resume
+                .stream
+                .is_none_or(|s| s == stream.name)
                 .then(|| stream.replay_from(resume.last_seq))
                 .flatten();
             let started = CustomerEvent::Started {
@@ -152,7 +159,11 @@ impl Engine {
             for frame in replay.unwrap_or_default() {
                 self.held.push((conn.clone(), frame));
             }
-            stream.conn = Some(conn);
+            // One connection per conversation: an older one is told, as a worker's is.
+            if let Some(old) = stream.conn.replace(conn) {
+                old.kill
+                    .send_replace(Some((CLOSE_REPLACED, "resumed elsewhere".into())));
+            }
             return Some(conversation);
         }
         let Opening {

@@ -77,13 +77,19 @@ impl Stream {
         self.uncommitted.clear();
     }
 
-    /// Frames after `last_seq`, if the window still holds all of them.
+    /// Frames after `last_seq`, if the window still holds all of them. `None` too for a
+    /// `last_seq` past the stream's last frame: that client has seen frames this stream never
+    /// sent, and resuming it would make it drop the next ones as already seen.
     pub(super) fn replay_from(&self, last_seq: u64) -> Option<Vec<Frame>> {
-        if last_seq + 1 >= self.next_seq {
-            return Some(Vec::new());
+        // Any u64 may come from a client.
+        let wanted = last_seq.saturating_add(1);
+        match wanted.cmp(&self.next_seq) {
+            std::cmp::Ordering::Greater => return None,
+            std::cmp::Ordering::Equal => return Some(Vec::new()),
+            std::cmp::Ordering::Less => {}
         }
         let first = self.window.front().map(|(s, _)| *s)?;
-        if last_seq + 1 < first {
+        if wanted < first {
             return None;
         }
         Some(
