@@ -160,6 +160,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
             },
             tls: None,
             drafter: drafter.clone(),
+            kb: None,
         })
         .await?;
         tracing::info!(url = %hub.url(), data_dir = %data_dir.display(), "demo hub started");

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod kb;
 
 use shiftdesk_hub::dispatch::DispatchConfig;
 use shiftdesk_hub::server::{self, HubConfig};
@@ -50,6 +51,11 @@ enum Cmd {
     },
     /// Benchmark a hub beside a minimal relay (P0) and nats-server (P1); see BENCHMARKS.md.
     Bench(shiftdesk_bench::BenchArgs),
+    /// Check a knowledge-base folder, or ask it what the bot would answer.
+    Kb {
+        #[command(subcommand)]
+        command: crate::kb::KbCmd,
+    },
     /// Export conversations or drafts as JSON lines (works while the hub is running).
     Export {
         /// What to export.
@@ -87,6 +93,10 @@ struct HubArgs {
     tls_key: Option<PathBuf>,
     #[command(flatten)]
     drafter: shiftdesk_hub::drafting::DrafterArgs,
+    /// Answer from this folder of Markdown articles (ID.LANG.md) instead of the built-in ones;
+    /// reread on SIGHUP. Check it first with `shiftdesk kb check DIR`.
+    #[arg(long, value_name = "DIR")]
+    kb: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -215,9 +225,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     _ => anyhow::bail!("--tls-cert and --tls-key go together"),
                 },
                 drafter: args.drafter.choice().map_err(anyhow::Error::msg)?,
+                kb: args.kb,
             };
             runtime()?.block_on(async move {
                 let hub = server::start(config.clone()).await?;
+                tokio::spawn(crate::kb::reload_on_sighup(hub.knowledge_reloader()));
                 // stdout may be a pipe nobody reads any more: never let that stop the hub.
                 let mut stdout = std::io::stdout();
                 let _ = writeln!(stdout, "shiftdesk hub listening on {}", hub.url());
@@ -296,6 +308,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         },
         Cmd::Bench(args) => shiftdesk_bench::main(args),
+        Cmd::Kb { command } => crate::kb::main(command),
         Cmd::Export { kind, data_dir } => {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();

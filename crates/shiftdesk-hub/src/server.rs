@@ -22,7 +22,7 @@ use crate::committer::Outlet;
 use crate::conn::{CONNECTION_QUEUE, ConnHandle, ConnId, Frame, INBOX_CAPACITY, Inbox};
 use crate::dispatch::DispatchConfig;
 use crate::drafting::kb::KnowledgeBase;
-use crate::engine::{Engine, EngineMsg, now_ms};
+use crate::engine::{Engine, EngineMsg, KnowledgeReloader, now_ms};
 use crate::store::SqliteStore;
 use shiftdesk_protocol::{
     self as protocol, CustomerCommand, CustomerEvent, DecodeError, ErrorCode, WorkerCommand,
@@ -53,6 +53,8 @@ pub struct HubConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Who writes reply drafts.
     pub drafter: crate::drafting::DrafterChoice,
+    /// The operator's knowledge-base folder (`--kb`); `None` answers from the built-in articles.
+    pub kb: Option<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -69,12 +71,18 @@ pub struct RunningHub {
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
     engine_thread: Option<std::thread::JoinHandle<()>>,
+    knowledge: KnowledgeReloader,
 }
 
 impl RunningHub {
     pub fn url(&self) -> String {
         let scheme = if self.tls { "wss" } else { "ws" };
         format!("{scheme}://{}", self.addr)
+    }
+
+    /// Rereads the knowledge-base folder into the running hub (on SIGHUP).
+    pub fn knowledge_reloader(&self) -> KnowledgeReloader {
+        self.knowledge.clone()
     }
 
     /// Stop accepting, close connections, stop the engine, and wait for all of it.
@@ -98,7 +106,17 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         None => None,
     };
     let store = SqliteStore::open(&config.data_dir)?;
-    let kb = Arc::new(KnowledgeBase::builtin());
+    let kb = match &config.kb {
+        Some(dir) => {
+            let (kb, warnings) = KnowledgeBase::load_dir(dir)?;
+            for warning in warnings {
+                tracing::warn!(%warning, "knowledge base");
+            }
+            kb
+        }
+        None => KnowledgeBase::builtin(),
+    };
+    let kb = Arc::new(kb);
     let drafter = config.drafter.build(kb.clone());
     let (tx, rx) = Inbox::bounded(INBOX_CAPACITY);
     let outlet = Outlet::on(&tokio::runtime::Handle::current());
@@ -159,6 +177,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     Ok(RunningHub {
         addr,
         tls: tls.is_some(),
+        knowledge: KnowledgeReloader::new(tx.clone(), config.kb.clone(), config.drafter.clone()),
         engine: tx,
         stop: Some(stop_tx),
         server,

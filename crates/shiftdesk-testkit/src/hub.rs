@@ -18,6 +18,7 @@ pub fn hub_config(dir: &Path) -> HubConfig {
         dispatch: DispatchConfig::default(),
         tls: None,
         drafter: Default::default(),
+        kb: None,
     }
 }
 

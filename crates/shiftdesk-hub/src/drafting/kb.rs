@@ -487,8 +487,9 @@ fn score_article(
     }
     if let Some((coverage, words)) = best_question(variant, words, &find) {
         raw += QUESTION_WEIGHT * coverage;
+        // Words a matched keyword already shows ("buono regalo") are not listed again.
         for word in words {
-            if !matched.contains(&word) {
+            if !matched.iter().any(|m| m.split(' ').any(|w| w == word)) {
                 matched.push(word);
             }
         }

@@ -11,7 +11,8 @@
 //! - this file: the loop, batches and group commit, effects, drafts;
 //! - [`login`]: a worker's `hello` and a customer's `start` (new conversation or resume);
 //! - [`commands`]: commands from logged-in workers and customers, answered once per id;
-//! - [`streams`]: each client's numbered outbound stream and its resume window.
+//! - [`streams`]: each client's numbered outbound stream and its resume window;
+//! - [`knowledge`]: swapping in a reloaded knowledge base (triage and drafter).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use login::Opening;
 use streams::{Stream, push_held, stream_of};
 
 mod commands;
+mod knowledge;
 mod login;
 mod streams;
 use crate::dispatch::quiet::QuietDrafts;
@@ -43,6 +45,7 @@ use crate::lang::Lang;
 use crate::seen::SeenCommands;
 use crate::store::{CommandRecord, CommandResult, EventStore, StoreError, hash_token};
 use crate::triage::Triage;
+pub use knowledge::{KnowledgeReloader, KnowledgeSummary, NewKnowledge, ReloadError, Reloaded};
 use shiftdesk_protocol::{
     self as protocol, ConversationId, CustomerCommand, CustomerEvent, CustomerFrame,
     CustomerResume, ErrorCode, Limits, Millis, PROTOCOL_VERSION, RESUME_WINDOW, Resume, Role,
@@ -111,6 +114,8 @@ pub enum EngineMsg {
     Health {
         reply: oneshot::Sender<Health>,
     },
+    /// Answer from these articles from the next batch on (see [`KnowledgeReloader`]).
+    ReplaceKnowledge(knowledge::NewKnowledge),
     Shutdown,
 }
 
@@ -123,6 +128,7 @@ pub struct Health {
     pub conversations: usize,
     pub queued: usize,
     pub workers_connected: usize,
+    pub knowledge_base: KnowledgeSummary,
 }
 
 pub fn now_ms() -> Millis {
@@ -176,6 +182,10 @@ pub struct Engine {
     drafting: HashMap<ConversationId, Option<DraftWanted>>,
     /// First drafts waiting for their customer to pause ([`DispatchConfig::draft_quiet_ms`]).
     quiet: QuietDrafts,
+    /// What the hub answers from, for `/healthz`.
+    knowledge: KnowledgeSummary,
+    /// A reloaded knowledge base, swapped in when the open batch is flushed.
+    new_knowledge: Option<knowledge::NewKnowledge>,
 }
 
 impl Engine {
@@ -190,6 +200,7 @@ impl Engine {
         inbox: Inbox<EngineMsg>,
         outlet: Outlet,
     ) -> Result<Engine, StoreError> {
+        let knowledge = KnowledgeSummary::of(&kb, 0);
         let (dispatch, replayed) = replay(config, kb, store.as_ref())?;
         let seen = SeenCommands::load(store.as_ref())?;
         // A failure is never dropped (its own unbounded channel: one per failed commit); the
@@ -229,6 +240,8 @@ impl Engine {
             next_deadline: None,
             drafting: HashMap::new(),
             quiet: QuietDrafts::new(config.draft_quiet_ms),
+            knowledge,
+            new_knowledge: None,
         };
         // Nobody is connected to a fresh process: start grace periods, expire old offers.
         let now = now_ms();
@@ -289,6 +302,7 @@ impl Engine {
                 self.push_wallboards(now);
             }
             self.flush(now);
+            self.swap_knowledge();
         }
         self.flush(now_ms());
         if let Some(committer) = self.committer.take() {
@@ -320,6 +334,23 @@ impl Engine {
             }
         }
         self.next_deadline = self.dispatch.next_deadline();
+    }
+
+    /// Between batches: answer from a reloaded knowledge base from now on. Triage decisions
+    /// already made are in the log and stay; drafts being written finish with the old articles.
+    fn swap_knowledge(&mut self) {
+        let Some(new) = self.new_knowledge.take() else {
+            return;
+        };
+        self.knowledge = KnowledgeSummary::of(&new.kb, self.knowledge.reloads + 1);
+        self.dispatch.set_triage(new.kb);
+        self.drafter = new.drafter;
+        let _ = new.done.send(());
+        tracing::info!(
+            articles = self.knowledge.articles,
+            source = %self.knowledge.source,
+            "knowledge base swapped in"
+        );
     }
 
     /// Take note of the batches the committer has stored since this last looked, and of any
@@ -512,8 +543,10 @@ impl Engine {
                     conversations: self.dispatch.conversation_ids().len(),
                     queued: self.dispatch.queue_len(),
                     workers_connected: self.workers.values().filter(|s| s.conn.is_some()).count(),
+                    knowledge_base: self.knowledge.clone(),
                 });
             }
+            EngineMsg::ReplaceKnowledge(new) => self.new_knowledge = Some(new),
             EngineMsg::Wake => {}
             EngineMsg::Shutdown => {}
         }
