@@ -784,6 +784,31 @@ mod tests {
         );
     }
 
+    /// A link to a folder above is read a few levels deep, then left: the check ends.
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_that_links_to_itself_is_read_a_few_levels_deep() {
+        let dir = dir_with(&[("a.en.md", &article_file("A", "", "Answer."))]);
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("again")).expect("symlink");
+        let checked = KnowledgeBase::check_dir(dir.path());
+        assert!(
+            checked
+                .problems
+                .iter()
+                .any(|p| p.message.starts_with("duplicate")),
+            "the same file seen through the link: {:#?}",
+            checked.problems
+        );
+        assert!(
+            checked
+                .problems
+                .iter()
+                .any(|p| p.message.contains("folders deep")),
+            "{:#?}",
+            checked.problems
+        );
+    }
+
     #[test]
     fn example_questions_find_an_article_without_keywords() {
         let gift = "+++\ntitle = \"Gift cards\"\nquestions = [\"Can I pay with a gift card?\", \
@@ -800,6 +825,17 @@ mod tests {
         assert!(two[0].score > 0.6, "{two:?}");
         assert_eq!(kb.search("vouchers", Lang::En).len(), 1);
         assert_eq!(kb.search("how do I pay?", Lang::En), []);
+        for text in [
+            "can i pay with a gift card",
+            "I have a giftcard from my aunt",
+            "do you accept voucher codes?",
+            "it was a gift",
+        ] {
+            assert_eq!(
+                kb.search(text, Lang::En),
+                kb.search_unindexed(text, Lang::En)
+            );
+        }
     }
 
     #[test]

@@ -401,6 +401,10 @@ fn starts_block(line: &str) -> bool {
     digits > 0 && (line[digits..].starts_with(". ") || line[digits..].starts_with(") "))
 }
 
+/// How deep subfolders are read; deeper ones (a symbolic link to a folder above, most likely)
+/// are a warning.
+const MAX_DEPTH: usize = 8;
+
 /// Every article file of a folder and its subfolders (hidden ones are skipped), with its text
 /// or why it could not be read, sorted by path. A folder that cannot be listed is a problem.
 pub(super) fn read_folder(
@@ -408,8 +412,8 @@ pub(super) fn read_folder(
     problems: &mut Vec<Problem>,
 ) -> Vec<(PathBuf, std::io::Result<String>)> {
     let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(folder) = pending.pop() {
+    let mut pending = vec![(dir.to_path_buf(), 0)];
+    while let Some((folder, depth)) = pending.pop() {
         let entries = match std::fs::read_dir(&folder) {
             Ok(entries) => entries,
             Err(e) => {
@@ -439,7 +443,15 @@ pub(super) fn read_folder(
                 continue;
             }
             if path.is_dir() {
-                pending.push(path);
+                if depth < MAX_DEPTH {
+                    pending.push((path, depth + 1));
+                } else {
+                    problems.push(Problem::warning(
+                        &path,
+                        None,
+                        format!("more than {MAX_DEPTH} folders deep; not read"),
+                    ));
+                }
             } else if path.extension().is_some_and(|e| e == "md") {
                 let text = std::fs::read_to_string(&path);
                 files.push((path, text));
