@@ -44,6 +44,9 @@ pub fn main(command: KbCmd) -> anyhow::Result<()> {
         KbCmd::Ask { mut args, lang } => {
             let message = args.pop().unwrap_or_default();
             let dir = args.pop().map(PathBuf::from);
+            if dir.is_none() && Path::new(&message).is_dir() {
+                bail!("{message} is a folder: give the customer's message after it");
+            }
             ask(dir.as_deref(), lang, &message)
         }
     }

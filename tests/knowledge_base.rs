@@ -354,6 +354,15 @@ fn kb_ask_shows_the_article_the_runner_up_and_the_decision() {
         "{said}"
     );
 
+    // A folder with no message after it is not taken for the message.
+    let out = shiftdesk(&["kb", "ask", &dir]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("give the customer's message after it"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // A folder with errors is not asked.
     let broken = kb_folder(&[("x.en.md", "no front matter")]);
     let out = shiftdesk(&["kb", "ask", &broken.path().display().to_string(), "hello"]);
