@@ -162,6 +162,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
             drafter: drafter.clone(),
             rules: Default::default(),
             metrics_token: None,
+            kb: None,
         })
         .await?;
         tracing::info!(url = %hub.url(), data_dir = %data_dir.display(), "demo hub started");

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod config;
 mod demo;
+mod kb;
 
 use shiftdesk_hub::dispatch::DispatchConfig;
 use shiftdesk_hub::server::{self, HubConfig};
@@ -52,6 +53,11 @@ enum Cmd {
     },
     /// Benchmark a hub beside a minimal relay (P0) and nats-server (P1); see BENCHMARKS.md.
     Bench(shiftdesk_bench::BenchArgs),
+    /// Check a knowledge-base folder, or ask it what the bot would answer.
+    Kb {
+        #[command(subcommand)]
+        command: crate::kb::KbCmd,
+    },
     /// Export conversations or drafts as JSON lines (works while the hub is running).
     Export {
         /// What to export.
@@ -101,6 +107,10 @@ struct HubArgs {
     #[arg(long, value_name = "TOKEN", env = "SHIFTDESK_METRICS_TOKEN", hide_env_values = true,
           value_parser = shiftdesk_hub::metrics::MetricsToken::new)]
     metrics_token: Option<shiftdesk_hub::metrics::MetricsToken>,
+    /// Answer from this folder of Markdown articles (ID.LANG.md) instead of the built-in ones;
+    /// reread on SIGHUP. Check it first with `shiftdesk kb check DIR`.
+    #[arg(long, value_name = "DIR")]
+    kb: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -239,6 +249,7 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
                 drafter: args.drafter.choice().map_err(anyhow::Error::msg)?,
                 rules: hub_file.rules,
                 metrics_token: args.metrics_token,
+                kb: args.kb,
             };
             if args.check {
                 check_hub(&config)?;
@@ -252,6 +263,7 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
             }
             runtime()?.block_on(async move {
                 let hub = server::start(config.clone()).await?;
+                tokio::spawn(crate::kb::reload_on_sighup(hub.knowledge_reloader()));
                 // stdout may be a pipe nobody reads any more: never let that stop the hub.
                 let mut stdout = std::io::stdout();
                 let _ = writeln!(stdout, "shiftdesk hub listening on {}", hub.url());
@@ -330,6 +342,7 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
             }
         },
         Cmd::Bench(args) => shiftdesk_bench::main(args),
+        Cmd::Kb { command } => crate::kb::main(command),
         Cmd::Export { kind, data_dir } => {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
@@ -344,6 +357,22 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
 fn check_hub(config: &HubConfig) -> anyhow::Result<()> {
     if let Some((cert, key)) = &config.tls {
         shiftdesk_hub::tls::server_config(cert, key)?;
+    }
+    if let Some(dir) = &config.kb {
+        let languages =
+            shiftdesk_hub::languages::load_dir(&dir.join("languages")).map_err(|errors| {
+                let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                anyhow::anyhow!("{}", lines.join("\n"))
+            })?;
+        shiftdesk_hub::languages::install(languages);
+        shiftdesk_hub::drafting::kb::KnowledgeBase::load_dir(dir)?;
+    }
+    let unserved = config.rules.unserved();
+    if !unserved.is_empty() {
+        anyhow::bail!(
+            "[rules] for languages this hub does not serve: {}",
+            unserved.join(", ")
+        );
     }
     let dir = &config.data_dir;
     if dir.exists() {

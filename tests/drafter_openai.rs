@@ -252,7 +252,7 @@ async fn a_streamed_answer_arrives_piece_by_piece_and_is_the_draft() {
     for id in &proposal.sources {
         let article = kb.article(id).expect("a real article");
         assert!(
-            system.contains(article.answer(Lang::En)),
+            system.contains(article.answer(Lang::En).expect("in English")),
             "{id} not in {system}"
         );
     }

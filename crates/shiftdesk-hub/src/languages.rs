@@ -103,7 +103,8 @@ pub struct Language {
     pub english_name: &'static str,
     pub detect: Option<whatlang::Lang>,
     pub script: Script,
-    pub markers: Vec<&'static str>,
+    /// Very common words (also taken as the words that say nothing about a question's topic).
+    pub markers: &'static [&'static str],
     pub person: Vec<&'static str>,
     /// Topic (a built-in topic's intent) → words.
     pub sensitive: Vec<(&'static str, Vec<&'static str>)>,
@@ -400,7 +401,7 @@ fn parse_new(path: &Path, text: &str) -> Result<Language, LanguageError> {
         english_name: leak(&file.english_name),
         detect,
         script,
-        markers,
+        markers: Box::leak(markers.into_boxed_slice()),
         person: file.person.iter().map(leak).collect(),
         sensitive: file
             .sensitive

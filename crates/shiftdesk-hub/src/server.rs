@@ -23,7 +23,7 @@ use crate::committer::Outlet;
 use crate::conn::{CONNECTION_QUEUE, ConnHandle, ConnId, Frame, INBOX_CAPACITY, Inbox};
 use crate::dispatch::DispatchConfig;
 use crate::drafting::kb::KnowledgeBase;
-use crate::engine::{Engine, EngineMsg, now_ms};
+use crate::engine::{Engine, EngineMsg, KnowledgeReloader, now_ms};
 use crate::metrics::{HubMetrics, MetricsToken};
 use crate::store::{SqliteStore, hash_token};
 use shiftdesk_protocol::{
@@ -59,6 +59,8 @@ pub struct HubConfig {
     pub rules: crate::rules::OperatorRules,
     /// When set, `GET /metrics` needs `Authorization: Bearer <token>`.
     pub metrics_token: Option<MetricsToken>,
+    /// The operator's knowledge-base folder (`--kb`); `None` answers from the built-in articles.
+    pub kb: Option<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -80,12 +82,18 @@ pub struct RunningHub {
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
     engine_thread: Option<std::thread::JoinHandle<()>>,
+    knowledge: KnowledgeReloader,
 }
 
 impl RunningHub {
     pub fn url(&self) -> String {
         let scheme = if self.tls { "wss" } else { "ws" };
         format!("{scheme}://{}", self.addr)
+    }
+
+    /// Rereads the knowledge-base folder into the running hub (on SIGHUP).
+    pub fn knowledge_reloader(&self) -> KnowledgeReloader {
+        self.knowledge.clone()
     }
 
     /// Stop accepting, close connections, stop the engine, and wait for all of it.
@@ -109,7 +117,33 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         None => None,
     };
     let store = SqliteStore::open(&config.data_dir)?;
-    let kb = Arc::new(KnowledgeBase::builtin());
+    // The operator's languages first: the knowledge base's articles and the triage rules may
+    // be written in them.
+    if let Some(dir) = &config.kb {
+        let languages = crate::languages::load_dir(&dir.join("languages")).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!("language files not loaded: {}", lines.join("; "))
+        })?;
+        crate::languages::install(languages);
+    }
+    let unserved = config.rules.unserved();
+    if !unserved.is_empty() {
+        anyhow::bail!(
+            "[rules] for languages this hub does not serve: {} (add kb/languages/CODE.toml)",
+            unserved.join(", ")
+        );
+    }
+    let kb = match &config.kb {
+        Some(dir) => {
+            let (kb, warnings) = KnowledgeBase::load_dir(dir)?;
+            for warning in warnings {
+                tracing::warn!(%warning, "knowledge base");
+            }
+            kb
+        }
+        None => KnowledgeBase::builtin(),
+    };
+    let kb = Arc::new(kb);
     let metrics = Arc::new(HubMetrics::new());
     let drafter = config.drafter.build_measured(kb.clone(), metrics.clone());
     let triage = Arc::new(crate::triage::TriagePolicy::new(kb, &config.rules));
@@ -135,7 +169,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     let state = AppState {
         engine: tx.clone(),
         next_conn: Arc::new(AtomicU64::new(1)),
-        metrics,
+        metrics: metrics.clone(),
         metrics_token: config
             .metrics_token
             .as_ref()
@@ -181,6 +215,13 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     Ok(RunningHub {
         addr,
         tls: tls.is_some(),
+        knowledge: KnowledgeReloader::new(
+            tx.clone(),
+            config.kb.clone(),
+            config.drafter.clone(),
+            config.rules.clone(),
+            metrics.clone(),
+        ),
         engine: tx,
         stop: Some(stop_tx),
         server,

@@ -306,8 +306,12 @@ fn decide(
             Vec::new(),
         );
     };
-    let Some(article) = kb.article(&best.article_id) else {
-        // Search only returns articles of this knowledge base; be safe anyway.
+    let Some((article, answer)) = kb
+        .article(&best.article_id)
+        .and_then(|a| a.answer(language).map(|answer| (a, answer)))
+    else {
+        // Search only returns articles of this knowledge base written in this language; be
+        // safe anyway.
         return human(
             TriageReason::LowConfidence { confidence },
             "unknown".to_string(),
@@ -325,7 +329,7 @@ fn decide(
         language,
         intent: article.intent.clone(),
         confidence,
-        bot_answer: Some(article.answer(language).to_string()),
+        bot_answer: Some(answer.to_string()),
         sources: vec![article.id.clone()],
     }
 }
@@ -783,7 +787,7 @@ mod tests {
         assert!(!d.to_human, "{d:?}");
         let kb = kb();
         let article = kb.article("move-due-date").expect("article exists");
-        assert_eq!(d.bot_answer.as_deref(), Some(article.answer(Lang::En)));
+        assert_eq!(d.bot_answer.as_deref(), article.answer(Lang::En));
         assert_eq!(d.intent, "move_due_date");
         assert_eq!(d.sources, ["move-due-date"]);
         assert!(

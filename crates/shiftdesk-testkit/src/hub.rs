@@ -20,6 +20,7 @@ pub fn hub_config(dir: &Path) -> HubConfig {
         drafter: Default::default(),
         rules: Default::default(),
         metrics_token: None,
+        kb: None,
     }
 }
 

@@ -386,6 +386,12 @@ impl Dispatch {
         self.triage.clone()
     }
 
+    /// Decide from now on with this triage policy (a reloaded knowledge base). Decisions
+    /// already made are facts in the log and stay as they were.
+    pub fn set_triage(&mut self, triage: Arc<dyn Triage>) {
+        self.triage = triage;
+    }
+
     /// Make a worker known (from the token store). Keeps their state if already known.
     pub fn upsert_worker(&mut self, info: WorkerInfo) {
         let id = info.id.clone();

@@ -211,12 +211,12 @@ impl OpenAiDrafter {
         } else {
             prompt.push_str("\nKnowledge-base articles:\n");
             for m in grounding {
-                if let Some(article) = self.kb.article(&m.article_id) {
+                if let Some(article) = self.kb.article(&m.article_id)
+                    && let Some(variant) = article.variant(req.language)
+                {
                     prompt.push_str(&format!(
                         "\n[{}] {}\n{}\n",
-                        article.id,
-                        article.title(req.language),
-                        article.answer(req.language)
+                        article.id, variant.title, variant.answer
                     ));
                 }
             }

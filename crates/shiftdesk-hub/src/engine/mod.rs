@@ -11,7 +11,8 @@
 //! - this file: the loop, batches and group commit, effects, drafts;
 //! - [`login`]: a worker's `hello` and a customer's `start` (new conversation or resume);
 //! - [`commands`]: commands from logged-in workers and customers, answered once per id;
-//! - [`streams`]: each client's numbered outbound stream and its resume window.
+//! - [`streams`]: each client's numbered outbound stream and its resume window;
+//! - [`knowledge`]: swapping in a reloaded knowledge base (triage and drafter).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use login::Opening;
 use streams::{Stream, push_held, stream_of};
 
 mod commands;
+mod knowledge;
 mod login;
 mod streams;
 use crate::dispatch::quiet::QuietDrafts;
@@ -41,7 +43,8 @@ use crate::facts::Fact;
 use crate::lang::Lang;
 use crate::seen::SeenCommands;
 use crate::store::{CommandRecord, CommandResult, EventStore, StoreError, hash_token};
-use crate::triage::Triage;
+use crate::triage::{Triage, TriagePolicy};
+pub use knowledge::{KnowledgeReloader, KnowledgeSummary, NewKnowledge, ReloadError, Reloaded};
 use shiftdesk_protocol::{
     self as protocol, ConversationId, CustomerCommand, CustomerEvent, CustomerFrame,
     CustomerResume, ErrorCode, Limits, Millis, PROTOCOL_VERSION, RESUME_WINDOW, Resume, Role,
@@ -114,6 +117,8 @@ pub enum EngineMsg {
     Gauges {
         reply: oneshot::Sender<crate::metrics::Gauges>,
     },
+    /// Answer from these articles from the next batch on (see [`KnowledgeReloader`]).
+    ReplaceKnowledge(knowledge::NewKnowledge),
     Shutdown,
 }
 
@@ -126,6 +131,7 @@ pub struct Health {
     pub conversations: usize,
     pub queued: usize,
     pub workers_connected: usize,
+    pub knowledge_base: KnowledgeSummary,
 }
 
 pub fn now_ms() -> Millis {
@@ -179,6 +185,10 @@ pub struct Engine {
     drafting: HashMap<ConversationId, Option<DraftWanted>>,
     /// First drafts waiting for their customer to pause ([`DispatchConfig::draft_quiet_ms`]).
     quiet: QuietDrafts,
+    /// What the hub answers from, for `/healthz`.
+    knowledge: KnowledgeSummary,
+    /// A reloaded knowledge base, swapped in when the open batch is flushed.
+    new_knowledge: Option<knowledge::NewKnowledge>,
 }
 
 impl Engine {
@@ -188,7 +198,7 @@ impl Engine {
     pub fn new(
         config: DispatchConfig,
         store: Box<dyn EventStore>,
-        triage: Arc<dyn Triage>,
+        triage: Arc<TriagePolicy>,
         drafter: Arc<dyn Drafter>,
         inbox: Inbox<EngineMsg>,
         outlet: Outlet,
@@ -201,12 +211,13 @@ impl Engine {
     pub fn new_measured(
         config: DispatchConfig,
         store: Box<dyn EventStore>,
-        triage: Arc<dyn Triage>,
+        triage: Arc<TriagePolicy>,
         drafter: Arc<dyn Drafter>,
         inbox: Inbox<EngineMsg>,
         outlet: Outlet,
         metrics: Arc<crate::metrics::HubMetrics>,
     ) -> Result<Engine, StoreError> {
+        let knowledge = KnowledgeSummary::of(triage.knowledge_base(), 0);
         let (dispatch, replayed) = replay(config, triage, store.as_ref())?;
         let seen = SeenCommands::load(store.as_ref())?;
         // A failure is never dropped (its own unbounded channel: one per failed commit); the
@@ -247,6 +258,8 @@ impl Engine {
             next_deadline: None,
             drafting: HashMap::new(),
             quiet: QuietDrafts::new(config.draft_quiet_ms),
+            knowledge,
+            new_knowledge: None,
         };
         // Nobody is connected to a fresh process: start grace periods, expire old offers.
         let now = now_ms();
@@ -307,6 +320,7 @@ impl Engine {
                 self.push_wallboards(now);
             }
             self.flush(now);
+            self.swap_knowledge();
         }
         self.flush(now_ms());
         if let Some(committer) = self.committer.take() {
@@ -338,6 +352,24 @@ impl Engine {
             }
         }
         self.next_deadline = self.dispatch.next_deadline();
+    }
+
+    /// Between batches: answer from a reloaded knowledge base from now on. Triage decisions
+    /// already made are in the log and stay; drafts being written finish with the old articles.
+    fn swap_knowledge(&mut self) {
+        let Some(new) = self.new_knowledge.take() else {
+            return;
+        };
+        self.knowledge =
+            KnowledgeSummary::of(new.triage.knowledge_base(), self.knowledge.reloads + 1);
+        self.dispatch.set_triage(new.triage);
+        self.drafter = new.drafter;
+        let _ = new.done.send(());
+        tracing::info!(
+            articles = self.knowledge.articles,
+            source = %self.knowledge.source,
+            "knowledge base swapped in"
+        );
     }
 
     /// Take note of the batches the committer has stored since this last looked, and of any
@@ -530,6 +562,7 @@ impl Engine {
                     conversations: self.dispatch.conversation_ids().len(),
                     queued: self.dispatch.queue_len(),
                     workers_connected: self.workers.values().filter(|s| s.conn.is_some()).count(),
+                    knowledge_base: self.knowledge.clone(),
                 });
             }
             EngineMsg::Gauges { reply } => {
@@ -537,6 +570,7 @@ impl Engine {
                 let wallboard = self.dispatch.wallboard(now);
                 let _ = reply.send(crate::metrics::Gauges::of(&wallboard, customers));
             }
+            EngineMsg::ReplaceKnowledge(new) => self.new_knowledge = Some(new),
             EngineMsg::Wake => {}
             EngineMsg::Shutdown => {}
         }
@@ -813,10 +847,11 @@ mod tests {
         let kb = Arc::new(crate::drafting::kb::KnowledgeBase::builtin());
         let drafter = crate::drafting::DrafterChoice::Kb.build(kb.clone());
         let (tx, rx) = Inbox::bounded(16);
+        let triage = Arc::new(TriagePolicy::new(kb, &Default::default()));
         let engine = Engine::new(
             DispatchConfig::default(),
             Box::new(store),
-            kb,
+            triage,
             drafter,
             tx.clone(),
             Outlet::Direct,

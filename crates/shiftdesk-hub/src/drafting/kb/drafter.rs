@@ -84,11 +84,13 @@ impl Drafter for KbDrafter {
         let lang = req.language;
         let attempt = req.attempt as usize;
         let candidates = self.candidates(req);
+        // Search only finds articles written in the customer's language.
         let chosen = (!candidates.is_empty())
             .then(|| &candidates[attempt % candidates.len()])
-            .and_then(|m| self.kb.article(&m.article_id).map(|a| (m, a)));
+            .and_then(|m| self.kb.article(&m.article_id).map(|a| (m, a)))
+            .and_then(|(m, a)| a.answer(lang).map(|answer| (m, a, answer)));
         match chosen {
-            Some((m, article)) => {
+            Some((m, article, answer)) => {
                 let variant = attempt / candidates.len();
                 let (greeting, closing) = if article.sensitive {
                     (gentle_greetings(lang), gentle_closings(lang))
@@ -98,7 +100,7 @@ impl Drafter for KbDrafter {
                 let greeting = pick(greeting, variant);
                 let closing = pick(closing, variant);
                 DraftProposal {
-                    text: format!("{greeting}\n\n{}\n\n{closing}", article.answer(lang)),
+                    text: format!("{greeting}\n\n{answer}\n\n{closing}"),
                     confidence: m.score.clamp(0.0, 1.0),
                     intent: article.intent.clone(),
                     language: lang,
