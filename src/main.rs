@@ -111,7 +111,20 @@ struct HubArgs {
     /// reread on SIGHUP. Check it first with `shiftdesk kb check DIR`.
     #[arg(long, value_name = "DIR")]
     kb: Option<PathBuf>,
+    /// Log lines on stderr as text, or as JSON objects (one a line) for log shippers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The longest a stop may take, from SIGTERM to exit: past it the hub exits anyway. (The
+/// README's systemd unit gives it `TimeoutStopSec=15` before systemd would kill it.)
+const STOP_DEADLINE: Duration = Duration::from_secs(10);
 
 #[derive(clap::Args)]
 struct CustomerArgs {
@@ -142,9 +155,13 @@ enum AdminCmd {
         /// worker or supervisor.
         #[arg(long, value_enum, default_value = "worker")]
         role: RoleArg,
-        /// Languages spoken, comma-separated: en,it,de,nl,sv,ru.
+        /// Languages spoken, comma-separated: en,it,de,nl,sv,ru, or one loaded from --kb.
         #[arg(long, value_delimiter = ',', required = true)]
         langs: Vec<Lang>,
+        /// The hub's knowledge-base folder, whose languages/ the worker's languages may come
+        /// from (as the hub's --kb).
+        #[arg(long, value_name = "DIR")]
+        kb: Option<PathBuf>,
         /// Conversations at once.
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=20))]
         capacity: u32,
@@ -225,13 +242,7 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
         Cmd::Demo(args) => crate::demo::main(args),
         Cmd::Console(args) => shiftdesk_console::main(args),
         Cmd::Hub(args) => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| "shiftdesk=info".into()),
-                )
-                .with_writer(std::io::stderr)
-                .init();
+            init_hub_logging(args.log_format);
             let config = HubConfig {
                 listen: args.listen,
                 data_dir: args.data_dir.unwrap_or_else(default_data_dir),
@@ -261,19 +272,12 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
-            runtime()?.block_on(async move {
-                let hub = server::start(config.clone()).await?;
-                tokio::spawn(crate::kb::reload_on_sighup(hub.knowledge_reloader()));
-                // stdout may be a pipe nobody reads any more: never let that stop the hub.
-                let mut stdout = std::io::stdout();
-                let _ = writeln!(stdout, "shiftdesk hub listening on {}", hub.url());
-                let _ = stdout.flush();
-                tracing::info!(data_dir = %config.data_dir.display(), "hub started");
-                shutdown_signal().await;
-                eprintln!("shiftdesk hub: stopping");
-                hub.shutdown().await;
-                anyhow::Ok(())
-            })
+            let runtime = runtime()?;
+            let result = runtime.block_on(run_hub(config));
+            // After a clean stop nothing is left running; after the deadline, whatever is
+            // stuck (a disk that does not answer) must not hold the exit.
+            runtime.shutdown_background();
+            result
         }
         Cmd::Customer(args) => runtime()?.block_on(shiftdesk_client::customer_cli::run(
             shiftdesk_client::customer_cli::CustomerOptions {
@@ -292,7 +296,30 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
                 capacity,
                 skills,
                 id,
+                kb,
             } => {
+                if let Some(dir) = &kb {
+                    let loaded = shiftdesk_hub::languages::load_dir(&dir.join("languages"))
+                        .map_err(|errors| {
+                            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                            anyhow::anyhow!("{}", lines.join("\n"))
+                        })?;
+                    shiftdesk_hub::languages::install(loaded);
+                }
+                if let Some(lang) = langs
+                    .iter()
+                    .find(|l| !shiftdesk_hub::languages::is_served(**l))
+                {
+                    let served: Vec<String> = shiftdesk_hub::languages::served()
+                        .iter()
+                        .map(|l| l.code().to_string())
+                        .collect();
+                    anyhow::bail!(
+                        "--langs: `{lang}` is not a language the hub serves ({}); a language \
+                         of your own needs --kb DIR with DIR/languages/{lang}.toml",
+                        served.join(", ")
+                    );
+                }
                 let name = name.trim().to_string();
                 if name.is_empty() {
                     anyhow::bail!("--name must not be empty");
@@ -392,24 +419,74 @@ fn check_hub(config: &HubConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Log to stderr, as text or JSON lines; `RUST_LOG` filters (default: `shiftdesk=info`).
+fn init_hub_logging(format: LogFormat) {
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "shiftdesk=info".into()),
+        )
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+}
+
+/// Serve until SIGTERM or SIGINT, then stop cleanly: every connection gets `1011 hub stopped`
+/// and what was received is stored ([`server::RunningHub::shutdown`]). A stop that takes longer
+/// than [`STOP_DEADLINE`], or a second signal, exits at once with an error.
+async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
+    let hub = server::start(config.clone()).await?;
+    tokio::spawn(crate::kb::reload_on_sighup(hub.knowledge_reloader()));
+    // stdout may be a pipe nobody reads any more: never let that stop the hub.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "shiftdesk hub listening on {}", hub.url());
+    let _ = stdout.flush();
+    tracing::info!(data_dir = %config.data_dir.display(), url = %hub.url(), "hub started");
+    let signal = shutdown_signal().await;
+    tracing::info!(
+        signal,
+        "stopping: closing every connection with 1011 hub stopped"
+    );
+    tokio::select! {
+        () = hub.shutdown() => {
+            tracing::info!("hub stopped");
+            Ok(())
+        }
+        () = tokio::time::sleep(STOP_DEADLINE) => {
+            tracing::error!(deadline = ?STOP_DEADLINE, "the hub did not stop in time; exiting anyway");
+            anyhow::bail!("the hub did not stop within {STOP_DEADLINE:?}; exited anyway")
+        }
+        signal = shutdown_signal() => {
+            tracing::warn!(signal, "second signal while stopping; exiting at once");
+            anyhow::bail!("{signal} while stopping: exited before the stop was complete")
+        }
+    }
+}
+
+/// Wait for SIGTERM or SIGINT (Ctrl-C); returns which.
+async fn shutdown_signal() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         match signal(SignalKind::terminate()) {
             Ok(mut term) => {
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => "SIGINT",
+                    _ = term.recv() => "SIGTERM",
                 }
             }
-            Err(_) => {
+            Err(e) => {
+                tracing::warn!(%e, "cannot listen for SIGTERM; only Ctrl-C stops the hub cleanly");
                 let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
             }
         }
     }
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
     }
 }

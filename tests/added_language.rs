@@ -2,6 +2,8 @@
 //! Warsaw would add it), a Polish-speaking worker, and Polish customers routed to her, greeted,
 //! told their place in the queue and handed over in Polish.
 
+mod common;
+
 use std::path::Path;
 
 use serde_json::json;
@@ -95,4 +97,108 @@ async fn a_conversation_in_an_added_language_reaches_a_worker_who_speaks_it() {
     // language fallback.
     assert!(offer2.get("language_fallback").is_none(), "{offer2}");
     hub.shutdown().await;
+}
+
+/// The same as an operator does it, with the real binary: a knowledge-base folder with the
+/// built-in articles, `languages/pl.toml` and a Polish article; `admin add-worker --langs pl
+/// --kb DIR`; `hub --kb DIR`. The bot answers a Polish question from the Polish article, and a
+/// Polish request for a person reaches the Polish-speaking worker.
+#[tokio::test]
+async fn an_operator_adds_polish_with_a_file_and_the_real_hub_serves_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let kb = tempfile::tempdir().expect("kb folder");
+    for entry in std::fs::read_dir(root.join("assets/kb")).expect("built-in articles") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|x| x == "md") {
+            std::fs::copy(&path, kb.path().join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    std::fs::create_dir(kb.path().join("languages")).expect("languages folder");
+    std::fs::copy(
+        root.join("crates/shiftdesk-hub/tests/data/languages/pl.toml"),
+        kb.path().join("languages/pl.toml"),
+    )
+    .expect("pl.toml");
+    std::fs::write(
+        kb.path().join("gift-cards.pl.md"),
+        "+++\ntitle = \"Karty podarunkowe\"\nquestions = [\"Czy mogę zapłacić kartą podarunkową?\"]\n\
+         keywords = [\"karta podarunkowa\", \"bon\"]\n+++\n\n\
+         Tak: przy płatności wybierz *Karta podarunkowa* i wpisz kod z karty.\n",
+    )
+    .expect("article");
+    let kb_dir = kb.path().to_str().expect("utf-8");
+
+    let check = std::process::Command::new(common::BIN)
+        .args(["kb", "check", kb_dir])
+        .output()
+        .expect("kb check runs");
+    let listed = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{listed}");
+    assert!(listed.contains("pl"), "{listed}");
+
+    let data = tempfile::tempdir().expect("data dir");
+    // Without the folder, `pl` is refused; with it, accepted.
+    let refused = std::process::Command::new(common::BIN)
+        .args([
+            "admin",
+            "add-worker",
+            "--name",
+            "Ola",
+            "--langs",
+            "pl",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .output()
+        .expect("admin runs");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("languages/pl.toml"));
+    let out = std::process::Command::new(common::BIN)
+        .args([
+            "admin",
+            "add-worker",
+            "--name",
+            "Ola",
+            "--langs",
+            "pl",
+            "--kb",
+            kb_dir,
+        ])
+        .arg("--data-dir")
+        .arg(data.path())
+        .output()
+        .expect("admin runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+
+    let hub = common::hub_process(data.path(), &["--kb", kb_dir]);
+    let (mut ola, _) = worker(&hub.url, &token).await;
+    ola.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let (mut c, conv) = customer(&hub.url, "Kasia", "pl").await;
+    c.send(json!({"type": "message", "text": "czy moge zaplacic karta podarunkowa?"}))
+        .await;
+    let answer = c
+        .until("the bot's answer", |v| {
+            v["type"] == "message" && v["from"] == "bot" && v["seq"].as_u64() > Some(1)
+        })
+        .await;
+    assert!(
+        answer["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Karta podarunkowa")),
+        "{answer}"
+    );
+    c.send(json!({"type": "message", "text": "dziękuję, ale wolę porozmawiać z konsultantem"}))
+        .await;
+    let offer = ola
+        .until("the offer", |v| {
+            v["type"] == "offer" && v["conversation"] == conv.as_str()
+        })
+        .await;
+    assert_eq!(offer["language"], "pl");
 }

@@ -23,8 +23,14 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::liveness::{CLOCK_CHECK_EVERY, Liveness, SleepDetector};
-use shiftdesk_protocol::close::{REPLACED as CLOSE_REPLACED, TOO_SLOW as CLOSE_TOO_SLOW};
+use shiftdesk_protocol::close::{
+    HUB_STOPPED as CLOSE_HUB_STOPPED, HUB_STOPPED_REASON, REPLACED as CLOSE_REPLACED,
+    TOO_SLOW as CLOSE_TOO_SLOW,
+};
 use shiftdesk_protocol::{Millis, Resume};
+
+/// How long stopping waits for the hub to answer our close frame.
+const CLOSE_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The connection, as a status bar shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,9 +40,12 @@ pub enum ConnState {
     },
     Connected,
     /// Waiting before the next attempt, until `at` (wall clock, ms since the Unix epoch).
+    /// `hub_restarting`: the hub said it was stopping (close `1011 hub stopped`), a restart or
+    /// an upgrade, and no login has worked since.
     Reconnecting {
         attempt: u32,
         at: Millis,
+        hub_restarting: bool,
     },
     /// Not trying any more (the hub refused the login, or the session is stopping).
     Offline {
@@ -228,6 +237,7 @@ pub fn spawn<D: Dialect>(
         events: events_tx,
         ping_ids: 0,
         failures: 0,
+        hub_restarting: false,
     };
     let task = tokio::spawn(shell.run());
     (Session { commands, task }, events)
@@ -236,6 +246,8 @@ pub fn spawn<D: Dialect>(
 enum Ended {
     /// Try again after a pause.
     Retry(String),
+    /// The hub is stopping (close `1011 hub stopped`): try again after the usual pause.
+    HubStopped,
     /// Try again at once (the machine slept: the link is likely dead, the hub likely fine).
     RetryNow(String),
     /// Stop for good, with the reason shown to the user.
@@ -255,6 +267,8 @@ struct Shell<D: Dialect> {
     ping_ids: u64,
     /// Failed tries since the last good login; a dropped session counts as one.
     failures: u32,
+    /// The hub said it was stopping, and no login has worked since.
+    hub_restarting: bool,
 }
 
 impl<D: Dialect> Shell<D> {
@@ -293,14 +307,25 @@ impl<D: Dialect> Shell<D> {
                     }
                     return;
                 }
-                Ended::Retry(reason) => {
+                ended @ (Ended::Retry(_) | Ended::HubStopped) => {
+                    let reason = match ended {
+                        Ended::Retry(reason) => reason,
+                        _ => {
+                            self.hub_restarting = true;
+                            "the hub is restarting".to_string()
+                        }
+                    };
                     self.failures += 1;
                     let attempt = self.failures;
                     let wait = crate::backoff::RECONNECT.random_wait(attempt);
                     let at = crate::now_ms() + wait.as_millis() as u64;
                     tracing::info!(attempt, ?wait, %reason, "reconnecting");
                     self.emit(SessionEvent::Lost(reason));
-                    self.emit(SessionEvent::Conn(ConnState::Reconnecting { attempt, at }));
+                    self.emit(SessionEvent::Conn(ConnState::Reconnecting {
+                        attempt,
+                        at,
+                        hub_restarting: self.hub_restarting,
+                    }));
                     let sleep = tokio::time::sleep(wait);
                     tokio::pin!(sleep);
                     loop {
@@ -351,6 +376,7 @@ impl<D: Dialect> Shell<D> {
             stop = wait_for_stop(&mut self.commands) => return stop,
         };
         self.failures = 0;
+        self.hub_restarting = false;
         tracing::info!(stream = ?self.cursor.stream(), "logged in");
         self.emit(SessionEvent::Conn(ConnState::Connected));
         if !self.emit(SessionEvent::Frame(welcome)) {
@@ -376,7 +402,12 @@ impl<D: Dialect> Shell<D> {
                     last_heard = Instant::now();
                     let text = match incoming {
                         Some(Ok(WsMessage::Text(text))) => text,
-                        Some(Ok(WsMessage::Close(frame))) => return closed(frame, D::REPLACED),
+                        Some(Ok(WsMessage::Close(frame))) => {
+                            // Answer it (tungstenite has the answer queued; a flush writes
+                            // it), so the hub can close TCP at once instead of waiting for us.
+                            let _ = ws.flush().await;
+                            return closed(frame, D::REPLACED);
+                        }
                         Some(Ok(_)) => continue,
                         Some(Err(e)) => return Ended::Retry(format!("connection error: {e}")),
                         None => return Ended::Retry("the connection closed".into()),
@@ -408,7 +439,11 @@ impl<D: Dialect> Shell<D> {
                 }
                 command = self.commands.recv() => match command {
                     None | Some(SessionCommand::Stop) => {
-                        let _ = ws.close(None).await;
+                        // A close handshake: our close frame, then the hub's answer.
+                        if ws.close(None).await.is_ok() {
+                            let answer = async { while let Some(Ok(_)) = ws.next().await {} };
+                            let _ = tokio::time::timeout(CLOSE_ANSWER_WAIT, answer).await;
+                        }
                         return Ended::Stopped;
                     }
                     Some(SessionCommand::Send(frame)) => {
@@ -456,6 +491,7 @@ fn closed(
     tracing::info!(?code, %reason, "hub closed the connection");
     match code {
         Some(CLOSE_REPLACED) => Ended::Fatal(replaced.to_string()),
+        Some(CLOSE_HUB_STOPPED) if reason == HUB_STOPPED_REASON => Ended::HubStopped,
         // The hub dropped us for falling behind: resume at once.
         Some(CLOSE_TOO_SLOW) => Ended::RetryNow(format!("the hub closed the connection: {reason}")),
         Some(code) => Ended::Retry(format!("the hub closed the connection ({code} {reason})")),

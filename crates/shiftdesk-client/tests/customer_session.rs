@@ -154,3 +154,54 @@ async fn a_customer_is_resumed_with_its_key_and_started_afresh_when_unknown() {
     assert_eq!(ws.next_customer_command().await.id, again);
     tokio::time::timeout(WAIT, courier.stop()).await.unwrap();
 }
+
+/// `shiftdesk customer` across a hub restart: the hub closes with `1011 hub stopped`, the
+/// session says the hub is restarting, comes back after its usual pause, resumes the
+/// conversation, and sends the line the hub had not acknowledged again with its id.
+#[tokio::test]
+async fn a_customer_comes_back_after_the_hub_restarts() {
+    let hub = FakeHub::bind().await;
+    let mut courier = Courier::new(customer::spawn(CustomerConfig::new(hub.url())));
+    let mut ws = hub.accept().await;
+    ws.next_customer_command().await;
+    ws.send_event(0, &started("c7", "s1", false)).await;
+    loop {
+        if let SessionEvent::Frame(CustomerEvent::Started { .. }) = next(&mut courier).await {
+            break;
+        }
+    }
+    let line = courier.send(CustomerCommand::Message {
+        text: "is my refund on its way?".into(),
+    });
+    assert_eq!(ws.next_customer_command().await.id, line);
+
+    ws.close(1011, "hub stopped").await;
+    assert_eq!(
+        next(&mut courier).await,
+        SessionEvent::Lost("the hub is restarting".into())
+    );
+    assert!(matches!(
+        next(&mut courier).await,
+        SessionEvent::Conn(ConnState::Reconnecting {
+            attempt: 1,
+            hub_restarting: true,
+            ..
+        })
+    ));
+    let mut ws = hub.accept().await;
+    let start = ws.next_customer_command().await;
+    assert!(
+        matches!(&start.command, CustomerCommand::Start { resume: Some(r), .. } if r.conversation == "c7"),
+        "{start:?}"
+    );
+    ws.send_event(0, &started("c7", "s2", false)).await;
+    // The courier sends its outbox again when it hears of the login.
+    loop {
+        if let SessionEvent::Frame(CustomerEvent::Started { .. }) = next(&mut courier).await {
+            break;
+        }
+    }
+    assert_eq!(ws.next_customer_command().await.id, line, "sent again");
+    assert_eq!(courier.pending(), 1, "until the hub acknowledges it");
+    tokio::time::timeout(WAIT, courier.stop()).await.unwrap();
+}

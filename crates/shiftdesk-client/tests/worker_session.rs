@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use shiftdesk_client::ConnState;
 use shiftdesk_client::worker::{self, WorkerConfig};
 use shiftdesk_protocol::close::REPLACED;
@@ -16,7 +17,8 @@ use shiftdesk_protocol::{
     self as protocol, Resume, WorkerCommand, WorkerEvent, WorkerFrame, WorkerStatus,
 };
 use shiftdesk_testkit::FakeHub;
-use shiftdesk_testkit::fake_hub::{ack, next_conn, next_event, stop, welcome};
+use shiftdesk_testkit::fake_hub::{WAIT, ack, next_conn, next_event, stop, welcome};
+use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
 async fn logs_in_drops_duplicates_resumes_and_stops_when_replaced() {
@@ -160,13 +162,97 @@ async fn an_unreachable_hub_is_retried_with_backoff() {
     for attempt in 1..=2 {
         assert_eq!(next_conn(&mut rx).await, ConnState::Connecting { attempt });
         match next_conn(&mut rx).await {
-            ConnState::Reconnecting { attempt: a, at } => {
+            ConnState::Reconnecting {
+                attempt: a,
+                at,
+                hub_restarting,
+            } => {
                 assert_eq!(a, attempt);
+                assert!(!hub_restarting, "nobody said the hub was restarting");
                 waits.push(at);
             }
             other => panic!("expected reconnecting, got {other:?}"),
         }
     }
     assert!(waits[1] > waits[0]);
+    stop(session).await;
+}
+
+/// A hub that stops says so (close `1011 hub stopped`): the session answers the close frame,
+/// reports "hub restarting" until a login works again (a failed attempt in between included),
+/// reconnects with its usual backoff and resumes where it was.
+#[tokio::test]
+async fn a_hub_that_stops_is_shown_as_restarting_and_resumed() {
+    let hub = FakeHub::bind().await;
+    let (session, mut rx) = worker::spawn(WorkerConfig::new(hub.url(), "secret"));
+    let mut ws = hub.accept().await;
+    ws.next_command().await;
+    ws.send(0, &welcome("s1", false)).await;
+    assert_eq!(
+        next_conn(&mut rx).await,
+        ConnState::Connecting { attempt: 1 }
+    );
+    assert_eq!(next_conn(&mut rx).await, ConnState::Connected);
+    ws.send(1, &ack("a")).await;
+    assert!(matches!(
+        next_event(&mut rx).await,
+        WorkerEvent::Welcome { .. }
+    ));
+    assert_eq!(next_event(&mut rx).await, ack("a"));
+
+    ws.close(1011, "hub stopped").await;
+    // The session answers the close frame with its own.
+    match tokio::time::timeout(WAIT, ws.ws.next()).await {
+        Ok(Some(Ok(Message::Close(Some(frame))))) => assert_eq!(u16::from(frame.code), 1011),
+        other => panic!("the session did not answer the close frame: {other:?}"),
+    }
+    match next_conn(&mut rx).await {
+        ConnState::Reconnecting {
+            attempt: 1,
+            hub_restarting: true,
+            ..
+        } => {}
+        other => panic!("expected the hub restarting, got {other:?}"),
+    }
+    // The hub is not back yet: this attempt fails, and the hub is still restarting.
+    drop(hub.accept().await);
+    assert_eq!(
+        next_conn(&mut rx).await,
+        ConnState::Connecting { attempt: 2 }
+    );
+    match next_conn(&mut rx).await {
+        ConnState::Reconnecting {
+            attempt: 2,
+            hub_restarting: true,
+            ..
+        } => {}
+        other => panic!("expected the hub still restarting, got {other:?}"),
+    }
+    // Back: the session resumes after the last frame it saw.
+    let mut ws = hub.accept().await;
+    let hello = ws.next_command().await;
+    assert!(
+        matches!(
+            &hello.command,
+            WorkerCommand::Hello { resume: Some(Resume { stream, last_seq: 1 }), .. } if stream == "s1"
+        ),
+        "{hello:?}"
+    );
+    ws.send(0, &welcome("s2", false)).await;
+    assert_eq!(
+        next_conn(&mut rx).await,
+        ConnState::Connecting { attempt: 3 }
+    );
+    assert_eq!(next_conn(&mut rx).await, ConnState::Connected);
+
+    // A later drop without a close frame is an ordinary reconnect, not a restart.
+    drop(ws);
+    match next_conn(&mut rx).await {
+        ConnState::Reconnecting {
+            hub_restarting: false,
+            ..
+        } => {}
+        other => panic!("expected an ordinary reconnect, got {other:?}"),
+    }
     stop(session).await;
 }

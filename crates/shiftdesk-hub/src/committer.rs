@@ -59,15 +59,16 @@ pub enum Outlet {
 }
 
 impl Outlet {
-    /// Start the sending task on `runtime`; it ends when the committer does.
-    pub fn on(runtime: &tokio::runtime::Handle) -> Outlet {
+    /// Start the sending task on `runtime`; it ends when the committer does, once it has
+    /// handed every committed frame to its connection.
+    pub fn on(runtime: &tokio::runtime::Handle) -> (Outlet, tokio::task::JoinHandle<()>) {
         let (lists, mut queue) = tokio::sync::mpsc::unbounded_channel::<Vec<(ConnHandle, Frame)>>();
-        runtime.spawn(async move {
+        let task = runtime.spawn(async move {
             while let Some(frames) = queue.recv().await {
                 send_each(frames);
             }
         });
-        Outlet::Runtime(lists)
+        (Outlet::Runtime(lists), task)
     }
 
     fn deliver(&self, frames: Vec<(ConnHandle, Frame)>) {

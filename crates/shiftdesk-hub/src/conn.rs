@@ -18,7 +18,8 @@ use tokio::sync::{mpsc, watch};
 /// many frames at once. The queue grows only as frames wait: an idle connection holds none.)
 pub const CONNECTION_QUEUE: usize = 4 * MAX_BATCH;
 pub use shiftdesk_protocol::close::{
-    REPLACED as CLOSE_REPLACED, STORE_FAILED as CLOSE_STORE_FAILED, TOO_SLOW as CLOSE_TOO_SLOW,
+    HUB_STOPPED as CLOSE_HUB_STOPPED, HUB_STOPPED_REASON, REPLACED as CLOSE_REPLACED,
+    STORE_FAILED as CLOSE_STORE_FAILED, TOO_BIG as CLOSE_TOO_BIG, TOO_SLOW as CLOSE_TOO_SLOW,
 };
 /// Most inputs in one group commit; more wait for the next one.
 pub const MAX_BATCH: usize = 1024;

@@ -5,6 +5,12 @@
 //! itself, so a broken client never reaches the engine), forwards commands to the engine, and
 //! writes whatever the engine queues for it. The engine cuts a connection off through the
 //! `kill` watch (replaced by a newer login, or too slow to read its frames).
+//!
+//! Every close is a websocket close handshake: the hub answers a client's close frame with
+//! its own (echoing the code), and after sending one it waits a moment for the client's answer
+//! before it closes TCP. [`RunningHub::shutdown`] stops the hub in [`Phase`]s so that
+//! everything the hub read is stored and acknowledged before each client gets `1011 hub
+//! stopped`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,9 +24,13 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use futures_util::SinkExt;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite;
 
 use crate::committer::Outlet;
-use crate::conn::{CONNECTION_QUEUE, ConnHandle, ConnId, Frame, INBOX_CAPACITY, Inbox};
+use crate::conn::{
+    CLOSE_HUB_STOPPED, CLOSE_TOO_BIG, CONNECTION_QUEUE, ConnHandle, ConnId, Frame,
+    HUB_STOPPED_REASON, INBOX_CAPACITY, Inbox,
+};
 use crate::dispatch::DispatchConfig;
 use crate::drafting::kb::KnowledgeBase;
 use crate::engine::{Engine, EngineMsg, KnowledgeReloader, now_ms};
@@ -34,6 +44,17 @@ use shiftdesk_protocol::{
 /// Frames above this size close the connection (1009); between `MAX_FRAME_BYTES` and this they
 /// get an error frame and the connection stays open.
 pub const HARD_FRAME_LIMIT: usize = 1024 * 1024;
+
+/// The websocket library's own limit on a frame and a message. Above [`HARD_FRAME_LIMIT`] so
+/// that a frame a little too big is read whole and answered with a proper close handshake
+/// (1009). Past this the library stops at the frame's header: the hub still sends 1009, but
+/// cannot read the client's answer (the rest of the frame is in the way), so a client still
+/// writing may see the connection reset.
+const LIBRARY_FRAME_LIMIT: usize = 2 * HARD_FRAME_LIMIT;
+
+/// A connection that closes waits this long at most for its last frames to be written and for
+/// the client's close frame in answer to its own.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Each connection's read buffer. Tungstenite's default (128 KiB, zero-filled) would keep that
 /// much resident per idle worker; frames are small, and a larger one just takes more reads.
@@ -72,6 +93,20 @@ struct AppState {
     /// as the token goes).
     metrics_token: Option<Arc<str>>,
     data_dir: Arc<Path>,
+    /// How far the hub is in stopping. Every connection task holds one, so the sender sees
+    /// when the last has ended.
+    phase: watch::Receiver<Phase>,
+}
+
+/// How far a hub is in stopping, as its connections see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Serving,
+    /// Read nothing more from the clients; keep writing (the engine commits its last batch, and
+    /// the acknowledgements of what it read go out).
+    Draining,
+    /// Write out what is queued, close with `1011 hub stopped`, and end.
+    Closing,
 }
 
 /// A hub that is serving. Dropping it does not stop it; call [`RunningHub::shutdown`].
@@ -83,6 +118,9 @@ pub struct RunningHub {
     server: tokio::task::JoinHandle<()>,
     engine_thread: Option<std::thread::JoinHandle<()>>,
     knowledge: KnowledgeReloader,
+    /// The task that hands committed frames to the connections; it ends after the committer.
+    outlet: Option<tokio::task::JoinHandle<()>>,
+    phase: watch::Sender<Phase>,
 }
 
 impl RunningHub {
@@ -96,16 +134,40 @@ impl RunningHub {
         self.knowledge.clone()
     }
 
-    /// Stop accepting, close connections, stop the engine, and wait for all of it.
+    /// Stop cleanly, and wait for all of it:
+    ///
+    /// 1. stop accepting connections;
+    /// 2. stop reading from the open ones, so nothing new reaches the engine;
+    /// 3. stop the engine: it commits the batch it has (and any being written), and the
+    ///    frames those batches hold back (acks among them) go to their connections;
+    /// 4. every connection writes out what it has, sends close `1011 hub stopped`, waits a
+    ///    moment ([`CLOSE_WAIT`]) for the client's answer, and ends.
+    ///
+    /// So whatever the hub read is stored and acknowledged; what it did not read, the client
+    /// still has in its outbox and sends again after reconnecting.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         let _ = (&mut self.server).await;
+        tracing::info!("not accepting connections; storing what was received");
+        self.phase.send_replace(Phase::Draining);
         let _ = self.engine.send(EngineMsg::Shutdown).await;
         if let Some(thread) = self.engine_thread.take() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
+        if let Some(outlet) = self.outlet.take() {
+            let _ = outlet.await;
+        }
+        let open = self.phase.receiver_count();
+        tracing::info!(
+            open,
+            "closing connections: {CLOSE_HUB_STOPPED} {HUB_STOPPED_REASON}"
+        );
+        self.phase.send_replace(Phase::Closing);
+        // Each connection task holds a receiver until it has closed (the server's own went
+        // with the server).
+        self.phase.closed().await;
     }
 }
 
@@ -148,7 +210,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     let drafter = config.drafter.build_measured(kb.clone(), metrics.clone());
     let triage = Arc::new(crate::triage::TriagePolicy::new(kb, &config.rules));
     let (tx, rx) = Inbox::bounded(INBOX_CAPACITY);
-    let outlet = Outlet::on(&tokio::runtime::Handle::current());
+    let (outlet, outlet_task) = Outlet::on(&tokio::runtime::Handle::current());
     let engine = Engine::new_measured(
         config.dispatch,
         Box::new(store),
@@ -166,6 +228,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
+    let (phase, phase_rx) = watch::channel(Phase::Serving);
     let state = AppState {
         engine: tx.clone(),
         next_conn: Arc::new(AtomicU64::new(1)),
@@ -175,6 +238,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
             .as_ref()
             .map(|t| hash_token(t.as_str()).into()),
         data_dir: config.data_dir.as_path().into(),
+        phase: phase_rx,
     };
     let app = Router::new()
         .route("/ws/worker", get(worker_ws))
@@ -226,6 +290,8 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         stop: Some(stop_tx),
         server,
         engine_thread: Some(engine_thread),
+        outlet: Some(outlet_task),
+        phase,
     })
 }
 
@@ -346,15 +412,15 @@ fn write_probe(dir: &Path) -> Result<(), String> {
 }
 
 async fn worker_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    ws.max_message_size(HARD_FRAME_LIMIT)
-        .max_frame_size(HARD_FRAME_LIMIT)
+    ws.max_message_size(LIBRARY_FRAME_LIMIT)
+        .max_frame_size(LIBRARY_FRAME_LIMIT)
         .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| serve(socket, state, WorkerDialect { worker: None }))
 }
 
 async fn customer_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    ws.max_message_size(HARD_FRAME_LIMIT)
-        .max_frame_size(HARD_FRAME_LIMIT)
+    ws.max_message_size(LIBRARY_FRAME_LIMIT)
+        .max_frame_size(LIBRARY_FRAME_LIMIT)
         .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| serve(socket, state, CustomerDialect { conversation: None }))
 }
@@ -365,7 +431,46 @@ enum Incoming {
     Binary,
     /// Websocket ping or pong: tungstenite answers pings itself.
     Control,
-    Closed,
+    /// The client sent a close frame; tungstenite has queued the answer (the same code).
+    CloseFrame,
+    /// A frame over [`HARD_FRAME_LIMIT`]. `read_whole`: the library read all of it, so the
+    /// connection can still read the client's close frame.
+    TooBig {
+        read_whole: bool,
+    },
+    /// The connection broke, or the client broke the protocol.
+    Gone,
+}
+
+impl Incoming {
+    fn of(message: Option<Result<WsMessage, axum::Error>>) -> Incoming {
+        match message {
+            Some(Ok(WsMessage::Text(text))) if text.len() > HARD_FRAME_LIMIT => {
+                Incoming::TooBig { read_whole: true }
+            }
+            Some(Ok(WsMessage::Binary(bytes))) if bytes.len() > HARD_FRAME_LIMIT => {
+                Incoming::TooBig { read_whole: true }
+            }
+            Some(Ok(WsMessage::Text(text))) => Incoming::Text(text),
+            Some(Ok(WsMessage::Binary(_))) => Incoming::Binary,
+            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => Incoming::Control,
+            Some(Ok(WsMessage::Close(_))) => Incoming::CloseFrame,
+            Some(Err(e)) => match e.into_inner().downcast::<tungstenite::Error>() {
+                Ok(e) if matches!(*e, tungstenite::Error::Capacity(_)) => {
+                    Incoming::TooBig { read_whole: false }
+                }
+                Ok(e) => {
+                    tracing::debug!(%e, "websocket read failed");
+                    Incoming::Gone
+                }
+                Err(e) => {
+                    tracing::debug!(%e, "websocket read failed");
+                    Incoming::Gone
+                }
+            },
+            None => Incoming::Gone,
+        }
+    }
 }
 
 /// The socket plumbing shared by both endpoints.
@@ -374,12 +479,34 @@ struct Connection {
     handle: ConnHandle,
     frames: mpsc::Receiver<Frame>,
     kill: watch::Receiver<Option<(u16, String)>>,
+    phase: watch::Receiver<Phase>,
+    /// The [`RunningHub`] was dropped without a shutdown: the phase stays [`Phase::Serving`].
+    phase_orphaned: bool,
 }
 
 enum Next {
     In(Incoming),
     Out(Frame),
     Kill(u16, String),
+    /// The hub is stopping ([`Phase::Closing`]).
+    HubStopped,
+}
+
+/// How a connection ends.
+enum Ending {
+    /// Send this close frame, then wait for the client's answer if `answer` (the client can
+    /// still be read).
+    Close {
+        code: u16,
+        reason: String,
+        answer: bool,
+    },
+    /// Write out what is queued first (acks of what is stored), then close `1011 hub stopped`.
+    HubStopped,
+    /// The client closed: send tungstenite's answer to its close frame.
+    Answer,
+    /// Nothing more can be written.
+    Dropped,
 }
 
 impl Connection {
@@ -395,40 +522,57 @@ impl Connection {
             },
             frames,
             kill,
+            phase: state.phase.clone(),
+            phase_orphaned: false,
         }
     }
 
     async fn next(&mut self) -> Next {
-        tokio::select! {
-            biased;
-            changed = self.kill.changed() => {
-                let reason = if changed.is_ok() { self.kill.borrow().clone() } else { None };
-                match reason {
-                    Some((code, reason)) => Next::Kill(code, reason),
-                    None => Next::Kill(1011, "hub stopped".into()),
+        loop {
+            let reading = match *self.phase.borrow_and_update() {
+                Phase::Serving => true,
+                // Draining: the engine is storing its last batch; its acks may still come.
+                Phase::Draining => false,
+                Phase::Closing => return Next::HubStopped,
+            };
+            tokio::select! {
+                biased;
+                changed = self.kill.changed() => {
+                    let reason = if changed.is_ok() { self.kill.borrow().clone() } else { None };
+                    return match reason {
+                        Some((code, reason)) => Next::Kill(code, reason),
+                        None => Next::HubStopped,
+                    };
+                }
+                changed = self.phase.changed(), if !self.phase_orphaned => {
+                    self.phase_orphaned = changed.is_err();
+                }
+                Some(frame) = self.frames.recv() => return Next::Out(frame),
+                message = self.socket.recv(), if reading => {
+                    return Next::In(Incoming::of(message));
                 }
             }
-            Some(frame) = self.frames.recv() => Next::Out(frame),
-            message = self.socket.recv() => Next::In(match message {
-                Some(Ok(WsMessage::Text(text))) => Incoming::Text(text),
-                Some(Ok(WsMessage::Binary(_))) => Incoming::Binary,
-                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => Incoming::Control,
-                Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => Incoming::Closed,
-            }),
         }
     }
 
     /// Write `first` and whatever else is already queued (up to [`WRITE_BATCH`] frames), then
     /// flush once: one system call for a burst instead of one per frame. A peer that stops
-    /// reading blocks the write; the engine's `kill` (too slow, replaced) or a long stall ends
-    /// it instead of holding this task forever.
+    /// reading blocks the write; the engine's `kill` (too slow, replaced), a long stall or the
+    /// hub closing ends it instead of holding this task forever.
     async fn send_queued(&mut self, first: Frame) -> bool {
         let Connection {
             socket,
             frames,
             kill,
+            phase,
             ..
         } = self;
+        let closing = async {
+            // A hub dropped without a shutdown never closes.
+            if phase.wait_for(|p| *p == Phase::Closing).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
         let write = async {
             socket.feed(WsMessage::Text(first)).await?;
             for _ in 1..WRITE_BATCH {
@@ -440,18 +584,78 @@ impl Connection {
         tokio::select! {
             sent = tokio::time::timeout(WRITE_STALL, write) => matches!(sent, Ok(Ok(()))),
             _ = kill.changed() => false,
+            () = closing => false,
         }
     }
 
-    async fn close(&mut self, code: u16, reason: String) {
-        let _ = self
-            .socket
-            .send(WsMessage::Close(Some(CloseFrame {
+    /// How to end after a write did not finish: the engine's close code, the hub's, or none (a
+    /// stalled or broken connection).
+    fn cut_off(&self) -> Ending {
+        if let Some((code, reason)) = self.kill.borrow().clone() {
+            return Ending::Close {
                 code,
-                reason: reason.into(),
-            })))
-            .await;
-        let _ = self.socket.flush().await;
+                reason,
+                answer: true,
+            };
+        }
+        if *self.phase.borrow() == Phase::Closing {
+            return Ending::HubStopped;
+        }
+        Ending::Dropped
+    }
+
+    /// End the connection as `ending` says, taking [`CLOSE_WAIT`] at most.
+    async fn end(&mut self, ending: Ending) {
+        let closing = async {
+            match ending {
+                Ending::Dropped => {}
+                // tungstenite queued the answer to the client's close frame (the same code) and
+                // writes it on the next flush; the client has nothing more to say.
+                Ending::Answer => {
+                    let _ = self.socket.flush().await;
+                }
+                Ending::Close {
+                    code,
+                    reason,
+                    answer,
+                } => self.close(code, reason, answer).await,
+                Ending::HubStopped => {
+                    while let Ok(frame) = self.frames.try_recv() {
+                        if self.socket.feed(WsMessage::Text(frame)).await.is_err() {
+                            return;
+                        }
+                    }
+                    self.close(CLOSE_HUB_STOPPED, HUB_STOPPED_REASON.into(), true)
+                        .await;
+                }
+            }
+        };
+        if tokio::time::timeout(CLOSE_WAIT, closing).await.is_err() {
+            tracing::debug!(conn = self.handle.id, "the client did not finish the close");
+        }
+    }
+
+    /// Send a close frame; with `answer`, read (and drop) what the client still sends until its
+    /// own close frame, so that the hub closes TCP after a complete handshake.
+    async fn close(&mut self, code: u16, reason: String, answer: bool) {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        if self
+            .socket
+            .send(WsMessage::Close(Some(frame)))
+            .await
+            .is_err()
+            || !answer
+        {
+            return;
+        }
+        while let Some(Ok(message)) = self.socket.recv().await {
+            if matches!(message, WsMessage::Close(_)) {
+                break;
+            }
+        }
     }
 
     async fn send_direct<E: serde::Serialize>(&mut self, event: &E) -> bool {
@@ -485,38 +689,53 @@ trait Dialect: Send + 'static {
     fn gone(self, conn: ConnId, state: &AppState) -> impl Future<Output = ()> + Send;
 }
 
-/// Pump one websocket until it closes, is cut off, or the engine stops.
+/// Pump one websocket until it closes, is cut off, or the hub stops.
 async fn serve<D: Dialect>(socket: WebSocket, state: AppState, mut dialect: D) {
     let mut conn = Connection::new(socket, &state);
-    loop {
+    let ending = loop {
         let answer = match conn.next().await {
             Next::Kill(code, reason) => {
-                conn.close(code, reason).await;
-                break;
+                break Ending::Close {
+                    code,
+                    reason,
+                    answer: true,
+                };
             }
+            Next::HubStopped => break Ending::HubStopped,
             Next::Out(frame) => {
                 if !conn.send_queued(frame).await {
-                    break;
+                    break conn.cut_off();
                 }
                 continue;
             }
-            Next::In(Incoming::Closed) => break,
+            Next::In(Incoming::CloseFrame) => break Ending::Answer,
+            Next::In(Incoming::Gone) => break Ending::Dropped,
+            Next::In(Incoming::TooBig { read_whole }) => {
+                tracing::info!(conn = conn.handle.id, "frame over {HARD_FRAME_LIMIT} bytes");
+                break Ending::Close {
+                    code: CLOSE_TOO_BIG,
+                    reason: "message too big".into(),
+                    answer: read_whole,
+                };
+            }
             Next::In(Incoming::Control) => continue,
             Next::In(Incoming::Binary) => Some(D::error(binary_error())),
             Next::In(Incoming::Text(text)) => match D::decode(&text) {
                 Err(e) => Some(D::error(e)),
                 Ok(frame) => match dialect.on_frame(frame, &conn.handle, &state).await {
                     Ok(answer) => answer,
-                    Err(()) => break,
+                    // The engine has stopped: so has the hub.
+                    Err(()) => break Ending::HubStopped,
                 },
             },
         };
         if let Some(event) = answer
             && !conn.send_direct(&event).await
         {
-            break;
+            break Ending::Dropped;
         }
-    }
+    };
+    conn.end(ending).await;
     dialect.gone(conn.handle.id, &state).await;
 }
 

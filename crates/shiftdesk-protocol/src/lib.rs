@@ -47,6 +47,12 @@ pub mod close {
     /// The hub could not write its log: reconnect and resume; commands not acknowledged were
     /// not applied and are applied once when resent.
     pub const STORE_FAILED: u16 = 1011;
+    /// The hub is stopping (a restart, an upgrade), with the reason [`HUB_STOPPED_REASON`]:
+    /// reconnect with backoff and resume. What it acknowledged is stored.
+    pub const HUB_STOPPED: u16 = 1011;
+    pub const HUB_STOPPED_REASON: &str = "hub stopped";
+    /// The client sent a frame over the hard frame limit (1 MiB): a bug in the client.
+    pub const TOO_BIG: u16 = 1009;
 }
 
 pub type ConversationId = String;

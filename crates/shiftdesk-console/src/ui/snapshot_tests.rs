@@ -71,6 +71,23 @@ fn reconnecting_status_bar_80x24() {
     app.update(Msg::Conn(ConnState::Reconnecting {
         attempt: 3,
         at: T0 + 75_000 + 3_200,
+        hub_restarting: false,
+    }));
+    crate::app::tests::key(&mut app, "r");
+    crate::app::tests::type_text(&mut app, "Controllo subito");
+    crate::app::tests::key(&mut app, "ctrl-s");
+    insta::assert_snapshot!(draw(&app, 80, 24));
+}
+
+/// The hub closed with `1011 hub stopped`: the status bar says it is restarting, not that
+/// something is wrong, and the outbox waits for the reconnect.
+#[test]
+fn hub_restarting_status_bar_80x24() {
+    let mut app = with_conversation(true);
+    app.update(Msg::Conn(ConnState::Reconnecting {
+        attempt: 1,
+        at: T0 + 75_000 + 800,
+        hub_restarting: true,
     }));
     crate::app::tests::key(&mut app, "r");
     crate::app::tests::type_text(&mut app, "Controllo subito");
@@ -155,6 +172,7 @@ fn draft_pending_80x24() {
     app.update(Msg::Conn(ConnState::Reconnecting {
         attempt: 1,
         at: T0 + 76_000,
+        hub_restarting: false,
     }));
     crate::app::tests::key(&mut app, "enter");
     insta::assert_snapshot!(draw(&app, 80, 24));

@@ -109,10 +109,18 @@ fn connection(app: &App) -> Span<'static> {
             format!("◌ connecting (try {attempt})"),
             Style::default().fg(Color::Yellow),
         ),
-        ConnState::Reconnecting { at, .. } => {
+        ConnState::Reconnecting {
+            at, hub_restarting, ..
+        } => {
             let secs = at.saturating_sub(app.now).div_ceil(1000);
+            // The hub said it was stopping: a restart, not a problem on this side.
+            let what = if *hub_restarting {
+                "hub restarting, retry"
+            } else {
+                "reconnecting"
+            };
             Span::styled(
-                format!("◌ reconnecting in {secs}s"),
+                format!("◌ {what} in {secs}s"),
                 Style::default()
                     .fg(Color::Yellow)
                     .add_modifier(Modifier::BOLD),

@@ -11,6 +11,7 @@ fn unconfirmed_commands_are_resent_with_the_same_id_after_reconnect() {
     app.update(Msg::Conn(ConnState::Reconnecting {
         attempt: 1,
         at: T0 + 500,
+        hub_restarting: false,
     }));
     key(&mut app, "r");
     type_text(&mut app, "Sono qui");
