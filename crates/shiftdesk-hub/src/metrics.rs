@@ -524,6 +524,19 @@ impl FactObserver {
                 self.drafts
                     .insert(draft.id.clone(), (conversation.clone(), drafter));
             }
+            Fact::DraftEnded { draft, outcome, .. } => {
+                let outcome = serde_json::to_value(outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| format!("{outcome:?}").to_lowercase());
+                let drafter = self
+                    .drafts
+                    .remove(draft)
+                    .map_or_else(|| "unknown".to_string(), |(_, drafter)| drafter);
+                m.draft_outcomes
+                    .with_label_values(&[&drafter, &outcome])
+                    .inc();
+            }
             Fact::DraftSettled { draft, outcome, .. } => {
                 let outcome = serde_json::to_value(outcome)
                     .ok()

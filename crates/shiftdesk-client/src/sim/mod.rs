@@ -260,8 +260,13 @@ mod tests {
 
     #[test]
     fn bad_files_say_what_is_wrong() {
-        let e = parse("[[customer]]\nname = \"x\"\nlang = \"xx\"\nkind = \"bot\"\nopening = []\n")
-            .expect_err("bad language");
-        assert!(format!("{e:#}").contains("xx"), "{e:#}");
+        let e = parse(
+            "[[customer]]\nname = \"x\"\nlang = \"english\"\nkind = \"bot\"\nopening = [\"hi\"]\n",
+        )
+        .expect_err("bad language");
+        assert!(format!("{e:#}").contains("english"), "{e:#}");
+        let e = parse("[[customer]]\nname = \"x\"\nlang = \"en\"\nkind = \"bot\"\nopening = []\n")
+            .expect_err("no opening");
+        assert!(format!("{e:#}").contains("no opening line"), "{e:#}");
     }
 }
