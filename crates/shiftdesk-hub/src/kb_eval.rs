@@ -409,7 +409,7 @@ impl Report {
                 example,
             })
             .collect();
-        confusions.sort_by(|a, b| b.count.cmp(&a.count));
+        confusions.sort_by_key(|c| std::cmp::Reverse(c.count));
         confusions
     }
 
