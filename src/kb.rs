@@ -12,6 +12,7 @@ use clap::Subcommand;
 use shiftdesk_hub::drafting::kb::{KbDrafter, KnowledgeBase};
 use shiftdesk_hub::drafting::{DraftRequest, Drafter};
 use shiftdesk_hub::engine::{KnowledgeReloader, ReloadError};
+use shiftdesk_hub::kb_eval;
 use shiftdesk_hub::languages;
 use shiftdesk_hub::triage::{self, TriageReason};
 use shiftdesk_protocol::Lang;
@@ -37,6 +38,26 @@ pub enum KbCmd {
         #[arg(long)]
         lang: Option<Lang>,
     },
+    /// Measure the bot on labelled customer messages (JSON lines: lang, expect, text; see
+    /// assets/eval/): per language and per expected article, the share the bot answered, the
+    /// share of its answers that were right, the wrong-answer rate, the hand-over rate, and for
+    /// requests for a person and sensitive topics the share handed over; then the confusions.
+    /// A report: exits 0 whatever it measured, non-zero only for a bad file.
+    Eval {
+        /// Evaluation files, e.g. assets/eval/tune.jsonl assets/eval/holdout.jsonl (each is
+        /// reported on its own, then all together if there are several).
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+        /// The folder of articles (the built-in ones if left out).
+        #[arg(long, value_name = "DIR")]
+        kb: Option<PathBuf>,
+        /// Print the numbers as JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+        /// Also list every message the bot did not get right, with triage's reason.
+        #[arg(long)]
+        misses: bool,
+    },
 }
 
 pub fn main(command: KbCmd) -> anyhow::Result<()> {
@@ -50,6 +71,12 @@ pub fn main(command: KbCmd) -> anyhow::Result<()> {
             }
             ask(dir.as_deref(), lang, &message)
         }
+        KbCmd::Eval {
+            files,
+            kb,
+            json,
+            misses,
+        } => eval(&files, kb.as_deref(), json, misses),
     }
 }
 
@@ -140,7 +167,14 @@ fn ask(dir: Option<&Path>, lang: Option<Lang>, message: &str) -> anyhow::Result<
     if message.trim().is_empty() {
         bail!("the message to ask about is empty");
     }
-    let kb = match dir {
+    let kb = load_kb(dir)?;
+    print!("{}", explain(&kb, lang, message));
+    Ok(())
+}
+
+/// The knowledge base in `dir` (with its language files), or the built-in one.
+fn load_kb(dir: Option<&Path>) -> anyhow::Result<KnowledgeBase> {
+    Ok(match dir {
         Some(dir) => {
             if load_languages(dir) > 0 {
                 bail!("{} has errors in its language files", dir.display());
@@ -167,8 +201,75 @@ fn ask(dir: Option<&Path>, lang: Option<Lang>, message: &str) -> anyhow::Result<
             }
         }
         None => KnowledgeBase::builtin(),
+    })
+}
+
+fn eval(files: &[PathBuf], dir: Option<&Path>, json: bool, misses: bool) -> anyhow::Result<()> {
+    let kb = load_kb(dir)?;
+    let mut parts = Vec::new();
+    let mut problems = Vec::new();
+    for file in files {
+        match kb_eval::load(file) {
+            Ok(messages) => {
+                problems.extend(kb_eval::check_labels(&messages, &kb));
+                parts.push((file.display().to_string(), messages));
+            }
+            Err(errors) => problems.extend(errors),
+        }
+    }
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("{problem}");
+        }
+        bail!(
+            "{} in the evaluation files",
+            plural(problems.len(), "problem")
+        );
+    }
+    if parts.len() > 1 {
+        let all = parts.iter().flat_map(|(_, m)| m.clone()).collect();
+        parts.push(("all files".to_string(), all));
+    }
+    let source = match dir {
+        Some(dir) => dir.display().to_string(),
+        None => "the built-in articles".to_string(),
     };
-    print!("{}", explain(&kb, lang, message));
+    let policy = triage::TriagePolicy::new(std::sync::Arc::new(kb), &Default::default());
+    let reports: Vec<(String, kb_eval::Report)> = parts
+        .into_iter()
+        .map(|(name, messages)| {
+            let report = kb_eval::run(&policy, &messages);
+            (name, report)
+        })
+        .collect();
+    if json {
+        println!("{}", kb_eval::json_text(&reports, &source, misses));
+        return Ok(());
+    }
+    for (i, (name, report)) in reports.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        println!("== {name} ({source})");
+        print!("{}", report.table());
+        if misses {
+            println!("\nmisses (expected -> what the bot did: triage's reason)");
+            for j in report.misses() {
+                println!(
+                    "  {}  {} -> {}: {}\n      {}",
+                    j.message.source,
+                    j.message.expect.label(),
+                    match &j.outcome {
+                        kb_eval::Outcome::Answered(id) => id.as_str(),
+                        kb_eval::Outcome::Asked => "asked",
+                        kb_eval::Outcome::HandedOver => "handed over",
+                    },
+                    j.reason,
+                    j.message.text
+                );
+            }
+        }
+    }
     Ok(())
 }
 

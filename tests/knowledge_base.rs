@@ -400,3 +400,69 @@ fn a_hub_with_a_broken_folder_does_not_start() {
         "{stderr}"
     );
 }
+
+#[test]
+fn kb_eval_measures_the_bot_on_an_operators_folder() {
+    let kb = kb_folder(&[
+        ("gift-cards.it.md", GIFT_CARDS_IT),
+        ("gift-cards.en.md", GIFT_CARDS_EN),
+        ("loyalty.en.md", LOYALTY_EN),
+    ]);
+    let dir = kb.path().display().to_string();
+    let set = kb.path().join("set.jsonl");
+    std::fs::write(
+        &set,
+        "# labelled messages\n\
+         {\"lang\": \"it\", \"expect\": \"gift-cards\", \"text\": \"posso pagare con un buono regalo?\"}\n\
+         {\"lang\": \"en\", \"expect\": \"loyalty\", \"text\": \"Can I pay with a gift card?\"}\n\
+         {\"lang\": \"en\", \"expect\": \"person\", \"text\": \"can I talk to a human please\"}\n\
+         {\"lang\": \"en\", \"expect\": \"sensitive\", \"topic\": \"fraud\", \"text\": \"There's a charge on my account I don't recognise\"}\n",
+    )
+    .expect("set written");
+    let set = set.display().to_string();
+
+    let out = shiftdesk(&["kb", "eval", &set, "--kb", &dir]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = stdout(&out);
+    assert!(
+        said.contains("4 messages: 2 routine, 1 asking for a person, 1 sensitive"),
+        "{said}"
+    );
+    // One right answer, one wrong one: 100% answered, 50% right, 50% wrong.
+    assert!(
+        said.contains(
+            "\nall                        4    100.0%   50.0%   50.0%    0.0%      0.0%    1/1 100.0%    1/1 100.0%\n"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains("  loyalty -> gift-cards  1  e.g. en: Can I pay with a gift card?"),
+        "{said}"
+    );
+
+    let out = shiftdesk(&["kb", "eval", &set, "--kb", &dir, "--json"]);
+    assert!(out.status.success());
+    let parts: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(parts[0]["overall"]["counts"]["wrong"], 1);
+    assert_eq!(parts[0]["overall"]["person_share"], 1.0);
+    assert_eq!(parts[0]["languages"]["it"]["right_share"], 1.0);
+
+    // A label that is not a routine article of the folder is an error with its line.
+    let bad = kb.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"lang\": \"en\", \"expect\": \"refunds-returns\", \"text\": \"where is my refund\"}\n",
+    )
+    .expect("set written");
+    let out = shiftdesk(&["kb", "eval", &bad.display().to_string(), "--kb", &dir]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.jsonl:1: no article `refunds-returns` in the knowledge base"),
+        "{stderr}"
+    );
+}

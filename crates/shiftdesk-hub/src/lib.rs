@@ -7,7 +7,8 @@
 //!   batching, group commit, streams and resume, the bounded inbox and connection queues;
 //! - [`server`], [`tls`], [`metrics`]: the axum routes, wss:// and what `/metrics` shows;
 //! - [`store`]: the event log, command ledger and accounts, behind traits; SQLite by default;
-//! - [`export`]: conversations and drafts as JSON lines.
+//! - [`export`]: conversations and drafts as JSON lines;
+//! - [`kb_eval`]: measuring triage against a labelled set of customer messages.
 
 pub mod committer;
 pub mod conn;
@@ -17,6 +18,7 @@ pub mod drafting;
 pub mod engine;
 pub mod export;
 pub mod facts;
+pub mod kb_eval;
 pub mod lang;
 pub mod languages;
 pub mod metrics;
