@@ -89,6 +89,11 @@ pub(crate) struct Found {
 }
 
 impl Phrase {
+    /// The phrase's words (normalised), and whether each matches as a stem (a prefix).
+    pub(crate) fn words(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.words.iter().map(|w| (w.word.as_str(), w.prefix))
+    }
+
     /// A knowledge-base keyword: words of four or more letters are stems.
     pub(crate) fn keyword(text: &str) -> Phrase {
         Self::parse(text, |w| w.chars().count() >= 4)

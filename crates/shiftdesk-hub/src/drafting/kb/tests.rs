@@ -322,7 +322,12 @@ fn clear_questions_score_high_and_off_topic_low() {
     for (text, lang, id) in clear {
         let best = kb.search(text, lang).into_iter().next().expect("a match");
         assert_eq!(best.article_id, id, "{text}");
-        assert!(best.score >= 0.6, "{text}: {}", best.score);
+        // Clearly above what the bot needs to answer on its own.
+        assert!(
+            best.score >= crate::triage::LOW_CONFIDENCE + 0.05,
+            "{text}: {}",
+            best.score
+        );
         assert!(best.score < 1.0);
     }
     let off_topic = [
