@@ -64,6 +64,7 @@ pub struct HubMetrics {
     model_draft: HistogramVec,
     model_fallbacks: IntCounterVec,
     bot_answers: IntCounterVec,
+    clarifying_questions: IntCounterVec,
     handovers: IntCounterVec,
     commit_seconds: Histogram,
     commit_facts: Histogram,
@@ -194,6 +195,15 @@ impl HubMetrics {
                 &["language"],
             )
             .expect("valid metric"),
+            clarifying_questions: IntCounterVec::new(
+                Opts::new(
+                    "shiftdesk_bot_clarifying_questions_total",
+                    "Customer messages the bot answered with a clarifying question (two articles \
+                     fitted about as well), by language. Neither a bot answer nor a hand-over.",
+                ),
+                &["language"],
+            )
+            .expect("valid metric"),
             handovers: IntCounterVec::new(
                 Opts::new(
                     "shiftdesk_handovers_total",
@@ -244,6 +254,7 @@ impl HubMetrics {
             Box::new(self.model_draft.clone()),
             Box::new(self.model_fallbacks.clone()),
             Box::new(self.bot_answers.clone()),
+            Box::new(self.clarifying_questions.clone()),
             Box::new(self.handovers.clone()),
             Box::new(self.commit_seconds.clone()),
             Box::new(self.commit_facts.clone()),
@@ -468,11 +479,14 @@ impl FactObserver {
                         TriageReason::AskedForPerson { .. } => "asked_for_person",
                         TriageReason::Sensitive { .. } => "sensitive",
                         TriageReason::OperatorTopic { .. } => "operator_topic",
-                        TriageReason::LowConfidence { .. } | TriageReason::Answered { .. } => {
-                            "low_confidence"
-                        }
+                        TriageReason::LowConfidence { .. }
+                        | TriageReason::Answered { .. }
+                        | TriageReason::Clarify { .. } => "low_confidence",
                     };
                     m.handovers.with_label_values(&[reason, language]).inc();
+                } else if let TriageReason::Clarify { .. } = decision.reason {
+                    // A bot turn, but not an answer.
+                    m.clarifying_questions.with_label_values(&[language]).inc();
                 } else {
                     m.bot_answers.with_label_values(&[language]).inc();
                 }
