@@ -330,7 +330,8 @@ fn decide_answer(
 /// Which of the two articles of a clarifying question `text` names: the one more words of
 /// whose title (four letters or more, with the knowledge base's stem and typo matching) are in
 /// `text`; with as many of each, the one whose knowledge-base score leads by
-/// [`CLARIFY_MARGIN`] (a customer who just repeats the question names neither).
+/// [`CLARIFY_MARGIN`] (a customer who just repeats the question names neither); failing both,
+/// a short answer that says "the first" or "the second" ([`ORDINALS`]).
 fn chosen<'a>(
     kb: &KnowledgeBase,
     text: &str,
@@ -372,9 +373,72 @@ fn chosen<'a>(
         std::cmp::Ordering::Less => Some(asked.second),
         std::cmp::Ordering::Equal if lead >= CLARIFY_MARGIN => Some(asked.first),
         std::cmp::Ordering::Equal if -lead >= CLARIFY_MARGIN => Some(asked.second),
-        std::cmp::Ordering::Equal => None,
+        std::cmp::Ordering::Equal => {
+            // Only a short answer: in a sentence these words mean other things ("prima della
+            // scadenza", "andra frågor").
+            if words.len() > MAX_ORDINAL_ANSWER_WORDS {
+                return None;
+            }
+            let says = |list: &[&str]| {
+                words
+                    .iter()
+                    .any(|w| list.iter().any(|o| lang::normalize(o) == *w))
+            };
+            match (says(&ORDINALS.0), says(&ORDINALS.1)) {
+                (true, false) => Some(asked.first),
+                (false, true) => Some(asked.second),
+                _ => None,
+            }
+        }
     }
 }
+
+/// Answers longer than this are not read for "the first" or "the second".
+const MAX_ORDINAL_ANSWER_WORDS: usize = 4;
+
+/// How customers say "the first" and "the second" one, in the six built-in languages.
+const ORDINALS: ([&str; 18], [&str; 18]) = (
+    [
+        "first",
+        "former",
+        "1",
+        "1st",
+        "prima",
+        "primo",
+        "erste",
+        "ersten",
+        "erstes",
+        "erster",
+        "eerste",
+        "första",
+        "forsta",
+        "первое",
+        "первый",
+        "первая",
+        "первую",
+        "первом",
+    ],
+    [
+        "second",
+        "latter",
+        "2",
+        "2nd",
+        "seconda",
+        "secondo",
+        "zweite",
+        "zweiten",
+        "zweites",
+        "zweiter",
+        "tweede",
+        "andra",
+        "второе",
+        "второй",
+        "вторая",
+        "вторую",
+        "втором",
+        "2:a",
+    ],
+);
 
 /// The bot's answer with article `id` in `language`, if the article is written in it.
 fn answered(
@@ -1122,6 +1186,19 @@ mod tests {
             assert_eq!(
                 d.bot_answer.as_deref(),
                 kb.article(want).and_then(|a| a.answer(lang))
+            );
+        }
+        // "The first" and "the second", short, in any language: the order of the question.
+        for (answer, want) in [
+            ("the first one", "payment-plans"),
+            ("la seconda", "move-due-date"),
+            ("die zweite bitte", "move-due-date"),
+            ("второе", "move-due-date"),
+        ] {
+            let d = kb.triage_answer(answer, &asked("can I postpone my next payment?"), None);
+            assert!(
+                matches!(&d.reason, TriageReason::Answered { article, .. } if article == want),
+                "{answer}: {d:?}"
             );
         }
         // Naming neither, or repeating the question: not answered (the dispatch core then hands
