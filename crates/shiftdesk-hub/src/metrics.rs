@@ -624,6 +624,44 @@ mod tests {
     }
 
     #[test]
+    fn a_clarifying_question_is_neither_an_answer_nor_a_hand_over() {
+        let metrics = Arc::new(HubMetrics::new());
+        let mut observer = FactObserver::new(metrics.clone());
+        observer.stored(&Fact::Triaged {
+            conversation: "c1".into(),
+            message: 2,
+            decision: crate::triage::TriageDecision {
+                to_human: false,
+                reason: TriageReason::Clarify {
+                    first: "payment-plans".into(),
+                    second: "move-due-date".into(),
+                },
+                language: Lang::It,
+                intent: "unknown".into(),
+                confidence: 0.69,
+                bot_answer: Some("Intendi A oppure B?".into()),
+                sources: vec!["payment-plans".into(), "move-due-date".into()],
+            },
+            at: 0,
+        });
+        let text = metrics.render();
+        assert_eq!(
+            value(
+                &text,
+                "shiftdesk_bot_clarifying_questions_total{language=\"it\"}"
+            ),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(
+            value(&text, "shiftdesk_bot_answers_total{language=\"it\"}"),
+            None,
+            "{text}"
+        );
+        assert!(!text.contains("shiftdesk_handovers_total{"), "{text}");
+    }
+
+    #[test]
     fn waits_are_timed_from_the_queue_and_drafts_keep_their_drafter() {
         let metrics = Arc::new(HubMetrics::new());
         let mut observer = FactObserver::new(metrics.clone());
