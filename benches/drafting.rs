@@ -49,16 +49,10 @@ fn per_message(c: &mut Criterion) {
     ];
     let mut transcript: Vec<Turn> = history
         .iter()
-        .map(|t| Turn {
-            speaker: Speaker::Customer,
-            text: t.clone(),
-        })
+        .map(|t| Turn::new(Speaker::Customer, t.clone()))
         .collect();
     let (text, lang) = MESSAGES[0];
-    transcript.push(Turn {
-        speaker: Speaker::Customer,
-        text: text.into(),
-    });
+    transcript.push(Turn::new(Speaker::Customer, text));
     c.bench_function("triage_then_draft_en", |b| {
         b.iter(|| {
             let decision = triage(&kb, black_box(text), Some(lang));

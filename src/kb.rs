@@ -316,6 +316,15 @@ fn explain(kb: &KnowledgeBase, hint: Option<Lang>, message: &str) -> String {
         None => out.push_str("runner-up  none\n"),
     }
     let why = decision.reason.explain();
+    if let (TriageReason::Clarify { first, second }, Some(question)) =
+        (&decision.reason, &decision.bot_answer)
+    {
+        out.push_str(&format!(
+            "decision   ask a clarifying question: {first} or {second} (scores within {:.2})\n\n{question}\n",
+            triage::CLARIFY_MARGIN
+        ));
+        return out;
+    }
     if let Some(answer) = &decision.bot_answer {
         out.push_str(&format!("decision   answer: {why}\n\n{answer}\n"));
         return out;
@@ -325,7 +334,9 @@ fn explain(kb: &KnowledgeBase, hint: Option<Lang>, message: &str) -> String {
         TriageReason::Sensitive { .. } | TriageReason::OperatorTopic { .. } => {
             "a person handles sensitive topics"
         }
-        TriageReason::LowConfidence { .. } => "no article is a sure enough fit",
+        TriageReason::LowConfidence { .. } | TriageReason::Clarify { .. } => {
+            "no article is a sure enough fit"
+        }
         TriageReason::Answered { .. } => "",
     };
     out.push_str(&format!(

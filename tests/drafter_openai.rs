@@ -128,18 +128,9 @@ async fn draft_streaming(
 ) -> (DraftProposal, Vec<String>) {
     tokio::task::spawn_blocking(move || {
         let transcript = [
-            Turn {
-                speaker: Speaker::Customer,
-                text: "Hi, I have a question about my invoice".into(),
-            },
-            Turn {
-                speaker: Speaker::Agent,
-                text: "Hello! How can I help?".into(),
-            },
-            Turn {
-                speaker: Speaker::Customer,
-                text: QUESTION.into(),
-            },
+            Turn::new(Speaker::Customer, "Hi, I have a question about my invoice"),
+            Turn::new(Speaker::Agent, "Hello! How can I help?"),
+            Turn::new(Speaker::Customer, QUESTION),
         ];
         let history = ["Hi, I have a question about my invoice".to_string()];
         let req = DraftRequest {

@@ -29,6 +29,12 @@
 //! greetings = ["Cześć, dziękujemy za wiadomość!"]
 //! closings = ["Czy mogę pomóc w czymś jeszcze?"]
 //! clarifying = ["Czy możesz napisać trochę więcej?"]
+//! # optional: the bot's question when two articles fit ({first}, {second} are their titles);
+//! # without it the first clarifying line is followed by the two titles
+//! which_one = "Chodzi ci o „{first}” czy o „{second}”?"
+//! # optional: a draft's opening after the bot already answered with an article ({topic} is
+//! # its title); without it drafts open with a greeting and ask for more details
+//! followup = ["Widzę, że asystent wyjaśnił już: {topic}. Przyjrzę się twojej sprawie osobiście."]
 //! ```
 //!
 //! The registry is process-wide and only ever holds complete, checked files. The dispatch core
@@ -86,6 +92,10 @@ struct LinesToml {
     #[serde(default)]
     gentle_closings: Vec<String>,
     clarifying: Vec<String>,
+    #[serde(default)]
+    which_one: Option<String>,
+    #[serde(default)]
+    followup: Vec<String>,
 }
 
 /// Writing systems detection tells apart before it weighs words.
@@ -117,6 +127,11 @@ pub struct Language {
     pub gentle_greetings: &'static [&'static str],
     pub gentle_closings: &'static [&'static str],
     pub clarifying: &'static [&'static str],
+    /// The bot's clarifying question between two articles (`{first}`, `{second}`), if given.
+    pub which_one: Option<&'static str>,
+    /// A draft's opening that acknowledges the article the bot already sent (`{topic}`); may
+    /// be empty.
+    pub followup: &'static [&'static str],
 }
 
 /// The languages loaded on top of the built-in ones.
@@ -370,6 +385,22 @@ fn parse_new(path: &Path, text: &str) -> Result<Language, LanguageError> {
         }
     }
 
+    if let Some(template) = &lines.which_one {
+        for p in ["{first}", "{second}"] {
+            if !template.contains(p) {
+                return Err(error(
+                    line_of("which_one"),
+                    format!("lines.which_one: must contain {p}"),
+                ));
+            }
+        }
+    }
+    if let Some(line) = lines.followup.iter().find(|l| !l.contains("{topic}")) {
+        return Err(error(
+            line_of("followup"),
+            format!("lines.followup: every line must contain {{topic}} (\"{line}\" does not)"),
+        ));
+    }
     let leak = |s: &String| -> &'static str { Box::leak(s.clone().into_boxed_str()) };
     let leak_list = |list: &[String]| -> &'static [&'static str] {
         let v: Vec<&'static str> = list
@@ -417,6 +448,8 @@ fn parse_new(path: &Path, text: &str) -> Result<Language, LanguageError> {
         gentle_greetings: leak_list(&or(&lines.gentle_greetings, &lines.greetings)),
         gentle_closings: leak_list(&or(&lines.gentle_closings, &lines.closings)),
         clarifying: leak_list(&lines.clarifying),
+        which_one: lines.which_one.as_ref().map(leak),
+        followup: leak_list(&lines.followup),
     })
 }
 
@@ -441,6 +474,31 @@ mod tests {
         // Parsing the same text again gives the same interned language.
         let again = parse_as("pl.toml", POLISH).expect("valid").language();
         assert!(std::ptr::eq(pl, again));
+    }
+
+    #[test]
+    fn the_clarifying_and_follow_up_lines_are_optional_and_checked() {
+        let pl = parse_as("pl.toml", POLISH).expect("valid").language();
+        assert_eq!(pl.which_one, None);
+        assert!(pl.followup.is_empty());
+        let with = POLISH.replace(
+            "clarifying = ",
+            "which_one = \"Chodzi o „{first}” czy o „{second}”?\"\n\
+             followup = [\"Widzę, że asystent wysłał już artykuł „{topic}”.\"]\n\
+             clarifying = ",
+        );
+        let pl = parse_as("pl.toml", &with).expect("valid").language();
+        assert_eq!(pl.which_one, Some("Chodzi o „{first}” czy o „{second}”?"));
+        assert_eq!(pl.followup.len(), 1);
+        let e =
+            parse_as("pl.toml", &with.replace("{second}", "drugie")).expect_err("no placeholder");
+        assert!(
+            e.message.contains("lines.which_one: must contain {second}"),
+            "{e}"
+        );
+        assert!(e.line.is_some(), "{e}");
+        let e = parse_as("pl.toml", &with.replace("{topic}", "to")).expect_err("no topic");
+        assert!(e.message.contains("lines.followup"), "{e}");
     }
 
     #[test]

@@ -64,6 +64,7 @@ pub struct HubMetrics {
     model_draft: HistogramVec,
     model_fallbacks: IntCounterVec,
     bot_answers: IntCounterVec,
+    clarifying_questions: IntCounterVec,
     handovers: IntCounterVec,
     commit_seconds: Histogram,
     commit_facts: Histogram,
@@ -194,6 +195,15 @@ impl HubMetrics {
                 &["language"],
             )
             .expect("valid metric"),
+            clarifying_questions: IntCounterVec::new(
+                Opts::new(
+                    "shiftdesk_bot_clarifying_questions_total",
+                    "Customer messages the bot answered with a clarifying question (two articles \
+                     fitted about as well), by language. Neither a bot answer nor a hand-over.",
+                ),
+                &["language"],
+            )
+            .expect("valid metric"),
             handovers: IntCounterVec::new(
                 Opts::new(
                     "shiftdesk_handovers_total",
@@ -244,6 +254,7 @@ impl HubMetrics {
             Box::new(self.model_draft.clone()),
             Box::new(self.model_fallbacks.clone()),
             Box::new(self.bot_answers.clone()),
+            Box::new(self.clarifying_questions.clone()),
             Box::new(self.handovers.clone()),
             Box::new(self.commit_seconds.clone()),
             Box::new(self.commit_facts.clone()),
@@ -468,11 +479,14 @@ impl FactObserver {
                         TriageReason::AskedForPerson { .. } => "asked_for_person",
                         TriageReason::Sensitive { .. } => "sensitive",
                         TriageReason::OperatorTopic { .. } => "operator_topic",
-                        TriageReason::LowConfidence { .. } | TriageReason::Answered { .. } => {
-                            "low_confidence"
-                        }
+                        TriageReason::LowConfidence { .. }
+                        | TriageReason::Answered { .. }
+                        | TriageReason::Clarify { .. } => "low_confidence",
                     };
                     m.handovers.with_label_values(&[reason, language]).inc();
+                } else if let TriageReason::Clarify { .. } = decision.reason {
+                    // A bot turn, but not an answer.
+                    m.clarifying_questions.with_label_values(&[language]).inc();
                 } else {
                     m.bot_answers.with_label_values(&[language]).inc();
                 }
@@ -607,6 +621,44 @@ mod tests {
             value(&two.render(), "shiftdesk_conversations_opened_total"),
             Some(0.0)
         );
+    }
+
+    #[test]
+    fn a_clarifying_question_is_neither_an_answer_nor_a_hand_over() {
+        let metrics = Arc::new(HubMetrics::new());
+        let mut observer = FactObserver::new(metrics.clone());
+        observer.stored(&Fact::Triaged {
+            conversation: "c1".into(),
+            message: 2,
+            decision: crate::triage::TriageDecision {
+                to_human: false,
+                reason: TriageReason::Clarify {
+                    first: "payment-plans".into(),
+                    second: "move-due-date".into(),
+                },
+                language: Lang::It,
+                intent: "unknown".into(),
+                confidence: 0.69,
+                bot_answer: Some("Intendi A oppure B?".into()),
+                sources: vec!["payment-plans".into(), "move-due-date".into()],
+            },
+            at: 0,
+        });
+        let text = metrics.render();
+        assert_eq!(
+            value(
+                &text,
+                "shiftdesk_bot_clarifying_questions_total{language=\"it\"}"
+            ),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(
+            value(&text, "shiftdesk_bot_answers_total{language=\"it\"}"),
+            None,
+            "{text}"
+        );
+        assert!(!text.contains("shiftdesk_handovers_total{"), "{text}");
     }
 
     #[test]

@@ -48,3 +48,58 @@ pub fn welcome(lang: Lang) -> String {
     }
     .to_string()
 }
+
+/// The bot's clarifying question when two articles fit about equally well, naming both by
+/// their titles: "do you mean “Moving a due date” or “How Pay in 3 and Pay in 4 work”?". A
+/// language loaded from a file says it with its `lines.which_one` (`{first}`, `{second}`), or
+/// else with its first clarifying line followed by the two titles.
+pub fn which_one(lang: Lang, first: &str, second: &str) -> String {
+    match lang {
+        Lang::En => format!(
+            "Just to be sure I answer the right question: do you mean “{first}” or “{second}”?"
+        ),
+        Lang::It => format!(
+            "Per essere sicuro di rispondere alla domanda giusta: intendi «{first}» oppure «{second}»?"
+        ),
+        Lang::De => {
+            format!("Damit ich die richtige Frage beantworte: Meinst du „{first}“ oder „{second}“?")
+        }
+        Lang::Nl => format!(
+            "Om zeker te zijn dat ik de juiste vraag beantwoord: bedoel je “{first}” of “{second}”?"
+        ),
+        Lang::Sv => format!(
+            "För att vara säker på att jag svarar på rätt fråga: menar du ”{first}” eller ”{second}”?"
+        ),
+        Lang::Ru => format!(
+            "Чтобы ответить на правильный вопрос, уточните: вы имеете в виду «{first}» или «{second}»?"
+        ),
+        _ => match crate::languages::get(lang) {
+            Some(l) => match l.which_one {
+                Some(template) => template
+                    .replace("{first}", first)
+                    .replace("{second}", second),
+                None => {
+                    let ask = l.clarifying.first().copied().unwrap_or_default();
+                    format!("{ask} (“{first}” / “{second}”)")
+                        .trim_start()
+                        .to_string()
+                }
+            },
+            None => which_one(Lang::En, first, second),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_one_names_both_topics_in_every_built_in_language() {
+        for lang in Lang::ALL {
+            let q = which_one(lang, "AAA", "BBB");
+            assert!(q.contains("AAA") && q.contains("BBB"), "{lang}: {q}");
+            assert!(q.ends_with('?'), "{lang}: {q}");
+        }
+    }
+}

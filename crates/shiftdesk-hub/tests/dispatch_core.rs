@@ -64,6 +64,21 @@ fn bot_answer(lang: Lang) -> TriageDecision {
     }
 }
 
+fn clarify(lang: Lang) -> TriageDecision {
+    TriageDecision {
+        to_human: false,
+        reason: TriageReason::Clarify {
+            first: "move-due-date".into(),
+            second: "payment-plans".into(),
+        },
+        language: lang,
+        intent: "unknown".into(),
+        confidence: 0.6,
+        bot_answer: Some("Do you mean moving a due date, or payment plans?".into()),
+        sources: vec!["move-due-date".into(), "payment-plans".into()],
+    }
+}
+
 /// A test harness around the core that keeps every recorded fact.
 struct Sim {
     d: Dispatch,
@@ -1292,5 +1307,87 @@ fn drafts_nobody_acted_on_get_a_final_outcome_in_the_log_and_the_export() {
             ("d3".to_string(), "abandoned".into(), true),
             ("d4".to_string(), "abandoned".into(), true),
         ]
+    );
+}
+
+/// The drafter reads what the bot said before the hand-over, and which articles it answered
+/// from (a clarifying question names two but sends neither).
+#[test]
+fn the_drafter_is_given_the_bots_answers_and_their_articles() {
+    let mut s = Sim::new();
+    s.online("w", &[Lang::En], 2);
+    let c = s.customer(Lang::En);
+    s.say(&c, "when do I pay?", clarify(Lang::En));
+    s.say(&c, "the early one", bot_answer(Lang::En));
+    let e = s.say(&c, "that doesn't help, I want a person", asked(Lang::En));
+    let wanted = draft_wanted(&e).expect("draft requested").clone();
+    let need = s.d.draft_need(&wanted).expect("the conversation is there");
+    let bot: Vec<(&str, &[String])> = need
+        .transcript
+        .iter()
+        .filter(|t| t.speaker == shiftdesk_hub::drafting::Speaker::Bot)
+        .map(|t| (t.text.as_str(), t.sources.as_slice()))
+        .collect();
+    assert_eq!(bot.len(), 3, "greeting, question, answer: {bot:?}");
+    assert!(
+        bot[1].1.is_empty(),
+        "a clarifying question sends no article"
+    );
+    assert_eq!(
+        bot[2],
+        (
+            "You can pay early in the app.",
+            &["pay-early".to_string()][..]
+        )
+    );
+}
+
+/// A clarifying question is a bot turn; the answer to it is triaged again; a second clarifying
+/// question in a row would loop, so that message goes to a person instead.
+#[test]
+fn a_clarifying_question_is_a_bot_turn_and_never_asked_twice_in_a_row() {
+    let mut s = Sim::new();
+    s.online("w", &[Lang::En], 2);
+    let c = s.customer(Lang::En);
+    let e = s.say(&c, "can I put off my next instalment?", clarify(Lang::En));
+    assert!(offers(&e).is_empty());
+    assert_eq!(
+        customer_texts(&e),
+        vec![(
+            Author::Bot,
+            "Do you mean moving a due date, or payment plans?".to_string()
+        )]
+    );
+    assert_eq!(s.d.conversation_state(&c), Some(ConversationState::Bot));
+    assert!(draft_wanted(&e).is_none(), "no person, no draft");
+
+    // Answered: the bot answers, and a later unclear message may be clarified again.
+    let e = s.say(&c, "the first one", bot_answer(Lang::En));
+    assert_eq!(customer_texts(&e).len(), 1);
+    let e = s.say(&c, "and the next one?", clarify(Lang::En));
+    assert_eq!(s.d.conversation_state(&c), Some(ConversationState::Bot));
+    assert_eq!(customer_texts(&e)[0].0, Author::Bot);
+
+    // Still unclear right after a clarifying question: a person, not another question.
+    let e = s.say(&c, "hmm, both?", clarify(Lang::En));
+    assert_eq!(offers(&e), vec![("w".to_string(), c.clone())]);
+    assert!(
+        customer_texts(&e)
+            .iter()
+            .all(|(from, _)| *from != Author::Bot)
+    );
+    let triaged = s
+        .facts
+        .iter()
+        .rev()
+        .find_map(|f| match f {
+            Fact::Triaged { decision, .. } => Some(decision.clone()),
+            _ => None,
+        })
+        .expect("triaged");
+    assert!(triaged.to_human);
+    assert!(
+        matches!(triaged.reason, TriageReason::LowConfidence { .. }),
+        "{triaged:?}"
     );
 }

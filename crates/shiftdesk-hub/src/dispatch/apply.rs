@@ -113,6 +113,8 @@ impl Dispatch {
                         offer: None,
                         passed: BTreeMap::new(),
                         messages: Vec::new(),
+                        bot_sources: BTreeMap::new(),
+                        clarifying: None,
                         drafts: Vec::new(),
                         pending_draft: None,
                         shadowers: BTreeSet::new(),
@@ -151,16 +153,25 @@ impl Dispatch {
                         c.language = decision.language;
                     }
                     c.intent = decision.intent.clone();
+                    c.clarifying = match &decision.reason {
+                        TriageReason::Clarify { first, second } if !decision.to_human => {
+                            Some((first.clone(), second.clone()))
+                        }
+                        _ => None,
+                    };
                 }
             }
             Fact::BotSaid {
                 conversation,
                 text,
+                sources,
                 at,
-                ..
             } => {
                 if let Some(c) = self.conversations.get_mut(conversation) {
-                    c.push(Author::Bot, text.clone(), *at, None);
+                    let said = c.push(Author::Bot, text.clone(), *at, None);
+                    if !sources.is_empty() {
+                        c.bot_sources.insert(said.n, sources.clone());
+                    }
                 }
             }
             Fact::SystemSaid {

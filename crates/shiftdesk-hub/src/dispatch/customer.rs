@@ -146,7 +146,18 @@ impl Dispatch {
         // The language known before this message is the hint; triage reads the message first.
         let decision = (state == ConversationState::Bot).then(|| {
             let hint = self.conversation_language(id);
-            self.triage.triage(&text, hint)
+            let decision = match self.clarifying(id) {
+                Some((message, first, second)) => {
+                    let asked = Clarifying {
+                        message: &message,
+                        first: &first,
+                        second: &second,
+                    };
+                    self.triage.triage_answer(&text, &asked, hint)
+                }
+                None => self.triage.triage(&text, hint),
+            };
+            self.never_loop(id, decision)
         });
         self.record(
             Fact::CustomerSaid {
@@ -206,11 +217,16 @@ impl Dispatch {
                 });
                 self.want_draft(id, 0, out);
             } else if let Some(answer) = decision.bot_answer {
+                // A clarifying question names two articles but sends neither.
+                let sources = match decision.reason {
+                    TriageReason::Clarify { .. } => Vec::new(),
+                    _ => decision.sources.clone(),
+                };
                 self.record(
                     Fact::BotSaid {
                         conversation: id.to_string(),
                         text: answer.clone(),
-                        sources: decision.sources.clone(),
+                        sources,
                         at: now,
                     },
                     out,
@@ -230,6 +246,44 @@ impl Dispatch {
         }
         Ok(())
     }
+    /// When the bot's last turn was a clarifying question: the customer message it was about
+    /// and the two articles it named. The next message answers it.
+    fn clarifying(&self, id: &str) -> Option<(String, String, String)> {
+        let c = self.conversations.get(id)?;
+        let (first, second) = c.clarifying.clone()?;
+        let message = c
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.from == Author::Customer)?
+            .text
+            .clone();
+        Some((message, first, second))
+    }
+
+    /// A clarifying question right after another would go round in circles: the customer gets
+    /// a person instead.
+    fn never_loop(&self, id: &str, decision: TriageDecision) -> TriageDecision {
+        let just_asked = self
+            .conversations
+            .get(id)
+            .is_some_and(|c| c.clarifying.is_some());
+        if decision.to_human
+            || !matches!(decision.reason, TriageReason::Clarify { .. })
+            || !just_asked
+        {
+            return decision;
+        }
+        TriageDecision {
+            to_human: true,
+            reason: TriageReason::LowConfidence {
+                confidence: decision.confidence,
+            },
+            bot_answer: None,
+            ..decision
+        }
+    }
+
     /// For a customer who declared no language: detect it from everything they wrote while the
     /// bot had the conversation (the last [`DETECT_MESSAGES`] messages), and record it when it
     /// is first clear or when it changes. More text is more evidence, so a clear later message

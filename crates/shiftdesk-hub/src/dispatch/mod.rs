@@ -19,7 +19,7 @@ use crate::drafting::DraftProposal;
 use crate::facts::{DraftEnd, Fact};
 use crate::lang::Lang;
 use crate::notices;
-use crate::triage::{self, Triage, TriageReason};
+use crate::triage::{self, Clarifying, Triage, TriageDecision, TriageReason};
 use customer::Opening;
 use shiftdesk_protocol::{
     Author, ConversationId, ConversationState, ConversationView, CustomerContext, CustomerEvent,
@@ -280,6 +280,12 @@ struct Conversation {
     /// Workers who declined or missed it, and when: they are skipped for one offer timeout.
     passed: BTreeMap<WorkerId, Millis>,
     messages: Vec<Message>,
+    /// The knowledge-base articles behind each bot answer, by message `n` (drafts must not
+    /// propose them again once a person has the conversation).
+    bot_sources: BTreeMap<u32, Vec<String>>,
+    /// The bot's last turn was a clarifying question between these two articles: the
+    /// customer's next message answers it (and never gets a second question in a row).
+    clarifying: Option<(String, String)>,
     drafts: Vec<DraftRecord>,
     /// Index into `drafts` of the draft waiting for the worker.
     pending_draft: Option<usize>,

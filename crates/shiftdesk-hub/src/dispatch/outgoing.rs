@@ -247,15 +247,18 @@ impl Dispatch {
             .messages
             .iter()
             .rev()
-            .filter(|m| m.n <= n && matches!(m.from, Author::Customer | Author::Worker))
+            .filter(|m| {
+                m.n <= n && matches!(m.from, Author::Customer | Author::Worker | Author::Bot)
+            })
             .take(crate::drafting::TRANSCRIPT_TURNS)
             .map(|m| crate::drafting::Turn {
-                speaker: if m.from == Author::Customer {
-                    crate::drafting::Speaker::Customer
-                } else {
-                    crate::drafting::Speaker::Agent
+                speaker: match m.from {
+                    Author::Customer => crate::drafting::Speaker::Customer,
+                    Author::Bot => crate::drafting::Speaker::Bot,
+                    _ => crate::drafting::Speaker::Agent,
                 },
                 text: m.text.clone(),
+                sources: c.bot_sources.get(&m.n).cloned().unwrap_or_default(),
             })
             .collect();
         transcript.reverse();

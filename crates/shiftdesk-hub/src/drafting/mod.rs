@@ -28,12 +28,30 @@ pub struct DraftRequest<'a> {
     /// The few customer messages before `text` (up to four), oldest first (may be empty). Gives context
     /// to a follow-up like "and how long does that take?".
     pub history: &'a [String],
-    /// The recent conversation, oldest first: customer lines and what the worker sent (notes and
+    /// The recent conversation, oldest first: customer lines, what the bot said while it had the
+    /// conversation (with the articles it answered from) and what the worker sent (notes and
     /// whispers are never included). Up to [`TRANSCRIPT_TURNS`] turns, ending with `text`.
     pub transcript: &'a [Turn],
     /// 0 for the first draft; each "regenerate" from the worker increments it, and the drafter
     /// must then return a different draft (the next-best article, or a different phrasing).
     pub attempt: u32,
+}
+
+impl DraftRequest<'_> {
+    /// The knowledge-base articles the bot already answered the customer with in this
+    /// conversation (before a person took over), oldest first, each once. A draft must not
+    /// propose them again: the customer has read them and still asked for a person.
+    pub fn bot_sent(&self) -> Vec<&str> {
+        let mut sent: Vec<&str> = Vec::new();
+        for turn in self.transcript.iter().filter(|t| t.speaker == Speaker::Bot) {
+            for id in &turn.sources {
+                if !sent.contains(&id.as_str()) {
+                    sent.push(id);
+                }
+            }
+        }
+        sent
+    }
 }
 
 /// How many recent turns of a conversation a drafter is given.
@@ -46,6 +64,8 @@ pub enum Speaker {
     Customer,
     /// The worker (or a supervisor who took over): what the customer saw from a person.
     Agent,
+    /// The automated assistant, while it had the conversation.
+    Bot,
 }
 
 /// One line of the transcript given to a drafter.
@@ -53,6 +73,21 @@ pub enum Speaker {
 pub struct Turn {
     pub speaker: Speaker,
     pub text: String,
+    /// For a bot turn: the knowledge-base articles it answered from (empty for greetings and
+    /// clarifying questions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+}
+
+impl Turn {
+    /// A customer's or a person's line.
+    pub fn new(speaker: Speaker, text: impl Into<String>) -> Turn {
+        Turn {
+            speaker,
+            text: text.into(),
+            sources: Vec::new(),
+        }
+    }
 }
 
 /// Something that writes reply drafts. Implementations must be cheap to share across the hub's

@@ -25,6 +25,7 @@ use super::kb::{CLARIFY_CONFIDENCE, KbDrafter, KnowledgeBase, Match};
 use super::{
     DraftProposal, DraftRequest, Drafter, DrafterArgs, DrafterChoice, DrafterKind, Speaker,
 };
+use crate::lang::Lang;
 use crate::metrics::HubMetrics;
 
 /// How many knowledge-base articles go into the prompt.
@@ -140,9 +141,12 @@ impl OpenAiDrafter {
         self
     }
 
-    /// The knowledge-base articles the model is given, best first.
+    /// The knowledge-base articles the model is given, best first. Articles the bot already
+    /// answered with are left out: the customer read them and still asked for a person.
     fn grounding(&self, req: &DraftRequest<'_>) -> Vec<Match> {
+        let sent = req.bot_sent();
         let mut candidates = self.fallback.candidates(req);
+        candidates.retain(|m| !sent.contains(&m.article_id.as_str()));
         candidates.truncate(GROUNDING_ARTICLES);
         candidates
     }
@@ -157,7 +161,7 @@ impl OpenAiDrafter {
         for turn in req.transcript {
             let role = match turn.speaker {
                 Speaker::Customer => "user",
-                Speaker::Agent => "assistant",
+                Speaker::Agent | Speaker::Bot => "assistant",
             };
             // Chat templates expect the conversation to open with the user.
             if messages.len() == 1 && role == "assistant" {
@@ -199,6 +203,26 @@ impl OpenAiDrafter {
                 "The topic may be distressing for the customer: be especially gentle and \
                  reassuring.\n",
             );
+        }
+        let sent = req.bot_sent();
+        if !sent.is_empty() {
+            let titles: Vec<String> = sent
+                .iter()
+                .map(|id| {
+                    self.kb
+                        .article(id)
+                        .and_then(|a| a.title(req.language).or_else(|| a.title(Lang::En)))
+                        .map_or_else(|| id.to_string(), |t| format!("\"{t}\""))
+                })
+                .collect();
+            prompt.push_str(&format!(
+                "Before a person took over, the automated assistant already answered the customer \
+                 with the article {} (its replies are in the conversation). The customer read it \
+                 and still wanted a person: do not repeat or paraphrase that answer. Say briefly \
+                 that you see the assistant already explained it, then follow up personally: \
+                 ask what is still unclear or what happened in their case.\n",
+                titles.join(" and ")
+            ));
         }
         if req.attempt > 0 {
             prompt.push_str(
@@ -752,18 +776,9 @@ mod tests {
             Arc::new(KnowledgeBase::builtin()),
         );
         let transcript = [
-            Turn {
-                speaker: Speaker::Customer,
-                text: "Здравствуйте".into(),
-            },
-            Turn {
-                speaker: Speaker::Agent,
-                text: "Здравствуйте! Чем помочь?".into(),
-            },
-            Turn {
-                speaker: Speaker::Customer,
-                text: "Как вернуть деньги за заказ?".into(),
-            },
+            Turn::new(Speaker::Customer, "Здравствуйте"),
+            Turn::new(Speaker::Agent, "Здравствуйте! Чем помочь?"),
+            Turn::new(Speaker::Customer, "Как вернуть деньги за заказ?"),
         ];
         let req = DraftRequest {
             text: "Как вернуть деньги за заказ?",
@@ -783,5 +798,57 @@ mod tests {
         assert_eq!(roles, ["system", "user", "assistant", "user"]);
         assert_eq!(body["stream"], true);
         assert!(body["temperature"].as_f64() > Some(f64::from(FIRST_TEMPERATURE)));
+    }
+
+    /// After the bot answered with an article and the customer asked for a person, the model
+    /// is not given that article again, and is told to acknowledge it and follow up.
+    #[test]
+    fn the_prompt_leaves_out_what_the_bot_already_sent() {
+        let drafter = OpenAiDrafter::new(
+            OpenAiConfig {
+                base_url: "http://127.0.0.1:9/v1".into(),
+                model: "m".into(),
+                api_key: None,
+                timeout: Duration::from_secs(1),
+                max_concurrent: 1,
+            },
+            Arc::new(KnowledgeBase::builtin()),
+        );
+        let kb = KnowledgeBase::builtin();
+        let answer = kb
+            .article("move-due-date")
+            .and_then(|a| a.answer(Lang::En))
+            .expect("article")
+            .to_string();
+        let history = ["How can I move my due date?".to_string()];
+        let transcript = [
+            Turn::new(Speaker::Customer, "How can I move my due date?"),
+            Turn {
+                speaker: Speaker::Bot,
+                text: answer.clone(),
+                sources: vec!["move-due-date".into()],
+            },
+            Turn::new(Speaker::Customer, "that doesn't help, I want a person"),
+        ];
+        let req = DraftRequest {
+            text: "that doesn't help, I want a person",
+            language: Lang::En,
+            history: &history,
+            transcript: &transcript,
+            attempt: 0,
+        };
+        let grounding = drafter.grounding(&req);
+        assert!(
+            grounding.iter().all(|m| m.article_id != "move-due-date"),
+            "{grounding:?}"
+        );
+        let body = drafter.request_body(&req, &grounding);
+        let messages = body["messages"].as_array().expect("messages");
+        let system = messages[0]["content"].as_str().expect("system prompt");
+        assert!(system.contains("\"Moving a due date\""), "{system}");
+        assert!(system.contains("do not repeat"), "{system}");
+        assert!(!system.contains("[move-due-date]"), "{system}");
+        let roles: Vec<&str> = messages.iter().filter_map(|m| m["role"].as_str()).collect();
+        assert_eq!(roles, ["system", "user", "assistant", "user"]);
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! [`KbDrafter`] wraps the article's answer in a greeting and a closing in the customer's
 //! language (plainer ones for sensitive topics), and asks a clarifying question when no article
-//! fits. It is the default drafter, so shiftdesk drafts with no model server, and the model
+//! fits. It reads the conversation: an article the bot already answered with before a person
+//! took over is never proposed again (the customer read it and still asked for a person); the
+//! draft then acknowledges it and follows up personally. It is the default drafter, so shiftdesk drafts with no model server, and the model
 //! drafter falls back to it. It lives apart from the knowledge base it reads so that the phrase
 //! tables and the choice of article on regenerate are kept (and tested) on their own; as a child
 //! of `kb` it may still read the context search that the knowledge base keeps private.
@@ -21,6 +23,9 @@ const HISTORY_WEIGHT: f32 = 0.85;
 const HISTORY_DEPTH: usize = 2;
 /// Confidence reported with a clarifying question.
 pub(crate) const CLARIFY_CONFIDENCE: f32 = 0.1;
+/// Confidence reported with a personal follow-up to the bot's answer: the right kind of reply,
+/// but the worker has to add what they find in the customer's case.
+const FOLLOW_UP_CONFIDENCE: f32 = 0.5;
 
 /// Drafts a reply from the best-matching knowledge-base article: a greeting in the customer's
 /// language, the article's answer, and a closing line. This is the default drafter, so that
@@ -81,6 +86,10 @@ impl Drafter for KbDrafter {
     /// offered, it starts again with the next greeting and closing, so every regenerate gives
     /// the worker a different text.
     fn draft(&self, req: &DraftRequest<'_>) -> DraftProposal {
+        let sent = req.bot_sent();
+        if !sent.is_empty() {
+            return self.follow_up(req, &sent);
+        }
         let lang = req.language;
         let attempt = req.attempt as usize;
         let candidates = self.candidates(req);
@@ -92,34 +101,112 @@ impl Drafter for KbDrafter {
         match chosen {
             Some((m, article, answer)) => {
                 let variant = attempt / candidates.len();
-                let (greeting, closing) = if article.sensitive {
-                    (gentle_greetings(lang), gentle_closings(lang))
-                } else {
-                    (greetings(lang), closings(lang))
-                };
-                let greeting = pick(greeting, variant);
-                let closing = pick(closing, variant);
-                DraftProposal {
-                    text: format!("{greeting}\n\n{answer}\n\n{closing}"),
-                    confidence: m.score.clamp(0.0, 1.0),
-                    intent: article.intent.clone(),
-                    language: lang,
-                    sources: vec![article.id.clone()],
-                    drafter: self.name().to_string(),
-                    model: None,
-                    latency_ms: None,
-                }
+                self.article_draft(lang, m, article, answer, variant)
             }
-            None => DraftProposal {
-                text: pick(clarifying_questions(lang), attempt).to_string(),
-                confidence: CLARIFY_CONFIDENCE,
-                intent: "unknown".to_string(),
-                language: lang,
-                sources: Vec::new(),
-                drafter: self.name().to_string(),
-                model: None,
-                latency_ms: None,
-            },
+            None => self.clarifying(lang, attempt),
+        }
+    }
+}
+
+impl KbDrafter {
+    /// The draft after the bot already answered with the articles `sent`: never one of those
+    /// again. Articles the message itself (not the earlier ones, which the bot answered) asks
+    /// about come first; then a personal follow-up that names the last article sent.
+    fn follow_up(&self, req: &DraftRequest<'_>, sent: &[&str]) -> DraftProposal {
+        let lang = req.language;
+        let attempt = req.attempt as usize;
+        let alone = DraftRequest {
+            history: &[],
+            ..*req
+        };
+        let others: Vec<Match> = self
+            .candidates(&alone)
+            .into_iter()
+            .filter(|m| !sent.contains(&m.article_id.as_str()))
+            .collect();
+        // What regenerate goes through: the articles the message clearly asks about (as sure
+        // as triage needs to answer), the follow-up, then the weaker matches.
+        let (strong, weak): (Vec<&Match>, Vec<&Match>) = others
+            .iter()
+            .partition(|m| m.score >= crate::triage::LOW_CONFIDENCE);
+        let slots: Vec<Option<&Match>> = strong
+            .into_iter()
+            .map(Some)
+            .chain([None])
+            .chain(weak.into_iter().map(Some))
+            .collect();
+        let variant = attempt / slots.len();
+        if let Some(Some(m)) = slots.get(attempt % slots.len())
+            && let Some(article) = self.kb.article(&m.article_id)
+            && let Some(answer) = article.answer(lang)
+        {
+            return self.article_draft(lang, m, article, answer, variant);
+        }
+        let last = sent.last().and_then(|id| self.kb.article(id));
+        let topic = last
+            .and_then(|a| a.title(lang).or_else(|| a.title(Lang::En)))
+            .or(sent.last().copied())
+            .unwrap_or_default();
+        let text = match follow_ups(lang) {
+            Some(lines) => pick(lines, variant).replace("{topic}", topic),
+            // A loaded language without follow-up lines: a greeting, then ask what is needed.
+            None => format!(
+                "{}\n\n{}",
+                pick(greetings(lang), variant),
+                pick(clarifying_questions(lang), variant)
+            ),
+        };
+        DraftProposal {
+            text,
+            confidence: FOLLOW_UP_CONFIDENCE,
+            intent: last.map_or_else(|| "unknown".to_string(), |a| a.intent.clone()),
+            language: lang,
+            sources: Vec::new(),
+            drafter: self.name().to_string(),
+            model: None,
+            latency_ms: None,
+        }
+    }
+
+    /// A draft from one article's answer, between a greeting and a closing.
+    fn article_draft(
+        &self,
+        lang: Lang,
+        m: &Match,
+        article: &super::Article,
+        answer: &str,
+        variant: usize,
+    ) -> DraftProposal {
+        let (greeting, closing) = if article.sensitive {
+            (gentle_greetings(lang), gentle_closings(lang))
+        } else {
+            (greetings(lang), closings(lang))
+        };
+        let greeting = pick(greeting, variant);
+        let closing = pick(closing, variant);
+        DraftProposal {
+            text: format!("{greeting}\n\n{answer}\n\n{closing}"),
+            confidence: m.score.clamp(0.0, 1.0),
+            intent: article.intent.clone(),
+            language: lang,
+            sources: vec![article.id.clone()],
+            drafter: self.name().to_string(),
+            model: None,
+            latency_ms: None,
+        }
+    }
+
+    /// Asked when no article fits.
+    fn clarifying(&self, lang: Lang, attempt: usize) -> DraftProposal {
+        DraftProposal {
+            text: pick(clarifying_questions(lang), attempt).to_string(),
+            confidence: CLARIFY_CONFIDENCE,
+            intent: "unknown".to_string(),
+            language: lang,
+            sources: Vec::new(),
+            drafter: self.name().to_string(),
+            model: None,
+            latency_ms: None,
         }
     }
 }
@@ -251,6 +338,42 @@ fn gentle_closings(lang: Lang) -> &'static [&'static str] {
     }
 }
 
+/// A draft's opening after the bot already answered with an article (`{topic}`, its title):
+/// acknowledges it and follows up personally. `None` for a loaded language that gives none.
+fn follow_ups(lang: Lang) -> Option<&'static [&'static str]> {
+    Some(match lang {
+        Lang::En => &[
+            "Hi, I see the assistant already sent you our article “{topic}”, and that didn't fully answer your question. Let me look at your case personally: could you tell me what is still unclear, or what happened when you tried?",
+            "Hello, thanks for your patience. You've already read our article “{topic}”, so I won't repeat it. Let me look into your case personally: what exactly do you need, and which purchase is it about?",
+        ],
+        Lang::It => &[
+            "Ciao, vedo che l'assistente ti ha già inviato il nostro articolo «{topic}», ma non ha risolto del tutto la tua domanda. Guardo personalmente il tuo caso: puoi dirmi cosa non è ancora chiaro, o cosa è successo quando ci hai provato?",
+            "Ciao, grazie per la pazienza. Hai già letto il nostro articolo «{topic}», quindi non te lo ripeto. Me ne occupo personalmente: di cosa hai bisogno esattamente, e a quale acquisto si riferisce?",
+        ],
+        Lang::De => &[
+            "Hallo, ich sehe, dass der Assistent dir schon unseren Artikel „{topic}“ geschickt hat und dir das nicht ganz weitergeholfen hat. Ich schaue mir deinen Fall persönlich an: Was ist noch unklar, oder was ist passiert, als du es versucht hast?",
+            "Hallo, danke für deine Geduld. Unseren Artikel „{topic}“ kennst du schon, den wiederhole ich nicht. Ich kümmere mich persönlich darum: Was genau brauchst du, und um welchen Einkauf geht es?",
+        ],
+        Lang::Nl => &[
+            "Hoi, ik zie dat de assistent je ons artikel “{topic}” al heeft gestuurd en dat je daarmee nog niet helemaal geholpen bent. Ik bekijk je situatie persoonlijk: wat is er nog onduidelijk, of wat gebeurde er toen je het probeerde?",
+            "Hallo, bedankt voor je geduld. Ons artikel “{topic}” heb je al gelezen, dus dat herhaal ik niet. Ik zoek het persoonlijk voor je uit: wat heb je precies nodig, en om welke aankoop gaat het?",
+        ],
+        Lang::Sv => &[
+            "Hej, jag ser att assistenten redan har skickat vår artikel ”{topic}” till dig och att det inte riktigt besvarade din fråga. Jag tittar på ditt ärende personligen: vad är fortfarande oklart, eller vad hände när du försökte?",
+            "Hej, tack för ditt tålamod. Vår artikel ”{topic}” har du redan läst, så jag upprepar den inte. Jag tar hand om det personligen: vad behöver du exakt, och vilket köp gäller det?",
+        ],
+        Lang::Ru => &[
+            "Здравствуйте! Вижу, что ассистент уже отправил вам нашу статью «{topic}», но это не полностью ответило на ваш вопрос. Я лично разберусь в вашей ситуации: расскажите, что осталось непонятным или что произошло, когда вы попробовали?",
+            "Здравствуйте, спасибо за терпение. Статью «{topic}» вы уже прочитали, поэтому не буду её повторять. Я лично займусь вашим вопросом: что именно вам нужно и о какой покупке идёт речь?",
+        ],
+        _ => {
+            return crate::languages::get(lang)
+                .map(|l| l.followup)
+                .filter(|lines| !lines.is_empty());
+        }
+    })
+}
+
 /// Asked when no article fits: invites the customer to say more, with examples of what we can
 /// help with.
 fn clarifying_questions(lang: Lang) -> &'static [&'static str] {
@@ -344,6 +467,130 @@ mod tests {
         assert!(!draft.text.contains("anything else"), "{}", draft.text);
         let again = drafter.draft(&request("my mother passed away", Lang::En, &[], 1));
         assert_ne!(again.text, draft.text);
+    }
+
+    /// A conversation where the bot answered `question` with `article`, then the customer
+    /// wrote `then`.
+    fn after_bot_answer(
+        question: &str,
+        article: &str,
+        lang: Lang,
+        then: &str,
+    ) -> (Vec<String>, Vec<crate::drafting::Turn>) {
+        use crate::drafting::{Speaker, Turn};
+        let kb = KnowledgeBase::builtin();
+        let answer = kb
+            .article(article)
+            .and_then(|a| a.answer(lang))
+            .expect("built-in article in every language");
+        let transcript = vec![
+            Turn::new(Speaker::Customer, question),
+            Turn {
+                speaker: Speaker::Bot,
+                text: answer.to_string(),
+                sources: vec![article.to_string()],
+            },
+            Turn::new(Speaker::Customer, then),
+        ];
+        (vec![question.to_string()], transcript)
+    }
+
+    #[test]
+    fn after_the_bot_answered_the_draft_acknowledges_it_in_every_language() {
+        let drafter = KbDrafter::builtin();
+        let kb = KnowledgeBase::builtin();
+        let article = kb.article("move-due-date").expect("article");
+        let cases = [
+            (
+                Lang::En,
+                "How can I move my due date?",
+                "that doesn't help, I want a person",
+                "I see the assistant already sent you",
+            ),
+            (
+                Lang::It,
+                "Come posso spostare la data di scadenza?",
+                "non mi aiuta, voglio parlare con una persona",
+                "vedo che l'assistente ti ha già inviato",
+            ),
+            (
+                Lang::De,
+                "Wie kann ich den Fälligkeitstermin verschieben?",
+                "das hilft mir nicht, ich will mit einem Menschen sprechen",
+                "dass der Assistent dir schon",
+            ),
+            (
+                Lang::Nl,
+                "Hoe kan ik mijn vervaldatum verplaatsen?",
+                "dat helpt niet, ik wil een medewerker",
+                "ik zie dat de assistent je",
+            ),
+            (
+                Lang::Sv,
+                "Hur flyttar jag förfallodagen?",
+                "det hjälper inte, jag vill prata med en människa",
+                "jag ser att assistenten redan",
+            ),
+            (
+                Lang::Ru,
+                "Как перенести дату платежа?",
+                "это не помогло, хочу поговорить с оператором",
+                "Вижу, что ассистент уже",
+            ),
+        ];
+        for (lang, question, then, acknowledges) in cases {
+            let (history, transcript) = after_bot_answer(question, "move-due-date", lang, then);
+            let answer = article.answer(lang).expect("answer");
+            let title = article.title(lang).expect("title");
+            for attempt in 0..3 {
+                let req = DraftRequest {
+                    text: then,
+                    language: lang,
+                    history: &history,
+                    transcript: &transcript,
+                    attempt,
+                };
+                let draft = drafter.draft(&req);
+                assert!(
+                    !draft.sources.iter().any(|s| s == "move-due-date"),
+                    "{lang} #{attempt}: {draft:?}"
+                );
+                assert!(
+                    !draft.text.contains(answer),
+                    "{lang} #{attempt}: {}",
+                    draft.text
+                );
+                assert!(
+                    draft.text.contains(title),
+                    "{lang} #{attempt}: {}",
+                    draft.text
+                );
+                assert_eq!(draft.language, lang);
+                if attempt == 0 {
+                    assert!(draft.text.contains(acknowledges), "{lang}: {}", draft.text);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn after_the_bot_answered_a_new_question_still_gets_its_article() {
+        let drafter = KbDrafter::builtin();
+        let then = "ok, and can I pay off the remaining balance early?";
+        let (history, transcript) = after_bot_answer(
+            "How can I move my due date?",
+            "move-due-date",
+            Lang::En,
+            then,
+        );
+        let draft = drafter.draft(&DraftRequest {
+            text: then,
+            language: Lang::En,
+            history: &history,
+            transcript: &transcript,
+            attempt: 0,
+        });
+        assert_eq!(draft.sources, ["pay-early"], "{draft:?}");
     }
 
     #[test]

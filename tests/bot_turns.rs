@@ -1,0 +1,149 @@
+//! The real hub on 127.0.0.1:0 with real websocket clients: what the bot says and what the
+//! worker is then offered. A worker's draft never repeats the article the bot already sent
+//! before the customer asked for a person; a question that fits two articles about equally
+//! gets a clarifying question in the customer's language, and the answer to it gets the right
+//! article.
+
+use serde_json::{Value, json};
+use shiftdesk_hub::drafting::kb::KnowledgeBase;
+use shiftdesk_protocol::{Lang, Role};
+use shiftdesk_testkit::{Client, add_worker, customer, hub, worker};
+
+async fn available(base: &str, token: &str) -> Client {
+    let (mut w, _) = worker(base, token).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    w
+}
+
+/// The next thing the bot says to the customer.
+async fn bot_says(c: &mut Client) -> String {
+    c.until("a bot message", |v| {
+        v["type"] == "message" && v["from"] == "bot"
+    })
+    .await["text"]
+        .as_str()
+        .expect("text")
+        .to_string()
+}
+
+/// The draft the worker is offered after accepting `conv`.
+async fn accepted_draft(w: &mut Client, conv: &str) -> Value {
+    w.until_type("offer").await;
+    w.ok(json!({"type": "accept_offer", "conversation": conv}))
+        .await;
+    let view = w
+        .seen
+        .iter()
+        .rev()
+        .find(|v| v["type"] == "conversation")
+        .cloned()
+        .expect("the conversation arrives on accept");
+    match &view["conversation"]["draft"] {
+        Value::Null => w.until_type("draft").await["draft"].clone(),
+        ready => ready.clone(),
+    }
+}
+
+#[tokio::test]
+async fn the_draft_after_the_bots_answer_acknowledges_it_instead_of_repeating_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "marta", &[Lang::En], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let kb = KnowledgeBase::builtin();
+    let article = kb.article("move-due-date").expect("built-in article");
+    let answer = article.answer(Lang::En).expect("English answer");
+
+    let mut w = available(&base, &token).await;
+    let (mut c, conv) = customer(&base, "Kim", "en").await;
+    bot_says(&mut c).await; // the greeting
+    c.send(json!({"type": "message", "text": "How can I move my due date?"}))
+        .await;
+    assert_eq!(
+        bot_says(&mut c).await,
+        answer,
+        "the bot answers from the article"
+    );
+    c.send(json!({"type": "message", "text": "That doesn't help, I want a person"}))
+        .await;
+    c.until_type("queued").await;
+
+    let draft = accepted_draft(&mut w, &conv).await;
+    let text = draft["text"].as_str().expect("draft text");
+    assert!(!text.contains(answer), "the draft repeats the bot: {text}");
+    assert!(
+        draft["sources"]
+            .as_array()
+            .is_some_and(|s| !s.iter().any(|id| id == "move-due-date")),
+        "{draft}"
+    );
+    assert!(
+        text.contains("I see the assistant already sent you our article “Moving a due date”"),
+        "the draft acknowledges the bot's answer: {text}"
+    );
+    assert_eq!(draft["language"], "en");
+}
+
+#[tokio::test]
+async fn a_close_call_gets_a_clarifying_question_then_the_right_article() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let kb = KnowledgeBase::builtin();
+    let title = |id: &str| {
+        kb.article(id)
+            .and_then(|a| a.title(Lang::It))
+            .expect("Italian title")
+            .to_string()
+    };
+
+    let (mut c, _conv) = customer(&base, "Giulia", "it").await;
+    bot_says(&mut c).await; // the greeting
+    c.send(json!({"type": "message", "text": "posso rimandare la prossima rata?"}))
+        .await;
+    let question = bot_says(&mut c).await;
+    assert!(
+        question.starts_with("Per essere sicuro di rispondere alla domanda giusta"),
+        "in Italian: {question}"
+    );
+    assert!(question.contains(&title("move-due-date")), "{question}");
+    assert!(question.contains(&title("payment-plans")), "{question}");
+
+    // The conversation stays with the bot: the answer is triaged again.
+    c.send(json!({"type": "message", "text": "la data di scadenza, per favore"}))
+        .await;
+    let answer = bot_says(&mut c).await;
+    assert_eq!(
+        Some(answer.as_str()),
+        kb.article("move-due-date").and_then(|a| a.answer(Lang::It))
+    );
+    assert!(
+        !c.seen.iter().any(|v| v["type"] == "queued"),
+        "no hand-over: {:?}",
+        c.seen
+    );
+}
+
+#[tokio::test]
+async fn a_second_unclear_answer_goes_to_a_person_not_another_question() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+
+    let (mut c, _conv) = customer(&base, "Kim", "en").await;
+    bot_says(&mut c).await; // the greeting
+    c.send(json!({"type": "message", "text": "can I postpone my next payment?"}))
+        .await;
+    let question = bot_says(&mut c).await;
+    assert!(question.starts_with("Just to be sure"), "{question}");
+    c.send(json!({"type": "message", "text": "can I postpone the next payment?"}))
+        .await;
+    c.until_type("queued").await;
+    let bot_lines = c
+        .seen
+        .iter()
+        .filter(|v| v["type"] == "message" && v["from"] == "bot")
+        .count();
+    assert_eq!(bot_lines, 2, "greeting and one question: {:?}", c.seen);
+}
