@@ -105,7 +105,8 @@ fn tune_part() {
         "the tune part has shrunk"
     );
     assert_people_get_a_person("tune", &report);
-    // Both targets reached: 3 wrong of 150 routine messages (2.0%), 74.7% answered.
+    // Both targets reached: 1 wrong of 150 routine messages (0.7%), 92.7% answered (the
+    // articles' keywords were tuned on this part: the holdout part says what that is worth).
     assert_targets(
         "tune",
         &report.overall(),
@@ -123,10 +124,10 @@ fn holdout_part() {
     );
     assert_people_get_a_person("holdout", &report);
     // TARGET: not reached yet on the part nobody tunes on: 4 wrong of 102 routine messages
-    // (3.9%; 8.8% at issue 21's start) and 66.7% answered (8.8% more get a clarifying question
+    // (3.9%; 8.8% at issue 21's start) and 68.6% answered (8.8% more get a clarifying question
     // first). These are ceilings and floors that must not get worse; replace them with
     // TARGET_MAX_WRONG and TARGET_MIN_ANSWERED once retrieval earns it.
-    assert_targets("holdout", &report.overall(), 0.04, 0.666);
+    assert_targets("holdout", &report.overall(), 0.04, 0.685);
 }
 
 #[test]
