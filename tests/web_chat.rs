@@ -490,16 +490,25 @@ async fn a_routine_question_is_answered_by_the_bot() {
     let shown = lines(b).await;
     assert_eq!(shown.len(), 3, "{shown:?}");
     assert_eq!(shown[1].0, "customer");
-    // Keyboard only: Tab reaches the controls, and the focus ring shows.
+    // Keyboard only: Shift+Tab from the text field reaches "Talk to a person", with a focus ring.
+    let field = b.find(Locator::Id("text")).await.expect("the text field");
+    field
+        .send_keys("\u{E008}\u{E004}\u{E000}")
+        .await
+        .expect("Shift+Tab");
     let focus = b
         .execute(
-            "document.getElementById('text').focus();
-             return getComputedStyle(document.getElementById('person')).outlineStyle;",
+            "const e = document.activeElement;
+             return [e.id, getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth];",
             vec![],
         )
         .await
         .expect("style");
-    assert!(focus.is_string());
+    assert_eq!(
+        focus,
+        json!(["person", "solid", "3px"]),
+        "the focus after Shift+Tab"
+    );
     d.browser
         .set_window_size(320, 640)
         .await
