@@ -76,7 +76,7 @@ fn parse_origin(item: &str) -> Result<String, String> {
     }
     let bad = |why: &str| {
         format!(
-            "--chat-origins: `{item}` is not an origin ({why}); write it like https://shop.example.com, or 'self'"
+            "`{item}` is not an origin ({why}); write it like https://shop.example.com, or 'self'"
         )
     };
     let rest = item
@@ -220,7 +220,7 @@ mod tests {
             "https://x.com; script-src *",
         ] {
             let err = ChatOrigins::parse(bad).expect_err(bad);
-            assert!(err.contains("--chat-origins"), "{err}");
+            assert!(err.contains(&format!("`{bad}` is not an origin")), "{err}");
         }
     }
 
