@@ -163,9 +163,12 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
             rules: Default::default(),
             metrics_token: None,
             kb: None,
+            chat_origins: Default::default(),
         })
         .await?;
         tracing::info!(url = %hub.url(), data_dir = %data_dir.display(), "demo hub started");
+        // A person can be a customer too, in a browser, beside the simulated ones.
+        println!("customer chat: http://{}/chat", hub.addr);
         let (stop_tx, stop_rx) = watch::channel(false);
         let arrivals = args.arrivals.unwrap_or(match args.role {
             DemoRole::Worker => (20, 40),

@@ -21,6 +21,7 @@ fn started(conversation: &str, stream: &str, resumed: bool) -> CustomerEvent {
         key: format!("key-{conversation}"),
         stream: stream.into(),
         resumed,
+        transcript: None,
     }
 }
 

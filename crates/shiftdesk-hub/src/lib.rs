@@ -29,3 +29,4 @@ pub mod server;
 pub mod store;
 pub mod tls;
 pub mod triage;
+pub mod web;

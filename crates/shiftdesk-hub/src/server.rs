@@ -1,5 +1,5 @@
 //! The network shell: axum serves `/ws/worker`, `/ws/customer`, `/healthz`, `/readyz` and
-//! `/metrics`.
+//! `/metrics`, and the web chat's files ([`crate::web`]).
 //!
 //! A connection task owns its socket and nothing else. It decodes frames (answering bad ones
 //! itself, so a broken client never reaches the engine), forwards commands to the engine, and
@@ -82,6 +82,8 @@ pub struct HubConfig {
     pub metrics_token: Option<MetricsToken>,
     /// The operator's knowledge-base folder (`--kb`); `None` answers from the built-in articles.
     pub kb: Option<PathBuf>,
+    /// The origins that may frame the web chat (`/chat`); `'self'` by default.
+    pub chat_origins: crate::web::ChatOrigins,
 }
 
 #[derive(Clone)]
@@ -246,7 +248,8 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
-        .with_state(state);
+        .with_state(state)
+        .merge(crate::web::router(&config.chat_origins));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let stopped = async {
         let _ = stop_rx.await;

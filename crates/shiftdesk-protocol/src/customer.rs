@@ -71,6 +71,10 @@ pub enum CustomerEvent {
         /// Names this conversation's frame stream; `seq` counts within it.
         stream: String,
         resumed: bool,
+        /// On a resume that cannot continue the client's stream (`resumed: false`, after a hub
+        /// restart, say): every line of the conversation so far, so the client shows no gap.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transcript: Option<CustomerTranscript>,
     },
     /// The message with this id is stored; it will not be lost.
     Ack {
@@ -101,4 +105,25 @@ pub enum CustomerEvent {
     Closed {
         reason: String,
     },
+}
+
+/// The whole conversation as the customer sees it (PROTOCOL.md 6.1, "Transcript snapshot").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerTranscript {
+    /// Every line, oldest first: the customer's own and those from `bot`, `worker` and
+    /// `system` (never notes or whispers).
+    pub messages: Vec<CustomerLine>,
+    /// The stream `seq` the transcript includes: frames up to it are in `messages` already,
+    /// so the client sets its `last_seq` to it.
+    pub last_seq: u64,
+    /// `resolved` or `abandoned` if the conversation has ended; `null` while it is open.
+    pub closed: Option<String>,
+}
+
+/// One line of a [`CustomerTranscript`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerLine {
+    pub from: Author,
+    pub text: String,
+    pub at: Millis,
 }

@@ -18,6 +18,37 @@ impl Dispatch {
         self.conversations.get(id).map(|c| c.key.clone())
     }
 
+    /// The conversation as its customer sees it, for a transcript snapshot: their own lines
+    /// unmasked, no notes or whispers, no worker names on worker lines; and how it ended, if
+    /// it has.
+    pub fn customer_transcript(
+        &self,
+        id: &str,
+    ) -> Option<(Vec<shiftdesk_protocol::CustomerLine>, Option<String>)> {
+        let c = self.conversations.get(id)?;
+        let lines = c
+            .messages
+            .iter()
+            .filter(|m| {
+                matches!(
+                    m.from,
+                    Author::Customer | Author::Bot | Author::Worker | Author::System
+                )
+            })
+            .map(|m| shiftdesk_protocol::CustomerLine {
+                from: m.from,
+                text: m.text.clone(),
+                at: m.at,
+            })
+            .collect();
+        let closed = match c.state {
+            ConversationState::Resolved => Some("resolved".to_string()),
+            ConversationState::Abandoned => Some("abandoned".to_string()),
+            _ => None,
+        };
+        Some((lines, closed))
+    }
+
     /// The conversation's language as far as it is known: declared, or detected from the
     /// customer's messages. `None` for an undeclared conversation nothing was detected in yet
     /// (so triage detects without an English prior), and for an unknown conversation.

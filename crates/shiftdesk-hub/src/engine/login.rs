@@ -147,12 +147,26 @@ impl Engine {
                 .is_none_or(|s| s == stream.name)
                 .then(|| stream.replay_from(resume.last_seq))
                 .flatten();
+            // A stream the client cannot continue: send the whole transcript instead, so the
+            // page shows no gap (PROTOCOL.md 6.1, "Transcript snapshot").
+            let transcript =
+                match replay {
+                    Some(_) => None,
+                    None => self.dispatch.customer_transcript(&conversation).map(
+                        |(messages, closed)| shiftdesk_protocol::CustomerTranscript {
+                            messages,
+                            last_seq: stream.last_seq(),
+                            closed,
+                        },
+                    ),
+                };
             let started = CustomerEvent::Started {
                 protocol: PROTOCOL_VERSION,
                 conversation: conversation.clone(),
                 key: resume.key,
                 stream: stream.name.clone(),
                 resumed: replay.is_some(),
+                transcript,
             };
             self.held
                 .push((conn.clone(), protocol::encode(0, &started).into()));
@@ -198,6 +212,7 @@ impl Engine {
             key,
             stream: stream.name.clone(),
             resumed: false,
+            transcript: None,
         };
         self.held
             .push((conn.clone(), protocol::encode(0, &started).into()));

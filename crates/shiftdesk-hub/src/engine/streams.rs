@@ -54,6 +54,11 @@ impl Stream {
         self.conn.as_ref().map(|conn| (conn.clone(), frame))
     }
 
+    /// The seq of the newest frame on this stream (0 before any).
+    pub(super) fn last_seq(&self) -> u64 {
+        self.next_seq - 1
+    }
+
     /// Whether `batch` has pushed to this stream already.
     pub(super) fn pushed_in(&self, batch: u64) -> bool {
         self.uncommitted.back().is_some_and(|(b, _)| *b == batch)

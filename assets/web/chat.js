@@ -1,0 +1,474 @@
+// shiftdesk customer chat: speaks the customer dialect of PROTOCOL.md (section 6) over
+// /ws/customer. No framework, no build step. Every text goes into the page with textContent.
+//
+// What survives a reload (localStorage, one key): the conversation id, its key, the stream
+// and the last seq processed, the transcript shown, and the outbox (lines not yet acked, each
+// with the id it was first sent with, so a resend is applied once).
+"use strict";
+(function () {
+  var STORE = "shiftdesk.chat.v1";
+  var MAX_CHARS = 4000;
+  var PING_MS = 15000;
+
+  // The texts of the page in the six built-in languages. `person` is what the "Talk to a
+  // person" button sends: a request the hub's triage recognises in that language.
+  var T = {
+    en: { title: "Chat with us", lang: "Language", you: "You", bot: "Assistant", worker: "Support",
+      placeholder: "Write a message…", label: "Your message", send: "Send", talk: "Talk to a person",
+      person: "I would like to talk to a person, please.", connecting: "Connecting…", online: "Connected",
+      offline: "Offline: reconnecting… Your messages will be sent when the connection is back.",
+      restarting: "The service is restarting: reconnecting…", queued: "A person will be with you shortly. You are number {n} in the queue.",
+      withPerson: "You are chatting with a person.", ended: "This chat has ended.", newChat: "Start a new chat",
+      sending: "sending…", notSent: "not sent: {m}", elsewhere: "This chat is open in another tab or window.",
+      here: "Continue here", log: "Conversation", tooLong: "That message is too long ({n} of {max} characters)." },
+    it: { title: "Chatta con noi", lang: "Lingua", you: "Tu", bot: "Assistente", worker: "Assistenza",
+      placeholder: "Scrivi un messaggio…", label: "Il tuo messaggio", send: "Invia", talk: "Parla con una persona",
+      person: "Vorrei parlare con una persona, per favore.", connecting: "Connessione…", online: "Connesso",
+      offline: "Offline: riconnessione… I tuoi messaggi partiranno appena possibile.",
+      restarting: "Il servizio si sta riavviando: riconnessione…", queued: "Una persona ti risponderà a breve. Sei il numero {n} in coda.",
+      withPerson: "Stai parlando con una persona.", ended: "Questa chat è terminata.", newChat: "Inizia una nuova chat",
+      sending: "invio…", notSent: "non inviato: {m}", elsewhere: "Questa chat è aperta in un'altra scheda o finestra.",
+      here: "Continua qui", log: "Conversazione", tooLong: "Il messaggio è troppo lungo ({n} di {max} caratteri)." },
+    de: { title: "Chatten Sie mit uns", lang: "Sprache", you: "Sie", bot: "Assistent", worker: "Kundenservice",
+      placeholder: "Nachricht schreiben…", label: "Ihre Nachricht", send: "Senden", talk: "Mit einem Menschen sprechen",
+      person: "Ich möchte bitte mit einem Menschen sprechen.", connecting: "Verbinden…", online: "Verbunden",
+      offline: "Offline: Verbindung wird wiederhergestellt… Ihre Nachrichten werden danach gesendet.",
+      restarting: "Der Dienst startet neu: Verbindung wird wiederhergestellt…", queued: "Gleich ist jemand für Sie da. Sie sind Nummer {n} in der Warteschlange.",
+      withPerson: "Sie chatten mit einem Menschen.", ended: "Dieser Chat ist beendet.", newChat: "Neuen Chat beginnen",
+      sending: "wird gesendet…", notSent: "nicht gesendet: {m}", elsewhere: "Dieser Chat ist in einem anderen Tab oder Fenster geöffnet.",
+      here: "Hier fortsetzen", log: "Unterhaltung", tooLong: "Die Nachricht ist zu lang ({n} von {max} Zeichen)." },
+    nl: { title: "Chat met ons", lang: "Taal", you: "Jij", bot: "Assistent", worker: "Klantenservice",
+      placeholder: "Schrijf een bericht…", label: "Je bericht", send: "Versturen", talk: "Praat met een medewerker",
+      person: "Ik wil graag met een medewerker spreken.", connecting: "Verbinden…", online: "Verbonden",
+      offline: "Offline: opnieuw verbinden… Je berichten worden daarna verstuurd.",
+      restarting: "De dienst start opnieuw: opnieuw verbinden…", queued: "Er komt zo iemand bij je. Je bent nummer {n} in de wachtrij.",
+      withPerson: "Je chat met een medewerker.", ended: "Deze chat is beëindigd.", newChat: "Nieuwe chat beginnen",
+      sending: "versturen…", notSent: "niet verstuurd: {m}", elsewhere: "Deze chat is open in een ander tabblad of venster.",
+      here: "Hier verdergaan", log: "Gesprek", tooLong: "Dat bericht is te lang ({n} van {max} tekens)." },
+    sv: { title: "Chatta med oss", lang: "Språk", you: "Du", bot: "Assistent", worker: "Kundtjänst",
+      placeholder: "Skriv ett meddelande…", label: "Ditt meddelande", send: "Skicka", talk: "Prata med en person",
+      person: "Jag vill prata med en person, tack.", connecting: "Ansluter…", online: "Ansluten",
+      offline: "Offline: ansluter igen… Dina meddelanden skickas sedan.",
+      restarting: "Tjänsten startar om: ansluter igen…", queued: "En person hjälper dig snart. Du är nummer {n} i kön.",
+      withPerson: "Du chattar med en person.", ended: "Chatten är avslutad.", newChat: "Starta en ny chatt",
+      sending: "skickar…", notSent: "inte skickat: {m}", elsewhere: "Chatten är öppen i en annan flik eller ett annat fönster.",
+      here: "Fortsätt här", log: "Konversation", tooLong: "Meddelandet är för långt ({n} av {max} tecken)." },
+    ru: { title: "Напишите нам", lang: "Язык", you: "Вы", bot: "Ассистент", worker: "Поддержка",
+      placeholder: "Напишите сообщение…", label: "Ваше сообщение", send: "Отправить", talk: "Связаться с человеком",
+      person: "Я хочу поговорить с человеком, пожалуйста.", connecting: "Подключение…", online: "Подключено",
+      offline: "Нет связи: переподключение… Сообщения отправятся, когда связь вернётся.",
+      restarting: "Сервис перезапускается: переподключение…", queued: "Скоро с вами свяжется человек. Вы номер {n} в очереди.",
+      withPerson: "Вы общаетесь с человеком.", ended: "Чат завершён.", newChat: "Начать новый чат",
+      sending: "отправка…", notSent: "не отправлено: {m}", elsewhere: "Этот чат открыт в другой вкладке или окне.",
+      here: "Продолжить здесь", log: "Переписка", tooLong: "Сообщение слишком длинное ({n} из {max} символов)." }
+  };
+
+  function $(id) { return document.getElementById(id); }
+  function fill(s, vars) {
+    return s.replace(/\{(\w+)\}/g, function (_, k) { return String(vars[k]); });
+  }
+
+  // The hub's languages, from the page (`data-langs="en:English,it:Italiano"`).
+  var langs = [];
+  (document.documentElement.getAttribute("data-langs") || "en:English").split(",").forEach(function (pair) {
+    var i = pair.indexOf(":");
+    if (i > 0) { langs.push({ code: pair.slice(0, i), name: pair.slice(i + 1) }); }
+  });
+  function served(code) {
+    return langs.some(function (l) { return l.code === code; });
+  }
+  function browserLang() {
+    var wanted = (navigator.languages && navigator.languages.length) ? navigator.languages : [navigator.language || "en"];
+    for (var i = 0; i < wanted.length; i++) {
+      var code = String(wanted[i]).toLowerCase().split("-")[0];
+      if (served(code)) { return code; }
+    }
+    return served("en") ? "en" : (langs[0] ? langs[0].code : "en");
+  }
+
+  // ---- state (persisted) ----
+  function fresh(lang) {
+    return { conversation: null, key: null, stream: null, lastSeq: null, lang: lang, lines: [],
+      outbox: [], closed: null, queued: null, withPerson: false, wrote: false };
+  }
+  var state;
+  try { state = JSON.parse(localStorage.getItem(STORE) || "null"); } catch (e) { state = null; }
+  if (!state || typeof state !== "object" || !Array.isArray(state.lines) || !Array.isArray(state.outbox)) {
+    state = fresh(browserLang());
+  }
+  if (!served(state.lang)) { state.lang = browserLang(); }
+  function save() {
+    try { localStorage.setItem(STORE, JSON.stringify(state)); } catch (e) { /* private mode: keep going in memory */ }
+  }
+  function t() { return T[state.lang] || T.en; }
+
+  function newId(prefix) {
+    var b = new Uint8Array(12);
+    crypto.getRandomValues(b);
+    var s = prefix + "-";
+    for (var i = 0; i < b.length; i++) { s += (b[i] + 256).toString(16).slice(1); }
+    return s;
+  }
+
+  // ---- rendering: the transcript is append-only, so a screen reader announces new lines only ----
+  var log = $("log");
+  var rendered = []; // the <li> of each entry of state.lines, in order
+
+  function lineNode(line) {
+    var li = document.createElement("li");
+    li.className = "line " + line.from + (line.failed ? " failed" : "");
+    var who = document.createElement("span");
+    who.className = "who";
+    who.textContent = line.from === "customer" ? t().you : line.from === "bot" ? t().bot : line.from === "worker" ? t().worker : "";
+    if (who.textContent) { li.appendChild(who); }
+    var text = document.createElement("span");
+    text.className = "text";
+    text.textContent = line.text;
+    li.appendChild(text);
+    if (line.pending || line.failed) {
+      var note = document.createElement("span");
+      note.className = "note";
+      note.textContent = line.failed ? fill(t().notSent, { m: line.failed }) : t().sending;
+      li.appendChild(note);
+    }
+    return li;
+  }
+  function sameLine(a, b) {
+    return a && b && a.from === b.from && a.text === b.text && !!a.pending === !!b.pending && a.failed === b.failed;
+  }
+  var shown = [];
+  function render() {
+    // Keep the longest common prefix; replace the rest (a settled line, or a snapshot).
+    var keep = 0;
+    while (keep < shown.length && keep < state.lines.length && sameLine(shown[keep], state.lines[keep])) { keep++; }
+    var bulk = state.lines.length - keep > 3;
+    if (bulk) { log.setAttribute("aria-busy", "true"); }
+    while (rendered.length > keep) { log.removeChild(rendered.pop()); }
+    for (var i = keep; i < state.lines.length; i++) {
+      var li = lineNode(state.lines[i]);
+      log.appendChild(li);
+      rendered.push(li);
+    }
+    shown = state.lines.map(function (l) { return { from: l.from, text: l.text, pending: l.pending, failed: l.failed }; });
+    if (bulk) { log.removeAttribute("aria-busy"); }
+    log.scrollTop = log.scrollHeight;
+    renderChrome();
+  }
+
+  var conn = { ws: null, ready: false, attempt: 0, timer: null, retryAt: 0, lastHeard: 0, pinger: null,
+    elsewhere: false, restarting: false };
+
+  function renderChrome() {
+    var tx = t();
+    document.documentElement.lang = state.lang;
+    document.title = tx.title;
+    $("title").textContent = tx.title;
+    $("lang-label").textContent = tx.lang;
+    $("text-label").textContent = tx.label;
+    $("text").placeholder = tx.placeholder;
+    $("send").textContent = tx.send;
+    $("person").textContent = tx.talk;
+    $("ended-text").textContent = tx.ended;
+    $("new-chat").textContent = tx.newChat;
+    $("elsewhere-text").textContent = tx.elsewhere;
+    $("here").textContent = tx.here;
+    log.setAttribute("aria-label", tx.log);
+    var closed = !!state.closed;
+    $("ended").hidden = !closed;
+    $("elsewhere").hidden = !conn.elsewhere || closed;
+    $("text").disabled = closed;
+    $("send").disabled = closed;
+    $("person").disabled = closed || state.queued !== null || !!state.withPerson;
+    var status = $("status");
+    var text;
+    var offline = false;
+    if (conn.ready) {
+      text = state.queued !== null ? fill(tx.queued, { n: state.queued }) : state.withPerson ? tx.withPerson : tx.online;
+    } else if (conn.restarting) {
+      text = tx.restarting;
+    } else if (conn.retryAt) {
+      offline = true;
+      text = tx.offline;
+    } else {
+      text = tx.connecting;
+    }
+    status.className = "status" + (offline ? " offline" : "");
+    if (status.textContent !== text) { status.textContent = text; }
+  }
+
+  function fillLangs() {
+    var select = $("lang");
+    while (select.firstChild) { select.removeChild(select.firstChild); }
+    langs.forEach(function (l) {
+      var o = document.createElement("option");
+      o.value = l.code;
+      o.textContent = l.name;
+      select.appendChild(o);
+    });
+    select.value = state.lang;
+  }
+
+  // ---- the connection ----
+  function send(frame) {
+    if (conn.ws && conn.ws.readyState === 1) { conn.ws.send(JSON.stringify(frame)); return true; }
+    return false;
+  }
+
+  function connect() {
+    clearTimeout(conn.timer);
+    conn.timer = null;
+    conn.retryAt = 0;
+    if (conn.ws || conn.elsewhere) { return; }
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/customer";
+    var ws;
+    try { ws = new WebSocket(url); } catch (e) { scheduleReconnect(); return; }
+    conn.ws = ws;
+    conn.ready = false;
+    renderChrome();
+    ws.onopen = function () {
+      conn.lastHeard = Date.now();
+      var start = { id: newId("s"), type: "start", protocol: 1 };
+      if (state.conversation) {
+        start.resume = { conversation: state.conversation, key: state.key, last_seq: state.lastSeq || 0 };
+        if (state.stream) { start.resume.stream = state.stream; }
+      } else {
+        start.lang = state.lang;
+      }
+      ws.send(JSON.stringify(start));
+    };
+    ws.onmessage = function (ev) {
+      conn.lastHeard = Date.now();
+      var frame;
+      try { frame = JSON.parse(ev.data); } catch (e) { return; }
+      if (ws === conn.ws) { onFrame(frame); }
+    };
+    ws.onclose = function (ev) {
+      if (ws !== conn.ws) { return; }
+      conn.ws = null;
+      conn.ready = false;
+      clearInterval(conn.pinger);
+      if (ev.code === 4000) {
+        conn.elsewhere = true;
+        renderChrome();
+        return;
+      }
+      conn.restarting = ev.code === 1011;
+      scheduleReconnect();
+    };
+  }
+
+  function scheduleReconnect() {
+    // Exponential backoff with jitter: 0.5 s, 1 s, 2 s … capped at 30 s, each 50–100 %.
+    var base = Math.min(30000, 500 * Math.pow(2, conn.attempt));
+    conn.attempt++;
+    var wait = Math.round(base * (0.5 + Math.random() * 0.5));
+    conn.retryAt = Date.now() + wait;
+    clearTimeout(conn.timer);
+    conn.timer = setTimeout(connect, wait);
+    renderChrome();
+  }
+
+  function reconnectNow() {
+    if (!conn.ws && !conn.elsewhere) { conn.attempt = 0; connect(); }
+  }
+
+  function onStarted(f) {
+    var resumedOther = state.conversation && state.conversation !== f.conversation;
+    state.conversation = f.conversation;
+    state.key = f.key;
+    if (!f.resumed || resumedOther) { state.lastSeq = null; }
+    state.stream = f.stream;
+    if (f.transcript) {
+      // The hub could not continue our stream (it restarted): its transcript replaces ours.
+      var pending = state.lines.filter(function (l) { return l.pending; });
+      state.lines = f.transcript.messages.map(function (m) { return { from: m.from, text: m.text, at: m.at }; });
+      pending.forEach(function (l) { l.afterSnapshot = true; state.lines.push(l); });
+      state.lastSeq = f.transcript.last_seq;
+      if (f.transcript.closed) { state.closed = f.transcript.closed; }
+    }
+    conn.ready = true;
+    conn.attempt = 0;
+    conn.restarting = false;
+    save();
+    render();
+    state.outbox.forEach(function (m) { send({ id: m.id, type: "message", text: m.text }); });
+    clearInterval(conn.pinger);
+    var ws = conn.ws;
+    conn.pinger = setInterval(function () {
+      if (ws !== conn.ws) { return; }
+      if (Date.now() - conn.lastHeard > 2 * PING_MS) { ws.close(); ws.onclose({ code: 1006 }); return; }
+      send({ id: newId("p"), type: "ping" });
+    }, PING_MS);
+  }
+
+  function onFrame(f) {
+    if (f.seq === 0 || f.seq === undefined) {
+      if (f.type === "started") { onStarted(f); }
+      else if (f.type === "error") { onError(f); }
+      return;
+    }
+    if (state.lastSeq !== null && f.seq <= state.lastSeq) { return; }
+    if (state.lastSeq !== null && f.seq > state.lastSeq + 1) {
+      // A gap: reconnect, and the resume fills it.
+      if (conn.ws) { conn.ws.close(); }
+      return;
+    }
+    apply(f);
+    state.lastSeq = f.seq;
+    save();
+    render();
+  }
+
+  function lineOf(id) {
+    for (var i = 0; i < state.lines.length; i++) { if (state.lines[i].pending === id) { return i; } }
+    return -1;
+  }
+  function settle(id, failed) {
+    state.outbox = state.outbox.filter(function (m) { return m.id !== id; });
+    var i = lineOf(id);
+    if (i < 0) { return; }
+    var line = state.lines[i];
+    delete line.pending;
+    if (failed) { line.failed = failed; }
+    return line;
+  }
+
+  function apply(f) {
+    switch (f.type) {
+      case "message":
+        state.lines.push({ from: f.from, text: f.text, at: f.at });
+        if (f.from === "worker") { state.queued = null; state.withPerson = true; }
+        break;
+      case "queued":
+        state.queued = f.position;
+        state.withPerson = false;
+        break;
+      case "closed":
+        state.closed = f.reason || "resolved";
+        state.outbox.forEach(function (m) { settle(m.id, t().ended); });
+        break;
+      case "ack": {
+        var i = lineOf(f.id);
+        var line = i >= 0 ? state.lines[i] : null;
+        if (f.duplicate && line && line.afterSnapshot) {
+          // Stored before the restart: the snapshot already shows it.
+          state.lines.splice(i, 1);
+          state.outbox = state.outbox.filter(function (m) { return m.id !== f.id; });
+        } else {
+          settle(f.id);
+        }
+        break;
+      }
+      case "error":
+        onError(f);
+        break;
+    }
+  }
+
+  function onError(f) {
+    if (f.code === "unauthorized" && /^s-/.test(f.id || "")) {
+      // The hub does not know this conversation (or the key): start a new one.
+      var outbox = state.outbox;
+      state = fresh(state.lang);
+      state.outbox = outbox;
+      state.lines = outbox.map(function (m) { return { from: "customer", text: m.text, pending: m.id }; });
+      save();
+      render();
+      if (conn.ws) { conn.ws.close(); }
+      return;
+    }
+    if (!f.id) { return; }
+    if (f.code === "unavailable") {
+      // Kept in the outbox; resent, with the same id, after the next reconnect.
+      if (conn.ws) { conn.ws.close(); }
+      return;
+    }
+    if (lineOf(f.id) >= 0) { settle(f.id, f.message || f.code); save(); render(); }
+  }
+
+  // ---- what the customer does ----
+  function say(text) {
+    text = text.replace(/^\s+|\s+$/g, "");
+    if (!text || state.closed) { return false; }
+    var chars = Array.from(text).length;
+    if (chars > MAX_CHARS) {
+      $("status").textContent = fill(t().tooLong, { n: chars, max: MAX_CHARS });
+      return false;
+    }
+    var id = newId("m");
+    state.outbox.push({ id: id, text: text });
+    state.lines.push({ from: "customer", text: text, at: Date.now(), pending: id });
+    state.wrote = true;
+    save();
+    render();
+    if (conn.ready) { send({ id: id, type: "message", text: text }); }
+    return true;
+  }
+
+  $("compose").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var box = $("text");
+    if (say(box.value)) { box.value = ""; }
+    box.focus();
+  });
+  $("text").addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      $("compose").requestSubmit ? $("compose").requestSubmit() : $("send").click();
+    }
+  });
+  $("person").addEventListener("click", function () {
+    say(t().person);
+    $("text").focus();
+  });
+  function restart(lang) {
+    if (conn.ws) { var old = conn.ws; conn.ws = null; old.close(); }
+    clearInterval(conn.pinger);
+    conn.ready = false;
+    conn.elsewhere = false;
+    state = fresh(lang);
+    save();
+    render();
+    connect();
+  }
+  $("new-chat").addEventListener("click", function () {
+    restart(state.lang);
+    $("text").focus();
+  });
+  $("here").addEventListener("click", function () {
+    conn.elsewhere = false;
+    reconnectNow();
+  });
+  $("lang").addEventListener("change", function () {
+    var lang = $("lang").value;
+    if (!served(lang)) { return; }
+    if (!state.wrote && !state.closed && state.conversation && state.outbox.length === 0) {
+      // Nothing said yet: leave this conversation and greet again in the new language.
+      send({ id: newId("l"), type: "leave" });
+      restart(lang);
+    } else {
+      state.lang = lang;
+      save();
+      render();
+    }
+  });
+
+  // Reconnect at once when the network or the customer comes back.
+  window.addEventListener("online", reconnectNow);
+  window.addEventListener("focus", reconnectNow);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") { reconnectNow(); }
+  });
+  // Another tab changed the conversation: follow it.
+  window.addEventListener("storage", function (ev) {
+    if (ev.key !== STORE || !ev.newValue) { return; }
+    try {
+      var next = JSON.parse(ev.newValue);
+      if (next && Array.isArray(next.lines) && (conn.elsewhere || !conn.ws)) { state = next; render(); }
+    } catch (e) { /* ignore */ }
+  });
+
+  fillLangs();
+  render();
+  connect();
+})();
