@@ -200,9 +200,14 @@ impl Drop for Driver {
     }
 }
 
-/// `None` (and a line saying so) when chromium or chromedriver is not installed.
+/// `None` (and a line saying so) when chromium or chromedriver is not installed, unless
+/// `SHIFTDESK_REQUIRE_BROWSER` is set (CI sets it: there the browser tests must run).
 async fn driver(test: &str) -> Option<Driver> {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
+        assert!(
+            std::env::var_os("SHIFTDESK_REQUIRE_BROWSER").is_none(),
+            "{test}: SHIFTDESK_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing"
+        );
         eprintln!(
             "{test}: skipped: no {CHROMIUM} or {CHROMEDRIVER} (apt-get install chromium chromium-driver)"
         );
