@@ -5,15 +5,16 @@
 
 mod common;
 
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 use common::{BIN, add_worker_cli};
+use shiftdesk_testkit::spawn_hub;
 
 const ROWS: u16 = 24;
 const COLS: u16 = 100;
@@ -25,26 +26,13 @@ fn hub_on(dir: &Path, listen: &str) -> (Child, String) {
         .append(true)
         .open(dir.join("hub.log"))
         .expect("hub log");
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["hub", "--listen", listen, "--data-dir"])
         .arg(dir)
         .env("RUST_LOG", "shiftdesk=info")
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("hub starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("hub prints its URL");
-    let url = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    assert!(url.starts_with("ws://127.0.0.1:"), "hub printed: {line}");
-    (child, url)
+        .stderr(log);
+    spawn_hub(command)
 }
 
 /// The screen as a person sees it, fed by a thread reading the pty.

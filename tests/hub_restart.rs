@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -16,31 +15,19 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 use common::{BIN, add_worker_cli, export, hub_process};
+use shiftdesk_testkit::spawn_hub;
 
 /// `shiftdesk hub` logging at info level, as JSON lines, into `dir/hub.log`; its URL.
 fn hub_with_json_logs(dir: &Path) -> (Child, String) {
     let log = std::fs::File::create(dir.join("hub.log")).expect("hub log");
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["hub", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .arg("--data-dir")
         .arg(dir)
         .env("RUST_LOG", "shiftdesk=info")
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("hub starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("hub prints its URL");
-    let url = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    assert!(url.starts_with("ws://127.0.0.1:"), "hub printed: {line}");
-    (child, url)
+        .stderr(log);
+    spawn_hub(command)
 }
 
 fn signal(child: &Child, signal: rustix::process::Signal) {

@@ -56,6 +56,28 @@ pub fn add_worker(dir: &Path, id: &str, langs: &[Lang], role: Role, capacity: u3
     token
 }
 
+/// Spawn a `shiftdesk hub` command (its flags, environment and stderr already set) and wait for
+/// the line it prints when listening; the process and its URL. The caller owns the process.
+pub fn spawn_hub(mut command: std::process::Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("hub starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("hub prints its URL");
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .expect("url at the end of the line")
+        .to_string();
+    assert!(url.starts_with("ws://127.0.0.1:"), "hub printed: {line}");
+    (child, url)
+}
+
 /// A `shiftdesk hub` process on 127.0.0.1:0; killed with SIGKILL when dropped.
 pub struct HubProcess {
     pub child: std::process::Child,
@@ -66,32 +88,19 @@ impl HubProcess {
     /// Start the `shiftdesk` binary at `bin` as a hub on `dir` with extra flags; stderr goes
     /// to `dir/hub.log`. (`bin` is `env!("CARGO_BIN_EXE_shiftdesk")` in the top-level tests.)
     pub fn start(bin: &str, dir: &Path, extra: &[&str]) -> HubProcess {
-        use std::io::BufRead;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("hub.log"))
             .expect("hub log");
-        let mut child = std::process::Command::new(bin)
+        let mut command = std::process::Command::new(bin);
+        command
             .args(["hub", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .args(extra)
             .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("hub starts");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("hub prints its URL");
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .expect("url at the end of the line")
-            .to_string();
-        assert!(url.starts_with("ws://127.0.0.1:"), "hub printed: {line}");
+            .stderr(log);
+        let (child, url) = spawn_hub(command);
         HubProcess { child, url }
     }
 

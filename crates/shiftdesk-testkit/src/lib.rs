@@ -17,4 +17,6 @@ pub mod hub;
 
 pub use client::{Client, FRAME_TIMEOUT, customer, worker};
 pub use fake_hub::{FakeConn, FakeHub};
-pub use hub::{HubProcess, add_worker, add_worker_cli, export, hub, hub_config, start_hub};
+pub use hub::{
+    HubProcess, add_worker, add_worker_cli, export, hub, hub_config, spawn_hub, start_hub,
+};
