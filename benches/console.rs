@@ -96,6 +96,7 @@ fn conversation(id: &str, messages: usize) -> ConversationView {
                 ("plan".into(), "Pay in 3".into()),
                 ("card".into(), "•••• •••• •••• 4242".into()),
             ],
+            verified: vec!["plan".into()],
         },
         language: Lang::En,
         intent: "refund_status".into(),

@@ -163,7 +163,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
             rules: Default::default(),
             metrics_token: None,
             kb: None,
-            chat_origins: Default::default(),
+            chat: Default::default(),
         })
         .await?;
         tracing::info!(url = %hub.url(), data_dir = %data_dir.display(), "demo hub started");

@@ -111,12 +111,8 @@ struct HubArgs {
     /// reread on SIGHUP. Check it first with `shiftdesk kb check DIR`.
     #[arg(long, value_name = "DIR")]
     kb: Option<PathBuf>,
-    /// Origins whose pages may embed the web chat (GET /chat, in an iframe: see /widget.js),
-    /// comma-separated, like `https://shop.example.com,https://help.example.com`; `'self'`
-    /// (the hub's own pages) by default, `*` for any site.
-    #[arg(long, value_name = "ORIGINS", default_value = "'self'",
-          value_parser = shiftdesk_hub::web::ChatOrigins::parse)]
-    chat_origins: shiftdesk_hub::web::ChatOrigins,
+    #[command(flatten)]
+    chat: shiftdesk_hub::chat::ChatArgs,
     /// Log lines on stderr as text, or as JSON objects (one a line) for log shippers.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -267,7 +263,7 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
                 rules: hub_file.rules,
                 metrics_token: args.metrics_token,
                 kb: args.kb,
-                chat_origins: args.chat_origins,
+                chat: args.chat.settings().map_err(anyhow::Error::msg)?,
             };
             if args.check {
                 check_hub(&config)?;

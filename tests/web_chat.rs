@@ -16,12 +16,16 @@ use tokio::io::AsyncBufReadExt;
 
 use fantoccini::{Client as Browser, ClientBuilder, Locator};
 use serde_json::{Value, json};
+use shiftdesk_hub::chat::ChatSecret;
 use shiftdesk_hub::server::RunningHub;
 use shiftdesk_protocol::{Lang, Role};
 use shiftdesk_testkit::{Client, add_worker, hub, hub_config, start_hub, worker};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// The secret the tests' shop signs its customers' context with.
+const SECRET: &[u8] = b"tests-only-secret-0123456789abcdef";
 
 fn http(hub: &RunningHub, path: &str) -> String {
     format!("http://{}{path}", hub.addr)
@@ -31,11 +35,83 @@ fn http(hub: &RunningHub, path: &str) -> String {
 // Without a browser
 // ---------------------------------------------------------------------------------------------
 
+/// What a worker is shown of a customer who opened with `start` (extra fields merged in), once
+/// they asked for a person and the worker accepted.
+async fn customer_as_shown(hub: &RunningHub, worker: &mut Client, start: Value) -> Value {
+    let mut c = Client::connect(&hub.url(), "/ws/customer").await;
+    let mut frame = json!({"type": "start", "protocol": 1, "lang": "en"});
+    for (k, v) in start.as_object().expect("an object") {
+        frame[k] = v.clone();
+    }
+    c.send(frame).await;
+    c.until_type("started").await;
+    c.send(json!({"type": "message", "text": "I want to talk to a person"}))
+        .await;
+    let offer = worker.until_type("offer").await;
+    let conversation = offer["conversation"].as_str().expect("id").to_string();
+    worker
+        .ok(json!({"type": "accept_offer", "conversation": conversation}))
+        .await;
+    let view = worker
+        .seen_or_until("the conversation", |f| {
+            f["type"] == "conversation" && f["conversation"]["id"] == json!(conversation)
+        })
+        .await;
+    worker
+        .ok(json!({"type": "resolve", "conversation": conversation}))
+        .await;
+    view["conversation"]["customer"].clone()
+}
+
+/// Context the operator's backend signed is shown as verified, and wins over what the browser
+/// declared under the same key; a forged or expired token shows nothing of itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_context_is_verified_and_a_forged_one_is_not_shown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "giulia", &[Lang::En], Role::Worker, 3);
+    let mut config = hub_config(dir.path());
+    let secret = ChatSecret::new(SECRET).expect("a secret");
+    config.chat.secret = Some(secret.clone());
+    let hub = start_hub(config).await;
+    let mut w = on_shift(&hub, &token).await;
+
+    let signed = secret.sign(&json!({"plan": "Pay in 3", "customer_id": 4711}));
+    let shown = customer_as_shown(
+        &hub,
+        &mut w,
+        json!({"signed_context": signed, "context": {"plan": "Platinum", "page": "/help"}}),
+    )
+    .await;
+    assert_eq!(shown["verified"], json!(["customer_id", "plan"]), "{shown}");
+    assert_eq!(
+        shown["facts"],
+        json!([["page", "/help"], ["customer_id", "4711"], ["plan", "Pay in 3"]]),
+        "{shown}"
+    );
+
+    let other = ChatSecret::new(&[b'x'; 32]).expect("a secret");
+    let forged = other.sign(&json!({"plan": "Platinum"}));
+    let shown = customer_as_shown(&hub, &mut w, json!({"signed_context": forged})).await;
+    assert_eq!(shown.get("verified"), None, "{shown}");
+    assert_eq!(shown["facts"], json!([]), "{shown}");
+
+    let expired = secret.sign(&json!({"plan": "Pay in 3", "exp": 1_000_000_000}));
+    let shown = customer_as_shown(
+        &hub,
+        &mut w,
+        json!({"signed_context": expired, "context": {"page": "/help"}}),
+    )
+    .await;
+    assert_eq!(shown.get("verified"), None, "{shown}");
+    assert_eq!(shown["facts"], json!([["page", "/help"]]), "{shown}");
+    hub.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_page_is_served_with_a_strict_policy_and_fits_the_budget() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = hub_config(dir.path());
-    config.chat_origins =
+    config.chat.origins =
         shiftdesk_hub::web::ChatOrigins::parse("https://shop.example.com").expect("an origin");
     let hub = start_hub(config).await;
     let urls = ["/chat", "/chat.js", "/chat.css", "/widget.js"].map(|p| http(&hub, p));
@@ -384,8 +460,18 @@ async fn talk_to_a_person_first_then_the_workers_reply_shows_as_text() {
         "[...document.querySelectorAll('#log li.system')].some(li => li.textContent.includes('Giulia'))",
     )
     .await;
+    // A note is never shown, and never makes the customer see "typing".
     w.ok(json!({"type": "note", "conversation": conversation, "text": "NOTE-never-shown"}))
         .await;
+    // The console says the owner is typing a reply: the page shows it, with their name.
+    w.send(json!({"type": "typing", "conversation": conversation}))
+        .await;
+    until(
+        b,
+        "the typing indicator",
+        "!document.getElementById('typing').hidden && document.getElementById('typing').textContent === 'Giulia is typing…'",
+    )
+    .await;
     w.ok(json!({"type": "reply", "conversation": conversation, "text": XSS_WORKER}))
         .await;
     until(
@@ -394,6 +480,16 @@ async fn talk_to_a_person_first_then_the_workers_reply_shows_as_text() {
         "document.querySelector('#log li.worker')",
     )
     .await;
+    // Their line ends the indicator, and is headed with their name.
+    let after_reply = b
+        .execute(
+            "return [document.getElementById('typing').hidden,
+                     document.querySelector('#log li.worker .who').textContent];",
+            vec![],
+        )
+        .await
+        .expect("check");
+    assert_eq!(after_reply, json!([true, "Giulia"]));
     type_line(b, XSS_CUSTOMER).await;
     w.until("the customer's line", |f| {
         f["type"] == "message" && f["message"]["text"] == XSS_CUSTOMER
@@ -608,12 +704,13 @@ async fn a_hub_restart_mid_conversation_loses_nothing_and_repeats_nothing() {
     second.shutdown().await;
 }
 
-/// A shop's page on another origin (another port) that embeds the chat with one script tag.
-async fn shop_site(listener: tokio::net::TcpListener, hub: String) {
+/// A shop's page on another origin (another port) that embeds the chat with one script tag,
+/// with the customer's context signed by the shop's backend.
+async fn shop_site(listener: tokio::net::TcpListener, hub: String, context: String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let page = format!(
         "<!doctype html><html><head><title>Shop</title></head><body><h1>The shop</h1>\
-         <script src=\"{hub}/widget.js\" async></script></body></html>"
+         <script src=\"{hub}/widget.js\" data-context=\"{context}\" async></script></body></html>"
     );
     while let Ok((mut tcp, _)) = listener.accept().await {
         let page = page.clone();
@@ -631,8 +728,9 @@ async fn shop_site(listener: tokio::net::TcpListener, hub: String) {
 }
 
 /// The widget on a site `--chat-origins` allows: the launcher opens the chat in an iframe and
-/// the bot greets. (With the default origins, `'self'`, the browser refuses the frame and the
-/// greeting never comes: checked by hand, it fails on the wait.)
+/// the bot greets; the context the shop signed reaches the worker as verified. (With the
+/// default origins, `'self'`, the browser refuses the frame and the greeting never comes:
+/// checked by hand, it fails on the wait.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_widget_opens_the_chat_on_an_allowed_site() {
     let Some(d) = driver("the_widget").await else {
@@ -645,9 +743,14 @@ async fn the_widget_opens_the_chat_on_an_allowed_site() {
         .expect("a port for the shop");
     let site_url = format!("http://{}", site.local_addr().expect("addr"));
     let mut config = hub_config(dir.path());
-    config.chat_origins = shiftdesk_hub::web::ChatOrigins::parse(&site_url).expect("an origin");
+    config.chat.origins = shiftdesk_hub::web::ChatOrigins::parse(&site_url).expect("an origin");
+    let secret = ChatSecret::new(SECRET).expect("a secret");
+    config.chat.secret = Some(secret.clone());
+    let token = add_worker(dir.path(), "giulia", &[Lang::En], Role::Worker, 2);
     let hub = start_hub(config).await;
-    tokio::spawn(shop_site(site, format!("http://{}", hub.addr)));
+    let mut w = on_shift(&hub, &token).await;
+    let signed = secret.sign(&json!({"email": "ana@example.com", "plan": "Pay in 3"}));
+    tokio::spawn(shop_site(site, format!("http://{}", hub.addr), signed));
 
     b.goto(&site_url).await.expect("open the shop");
     let launcher = b
@@ -671,6 +774,21 @@ async fn the_widget_opens_the_chat_on_an_allowed_site() {
         "document.querySelector('#log li.bot')",
     )
     .await;
+    b.find(Locator::Id("person"))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("click");
+    let offer = w.until_type("offer").await;
+    let conversation = offer["conversation"].as_str().expect("id").to_string();
+    w.ok(json!({"type": "accept_offer", "conversation": conversation}))
+        .await;
+    let view = w
+        .seen_or_until("the conversation", |f| f["type"] == "conversation")
+        .await;
+    let customer = &view["conversation"]["customer"];
+    assert_eq!(customer["verified"], json!(["email", "plan"]), "{customer}");
     b.clone()
         .enter_parent_frame()
         .await
@@ -684,4 +802,193 @@ async fn the_widget_opens_the_chat_on_an_allowed_site() {
         Some("true")
     );
     hub.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_on_shift_is_said_plainly_and_the_chat_waits_for_someone() {
+    let Some(d) = driver("nobody_on_shift").await else {
+        return;
+    };
+    let b = &d.browser;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "giulia", &[Lang::En], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    b.goto(&http(&hub, "/chat")).await.expect("open /chat");
+    until(b, "the greeting", "document.querySelector('#log li.bot')").await;
+    b.find(Locator::Id("person"))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("click");
+    until(
+        b,
+        "the page to say nobody is on shift",
+        "document.getElementById('status').textContent.startsWith('Nobody who speaks your language is on shift')",
+    )
+    .await;
+    screenshot(b, "web-chat-nobody-on-shift.png").await;
+    // The customer leaves and comes back later with the same link: still queued.
+    b.goto("about:blank").await.expect("leave");
+    let mut w = on_shift(&hub, &token).await;
+    let offer = w.until_type("offer").await;
+    let conversation = offer["conversation"].as_str().expect("id").to_string();
+    b.goto(&http(&hub, "/chat")).await.expect("come back");
+    w.ok(json!({"type": "accept_offer", "conversation": conversation}))
+        .await;
+    w.ok(json!({"type": "reply", "conversation": conversation, "text": "Sorry for the wait!"}))
+        .await;
+    until(
+        b,
+        "the reply on the page they came back to",
+        "[...document.querySelectorAll('#log li.worker')].some(li => li.textContent.includes('Sorry for the wait!'))",
+    )
+    .await;
+    let status = b
+        .execute("return document.getElementById('status').textContent;", vec![])
+        .await
+        .expect("status");
+    assert_eq!(status, json!("You are chatting with a person."));
+    hub.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_over_the_rate_limit_is_told_and_the_line_goes_later_once() {
+    let Some(d) = driver("rate_limit").await else {
+        return;
+    };
+    let b = &d.browser;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "giulia", &[Lang::En], Role::Worker, 2);
+    let mut config = hub_config(dir.path());
+    // 20 a minute: a burst of 7, then one every 3 s.
+    config.chat.per_conversation = 20;
+    let hub = start_hub(config).await;
+    let mut w = on_shift(&hub, &token).await;
+    b.goto(&http(&hub, "/chat")).await.expect("open /chat");
+    until(b, "the greeting", "document.querySelector('#log li.bot')").await;
+    type_line(b, "I want to talk to a person").await;
+    let offer = w.until_type("offer").await;
+    let conversation = offer["conversation"].as_str().expect("id").to_string();
+    w.ok(json!({"type": "accept_offer", "conversation": conversation}))
+        .await;
+    // A script in the page sends nine lines at once (a person pasting in a hurry, or a bot).
+    b.execute(
+        "for (let i = 1; i <= 9; i++) {
+           document.getElementById('text').value = 'line ' + i;
+           document.getElementById('send').click();
+         }",
+        vec![],
+    )
+    .await
+    .expect("send nine");
+    until(
+        b,
+        "the rate-limit message",
+        "document.getElementById('status').textContent.startsWith('You are sending messages too quickly')",
+    )
+    .await;
+    screenshot(b, "web-chat-rate-limited.png").await;
+    until(
+        b,
+        "every line to be sent in the end",
+        "document.querySelectorAll('#log li.customer').length === 10 && !document.querySelector('#log li .note')",
+    )
+    .await;
+    for i in 1..=9 {
+        let text = format!("line {i}");
+        w.seen_or_until(&text, |f| {
+            f["type"] == "message" && f["message"]["text"] == json!(text)
+        })
+        .await;
+    }
+    for i in 1..=9 {
+        let text = format!("line {i}");
+        let arrived: usize = w.seen.iter().map(|f| customer_lines(f, &text)).sum();
+        assert_eq!(arrived, 1, "{text} reached the worker {arrived} times");
+    }
+    hub.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_killed_with_sigkill_mid_conversation_loses_nothing_and_repeats_nothing() {
+    let Some(d) = driver("a_hub_killed").await else {
+        return;
+    };
+    let b = &d.browser;
+    let bin = env!("CARGO_BIN_EXE_shiftdesk");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "giulia", &[Lang::En], Role::Worker, 2);
+    let first = shiftdesk_testkit::HubProcess::start(bin, dir.path(), &[]);
+    let base = first.url.replace("ws://", "http://");
+    let port = first.url.rsplit(':').next().expect("a port").to_string();
+    let (mut w, _) = worker(&first.url, &token).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    b.goto(&format!("{base}/chat")).await.expect("open /chat");
+    until(b, "the greeting", "document.querySelector('#log li.bot')").await;
+    type_line(b, "I need a human please").await;
+    let offer = w.until_type("offer").await;
+    let conversation = offer["conversation"].as_str().expect("id").to_string();
+    w.ok(json!({"type": "accept_offer", "conversation": conversation}))
+        .await;
+    w.ok(json!({"type": "reply", "conversation": conversation, "text": "Before the kill."}))
+        .await;
+    type_line(b, "Acked before the kill").await;
+    until(
+        b,
+        "the reply, and the line acked",
+        "document.querySelector('#log li.worker') && document.querySelectorAll('#log li.customer').length === 2 && !document.querySelector('#log li .note')",
+    )
+    .await;
+    let before = lines(b).await;
+    first.kill();
+    until(
+        b,
+        "the page to see the hub gone",
+        "!document.getElementById('status').textContent.startsWith('Connected')",
+    )
+    .await;
+    type_line(b, "Typed while the hub was down").await;
+
+    let listen = format!("127.0.0.1:{port}");
+    let second = shiftdesk_testkit::HubProcess::start(bin, dir.path(), &["--listen", &listen]);
+    b.execute("window.dispatchEvent(new Event('online'));", vec![])
+        .await
+        .expect("online");
+    let (mut w, _) = worker(&second.url, &token).await;
+    until(
+        b,
+        "the outage line to be acked",
+        "document.querySelectorAll('#log li.customer').length === 3 && !document.querySelector('#log li .note')",
+    )
+    .await;
+    w.ok(json!({"type": "reply", "conversation": conversation, "text": "After the restart."}))
+        .await;
+    until(
+        b,
+        "the reply after the restart",
+        "[...document.querySelectorAll('#log li.worker')].some(li => li.textContent.includes('After the restart.'))",
+    )
+    .await;
+    let after = lines(b).await;
+    let mut expected = before.clone();
+    expected.push(("customer".into(), "Typed while the hub was down".into()));
+    expected.push(("worker".into(), "After the restart.".into()));
+    assert_eq!(after, expected, "the transcript after the restart");
+    // A reload shows the same, from the hub's snapshot or the page's own copy alike.
+    b.refresh().await.expect("reload");
+    until(
+        b,
+        "the transcript after a reload",
+        &format!("document.querySelectorAll('#log li').length >= {}", expected.len()),
+    )
+    .await;
+    assert_eq!(lines(b).await, expected, "the reload changed the transcript");
+    let arrived: usize = w
+        .seen
+        .iter()
+        .map(|f| customer_lines(f, "Typed while the hub was down"))
+        .sum();
+    assert_eq!(arrived, 1, "the outage line reached the worker {arrived} times");
 }

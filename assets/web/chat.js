@@ -20,7 +20,8 @@
       restarting: "The service is restarting: reconnecting…", queued: "A person will be with you shortly. You are number {n} in the queue.",
       withPerson: "You are chatting with a person.", ended: "This chat has ended.", newChat: "Start a new chat",
       sending: "sending…", notSent: "not sent: {m}", elsewhere: "This chat is open in another tab or window.",
-      here: "Continue here", log: "Conversation", tooLong: "That message is too long ({n} of {max} characters)." },
+      here: "Continue here", log: "Conversation", tooLong: "That message is too long ({n} of {max} characters).",
+      wait: "Today people are usually answered within {m}.", nobody: "Nobody who speaks your language is on shift right now. Your chat stays in the queue: leave this page open, or come back to it later — it will be here.", typing: "{name} is typing…", tooFast: "You are sending messages too quickly. Your message will be sent in {s} s.", min: "{n} min", lessMin: "a minute" },
     it: { title: "Chatta con noi", lang: "Lingua", you: "Tu", bot: "Assistente", worker: "Assistenza",
       placeholder: "Scrivi un messaggio…", label: "Il tuo messaggio", send: "Invia", talk: "Parla con una persona",
       person: "Vorrei parlare con una persona, per favore.", connecting: "Connessione…", online: "Connesso",
@@ -28,7 +29,8 @@
       restarting: "Il servizio si sta riavviando: riconnessione…", queued: "Una persona ti risponderà a breve. Sei il numero {n} in coda.",
       withPerson: "Stai parlando con una persona.", ended: "Questa chat è terminata.", newChat: "Inizia una nuova chat",
       sending: "invio…", notSent: "non inviato: {m}", elsewhere: "Questa chat è aperta in un'altra scheda o finestra.",
-      here: "Continua qui", log: "Conversazione", tooLong: "Il messaggio è troppo lungo ({n} di {max} caratteri)." },
+      here: "Continua qui", log: "Conversazione", tooLong: "Il messaggio è troppo lungo ({n} di {max} caratteri).",
+      wait: "Oggi di solito si risponde entro {m}.", nobody: "In questo momento non c'è nessuno in turno che parli la tua lingua. La chat resta in coda: lascia aperta questa pagina o tornaci più tardi, la ritroverai qui.", typing: "{name} sta scrivendo…", tooFast: "Stai inviando messaggi troppo in fretta. Il messaggio partirà tra {s} s.", min: "{n} min", lessMin: "un minuto" },
     de: { title: "Chatten Sie mit uns", lang: "Sprache", you: "Sie", bot: "Assistent", worker: "Kundenservice",
       placeholder: "Nachricht schreiben…", label: "Ihre Nachricht", send: "Senden", talk: "Mit einem Menschen sprechen",
       person: "Ich möchte bitte mit einem Menschen sprechen.", connecting: "Verbinden…", online: "Verbunden",
@@ -36,7 +38,8 @@
       restarting: "Der Dienst startet neu: Verbindung wird wiederhergestellt…", queued: "Gleich ist jemand für Sie da. Sie sind Nummer {n} in der Warteschlange.",
       withPerson: "Sie chatten mit einem Menschen.", ended: "Dieser Chat ist beendet.", newChat: "Neuen Chat beginnen",
       sending: "wird gesendet…", notSent: "nicht gesendet: {m}", elsewhere: "Dieser Chat ist in einem anderen Tab oder Fenster geöffnet.",
-      here: "Hier fortsetzen", log: "Unterhaltung", tooLong: "Die Nachricht ist zu lang ({n} von {max} Zeichen)." },
+      here: "Hier fortsetzen", log: "Unterhaltung", tooLong: "Die Nachricht ist zu lang ({n} von {max} Zeichen).",
+      wait: "Heute antworten wir meist innerhalb von {m}.", nobody: "Gerade ist niemand im Dienst, der Ihre Sprache spricht. Ihr Chat bleibt in der Warteschlange: Lassen Sie diese Seite offen oder kommen Sie später wieder – er ist dann noch da.", typing: "{name} schreibt…", tooFast: "Sie senden zu schnell. Ihre Nachricht wird in {s} s gesendet.", min: "{n} Min.", lessMin: "einer Minute" },
     nl: { title: "Chat met ons", lang: "Taal", you: "Jij", bot: "Assistent", worker: "Klantenservice",
       placeholder: "Schrijf een bericht…", label: "Je bericht", send: "Versturen", talk: "Praat met een medewerker",
       person: "Ik wil graag met een medewerker spreken.", connecting: "Verbinden…", online: "Verbonden",
@@ -44,7 +47,8 @@
       restarting: "De dienst start opnieuw: opnieuw verbinden…", queued: "Er komt zo iemand bij je. Je bent nummer {n} in de wachtrij.",
       withPerson: "Je chat met een medewerker.", ended: "Deze chat is beëindigd.", newChat: "Nieuwe chat beginnen",
       sending: "versturen…", notSent: "niet verstuurd: {m}", elsewhere: "Deze chat is open in een ander tabblad of venster.",
-      here: "Hier verdergaan", log: "Gesprek", tooLong: "Dat bericht is te lang ({n} van {max} tekens)." },
+      here: "Hier verdergaan", log: "Gesprek", tooLong: "Dat bericht is te lang ({n} van {max} tekens).",
+      wait: "Vandaag krijg je meestal binnen {m} antwoord.", nobody: "Er is nu niemand aan het werk die jouw taal spreekt. Je chat blijft in de wachtrij: laat deze pagina open of kom later terug, hij staat hier dan nog.", typing: "{name} is aan het typen…", tooFast: "Je verstuurt te snel berichten. Je bericht wordt over {s} s verstuurd.", min: "{n} min", lessMin: "een minuut" },
     sv: { title: "Chatta med oss", lang: "Språk", you: "Du", bot: "Assistent", worker: "Kundtjänst",
       placeholder: "Skriv ett meddelande…", label: "Ditt meddelande", send: "Skicka", talk: "Prata med en person",
       person: "Jag vill prata med en person, tack.", connecting: "Ansluter…", online: "Ansluten",
@@ -52,7 +56,8 @@
       restarting: "Tjänsten startar om: ansluter igen…", queued: "En person hjälper dig snart. Du är nummer {n} i kön.",
       withPerson: "Du chattar med en person.", ended: "Chatten är avslutad.", newChat: "Starta en ny chatt",
       sending: "skickar…", notSent: "inte skickat: {m}", elsewhere: "Chatten är öppen i en annan flik eller ett annat fönster.",
-      here: "Fortsätt här", log: "Konversation", tooLong: "Meddelandet är för långt ({n} av {max} tecken)." },
+      here: "Fortsätt här", log: "Konversation", tooLong: "Meddelandet är för långt ({n} av {max} tecken).",
+      wait: "I dag får man oftast svar inom {m}.", nobody: "Just nu arbetar ingen som talar ditt språk. Din chatt står kvar i kön: låt sidan vara öppen eller kom tillbaka senare, den finns kvar här.", typing: "{name} skriver…", tooFast: "Du skickar meddelanden för snabbt. Ditt meddelande skickas om {s} s.", min: "{n} min", lessMin: "en minut" },
     ru: { title: "Напишите нам", lang: "Язык", you: "Вы", bot: "Ассистент", worker: "Поддержка",
       placeholder: "Напишите сообщение…", label: "Ваше сообщение", send: "Отправить", talk: "Связаться с человеком",
       person: "Я хочу поговорить с человеком, пожалуйста.", connecting: "Подключение…", online: "Подключено",
@@ -60,7 +65,8 @@
       restarting: "Сервис перезапускается: переподключение…", queued: "Скоро с вами свяжется человек. Вы номер {n} в очереди.",
       withPerson: "Вы общаетесь с человеком.", ended: "Чат завершён.", newChat: "Начать новый чат",
       sending: "отправка…", notSent: "не отправлено: {m}", elsewhere: "Этот чат открыт в другой вкладке или окне.",
-      here: "Продолжить здесь", log: "Переписка", tooLong: "Сообщение слишком длинное ({n} из {max} символов)." }
+      here: "Продолжить здесь", log: "Переписка", tooLong: "Сообщение слишком длинное ({n} из {max} символов).",
+      wait: "Сегодня обычно отвечают в течение {m}.", nobody: "Сейчас на смене нет никого, кто говорит на вашем языке. Ваш чат остаётся в очереди: оставьте страницу открытой или вернитесь позже — он будет здесь.", typing: "{name} печатает…", tooFast: "Вы отправляете сообщения слишком часто. Сообщение уйдёт через {s} с.", min: "{n} мин", lessMin: "минуты" }
   };
 
   function $(id) { return document.getElementById(id); }
@@ -89,7 +95,7 @@
   // ---- state (persisted) ----
   function fresh(lang) {
     return { conversation: null, key: null, stream: null, lastSeq: null, lang: lang, lines: [],
-      outbox: [], closed: null, queued: null, withPerson: false, wrote: false };
+      outbox: [], closed: null, queued: null, wait: null, onShift: null, withPerson: false, wrote: false };
   }
   var state;
   try { state = JSON.parse(localStorage.getItem(STORE) || "null"); } catch (e) { state = null; }
@@ -101,6 +107,20 @@
     try { localStorage.setItem(STORE, JSON.stringify(state)); } catch (e) { /* private mode: keep going in memory */ }
   }
   function t() { return T[state.lang] || T.en; }
+
+  // Context signed by the site's backend (README, "Customer chat"): `#context=TOKEN` in the
+  // page's address (the widget puts it there). Sent once, when a conversation starts.
+  var signedContext = null;
+  (location.hash || "").replace(/^#/, "").split("&").forEach(function (kv) {
+    var i = kv.indexOf("=");
+    if (i > 0 && kv.slice(0, i) === "context") {
+      try { signedContext = decodeURIComponent(kv.slice(i + 1)); } catch (e) { signedContext = null; }
+    }
+  });
+
+  function minutes(ms) {
+    return ms < 60000 ? t().lessMin : fill(t().min, { n: Math.round(ms / 60000) });
+  }
 
   function newId(prefix) {
     var b = new Uint8Array(12);
@@ -119,7 +139,8 @@
     li.className = "line " + line.from + (line.failed ? " failed" : "");
     var who = document.createElement("span");
     who.className = "who";
-    who.textContent = line.from === "customer" ? t().you : line.from === "bot" ? t().bot : line.from === "worker" ? t().worker : "";
+    who.textContent = line.from === "customer" ? t().you : line.from === "bot" ? t().bot
+      : line.from === "worker" ? (line.name || t().worker) : "";
     if (who.textContent) { li.appendChild(who); }
     var text = document.createElement("span");
     text.className = "text";
@@ -156,7 +177,29 @@
   }
 
   var conn = { ws: null, ready: false, attempt: 0, timer: null, retryAt: 0, lastHeard: 0, pinger: null,
-    elsewhere: false, restarting: false };
+    elsewhere: false, restarting: false, notice: null, noticeTimer: null };
+
+  // "… is typing": shown for six seconds after each `typing`, or until their line arrives.
+  var typing = { timer: null };
+  function showTyping(name) {
+    var el = $("typing");
+    el.textContent = fill(t().typing, { name: name || t().worker });
+    el.hidden = false;
+    clearTimeout(typing.timer);
+    typing.timer = setTimeout(hideTyping, 6000);
+  }
+  function hideTyping() {
+    clearTimeout(typing.timer);
+    $("typing").hidden = true;
+  }
+
+  // A passing line in the status bar (a rate limit), for `ms`.
+  function notice(text, ms) {
+    conn.notice = text;
+    clearTimeout(conn.noticeTimer);
+    conn.noticeTimer = setTimeout(function () { conn.notice = null; renderChrome(); }, ms);
+    renderChrome();
+  }
 
   function renderChrome() {
     var tx = t();
@@ -182,8 +225,19 @@
     var status = $("status");
     var text;
     var offline = false;
-    if (conn.ready) {
-      text = state.queued !== null ? fill(tx.queued, { n: state.queued }) : state.withPerson ? tx.withPerson : tx.online;
+    var waiting = false;
+    if (conn.notice) {
+      text = conn.notice;
+      waiting = true;
+    } else if (conn.ready) {
+      if (state.queued !== null && state.onShift === 0) {
+        text = tx.nobody;
+        waiting = true;
+      } else if (state.queued !== null) {
+        text = fill(tx.queued, { n: state.queued }) + (state.wait !== null ? " " + fill(tx.wait, { m: minutes(state.wait) }) : "");
+      } else {
+        text = state.withPerson ? tx.withPerson : tx.online;
+      }
     } else if (conn.restarting) {
       text = tx.restarting;
     } else if (conn.retryAt) {
@@ -192,7 +246,7 @@
     } else {
       text = tx.connecting;
     }
-    status.className = "status" + (offline ? " offline" : "");
+    status.className = "status" + (offline ? " offline" : waiting ? " wait" : "");
     if (status.textContent !== text) { status.textContent = text; }
   }
 
@@ -233,6 +287,7 @@
         if (state.stream) { start.resume.stream = state.stream; }
       } else {
         start.lang = state.lang;
+        if (signedContext) { start.signed_context = signedContext; }
       }
       ws.send(JSON.stringify(start));
     };
@@ -281,10 +336,12 @@
     if (f.transcript) {
       // The hub could not continue our stream (it restarted): its transcript replaces ours.
       var pending = state.lines.filter(function (l) { return l.pending; });
-      state.lines = f.transcript.messages.map(function (m) { return { from: m.from, text: m.text, at: m.at }; });
+      state.lines = f.transcript.messages.map(function (m) { return { from: m.from, text: m.text, at: m.at, name: m.name }; });
       pending.forEach(function (l) { l.afterSnapshot = true; state.lines.push(l); });
       state.lastSeq = f.transcript.last_seq;
       if (f.transcript.closed) { state.closed = f.transcript.closed; }
+      // What the status line says follows the transcript: a person wrote, so one is here.
+      if (state.lines.some(function (l) { return l.from === "worker"; })) { state.queued = null; state.withPerson = true; }
     }
     conn.ready = true;
     conn.attempt = 0;
@@ -305,6 +362,7 @@
     if (f.seq === 0 || f.seq === undefined) {
       if (f.type === "started") { onStarted(f); }
       else if (f.type === "error") { onError(f); }
+      else if (f.type === "typing") { showTyping(f.name); }
       return;
     }
     if (state.lastSeq !== null && f.seq <= state.lastSeq) { return; }
@@ -336,11 +394,13 @@
   function apply(f) {
     switch (f.type) {
       case "message":
-        state.lines.push({ from: f.from, text: f.text, at: f.at });
-        if (f.from === "worker") { state.queued = null; state.withPerson = true; }
+        state.lines.push({ from: f.from, text: f.text, at: f.at, name: f.name });
+        if (f.from === "worker") { state.queued = null; state.withPerson = true; hideTyping(); }
         break;
       case "queued":
         state.queued = f.position;
+        state.wait = typeof f.expected_wait_ms === "number" ? f.expected_wait_ms : null;
+        state.onShift = typeof f.on_shift === "number" ? f.on_shift : null;
         state.withPerson = false;
         break;
       case "closed":
@@ -378,6 +438,15 @@
       return;
     }
     if (!f.id) { return; }
+    if (f.code === "rate_limited" && lineOf(f.id) >= 0) {
+      // Too fast: the line stays pending and goes again, with its id, when the hub says.
+      var wait = Math.max(500, f.retry_after_ms || 1000);
+      notice(fill(t().tooFast, { s: Math.ceil(wait / 1000) }), wait);
+      setTimeout(function () {
+        state.outbox.forEach(function (m) { if (m.id === f.id && conn.ready) { send({ id: m.id, type: "message", text: m.text }); } });
+      }, wait);
+      return;
+    }
     if (f.code === "unavailable") {
       // Kept in the outbox; resent, with the same id, after the next reconnect.
       if (conn.ws) { conn.ws.close(); }

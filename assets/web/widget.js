@@ -3,6 +3,8 @@
 // It adds a launcher button at the bottom right; the chat itself (HUB/chat) opens in an
 // iframe, loaded on the first click, so a visitor who never opens it costs the hub nothing.
 // The hub lets only the origins given with `shiftdesk hub --chat-origins` frame the chat.
+// data-context="TOKEN": the customer's context signed by your backend (README, "Customer
+// chat"); it travels in the frame's URL fragment, which is never sent to a server.
 "use strict";
 (function () {
   var me = document.currentScript;
@@ -11,6 +13,7 @@
   var hub = new URL(me.src).origin;
   var label = me.getAttribute("data-label") || "Chat with us";
   var close = me.getAttribute("data-close-label") || "Close chat";
+  var context = me.getAttribute("data-context") || "";
 
   function css(el, props) {
     for (var k in props) { if (Object.prototype.hasOwnProperty.call(props, k)) { el.style[k] = props[k]; } }
@@ -38,7 +41,7 @@
   function open() {
     if (!frame) {
       frame = document.createElement("iframe");
-      frame.src = hub + "/chat?embed=1";
+      frame.src = hub + "/chat?embed=1" + (context ? "#context=" + encodeURIComponent(context) : "");
       frame.title = label;
       css(frame, { width: "100%", height: "100%", border: "0" });
       panel.appendChild(frame);

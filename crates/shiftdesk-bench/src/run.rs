@@ -239,6 +239,11 @@ impl Env {
             &dir.display().to_string(),
             "--offer-timeout",
             "1",
+            // The load generator's customers write far faster than people: no chat limits.
+            "--chat-rate",
+            "0",
+            "--chat-address-rate",
+            "0",
         ]
         .iter()
         .map(|s| s.to_string())

@@ -6,7 +6,10 @@
 //! ids (PROTOCOL.md 8.2, steps 5 to 7). The console's `App` does the same in its pure core,
 //! with retries on `unavailable` on top.
 
+use std::time::Duration;
+
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::outbox::{IdGen, Outbox};
 use crate::session::{ConnState, Frame, HubEvent, Session, SessionEvent};
@@ -17,6 +20,8 @@ pub struct Courier<F: Frame, E> {
     outbox: Outbox<F>,
     ids: IdGen,
     conn: ConnState,
+    /// Commands the hub asked to get again later (`rate_limited`), with when.
+    later: Vec<(Instant, String)>,
 }
 
 impl<F: Frame, E: HubEvent> Courier<F, E> {
@@ -30,6 +35,7 @@ impl<F: Frame, E: HubEvent> Courier<F, E> {
             outbox: Outbox::default(),
             ids: IdGen::random(),
             conn: ConnState::Connecting { attempt: 1 },
+            later: Vec::new(),
         }
     }
 
@@ -47,7 +53,15 @@ impl<F: Frame, E: HubEvent> Courier<F, E> {
     /// The next event of the session, after the courier has done its part: resend the outbox
     /// on login, settle an entry on its answer. `None` once the session has ended.
     pub async fn next(&mut self) -> Option<SessionEvent<E>> {
-        let event = self.events.recv().await?;
+        let event = loop {
+            let Some(due) = self.later.iter().map(|(at, _)| *at).min() else {
+                break self.events.recv().await?;
+            };
+            tokio::select! {
+                event = self.events.recv() => break event?,
+                _ = tokio::time::sleep_until(due) => self.send_due(),
+            }
+        };
         match &event {
             SessionEvent::Conn(state) => {
                 self.conn = state.clone();
@@ -57,14 +71,35 @@ impl<F: Frame, E: HubEvent> Courier<F, E> {
                     }
                 }
             }
-            SessionEvent::Frame(event) => {
-                if let Some(id) = event.answer_to() {
+            SessionEvent::Frame(event) => match (event.answer_to(), event.retry_after_ms()) {
+                (Some(id), Some(wait)) if self.outbox.get(id).is_some() => {
+                    let at = Instant::now() + Duration::from_millis(wait);
+                    self.later.push((at, id.to_string()));
+                }
+                (Some(id), _) => {
                     self.outbox.take(id);
                 }
-            }
+                (None, _) => {}
+            },
             SessionEvent::Lost(_) => {}
         }
         Some(event)
+    }
+
+    /// Send again, with their ids, the commands whose "later" has come (if not logged in, the
+    /// next login sends them with the rest of the outbox).
+    fn send_due(&mut self) {
+        let now = Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = self.later.drain(..).partition(|(at, _)| *at <= now);
+        self.later = later;
+        if self.conn != ConnState::Connected {
+            return;
+        }
+        for (_, id) in due {
+            if let Some(pending) = self.outbox.get(&id) {
+                self.session.send(pending.frame.clone());
+            }
+        }
     }
 
     /// Commands the hub has not answered yet.

@@ -23,6 +23,9 @@ pub struct CustomerConfig {
     pub lang: Option<Lang>,
     /// What the site knows about the customer, shown to the worker masked.
     pub context: BTreeMap<String, String>,
+    /// Context signed by the operator's backend (PROTOCOL.md 6.1), shown to workers as
+    /// verified.
+    pub signed_context: Option<String>,
 }
 
 impl CustomerConfig {
@@ -41,6 +44,7 @@ pub struct CustomerDialect {
     name: Option<String>,
     lang: Option<Lang>,
     context: BTreeMap<String, String>,
+    signed_context: Option<String>,
     /// The conversation's id and key, once `started`.
     conversation: Option<(String, String)>,
 }
@@ -52,6 +56,7 @@ impl CustomerDialect {
             name,
             lang,
             context: BTreeMap::new(),
+            signed_context: None,
             conversation: None,
         }
     }
@@ -71,6 +76,7 @@ pub fn spawn_with(config: CustomerConfig, liveness: Liveness) -> (CustomerSessio
         name: config.name,
         lang: config.lang,
         context: config.context,
+        signed_context: config.signed_context,
         conversation: None,
     };
     session::spawn(dialect, config.endpoint, liveness)
@@ -96,6 +102,17 @@ impl HubEvent for CustomerEvent {
     fn answer_to(&self) -> Option<&str> {
         match self {
             CustomerEvent::Ack { id, .. } | CustomerEvent::Error { id: Some(id), .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    fn retry_after_ms(&self) -> Option<u64> {
+        match self {
+            CustomerEvent::Error {
+                code: ErrorCode::RateLimited,
+                retry_after_ms,
+                ..
+            } => Some(retry_after_ms.unwrap_or(1000)),
             _ => None,
         }
     }
@@ -127,6 +144,7 @@ impl Dialect for CustomerDialect {
                 lang: self.lang,
                 resume,
                 context: self.context.clone(),
+                signed_context: self.signed_context.clone(),
             },
         }
     }
@@ -157,6 +175,7 @@ impl Dialect for CustomerDialect {
                 id: Some(id),
                 code,
                 message,
+                ..
             } if id == login_id => match code {
                 ErrorCode::Unauthorized if self.conversation.is_some() => {
                     // PROTOCOL.md 8.2, step 3: forget the conversation and start a new one.
@@ -166,7 +185,9 @@ impl Dialect for CustomerDialect {
                     ))
                 }
                 ErrorCode::Version => Verdict::Refused(format!("protocol mismatch: {message}")),
-                ErrorCode::Unavailable => Verdict::Retry(format!("the hub is busy: {message}")),
+                ErrorCode::Unavailable | ErrorCode::RateLimited => {
+                    Verdict::Retry(format!("the hub is busy: {message}"))
+                }
                 _ => Verdict::Refused(format!("the hub refused the conversation: {message}")),
             },
             CustomerEvent::Pong { .. } => Verdict::Pong,

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use crate::Courier;
 use crate::customer::{self, CustomerConfig};
 use crate::session::{ConnState, SessionEvent};
-use shiftdesk_protocol::{Author, CustomerCommand, CustomerEvent, Lang};
+use shiftdesk_protocol::{Author, CustomerCommand, CustomerEvent, ErrorCode, Lang};
 
 pub struct CustomerOptions {
     pub hub: String,
@@ -133,16 +133,32 @@ fn received(
             }
             *started = true;
         }
-        CustomerEvent::Message { from, text, at } => {
+        CustomerEvent::Message {
+            from,
+            text,
+            at,
+            name,
+        } => {
             if matches!(from, Author::Bot | Author::Worker) && pending <= 1 {
                 *awaiting_reply = false;
             }
-            println!(
-                "{}",
-                serde_json::json!({"from": from, "text": text, "at": at})
-            );
+            let mut line = serde_json::json!({"from": from, "text": text, "at": at});
+            if let Some(name) = name {
+                line["name"] = name.into();
+            }
+            println!("{line}");
         }
-        CustomerEvent::Error { id, code, message } => {
+        CustomerEvent::Error {
+            code: ErrorCode::RateLimited,
+            message,
+            ..
+        } => {
+            // The courier keeps the line and sends it again when the hub says.
+            eprintln!("{message} (sent again by itself)");
+        }
+        CustomerEvent::Error {
+            id, code, message, ..
+        } => {
             // A refused message is answered (the courier settled it), so we don't wait for it.
             eprintln!(
                 "hub error {code:?} for {}: {message}",
@@ -156,7 +172,15 @@ fn received(
             );
             return true;
         }
-        CustomerEvent::Ack { .. } | CustomerEvent::Queued { .. } | CustomerEvent::Pong { .. } => {}
+        CustomerEvent::Queued {
+            on_shift: Some(0), ..
+        } => eprintln!(
+            "nobody who speaks your language is on shift right now; you stay in the queue"
+        ),
+        CustomerEvent::Ack { .. }
+        | CustomerEvent::Queued { .. }
+        | CustomerEvent::Pong { .. }
+        | CustomerEvent::Typing { .. } => {}
     }
     false
 }

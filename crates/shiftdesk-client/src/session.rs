@@ -88,6 +88,12 @@ pub trait Frame:
 pub trait HubEvent: DeserializeOwned + Send + Sync + std::fmt::Debug + 'static {
     /// The command id this event answers (`ack` or `error` with an id), if any.
     fn answer_to(&self) -> Option<&str>;
+
+    /// An answer that says "not now": send the same command again after this many
+    /// milliseconds (`rate_limited`). The command stays waiting until then.
+    fn retry_after_ms(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// What a dialect makes of a hub frame.

@@ -85,6 +85,7 @@ async fn a_customer_is_resumed_with_its_key_and_started_afresh_when_unknown() {
         from: Author::Bot,
         text: "Hi Kim".into(),
         at: 1,
+        name: None,
     };
     ws.send_event(1, &bot).await;
     ws.send_event(
@@ -131,6 +132,7 @@ async fn a_customer_is_resumed_with_its_key_and_started_afresh_when_unknown() {
             id: Some(start.id.clone()),
             code: ErrorCode::Unauthorized,
             message: "unknown conversation".into(),
+            retry_after_ms: None,
         },
     )
     .await;

@@ -39,6 +39,10 @@ pub enum Fact {
         key: String,
         #[serde(default)]
         context: Vec<(String, String)>,
+        /// The keys of `context` signed by the operator's backend (verified); the others are
+        /// what the customer's browser declared.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        verified: Vec<String>,
         at: Millis,
     },
     CustomerSaid {

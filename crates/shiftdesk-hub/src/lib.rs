@@ -6,10 +6,12 @@
 //! - [`engine`], [`committer`], [`conn`], [`draft_pool`], [`seen`]: the shell around the core:
 //!   batching, group commit, streams and resume, the bounded inbox and connection queues;
 //! - [`server`], [`tls`], [`metrics`]: the axum routes, wss:// and what `/metrics` shows;
+//! - [`web`], [`chat`]: the customer chat page and widget; signed context and rate limits;
 //! - [`store`]: the event log, command ledger and accounts, behind traits; SQLite by default;
 //! - [`export`]: conversations and drafts as JSON lines;
 //! - [`kb_eval`]: measuring triage against a labelled set of customer messages.
 
+pub mod chat;
 pub mod committer;
 pub mod conn;
 pub mod dispatch;

@@ -611,6 +611,7 @@ mod tests {
             language: Some(Lang::En),
             key: "k".into(),
             context: Vec::new(),
+            verified: Vec::new(),
             at: 0,
         });
         assert_eq!(

@@ -82,8 +82,8 @@ pub struct HubConfig {
     pub metrics_token: Option<MetricsToken>,
     /// The operator's knowledge-base folder (`--kb`); `None` answers from the built-in articles.
     pub kb: Option<PathBuf>,
-    /// The origins that may frame the web chat (`/chat`); `'self'` by default.
-    pub chat_origins: crate::web::ChatOrigins,
+    /// The web chat: who may frame it, the context secret, the customers' rate limits.
+    pub chat: crate::chat::ChatSettings,
 }
 
 #[derive(Clone)]
@@ -98,6 +98,8 @@ struct AppState {
     /// How far the hub is in stopping. Every connection task holds one, so the sender sees
     /// when the last has ended.
     phase: watch::Receiver<Phase>,
+    /// Customers' signed context and rate limits.
+    chat: Arc<crate::chat::ChatGate>,
 }
 
 /// How far a hub is in stopping, as its connections see it.
@@ -241,7 +243,21 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
             .map(|t| hash_token(t.as_str()).into()),
         data_dir: config.data_dir.as_path().into(),
         phase: phase_rx,
+        chat: Arc::new(crate::chat::ChatGate::new(&config.chat)),
     };
+    // Limits that have recovered are forgotten, so their memory does not grow with history.
+    let gate = Arc::downgrade(&state.chat);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            match gate.upgrade() {
+                Some(gate) => gate.limits.forget_idle(),
+                None => return,
+            }
+        }
+    });
     let app = Router::new()
         .route("/ws/worker", get(worker_ws))
         .route("/ws/customer", get(customer_ws))
@@ -249,7 +265,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .with_state(state)
-        .merge(crate::web::router(&config.chat_origins));
+        .merge(crate::web::router(&config.chat.origins));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let stopped = async {
         let _ = stop_rx.await;
@@ -258,7 +274,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         Some(tls) => {
             let listener = crate::tls::TlsListener::new(listener, tls)?;
             tokio::spawn(async move {
-                let result = axum::serve(listener, app)
+                let result = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
                     .with_graceful_shutdown(stopped)
                     .await;
                 if let Err(e) = result {
@@ -267,11 +283,8 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
             })
         }
         None => tokio::spawn(async move {
-            // Small frames back to back: don't let Nagle hold the second one for an ACK.
-            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            let result = axum::serve(listener, app)
+            let listener = PlainListener(listener);
+            let result = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
                 .with_graceful_shutdown(stopped)
                 .await;
             if let Err(e) = result {
@@ -421,11 +434,56 @@ async fn worker_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Respo
         .on_upgrade(move |socket| serve(socket, state, WorkerDialect { worker: None }))
 }
 
-async fn customer_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+/// The address of a connection's peer, for ws:// and wss:// alike (the customers' limits).
+#[derive(Debug, Clone, Copy)]
+struct Peer(SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
+    for Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, PlainListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, PlainListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
+/// ws:// connections, with Nagle off: small frames back to back must not wait for an ACK.
+struct PlainListener(tokio::net::TcpListener);
+
+impl axum::serve::Listener for PlainListener {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (io, addr) = axum::serve::Listener::accept(&mut self.0).await;
+        let _ = io.set_nodelay(true);
+        (io, addr)
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        axum::serve::Listener::local_addr(&self.0)
+    }
+}
+
+async fn customer_ws(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(Peer(peer)): axum::extract::ConnectInfo<Peer>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let dialect = CustomerDialect {
+        conversation: None,
+        address: state.chat.address(peer.ip(), &headers),
+    };
     ws.max_message_size(LIBRARY_FRAME_LIMIT)
         .max_frame_size(LIBRARY_FRAME_LIMIT)
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| serve(socket, state, CustomerDialect { conversation: None }))
+        .on_upgrade(move |socket| serve(socket, state, dialect))
 }
 
 /// What one read from the socket turned into.
@@ -827,6 +885,18 @@ impl Dialect for WorkerDialect {
 /// Customers: `start` opens (or resumes) one conversation, then messages.
 struct CustomerDialect {
     conversation: Option<String>,
+    /// What the per-address rate limit counts against (`None`: not limited by address).
+    address: Option<std::net::IpAddr>,
+}
+
+/// The answer to a command over a rate limit.
+fn rate_limited(id: String, wait: std::time::Duration) -> CustomerEvent {
+    CustomerEvent::Error {
+        id: Some(id),
+        code: ErrorCode::RateLimited,
+        message: crate::chat::rate_limited_message(wait),
+        retry_after_ms: Some(wait.as_millis().max(1) as u64),
+    }
 }
 
 impl Dialect for CustomerDialect {
@@ -842,6 +912,7 @@ impl Dialect for CustomerDialect {
             id: e.id,
             code: e.code,
             message: e.message,
+            retry_after_ms: None,
         }
     }
 
@@ -862,9 +933,17 @@ impl Dialect for CustomerDialect {
                     lang,
                     resume,
                     context,
+                    signed_context,
                 },
                 None,
             ) => {
+                if resume.is_none()
+                    && let Some(address) = self.address
+                    && let Err(wait) = state.chat.limits.start(address)
+                {
+                    return Ok(Some(rate_limited(frame.id, wait)));
+                }
+                let (context, verified) = state.chat.context(context, signed_context.as_deref());
                 let (reply, rx) = oneshot::channel();
                 let start = EngineMsg::CustomerStart {
                     conn: conn.clone(),
@@ -873,7 +952,8 @@ impl Dialect for CustomerDialect {
                     name,
                     lang,
                     resume,
-                    context: context.into_iter().collect(),
+                    context,
+                    verified,
                     reply,
                 };
                 state.engine.send(start).await.map_err(|_| ())?;
@@ -884,13 +964,24 @@ impl Dialect for CustomerDialect {
                 id: Some(frame.id),
                 code: ErrorCode::Conflict,
                 message: "this connection already has a conversation".into(),
+                retry_after_ms: None,
             })),
             (_, None) => Ok(Some(CustomerEvent::Error {
                 id: Some(frame.id),
                 code: ErrorCode::Unauthorized,
                 message: "the first frame must be `start`".into(),
+                retry_after_ms: None,
             })),
             (command, Some(conversation)) => {
+                if matches!(command, CustomerCommand::Message { .. }) {
+                    let allowed = match self.address {
+                        Some(address) => state.chat.limits.message(conversation, address),
+                        None => state.chat.limits.conversation(conversation),
+                    };
+                    if let Err(wait) = allowed {
+                        return Ok(Some(rate_limited(frame.id, wait)));
+                    }
+                }
                 let msg = EngineMsg::CustomerFrame {
                     conversation: conversation.clone(),
                     frame: protocol::CustomerFrame {

@@ -154,6 +154,7 @@ impl Sim {
             language: Some(lang),
             key: "k".into(),
             context: vec![],
+            verified: Vec::new(),
         });
         effects
             .iter()
@@ -241,11 +242,16 @@ fn asking_for_a_person_offers_to_the_longest_idle_worker() {
     let c = s.customer(Lang::It);
     let effects = s.say(&c, "voglio parlare con un operatore", asked(Lang::It));
     assert_eq!(offers(&effects), vec![("early".to_string(), c.clone())]);
-    // The customer is told a person is coming, with the place in the queue.
+    // The customer is told a person is coming, with the place in the queue and who is on
+    // shift for Italian; no wait is promised before anyone was answered today.
     assert!(effects.iter().any(|e| matches!(
         e,
         Effect::ToCustomer {
-            event: CustomerEvent::Queued { position: 1 },
+            event: CustomerEvent::Queued {
+                position: 1,
+                expected_wait_ms: None,
+                on_shift: Some(2),
+            },
             ..
         }
     )));
@@ -798,7 +804,7 @@ proptest! {
                 Step::Connect(w) => Input::WorkerConnected { info: worker_info(w), resumed: false },
                 Step::Disconnect(w) => Input::WorkerDisconnected { worker: wid(w) },
                 Step::Status(w, s) => Input::Command { worker: wid(w), command: Command::SetStatus(s) },
-                Step::NewCustomer(l) => Input::CustomerOpened { conversation: format!("c{}", conversations.len() + 1), customer: "x".into(), language: Some(LANGS[l]), key: "k".into(), context: vec![] },
+                Step::NewCustomer(l) => Input::CustomerOpened { conversation: format!("c{}", conversations.len() + 1), customer: "x".into(), language: Some(LANGS[l]), key: "k".into(), context: vec![], verified: vec![] },
                 Step::Say(c, human) => {
                     let c = conv(c);
                     let lang = d.conversation_language(&c).unwrap_or(Lang::En);

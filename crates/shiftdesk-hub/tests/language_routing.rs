@@ -115,6 +115,7 @@ impl Sim {
             language: declared,
             key: "k".into(),
             context: vec![],
+            verified: Vec::new(),
         });
         effects
             .iter()

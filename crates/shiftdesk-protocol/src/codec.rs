@@ -37,6 +37,7 @@ const WORKER_TYPES: &[&str] = &[
     "whisper",
     "take_over",
     "hand_back",
+    "typing",
 ];
 const CUSTOMER_TYPES: &[&str] = &["start", "ping", "message", "leave"];
 
@@ -56,6 +57,13 @@ pub fn decode_customer(text: &str) -> Result<CustomerFrame, DecodeError> {
     let frame: CustomerFrame = decode(text, CUSTOMER_TYPES, |f: &CustomerFrame| &f.id)?;
     let checked = match &frame.command {
         CustomerCommand::Message { text } => check_text("text", text),
+        CustomerCommand::Start {
+            signed_context: Some(token),
+            ..
+        } if token.len() > MAX_SIGNED_CONTEXT_BYTES => Err(format!(
+            "`signed_context` is {} bytes; the limit is {MAX_SIGNED_CONTEXT_BYTES}",
+            token.len()
+        )),
         CustomerCommand::Start { context, .. } if context.len() > 20 => {
             Err("`context` has more than 20 entries".into())
         }

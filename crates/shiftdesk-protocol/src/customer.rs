@@ -28,6 +28,11 @@ pub enum CustomerCommand {
         /// masked. At most 20 entries of at most 200 characters.
         #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
         context: std::collections::BTreeMap<String, String>,
+        /// Context signed by the operator's backend (PROTOCOL.md 6.1, "Signed context"):
+        /// `BASE64URL(JSON).HEX(HMAC-SHA256(secret, BASE64URL(JSON)))`. Workers see its entries
+        /// as verified; a token that does not verify is dropped, never shown as fact.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signed_context: Option<String>,
     },
     Ping,
     Message {
@@ -87,6 +92,9 @@ pub enum CustomerEvent {
         id: Option<String>,
         code: ErrorCode,
         message: String,
+        /// With `rate_limited`: when the message may be sent again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     Pong {
         server_time: Millis,
@@ -96,10 +104,26 @@ pub enum CustomerEvent {
         from: Author,
         text: String,
         at: Millis,
+        /// The name of the person who wrote a `worker` line.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
     },
     /// A person is on the way; `position` is the place in the queue (1 = next).
     Queued {
         position: u32,
+        /// Today's median time from the queue to a person in this language; omitted when
+        /// nobody has been answered today (no honest estimate).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected_wait_ms: Option<u64>,
+        /// Workers on shift (available or busy) who speak the conversation's language. `0`:
+        /// nobody is; the conversation stays queued until someone comes on shift.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on_shift: Option<u32>,
+    },
+    /// The person who owns the conversation is typing a reply (`seq: 0`, not stored). Show it
+    /// for about 6 seconds, or until their message arrives.
+    Typing {
+        name: String,
     },
     /// The conversation has ended.
     Closed {
@@ -126,4 +150,7 @@ pub struct CustomerLine {
     pub from: Author,
     pub text: String,
     pub at: Millis,
+    /// The name of the person who wrote a `worker` line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }

@@ -35,6 +35,8 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 pub const MAX_TEXT_CHARS: usize = 4000;
 /// Longest command id, in bytes.
 pub const MAX_ID_BYTES: usize = 64;
+/// Longest `signed_context` token of a customer's `start`.
+pub const MAX_SIGNED_CONTEXT_BYTES: usize = 8 * 1024;
 /// How many stream frames the hub keeps per client for resume.
 pub const RESUME_WINDOW: usize = 2048;
 
@@ -231,6 +233,10 @@ pub struct CustomerContext {
     /// Free-form facts (plan, last payment, ...), masked.
     #[serde(default)]
     pub facts: Vec<(String, String)>,
+    /// The keys of `facts` the operator's backend signed (verified); every other fact is what
+    /// the customer's browser declared. Omitted when none is verified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verified: Vec<String>,
 }
 
 /// Everything a worker needs to show one conversation.

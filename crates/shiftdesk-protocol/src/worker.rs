@@ -83,6 +83,12 @@ pub enum WorkerCommand {
         conversation: ConversationId,
         worker: WorkerId,
     },
+    /// The owner is typing a reply: the customer sees a typing indicator for a few seconds.
+    /// Best effort: never stored, never acknowledged, no error (send it again every few
+    /// seconds while typing; never for notes or whispers).
+    Typing {
+        conversation: ConversationId,
+    },
 }
 
 impl WorkerCommand {
@@ -105,6 +111,7 @@ impl WorkerCommand {
             WorkerCommand::Whisper { .. } => "whisper",
             WorkerCommand::TakeOver { .. } => "take_over",
             WorkerCommand::HandBack { .. } => "hand_back",
+            WorkerCommand::Typing { .. } => "typing",
         }
     }
 
@@ -275,4 +282,7 @@ pub enum ErrorCode {
     StaleDraft,
     /// The hub could not store the command; nothing was applied; retry.
     Unavailable,
+    /// Too many messages in a short time (customers: per conversation and per address); the
+    /// message was not applied. Retry after `retry_after_ms`.
+    RateLimited,
 }

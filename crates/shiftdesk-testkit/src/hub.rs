@@ -21,7 +21,7 @@ pub fn hub_config(dir: &Path) -> HubConfig {
         rules: Default::default(),
         metrics_token: None,
         kb: None,
-        chat_origins: Default::default(),
+        chat: Default::default(),
     }
 }
 

@@ -227,11 +227,13 @@ impl App {
                 self.dirty = true;
                 if self.quitting.is_none() {
                     self.key(key.normalized(), &mut out);
+                    self.tell_typing(&mut out);
                 }
             }
             Msg::Paste(text) => {
                 self.dirty = true;
                 self.paste(text);
+                self.tell_typing(&mut out);
             }
             Msg::Resize => self.dirty = true,
             Msg::Conn(state) => {

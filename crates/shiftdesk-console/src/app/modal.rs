@@ -5,11 +5,17 @@
 
 use ratatui_textarea::{Key as TaKey, TextArea, WrapMode};
 
-use shiftdesk_protocol::{Author, ConversationId, DraftAction, RejectReason, WorkerCommand};
+use shiftdesk_protocol::{
+    Author, ConversationId, DraftAction, Millis, RejectReason, WorkerCommand, WorkerFrame,
+};
 
 use super::keys::to_textarea_input;
-use super::{App, Command, Level, cycle};
+use super::{App, Command, ConnState, Level, cycle};
 use crate::keymap::KeyPress;
+
+/// How often the customer is told again that the worker is typing (their page shows it for
+/// about six seconds after each).
+pub const TYPING_EVERY_MS: Millis = 3_000;
 
 /// A window over the main screen that takes the keys.
 pub enum Modal {
@@ -63,6 +69,10 @@ pub struct EditorState {
     pub textarea: TextArea<'static>,
     /// Cancel was pressed once on changed text: a second press discards it.
     pub discard_armed: bool,
+    /// A key changed the text since the customer was last told the worker is typing.
+    typed: bool,
+    /// When the customer was last told (console clock).
+    typing_told_at: Option<Millis>,
 }
 
 impl EditorState {
@@ -154,6 +164,7 @@ impl App {
             Some(Modal::Editor(editor)) => {
                 editor.textarea.input(input);
                 editor.discard_armed = false;
+                editor.typed = true;
             }
             // One line: Enter is the keymap's business, never a newline.
             Some(Modal::Prompt(prompt)) if input.key != TaKey::Enter => {
@@ -169,6 +180,7 @@ impl App {
             Some(Modal::Editor(editor)) => {
                 editor.textarea.insert_str(text);
                 editor.discard_armed = false;
+                editor.typed = true;
             }
             Some(Modal::Prompt(prompt)) => {
                 prompt.textarea.insert_str(text.replace(['\n', '\r'], " "));
@@ -217,6 +229,39 @@ impl App {
             purpose,
             textarea,
             discard_armed: false,
+            typed: false,
+            typing_told_at: None,
+        }));
+    }
+
+    /// While the worker types a reply (or edits a draft to send), the customer sees "typing"
+    /// for a few seconds: told at most every [`TYPING_EVERY_MS`], outside the outbox (it is
+    /// worth nothing later). Never for a note or a whisper.
+    pub(super) fn tell_typing(&mut self, out: &mut Vec<Command>) {
+        let now = self.now;
+        let connected = self.conn == ConnState::Connected;
+        let Some(Modal::Editor(editor)) = &mut self.modal else {
+            return;
+        };
+        if !std::mem::take(&mut editor.typed) || !connected {
+            return;
+        }
+        let conversation = match &editor.purpose {
+            EditorPurpose::Reply { conversation } | EditorPurpose::EditDraft { conversation, .. } => {
+                conversation.clone()
+            }
+            EditorPurpose::Note { .. } | EditorPurpose::Whisper { .. } => return,
+        };
+        if editor
+            .typing_told_at
+            .is_some_and(|at| now < at.saturating_add(TYPING_EVERY_MS))
+        {
+            return;
+        }
+        editor.typing_told_at = Some(now);
+        out.push(Command::Send(WorkerFrame {
+            id: self.ids.next_id(),
+            command: WorkerCommand::Typing { conversation },
         }));
     }
 

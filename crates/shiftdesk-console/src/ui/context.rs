@@ -1,5 +1,6 @@
 //! The customer beside the transcript: name, language, topic, why a person, facts (as the hub
-//! sends them: card numbers, addresses and phone numbers already masked).
+//! sends them: card numbers, addresses and phone numbers already masked), the facts the
+//! operator's site signed apart from those the customer's browser declared.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -46,11 +47,25 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ),
         ]),
     ]);
-    for (key, value) in &customer.facts {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{key} "), dim()),
+    // Facts the operator's site signed are set apart from what the customer's browser
+    // declared, by a heading in words (never by colour alone): only the first are facts.
+    let fact = |(key, value): &(String, String)| {
+        Line::from(vec![
+            Span::styled(format!(" {key} "), dim()),
             Span::raw(value.clone()),
-        ]));
+        ])
+    };
+    let (verified, declared): (Vec<_>, Vec<_>) = customer
+        .facts
+        .iter()
+        .partition(|(key, _)| customer.verified.contains(key));
+    if !verified.is_empty() {
+        lines.push(Line::styled("✓ verified by your site", bold().fg(Color::Green)));
+        lines.extend(verified.into_iter().map(fact));
+    }
+    if !declared.is_empty() {
+        lines.push(Line::styled("declared, not verified", dim()));
+        lines.extend(declared.into_iter().map(fact));
     }
     frame.render_widget(
         Paragraph::new(lines)

@@ -88,6 +88,7 @@ impl Dispatch {
                 language,
                 key,
                 context,
+                verified,
                 at,
             } => {
                 self.conversations.insert(
@@ -97,6 +98,7 @@ impl Dispatch {
                         customer: customer.clone(),
                         key: key.clone(),
                         context: context.clone(),
+                        verified: verified.clone(),
                         language: language.unwrap_or(Lang::En),
                         declared: language.is_some(),
                         detected: false,

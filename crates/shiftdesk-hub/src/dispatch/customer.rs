@@ -11,6 +11,7 @@ pub(super) struct Opening {
     pub language: Option<Lang>,
     pub key: String,
     pub context: Vec<(String, String)>,
+    pub verified: Vec<String>,
 }
 
 impl Dispatch {
@@ -32,6 +33,7 @@ impl Dispatch {
             language,
             key,
             context,
+            verified,
         } = opening;
         // A language this hub does not serve is treated as undeclared: detected from what the
         // customer writes, among the languages it does serve.
@@ -43,6 +45,7 @@ impl Dispatch {
                 language,
                 key,
                 context,
+                verified,
                 at: now,
             },
             out,
@@ -63,6 +66,7 @@ impl Dispatch {
                 from: Author::Bot,
                 text: greeting,
                 at: now,
+                name: None,
             },
         });
         Ok(())
@@ -213,7 +217,7 @@ impl Dispatch {
                 self.system_line(id, notice, now, out);
                 out.push(Effect::ToCustomer {
                     conversation: id.to_string(),
-                    event: CustomerEvent::Queued { position },
+                    event: self.queued_event(id, now),
                 });
                 self.want_draft(id, 0, out);
             } else if let Some(answer) = decision.bot_answer {
@@ -237,6 +241,7 @@ impl Dispatch {
                         from: Author::Bot,
                         text: answer,
                         at: now,
+                        name: None,
                     },
                 });
             }

@@ -101,6 +101,8 @@ pub enum Input {
         language: Option<Lang>,
         key: String,
         context: Vec<(String, String)>,
+        /// The keys of `context` the operator's backend signed.
+        verified: Vec<String>,
     },
     /// A customer message. While the bot has the conversation the core triages it.
     CustomerMessage {
@@ -258,6 +260,8 @@ struct Conversation {
     /// Secret the customer resumes with.
     key: String,
     context: Vec<(String, String)>,
+    /// The keys of `context` the operator's backend signed; the rest the customer declared.
+    verified: Vec<String>,
     /// The conversation's language: declared, detected, or English until something is known.
     language: Lang,
     /// The customer declared `language` when opening (detection then only refines it through
@@ -453,12 +457,14 @@ impl Dispatch {
                 language,
                 key,
                 context,
+                verified,
             } => {
                 let opening = Opening {
                     customer,
                     language,
                     key,
                     context,
+                    verified,
                 };
                 self.customer_opened(conversation, opening, now, &mut out)?
             }

@@ -151,7 +151,7 @@ impl Dispatch {
         self.system_line(id, notice, now, out);
         out.push(Effect::ToCustomer {
             conversation: id.to_string(),
-            event: CustomerEvent::Queued { position },
+            event: self.queued_event(id, now),
         });
         self.refresh_shadowers(id, out);
     }

@@ -38,7 +38,7 @@ impl Dispatch {
         self.apply(&fact);
         out.push(Effect::Record(fact));
     }
-    pub(super) fn worker_name(&self, worker: &str) -> String {
+    pub fn worker_name(&self, worker: &str) -> String {
         self.workers
             .get(worker)
             .map(|w| w.info.name.clone())
@@ -73,6 +73,7 @@ impl Dispatch {
                 from: Author::Worker,
                 text,
                 at: now,
+                name: Some(self.worker_name(worker)),
             },
         });
         self.send_last_line(id, out);
@@ -125,6 +126,7 @@ impl Dispatch {
                 from: Author::System,
                 text,
                 at: now,
+                name: None,
             },
         });
         self.send_last_line(id, out);
@@ -284,6 +286,7 @@ impl Dispatch {
                     .iter()
                     .map(|(k, v)| (k.clone(), mask(v)))
                     .collect(),
+                verified: c.verified.clone(),
             },
             language: c.language,
             intent: c.intent.clone(),

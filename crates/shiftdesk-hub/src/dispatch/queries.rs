@@ -39,6 +39,7 @@ impl Dispatch {
                 from: m.from,
                 text: m.text.clone(),
                 at: m.at,
+                name: (m.from == Author::Worker).then(|| m.by.clone()).flatten(),
             })
             .collect();
         let closed = match c.state {
@@ -110,6 +111,25 @@ impl Dispatch {
             .iter()
             .position(|(_, _, c)| c == id)
             .map(|p| p as u32 + 1)
+    }
+
+    /// What a queued customer is told: their place, today's typical wait for a person in their
+    /// language (the median; none before anyone was answered today), and how many workers who
+    /// speak it are on shift (available, connected or within their grace).
+    pub fn queued_event(&self, id: &str, now: Millis) -> CustomerEvent {
+        let position = self.queue_position(id).unwrap_or(1);
+        let language = self.conversations.get(id).map_or(Lang::En, |c| c.language);
+        let (typical, _) = percentiles_today(self.time_to_human.get(&language), now);
+        let on_shift = self
+            .workers
+            .values()
+            .filter(|w| w.status == WorkerStatus::Available && w.info.languages.contains(&language))
+            .count();
+        CustomerEvent::Queued {
+            position,
+            expected_wait_ms: typical,
+            on_shift: Some(on_shift as u32),
+        }
     }
 
     pub fn queue_len(&self) -> usize {

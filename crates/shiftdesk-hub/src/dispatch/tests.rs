@@ -253,6 +253,7 @@ proptest! {
                     language: Some(LANGS[l]),
                     key: "k".into(),
                     context: Vec::new(),
+                    verified: Vec::new(),
                 },
                 Step::ToHuman(c) => {
                     let c = conv(c);
@@ -354,6 +355,7 @@ fn passes_are_stepped_over_and_not_counted() {
                 language: Some(Lang::En),
                 key: "k".into(),
                 context: Vec::new(),
+                verified: Vec::new(),
             },
             now,
         )

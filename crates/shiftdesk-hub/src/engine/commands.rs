@@ -6,6 +6,10 @@ use super::*;
 impl Engine {
     pub(super) fn worker_command(&mut self, worker: &str, frame: WorkerFrame, now: Millis) {
         let WorkerFrame { id, command } = frame;
+        if let WorkerCommand::Typing { conversation } = &command {
+            self.typing(worker, conversation);
+            return;
+        }
         let principal = format!("w:{worker}");
         if let Some(previous) = self.previous_result(&principal, &id) {
             let event = match previous {
@@ -94,6 +98,28 @@ impl Engine {
         }
     }
 
+    /// The owner of an open conversation is typing: the customer sees it (outside the
+    /// stream: nothing stored, nothing replayed). From anyone else it is dropped unanswered.
+    fn typing(&mut self, worker: &str, conversation: &str) {
+        let open = self
+            .dispatch
+            .conversation_state(conversation)
+            .is_some_and(|s| s == shiftdesk_protocol::ConversationState::Assigned);
+        if !open || self.dispatch.owner(conversation) != Some(worker) {
+            return;
+        }
+        let name = self.dispatch.worker_name(worker);
+        let conn = self
+            .customers
+            .get(conversation)
+            .and_then(|s| s.conn.as_ref())
+            .cloned();
+        if let Some(conn) = conn {
+            let event = CustomerEvent::Typing { name };
+            self.held.push((conn, protocol::encode(0, &event).into()));
+        }
+    }
+
     pub(super) fn customer_command(
         &mut self,
         conversation: &str,
@@ -112,6 +138,7 @@ impl Engine {
                     id: Some(id),
                     code: ErrorCode::Conflict,
                     message,
+                    retry_after_ms: None,
                 },
             };
             self.send_customer(conversation, &event);
@@ -154,6 +181,7 @@ impl Engine {
                     id: Some(id),
                     code: refusal.code,
                     message: refusal.message,
+                    retry_after_ms: None,
                 },
             ),
         }
@@ -221,7 +249,10 @@ fn to_core_command(command: WorkerCommand) -> Option<Command> {
             conversation,
             worker,
         } => Command::HandBack(conversation, worker),
-        WorkerCommand::Hello { .. } | WorkerCommand::Ping | WorkerCommand::Wallboard => {
+        WorkerCommand::Hello { .. }
+        | WorkerCommand::Ping
+        | WorkerCommand::Wallboard
+        | WorkerCommand::Typing { .. } => {
             return None;
         }
     })

@@ -9,6 +9,7 @@ pub(super) struct Opening {
     pub(super) name: Option<String>,
     pub(super) lang: Option<Lang>,
     pub(super) context: Vec<(String, String)>,
+    pub(super) verified: Vec<String>,
 }
 
 impl Engine {
@@ -116,6 +117,7 @@ impl Engine {
                     id: Some(id.to_string()),
                     code,
                     message,
+                    retry_after_ms: None,
                 },
             )
         };
@@ -184,6 +186,7 @@ impl Engine {
             name,
             lang,
             context,
+            verified,
         } = opening;
         let name = name
             .map(|n| n.trim().chars().take(80).collect::<String>())
@@ -197,6 +200,7 @@ impl Engine {
             language: lang,
             key: key.clone(),
             context,
+            verified,
         };
         let effects = match self.dispatch.handle(input, now) {
             Ok(effects) => effects,

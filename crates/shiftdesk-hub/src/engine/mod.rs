@@ -80,6 +80,8 @@ pub enum EngineMsg {
         lang: Option<Lang>,
         resume: Option<CustomerResume>,
         context: Vec<(String, String)>,
+        /// The keys of `context` the operator's backend signed.
+        verified: Vec<String>,
         reply: oneshot::Sender<Option<ConversationId>>,
     },
     CustomerFrame {
@@ -494,12 +496,14 @@ impl Engine {
                 lang,
                 resume,
                 context,
+                verified,
                 reply,
             } => {
                 let opening = Opening {
                     name,
                     lang,
                     context,
+                    verified,
                 };
                 let conversation = self.customer_start(conn, &id, protocol, opening, resume, now);
                 let _ = reply.send(conversation);
@@ -827,6 +831,7 @@ mod tests {
                 lang: Some(Lang::En),
                 resume: None,
                 context: Vec::new(),
+                verified: Vec::new(),
                 reply,
             })
             .expect("engine running");

@@ -111,6 +111,8 @@ pub fn conversation(id: &str, name: &str, with_draft: bool) -> ConversationView 
                 // Masked by the hub.
                 ("card".into(), "•••• •••• •••• 4242".into()),
             ],
+            // Signed by the operator's site; the card is what the browser declared.
+            verified: vec!["plan".into()],
         },
         language: Lang::It,
         intent: "refund_status".into(),
