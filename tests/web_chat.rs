@@ -831,7 +831,9 @@ async fn nobody_on_shift_is_said_plainly_and_the_chat_waits_for_someone() {
     // The customer leaves and comes back later with the same link: still queued.
     b.goto("about:blank").await.expect("leave");
     let mut w = on_shift(&hub, &token).await;
-    let offer = w.until_type("offer").await;
+    let offer = w
+        .seen_or_until("the offer", |f| f["type"] == "offer")
+        .await;
     let conversation = offer["conversation"].as_str().expect("id").to_string();
     b.goto(&http(&hub, "/chat")).await.expect("come back");
     w.ok(json!({"type": "accept_offer", "conversation": conversation}))

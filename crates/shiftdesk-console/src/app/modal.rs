@@ -162,9 +162,9 @@ impl App {
         let input = to_textarea_input(key);
         match &mut self.modal {
             Some(Modal::Editor(editor)) => {
-                editor.textarea.input(input);
+                // Only a change of the text is typing (not moving the cursor).
+                editor.typed |= editor.textarea.input(input);
                 editor.discard_armed = false;
-                editor.typed = true;
             }
             // One line: Enter is the keymap's business, never a newline.
             Some(Modal::Prompt(prompt)) if input.key != TaKey::Enter => {
