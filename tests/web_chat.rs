@@ -170,6 +170,38 @@ async fn chat_page_is_served_with_a_strict_policy_and_fits_the_budget() {
         total += out.len();
     }
     assert!(total < 30 * 1024, "the web chat is {total} bytes gzipped");
+
+    // Served that way to a browser that accepts it; and once it has a file, a 304.
+    let url = http(&hub, "/chat.js");
+    let (gzipped, etag, again) = tokio::task::spawn_blocking(move || {
+        let mut first = ureq::get(&url)
+            .header("accept-encoding", "gzip, deflate, br")
+            .call()
+            .expect("GET");
+        assert_eq!(first.headers()["content-encoding"], "gzip");
+        let etag = first.headers()["etag"].to_str().expect("ascii").to_string();
+        let body = first.body_mut().read_to_vec().expect("body");
+        let again = ureq::get(&url)
+            .header("accept-encoding", "gzip")
+            .header("if-none-match", &etag)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .expect("GET")
+            .status()
+            .as_u16();
+        (body, etag, again)
+    })
+    .await
+    .expect("requests");
+    let mut js = String::new();
+    flate2::read::GzDecoder::new(gzipped.as_slice())
+        .read_to_string(&mut js)
+        .expect("gunzip");
+    assert_eq!(js, shiftdesk_hub::web::ASSETS[1].1);
+    assert!(etag.starts_with('"'), "{etag}");
+    assert_eq!(again, 304);
     hub.shutdown().await;
 }
 
@@ -993,4 +1025,151 @@ async fn a_hub_killed_with_sigkill_mid_conversation_loses_nothing_and_repeats_no
         .map(|f| customer_lines(f, "Typed while the hub was down"))
         .sum();
     assert_eq!(arrived, 1, "the outage line reached the worker {arrived} times");
+}
+
+/// A TCP proxy in front of the hub that counts the bytes each way, HTTP and websocket alike:
+/// `[to the hub, to the browser]`.
+async fn counting_proxy(
+    hub: std::net::SocketAddr,
+) -> (std::net::SocketAddr, std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port for the proxy");
+    let addr = listener.local_addr().expect("addr");
+    let counts = std::sync::Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    let shared = counts.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(upstream) = tokio::net::TcpStream::connect(hub).await else {
+                continue;
+            };
+            let (mut cr, mut cw) = client.into_split();
+            let (mut ur, mut uw) = upstream.into_split();
+            let (up, down) = (shared.clone(), shared.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                while let Ok(n @ 1..) = cr.read(&mut buf).await {
+                    up[0].fetch_add(n as u64, Ordering::Relaxed);
+                    if uw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                let _ = uw.shutdown().await;
+            });
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                while let Ok(n @ 1..) = ur.read(&mut buf).await {
+                    down[1].fetch_add(n as u64, Ordering::Relaxed);
+                    if cw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                let _ = cw.shutdown().await;
+            });
+        }
+    });
+    (addr, counts)
+}
+
+/// Bytes on the wire for one handled conversation in the real page, through a counting proxy:
+/// the first visit (page, script, style, websocket), the conversation (a routine question the
+/// bot answers, "Talk to a person", the worker typing and replying, the customer answering,
+/// resolved), and a reload (every file revalidated, the conversation resumed). The figures go
+/// to BENCHMARKS.md ("Web chat on the wire"); they are printed, and kept sane by loose limits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_handled_conversation_on_the_wire() {
+    use std::sync::atomic::Ordering;
+    let Some(d) = driver("on_the_wire").await else {
+        return;
+    };
+    let b = &d.browser;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "giulia", &[Lang::En], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    let mut w = on_shift(&hub, &token).await;
+    let (proxy, counts) = counting_proxy(hub.addr).await;
+    let read = || {
+        (
+            counts[0].load(Ordering::Relaxed),
+            counts[1].load(Ordering::Relaxed),
+        )
+    };
+    let mut phases: Vec<(&str, (u64, u64))> = Vec::new();
+    let mut mark = (0, 0);
+    let mut phase = |name: &'static str, now: (u64, u64)| {
+        phases.push((name, (now.0 - mark.0, now.1 - mark.1)));
+        mark = now;
+    };
+
+    b.goto(&format!("http://{proxy}/chat")).await.expect("open /chat");
+    until(b, "the greeting", "document.querySelector('#log li.bot')").await;
+    phase("first visit: page, script, style, websocket, greeting", read());
+
+    type_line(b, "how can I move the due date of my next payment?").await;
+    until(
+        b,
+        "the bot's answer",
+        "document.querySelectorAll('#log li.bot').length >= 2 && !document.querySelector('#log li .note')",
+    )
+    .await;
+    b.find(Locator::Id("person"))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("click");
+    let offer = w.until_type("offer").await;
+    let conversation = offer["conversation"].as_str().expect("id").to_string();
+    w.ok(json!({"type": "accept_offer", "conversation": conversation}))
+        .await;
+    w.send(json!({"type": "typing", "conversation": conversation}))
+        .await;
+    w.ok(json!({"type": "reply", "conversation": conversation,
+                "text": "Hi, I'm Giulia. I have moved your due date by 14 days; you will get an e-mail."}))
+        .await;
+    type_line(b, "Thank you, that's all I needed!").await;
+    w.seen_or_until("the customer's thanks", |f| {
+        f["type"] == "message" && f["message"]["text"] == "Thank you, that's all I needed!"
+    })
+    .await;
+    w.ok(json!({"type": "reply", "conversation": conversation, "text": "You're welcome, have a nice day!"}))
+        .await;
+    w.ok(json!({"type": "resolve", "conversation": conversation}))
+        .await;
+    until(
+        b,
+        "the end",
+        "getComputedStyle(document.getElementById('ended')).display !== 'none'",
+    )
+    .await;
+    phase("the conversation: 3 customer lines, the bot's answer, 2 replies, resolved", read());
+
+    b.refresh().await.expect("reload");
+    until(
+        b,
+        "the transcript after a reload",
+        "document.querySelectorAll('#log li.worker').length === 2",
+    )
+    .await;
+    phase("a reload: files revalidated (304), conversation resumed", read());
+
+    let mut report = String::from("| What | Browser → hub | Hub → browser |\n|---|---:|---:|\n");
+    for (name, (up, down)) in &phases {
+        report.push_str(&format!("| {name} | {up} B | {down} B |\n"));
+    }
+    eprintln!("{report}");
+    std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-chat-wire.md"),
+        &report,
+    )
+    .expect("write the figures");
+    // Loose limits, so that a regression (no compression, no 304s) shows.
+    let (first_up, first_down) = phases[0].1;
+    assert!(first_down < 30 * 1024, "first visit: {first_down} bytes down");
+    assert!(first_up < 8 * 1024, "first visit: {first_up} bytes up");
+    let (_, reload_down) = phases[2].1;
+    assert!(reload_down < first_down / 2, "a reload downloads {reload_down} bytes");
+    hub.shutdown().await;
 }

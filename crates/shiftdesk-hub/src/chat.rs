@@ -385,6 +385,22 @@ mod tests {
         assert!(secret().verify(&format!("{payload}.zz"), 0).is_err());
     }
 
+    /// The worked example of PROTOCOL.md ("Signed context"), computed with Python's `hmac` as
+    /// the README's recipe does: the format is what other languages produce.
+    #[test]
+    fn the_protocol_example_verifies() {
+        let secret = ChatSecret::new(b"0123456789abcdef0123456789abcdef").expect("long enough");
+        let token = "eyJlbWFpbCI6ImFuYUBleGFtcGxlLmNvbSIsInBsYW4iOiJQYXkgaW4gMyJ9.\
+                     7d5714c0b50f1ff485298091e043b4f5009666753d4fd8cb5ed2f8307c8ef46e";
+        assert_eq!(
+            secret.verify(token, 0).expect("verifies"),
+            vec![
+                ("email".to_string(), "ana@example.com".to_string()),
+                ("plan".to_string(), "Pay in 3".to_string()),
+            ]
+        );
+    }
+
     #[test]
     fn an_expired_token_is_refused() {
         let token = secret().sign(&serde_json::json!({"email": "a@b.c", "exp": 1000}));

@@ -9,7 +9,12 @@
 //! hub's own files (no inline ones), connections only back to the hub, and framing only by
 //! the origins the operator allows (`--chat-origins`).
 
+use std::io::Write as _;
+use std::sync::Arc;
+
 use axum::Router;
+use axum::body::Bytes;
+use sha2::Digest as _;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -108,30 +113,116 @@ fn parse_origin(item: &str) -> Result<String, String> {
     Ok(item.strip_suffix('/').unwrap_or(item).to_ascii_lowercase())
 }
 
+/// One file as served: its text, gzipped once at start, and a validator (customers on a weak
+/// link download each file once, compressed, and revalidate it with a 304 afterwards).
+struct File {
+    content_type: &'static str,
+    plain: Bytes,
+    gzip: Bytes,
+    etag: HeaderValue,
+    /// The page's own Content-Security-Policy (only `/chat` has one).
+    csp: Option<HeaderValue>,
+}
+
+impl File {
+    fn new(text: &str, content_type: &'static str, csp: Option<String>) -> Arc<File> {
+        let plain = Bytes::from(text.to_string());
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let gzip = match gz.write_all(&plain).and_then(|()| gz.finish()) {
+            Ok(bytes) => Bytes::from(bytes),
+            // Writing to memory does not fail; if it did, serve the plain text only.
+            Err(_) => Bytes::new(),
+        };
+        let digest = sha2::Sha256::digest(&plain);
+        let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12])))
+            .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
+        Arc::new(File {
+            content_type,
+            plain,
+            gzip,
+            etag,
+            csp: csp.and_then(|c| HeaderValue::from_str(&c).ok()),
+        })
+    }
+
+    fn respond(&self, request: &axum::http::HeaderMap) -> Response {
+        let fresh = request
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|tags| tags.split(',').any(|t| t.trim() == self.etag));
+        let gzip = !self.gzip.is_empty()
+            && request
+                .get(header::ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(accepts_gzip);
+        let mut response = if fresh {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else if gzip {
+            (StatusCode::OK, self.gzip.clone()).into_response()
+        } else {
+            (StatusCode::OK, self.plain.clone()).into_response()
+        };
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
+        if gzip && !fresh {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        headers.insert(header::ETAG, self.etag.clone());
+        if let Some(csp) = &self.csp {
+            headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
+        }
+        common_headers(headers);
+        response
+    }
+}
+
+/// `gzip` among the encodings an `Accept-Encoding` allows (not with `q=0`).
+fn accepts_gzip(accept: &str) -> bool {
+    accept.split(',').any(|item| {
+        let mut parts = item.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let refused = parts.any(|p| p.replace(' ', "") == "q=0" || p.replace(' ', "") == "q=0.0");
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+    })
+}
+
 /// The routes of the web chat; merged into the hub's router.
 pub fn router(origins: &ChatOrigins) -> Router {
-    let csp = origins.content_security_policy();
     let page = CHAT_HTML.replace("{{LANGS}}", &escape_attr(&served_languages()));
-    Router::new()
-        .route(
+    let files = [
+        (
             "/chat",
-            get(move || {
-                let (page, csp) = (page.clone(), csp.clone());
-                async move { html(page, &csp) }
-            }),
-        )
-        .route(
+            File::new(
+                &page,
+                "text/html; charset=utf-8",
+                Some(origins.content_security_policy()),
+            ),
+        ),
+        (
             "/chat.js",
-            get(|| async { asset(CHAT_JS, "text/javascript; charset=utf-8") }),
-        )
-        .route(
-            "/chat.css",
-            get(|| async { asset(CHAT_CSS, "text/css; charset=utf-8") }),
-        )
-        .route(
+            File::new(CHAT_JS, "text/javascript; charset=utf-8", None),
+        ),
+        ("/chat.css", File::new(CHAT_CSS, "text/css; charset=utf-8", None)),
+        (
             "/widget.js",
-            get(|| async { asset(WIDGET_JS, "text/javascript; charset=utf-8") }),
-        )
+            File::new(WIDGET_JS, "text/javascript; charset=utf-8", None),
+        ),
+    ];
+    let mut router = Router::new();
+    for (path, file) in files {
+        router = router.route(
+            path,
+            get(move |headers: axum::http::HeaderMap| {
+                let file = file.clone();
+                async move { file.respond(&headers) }
+            }),
+        );
+    }
+    router
 }
 
 /// `en:English,it:Italiano,…`: the languages the page offers, in the hub's order.
@@ -151,28 +242,6 @@ fn escape_attr(s: &str) -> String {
         .replace('"', "&quot;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-}
-
-fn html(page: String, csp: &str) -> Response {
-    let mut response = (StatusCode::OK, page).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    if let Ok(value) = HeaderValue::from_str(csp) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    common_headers(headers);
-    response
-}
-
-fn asset(body: &'static str, content_type: &'static str) -> Response {
-    let mut response = (StatusCode::OK, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    common_headers(headers);
-    response
 }
 
 fn common_headers(headers: &mut axum::http::HeaderMap) {
@@ -222,6 +291,16 @@ mod tests {
             let err = ChatOrigins::parse(bad).expect_err(bad);
             assert!(err.contains(&format!("`{bad}` is not an origin")), "{err}");
         }
+    }
+
+    #[test]
+    fn gzip_is_sent_only_to_who_accepts_it() {
+        assert!(accepts_gzip("gzip, deflate, br"));
+        assert!(accepts_gzip("br;q=1.0, gzip;q=0.8"));
+        assert!(accepts_gzip("*"));
+        assert!(!accepts_gzip("br, deflate"));
+        assert!(!accepts_gzip("gzip;q=0, br"));
+        assert!(!accepts_gzip("identity"));
     }
 
     #[test]
