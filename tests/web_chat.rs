@@ -85,7 +85,11 @@ async fn signed_context_is_verified_and_a_forged_one_is_not_shown() {
     assert_eq!(shown["verified"], json!(["customer_id", "plan"]), "{shown}");
     assert_eq!(
         shown["facts"],
-        json!([["page", "/help"], ["customer_id", "4711"], ["plan", "Pay in 3"]]),
+        json!([
+            ["page", "/help"],
+            ["customer_id", "4711"],
+            ["plan", "Pay in 3"]
+        ]),
         "{shown}"
     );
 
@@ -860,13 +864,18 @@ async fn nobody_on_shift_is_said_plainly_and_the_chat_waits_for_someone() {
     )
     .await;
     screenshot(b, "web-chat-nobody-on-shift.png").await;
-    // The customer leaves and comes back later with the same link: still queued.
-    b.goto("about:blank").await.expect("leave");
+    // Someone comes on shift: the page says so at once.
     let mut w = on_shift(&hub, &token).await;
-    let offer = w
-        .seen_or_until("the offer", |f| f["type"] == "offer")
-        .await;
+    until(
+        b,
+        "the page to see someone on shift",
+        "document.getElementById('status').textContent.startsWith('A person will be with you shortly')",
+    )
+    .await;
+    let offer = w.seen_or_until("the offer", |f| f["type"] == "offer").await;
     let conversation = offer["conversation"].as_str().expect("id").to_string();
+    // The customer leaves and comes back later with the same link: still there.
+    b.goto("about:blank").await.expect("leave");
     b.goto(&http(&hub, "/chat")).await.expect("come back");
     w.ok(json!({"type": "accept_offer", "conversation": conversation}))
         .await;
@@ -879,7 +888,10 @@ async fn nobody_on_shift_is_said_plainly_and_the_chat_waits_for_someone() {
     )
     .await;
     let status = b
-        .execute("return document.getElementById('status').textContent;", vec![])
+        .execute(
+            "return document.getElementById('status').textContent;",
+            vec![],
+        )
         .await
         .expect("status");
     assert_eq!(status, json!("You are chatting with a person."));
@@ -1015,23 +1027,36 @@ async fn a_hub_killed_with_sigkill_mid_conversation_loses_nothing_and_repeats_no
     until(
         b,
         "the transcript after a reload",
-        &format!("document.querySelectorAll('#log li').length >= {}", expected.len()),
+        &format!(
+            "document.querySelectorAll('#log li').length >= {}",
+            expected.len()
+        ),
     )
     .await;
-    assert_eq!(lines(b).await, expected, "the reload changed the transcript");
+    assert_eq!(
+        lines(b).await,
+        expected,
+        "the reload changed the transcript"
+    );
     let arrived: usize = w
         .seen
         .iter()
         .map(|f| customer_lines(f, "Typed while the hub was down"))
         .sum();
-    assert_eq!(arrived, 1, "the outage line reached the worker {arrived} times");
+    assert_eq!(
+        arrived, 1,
+        "the outage line reached the worker {arrived} times"
+    );
 }
 
 /// A TCP proxy in front of the hub that counts the bytes each way, HTTP and websocket alike:
 /// `[to the hub, to the browser]`.
 async fn counting_proxy(
     hub: std::net::SocketAddr,
-) -> (std::net::SocketAddr, std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>) {
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>,
+) {
     use std::sync::atomic::{AtomicU64, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -1103,9 +1128,14 @@ async fn one_handled_conversation_on_the_wire() {
         mark = now;
     };
 
-    b.goto(&format!("http://{proxy}/chat")).await.expect("open /chat");
+    b.goto(&format!("http://{proxy}/chat"))
+        .await
+        .expect("open /chat");
     until(b, "the greeting", "document.querySelector('#log li.bot')").await;
-    phase("first visit: page, script, style, websocket, greeting", read());
+    phase(
+        "first visit: page, script, style, websocket, greeting",
+        read(),
+    );
 
     type_line(b, "how can I move the due date of my next payment?").await;
     until(
@@ -1144,7 +1174,10 @@ async fn one_handled_conversation_on_the_wire() {
         "getComputedStyle(document.getElementById('ended')).display !== 'none'",
     )
     .await;
-    phase("the conversation: 3 customer lines, the bot's answer, 2 replies, resolved", read());
+    phase(
+        "the conversation: 3 customer lines, the bot's answer, 2 replies, resolved",
+        read(),
+    );
 
     b.refresh().await.expect("reload");
     until(
@@ -1153,7 +1186,10 @@ async fn one_handled_conversation_on_the_wire() {
         "document.querySelectorAll('#log li.worker').length === 2",
     )
     .await;
-    phase("a reload: files revalidated (304), conversation resumed", read());
+    phase(
+        "a reload: files revalidated (304), conversation resumed",
+        read(),
+    );
 
     let mut report = String::from("| What | Browser → hub | Hub → browser |\n|---|---:|---:|\n");
     for (name, (up, down)) in &phases {
@@ -1167,9 +1203,15 @@ async fn one_handled_conversation_on_the_wire() {
     .expect("write the figures");
     // Loose limits, so that a regression (no compression, no 304s) shows.
     let (first_up, first_down) = phases[0].1;
-    assert!(first_down < 30 * 1024, "first visit: {first_down} bytes down");
+    assert!(
+        first_down < 30 * 1024,
+        "first visit: {first_down} bytes down"
+    );
     assert!(first_up < 8 * 1024, "first visit: {first_up} bytes up");
     let (_, reload_down) = phases[2].1;
-    assert!(reload_down < first_down / 2, "a reload downloads {reload_down} bytes");
+    assert!(
+        reload_down < first_down / 2,
+        "a reload downloads {reload_down} bytes"
+    );
     hub.shutdown().await;
 }

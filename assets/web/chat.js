@@ -395,7 +395,9 @@
     switch (f.type) {
       case "message":
         state.lines.push({ from: f.from, text: f.text, at: f.at, name: f.name });
-        if (f.from === "worker") { state.queued = null; state.withPerson = true; hideTyping(); }
+        // A worker's line, or the system line naming who joined: a person is here.
+        if (f.from === "worker" || (f.from === "system" && f.name)) { state.queued = null; state.withPerson = true; }
+        if (f.from === "worker") { hideTyping(); }
         break;
       case "queued":
         state.queued = f.position;

@@ -171,8 +171,8 @@ impl ChatSecret {
         let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(payload.trim_end_matches('='))
             .map_err(|_| "the payload is not base64url".to_string())?;
-        let value: serde_json::Value = serde_json::from_slice(&json)
-            .map_err(|e| format!("the payload is not JSON: {e}"))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&json).map_err(|e| format!("the payload is not JSON: {e}"))?;
         let serde_json::Value::Object(object) = value else {
             return Err("the payload is not a JSON object".into());
         };
@@ -362,7 +362,8 @@ mod tests {
 
     #[test]
     fn a_signed_context_verifies_and_a_changed_one_does_not() {
-        let token = secret().sign(&serde_json::json!({"email": "ana@example.com", "plan": "gold", "orders": 3}));
+        let token = secret()
+            .sign(&serde_json::json!({"email": "ana@example.com", "plan": "gold", "orders": 3}));
         let context = secret().verify(&token, 0).expect("verifies");
         assert_eq!(
             context,
@@ -381,7 +382,12 @@ mod tests {
         assert!(err.contains("does not match"), "{err}");
         let other = ChatSecret::new(&[7u8; 32]).expect("long enough");
         assert!(other.verify(&token, 0).is_err());
-        assert!(secret().verify(payload, 0).expect_err("no dot").contains("no `.`"));
+        assert!(
+            secret()
+                .verify(payload, 0)
+                .expect_err("no dot")
+                .contains("no `.`")
+        );
         assert!(secret().verify(&format!("{payload}.zz"), 0).is_err());
     }
 
@@ -447,7 +453,10 @@ mod tests {
         assert!(limits.message("c-1", here).is_ok());
         assert!(limits.message("c-1", here).is_ok());
         let wait = limits.message("c-1", here).expect_err("over the burst");
-        assert!(wait > Duration::from_secs(1) && wait <= Duration::from_secs(10), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(1) && wait <= Duration::from_secs(10),
+            "{wait:?}"
+        );
         assert!(limits.message("c-2", here).is_ok());
         assert!(rate_limited_message(wait).contains("please wait"));
     }

@@ -274,9 +274,10 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         Some(tls) => {
             let listener = crate::tls::TlsListener::new(listener, tls)?;
             tokio::spawn(async move {
-                let result = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
-                    .with_graceful_shutdown(stopped)
-                    .await;
+                let result =
+                    axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
+                        .with_graceful_shutdown(stopped)
+                        .await;
                 if let Err(e) = result {
                     tracing::error!(%e, "server stopped");
                 }
@@ -438,7 +439,8 @@ async fn worker_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Respo
 #[derive(Debug, Clone, Copy)]
 struct Peer(SocketAddr);
 
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
     for Peer
 {
     fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> Peer {
@@ -446,7 +448,9 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crat
     }
 }
 
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, PlainListener>> for Peer {
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, PlainListener>>
+    for Peer
+{
     fn connect_info(stream: axum::serve::IncomingStream<'_, PlainListener>) -> Peer {
         Peer(*stream.remote_addr())
     }

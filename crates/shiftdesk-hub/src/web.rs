@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use sha2::Digest as _;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use sha2::Digest as _;
 
 const CHAT_HTML: &str = include_str!("../../../assets/web/chat.html");
 const CHAT_JS: &str = include_str!("../../../assets/web/chat.js");
@@ -206,7 +206,10 @@ pub fn router(origins: &ChatOrigins) -> Router {
             "/chat.js",
             File::new(CHAT_JS, "text/javascript; charset=utf-8", None),
         ),
-        ("/chat.css", File::new(CHAT_CSS, "text/css; charset=utf-8", None)),
+        (
+            "/chat.css",
+            File::new(CHAT_CSS, "text/css; charset=utf-8", None),
+        ),
         (
             "/widget.js",
             File::new(WIDGET_JS, "text/javascript; charset=utf-8", None),

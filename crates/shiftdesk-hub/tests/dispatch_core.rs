@@ -1397,3 +1397,65 @@ fn a_clarifying_question_is_a_bot_turn_and_never_asked_twice_in_a_row() {
         "{triaged:?}"
     );
 }
+
+/// What `queued` tells a customer, from a list of effects.
+fn queued(effects: &[Effect]) -> Vec<(String, Option<u64>, Option<u32>)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ToCustomer {
+                conversation,
+                event:
+                    CustomerEvent::Queued {
+                        expected_wait_ms,
+                        on_shift,
+                        ..
+                    },
+            } => Some((conversation.clone(), *expected_wait_ms, *on_shift)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn queued_customers_hear_who_is_on_shift_and_todays_typical_wait() {
+    let mut s = Sim::new();
+    // Nobody on shift for Italian: said so, and no wait promised.
+    let first = s.customer(Lang::It);
+    let effects = s.say(&first, "voglio parlare con un operatore", asked(Lang::It));
+    assert_eq!(queued(&effects), vec![(first.clone(), None, Some(0))]);
+    // An English speaker coming on shift changes nothing for Italian customers.
+    s.online("emma", &[Lang::En], 2);
+    assert_eq!(
+        s.d.conversation_state(&first),
+        Some(ConversationState::Queued)
+    );
+    // The first Italian speaker does: the waiting customer is told someone is on shift now.
+    s.now += 30_000;
+    s.run(Input::WorkerConnected {
+        info: info("giulia", &[Lang::It], 2),
+        resumed: false,
+    });
+    let effects = s
+        .cmd("giulia", Command::SetStatus(WorkerStatus::Available))
+        .expect("status accepted");
+    assert_eq!(queued(&effects), vec![(first.clone(), None, Some(1))]);
+    assert_eq!(
+        offers(&effects),
+        vec![("giulia".to_string(), first.clone())]
+    );
+    s.cmd("giulia", Command::AcceptOffer(first.clone()))
+        .expect("accepted");
+    // The first took 30 s today: the next customer hears that as the typical wait.
+    let second = s.customer(Lang::It);
+    let effects = s.say(&second, "voglio parlare con un operatore", asked(Lang::It));
+    assert_eq!(
+        queued(&effects),
+        vec![(second.clone(), Some(30_000), Some(1))]
+    );
+    // Giulia goes on a break, so nobody who speaks Italian is on shift: the customer hears it.
+    let effects = s
+        .cmd("giulia", Command::SetStatus(WorkerStatus::Break))
+        .expect("status accepted");
+    assert_eq!(queued(&effects), vec![(second, Some(30_000), Some(0))]);
+}

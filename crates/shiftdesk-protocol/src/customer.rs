@@ -104,7 +104,8 @@ pub enum CustomerEvent {
         from: Author,
         text: String,
         at: Millis,
-        /// The name of the person who wrote a `worker` line.
+        /// The name of the person who wrote a `worker` line, or, on the `system` line that says
+        /// a person joined, of that person.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
     },

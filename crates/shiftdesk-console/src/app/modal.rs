@@ -247,9 +247,8 @@ impl App {
             return;
         }
         let conversation = match &editor.purpose {
-            EditorPurpose::Reply { conversation } | EditorPurpose::EditDraft { conversation, .. } => {
-                conversation.clone()
-            }
+            EditorPurpose::Reply { conversation }
+            | EditorPurpose::EditDraft { conversation, .. } => conversation.clone(),
             EditorPurpose::Note { .. } | EditorPurpose::Whisper { .. } => return,
         };
         if editor

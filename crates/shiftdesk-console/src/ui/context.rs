@@ -60,7 +60,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .iter()
         .partition(|(key, _)| customer.verified.contains(key));
     if !verified.is_empty() {
-        lines.push(Line::styled("✓ verified by your site", bold().fg(Color::Green)));
+        lines.push(Line::styled(
+            "✓ verified by your site",
+            bold().fg(Color::Green),
+        ));
         lines.extend(verified.into_iter().map(fact));
     }
     if !declared.is_empty() {

@@ -85,7 +85,7 @@ impl Dispatch {
         let name = self.worker_name(worker);
         let language = self.conversations.get(&id).map(|c| c.language);
         let text = notices::joined(language.unwrap_or(Lang::En), &name);
-        self.system_line(&id, text, now, out);
+        self.system_line(&id, text, Some(name), now, out);
         self.send_status(worker, out);
         Ok(())
     }
@@ -249,7 +249,7 @@ impl Dispatch {
         self.owned_conversation(worker, &id)?;
         let language = self.conversations.get(&id).map(|c| c.language);
         let notice = notices::resolved(language.unwrap_or(Lang::En));
-        self.system_line(&id, notice, now, out);
+        self.system_line(&id, notice, None, now, out);
         self.end_for_everyone(&id, "resolved", out);
         self.end_pending_draft(&id, DraftEnd::Abandoned, now, out);
         self.record(
@@ -293,6 +293,7 @@ impl Dispatch {
             return;
         };
         let owned: Vec<ConversationId> = w.owned.iter().cloned().collect();
+        let was_on_shift = w.status == WorkerStatus::Available;
         if status != WorkerStatus::Available
             && let Some(id) = w.offer.clone()
         {
@@ -318,5 +319,57 @@ impl Dispatch {
             out,
         );
         self.send_status(worker, out);
+        self.staffing_changed(worker, was_on_shift, now, out);
+    }
+
+    /// A worker came on shift or left it: where that makes someone, or no one, on shift for a
+    /// language, the customers queued in it are told (`queued` again, with `on_shift`), so a
+    /// page that said "nobody is on shift" does not keep saying it.
+    pub(super) fn staffing_changed(
+        &mut self,
+        worker: &str,
+        was_on_shift: bool,
+        now: Millis,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(w) = self.workers.get(worker) else {
+            return;
+        };
+        let on_shift = w.status == WorkerStatus::Available;
+        if on_shift == was_on_shift {
+            return;
+        }
+        for language in w.info.languages.clone() {
+            let speakers = self
+                .workers
+                .values()
+                .filter(|o| {
+                    o.status == WorkerStatus::Available && o.info.languages.contains(&language)
+                })
+                .count();
+            // Someone now (the first), or no one now (the last left).
+            if speakers != usize::from(on_shift) {
+                continue;
+            }
+            // Waiting for a person: queued, or offered to someone who has not answered yet.
+            let waiting: Vec<ConversationId> = self
+                .conversations
+                .values()
+                .filter(|c| {
+                    c.language == language
+                        && matches!(
+                            c.state,
+                            ConversationState::Queued | ConversationState::Offered
+                        )
+                })
+                .map(|c| c.id.clone())
+                .collect();
+            for id in waiting {
+                out.push(Effect::ToCustomer {
+                    event: self.queued_event(&id, now),
+                    conversation: id,
+                });
+            }
+        }
     }
 }

@@ -214,7 +214,7 @@ impl Dispatch {
                 );
                 let position = self.queue_position(id).unwrap_or(1);
                 let notice = triage::handoff_notice(language, position as usize);
-                self.system_line(id, notice, now, out);
+                self.system_line(id, notice, None, now, out);
                 out.push(Effect::ToCustomer {
                     conversation: id.to_string(),
                     event: self.queued_event(id, now),

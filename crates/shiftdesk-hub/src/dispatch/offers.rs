@@ -56,6 +56,10 @@ impl Dispatch {
             "the index of those away missed"
         );
         for worker in gone {
+            let was_on_shift = self
+                .workers
+                .get(&worker)
+                .is_some_and(|w| w.status == WorkerStatus::Available);
             let owned: Vec<ConversationId> = self.owned_by(&worker);
             for id in owned {
                 let why = format!("{} lost connection", self.worker_name(&worker));
@@ -63,12 +67,13 @@ impl Dispatch {
             }
             self.record(
                 Fact::StatusChanged {
-                    worker,
+                    worker: worker.clone(),
                     status: WorkerStatus::Offline,
                     at: now,
                 },
                 out,
             );
+            self.staffing_changed(&worker, was_on_shift, now, out);
         }
     }
     pub(super) fn disconnect(&mut self, worker: &str, now: Millis, out: &mut Vec<Effect>) {
@@ -148,7 +153,7 @@ impl Dispatch {
         let position = self.queue_position(id).unwrap_or(1);
         let language = self.conversations.get(id).map_or(Lang::En, |c| c.language);
         let notice = triage::handoff_notice(language, position as usize);
-        self.system_line(id, notice, now, out);
+        self.system_line(id, notice, None, now, out);
         out.push(Effect::ToCustomer {
             conversation: id.to_string(),
             event: self.queued_event(id, now),

@@ -105,10 +105,12 @@ impl Dispatch {
             out,
         );
     }
+    /// A line from the system to the customer; `joined`: the person the line says joined.
     pub(super) fn system_line(
         &mut self,
         id: &str,
         text: String,
+        joined: Option<String>,
         now: Millis,
         out: &mut Vec<Effect>,
     ) {
@@ -126,7 +128,7 @@ impl Dispatch {
                 from: Author::System,
                 text,
                 at: now,
-                name: None,
+                name: joined,
             },
         });
         self.send_last_line(id, out);
