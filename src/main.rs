@@ -142,6 +142,15 @@ struct CustomerArgs {
     /// After stdin closes, wait at most this many seconds for replies.
     #[arg(long, default_value_t = 60)]
     wait: u64,
+    /// Context signed by your backend (README, "Customer chat"), shown to the worker as
+    /// verified.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SHIFTDESK_SIGNED_CONTEXT",
+        hide_env_values = true
+    )]
+    signed_context: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -288,6 +297,7 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
                 name: args.name,
                 lang: args.lang,
                 wait: Duration::from_secs(args.wait),
+                signed_context: args.signed_context,
             },
         )),
         Cmd::Admin { command } => match command {

@@ -646,6 +646,20 @@ async fn a_routine_question_is_answered_by_the_bot() {
         json!(["person", "solid", "3px"]),
         "the focus after Shift+Tab"
     );
+    // Enter on it asks for a person, no mouse needed; with nobody on shift, the page says so.
+    b.active_element()
+        .await
+        .expect("the focused button")
+        .send_keys("\u{E007}")
+        .await
+        .expect("Enter");
+    until(
+        b,
+        "the request for a person, by keyboard",
+        "document.querySelectorAll('#log li.customer').length === 2
+         && document.getElementById('status').textContent.startsWith('Nobody who speaks')",
+    )
+    .await;
     d.browser
         .set_window_size(320, 640)
         .await
@@ -907,8 +921,8 @@ async fn a_customer_over_the_rate_limit_is_told_and_the_line_goes_later_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let token = add_worker(dir.path(), "giulia", &[Lang::En], Role::Worker, 2);
     let mut config = hub_config(dir.path());
-    // 20 a minute: a burst of 7, then one every 3 s.
-    config.chat.per_conversation = 20;
+    // 60 a minute: a burst of 30, then one a second.
+    config.chat.per_conversation = 60;
     let hub = start_hub(config).await;
     let mut w = on_shift(&hub, &token).await;
     b.goto(&http(&hub, "/chat")).await.expect("open /chat");
@@ -918,16 +932,16 @@ async fn a_customer_over_the_rate_limit_is_told_and_the_line_goes_later_once() {
     let conversation = offer["conversation"].as_str().expect("id").to_string();
     w.ok(json!({"type": "accept_offer", "conversation": conversation}))
         .await;
-    // A script in the page sends nine lines at once (a person pasting in a hurry, or a bot).
+    // A script in the page sends 34 lines at once (a bot, or a stuck key and Enter).
     b.execute(
-        "for (let i = 1; i <= 9; i++) {
+        "for (let i = 1; i <= 34; i++) {
            document.getElementById('text').value = 'line ' + i;
            document.getElementById('send').click();
          }",
         vec![],
     )
     .await
-    .expect("send nine");
+    .expect("send 34");
     until(
         b,
         "the rate-limit message",
@@ -938,17 +952,17 @@ async fn a_customer_over_the_rate_limit_is_told_and_the_line_goes_later_once() {
     until(
         b,
         "every line to be sent in the end",
-        "document.querySelectorAll('#log li.customer').length === 10 && !document.querySelector('#log li .note')",
+        "document.querySelectorAll('#log li.customer').length === 35 && !document.querySelector('#log li .note')",
     )
     .await;
-    for i in 1..=9 {
+    for i in 1..=34 {
         let text = format!("line {i}");
         w.seen_or_until(&text, |f| {
             f["type"] == "message" && f["message"]["text"] == json!(text)
         })
         .await;
     }
-    for i in 1..=9 {
+    for i in 1..=34 {
         let text = format!("line {i}");
         let arrived: usize = w.seen.iter().map(|f| customer_lines(f, &text)).sum();
         assert_eq!(arrived, 1, "{text} reached the worker {arrived} times");

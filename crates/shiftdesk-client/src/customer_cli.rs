@@ -24,6 +24,8 @@ pub struct CustomerOptions {
     pub lang: Option<Lang>,
     /// After stdin closes, wait at most this long for pending replies.
     pub wait: Duration,
+    /// Context signed by the operator's backend (PROTOCOL.md 6.1).
+    pub signed_context: Option<String>,
 }
 
 /// Give up reconnecting after this long without a working connection.
@@ -36,6 +38,7 @@ pub async fn run(options: CustomerOptions) -> anyhow::Result<()> {
     let mut courier = Courier::new(customer::spawn(CustomerConfig {
         name: options.name.clone(),
         lang: options.lang,
+        signed_context: options.signed_context.clone(),
         ..CustomerConfig::new(options.hub.clone())
     }));
     let result = converse(&mut courier, &options).await;

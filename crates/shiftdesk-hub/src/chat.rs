@@ -40,14 +40,14 @@ pub struct ChatArgs {
     /// shown as verified.
     #[arg(long, value_name = "FILE")]
     pub chat_secret_file: Option<PathBuf>,
-    /// Most messages one conversation may send a minute (a burst of a third of it at once);
+    /// Most messages one conversation may send a minute (a burst of half of it at once);
     /// 0: no limit.
-    #[arg(long, value_name = "N", default_value_t = 60)]
+    #[arg(long, value_name = "N", default_value_t = 120)]
     pub chat_rate: u32,
     /// Most messages and new conversations from one address a minute, all its conversations
-    /// together (a burst of a third of it); 0: no limit. Loopback connections count only with
+    /// together (a burst of half of it); 0: no limit. Loopback connections count only with
     /// --real-ip-header (else a local proxy would put every customer under one limit).
-    #[arg(long, value_name = "N", default_value_t = 300)]
+    #[arg(long, value_name = "N", default_value_t = 600)]
     pub chat_address_rate: u32,
     /// Take the customer's address from this request header, set by your reverse proxy (like
     /// `X-Real-IP`), instead of the connection's (which behind a proxy is the proxy's).
@@ -60,8 +60,8 @@ impl Default for ChatArgs {
         ChatArgs {
             chat_origins: ChatOrigins::default(),
             chat_secret_file: None,
-            chat_rate: 60,
-            chat_address_rate: 300,
+            chat_rate: 120,
+            chat_address_rate: 600,
             real_ip_header: None,
         }
     }
@@ -275,10 +275,11 @@ impl ChatLimits {
     }
 }
 
-/// `per_minute` with a burst of a third of it; `None` for 0 (no limit).
+/// `per_minute` with a burst of half of it (no person writes that many lines at once; a
+/// script soon does); `None` for 0 (no limit).
 fn quota(per_minute: u32) -> Option<Quota> {
     let per_minute = NonZeroU32::new(per_minute)?;
-    let burst = NonZeroU32::new(per_minute.get().div_ceil(3)).unwrap_or(per_minute);
+    let burst = NonZeroU32::new(per_minute.get().div_ceil(2)).unwrap_or(per_minute);
     Some(Quota::per_minute(per_minute).allow_burst(burst))
 }
 
@@ -449,9 +450,10 @@ mod tests {
         };
         let limits = ChatLimits::new(&settings);
         let here = IpAddr::from([127, 0, 0, 1]);
-        // A burst of a third of the minute's six, then a wait of about ten seconds.
-        assert!(limits.message("c-1", here).is_ok());
-        assert!(limits.message("c-1", here).is_ok());
+        // A burst of half the minute's six, then a wait of about ten seconds.
+        for _ in 0..3 {
+            assert!(limits.message("c-1", here).is_ok());
+        }
         let wait = limits.message("c-1", here).expect_err("over the burst");
         assert!(
             wait > Duration::from_secs(1) && wait <= Duration::from_secs(10),
@@ -471,6 +473,7 @@ mod tests {
         let limits = ChatLimits::new(&settings);
         let here = IpAddr::from([10, 0, 0, 1]);
         assert!(limits.start(here).is_ok());
+        assert!(limits.message("c-1", here).is_ok());
         assert!(limits.message("c-1", here).is_err());
         assert!(limits.message("c-1", IpAddr::from([10, 0, 0, 2])).is_ok());
     }

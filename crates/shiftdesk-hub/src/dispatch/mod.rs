@@ -147,7 +147,12 @@ pub enum Command {
 
 /// What the shell must do, in order. Every `Record` of one `handle` call must be durable before
 /// any frame of that call is sent.
+///
+/// Effects live for one `handle` call, in one `Vec`, and the relay's hot path makes one
+/// `ToWorker` per line: boxing the large worker event would cost an allocation per line to save
+/// a little of a short-lived vector.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Effect {
     Record(Fact),
     ToWorker {
