@@ -328,3 +328,51 @@ fn all_patterns_compile_to_words() {
         }
     }
 }
+
+#[test]
+fn cannot_pay_is_hardship_unless_the_payment_failed() {
+    let kb = kb();
+    for (lang, failed, hardship) in [
+        (
+            Lang::De,
+            "ich kann nicht bezahlen, es kommt immer ein fehler",
+            "ich kann nicht bezahlen, das geld reicht diesen monat nicht",
+        ),
+        (
+            Lang::Sv,
+            "jag kan inte betala, får felmeddelande varje gang",
+            "jag kan inte betala nästa delbetalning",
+        ),
+        (
+            Lang::Ru,
+            "не могу оплатить, каждый раз выдает ошибку",
+            "не могу оплатить следующий платеж",
+        ),
+    ] {
+        let d = triage(&kb, failed, Some(lang));
+        assert!(
+            !matches!(d.reason, TriageReason::Sensitive { .. }),
+            "{lang}: {d:?}"
+        );
+        assert_ne!(d.intent, "hardship", "{lang}: {d:?}");
+        let d = triage(&kb, hardship, Some(lang));
+        assert!(
+            matches!(
+                d.reason,
+                TriageReason::Sensitive {
+                    topic: SensitiveTopic::Hardship,
+                    ..
+                }
+            ),
+            "{lang}: {d:?}"
+        );
+    }
+    // Words of hardship itself always count, error or not.
+    let d = triage(
+        &kb,
+        "I can't pay my instalment, it says error, and I lost my job",
+        Some(Lang::En),
+    );
+    assert!(d.to_human, "{d:?}");
+    assert_eq!(d.intent, "hardship");
+}
