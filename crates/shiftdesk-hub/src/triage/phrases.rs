@@ -32,13 +32,16 @@ pub(super) static PERSON_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
             "speak with someone", "talk with someone", "speak to a person",
             "talk to customer service", "speak to customer service", "live chat", "not a bot",
             "not a robot", "no bot", "no bots", "stop the bot", "not the bot",
+            "member of staff", "advisor", "adviser", "call me", "call me back", "put me through",
+            "not a chatbot",
         ],
         // Italian
         &[
             "operator*", "operatric*", "persona reale", "persona vera", "una persona", "un umano",
             "essere umano", "parlare con qualcuno", "parlare con una persona", "assistenza umana",
             "consulente", "addetto", "addetta", "un agente", "non un bot", "non voglio il bot",
-            "carne e ossa",
+            "carne e ossa", "farmi chiamare", "chiamarmi", "richiamarmi", "mi richiamate",
+            "un collega", "vostro collega", "assistente umano",
         ],
         // German
         &[
@@ -46,25 +49,29 @@ pub(super) static PERSON_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
             "menschen sprechen", "echte person", "echten person", "einer person", "berater*",
             "kundenberater*", "sachbearbeiter*", "mit dem kundendienst", "mit dem kundenservice",
             "mit jemandem", "kein bot", "keinen bot", "nicht mit einem bot", "nicht mit dem bot",
+            "keinen chatbot", "anrufen", "zuruckrufen", "ruckruf", "kollege", "kollegin",
+            "personlich",
         ],
         // Dutch
         &[
             "medewerker*", "met een mens", "een mens", "echt mens", "echte mens", "echt persoon",
             "echte persoon", "met een persoon", "iemand spreken", "iemand praten", "met iemand",
-            "met de klantenservice", "geen bot", "niet met een bot",
+            "met de klantenservice", "geen bot", "niet met een bot", "geen chatbot", "bellen",
+            "terugbellen", "aan de lijn", "collega",
         ],
         // Swedish
         &[
             "handlaggare*", "manniska*", "manniskor", "riktig person", "verklig person",
             "prata med nagon", "tala med nagon", "prata med en person", "prata med kundtjanst",
             "prata med kundservice", "operator", "operatoren", "inte en bot", "ingen bot",
+            "ringa mig", "ringa upp", "en person", "medarbetare", "kollega", "med en bot",
         ],
         // Russian
         &[
             "оператор*", "жив* человек*", "с человеком", "нужен человек", "позовите человека",
             "позвать человека", "реальн* человек*", "настоящ* человек*", "сотрудник*",
             "специалист*", "менеджер*", "консультант*", "с кем то", "с кем нибудь", "не бот",
-            "не с ботом", "без бота",
+            "не с ботом", "без бота", "позвонить", "перезвон*", "коллег*",
         ],
     ])
 });

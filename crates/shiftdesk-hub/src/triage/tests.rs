@@ -376,3 +376,32 @@ fn cannot_pay_is_hardship_unless_the_payment_failed() {
     assert!(d.to_human, "{d:?}");
     assert_eq!(d.intent, "hardship");
 }
+
+#[test]
+fn asking_to_be_called_back_is_asking_for_a_person() {
+    // With BM25 a message that names a payment finds some article; a customer who wants a
+    // person on the phone must not depend on the bot being unsure.
+    for (lang, text) in [
+        (
+            Lang::En,
+            "I have a question about my payment, can someone call me back?",
+        ),
+        (
+            Lang::It,
+            "ho un problema con la rata, potete farmi chiamare?",
+        ),
+        (Lang::De, "frage zur rate, kann mich jemand zurückrufen?"),
+        (
+            Lang::Nl,
+            "vraag over mijn termijn, kan een collega mij terugbellen?",
+        ),
+        (Lang::Sv, "fråga om min faktura, kan ni ringa mig?"),
+        (Lang::Ru, "вопрос по платежу, можете мне перезвонить?"),
+    ] {
+        let d = triage(&kb(), text, Some(lang));
+        assert!(
+            matches!(d.reason, TriageReason::AskedForPerson { .. }),
+            "{lang}: {d:?}"
+        );
+    }
+}
