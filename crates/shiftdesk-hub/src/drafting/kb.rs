@@ -511,13 +511,14 @@ impl KnowledgeBase {
             let score = KEYWORD_SHARE * kw.map_or(0.0, |m| m.score)
                 + (1.0 - KEYWORD_SHARE) * relative * evidence;
             let mut matched = kw.map(|m| m.matched.clone()).unwrap_or_default();
-            for term in bm.iter().flat_map(|s| &s.matched) {
+            // The words BM25 found that the keywords do not already show.
+            for word in bm.iter().flat_map(|s| &s.matched) {
                 let shown = matched.iter().any(|m| {
                     m.split(' ')
-                        .any(|w| w.starts_with(term.trim_end_matches('~')))
+                        .any(|w| w.starts_with(word.as_str()) || word.starts_with(w))
                 });
                 if !shown {
-                    matched.push(term.clone());
+                    matched.push(word.clone());
                 }
             }
             matches.push(Match {

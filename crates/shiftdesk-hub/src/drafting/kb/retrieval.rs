@@ -179,7 +179,8 @@ pub(crate) struct Retrieval {
 pub(crate) struct Scored {
     pub(crate) article: usize,
     pub(crate) score: f32,
-    /// The terms that matched (stems, or "stem (typo)"), in message order.
+    /// The message's words whose terms matched, as [`lang::words`] writes them, in message
+    /// order.
     pub(crate) matched: Vec<String>,
 }
 
@@ -279,46 +280,46 @@ impl LangIndex {
 
     fn search(&self, text: &str) -> Vec<Scored> {
         // Each word of the message as a term the documents have (itself, its English stem, or
-        // its closest term by trigrams), with how sure that reading is.
+        // its closest term by trigrams), with how sure that reading is and the word as written.
         let english = Analyzer::new(Lang::En);
-        let mut terms: Vec<(String, f32, bool)> = Vec::new();
+        let mut terms: Vec<(String, f32, String)> = Vec::new();
         for word in lang::words(text) {
             let Some(stem) = self.analyzer.terms(&word).into_iter().next() else {
                 continue;
             };
             if self.idf.contains_key(&stem) {
-                terms.push((stem, 1.0, false));
+                terms.push((stem, 1.0, word));
                 continue;
             }
             if let Some(en) = english.terms(&word).into_iter().next()
                 && self.idf.contains_key(&en)
             {
-                terms.push((en, 1.0, false));
+                terms.push((en, 1.0, word));
                 continue;
             }
             match self.closest(&stem) {
-                Some((term, quality)) => terms.push((term, quality, true)),
+                Some((term, quality)) => terms.push((term, quality, word)),
                 // Kept, so that it breaks a pair of its neighbours.
-                None => terms.push((stem, 0.0, false)),
+                None => terms.push((stem, 0.0, word)),
             }
         }
-        let mut query: Vec<(String, f32, bool)> = Vec::new();
-        for (i, (term, q, loose)) in terms.iter().enumerate() {
-            query.push((term.clone(), *q, *loose));
-            if let Some((next, q2, loose2)) = terms.get(i + 1) {
-                query.push((format!("{term} {next}"), q.min(*q2), *loose || *loose2));
+        let mut query: Vec<(String, f32, Option<&str>)> = Vec::new();
+        for (i, (term, q, word)) in terms.iter().enumerate() {
+            query.push((term.clone(), *q, Some(word.as_str())));
+            if let Some((next, q2, _)) = terms.get(i + 1) {
+                query.push((format!("{term} {next}"), q.min(*q2), None));
             }
         }
         // Each term once, at its best reading.
-        let mut seen: Vec<(String, f32, bool)> = Vec::new();
-        for (term, q, loose) in query {
+        let mut seen: Vec<(String, f32, Option<&str>)> = Vec::new();
+        for (term, q, word) in query {
             if q <= 0.0 || !self.idf.contains_key(&term) {
                 continue;
             }
             match seen.iter_mut().find(|(t, _, _)| *t == term) {
-                Some(s) if s.1 < q => *s = (term, q, loose),
+                Some(s) if s.1 < q => *s = (term, q, word),
                 Some(_) => {}
-                None => seen.push((term, q, loose)),
+                None => seen.push((term, q, word)),
             }
         }
         let mut scored: Vec<Scored> = Vec::new();
@@ -326,18 +327,14 @@ impl LangIndex {
             let norm = K1 * (1.0 - B + B * doc.len / self.avg_len);
             let mut score = 0.0;
             let mut matched = Vec::new();
-            for (term, q, loose) in &seen {
+            for (term, q, word) in &seen {
                 let Some(&tf) = doc.tf.get(term) else {
                     continue;
                 };
                 let idf = self.idf.get(term).copied().unwrap_or(0.0);
                 score += q * idf * tf * (K1 + 1.0) / (tf + norm);
-                if !term.contains(' ') {
-                    matched.push(if *loose {
-                        format!("{term}~")
-                    } else {
-                        term.clone()
-                    });
+                if let Some(word) = word {
+                    matched.push((*word).to_string());
                 }
             }
             if score > 0.0 {
