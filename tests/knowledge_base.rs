@@ -303,10 +303,10 @@ fn kb_ask_shows_the_article_the_runner_up_and_the_decision() {
         said,
         format!(
             "language   it (--lang)\n\
-             article    gift-cards \"Buoni regalo\"  score 0.84  (matched: buono regalo, pagare)\n           \
+             article    gift-cards \"Buoni regalo\"  score 0.70  (matched: buono regalo, pagare)\n           \
              {dir}/gift-cards.it.md\n\
              runner-up  none\n\
-             decision   answer: bot answered with gift-cards (confidence 0.84)\n\n\
+             decision   answer: bot answered with gift-cards (confidence 0.70)\n\n\
              {GIFT_CARDS_IT_ANSWER}\n"
         )
     );

@@ -260,8 +260,10 @@ fn routine_questions_are_answered_by_the_bot_in_the_customers_language() {
                     confidence,
                 } => {
                     assert_eq!(article, article_id, "{text:?}");
+                    // Keywords are 70% of the score (BM25 the rest): a clear question scores
+                    // well above the 0.45 the bot needs.
                     assert!(
-                        *confidence >= 0.6,
+                        *confidence >= 0.5,
                         "{text:?}: clear question scored {confidence}"
                     );
                 }

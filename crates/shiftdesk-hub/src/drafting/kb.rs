@@ -24,6 +24,7 @@
 mod drafter;
 mod files;
 mod questions;
+mod retrieval;
 
 pub(crate) use drafter::CLARIFY_CONFIDENCE;
 pub use drafter::KbDrafter;
@@ -38,6 +39,7 @@ use crate::drafting::keywords::{Found, KeywordIndex, MatchMode, Phrase};
 use crate::lang::{self, Lang};
 use files::ArticleFile;
 use questions::Question;
+use retrieval::{Fields, Retrieval, Scored};
 
 /// Why a knowledge base could not be loaded: every error found, each naming its file and, where
 /// it has one, the line.
@@ -214,6 +216,8 @@ pub struct KnowledgeBase {
     articles: Vec<Article>,
     /// Every keyword and question word of every article, for [`Self::search`].
     index: KeywordIndex,
+    /// BM25 over the articles' words, by language.
+    retrieval: Retrieval,
     /// The folder it was read from; `None` for the built-in articles.
     source: Option<PathBuf>,
 }
@@ -281,6 +285,12 @@ const QUESTION_WEIGHT: f32 = 1.5;
 /// A question counts only when the message has at least this share of its content words
 /// (two of "pay", "gift", "card"; not "pay" alone).
 const MIN_QUESTION_COVERAGE: f32 = 0.5;
+/// The share of an article's score that comes from its keywords (the rest is BM25, see
+/// [`KnowledgeBase::combine`]).
+const KEYWORD_SHARE: f32 = 0.7;
+/// A BM25 score at which the best article counts half: a message that shares one specific
+/// word with an article scores about 2-4, a clear question 6-15.
+const BM25_SATURATION: f32 = 4.0;
 /// `score = raw / (raw + SATURATION)`: adding evidence raises the score with diminishing returns
 /// and never reaches 1.
 const SATURATION: f32 = 0.5;
@@ -392,9 +402,39 @@ impl KnowledgeBase {
                 v.specificity = v.keywords.iter().map(|k| specificity(k, docs)).collect();
             }
         }
+        let keyword_texts = |v: &Variant| v.keywords.iter().map(|k| k.text.clone()).collect();
+        let texts: Vec<(usize, Lang, Vec<String>, Vec<String>)> = articles
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| {
+                let english: Vec<String> =
+                    a.variant(Lang::En).map(keyword_texts).unwrap_or_default();
+                a.variants.iter().map(move |(lang, v)| {
+                    let en = if *lang == Lang::En {
+                        Vec::new()
+                    } else {
+                        english.clone()
+                    };
+                    (i, *lang, keyword_texts(v), en)
+                })
+            })
+            .collect();
+        let retrieval = Retrieval::build(texts.iter().filter_map(|(i, lang, kw, en)| {
+            let v = articles[*i].variant(*lang)?;
+            Some(Fields {
+                article: *i,
+                lang: *lang,
+                title: &v.title,
+                answer: &v.answer,
+                questions: &v.questions,
+                keywords: kw,
+                english_keywords: en,
+            })
+        }));
         KnowledgeBase {
             articles,
             index,
+            retrieval,
             source,
         }
     }
@@ -438,14 +478,63 @@ impl KnowledgeBase {
         words.extend(lang::words(text));
         let hits = self.index.hits(&words);
         let alone = hits.after(before);
-        let text_matches = self.rank(alone.len(), lang, |p, used, mode| alone.find(p, used, mode));
-        let context_matches = (!earlier.is_empty())
-            .then(|| self.rank(hits.len(), lang, |p, used, mode| hits.find(p, used, mode)));
+        let text_matches = self.combine(
+            self.rank(alone.len(), lang, |p, used, mode| alone.find(p, used, mode)),
+            self.retrieval.search(text, lang),
+        );
+        let context_matches = (!earlier.is_empty()).then(|| {
+            let together = format!("{}\n{text}", earlier.join("\n"));
+            self.combine(
+                self.rank(hits.len(), lang, |p, used, mode| hits.find(p, used, mode)),
+                self.retrieval.search(&together, lang),
+            )
+        });
         (text_matches, context_matches)
     }
 
-    /// Score every article with `find` (a phrase's match in the message, given the words
-    /// already claimed) and rank them.
+    /// One ranking from the two retrievals: each article's score is
+    /// [`KEYWORD_SHARE`] of its keyword score plus the rest of its BM25 score relative to the
+    /// best article's, scaled by how much evidence the best has (`best / (best +`
+    /// [`BM25_SATURATION`]`)`). An article both find scores highest; one only BM25 finds can
+    /// still be answered when the message has a lot of its words and nothing else's.
+    fn combine(&self, keyword: Vec<Match>, bm25: Vec<Scored>) -> Vec<Match> {
+        let best = bm25.first().map_or(0.0, |s| s.score);
+        let evidence = best / (best + BM25_SATURATION);
+        let mut matches: Vec<Match> = Vec::new();
+        for (i, article) in self.articles.iter().enumerate() {
+            let kw = keyword.iter().find(|m| m.article_id == article.id);
+            let bm = bm25.iter().find(|s| s.article == i);
+            if kw.is_none() && bm.is_none() {
+                continue;
+            }
+            let relative = bm.map_or(0.0, |s| s.score / best);
+            let score = KEYWORD_SHARE * kw.map_or(0.0, |m| m.score)
+                + (1.0 - KEYWORD_SHARE) * relative * evidence;
+            let mut matched = kw.map(|m| m.matched.clone()).unwrap_or_default();
+            // The words BM25 found that the keywords do not already show.
+            for word in bm.iter().flat_map(|s| &s.matched) {
+                let shown = matched.iter().any(|m| {
+                    m.split(' ')
+                        .any(|w| w.starts_with(word.as_str()) || word.starts_with(w))
+                });
+                if !shown {
+                    matched.push(word.clone());
+                }
+            }
+            matches.push(Match {
+                article_id: article.id.clone(),
+                intent: article.intent.clone(),
+                sensitive: article.sensitive,
+                score,
+                matched,
+            });
+        }
+        matches.sort_by(|a, b| b.score.total_cmp(&a.score));
+        matches
+    }
+
+    /// Score every article by its keywords and example questions with `find` (a phrase's
+    /// match in the message, given the words already claimed) and rank them.
     fn rank(
         &self,
         words: usize,
@@ -466,9 +555,12 @@ impl KnowledgeBase {
     #[cfg(test)]
     fn search_unindexed(&self, text: &str, lang: Lang) -> Vec<Match> {
         let words = lang::words(text);
-        self.rank(words.len(), lang, |phrase, used, mode| {
-            phrase.find(&words, used, mode)
-        })
+        self.combine(
+            self.rank(words.len(), lang, |phrase, used, mode| {
+                phrase.find(&words, used, mode)
+            }),
+            self.retrieval.search(text, lang),
+        )
     }
 }
 

@@ -481,7 +481,18 @@ fn decide(
 ) -> TriageDecision {
     let language = lang::detect(text, hint);
     let tokens = lang::tokens(text);
-    let matches = kb.search(text, language);
+    let hits = patterns
+        .index
+        .hits(&tokens.iter().map(|t| t.norm.clone()).collect::<Vec<_>>());
+    // "I can't pay" is hardship unless the message says the payment failed: then neither our
+    // lists nor the hardship article make it a reason to hand over.
+    let cannot_pay = find_any(&patterns.cannot_pay, &hits, &tokens);
+    let failed = cannot_pay.is_some() && find_any(&patterns.technical, &hits, &tokens).is_some();
+    let mut matches = kb.search(text, language);
+    if failed {
+        let hardship = SensitiveTopic::Hardship.intent();
+        matches.retain(|m| !(m.sensitive && m.intent == hardship));
+    }
     let best = matches.first();
     let confidence = best.map_or(0.0, |m| m.score);
     let confident = best.filter(|m| m.score >= LOW_CONFIDENCE);
@@ -496,9 +507,6 @@ fn decide(
     };
 
     // 1. A person, whenever asked.
-    let hits = patterns
-        .index
-        .hits(&tokens.iter().map(|t| t.norm.clone()).collect::<Vec<_>>());
     if let Some(phrase) = find_any(&patterns.person, &hits, &tokens) {
         let (intent, sources) = match confident {
             Some(m) => (m.intent.clone(), vec![m.article_id.clone()]),
@@ -512,6 +520,11 @@ fn decide(
         .sensitive
         .iter()
         .find_map(|(topic, list)| find_any(list, &hits, &tokens).map(|p| (*topic, p)))
+        .or_else(|| {
+            cannot_pay
+                .filter(|_| !failed)
+                .map(|p| (SensitiveTopic::Hardship, p))
+        })
         .or_else(|| {
             confident.filter(|m| m.sensitive).map(|m| {
                 let phrase = m.matched.first().cloned().unwrap_or_default();
@@ -642,6 +655,9 @@ struct Patterns {
     sensitive: Vec<(SensitiveTopic, Vec<Phrase>)>,
     /// The operator's own sensitive topics, by name.
     operator: Vec<(String, Vec<Phrase>)>,
+    /// "I can't pay": hardship unless `technical` says a payment failed.
+    cannot_pay: Vec<Phrase>,
+    technical: Vec<Phrase>,
 }
 
 impl Patterns {
@@ -673,8 +689,12 @@ impl Patterns {
                 operator.push((topic.to_string(), vec![phrase]));
             }
         }
+        let mut cannot_pay = CANNOT_PAY_PATTERNS.clone();
+        let mut technical = TECHNICAL_PATTERNS.clone();
         for phrase in person
             .iter_mut()
+            .chain(cannot_pay.iter_mut())
+            .chain(technical.iter_mut())
             .chain(sensitive.iter_mut().flat_map(|(_, list)| list.iter_mut()))
             .chain(operator.iter_mut().flat_map(|(_, list)| list.iter_mut()))
         {
@@ -685,6 +705,8 @@ impl Patterns {
             person,
             sensitive,
             operator,
+            cannot_pay,
+            technical,
         }
     }
 }
@@ -692,7 +714,7 @@ impl Patterns {
 static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| Patterns::new(&OperatorRules::default()));
 
 mod phrases;
-use phrases::{PERSON_PATTERNS, SENSITIVE_PATTERNS};
+use phrases::{CANNOT_PAY_PATTERNS, PERSON_PATTERNS, SENSITIVE_PATTERNS, TECHNICAL_PATTERNS};
 
 #[cfg(test)]
 mod tests;

@@ -32,13 +32,16 @@ pub(super) static PERSON_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
             "speak with someone", "talk with someone", "speak to a person",
             "talk to customer service", "speak to customer service", "live chat", "not a bot",
             "not a robot", "no bot", "no bots", "stop the bot", "not the bot",
+            "member of staff", "advisor", "adviser", "call me", "call me back", "put me through",
+            "not a chatbot",
         ],
         // Italian
         &[
             "operator*", "operatric*", "persona reale", "persona vera", "una persona", "un umano",
             "essere umano", "parlare con qualcuno", "parlare con una persona", "assistenza umana",
             "consulente", "addetto", "addetta", "un agente", "non un bot", "non voglio il bot",
-            "carne e ossa",
+            "carne e ossa", "farmi chiamare", "chiamarmi", "richiamarmi", "mi richiamate",
+            "un collega", "vostro collega", "assistente umano",
         ],
         // German
         &[
@@ -46,25 +49,29 @@ pub(super) static PERSON_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
             "menschen sprechen", "echte person", "echten person", "einer person", "berater*",
             "kundenberater*", "sachbearbeiter*", "mit dem kundendienst", "mit dem kundenservice",
             "mit jemandem", "kein bot", "keinen bot", "nicht mit einem bot", "nicht mit dem bot",
+            "keinen chatbot", "anrufen", "zuruckrufen", "ruckruf", "kollege", "kollegin",
+            "personlich",
         ],
         // Dutch
         &[
             "medewerker*", "met een mens", "een mens", "echt mens", "echte mens", "echt persoon",
             "echte persoon", "met een persoon", "iemand spreken", "iemand praten", "met iemand",
-            "met de klantenservice", "geen bot", "niet met een bot",
+            "met de klantenservice", "geen bot", "niet met een bot", "geen chatbot", "bellen",
+            "terugbellen", "aan de lijn", "collega",
         ],
         // Swedish
         &[
             "handlaggare*", "manniska*", "manniskor", "riktig person", "verklig person",
             "prata med nagon", "tala med nagon", "prata med en person", "prata med kundtjanst",
             "prata med kundservice", "operator", "operatoren", "inte en bot", "ingen bot",
+            "ringa mig", "ringa upp", "en person", "medarbetare", "kollega", "med en bot",
         ],
         // Russian
         &[
             "оператор*", "жив* человек*", "с человеком", "нужен человек", "позовите человека",
             "позвать человека", "реальн* человек*", "настоящ* человек*", "сотрудник*",
             "специалист*", "менеджер*", "консультант*", "с кем то", "с кем нибудь", "не бот",
-            "не с ботом", "без бота",
+            "не с ботом", "без бота", "позвонить", "перезвон*", "коллег*",
         ],
     ])
 });
@@ -173,16 +180,14 @@ pub(super) static SENSITIVE_PATTERNS: LazyLock<Vec<(SensitiveTopic, Vec<Phrase>)
                 &[
                     "hardship", "financial difficult*", "financial problem*", "struggling to pay",
                     "struggling financially", "struggling with money", "can t afford",
-                    "cannot afford", "can t pay my", "cannot pay my", "cant pay my",
-                    "can t pay this", "cannot pay this", "can t pay next", "can t pay anymore",
-                    "can t pay any more", "unable to pay", "lost my job", "lost my income",
+                    "cannot afford", "can t pay anymore", "can t pay any more", "lost my job", "lost my income",
                     "unemployed", "no income", "no money", "out of work", "in debt", "debt",
                     "debts", "payment arrangement", "payment holiday", "behind on payments",
-                    "money problems", "can t make my payment*", "can t make the payment*",
+                    "money problems",
                 ],
                 &[
                     "difficolta economic*", "difficolta finanziari*", "difficolta a pagare",
-                    "non posso pagare", "non riesco a pagare le rate", "non riesco piu a pagare",
+                    "non riesco a pagare le rate", "non riesco piu a pagare",
                     "non ce la faccio", "perso il lavoro", "senza lavoro", "disoccupat*",
                     "licenziat*", "nessun reddito", "senza soldi", "non ho soldi",
                     "non ho piu soldi", "debiti", "indebitat*", "piano di rientro",
@@ -190,21 +195,19 @@ pub(super) static SENSITIVE_PATTERNS: LazyLock<Vec<(SensitiveTopic, Vec<Phrase>)
                 ],
                 &[
                     "finanzielle schwierigkeit*", "finanzielle probleme", "finanzielle not",
-                    "geldprobleme", "geldsorgen", "kann nicht zahlen", "kann nicht bezahlen",
-                    "kann die rate* nicht", "nicht leisten", "job verloren", "arbeit verloren",
+                    "geldprobleme", "geldsorgen", "kann die rate* nicht", "nicht leisten", "job verloren", "arbeit verloren",
                     "arbeitsplatz verloren", "arbeitslos*", "wurde gekundigt", "kein einkommen",
                     "kein geld", "schulden", "verschuldet", "zahlungsschwierigkeit*", "notlage",
                     "pleite", "zahlungsunfahig",
                 ],
                 &[
                     "financiele problemen", "financiele moeilijkheden", "geldproblemen",
-                    "geldzorgen", "kan niet betalen", "kan het niet betalen",
-                    "kan de termijn* niet", "baan kwijt", "werk kwijt", "ontslagen", "werkloos",
+                    "geldzorgen", "kan de termijn* niet", "baan kwijt", "werk kwijt", "ontslagen", "werkloos",
                     "geen inkomen", "geen geld", "schulden", "betalingsregeling", "schuldhulp*",
                     "moeite met betalen", "krap bij kas",
                 ],
                 &[
-                    "ekonomiska svarigheter", "ekonomiska problem", "kan inte betala",
+                    "ekonomiska svarigheter", "ekonomiska problem",
                     "klarar inte av att betala", "har inte rad", "forlorat jobbet",
                     "forlorat mitt jobb", "blivit uppsagd", "uppsagd", "arbetslos", "ingen inkomst",
                     "inga pengar", "skulder", "skuldsatt", "svart att betala", "kronofogden",
@@ -212,8 +215,7 @@ pub(super) static SENSITIVE_PATTERNS: LazyLock<Vec<(SensitiveTopic, Vec<Phrase>)
                 ],
                 &[
                     "финансов* трудност*", "финансов* проблем*", "трудное положение",
-                    "тяжел* ситуац*", "не могу платить", "не могу заплатить", "не могу оплатить",
-                    "нечем платить", "нет денег", "потерял* работу", "уволили", "без работы",
+                    "тяжел* ситуац*", "нечем платить", "нет денег", "потерял* работу", "уволили", "без работы",
                     "безработ*", "нет дохода", "долги", "долгов", "в долгах", "кредитные каникулы",
                     "реструктуризац*",
                 ],
@@ -292,4 +294,45 @@ pub(super) static SENSITIVE_PATTERNS: LazyLock<Vec<(SensitiveTopic, Vec<Phrase>)
             ]),
         ),
     ]
+});
+
+/// "I can't pay", in every language: financial hardship, unless the message says a payment
+/// failed ([`TECHNICAL_PATTERNS`]): "ich kann nicht bezahlen, es kommt immer ein Fehler" is a
+/// declined payment, and a person is not needed for it. Words of hardship itself ("lost my
+/// job", "debts") are in [`SENSITIVE_PATTERNS`] and always count.
+#[rustfmt::skip]
+pub(super) static CANNOT_PAY_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
+    compile(&[
+        &[
+            "can t pay my", "cannot pay my", "cant pay my", "can t pay this", "cannot pay this",
+            "can t pay next", "unable to pay", "can t make my payment*",
+            "can t make the payment*",
+        ],
+        &["non posso pagare"],
+        &["kann nicht zahlen", "kann nicht bezahlen"],
+        &["kan niet betalen", "kan het niet betalen"],
+        &["kan inte betala"],
+        &["не могу платить", "не могу заплатить", "не могу оплатить"],
+    ])
+});
+
+/// A payment that failed for a technical reason: an error message, a decline.
+#[rustfmt::skip]
+pub(super) static TECHNICAL_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
+    compile(&[
+        &[
+            "error*", "declined", "rejected", "won t go through", "doesn t go through",
+            "didn t go through", "not working", "doesn t work", "keeps failing", "failed",
+        ],
+        &["errore", "errori", "rifiutat*", "non funziona", "non va a buon fine"],
+        &[
+            "fehler*", "fehlermeldung*", "abgelehnt", "funktioniert nicht", "geht nicht durch",
+        ],
+        &["fout*", "foutmelding*", "error", "geweigerd", "afgewezen", "werkt niet"],
+        &[
+            "fel", "felmeddelande*", "error", "nekad*", "nekas", "funkar inte",
+            "fungerar inte", "gar inte igenom",
+        ],
+        &["ошибк*", "отклон*", "не работает", "не проходит", "не прошел", "не прошла"],
+    ])
 });

