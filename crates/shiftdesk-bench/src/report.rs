@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::args::BenchArgs;
-use super::jobs::{OfferResult, RelayLevel, RelayResult, StormResult, Target};
+use super::jobs::{OfferResult, RelayLevel, RelayResult, RelayRun, StormResult, Target};
 use super::procs::{self, Pinning};
 use super::stats::{self, Latency, ms, ratio};
 
@@ -213,12 +213,29 @@ impl Results {
     /// The last line of `shiftdesk bench`.
     pub fn ratios_line(&self) -> String {
         format!(
-            "ratios: offer_p99_vs_floor={} relay_p99_vs_floor={} relay_p99_vs_nats={} kb_per_idle_worker={}",
+            "ratios: offer_p99_vs_floor={} relay_p99_vs_floor={} relay_p99_vs_nats={} kb_per_idle_worker={} relay_max_vs_floor={} cpu_per_line_vs_floor={}",
             self.offer_ratio(|r| r.floor.as_ref()),
             self.relay_ratio(|r| r.floor.as_ref(), |l| l.p99_us),
             self.relay_ratio(|r| r.nats.as_ref(), |l| l.p99_us),
             self.hub_kib()
                 .map_or_else(|| "n/a".to_string(), |k| format!("{k:.2}")),
+            self.max_ratio(|r| Some(r.achieved)),
+            self.max_ratio(|r| {
+                let per_cpu: Vec<f64> = r.runs.iter().filter_map(RelayRun::per_cpu_s).collect();
+                // CPU per line is the inverse of lines per CPU second.
+                (!per_cpu.is_empty()).then(|| 1.0 / stats::median_f64(per_cpu))
+            }),
+        )
+    }
+
+    /// Hub ÷ floor of a figure of the closed-loop maximum runs (no shadows, the first row).
+    fn max_ratio(&self, figure: impl Fn(&RelayLevel) -> Option<f64>) -> String {
+        let row = self.relay.first();
+        ratio(
+            row.and_then(|r| r.hub.as_ref())
+                .and_then(|h| figure(&h.max)),
+            row.and_then(|r| r.floor.as_ref())
+                .and_then(|f| figure(&f.max)),
         )
     }
 
@@ -632,7 +649,7 @@ impl Results {
         writeln!(md)?;
         writeln!(
             md,
-            "Idle connections added in steps, each step by its own load-generator process from its own 127.0.0.x address; the server's VmRSS (/proc/PID/status) after each step. Hub connections are logged-in workers gone `available`; P0's say `hello`; P1's `CONNECT` and `SUB`. The slope is a least-squares fit of RSS over connections."
+            "Idle connections added in steps, each step by its own load-generator process from its own 127.0.0.x address; the server's VmRSS (/proc/PID/status) after each step. Hub connections are logged-in workers gone `available`; P0's say `hello`; P1's `CONNECT` and `SUB`. The slope is a least-squares fit of RSS over connections from the first step on (the first step pays one-off costs, so a short `--quick` ramp and a full one measure the same thing: what one more idle connection costs)."
         )?;
         writeln!(md)?;
         writeln!(
