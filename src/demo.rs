@@ -39,6 +39,12 @@ pub struct DemoArgs {
     /// No terminal bell on offers.
     #[arg(long)]
     pub no_bell: bool,
+    /// Colours: default, high-contrast, or monochrome (also what NO_COLOR gives).
+    #[arg(long, value_enum)]
+    pub theme: Option<shiftdesk_console::ui::theme::Theme>,
+    /// Minutes on shift without a break before the console reminds you (0: never).
+    #[arg(long, value_name = "MINUTES", default_value_t = 90)]
+    pub break_reminder: u64,
     /// Open the console as a worker (you take the conversations) or as a supervisor (simulated
     /// workers take them; you watch the wallboard, shadow, whisper and take over).
     #[arg(long, value_enum, default_value = "worker")]
@@ -198,6 +204,12 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
         let mut options = ResolvedOptions::new(hub.url(), token);
         options.keymap = keymap;
         options.app.bell = !args.no_bell;
+        options.app.theme = shiftdesk_console::ui::theme::Theme::choose(
+            args.theme,
+            None,
+            shiftdesk_console::ui::theme::Theme::no_color_env(),
+        );
+        options.app.break_reminder_ms = args.break_reminder.saturating_mul(60_000);
         let summary = shiftdesk_console::run_console(options).await;
         let _ = stop_tx.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(1), customers).await;

@@ -64,6 +64,12 @@ pub struct ConsoleArgs {
     /// Do not ring the terminal bell on a new offer.
     #[arg(long)]
     pub no_bell: bool,
+    /// Colours: default, high-contrast, or monochrome (also what NO_COLOR gives).
+    #[arg(long, value_enum)]
+    pub theme: Option<ui::theme::Theme>,
+    /// Minutes on shift without a break before the console reminds you (0: never; default 90).
+    #[arg(long, value_name = "MINUTES")]
+    pub break_reminder: Option<u64>,
 }
 
 /// Everything the console needs to run, checked before the terminal is touched.
@@ -168,6 +174,16 @@ impl ResolvedOptions {
                 bell: !args.no_bell && settings.bell.unwrap_or(true),
                 notify: args.notify || notify_text || settings.notify.unwrap_or(false),
                 notify_text,
+                theme: ui::theme::Theme::choose(
+                    args.theme,
+                    settings.theme,
+                    ui::theme::Theme::no_color_env(),
+                ),
+                break_reminder_ms: args
+                    .break_reminder
+                    .or(settings.break_reminder)
+                    .unwrap_or(app::BREAK_REMINDER_DEFAULT_MIN)
+                    .saturating_mul(60_000),
             },
         })
     }

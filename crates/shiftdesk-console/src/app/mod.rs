@@ -86,14 +86,20 @@ pub struct Notification {
     pub desktop: Option<(String, String)>,
 }
 
-/// Settings that change what the app asks for, not how it looks.
+/// The worker's settings: what the app asks for, and how it looks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppOptions {
     pub bell: bool,
     pub notify: bool,
     /// Put the customer's words in desktop notifications (off by default: shoulder-surfing).
     pub notify_text: bool,
+    pub theme: crate::ui::theme::Theme,
+    /// Remind the worker to take a break after this long on shift without one (0: never).
+    pub break_reminder_ms: u64,
 }
+
+/// The break reminder's default: 90 minutes on shift without a break.
+pub const BREAK_REMINDER_DEFAULT_MIN: u64 = 90;
 
 impl Default for AppOptions {
     fn default() -> Self {
@@ -101,6 +107,8 @@ impl Default for AppOptions {
             bell: true,
             notify: false,
             notify_text: false,
+            theme: crate::ui::theme::Theme::Default,
+            break_reminder_ms: BREAK_REMINDER_DEFAULT_MIN * 60_000,
         }
     }
 }
@@ -266,6 +274,7 @@ impl App {
             self.dirty = true;
         }
         self.drop_stale_offer();
+        self.break_reminder(out);
         self.send_due(out);
     }
 

@@ -65,6 +65,9 @@ impl App {
         self.set_status(status, None, stats);
         if self.logged_in_once {
             self.note(Level::Good, "Reconnected");
+        } else if self.is_supervisor() {
+            // A supervisor's first question is how the floor is doing: open on the wallboard.
+            self.board.open = true;
         }
         self.logged_in_once = true;
         for frame in self.outbox.frames() {

@@ -167,6 +167,19 @@ fn draft_proposed_80x24() {
 }
 
 #[test]
+fn resolved_conversation_without_its_draft_80x24() {
+    let mut app = with_conversation(true);
+    app.update(Msg::Hub(WorkerEvent::Closed {
+        conversation: "c-1".into(),
+        reason: "resolved".into(),
+    }));
+    app.notice = None;
+    let screen = draw(&app, 80, 24);
+    assert!(!screen.contains("enter send"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
 fn draft_pending_80x24() {
     let mut app = with_conversation(true);
     app.update(Msg::Conn(ConnState::Reconnecting {
@@ -253,6 +266,47 @@ fn help_overlay_80x24() {
 }
 
 #[test]
+fn help_overlay_leaves_no_half_of_a_wide_glyph_at_its_edges() {
+    // A transcript of wide glyphs (two columns each) under the help, at widths of both
+    // parities: the overlay's borders must not cut a glyph in two, and the column either side
+    // of it is blank rather than a stray character of the screen below.
+    for width in 80..=85u16 {
+        let mut app = app();
+        let mut view = conversation("c-1", "山田 花子", true);
+        let line = "日本語のテキストです。返金はいつ届きますか？".repeat(8);
+        for n in 4..12 {
+            view.messages
+                .push(message(n, Author::Customer, &line, None));
+        }
+        app.update(Msg::Hub(WorkerEvent::Conversation { conversation: view }));
+        crate::app::tests::key(&mut app, "?");
+        let mut terminal = Terminal::new(TestBackend::new(width, 24)).unwrap();
+        terminal.draw(|frame| super::view(&app, frame)).unwrap();
+        let buf = terminal.backend().buffer().clone();
+        let body = ratatui::layout::Rect::new(0, 1, width, 22);
+        let help = super::help::centered_help(body);
+        for y in help.top()..help.bottom() {
+            for x in 0..width - 1 {
+                let (cell, next) = (&buf[(x, y)], &buf[(x + 1, y)]);
+                assert!(
+                    super::width(cell.symbol()) < 2 || next.symbol() == " ",
+                    "width {width}, row {y}: {:?} at {x} is cut by {:?}",
+                    cell.symbol(),
+                    next.symbol()
+                );
+            }
+            for x in [help.left() - 1, help.right()] {
+                assert_eq!(
+                    buf[(x, y)].symbol(),
+                    " ",
+                    "width {width}, row {y}, column {x}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn reply_editor_120x40() {
     let mut app = with_conversation(true);
     crate::app::tests::key(&mut app, "?");
@@ -274,6 +328,7 @@ fn help_over_the_editor_80x24() {
 #[test]
 fn summary_80x24() {
     let mut app = app();
+    app.options.break_reminder_ms = 0;
     app.update(Msg::Tick(T0 + 2 * 3_600_000 + 15 * 60_000));
     app.update(Msg::Hub(WorkerEvent::Status {
         status: WorkerStatus::Offline,
@@ -447,7 +502,6 @@ fn supervisor_with(board: Wallboard) -> App {
 
 fn wallboard_300_scrolled() -> App {
     let mut app = supervisor_with(big_wallboard(300, 120));
-    key(&mut app, "W");
     for _ in 0..14 {
         key(&mut app, "pagedown");
     }
@@ -470,7 +524,6 @@ fn wallboard_300_workers_scrolled_80x24() {
 
 fn wallboard_sorted_and_filtered() -> App {
     let mut app = supervisor_with(big_wallboard(300, 120));
-    key(&mut app, "W");
     key(&mut app, "o");
     key(&mut app, "o");
     key(&mut app, "/");
@@ -495,7 +548,6 @@ fn wallboard_sorted_by_time_in_status_and_filtered_80x24() {
 #[test]
 fn wallboard_filter_prompt_and_live_focus_80x24() {
     let mut app = supervisor_with(big_wallboard(40, 25));
-    key(&mut app, "W");
     key(&mut app, "tab");
     key(&mut app, "down");
     key(&mut app, "down");
@@ -519,6 +571,8 @@ fn small_board() -> Wallboard {
 /// Sam's whisper; Kim shadows too.
 fn shadowing() -> App {
     let mut app = supervisor_with(small_board());
+    // Off the wallboard the console opens on.
+    key(&mut app, "W");
     let mut view = conversation("c-1", "Maria Rossi", false);
     view.owner = Some("ana".into());
     view.shadowed_by = vec!["Kim".into(), "Sam".into()];
@@ -631,7 +685,9 @@ fn hand_back_chooses_on_the_wallboard_80x24() {
 
 #[test]
 fn supervisor_not_shadowing_anything_80x24() {
-    let app = supervisor_with(small_board());
+    let mut app = supervisor_with(small_board());
+    // The console opens on the wallboard; closing it shows the (empty) shadowing view.
+    key(&mut app, "W");
     insta::assert_snapshot!(draw(&app, 80, 24));
 }
 
@@ -640,13 +696,8 @@ fn drawing_the_wallboard_does_not_grow_with_the_list() {
     // The sort and filter run when a frame arrives; drawing only touches the visible rows. A
     // view that built a line per worker would take seconds here (debug build).
     let mut app = supervisor_with(big_wallboard(200_000, 50_000));
-    key(&mut app, "W");
     key(&mut app, "pagedown");
-    let small = {
-        let mut app = supervisor_with(big_wallboard(20, 5));
-        key(&mut app, "W");
-        app
-    };
+    let small = supervisor_with(big_wallboard(20, 5));
     let time = |app: &App| {
         let start = std::time::Instant::now();
         for _ in 0..5 {

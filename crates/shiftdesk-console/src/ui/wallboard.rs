@@ -358,7 +358,20 @@ fn worker_row(
             base,
         ),
         Span::styled(
-            format!(" {:>5}", format!("{}/{}", w.open, w.capacity)),
+            // Full is marked with `!`, not only in yellow.
+            format!(
+                " {:>5}",
+                format!(
+                    "{}/{}{}",
+                    w.open,
+                    w.capacity,
+                    if w.open >= w.capacity && w.capacity > 0 {
+                        "!"
+                    } else {
+                        ""
+                    }
+                )
+            ),
             open_style,
         ),
         Span::styled(

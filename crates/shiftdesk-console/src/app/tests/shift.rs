@@ -72,3 +72,55 @@ fn going_offline_shows_the_summary_with_figures_from_the_hub() {
     app.update(Msg::Tick(T0 + 7_200_000));
     assert_eq!(app.summary().on_shift_ms, 3_600_000);
 }
+
+fn status(status: WorkerStatus, since: u64) -> WorkerEvent {
+    WorkerEvent::Status {
+        status,
+        since,
+        stats: WorkerStats::default(),
+    }
+}
+
+fn reminders(out: &[Command]) -> usize {
+    out.iter()
+        .filter(|c| matches!(c, Command::Notify(_)))
+        .count()
+}
+
+#[test]
+fn a_break_reminder_after_the_configured_time_without_a_break() {
+    let minute = 60_000;
+    let mut app = App::new(
+        crate::keymap::Keymap::default_keymap(),
+        AppOptions {
+            break_reminder_ms: 45 * minute,
+            ..AppOptions::default()
+        },
+        "t",
+        T0,
+    );
+    app.update(Msg::Conn(ConnState::Connected));
+    app.update(Msg::Hub(welcome(false, WorkerStatus::Available, T0)));
+    assert_eq!(reminders(&app.update(Msg::Tick(T0 + 44 * minute))), 0);
+    let out = app.update(Msg::Tick(T0 + 45 * minute));
+    assert_eq!(reminders(&out), 1);
+    let notice = app.notice.clone().unwrap().text;
+    assert!(
+        notice.contains("45m00s on shift without a break") && notice.contains("Press 2"),
+        "{notice}"
+    );
+    // Once per stretch of the interval, not on every tick.
+    assert_eq!(reminders(&app.update(Msg::Tick(T0 + 46 * minute))), 0);
+    assert_eq!(reminders(&app.update(Msg::Tick(T0 + 90 * minute))), 1);
+
+    // A break starts the count again.
+    app.update(Msg::Hub(status(WorkerStatus::Break, T0 + 91 * minute)));
+    assert_eq!(reminders(&app.update(Msg::Tick(T0 + 200 * minute))), 0);
+    app.update(Msg::Hub(status(WorkerStatus::Available, T0 + 200 * minute)));
+    assert_eq!(reminders(&app.update(Msg::Tick(T0 + 244 * minute))), 0);
+    assert_eq!(reminders(&app.update(Msg::Tick(T0 + 245 * minute))), 1);
+
+    // 0 turns it off.
+    app.options.break_reminder_ms = 0;
+    assert_eq!(reminders(&app.update(Msg::Tick(T0 + 400 * minute))), 0);
+}
