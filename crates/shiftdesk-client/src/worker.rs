@@ -105,6 +105,7 @@ impl Dialect for WorkerDialect {
                 token: self.token.clone(),
                 protocol: PROTOCOL_VERSION,
                 resume,
+                features: vec![shiftdesk_protocol::FEATURE_DECISIONS.into()],
             },
         }
     }

@@ -311,6 +311,8 @@ actions! {
     WallboardSort = "wallboard.sort": "sort the workers by the next column",
     WallboardFilter = "wallboard.filter": "filter the workers (name, or status:break)",
     WallboardFocus = "wallboard.focus": "switch between workers and live conversations",
+    Explain = "explain": "why? the decisions behind this offer or conversation",
+    AboutDispatch = "about.dispatch": "how dispatch decides, and what is monitored",
 }
 
 /// Where keys are looked up. The app activates several at once, most specific first.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::lang::Lang;
 use crate::triage::TriageDecision;
 use shiftdesk_protocol::{
-    ConversationId, Draft, DraftOutcome, Millis, RejectReason, WorkerId, WorkerStatus,
+    ConversationId, Decision, Draft, DraftOutcome, Millis, RejectReason, WorkerId, WorkerStatus,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -193,6 +193,13 @@ pub enum Fact {
         outcome: DraftEnd,
         at: Millis,
     },
+    /// An automated decision that affected a worker, with its rule, parameters and plain
+    /// words (the dispatch core's `explain` module).
+    Decided {
+        worker: WorkerId,
+        decision: Decision,
+        at: Millis,
+    },
 }
 
 /// How a draft that no worker acted on ended.
@@ -213,6 +220,7 @@ impl Fact {
         use Fact::*;
         match self {
             WorkerConnected { .. } | WorkerDisconnected { .. } | StatusChanged { .. } => None,
+            Decided { decision, .. } => decision.conversation.as_deref(),
             ConversationOpened { conversation, .. }
             | CustomerSaid { conversation, .. }
             | LanguageDetected { conversation, .. }
@@ -273,6 +281,7 @@ impl Fact {
             ShadowStarted { .. } => "shadow_started",
             ShadowEnded { .. } => "shadow_ended",
             DraftEnded { .. } => "draft_ended",
+            Decided { .. } => "decided",
         }
     }
 }

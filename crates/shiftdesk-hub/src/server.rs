@@ -778,6 +778,7 @@ impl Dialect for WorkerDialect {
                     token,
                     protocol,
                     resume,
+                    features,
                 },
                 None,
             ) => {
@@ -788,6 +789,7 @@ impl Dialect for WorkerDialect {
                     token,
                     protocol,
                     resume,
+                    features,
                     reply,
                 };
                 state.engine.send(hello).await.map_err(|_| ())?;

@@ -1391,3 +1391,191 @@ fn a_clarifying_question_is_a_bot_turn_and_never_asked_twice_in_a_row() {
         "{triaged:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Decisions explained (issue 23)
+// ---------------------------------------------------------------------------------------------
+
+/// The decisions told to `worker` in these effects: (kind, conversation).
+fn decisions_to(
+    effects: &[Effect],
+    worker: &str,
+) -> Vec<(shiftdesk_protocol::DecisionKind, Option<String>)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ToWorker {
+                worker: w,
+                event: WorkerEvent::Decision { decision },
+            } if w == worker => Some((decision.kind, decision.conversation.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn every_automated_decision_about_a_worker_is_recorded_with_its_parameters() {
+    use shiftdesk_protocol::DecisionKind::*;
+    let mut s = Sim::new();
+    s.online("a", &[Lang::En], 1);
+    s.now += 1_000;
+    s.online("b", &[Lang::En], 1);
+    s.now += 1_000;
+    let conv = s.customer(Lang::En);
+    let e = s.say(&conv, "human please", asked(Lang::En));
+    let c = Some(conv.clone());
+    assert_eq!(decisions_to(&e, "a"), [(Offered, c.clone())]);
+    assert_eq!(decisions_to(&e, "b"), [(OfferedElsewhere, c.clone())]);
+    let offered = s.d.decisions_about("a");
+    let d = &offered[0];
+    assert_eq!(d.rule, "longest_idle");
+    assert_eq!(d.params["idle_ms"], "2000");
+    assert_eq!(d.params["eligible"], "2");
+    assert!(
+        d.text.contains("waited longest") && d.text.contains("never used"),
+        "{}",
+        d.text
+    );
+    let elsewhere = &s.d.decisions_about("b")[0];
+    assert_eq!(elsewhere.params["chosen_idle_ms"], "2000");
+    assert_eq!(elsewhere.params["your_idle_ms"], "1000");
+
+    // A decline: skipped for one offer timeout; the offer goes to b.
+    let e = s
+        .cmd("a", Command::DeclineOffer(conv.clone(), None))
+        .expect("declined");
+    assert_eq!(decisions_to(&e, "a"), [(SkippedAfterDecline, c.clone())]);
+    assert_eq!(decisions_to(&e, "b"), [(Offered, c.clone())]);
+    assert_eq!(s.d.decisions_about("a")[1].params["cooldown_ms"], "30000");
+
+    // b lets it expire: told so, and skipped too; it goes back to a (cooled down by then).
+    let e = s.advance(30_000);
+    assert_eq!(
+        decisions_to(&e, "b"),
+        [(OfferExpired, c.clone()), (SkippedAfterDecline, c.clone())]
+    );
+    assert_eq!(decisions_to(&e, "a"), [(Offered, c.clone())]);
+    s.cmd("a", Command::AcceptOffer(conv.clone())).expect("ok");
+
+    // a's console drops past the grace period: the conversation goes back, and a is told why.
+    s.run(Input::WorkerDisconnected { worker: "a".into() });
+    let e = s.advance(60_000);
+    assert_eq!(decisions_to(&e, "a"), [(ReturnedAfterGrace, c.clone())]);
+    let returned = s.d.decisions_about("a").pop().expect("recorded");
+    assert_eq!(returned.params["grace_ms"], "60000");
+
+    // All of it is in the log: a replay rebuilds the same list.
+    let mut replayed = Dispatch::new(s.d.config(), s.d.triage_policy());
+    for f in &s.facts {
+        replayed.apply(f);
+    }
+    for w in ["a", "b"] {
+        assert_eq!(replayed.decisions_about(w), s.d.decisions_about(w), "{w}");
+    }
+}
+
+#[test]
+fn a_language_fallback_is_explained_with_the_language_wait() {
+    use shiftdesk_protocol::DecisionKind::*;
+    let mut s = Sim::new();
+    s.online("en", &[Lang::En], 1);
+    let conv = s.customer(Lang::Ru);
+    s.say(&conv, "оператор", asked(Lang::Ru));
+    let e = s.advance(60_000);
+    let c = Some(conv.clone());
+    assert_eq!(
+        decisions_to(&e, "en"),
+        [(Offered, c.clone()), (LanguageFallback, c)]
+    );
+    let d = s.d.decisions_about("en").pop().expect("recorded");
+    assert_eq!(d.rule, "language_wait");
+    assert_eq!(d.params["language"], "ru");
+    assert_eq!(d.params["language_wait_ms"], "60000");
+}
+
+#[test]
+fn about_dispatch_is_built_from_the_live_configuration() {
+    let d = Dispatch::new(
+        DispatchConfig {
+            offer_timeout_ms: 45_000,
+            grace_ms: 90_000,
+            language_wait_ms: 0,
+            ..DispatchConfig::default()
+        },
+        Arc::new(ScriptedTriage::default()),
+    );
+    let about = d.about();
+    let rule = |name: &str| {
+        about
+            .rules
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("rule {name}"))
+    };
+    assert_eq!(rule("offer_timeout").params["offer_timeout_ms"], "45000");
+    assert!(rule("offer_timeout").text.contains("45s"));
+    assert_eq!(rule("grace_period").params["grace_ms"], "90000");
+    assert_eq!(rule("language_wait").params["language_wait_ms"], "0");
+    assert!(rule("longest_idle").text.contains("waited longest"));
+    assert!(!about.monitored.is_empty());
+    assert!(
+        about
+            .not_monitored
+            .iter()
+            .any(|m| m.contains("Acceptance or decline rates"))
+    );
+}
+
+/// Who gets each offer, in order, when `a` and `b` serve the same customers; before them, `a`
+/// has `a_passes` conversations pass by (declined, or left to expire: `expire`).
+fn who_gets_offers(a_passes: usize, expire: bool) -> Vec<String> {
+    let mut s = Sim::new();
+    s.online("a", &[Lang::En], 1);
+    s.now += 1_000;
+    s.online("b", &[Lang::En], 1);
+    s.now += 1_000;
+    s.online("z", &[Lang::En], 1);
+    // `a`, idle longest, gets each of these first and passes on it.
+    for _ in 0..a_passes {
+        let c = s.customer(Lang::En);
+        let e = s.say(&c, "person", asked(Lang::En));
+        assert_eq!(offers(&e)[0].0, "a");
+        let e = if expire {
+            s.advance(30_000)
+        } else {
+            s.cmd("a", Command::DeclineOffer(c.clone(), None))
+                .expect("declined")
+        };
+        let (taker, _) = offers(&e).pop().expect("offered to the next");
+        assert_ne!(taker, "a");
+        // The customer leaves before anyone takes it: nobody's idle time changes; only `a`'s
+        // declined or missed count does.
+        s.run(Input::CustomerLeft { conversation: c });
+    }
+    let st = s.d.worker_stats("a").expect("a's figures");
+    assert_eq!((st.offers_declined + st.offers_missed) as usize, a_passes);
+    // Same clock from here on, whatever happened before.
+    s.now = T0 + 1_000_000;
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        let c = s.customer(Lang::En);
+        let e = s.say(&c, "person", asked(Lang::En));
+        let (w, _) = offers(&e).pop().expect("an offer");
+        s.cmd(&w, Command::AcceptOffer(c.clone())).expect("ok");
+        s.now += 1_000;
+        s.cmd(&w, Command::Resolve(c)).expect("resolved");
+        s.now += 1_000;
+        got.push(w);
+    }
+    got
+}
+
+#[test]
+fn acceptance_and_decline_rates_never_change_who_gets_offers() {
+    // Whatever `a`'s record (no pass, many declines, many missed offers), the same fresh
+    // customers go to the same workers: longest idle first, nothing else.
+    let clean = who_gets_offers(0, false);
+    assert_eq!(clean, who_gets_offers(5, false), "after declines");
+    assert_eq!(clean, who_gets_offers(5, true), "after missed offers");
+    assert_eq!(clean, ["a", "b", "z", "a"]);
+}

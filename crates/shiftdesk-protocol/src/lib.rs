@@ -21,10 +21,12 @@ pub use lang::{Lang, UnknownLang};
 
 mod codec;
 mod customer;
+mod gig;
 mod worker;
 
 pub use codec::*;
 pub use customer::*;
+pub use gig::*;
 pub use worker::*;
 
 /// Version of this protocol. A client sends it in `hello`/`start`; a mismatch is refused.

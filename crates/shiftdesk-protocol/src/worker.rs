@@ -22,6 +22,10 @@ pub enum WorkerCommand {
         protocol: u32,
         #[serde(default)]
         resume: Option<Resume>,
+        /// Optional frames this client understands, by name (section 11): the hub sends
+        /// them only to clients that list them. Omitted: none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        features: Vec<String>,
     },
     Ping,
     SetStatus {
@@ -83,6 +87,9 @@ pub enum WorkerCommand {
         conversation: ConversationId,
         worker: WorkerId,
     },
+    // ---- Gig work (section 11, gig.rs) ------------------------------------------------------
+    /// Ask for the dispatch rules in force: answered with an `about_dispatch` event.
+    AboutDispatch,
 }
 
 impl WorkerCommand {
@@ -105,6 +112,7 @@ impl WorkerCommand {
             WorkerCommand::Whisper { .. } => "whisper",
             WorkerCommand::TakeOver { .. } => "take_over",
             WorkerCommand::HandBack { .. } => "hand_back",
+            WorkerCommand::AboutDispatch => "about_dispatch",
         }
     }
 
@@ -235,6 +243,16 @@ pub enum WorkerEvent {
     },
     Wallboard {
         wallboard: Wallboard,
+    },
+    // ---- Gig work (section 11, gig.rs) ------------------------------------------------------
+    /// An automated decision that affected this worker, as it is made (and, after a login
+    /// without resume, the most recent ones again).
+    Decision {
+        decision: Decision,
+    },
+    /// The dispatch rules in force, answering `about_dispatch` (outside the stream, `seq` 0).
+    AboutDispatch {
+        about: AboutDispatch,
     },
 }
 

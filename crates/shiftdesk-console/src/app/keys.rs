@@ -67,6 +67,8 @@ impl App {
             Some(Modal::Prompt(_)) => vec![Context::Prompt, Context::Global],
             Some(Modal::Picker(_)) => vec![Context::Picker, Context::Global],
             Some(Modal::Summary) => vec![Context::Summary, Context::Global],
+            // Scrolled and closed with the help's keys.
+            Some(Modal::Info(_)) => vec![Context::Help, Context::Global],
             None => self.base_contexts(),
         }
     }
@@ -177,6 +179,8 @@ impl App {
             Action::SupervisorWhisper => self.whisper(),
             Action::SupervisorTakeover => self.take_over(out),
             Action::SupervisorHandback => self.start_hand_back(),
+            Action::Explain => self.explain(),
+            Action::AboutDispatch => self.ask_about_dispatch(out),
         }
     }
 }

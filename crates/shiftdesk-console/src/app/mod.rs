@@ -15,10 +15,12 @@
 //! - `draft`: AI drafts and what the worker does with them;
 //! - `modal`: the editor, the one-line prompt and the picker;
 //! - `supervisor`: the wallboard, shadowing, whispers, take over and hand back;
+//! - `explain`: the hub's decisions about the worker, explained, and "About dispatch";
 //! - `keys`: key presses to actions through the keymap, and the key contexts in force.
 
 mod conversation;
 mod draft;
+mod explain;
 mod keys;
 mod modal;
 mod offer;
@@ -30,6 +32,7 @@ pub(crate) mod tests;
 
 pub use conversation::{ConvState, PendingLine};
 pub use draft::{DraftDoing, DraftLog, DraftState, DraftStatus};
+pub use explain::{InfoLine, InfoView};
 pub use keys::{Armed, to_textarea_input};
 pub use modal::{
     EditorPurpose, EditorState, Modal, PickerPurpose, PickerState, PromptPurpose, PromptState,
@@ -149,6 +152,10 @@ pub struct App {
     pub help: Option<u16>,
     /// The supervisor wallboard: open or not, its figures keep arriving once subscribed.
     pub board: WallboardView,
+    /// The hub's automated decisions about this worker, oldest first.
+    pub decisions: Vec<shiftdesk_protocol::Decision>,
+    /// The dispatch rules, as the hub last described them.
+    pub about: Option<shiftdesk_protocol::AboutDispatch>,
     pub notice: Option<Notice>,
     pub armed: Option<Armed>,
     /// Keys typed so far of a multi-key sequence.
@@ -186,6 +193,8 @@ impl App {
             modal: None,
             help: None,
             board: WallboardView::default(),
+            decisions: Vec::new(),
+            about: None,
             notice: None,
             armed: None,
             pending_keys: Vec::new(),
@@ -340,6 +349,8 @@ impl App {
                 }
             }
             WorkerEvent::Wallboard { wallboard } => self.wallboard_arrived(wallboard),
+            WorkerEvent::Decision { decision } => self.decision_arrived(decision),
+            WorkerEvent::AboutDispatch { about } => self.about_arrived(about),
         }
     }
 

@@ -11,6 +11,7 @@ mod draft;
 mod editor;
 mod footer;
 mod help;
+mod info;
 mod offer;
 mod picker;
 mod shadow;
@@ -47,6 +48,7 @@ pub fn view(app: &App, frame: &mut Frame) {
     }
     match &app.modal {
         Some(Modal::Summary) => summary::render(app, frame, body),
+        Some(Modal::Info(info)) => info::render(app, info, frame, body),
         Some(Modal::Picker(p)) => picker::render(app, p, frame, body),
         Some(Modal::Prompt(p)) if wallboard::is_filter(p) => {}
         Some(Modal::Prompt(p)) => editor::render_prompt(app, p, frame, body),

@@ -93,6 +93,7 @@ pub fn render(app: &App, offer: &OfferState, frame: &mut Frame, area: Rect) {
             &[
                 (Action::OfferAccept, "accept"),
                 (Action::OfferDecline, "decline (no penalty)"),
+                (Action::Explain, "why me?"),
             ],
         )),
         OfferAnswer::Accepting => Line::styled("accepting…", dim()),

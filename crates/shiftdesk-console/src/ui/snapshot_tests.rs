@@ -724,3 +724,136 @@ fn every_snapshot_state_fits_at_80x24_without_panicking_when_tiny() {
     crate::app::tests::key(&mut app, "?");
     draw(&app, 30, 8);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Decisions explained, About dispatch (issue 23)
+// ---------------------------------------------------------------------------------------------
+
+fn decision(
+    kind: shiftdesk_protocol::DecisionKind,
+    conversation: &str,
+    rule: &str,
+    params: &[(&str, &str)],
+    text: &str,
+) -> WorkerEvent {
+    WorkerEvent::Decision {
+        decision: shiftdesk_protocol::Decision {
+            kind,
+            at: T0 + 1_000,
+            conversation: Some(conversation.into()),
+            rule: rule.into(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            text: text.into(),
+        },
+    }
+}
+
+/// An offer in a language fallback, and the decisions behind it; `E` pressed.
+fn explaining_an_offer() -> App {
+    use shiftdesk_protocol::DecisionKind::*;
+    let mut app = app();
+    app.update(Msg::Hub(decision(
+        Offered,
+        "c-9",
+        "longest_idle",
+        &[
+            ("idle_ms", "252000"),
+            ("eligible", "3"),
+            ("open", "0"),
+            ("capacity", "2"),
+        ],
+        "Offered to you because, of the 3 eligible worker(s) (available, any language, with a \
+         free slot), you had waited longest for work: 4m12s. You had 0 of 2 conversations open. \
+         Acceptance and decline counts are never used to choose.",
+    )));
+    app.update(Msg::Hub(decision(
+        LanguageFallback,
+        "c-9",
+        "language_wait",
+        &[
+            ("language", "ru"),
+            ("waited_ms", "61000"),
+            ("language_wait_ms", "60000"),
+        ],
+        "The customer writes ru, which you may not speak. No free ru speaker was found within \
+         the language wait (1m00s); after 1m01s waiting the conversation goes to any eligible \
+         worker, longest idle first.",
+    )));
+    app.update(Msg::Hub(offer("c-9", T0 + 30_000)));
+    app.update(Msg::Tick(T0 + 3_000));
+    key(&mut app, "E");
+    app
+}
+
+#[test]
+fn explain_an_offer_80x24() {
+    insta::assert_snapshot!(draw(&explaining_an_offer(), 80, 24));
+}
+
+#[test]
+fn explain_an_offer_120x40() {
+    insta::assert_snapshot!(draw(&explaining_an_offer(), 120, 40));
+}
+
+fn about_dispatch() -> App {
+    let mut app = app();
+    let out = key(&mut app, "D");
+    assert_eq!(
+        sent(&out)[0].command,
+        shiftdesk_protocol::WorkerCommand::AboutDispatch
+    );
+    let rule = |name: &str, text: &str, params: &[(&str, &str)]| shiftdesk_protocol::DispatchRule {
+        name: name.into(),
+        text: text.into(),
+        params: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    app.update(Msg::Hub(WorkerEvent::AboutDispatch {
+        about: shiftdesk_protocol::AboutDispatch {
+            rules: vec![
+                rule(
+                    "longest_idle",
+                    "A conversation is offered to one eligible worker: available, speaks the \
+                     customer's language, has the skills and a free slot. Among them, the one \
+                     who has waited longest for work gets it.",
+                    &[],
+                ),
+                rule(
+                    "offer_timeout",
+                    "An offer waits 30s for an answer; unanswered, it goes to the next worker.",
+                    &[("offer_timeout_ms", "30000")],
+                ),
+                rule(
+                    "grace_period",
+                    "A worker whose console disconnects keeps their conversations for 1m00s; \
+                     then they go back to the queue.",
+                    &[("grace_ms", "60000")],
+                ),
+            ],
+            monitored: vec![
+                "Offers accepted, declined and missed: shown to you and to supervisors; never \
+                 used to choose who gets offers."
+                    .into(),
+            ],
+            not_monitored: vec![
+                "Keystrokes, typing speed, mouse or screen activity: never recorded.".into(),
+            ],
+        },
+    }));
+    app
+}
+
+#[test]
+fn about_dispatch_80x24() {
+    insta::assert_snapshot!(draw(&about_dispatch(), 80, 24));
+}
+
+#[test]
+fn about_dispatch_120x40() {
+    insta::assert_snapshot!(draw(&about_dispatch(), 120, 40));
+}

@@ -344,6 +344,9 @@ impl Dispatch {
                     DraftOutcome::Pending => {}
                 }
             }
+            Fact::Decided {
+                worker, decision, ..
+            } => self.remember_decision(worker, decision),
             Fact::DraftEnded {
                 conversation,
                 draft,

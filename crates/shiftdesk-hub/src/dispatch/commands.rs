@@ -108,6 +108,7 @@ impl Dispatch {
             },
             out,
         );
+        self.decide_passed(worker, &id, false, now, out);
         out.push(Effect::ToWorker {
             worker: worker.to_string(),
             event: WorkerEvent::OfferWithdrawn {

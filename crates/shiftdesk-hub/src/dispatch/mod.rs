@@ -12,7 +12,7 @@
 //! the language for longer than `language_wait_ms`, any eligible worker gets it, marked as a
 //! language fallback.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use crate::drafting::DraftProposal;
@@ -31,6 +31,7 @@ use shiftdesk_protocol::{
 mod apply;
 mod commands;
 mod customer;
+mod explain;
 mod index;
 mod offers;
 mod outgoing;
@@ -339,6 +340,9 @@ struct PlannedOffer {
     /// Why this worker, for their console.
     because: String,
     language_fallback: bool,
+    /// How many could have taken it, and how long it had waited: the decision's parameters.
+    eligible: usize,
+    waited: Millis,
 }
 
 /// Key of the queue: higher priority first, then the longest waiting.
@@ -364,6 +368,8 @@ pub struct Dispatch {
     indexes: Indexes,
     /// Workers `apply` changed, to reindex before it returns (empty between calls).
     touched: Vec<WorkerId>,
+    /// The latest automated decisions about each worker, oldest first ([`explain::KEEP`]).
+    decisions: BTreeMap<WorkerId, VecDeque<shiftdesk_protocol::Decision>>,
 }
 
 impl Dispatch {
@@ -380,6 +386,7 @@ impl Dispatch {
             now: 0,
             indexes: Indexes::default(),
             touched: Vec::new(),
+            decisions: BTreeMap::new(),
         }
     }
 

@@ -32,6 +32,7 @@ impl Dispatch {
                 event,
             });
         }
+        self.resend_decisions(worker, out);
     }
 
     pub(super) fn record(&mut self, fact: Fact, out: &mut Vec<Effect>) {

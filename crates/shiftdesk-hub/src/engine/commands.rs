@@ -43,6 +43,11 @@ impl Engine {
                     self.send_worker_direct(worker, &WorkerEvent::Wallboard { wallboard });
                     Ok(Vec::new())
                 }
+                WorkerCommand::AboutDispatch => {
+                    let about = self.dispatch.about();
+                    self.send_worker_direct(worker, &WorkerEvent::AboutDispatch { about });
+                    Ok(Vec::new())
+                }
                 WorkerCommand::Hello { .. } => Err(Refusal {
                     code: ErrorCode::Conflict,
                     message: "already logged in".into(),
@@ -221,7 +226,10 @@ fn to_core_command(command: WorkerCommand) -> Option<Command> {
             conversation,
             worker,
         } => Command::HandBack(conversation, worker),
-        WorkerCommand::Hello { .. } | WorkerCommand::Ping | WorkerCommand::Wallboard => {
+        WorkerCommand::Hello { .. }
+        | WorkerCommand::Ping
+        | WorkerCommand::Wallboard
+        | WorkerCommand::AboutDispatch => {
             return None;
         }
     })

@@ -19,6 +19,7 @@ impl Engine {
         token: &str,
         version: u32,
         resume: Option<Resume>,
+        features: &[String],
         now: Millis,
     ) -> Option<WorkerId> {
         let error = |code, message: &str| {
@@ -91,6 +92,9 @@ impl Engine {
             }
         }
         stream.conn = Some(conn);
+        stream.wants_decisions = features
+            .iter()
+            .any(|f| f == shiftdesk_protocol::FEATURE_DECISIONS);
         if replaced.is_some() {
             // The wallboard went to the replaced connection; the new one subscribes again.
             self.wallboard_subscribers.retain(|w| w != &worker);

@@ -60,6 +60,8 @@ pub enum EngineMsg {
         token: String,
         protocol: u32,
         resume: Option<Resume>,
+        /// `hello.features`: optional frames the client understands.
+        features: Vec<String>,
         /// Told whether login worked, so the connection knows it may send commands.
         reply: oneshot::Sender<Option<WorkerId>>,
     },
@@ -457,9 +459,10 @@ impl Engine {
                 token,
                 protocol,
                 resume,
+                features,
                 reply,
             } => {
-                let worker = self.worker_hello(conn, &id, &token, protocol, resume, now);
+                let worker = self.worker_hello(conn, &id, &token, protocol, resume, &features, now);
                 let _ = reply.send(worker);
             }
             EngineMsg::WorkerFrame {
@@ -669,6 +672,12 @@ impl Engine {
     }
 
     fn send_worker(&mut self, worker: &str, event: &WorkerEvent) {
+        // Optional frames go only to clients that asked for them in `hello.features`.
+        if matches!(event, WorkerEvent::Decision { .. })
+            && !self.workers.get(worker).is_some_and(|s| s.wants_decisions)
+        {
+            return;
+        }
         push_held(
             stream_of(&mut self.workers, &self.epoch, worker),
             (true, worker),

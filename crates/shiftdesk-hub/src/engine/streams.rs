@@ -15,6 +15,8 @@ pub(super) struct Stream {
     next_seq: u64,
     window: VecDeque<(u64, Frame)>,
     pub(super) conn: Option<ConnHandle>,
+    /// The client listed `decisions` in `hello.features` at its last login.
+    pub(super) wants_decisions: bool,
     /// For each batch not yet committed that pushed to this stream, oldest first: the batch
     /// and the first seq it pushed, to take back if a commit fails.
     uncommitted: VecDeque<(u64, u64)>,
@@ -27,6 +29,7 @@ impl Stream {
             next_seq: 1,
             window: VecDeque::new(),
             conn: None,
+            wants_decisions: false,
             uncommitted: VecDeque::new(),
         }
     }

@@ -1,0 +1,96 @@
+//! Gig work (PROTOCOL.md section 11): the automated decisions that affect a worker, explained,
+//! and the description of the dispatch rules in force ("About dispatch").
+//!
+//! Every type here is new in protocol 1 and only ever added to: a client that does not know a
+//! frame type of this section ignores it, and a [`DecisionKind`] it does not know reads as
+//! [`DecisionKind::Other`] (the decision's `text` still says what happened).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConversationId, Millis};
+
+/// `hello.features`: send this client `decision` frames.
+pub const FEATURE_DECISIONS: &str = "decisions";
+
+/// The kind of an automated decision that affected a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    /// A conversation was offered to this worker.
+    Offered,
+    /// A conversation this worker could have taken was offered to someone else.
+    OfferedElsewhere,
+    /// A conversation was offered to this worker although they may not speak its language.
+    LanguageFallback,
+    /// This worker passed on a conversation (declined it or let the offer expire), so it is
+    /// not offered to them again for a while.
+    SkippedAfterDecline,
+    /// An offer to this worker expired unanswered and went back to the queue.
+    OfferExpired,
+    /// This worker's conversations went back to the queue at the end of the grace period
+    /// after their connection was lost.
+    ReturnedAfterGrace,
+    /// This worker was moved to draining at the end of a booked slot.
+    DrainedAtSlotEnd,
+    /// A kind this client does not know (a newer hub).
+    #[serde(other)]
+    Other,
+}
+
+impl DecisionKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            DecisionKind::Offered => "offered to you",
+            DecisionKind::OfferedElsewhere => "offered to someone else",
+            DecisionKind::LanguageFallback => "language fallback",
+            DecisionKind::SkippedAfterDecline => "skipped after you passed",
+            DecisionKind::OfferExpired => "offer expired",
+            DecisionKind::ReturnedAfterGrace => "returned after the grace period",
+            DecisionKind::DrainedAtSlotEnd => "drained at slot end",
+            DecisionKind::Other => "decision",
+        }
+    }
+}
+
+/// One automated decision about a worker, with the rule's parameters and the same in plain
+/// words. The hub records it in its log before it tells the worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub kind: DecisionKind,
+    pub at: Millis,
+    /// The conversation it was about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<ConversationId>,
+    /// The rule that decided (`longest_idle`, `language_wait`, `pass_cooldown`,
+    /// `offer_timeout`, `grace_period`, `slot_end`).
+    pub rule: String,
+    /// The rule's inputs, by name: durations end in `_ms`, counts are numbers, languages codes.
+    /// All values are strings.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// The decision in plain words, for the worker.
+    pub text: String,
+}
+
+/// "About dispatch": every automated rule in force, with its live parameters, and what the
+/// hub monitors about workers and what it does not. Built from the hub's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AboutDispatch {
+    pub rules: Vec<DispatchRule>,
+    /// What is recorded about a worker, and what it is used for.
+    pub monitored: Vec<String>,
+    /// What is never recorded or never used to decide.
+    pub not_monitored: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispatchRule {
+    /// Stable name, as in [`Decision::rule`].
+    pub name: String,
+    /// What the rule does, in plain words, with its parameters filled in.
+    pub text: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
