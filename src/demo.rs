@@ -87,6 +87,20 @@ fn parse_range(s: &str) -> Result<(u64, u64), String> {
     Ok((lo, hi))
 }
 
+/// The demo's rate card, so a person sees earnings in the status bar and the summary.
+fn demo_rates() -> shiftdesk_hub::dispatch::RateCard {
+    shiftdesk_hub::dispatch::RateCard {
+        currency: "EUR".into(),
+        per_engaged_hour: 14.0,
+        per_conversation: 0.5,
+        language_premium: [("ru".to_string(), 0.25), ("sv".to_string(), 0.25)]
+            .into_iter()
+            .collect(),
+        night_premium: 0.4,
+        night_hours: [22, 6],
+    }
+}
+
 /// Create a login, or give it a fresh token if the data dir is being reused.
 fn login(store: &mut SqliteStore, info: WorkerInfo) -> anyhow::Result<String> {
     let token = new_token();
@@ -170,6 +184,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
             metrics_token: None,
             kb: None,
             chat_origins: Default::default(),
+            rates: Some(demo_rates()),
         })
         .await?;
         tracing::info!(url = %hub.url(), data_dir = %data_dir.display(), "demo hub started");

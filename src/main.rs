@@ -58,7 +58,7 @@ enum Cmd {
         #[command(subcommand)]
         command: crate::kb::KbCmd,
     },
-    /// Export conversations or drafts as JSON lines (works while the hub is running).
+    /// Export conversations, drafts or shifts as JSON lines (works while the hub is running).
     Export {
         /// What to export.
         #[arg(value_enum)]
@@ -268,6 +268,7 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
                 metrics_token: args.metrics_token,
                 kb: args.kb,
                 chat_origins: args.chat_origins,
+                rates: hub_file.rates,
             };
             if args.check {
                 check_hub(&config)?;

@@ -313,6 +313,8 @@ actions! {
     WallboardFocus = "wallboard.focus": "switch between workers and live conversations",
     Explain = "explain": "why? the decisions behind this offer or conversation",
     AboutDispatch = "about.dispatch": "how dispatch decides, and what is monitored",
+    EarningsToggle = "earnings.toggle": "show or hide the earnings estimate in the status bar",
+    ShiftHistory = "shift.history": "your last 30 shifts: time, conversations, earnings",
 }
 
 /// Where keys are looked up. The app activates several at once, most specific first.

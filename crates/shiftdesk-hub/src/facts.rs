@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::lang::Lang;
 use crate::triage::TriageDecision;
 use shiftdesk_protocol::{
-    ConversationId, Decision, Draft, DraftOutcome, Millis, RejectReason, WorkerId, WorkerStatus,
+    ConversationId, Decision, Draft, DraftOutcome, Millis, RejectReason, ShiftRecord, WorkerId,
+    WorkerStatus,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -200,6 +201,12 @@ pub enum Fact {
         decision: Decision,
         at: Millis,
     },
+    /// A worker went offline: their shift, with what it earned by the rate card then in force.
+    ShiftEnded {
+        worker: WorkerId,
+        shift: ShiftRecord,
+        at: Millis,
+    },
 }
 
 /// How a draft that no worker acted on ended.
@@ -221,6 +228,7 @@ impl Fact {
         match self {
             WorkerConnected { .. } | WorkerDisconnected { .. } | StatusChanged { .. } => None,
             Decided { decision, .. } => decision.conversation.as_deref(),
+            ShiftEnded { .. } => None,
             ConversationOpened { conversation, .. }
             | CustomerSaid { conversation, .. }
             | LanguageDetected { conversation, .. }
@@ -246,6 +254,43 @@ impl Fact {
             | ShadowStarted { conversation, .. }
             | ShadowEnded { conversation, .. }
             | DraftEnded { conversation, .. } => Some(conversation),
+        }
+    }
+
+    /// When it happened (every fact has its time).
+    pub fn at(&self) -> Millis {
+        use Fact::*;
+        match self {
+            WorkerConnected { at, .. }
+            | WorkerDisconnected { at, .. }
+            | StatusChanged { at, .. }
+            | ConversationOpened { at, .. }
+            | CustomerSaid { at, .. }
+            | LanguageDetected { at, .. }
+            | Triaged { at, .. }
+            | BotSaid { at, .. }
+            | SystemSaid { at, .. }
+            | Queued { at, .. }
+            | Offered { at, .. }
+            | OfferDeclined { at, .. }
+            | OfferExpired { at, .. }
+            | OfferWithdrawn { at, .. }
+            | Assigned { at, .. }
+            | WorkerSaid { at, .. }
+            | Noted { at, .. }
+            | Whispered { at, .. }
+            | Drafted { at, .. }
+            | DraftSettled { at, .. }
+            | Resolved { at, .. }
+            | Requeued { at, .. }
+            | Abandoned { at, .. }
+            | TakenOver { at, .. }
+            | HandedBack { at, .. }
+            | ShadowStarted { at, .. }
+            | ShadowEnded { at, .. }
+            | DraftEnded { at, .. }
+            | Decided { at, .. }
+            | ShiftEnded { at, .. } => *at,
         }
     }
 
@@ -282,6 +327,7 @@ impl Fact {
             ShadowEnded { .. } => "shadow_ended",
             DraftEnded { .. } => "draft_ended",
             Decided { .. } => "decided",
+            ShiftEnded { .. } => "shift_ended",
         }
     }
 }

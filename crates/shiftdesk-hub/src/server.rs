@@ -84,6 +84,8 @@ pub struct HubConfig {
     pub kb: Option<PathBuf>,
     /// The origins that may frame the web chat (`/chat`); `'self'` by default.
     pub chat_origins: crate::web::ChatOrigins,
+    /// The rate card shifts are paid by (the config's `[rates]`); `None`: no earnings shown.
+    pub rates: Option<crate::dispatch::RateCard>,
 }
 
 #[derive(Clone)]
@@ -213,7 +215,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     let triage = Arc::new(crate::triage::TriagePolicy::new(kb, &config.rules));
     let (tx, rx) = Inbox::bounded(INBOX_CAPACITY);
     let (outlet, outlet_task) = Outlet::on(&tokio::runtime::Handle::current());
-    let engine = Engine::new_measured(
+    let mut engine = Engine::new_measured(
         config.dispatch,
         Box::new(store),
         triage,
@@ -222,6 +224,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         outlet,
         metrics.clone(),
     )?;
+    engine.set_rates(config.rates.clone());
     let engine_thread = std::thread::Builder::new()
         .name("hub-engine".into())
         .spawn(move || engine.serve(rx))?;

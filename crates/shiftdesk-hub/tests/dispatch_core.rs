@@ -1579,3 +1579,84 @@ fn acceptance_and_decline_rates_never_change_who_gets_offers() {
     assert_eq!(clean, who_gets_offers(5, true), "after missed offers");
     assert_eq!(clean, ["a", "b", "z", "a"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Shifts and earnings (issue 23)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_shift_is_recorded_with_its_times_and_earnings_when_it_ends() {
+    let mut s = Sim::new();
+    s.d.set_rates(Some(shiftdesk_hub::dispatch::RateCard {
+        currency: "EUR".into(),
+        per_engaged_hour: 12.0,
+        per_conversation: 0.5,
+        language_premium: [("it".to_string(), 0.2)].into_iter().collect(),
+        night_premium: 0.0,
+        night_hours: [22, 6],
+    }));
+    s.online("w", &[Lang::It], 2);
+    s.now += 60_000;
+    let conv = s.customer(Lang::It);
+    s.say(&conv, "operatore", asked(Lang::It));
+    s.now += 5_000;
+    s.cmd("w", Command::AcceptOffer(conv.clone())).expect("ok");
+    // 30 minutes engaged, then 10 minutes on break, then drain and stop.
+    s.now += 30 * 60_000;
+    let e = s.cmd("w", Command::Resolve(conv)).expect("ok");
+    let status_earnings = e.iter().find_map(|e| match e {
+        Effect::ToWorker {
+            event: WorkerEvent::Status { stats, .. },
+            ..
+        } => stats.earnings.clone(),
+        _ => None,
+    });
+    assert_eq!(status_earnings.map(|e| e.total), Some(600 + 50 + 20));
+    s.cmd("w", Command::SetStatus(WorkerStatus::Break))
+        .expect("ok");
+    s.now += 10 * 60_000;
+    s.cmd("w", Command::SetStatus(WorkerStatus::Offline))
+        .expect("ok");
+
+    let shift = s
+        .facts
+        .iter()
+        .find_map(|f| match f {
+            Fact::ShiftEnded { shift, .. } => Some(shift.clone()),
+            _ => None,
+        })
+        .expect("the shift is in the log");
+    assert_eq!(shift.worker, "w");
+    assert_eq!(shift.end - shift.start, (65 + 30 * 60 + 10 * 60) * 1000);
+    assert_eq!(shift.available_ms, (65 + 30 * 60) * 1000);
+    assert_eq!(shift.engaged_ms, 30 * 60_000);
+    assert_eq!(shift.break_ms, 10 * 60_000);
+    assert_eq!(shift.conversations, 1);
+    let earnings = shift.earnings.clone().expect("a rate card");
+    let lines: Vec<(&str, u64)> = earnings
+        .lines
+        .iter()
+        .map(|l| (l.kind.as_str(), l.amount))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("engaged_time", 600),
+            ("conversations", 50),
+            ("language_premium", 20)
+        ]
+    );
+    assert_eq!(s.d.shifts_of("w"), std::slice::from_ref(&shift));
+    // Offline, the figures still show what the shift earned (the summary reads them).
+    assert_eq!(
+        s.d.worker_stats("w").and_then(|st| st.earnings),
+        Some(earnings)
+    );
+
+    // The history is rebuilt by a replay, rate card or not.
+    let mut replayed = Dispatch::new(s.d.config(), s.d.triage_policy());
+    for f in &s.facts {
+        replayed.apply(f);
+    }
+    assert_eq!(replayed.shifts_of("w"), [shift]);
+}

@@ -94,3 +94,46 @@ pub struct DispatchRule {
     #[serde(default)]
     pub params: BTreeMap<String, String>,
 }
+
+/// What a shift earned (an estimate: the operator pays), by the hub's rate card. Amounts are in
+/// the currency's minor unit (cents).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Earnings {
+    /// ISO 4217 code: `EUR`, `USD`, `SEK`.
+    pub currency: String,
+    pub total: u64,
+    pub lines: Vec<EarningsLine>,
+}
+
+/// One line of [`Earnings`]: what is paid for, how much of it, and the amount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarningsLine {
+    /// `engaged_time`, `conversations`, `language_premium`, `night_premium`.
+    pub kind: String,
+    /// For people: "Engaged time 1h12m × 14.00/h".
+    pub label: String,
+    pub amount: u64,
+}
+
+/// One shift of a worker: from going on shift to going offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftRecord {
+    pub worker: super::WorkerId,
+    pub start: Millis,
+    pub end: Millis,
+    /// Time available for offers (draining included).
+    pub available_ms: u64,
+    /// Time with at least one conversation open.
+    pub engaged_ms: u64,
+    pub break_ms: u64,
+    /// Conversations resolved.
+    pub conversations: u32,
+    /// By the rate card in force when the shift ended; absent when the hub has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earnings: Option<Earnings>,
+}
+
+/// `12.40 EUR` from 1240 and `EUR`.
+pub fn format_money(minor: u64, currency: &str) -> String {
+    format!("{}.{:02} {currency}", minor / 100, minor % 100)
+}

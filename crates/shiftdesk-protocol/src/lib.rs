@@ -273,6 +273,10 @@ pub struct WorkerStats {
     pub drafts_edited: u32,
     pub drafts_rejected: u32,
     pub drafts_regenerated: u32,
+    /// This shift's earnings so far, by the hub's rate card (section 11); only in the worker's
+    /// own `status` and `welcome`, and only when the hub has a rate card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earnings: Option<Earnings>,
 }
 
 /// A worker as the hub knows them.

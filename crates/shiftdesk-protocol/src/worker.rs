@@ -90,6 +90,8 @@ pub enum WorkerCommand {
     // ---- Gig work (section 11, gig.rs) ------------------------------------------------------
     /// Ask for the dispatch rules in force: answered with an `about_dispatch` event.
     AboutDispatch,
+    /// Ask for the worker's last 30 shifts: answered with a `shift_history` event.
+    ShiftHistory,
 }
 
 impl WorkerCommand {
@@ -113,6 +115,7 @@ impl WorkerCommand {
             WorkerCommand::TakeOver { .. } => "take_over",
             WorkerCommand::HandBack { .. } => "hand_back",
             WorkerCommand::AboutDispatch => "about_dispatch",
+            WorkerCommand::ShiftHistory => "shift_history",
         }
     }
 
@@ -253,6 +256,10 @@ pub enum WorkerEvent {
     /// The dispatch rules in force, answering `about_dispatch` (outside the stream, `seq` 0).
     AboutDispatch {
         about: AboutDispatch,
+    },
+    /// The worker's last shifts, newest first, answering `shift_history` (`seq` 0).
+    ShiftHistory {
+        shifts: Vec<ShiftRecord>,
     },
 }
 

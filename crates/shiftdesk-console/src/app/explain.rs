@@ -142,7 +142,7 @@ impl App {
                 .map(|m| InfoLine::Text(format!("• {m}"))),
         );
         self.about = Some(about);
-        if self.modal.is_none() || matches!(self.modal, Some(Modal::Info(_))) {
+        if self.modal.is_none() || matches!(self.modal, Some(Modal::Info(_) | Modal::Summary)) {
             self.modal = Some(Modal::Info(InfoView {
                 title: " About dispatch ".into(),
                 lines,

@@ -181,6 +181,8 @@ impl App {
             Action::SupervisorHandback => self.start_hand_back(),
             Action::Explain => self.explain(),
             Action::AboutDispatch => self.ask_about_dispatch(out),
+            Action::EarningsToggle => self.toggle_earnings(),
+            Action::ShiftHistory => self.ask_shift_history(out),
         }
     }
 }

@@ -16,10 +16,12 @@
 //! - `modal`: the editor, the one-line prompt and the picker;
 //! - `supervisor`: the wallboard, shadowing, whispers, take over and hand back;
 //! - `explain`: the hub's decisions about the worker, explained, and "About dispatch";
+//! - `earnings`: the running estimate, and the shift history;
 //! - `keys`: key presses to actions through the keymap, and the key contexts in force.
 
 mod conversation;
 mod draft;
+mod earnings;
 mod explain;
 mod keys;
 mod modal;
@@ -156,6 +158,8 @@ pub struct App {
     pub decisions: Vec<shiftdesk_protocol::Decision>,
     /// The dispatch rules, as the hub last described them.
     pub about: Option<shiftdesk_protocol::AboutDispatch>,
+    /// The worker hid the earnings estimate from the status bar.
+    pub hide_earnings: bool,
     pub notice: Option<Notice>,
     pub armed: Option<Armed>,
     /// Keys typed so far of a multi-key sequence.
@@ -195,6 +199,7 @@ impl App {
             board: WallboardView::default(),
             decisions: Vec::new(),
             about: None,
+            hide_earnings: false,
             notice: None,
             armed: None,
             pending_keys: Vec::new(),
@@ -351,6 +356,7 @@ impl App {
             WorkerEvent::Wallboard { wallboard } => self.wallboard_arrived(wallboard),
             WorkerEvent::Decision { decision } => self.decision_arrived(decision),
             WorkerEvent::AboutDispatch { about } => self.about_arrived(about),
+            WorkerEvent::ShiftHistory { shifts } => self.shift_history_arrived(shifts),
         }
     }
 

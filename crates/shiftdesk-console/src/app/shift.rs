@@ -107,6 +107,31 @@ impl ShiftSummary {
                     .unwrap_or_else(|| "-".into()),
             ),
         ]
+        .into_iter()
+        .chain(self.earnings_rows())
+        .collect()
+    }
+
+    /// The earnings estimate and its lines, when the hub has a rate card.
+    fn earnings_rows(&self) -> Vec<(&'static str, String)> {
+        let Some(e) = &self.stats.earnings else {
+            return Vec::new();
+        };
+        let mut rows = vec![(
+            "Earnings (estimate)",
+            shiftdesk_protocol::format_money(e.total, &e.currency),
+        )];
+        for line in &e.lines {
+            rows.push((
+                "",
+                format!(
+                    "{} = {}",
+                    line.label,
+                    shiftdesk_protocol::format_money(line.amount, &e.currency)
+                ),
+            ));
+        }
+        rows
     }
 }
 

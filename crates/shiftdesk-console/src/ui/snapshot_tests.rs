@@ -343,6 +343,7 @@ fn summary_80x24() {
             drafts_edited: 6,
             drafts_rejected: 3,
             drafts_regenerated: 2,
+            earnings: None,
         },
     }));
     insta::assert_snapshot!(draw(&app, 80, 24));
@@ -425,6 +426,7 @@ fn big_wallboard(n: usize, live_n: usize) -> Wallboard {
                     drafts_edited: i32 % 7,
                     drafts_rejected: (i32 * 3) % 4,
                     drafts_regenerated: i32 % 2,
+                    earnings: None,
                 },
             }
         })
@@ -856,4 +858,113 @@ fn about_dispatch_80x24() {
 #[test]
 fn about_dispatch_120x40() {
     insta::assert_snapshot!(draw(&about_dispatch(), 120, 40));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Earnings and the shift history (issue 23)
+// ---------------------------------------------------------------------------------------------
+
+fn earnings(total_engaged: u64) -> shiftdesk_protocol::Earnings {
+    let line = |kind: &str, label: &str, amount| shiftdesk_protocol::EarningsLine {
+        kind: kind.into(),
+        label: label.into(),
+        amount,
+    };
+    let lines = vec![
+        line(
+            "engaged_time",
+            "Engaged time 1h30m × 14.00/h",
+            total_engaged,
+        ),
+        line("conversations", "Conversations 8 × 0.50", 400),
+        line("language_premium", "Language premium ru 2 × 0.25", 50),
+    ];
+    shiftdesk_protocol::Earnings {
+        currency: "EUR".into(),
+        total: lines.iter().map(|l| l.amount).sum(),
+        lines,
+    }
+}
+
+/// A shift that ended, with its earnings in the summary (and the estimate in the status bar).
+fn summary_with_earnings() -> App {
+    let mut app = app();
+    app.options.break_reminder_ms = 0;
+    app.update(Msg::Tick(T0 + 2 * 3_600_000));
+    app.update(Msg::Hub(WorkerEvent::Status {
+        status: WorkerStatus::Offline,
+        since: T0 + 2 * 3_600_000,
+        stats: WorkerStats {
+            offers_accepted: 8,
+            handled: 8,
+            handle_ms_total: 8 * 372_000,
+            drafts_accepted: 10,
+            earnings: Some(earnings(2100)),
+            ..WorkerStats::default()
+        },
+    }));
+    app
+}
+
+#[test]
+fn summary_with_earnings_80x24() {
+    let app = summary_with_earnings();
+    let screen = draw(&app, 80, 24);
+    assert!(screen.contains("≈ 25.50 EUR"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn summary_with_earnings_120x40() {
+    insta::assert_snapshot!(draw(&summary_with_earnings(), 120, 40));
+}
+
+fn shift_history() -> App {
+    let mut app = summary_with_earnings();
+    key(&mut app, "L");
+    let shift = |start: u64, hours: u64, pay: Option<shiftdesk_protocol::Earnings>| {
+        shiftdesk_protocol::ShiftRecord {
+            worker: "ana".into(),
+            start,
+            end: start + hours * 3_600_000,
+            available_ms: hours * 3_300_000,
+            engaged_ms: hours * 2_400_000,
+            break_ms: hours * 300_000,
+            conversations: (hours * 4) as u32,
+            earnings: pay,
+        }
+    };
+    app.update(Msg::Hub(WorkerEvent::ShiftHistory {
+        shifts: vec![
+            shift(T0, 2, Some(earnings(2100))),
+            shift(T0 - 86_400_000, 3, Some(earnings(3150))),
+            shift(T0 - 3 * 86_400_000, 1, None),
+        ],
+    }));
+    app
+}
+
+#[test]
+fn shift_history_80x24() {
+    insta::assert_snapshot!(draw(&shift_history(), 80, 24));
+}
+
+#[test]
+fn shift_history_120x40() {
+    insta::assert_snapshot!(draw(&shift_history(), 120, 40));
+}
+
+#[test]
+fn the_earnings_estimate_can_be_hidden() {
+    let mut app = summary_with_earnings();
+    assert!(app.earnings_shown().is_some());
+    key(&mut app, "$");
+    assert!(app.earnings_shown().is_none());
+    assert!(
+        !draw(&app, 120, 40)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .contains("EUR")
+    );
 }

@@ -7,7 +7,7 @@
 //! A decision is a [`Fact::Decided`]: durable, replayed into the last [`KEEP`] per worker, and
 //! sent to the worker as a `decision` frame when it is made.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use shiftdesk_protocol::{AboutDispatch, Decision, DecisionKind, DispatchRule};
 
@@ -56,10 +56,7 @@ impl Dispatch {
 
     /// Keep a decision in the worker's recent list (from `apply`).
     pub(super) fn remember_decision(&mut self, worker: &str, decision: &Decision) {
-        let list = self
-            .decisions
-            .entry(worker.to_string())
-            .or_insert_with(VecDeque::new);
+        let list = self.decisions.entry(worker.to_string()).or_default();
         if list.len() == KEEP {
             list.pop_front();
         }

@@ -37,11 +37,13 @@ mod offers;
 mod outgoing;
 mod queries;
 pub mod quiet;
+pub mod shifts;
 mod supervision;
 #[cfg(test)]
 mod tests;
 
 use index::{Indexes, WorkerEntries};
+pub use shifts::RateCard;
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
@@ -370,6 +372,12 @@ pub struct Dispatch {
     touched: Vec<WorkerId>,
     /// The latest automated decisions about each worker, oldest first ([`explain::KEEP`]).
     decisions: BTreeMap<WorkerId, VecDeque<shiftdesk_protocol::Decision>>,
+    /// The operator's rate card, if any: what shifts earn.
+    rates: Option<RateCard>,
+    /// Each worker's shift so far (time available, engaged, on break; conversations).
+    clocks: BTreeMap<WorkerId, shifts::ShiftClock>,
+    /// Each worker's last shifts, oldest first ([`shifts::HISTORY`]).
+    shift_history: BTreeMap<WorkerId, VecDeque<shiftdesk_protocol::ShiftRecord>>,
 }
 
 impl Dispatch {
@@ -387,6 +395,9 @@ impl Dispatch {
             indexes: Indexes::default(),
             touched: Vec::new(),
             decisions: BTreeMap::new(),
+            rates: None,
+            clocks: BTreeMap::new(),
+            shift_history: BTreeMap::new(),
         }
     }
 

@@ -72,8 +72,12 @@ impl Dispatch {
         self.workers.get(id).map(|w| &w.info)
     }
 
+    /// A worker's figures for this shift, with the earnings so far when there is a rate card.
     pub fn worker_stats(&self, id: &str) -> Option<WorkerStats> {
-        self.workers.get(id).map(|w| w.stats.clone())
+        self.workers.get(id).map(|w| WorkerStats {
+            earnings: self.earnings_now(id),
+            ..w.stats.clone()
+        })
     }
 
     /// Owner of a conversation, if assigned.

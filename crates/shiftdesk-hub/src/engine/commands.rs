@@ -48,6 +48,11 @@ impl Engine {
                     self.send_worker_direct(worker, &WorkerEvent::AboutDispatch { about });
                     Ok(Vec::new())
                 }
+                WorkerCommand::ShiftHistory => {
+                    let shifts = self.dispatch.shifts_of(worker);
+                    self.send_worker_direct(worker, &WorkerEvent::ShiftHistory { shifts });
+                    Ok(Vec::new())
+                }
                 WorkerCommand::Hello { .. } => Err(Refusal {
                     code: ErrorCode::Conflict,
                     message: "already logged in".into(),
@@ -229,7 +234,8 @@ fn to_core_command(command: WorkerCommand) -> Option<Command> {
         WorkerCommand::Hello { .. }
         | WorkerCommand::Ping
         | WorkerCommand::Wallboard
-        | WorkerCommand::AboutDispatch => {
+        | WorkerCommand::AboutDispatch
+        | WorkerCommand::ShiftHistory => {
             return None;
         }
     })

@@ -12,6 +12,8 @@ pub(super) struct Opening {
 }
 
 impl Engine {
+    // The fields of `hello` one by one, as the other logins take them.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn worker_hello(
         &mut self,
         conn: ConnHandle,

@@ -273,6 +273,11 @@ impl Engine {
 
     /// Serve messages until `Shutdown` or until every sender is gone. Whatever is waiting in the
     /// inbox is handled as one batch and committed together (group commit).
+    /// Pay shifts by this rate card (the config's `[rates]`); `None`: no earnings.
+    pub fn set_rates(&mut self, rates: Option<crate::dispatch::RateCard>) {
+        self.dispatch.set_rates(rates);
+    }
+
     pub fn serve(mut self, inbox: Receiver<EngineMsg>) {
         let mut stopping = false;
         while !stopping {
@@ -434,7 +439,10 @@ impl Engine {
             self.dispatch.triage_policy(),
             self.store.as_ref(),
         ) {
-            Ok((dispatch, _)) => self.dispatch = dispatch,
+            Ok((mut dispatch, _)) => {
+                dispatch.set_rates(self.dispatch.rates().cloned());
+                self.dispatch = dispatch;
+            }
             Err(e) => tracing::error!(%e, "cannot reread the event log either"),
         }
         for stream in self.workers.values_mut().chain(self.customers.values_mut()) {

@@ -51,6 +51,7 @@ fn going_offline_shows_the_summary_with_figures_from_the_hub() {
         drafts_edited: 2,
         drafts_rejected: 1,
         drafts_regenerated: 0,
+        earnings: None,
     };
     app.update(Msg::Tick(T0 + 3_600_000));
     app.update(Msg::Hub(WorkerEvent::Status {
