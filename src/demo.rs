@@ -42,6 +42,10 @@ pub struct DemoArgs {
     /// Colours: default, high-contrast, or monochrome (also what NO_COLOR gives).
     #[arg(long, value_enum)]
     pub theme: Option<shiftdesk_console::ui::theme::Theme>,
+    /// Length of a bookable slot of planned shifts, in minutes (try 1 or 2 to see a slot
+    /// start and end while you watch).
+    #[arg(long = "slot-minutes", value_name = "MINUTES", default_value_t = 30, value_parser = crate::parse_slot_minutes)]
+    pub slot_minutes: u64,
     /// Minutes on shift without a break before the console reminds you (0: never).
     #[arg(long, value_name = "MINUTES", default_value_t = 90)]
     pub break_reminder: u64,
@@ -176,6 +180,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
             dispatch: DispatchConfig {
                 offer_timeout_ms: args.offer_timeout * 1000,
                 language_wait_ms: args.language_wait * 1000,
+                slot_ms: args.slot_minutes * 60_000,
                 ..DispatchConfig::default()
             },
             tls: None,

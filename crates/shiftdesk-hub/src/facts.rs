@@ -207,6 +207,19 @@ pub enum Fact {
         shift: ShiftRecord,
         at: Millis,
     },
+    /// A worker booked the slot of a planned shift starting at `start`.
+    SlotBooked {
+        worker: WorkerId,
+        start: Millis,
+        at: Millis,
+    },
+    /// A worker released a booked slot; `late`: within a slot's length of its start or after.
+    SlotReleased {
+        worker: WorkerId,
+        start: Millis,
+        late: bool,
+        at: Millis,
+    },
 }
 
 /// How a draft that no worker acted on ended.
@@ -228,7 +241,7 @@ impl Fact {
         match self {
             WorkerConnected { .. } | WorkerDisconnected { .. } | StatusChanged { .. } => None,
             Decided { decision, .. } => decision.conversation.as_deref(),
-            ShiftEnded { .. } => None,
+            ShiftEnded { .. } | SlotBooked { .. } | SlotReleased { .. } => None,
             ConversationOpened { conversation, .. }
             | CustomerSaid { conversation, .. }
             | LanguageDetected { conversation, .. }
@@ -290,7 +303,9 @@ impl Fact {
             | ShadowEnded { at, .. }
             | DraftEnded { at, .. }
             | Decided { at, .. }
-            | ShiftEnded { at, .. } => *at,
+            | ShiftEnded { at, .. }
+            | SlotBooked { at, .. }
+            | SlotReleased { at, .. } => *at,
         }
     }
 
@@ -328,6 +343,8 @@ impl Fact {
             DraftEnded { .. } => "draft_ended",
             Decided { .. } => "decided",
             ShiftEnded { .. } => "shift_ended",
+            SlotBooked { .. } => "slot_booked",
+            SlotReleased { .. } => "slot_released",
         }
     }
 }

@@ -1660,3 +1660,123 @@ fn a_shift_is_recorded_with_its_times_and_earnings_when_it_ends() {
     }
     assert_eq!(replayed.shifts_of("w"), [shift]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Planned shifts (issue 23)
+// ---------------------------------------------------------------------------------------------
+
+const SLOT: u64 = 30 * 60_000;
+const WEEK: u64 = 7 * 24 * 3_600_000;
+
+#[test]
+fn the_forecast_comes_from_the_same_slot_of_the_last_four_weeks() {
+    let mut s = Sim::new();
+    s.online("w", &[Lang::En, Lang::It], 9);
+    // A fresh hub has no history.
+    let week = s.d.schedule("w", s.now);
+    assert_eq!(week.history_weeks, 0);
+    assert_eq!(week.slots.len(), 336);
+    assert!(week.slots.iter().all(|slot| slot.forecast.is_empty()));
+    // Two Italian customers and an English one in this slot, then two weeks pass.
+    let slot_start = s.d.slot_start(s.now);
+    for lang in [Lang::It, Lang::It, Lang::En] {
+        let c = s.customer(lang);
+        s.say(&c, "person", asked(lang));
+    }
+    s.now += 2 * WEEK;
+    let week = s.d.schedule("w", s.now);
+    assert_eq!(week.history_weeks, 2);
+    let same = week
+        .slots
+        .iter()
+        .find(|slot| (slot.start - slot_start).is_multiple_of(WEEK))
+        .expect("the same slot of the week");
+    assert_eq!(same.forecast["it"], 1.0, "two over two weeks");
+    assert_eq!(same.forecast["en"], 0.5);
+    let next = week
+        .slots
+        .iter()
+        .find(|slot| slot.start == same.start + SLOT)
+        .expect("the next slot");
+    assert!(next.forecast.is_empty());
+}
+
+#[test]
+fn booked_slots_end_in_a_drain_explained_to_the_worker() {
+    use shiftdesk_protocol::DecisionKind;
+    let mut s = Sim::new();
+    s.online("w", &[Lang::En], 2);
+    let now_slot = s.d.slot_start(s.now);
+    // Not a slot start; a past slot: refused.
+    assert_eq!(
+        s.cmd("w", Command::BookSlot(now_slot + 1)),
+        Err(ErrorCode::BadField)
+    );
+    assert_eq!(
+        s.cmd("w", Command::BookSlot(now_slot - SLOT)),
+        Err(ErrorCode::Conflict)
+    );
+    s.cmd("w", Command::BookSlot(now_slot))
+        .expect("the current slot");
+    s.cmd("w", Command::BookSlot(now_slot + SLOT))
+        .expect("and the next");
+    s.cmd("w", Command::BookSlot(now_slot + 4 * SLOT))
+        .expect("a later one");
+    // Released well ahead: not late; the schedule shows what is booked.
+    s.cmd("w", Command::ReleaseSlot(now_slot + 4 * SLOT))
+        .expect("released");
+    assert!(s.facts.iter().any(|f| matches!(
+        f,
+        Fact::SlotReleased { late: false, start, .. } if *start == now_slot + 4 * SLOT
+    )));
+    let week = s.d.schedule("w", s.now);
+    let booked: Vec<u64> = week
+        .slots
+        .iter()
+        .filter(|slot| slot.booked)
+        .map(|slot| slot.start)
+        .collect();
+    assert_eq!(booked, [now_slot, now_slot + SLOT]);
+    assert_eq!(week.slots[0].booked_workers, 1);
+
+    // The hub wakes up for the end of the booked stretch, not the end of the first slot.
+    assert_eq!(s.d.next_deadline(), Some(now_slot + 2 * SLOT));
+    let owned = s.customer(Lang::En);
+    s.say(&owned, "person", asked(Lang::En));
+    s.cmd("w", Command::AcceptOffer(owned.clone())).expect("ok");
+    s.now = now_slot + SLOT + 1_000;
+    s.advance(0);
+    assert_eq!(s.d.worker_status("w"), Some(WorkerStatus::Available));
+    s.now = now_slot + 2 * SLOT;
+    let e = s.advance(0);
+    assert_eq!(s.d.worker_status("w"), Some(WorkerStatus::Draining));
+    assert_eq!(s.d.owner(&owned), Some("w"), "open chats are finished");
+    assert!(e.iter().any(|e| matches!(
+        e,
+        Effect::ToWorker { event: WorkerEvent::Decision { decision }, .. }
+            if decision.kind == DecisionKind::DrainedAtSlotEnd
+    )));
+    // Going available again is up to the worker, and is not undone at the next tick.
+    s.cmd("w", Command::SetStatus(WorkerStatus::Available))
+        .expect("ok");
+    s.advance(60_000);
+    assert_eq!(s.d.worker_status("w"), Some(WorkerStatus::Available));
+
+    // A late release is recorded as late; the bookings come back with a replay.
+    let later = s.d.slot_start(s.now) + SLOT;
+    s.cmd("w", Command::BookSlot(later)).expect("booked");
+    s.now = later - 60_000;
+    s.cmd("w", Command::ReleaseSlot(later)).expect("released");
+    assert!(s.facts.iter().any(|f| matches!(
+        f,
+        Fact::SlotReleased { late: true, start, .. } if *start == later
+    )));
+    let mut replayed = Dispatch::new(s.d.config(), s.d.triage_policy());
+    for f in &s.facts {
+        replayed.apply(f);
+    }
+    assert_eq!(
+        replayed.schedule("w", s.now).slots,
+        s.d.schedule("w", s.now).slots
+    );
+}

@@ -137,3 +137,35 @@ pub struct ShiftRecord {
 pub fn format_money(minor: u64, currency: &str) -> String {
     format!("{}.{:02} {currency}", minor / 100, minor % 100)
 }
+
+/// A worker's week of slots: what they booked and the demand expected (section 11.5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// Length of a slot (30 minutes unless the hub says otherwise).
+    pub slot_ms: u64,
+    /// Weeks of arrivals the forecast is made from (at most 4); 0: no history yet.
+    pub history_weeks: u32,
+    /// From the current slot on, seven days' worth, in order.
+    pub slots: Vec<Slot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slot {
+    pub start: Millis,
+    /// This worker booked it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub booked: bool,
+    /// How many workers booked it (this one included).
+    pub booked_workers: u32,
+    /// Conversations expected to need a person in this slot, per language code: the average of
+    /// the same slot of the week over the history. Empty without history.
+    #[serde(default)]
+    pub forecast: BTreeMap<String, f32>,
+}
+
+impl Slot {
+    /// All languages together.
+    pub fn forecast_total(&self) -> f32 {
+        self.forecast.values().sum()
+    }
+}

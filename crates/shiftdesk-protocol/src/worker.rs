@@ -92,6 +92,16 @@ pub enum WorkerCommand {
     AboutDispatch,
     /// Ask for the worker's last 30 shifts: answered with a `shift_history` event.
     ShiftHistory,
+    /// Ask for the week of slots: answered with a `schedule` event.
+    Schedule,
+    /// Book the slot starting at `start`; answered with `ack` and a fresh `schedule`.
+    BookSlot {
+        start: Millis,
+    },
+    /// Release a booked slot (releasing late is recorded, never penalised).
+    ReleaseSlot {
+        start: Millis,
+    },
 }
 
 impl WorkerCommand {
@@ -116,6 +126,9 @@ impl WorkerCommand {
             WorkerCommand::HandBack { .. } => "hand_back",
             WorkerCommand::AboutDispatch => "about_dispatch",
             WorkerCommand::ShiftHistory => "shift_history",
+            WorkerCommand::Schedule => "schedule",
+            WorkerCommand::BookSlot { .. } => "book_slot",
+            WorkerCommand::ReleaseSlot { .. } => "release_slot",
         }
     }
 
@@ -260,6 +273,10 @@ pub enum WorkerEvent {
     /// The worker's last shifts, newest first, answering `shift_history` (`seq` 0).
     ShiftHistory {
         shifts: Vec<ShiftRecord>,
+    },
+    /// The week of slots, answering `schedule`, `book_slot` and `release_slot` (`seq` 0).
+    Schedule {
+        schedule: Schedule,
     },
 }
 

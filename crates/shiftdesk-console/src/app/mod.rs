@@ -17,6 +17,7 @@
 //! - `supervisor`: the wallboard, shadowing, whispers, take over and hand back;
 //! - `explain`: the hub's decisions about the worker, explained, and "About dispatch";
 //! - `earnings`: the running estimate, and the shift history;
+//! - `schedule`: planned shifts (the week of slots, booking, the reminder at a slot's start);
 //! - `keys`: key presses to actions through the keymap, and the key contexts in force.
 
 mod conversation;
@@ -26,6 +27,7 @@ mod explain;
 mod keys;
 mod modal;
 mod offer;
+mod schedule;
 mod session;
 mod shift;
 mod supervisor;
@@ -34,12 +36,14 @@ pub(crate) mod tests;
 
 pub use conversation::{ConvState, PendingLine};
 pub use draft::{DraftDoing, DraftLog, DraftState, DraftStatus};
+pub use earnings::utc;
 pub use explain::{InfoLine, InfoView};
 pub use keys::{Armed, to_textarea_input};
 pub use modal::{
     EditorPurpose, EditorState, Modal, PickerPurpose, PickerState, PromptPurpose, PromptState,
 };
 pub use offer::{OfferAnswer, OfferState};
+pub use schedule::ScheduleView;
 pub use session::ConnState;
 pub use shift::{Shift, ShiftSummary};
 
@@ -160,6 +164,17 @@ pub struct App {
     pub about: Option<shiftdesk_protocol::AboutDispatch>,
     /// The worker hid the earnings estimate from the status bar.
     pub hide_earnings: bool,
+    /// Starts of the slots the worker booked (hub clock), from the last `schedule`.
+    pub booked: std::collections::BTreeSet<Millis>,
+    pub slot_ms: u64,
+    reminded_slots: std::collections::BTreeSet<Millis>,
+    /// The worker asked to see the schedule: open it when it arrives.
+    schedule_wanted: bool,
+    /// Ids of queries sent outside the outbox, whose refusal is not shown; their prefix and
+    /// count.
+    quiet_ids: Vec<String>,
+    query_prefix: String,
+    queries: u64,
     pub notice: Option<Notice>,
     pub armed: Option<Armed>,
     /// Keys typed so far of a multi-key sequence.
@@ -181,6 +196,7 @@ impl App {
         id_prefix: impl Into<String>,
         now: Millis,
     ) -> App {
+        let id_prefix: String = id_prefix.into();
         App {
             keymap,
             options,
@@ -200,11 +216,18 @@ impl App {
             decisions: Vec::new(),
             about: None,
             hide_earnings: false,
+            booked: Default::default(),
+            slot_ms: 30 * 60_000,
+            reminded_slots: Default::default(),
+            schedule_wanted: false,
+            quiet_ids: Vec::new(),
+            query_prefix: format!("{id_prefix}-"),
+            queries: 0,
             notice: None,
             armed: None,
             pending_keys: Vec::new(),
             quitting: None,
-            ids: IdGen::new(id_prefix),
+            ids: IdGen::new(id_prefix.clone()),
             select_on_arrival: None,
             dirty: true,
             logged_in_once: false,
@@ -289,6 +312,7 @@ impl App {
         }
         self.drop_stale_offer();
         self.break_reminder(out);
+        self.slot_reminder(out);
         self.send_due(out);
     }
 
@@ -357,6 +381,7 @@ impl App {
             WorkerEvent::Decision { decision } => self.decision_arrived(decision),
             WorkerEvent::AboutDispatch { about } => self.about_arrived(about),
             WorkerEvent::ShiftHistory { shifts } => self.shift_history_arrived(shifts),
+            WorkerEvent::Schedule { schedule } => self.schedule_arrived(schedule),
         }
     }
 
@@ -390,6 +415,11 @@ impl App {
 
     fn to_local(&self, hub_ms: Millis) -> Millis {
         (hub_ms as i64 - self.skew_ms).max(0) as Millis
+    }
+
+    /// The hub's clock at a console time.
+    fn to_hub(&self, local: Millis) -> Millis {
+        (local as i64 + self.skew_ms).max(0) as Millis
     }
 }
 

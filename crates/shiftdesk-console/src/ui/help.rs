@@ -85,5 +85,6 @@ fn about(context: Context) -> &'static str {
         Context::Help => "this help",
         Context::Summary => "the shift summary",
         Context::Wallboard => "the supervisor wallboard",
+        Context::Schedule => "the week of slots (planned shifts)",
     }
 }

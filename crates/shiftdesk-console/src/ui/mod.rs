@@ -14,6 +14,7 @@ mod help;
 mod info;
 mod offer;
 mod picker;
+mod schedule;
 mod shadow;
 mod shift;
 mod status;
@@ -49,6 +50,7 @@ pub fn view(app: &App, frame: &mut Frame) {
     match &app.modal {
         Some(Modal::Summary) => summary::render(app, frame, body),
         Some(Modal::Info(info)) => info::render(app, info, frame, body),
+        Some(Modal::Schedule(view)) => schedule::render(app, view, frame, body),
         Some(Modal::Picker(p)) => picker::render(app, p, frame, body),
         Some(Modal::Prompt(p)) if wallboard::is_filter(p) => {}
         Some(Modal::Prompt(p)) => editor::render_prompt(app, p, frame, body),

@@ -968,3 +968,68 @@ fn the_earnings_estimate_can_be_hidden() {
             .contains("EUR")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Planned shifts (issue 23)
+// ---------------------------------------------------------------------------------------------
+
+fn week(history_weeks: u32) -> shiftdesk_protocol::Schedule {
+    let slot_ms = 30 * 60_000;
+    let first = T0 - T0 % slot_ms;
+    let slots = (0..336u64)
+        .map(|i| {
+            let start = first + i * slot_ms;
+            let mut forecast = std::collections::BTreeMap::new();
+            if history_weeks > 0 && i % 3 != 2 {
+                forecast.insert("en".to_string(), (i % 5) as f32 * 0.5);
+                if i % 2 == 0 {
+                    forecast.insert("it".to_string(), 1.25);
+                }
+            }
+            shiftdesk_protocol::Slot {
+                start,
+                booked: (2..5).contains(&i),
+                booked_workers: (i % 4) as u32 + u32::from((2..5).contains(&i)),
+                forecast,
+            }
+        })
+        .collect();
+    shiftdesk_protocol::Schedule {
+        slot_ms,
+        history_weeks,
+        slots,
+    }
+}
+
+fn schedule_open(history_weeks: u32) -> App {
+    let mut app = app();
+    let out = key(&mut app, "P");
+    assert_eq!(
+        sent(&out)[0].command,
+        shiftdesk_protocol::WorkerCommand::Schedule
+    );
+    app.update(Msg::Hub(WorkerEvent::Schedule {
+        schedule: week(history_weeks),
+    }));
+    key(&mut app, "down");
+    key(&mut app, "down");
+    key(&mut app, "down");
+    app
+}
+
+#[test]
+fn schedule_week_80x24() {
+    insta::assert_snapshot!(draw(&schedule_open(4), 80, 24));
+}
+
+#[test]
+fn schedule_week_120x40() {
+    insta::assert_snapshot!(draw(&schedule_open(4), 120, 40));
+}
+
+#[test]
+fn schedule_without_history_80x24() {
+    let screen = draw(&schedule_open(0), 80, 24);
+    assert!(screen.contains("no history yet"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

@@ -193,6 +193,7 @@ impl Dispatch {
                 language,
                 at,
             } => {
+                self.arrival(*language, *at);
                 if let Some(c) = self.conversations.get_mut(conversation) {
                     c.state = ConversationState::Queued;
                     c.priority = *priority;
@@ -350,6 +351,8 @@ impl Dispatch {
                 worker, decision, ..
             } => self.remember_decision(worker, decision),
             Fact::ShiftEnded { worker, shift, .. } => self.shift_ended(worker, shift),
+            Fact::SlotBooked { worker, start, .. } => self.slot_booked(worker, *start, true),
+            Fact::SlotReleased { worker, start, .. } => self.slot_booked(worker, *start, false),
             Fact::DraftEnded {
                 conversation,
                 draft,

@@ -37,6 +37,7 @@ mod offers;
 mod outgoing;
 mod queries;
 pub mod quiet;
+mod schedule;
 pub mod shifts;
 mod supervision;
 #[cfg(test)]
@@ -63,6 +64,8 @@ pub struct DispatchConfig {
     /// for another variant is not held. The core itself does not use this: the shell starts
     /// drafts.
     pub draft_quiet_ms: u64,
+    /// Length of a bookable slot of a planned shift (30 minutes).
+    pub slot_ms: u64,
 }
 
 impl Default for DispatchConfig {
@@ -72,6 +75,7 @@ impl Default for DispatchConfig {
             grace_ms: 60_000,
             language_wait_ms: 60_000,
             draft_quiet_ms: 250,
+            slot_ms: 30 * 60_000,
         }
     }
 }
@@ -144,6 +148,8 @@ pub enum Command {
     Whisper(ConversationId, String),
     TakeOver(ConversationId),
     HandBack(ConversationId, WorkerId),
+    BookSlot(Millis),
+    ReleaseSlot(Millis),
 }
 
 /// What the shell must do, in order. Every `Record` of one `handle` call must be durable before
@@ -378,6 +384,13 @@ pub struct Dispatch {
     clocks: BTreeMap<WorkerId, shifts::ShiftClock>,
     /// Each worker's last shifts, oldest first ([`shifts::HISTORY`]).
     shift_history: BTreeMap<WorkerId, VecDeque<shiftdesk_protocol::ShiftRecord>>,
+    /// Conversations handed to a person in the last four weeks, and their language: the
+    /// demand forecast of planned shifts.
+    arrivals: VecDeque<(Millis, Lang)>,
+    /// Slots each worker booked (their starts).
+    bookings: BTreeMap<WorkerId, BTreeSet<Millis>>,
+    /// Slot ends before this were already handled (drain at slot end).
+    slots_checked: Millis,
 }
 
 impl Dispatch {
@@ -398,6 +411,9 @@ impl Dispatch {
             rates: None,
             clocks: BTreeMap::new(),
             shift_history: BTreeMap::new(),
+            arrivals: VecDeque::new(),
+            bookings: BTreeMap::new(),
+            slots_checked: 0,
         }
     }
 

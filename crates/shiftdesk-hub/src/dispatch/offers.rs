@@ -73,6 +73,7 @@ impl Dispatch {
                 out,
             );
         }
+        self.drain_at_slot_end(now, out);
     }
     pub(super) fn disconnect(&mut self, worker: &str, now: Millis, out: &mut Vec<Effect>) {
         if let Some(id) = self.workers.get(worker).and_then(|w| w.offer.clone()) {

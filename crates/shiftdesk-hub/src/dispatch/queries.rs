@@ -159,6 +159,7 @@ impl Dispatch {
             .chain(graces)
             .chain(cooldowns)
             .chain(language_waits)
+            .chain(self.next_slot_end())
             .min()
     }
 

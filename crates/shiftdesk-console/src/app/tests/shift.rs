@@ -125,3 +125,53 @@ fn a_break_reminder_after_the_configured_time_without_a_break() {
     app.options.break_reminder_ms = 0;
     assert_eq!(reminders(&app.update(Msg::Tick(T0 + 400 * minute))), 0);
 }
+
+#[test]
+fn booking_a_slot_and_its_reminder_when_it_starts() {
+    use shiftdesk_protocol::{Schedule, Slot};
+    let slot_ms = 30 * 60_000;
+    let next = T0 - T0 % slot_ms + slot_ms;
+    let schedule = |booked: bool| Schedule {
+        slot_ms,
+        history_weeks: 0,
+        slots: vec![Slot {
+            start: next,
+            booked,
+            booked_workers: u32::from(booked),
+            forecast: Default::default(),
+        }],
+    };
+    let mut app = app();
+    app.update(Msg::Hub(status(WorkerStatus::Offline, T0)));
+    key(&mut app, "P");
+    app.update(Msg::Hub(WorkerEvent::Schedule {
+        schedule: schedule(false),
+    }));
+    assert!(matches!(app.modal, Some(Modal::Schedule(_))));
+    assert_eq!(
+        only_sent(&key(&mut app, "b")).command,
+        WorkerCommand::BookSlot { start: next }
+    );
+    app.update(Msg::Hub(WorkerEvent::Schedule {
+        schedule: schedule(true),
+    }));
+    key(&mut app, "esc");
+    assert_eq!(reminders(&app.update(Msg::Tick(next - 1))), 0);
+    let out = app.update(Msg::Tick(next));
+    assert_eq!(reminders(&out), 1);
+    let notice = app.notice.clone().unwrap().text;
+    assert!(
+        notice.contains("booked slot starts now") && notice.contains("Press 1"),
+        "{notice}"
+    );
+    assert_eq!(reminders(&app.update(Msg::Tick(next + 60_000))), 0, "once");
+    // Releasing it sends the command for the selected slot.
+    key(&mut app, "P");
+    app.update(Msg::Hub(WorkerEvent::Schedule {
+        schedule: schedule(true),
+    }));
+    assert_eq!(
+        only_sent(&key(&mut app, "u")).command,
+        WorkerCommand::ReleaseSlot { start: next }
+    );
+}
