@@ -1738,6 +1738,11 @@ fn booked_slots_end_in_a_drain_explained_to_the_worker() {
         .collect();
     assert_eq!(booked, [now_slot, now_slot + SLOT]);
     assert_eq!(week.slots[0].booked_workers, 1);
+    // Supervisors see booked versus expected for the next slots on the wallboard.
+    let loads = s.d.wallboard(s.now).slots;
+    assert_eq!(loads.len(), 4);
+    assert_eq!((loads[0].start, loads[0].booked), (now_slot, 1));
+    assert_eq!(loads[2].booked, 0);
 
     // The hub wakes up for the end of the booked stretch, not the end of the first slot.
     assert_eq!(s.d.next_deadline(), Some(now_slot + 2 * SLOT));

@@ -138,6 +138,15 @@ pub fn format_money(minor: u64, currency: &str) -> String {
     format!("{}.{:02} {currency}", minor / 100, minor % 100)
 }
 
+/// One slot of planned shifts on the wallboard: how many booked it, how many conversations are
+/// expected to need a person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlotLoad {
+    pub start: Millis,
+    pub booked: u32,
+    pub expected: f32,
+}
+
 /// A worker's week of slots: what they booked and the demand expected (section 11.5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schedule {

@@ -326,6 +326,10 @@ pub struct Wallboard {
     pub workers: Vec<WallboardWorker>,
     pub queues: Vec<WallboardQueue>,
     pub live: Vec<LiveConversation>,
+    /// Planned shifts: the next slots, booked versus expected (section 11.5). Omitted when the
+    /// hub has no bookings and no history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slots: Vec<SlotLoad>,
 }
 
 /// A conversation a supervisor can shadow.

@@ -486,6 +486,7 @@ fn big_wallboard(n: usize, live_n: usize) -> Wallboard {
         workers,
         queues,
         live,
+        slots: vec![],
     }
 }
 
@@ -1031,5 +1032,25 @@ fn schedule_week_120x40() {
 fn schedule_without_history_80x24() {
     let screen = draw(&schedule_open(0), 80, 24);
     assert!(screen.contains("no history yet"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn wallboard_with_booked_versus_expected_slots_80x24() {
+    let mut board = big_wallboard(20, 5);
+    let slot = 30 * 60_000;
+    let first = T0 - T0 % slot;
+    board.slots = [(2, 3.5f32), (3, 1.0), (0, 1.5), (1, 0.0)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (booked, expected))| shiftdesk_protocol::SlotLoad {
+            start: first + i as u64 * slot,
+            booked,
+            expected,
+        })
+        .collect();
+    let app = supervisor_with(board);
+    let screen = draw(&app, 80, 24);
+    assert!(screen.contains("22:00 2/3.5 short"), "{screen}");
     insta::assert_snapshot!(screen);
 }

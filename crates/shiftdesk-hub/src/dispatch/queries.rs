@@ -267,6 +267,7 @@ impl Dispatch {
             workers,
             queues: queues.into_values().collect(),
             live,
+            slots: self.slot_loads(now, 4),
         }
     }
 

@@ -91,6 +91,24 @@ impl Dispatch {
         }
     }
 
+    /// The next `n` slots from the current one, booked versus expected, for the wallboard;
+    /// empty when nobody booked any and there is no history.
+    pub fn slot_loads(&self, now: Millis, n: usize) -> Vec<shiftdesk_protocol::SlotLoad> {
+        if self.arrivals.is_empty() && self.bookings.values().all(|b| b.is_empty()) {
+            return Vec::new();
+        }
+        self.schedule("", now)
+            .slots
+            .into_iter()
+            .take(n)
+            .map(|s| shiftdesk_protocol::SlotLoad {
+                start: s.start,
+                booked: s.booked_workers,
+                expected: s.forecast_total(),
+            })
+            .collect()
+    }
+
     fn booked_count(&self, start: Millis) -> u32 {
         self.bookings
             .values()

@@ -25,6 +25,7 @@ fn small_board() -> WorkerEvent {
                 live("c-3", Some("Li")),
                 live("c-4", None),
             ],
+            slots: vec![],
         },
     }
 }
