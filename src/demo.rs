@@ -46,6 +46,10 @@ pub struct DemoArgs {
     /// start and end while you watch).
     #[arg(long = "slot-minutes", value_name = "MINUTES", default_value_t = 30, value_parser = crate::parse_slot_minutes)]
     pub slot_minutes: u64,
+    /// Start in standby: off shift, with a bell and a desktop notification when two or more
+    /// customers wait (at most once a minute), as `console --standby` does.
+    #[arg(long)]
+    pub standby: bool,
     /// Minutes on shift without a break before the console reminds you (0: never).
     #[arg(long, value_name = "MINUTES", default_value_t = 90)]
     pub break_reminder: u64,
@@ -230,6 +234,10 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
             shiftdesk_console::ui::theme::Theme::no_color_env(),
         );
         options.app.break_reminder_ms = args.break_reminder.saturating_mul(60_000);
+        options.app.standby = args.standby.then_some(shiftdesk_console::app::Standby {
+            waiting: 2,
+            every_ms: 60_000,
+        });
         let summary = shiftdesk_console::run_console(options).await;
         let _ = stop_tx.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(1), customers).await;

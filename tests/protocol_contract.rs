@@ -600,3 +600,29 @@ async fn decisions_go_to_clients_that_ask_and_about_dispatch_describes_the_rules
     );
     hub.shutdown().await;
 }
+
+/// PROTOCOL.md 11.6: a console off shift that asked for `demand` hears what is waiting in its
+/// languages; one that did not ask hears nothing.
+#[tokio::test]
+async fn an_off_shift_standby_console_hears_the_demand_in_its_languages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let standby = add_worker(dir.path(), "stella", &[Lang::It], Role::Worker, 1);
+    let plain = add_worker(dir.path(), "piet", &[Lang::It], Role::Worker, 1);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let mut s = Client::connect(&base, "/ws/worker").await;
+    s.send(json!({"type": "hello", "token": standby, "protocol": 1, "features": ["demand"]}))
+        .await;
+    s.until_type("welcome").await;
+    let (mut p, _) = worker(&base, &plain).await;
+    let (mut c, _) = customer(&base, "Gianni", "it").await;
+    c.ok(json!({"type": "message", "text": "Voglio parlare con un operatore"}))
+        .await;
+    let demand = s.until_type("demand").await;
+    assert_eq!(demand["seq"], 0);
+    assert_eq!(demand["queues"][0]["language"], "it", "{demand}");
+    assert_eq!(demand["queues"][0]["waiting"], 1);
+    p.ok(json!({"type": "about_dispatch"})).await;
+    assert!(p.seen.iter().all(|v| v["type"] != "demand"), "{:?}", p.seen);
+    hub.shutdown().await;
+}

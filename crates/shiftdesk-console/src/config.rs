@@ -68,6 +68,10 @@ pub struct Settings {
     pub theme: Option<crate::ui::theme::Theme>,
     /// Minutes on shift without a break before a reminder (0: never).
     pub break_reminder: Option<u64>,
+    /// `--standby`: how many waiting is worth a notification.
+    pub demand_waiting: Option<u32>,
+    /// `--standby`: minutes between two notifications at most.
+    pub demand_every: Option<u64>,
 }
 
 impl Settings {

@@ -13,6 +13,16 @@ use super::{ConversationId, Millis};
 
 /// `hello.features`: send this client `decision` frames.
 pub const FEATURE_DECISIONS: &str = "decisions";
+/// `hello.features`: while off shift, send this client `demand` frames (a standby console).
+pub const FEATURE_DEMAND: &str = "demand";
+
+/// A queue the worker could serve, with someone waiting (a `demand` frame).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemandQueue {
+    pub language: super::Lang,
+    pub waiting: u32,
+    pub longest_wait_ms: u64,
+}
 
 /// The kind of an automated decision that affected a worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -278,6 +278,11 @@ pub enum WorkerEvent {
     Schedule {
         schedule: Schedule,
     },
+    /// While off shift, to clients that asked (`hello.features` `"demand"`): the queues this
+    /// worker could serve that have someone waiting, about every 30 s (`seq` 0).
+    Demand {
+        queues: Vec<DemandQueue>,
+    },
 }
 
 /// The limits a client must respect, sent in `welcome` so clients need not hard-code them.

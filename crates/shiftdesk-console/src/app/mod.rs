@@ -17,6 +17,7 @@
 //! - `supervisor`: the wallboard, shadowing, whispers, take over and hand back;
 //! - `explain`: the hub's decisions about the worker, explained, and "About dispatch";
 //! - `earnings`: the running estimate, and the shift history;
+//! - `standby`: the demand signal while off shift (`--standby`);
 //! - `schedule`: planned shifts (the week of slots, booking, the reminder at a slot's start);
 //! - `keys`: key presses to actions through the keymap, and the key contexts in force.
 
@@ -30,6 +31,7 @@ mod offer;
 mod schedule;
 mod session;
 mod shift;
+mod standby;
 mod supervisor;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -46,6 +48,7 @@ pub use offer::{OfferAnswer, OfferState};
 pub use schedule::ScheduleView;
 pub use session::ConnState;
 pub use shift::{Shift, ShiftSummary};
+pub use standby::demand_line;
 
 use super::board::WallboardView;
 use super::keymap::{KeyPress, Keymap};
@@ -105,6 +108,17 @@ pub struct AppOptions {
     pub theme: crate::ui::theme::Theme,
     /// Remind the worker to take a break after this long on shift without one (0: never).
     pub break_reminder_ms: u64,
+    /// `--standby`: off shift, notify when a queue the worker could serve is long.
+    pub standby: Option<Standby>,
+}
+
+/// When a standby console notifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standby {
+    /// Waiting in one of the worker's languages, at least.
+    pub waiting: u32,
+    /// At most one notification per this long.
+    pub every_ms: u64,
 }
 
 /// The break reminder's default: 90 minutes on shift without a break.
@@ -118,6 +132,7 @@ impl Default for AppOptions {
             notify_text: false,
             theme: crate::ui::theme::Theme::Default,
             break_reminder_ms: BREAK_REMINDER_DEFAULT_MIN * 60_000,
+            standby: None,
         }
     }
 }
@@ -170,6 +185,9 @@ pub struct App {
     reminded_slots: std::collections::BTreeSet<Millis>,
     /// The worker asked to see the schedule: open it when it arrives.
     schedule_wanted: bool,
+    /// The latest demand figures (standby), and when the last notification went out.
+    pub demand: Vec<shiftdesk_protocol::DemandQueue>,
+    demand_notified: Option<Millis>,
     /// Ids of queries sent outside the outbox, whose refusal is not shown; their prefix and
     /// count.
     quiet_ids: Vec<String>,
@@ -220,6 +238,8 @@ impl App {
             slot_ms: 30 * 60_000,
             reminded_slots: Default::default(),
             schedule_wanted: false,
+            demand: Vec::new(),
+            demand_notified: None,
             quiet_ids: Vec::new(),
             query_prefix: format!("{id_prefix}-"),
             queries: 0,
@@ -382,6 +402,7 @@ impl App {
             WorkerEvent::AboutDispatch { about } => self.about_arrived(about),
             WorkerEvent::ShiftHistory { shifts } => self.shift_history_arrived(shifts),
             WorkerEvent::Schedule { schedule } => self.schedule_arrived(schedule),
+            WorkerEvent::Demand { queues } => self.demand_arrived(queues, out),
         }
     }
 

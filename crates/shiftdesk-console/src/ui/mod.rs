@@ -17,6 +17,7 @@ mod picker;
 mod schedule;
 mod shadow;
 mod shift;
+mod standby;
 mod status;
 mod summary;
 pub mod theme;
@@ -44,6 +45,8 @@ pub fn view(app: &App, frame: &mut Frame) {
     footer::render(app, frame, bottom);
     if app.wallboard_open() {
         wallboard::render(app, frame, body);
+    } else if app.standing_by() {
+        standby::render(app, frame, body);
     } else {
         main_body(app, frame, body);
     }

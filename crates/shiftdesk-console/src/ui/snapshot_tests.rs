@@ -1054,3 +1054,46 @@ fn wallboard_with_booked_versus_expected_slots_80x24() {
     assert!(screen.contains("22:00 2/3.5 short"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+fn standing_by() -> App {
+    use shiftdesk_protocol::{DemandQueue, Lang};
+    let mut app = App::new(
+        crate::keymap::Keymap::default_keymap(),
+        crate::app::AppOptions {
+            standby: Some(crate::app::Standby {
+                waiting: 3,
+                every_ms: 600_000,
+            }),
+            ..crate::app::AppOptions::default()
+        },
+        "t",
+        T0,
+    );
+    app.update(Msg::Conn(ConnState::Connected));
+    app.update(Msg::Hub(welcome(false, WorkerStatus::Offline, T0)));
+    app.update(Msg::Hub(WorkerEvent::Demand {
+        queues: vec![
+            DemandQueue {
+                language: Lang::It,
+                waiting: 12,
+                longest_wait_ms: 240_000,
+            },
+            DemandQueue {
+                language: Lang::En,
+                waiting: 1,
+                longest_wait_ms: 20_000,
+            },
+        ],
+    }));
+    app
+}
+
+#[test]
+fn standby_80x24() {
+    insta::assert_snapshot!(draw(&standing_by(), 80, 24));
+}
+
+#[test]
+fn standby_120x40() {
+    insta::assert_snapshot!(draw(&standing_by(), 120, 40));
+}

@@ -97,6 +97,9 @@ impl Engine {
         stream.wants_decisions = features
             .iter()
             .any(|f| f == shiftdesk_protocol::FEATURE_DECISIONS);
+        stream.wants_demand = features
+            .iter()
+            .any(|f| f == shiftdesk_protocol::FEATURE_DEMAND);
         if replaced.is_some() {
             // The wallboard went to the replaced connection; the new one subscribes again.
             self.wallboard_subscribers.retain(|w| w != &worker);

@@ -32,6 +32,7 @@ use login::Opening;
 use streams::{Stream, push_held, stream_of};
 
 mod commands;
+mod demand;
 mod knowledge;
 mod login;
 mod streams;
@@ -158,6 +159,8 @@ pub struct Engine {
     customers: HashMap<ConversationId, Stream>,
     wallboard_subscribers: Vec<WorkerId>,
     last_wallboard: Millis,
+    /// When the demand signal last went out ([`demand`]).
+    last_demand: Millis,
     /// Appends batches to the log and then sends their frames; `None` once stopped.
     committer: Option<Committer>,
     /// The open batch's number, and the generation of batches being made (raised after a
@@ -247,6 +250,7 @@ impl Engine {
             customers: HashMap::new(),
             wallboard_subscribers: Vec::new(),
             last_wallboard: 0,
+            last_demand: 0,
             committer: Some(committer),
             batch_no: 1,
             generation: 0,
@@ -325,6 +329,7 @@ impl Engine {
             if now >= self.last_wallboard + 1000 {
                 self.last_wallboard = now;
                 self.push_wallboards(now);
+                self.push_demand(now);
             }
             self.flush(now);
             self.swap_knowledge();

@@ -175,3 +175,61 @@ fn booking_a_slot_and_its_reminder_when_it_starts() {
         WorkerCommand::ReleaseSlot { start: next }
     );
 }
+
+#[test]
+fn standby_notifies_when_a_queue_is_long_at_most_once_per_interval() {
+    use shiftdesk_protocol::{DemandQueue, Lang};
+    let minute = 60_000;
+    let mut app = App::new(
+        crate::keymap::Keymap::default_keymap(),
+        AppOptions {
+            standby: Some(crate::app::Standby {
+                waiting: 3,
+                every_ms: 10 * minute,
+            }),
+            ..AppOptions::default()
+        },
+        "t",
+        T0,
+    );
+    app.update(Msg::Conn(ConnState::Connected));
+    app.update(Msg::Hub(welcome(false, WorkerStatus::Offline, T0)));
+    assert!(app.standing_by());
+    let demand = |waiting| {
+        Msg::Hub(WorkerEvent::Demand {
+            queues: vec![DemandQueue {
+                language: Lang::It,
+                waiting,
+                longest_wait_ms: 4 * minute,
+            }],
+        })
+    };
+    let notified = |out: Vec<Command>| {
+        out.into_iter().find_map(|c| match c {
+            Command::Notify(n) => Some(n),
+            _ => None,
+        })
+    };
+    assert_eq!(notified(app.update(demand(2))), None, "below the threshold");
+    let n = notified(app.update(demand(12))).expect("a notification");
+    assert!(n.bell);
+    assert_eq!(
+        n.desktop,
+        Some((
+            "shiftdesk: you are needed".to_string(),
+            "12 waiting in Italian, longest 4m00s".to_string()
+        ))
+    );
+    app.update(Msg::Tick(T0 + 9 * minute));
+    assert_eq!(
+        notified(app.update(demand(12))),
+        None,
+        "within the interval"
+    );
+    app.update(Msg::Tick(T0 + 10 * minute));
+    assert!(notified(app.update(demand(12))).is_some());
+    // On shift: no standby notifications.
+    app.update(Msg::Hub(status(WorkerStatus::Available, T0 + 10 * minute)));
+    app.update(Msg::Tick(T0 + 30 * minute));
+    assert_eq!(notified(app.update(demand(12))), None);
+}
