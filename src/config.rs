@@ -19,7 +19,7 @@ use toml::Spanned;
 use shiftdesk_hub::rules::OperatorRules;
 
 /// Tables in the config file that are not flags.
-const SECTIONS: [&str; 1] = ["rules"];
+const SECTIONS: [&str; 2] = ["rules", "rates"];
 
 /// What was wrong with a config file, with where.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,8 @@ pub struct HubFile {
     pub flags: Vec<OsString>,
     /// Extra request-a-person phrases and sensitive-topic words, by language.
     pub rules: OperatorRules,
+    /// What shifts earn (`[rates]`); none: no earnings are shown.
+    pub rates: Option<shiftdesk_hub::dispatch::RateCard>,
 }
 
 /// If `argv` runs `shiftdesk hub --config FILE`, put FILE's flags before the command line's own
@@ -118,6 +120,20 @@ fn parse(hub: &Command, path: &Path, text: &str) -> Result<HubFile, ConfigError>
                 .check()
                 .map_err(|e| error(at.clone(), format!("rules: {e}")))?;
             file.rules = rules;
+            continue;
+        }
+        if name == "rates" {
+            let rates: shiftdesk_hub::dispatch::RateCard = value
+                .get_ref()
+                .clone()
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    error(at.clone(), format!("rates: {}", e.message()))
+                })?;
+            rates
+                .check()
+                .map_err(|e| error(at.clone(), format!("rates: {e}")))?;
+            file.rates = Some(rates);
             continue;
         }
         let flag = name.replace('_', "-");
@@ -272,6 +288,30 @@ mod tests {
         assert!(e.to_string().contains(":1: listen:"), "{e}");
         let e = parse_str("grace = [1, {a = 2}]\n").expect_err("bad list");
         assert!(e.to_string().contains(":1: `grace`"), "{e}");
+    }
+
+    #[test]
+    fn a_rate_card_is_read_and_checked() {
+        let file = parse_str(
+            "grace = 5\n[rates]\ncurrency = \"EUR\"\nper_engaged_hour = 14.5\nper_conversation = 0.4\nlanguage_premium = { ru = 0.3 }\n",
+        )
+        .expect("valid");
+        let rates = file.rates.expect("a rate card");
+        assert_eq!(rates.per_engaged_hour, 14.5);
+        assert_eq!(rates.language_premium["ru"], 0.3);
+        let e = parse_str("[rates]\ncurrency = \"euro\"\nper_conversation = 1\n").expect_err("bad");
+        assert!(
+            e.to_string()
+                .starts_with("/etc/shiftdesk/hub.toml:1: rates: currency `euro`"),
+            "{e}"
+        );
+        let e = parse_str("\n[rates]\ncurrency = \"EUR\"\nper_hour = 1\n").expect_err("unknown");
+        assert!(
+            e.to_string()
+                .contains(":2: rates: unknown field `per_hour`"),
+            "{e}"
+        );
+        assert!(parse_str("").expect("empty").rates.is_none());
     }
 
     #[test]

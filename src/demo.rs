@@ -39,6 +39,20 @@ pub struct DemoArgs {
     /// No terminal bell on offers.
     #[arg(long)]
     pub no_bell: bool,
+    /// Colours: default, high-contrast, or monochrome (also what NO_COLOR gives).
+    #[arg(long, value_enum)]
+    pub theme: Option<shiftdesk_console::ui::theme::Theme>,
+    /// Length of a bookable slot of planned shifts, in minutes (try 1 or 2 to see a slot
+    /// start and end while you watch).
+    #[arg(long = "slot-minutes", value_name = "MINUTES", default_value_t = 30, value_parser = crate::parse_slot_minutes)]
+    pub slot_minutes: u64,
+    /// Start in standby: off shift, with a bell and a desktop notification when two or more
+    /// customers wait (at most once a minute), as `console --standby` does.
+    #[arg(long)]
+    pub standby: bool,
+    /// Minutes on shift without a break before the console reminds you (0: never).
+    #[arg(long, value_name = "MINUTES", default_value_t = 90)]
+    pub break_reminder: u64,
     /// Open the console as a worker (you take the conversations) or as a supervisor (simulated
     /// workers take them; you watch the wallboard, shadow, whisper and take over).
     #[arg(long, value_enum, default_value = "worker")]
@@ -79,6 +93,20 @@ fn parse_range(s: &str) -> Result<(u64, u64), String> {
         return Err(format!("`{s}`: need 0 < MIN <= MAX"));
     }
     Ok((lo, hi))
+}
+
+/// The demo's rate card, so a person sees earnings in the status bar and the summary.
+fn demo_rates() -> shiftdesk_hub::dispatch::RateCard {
+    shiftdesk_hub::dispatch::RateCard {
+        currency: "EUR".into(),
+        per_engaged_hour: 14.0,
+        per_conversation: 0.5,
+        language_premium: [("ru".to_string(), 0.25), ("sv".to_string(), 0.25)]
+            .into_iter()
+            .collect(),
+        night_premium: 0.4,
+        night_hours: [22, 6],
+    }
 }
 
 /// Create a login, or give it a fresh token if the data dir is being reused.
@@ -156,6 +184,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
             dispatch: DispatchConfig {
                 offer_timeout_ms: args.offer_timeout * 1000,
                 language_wait_ms: args.language_wait * 1000,
+                slot_ms: args.slot_minutes * 60_000,
                 ..DispatchConfig::default()
             },
             tls: None,
@@ -164,6 +193,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
             metrics_token: None,
             kb: None,
             chat: Default::default(),
+            rates: Some(demo_rates()),
         })
         .await?;
         tracing::info!(url = %hub.url(), data_dir = %data_dir.display(), "demo hub started");
@@ -198,6 +228,16 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
         let mut options = ResolvedOptions::new(hub.url(), token);
         options.keymap = keymap;
         options.app.bell = !args.no_bell;
+        options.app.theme = shiftdesk_console::ui::theme::Theme::choose(
+            args.theme,
+            None,
+            shiftdesk_console::ui::theme::Theme::no_color_env(),
+        );
+        options.app.break_reminder_ms = args.break_reminder.saturating_mul(60_000);
+        options.app.standby = args.standby.then_some(shiftdesk_console::app::Standby {
+            waiting: 2,
+            every_ms: 60_000,
+        });
         let summary = shiftdesk_console::run_console(options).await;
         let _ = stop_tx.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(1), customers).await;

@@ -58,7 +58,7 @@ enum Cmd {
         #[command(subcommand)]
         command: crate::kb::KbCmd,
     },
-    /// Export conversations or drafts as JSON lines (works while the hub is running).
+    /// Export conversations, drafts or shifts as JSON lines (works while the hub is running).
     Export {
         /// What to export.
         #[arg(value_enum)]
@@ -94,6 +94,9 @@ struct HubArgs {
     /// is offered to any eligible worker, marked as a language fallback (0: at once).
     #[arg(long = "language-wait", value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86400))]
     language_wait: u64,
+    /// Length of a bookable slot of planned shifts, in minutes (30; it must divide a day).
+    #[arg(long = "slot-minutes", value_name = "MINUTES", default_value_t = 30, value_parser = parse_slot_minutes)]
+    slot_minutes: u64,
     /// Serve wss:// with this certificate chain (PEM); needs --tls-key.
     #[arg(long)]
     tls_cert: Option<PathBuf>,
@@ -261,6 +264,7 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
                     offer_timeout_ms: args.offer_timeout * 1000,
                     grace_ms: args.grace * 1000,
                     language_wait_ms: args.language_wait * 1000,
+                    slot_ms: args.slot_minutes * 60_000,
                     ..DispatchConfig::default()
                 },
                 tls: match (args.tls_cert, args.tls_key) {
@@ -273,6 +277,7 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
                 metrics_token: args.metrics_token,
                 kb: args.kb,
                 chat: args.chat.settings().map_err(anyhow::Error::msg)?,
+                rates: hub_file.rates,
             };
             if args.check {
                 check_hub(&config)?;
@@ -502,4 +507,18 @@ async fn shutdown_signal() -> &'static str {
         let _ = tokio::signal::ctrl_c().await;
         "Ctrl-C"
     }
+}
+
+/// `--slot-minutes`: from 1 to 240, dividing a day into whole slots.
+pub fn parse_slot_minutes(s: &str) -> Result<u64, String> {
+    let n: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of minutes"))?;
+    if !(1..=240).contains(&n) || !1440u64.is_multiple_of(n) {
+        return Err(format!(
+            "{n}: a slot is 1 to 240 minutes and divides a day (15, 30, 60, …)"
+        ));
+    }
+    Ok(n)
 }

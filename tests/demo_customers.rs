@@ -95,3 +95,19 @@ async fn a_simulated_customer_talks_to_a_scripted_worker_until_resolved() {
     assert_eq!(outcome, Outcome::Resolved);
     hub.shutdown().await;
 }
+
+#[test]
+fn simulated_workers_write_in_the_customers_language() {
+    // The supervisor demo's workers edit drafts and write personal lines: in the customer's
+    // language, not in English.
+    for lang in Lang::ALL {
+        let (edited, personal) = sim::workers::own_words(lang);
+        for line in [edited, personal] {
+            assert_eq!(
+                shiftdesk_hub::lang::detect(line, None),
+                lang,
+                "{lang}: {line:?}"
+            );
+        }
+    }
+}

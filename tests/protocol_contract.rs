@@ -527,3 +527,102 @@ async fn the_example_session_is_what_the_hub_sends() {
     );
     hub.shutdown().await;
 }
+
+/// PROTOCOL.md section 11: a client that lists `decisions` in `hello.features` is told why it
+/// got an offer (a `decision` frame before the `offer`, with the rule and its parameters); one
+/// that does not never gets the frame. `about_dispatch` answers with the live configuration.
+#[tokio::test]
+async fn decisions_go_to_clients_that_ask_and_about_dispatch_describes_the_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let new = add_worker(dir.path(), "nora", &[Lang::En], Role::Worker, 1);
+    let old = add_worker(dir.path(), "otto", &[Lang::En], Role::Worker, 1);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+
+    let mut n = Client::connect(&base, "/ws/worker").await;
+    n.send(json!({"type": "hello", "token": new, "protocol": 1, "features": ["decisions"]}))
+        .await;
+    n.until_type("welcome").await;
+    n.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let (mut o, _) = worker(&base, &old).await;
+    o.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+
+    // Nora has waited longest: the offer is hers, with its reason first.
+    let (mut c, conv) = customer(&base, "Kim", "en").await;
+    c.ok(json!({"type": "message", "text": "I want to talk to a person"}))
+        .await;
+    let decision = n.until_type("decision").await;
+    assert_eq!(decision["decision"]["kind"], "offered", "{decision}");
+    assert_eq!(decision["decision"]["conversation"], conv.as_str());
+    assert_eq!(decision["decision"]["rule"], "longest_idle");
+    assert_eq!(decision["decision"]["params"]["eligible"], "2");
+    let offer = n.until_type("offer").await;
+    assert!(offer["seq"].as_u64() > decision["seq"].as_u64());
+
+    // She declines: told why she is skipped; Otto (no features) gets the offer and no decision.
+    n.ok(json!({"type": "decline_offer", "conversation": conv}))
+        .await;
+    assert!(
+        n.seen
+            .iter()
+            .any(|v| v["type"] == "decision" && v["decision"]["kind"] == "skipped_after_decline"),
+        "{:?}",
+        n.seen
+    );
+    o.until_type("offer").await;
+    assert!(
+        o.seen.iter().all(|v| v["type"] != "decision"),
+        "{:?}",
+        o.seen
+    );
+
+    n.ok(json!({"type": "about_dispatch"})).await;
+    let about = n
+        .seen
+        .iter()
+        .find(|v| v["type"] == "about_dispatch")
+        .cloned()
+        .expect("about_dispatch before the ack");
+    assert_eq!(about["seq"], 0);
+    let rules = about["about"]["rules"].as_array().expect("rules");
+    let timeout = rules
+        .iter()
+        .find(|r| r["name"] == "offer_timeout")
+        .expect("the offer timeout rule");
+    assert_eq!(timeout["params"]["offer_timeout_ms"], "30000");
+    assert!(
+        !about["about"]["not_monitored"]
+            .as_array()
+            .expect("list")
+            .is_empty()
+    );
+    hub.shutdown().await;
+}
+
+/// PROTOCOL.md 11.6: a console off shift that asked for `demand` hears what is waiting in its
+/// languages; one that did not ask hears nothing.
+#[tokio::test]
+async fn an_off_shift_standby_console_hears_the_demand_in_its_languages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let standby = add_worker(dir.path(), "stella", &[Lang::It], Role::Worker, 1);
+    let plain = add_worker(dir.path(), "piet", &[Lang::It], Role::Worker, 1);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let mut s = Client::connect(&base, "/ws/worker").await;
+    s.send(json!({"type": "hello", "token": standby, "protocol": 1, "features": ["demand"]}))
+        .await;
+    s.until_type("welcome").await;
+    let (mut p, _) = worker(&base, &plain).await;
+    let (mut c, _) = customer(&base, "Gianni", "it").await;
+    c.ok(json!({"type": "message", "text": "Voglio parlare con un operatore"}))
+        .await;
+    let demand = s.until_type("demand").await;
+    assert_eq!(demand["seq"], 0);
+    assert_eq!(demand["queues"][0]["language"], "it", "{demand}");
+    assert_eq!(demand["queues"][0]["waiting"], 1);
+    p.ok(json!({"type": "about_dispatch"})).await;
+    assert!(p.seen.iter().all(|v| v["type"] != "demand"), "{:?}", p.seen);
+    hub.shutdown().await;
+}

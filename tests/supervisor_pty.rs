@@ -268,6 +268,9 @@ fn a_supervisor_shadows_a_live_conversation_and_whispers_to_the_worker() {
         .wait_for("the supervisor console to connect", |s| {
             s.contains(SUPERVISOR) && s.contains("connected")
         });
+    // A supervisor starts on the wallboard, without pressing anything.
+    demo.screen
+        .wait_for("the wallboard first", |s| s.contains("Live conversations"));
 
     let nonce = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

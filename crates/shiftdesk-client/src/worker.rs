@@ -20,6 +20,9 @@ pub struct WorkerConfig {
     pub endpoint: Endpoint,
     pub token: String,
     pub on_first_login: Option<LoginHook>,
+    /// `hello.features`: the optional frames to ask for (`decisions` by default; a standby
+    /// console adds `demand`).
+    pub features: Vec<String>,
 }
 
 impl WorkerConfig {
@@ -31,6 +34,7 @@ impl WorkerConfig {
             },
             token: token.into(),
             on_first_login: None,
+            features: vec![shiftdesk_protocol::FEATURE_DECISIONS.into()],
         }
     }
 }
@@ -38,6 +42,7 @@ impl WorkerConfig {
 pub struct WorkerDialect {
     token: String,
     on_first_login: Option<LoginHook>,
+    features: Vec<String>,
 }
 
 impl WorkerDialect {
@@ -45,6 +50,7 @@ impl WorkerDialect {
         WorkerDialect {
             token: token.into(),
             on_first_login: None,
+            features: vec![shiftdesk_protocol::FEATURE_DECISIONS.into()],
         }
     }
 }
@@ -62,6 +68,7 @@ pub fn spawn_with(config: WorkerConfig, liveness: Liveness) -> (WorkerSession, W
     let dialect = WorkerDialect {
         token: config.token,
         on_first_login: config.on_first_login,
+        features: config.features,
     };
     session::spawn(dialect, config.endpoint, liveness)
 }
@@ -105,6 +112,7 @@ impl Dialect for WorkerDialect {
                 token: self.token.clone(),
                 protocol: PROTOCOL_VERSION,
                 resume,
+                features: self.features.clone(),
             },
         }
     }

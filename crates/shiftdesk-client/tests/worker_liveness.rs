@@ -43,6 +43,7 @@ async fn log_in(
             token: "secret".into(),
             protocol: protocol::PROTOCOL_VERSION,
             resume,
+            features: vec!["decisions".into()],
         }
     );
     ws.send(0, &welcome("s1", resumed)).await;

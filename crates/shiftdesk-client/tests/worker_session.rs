@@ -40,7 +40,8 @@ async fn logs_in_drops_duplicates_resumes_and_stops_when_replaced() {
         WorkerCommand::Hello {
             token: "secret".into(),
             protocol: protocol::PROTOCOL_VERSION,
-            resume: None
+            resume: None,
+            features: vec!["decisions".into()],
         }
     );
     assert_eq!(
@@ -99,7 +100,8 @@ async fn logs_in_drops_duplicates_resumes_and_stops_when_replaced() {
             resume: Some(Resume {
                 stream: "s1".into(),
                 last_seq: 4
-            })
+            }),
+            features: vec!["decisions".into()],
         }
     );
     ws.send(0, &welcome("s1", true)).await;

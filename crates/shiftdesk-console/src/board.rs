@@ -480,6 +480,7 @@ mod tests {
                     live("c3", ConversationState::Assigned, Some("BOB"), 99),
                     live("c4", ConversationState::Queued, None, 50),
                 ],
+                slots: vec![],
             },
             0,
         );

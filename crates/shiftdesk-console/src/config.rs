@@ -2,7 +2,8 @@
 //!
 //! Config directory (`directories::ProjectDirs::from("", "", "shiftdesk")`, or
 //! `$SHIFTDESK_CONFIG_DIR`):
-//! - `console.toml`: settings (`keymap`, `bell`, `notify`, `notify_text`);
+//! - `console.toml`: settings (`keymap`, `bell`, `notify`, `notify_text`, `theme`,
+//!   `break_reminder`);
 //! - `keymap.toml`: the user's keys, layered over the chosen keymap;
 //! - `login.toml`: the hub URL and token of the last successful login, readable by the user
 //!   only (0600).
@@ -63,6 +64,14 @@ pub struct Settings {
     pub notify: Option<bool>,
     /// Include the customer's words in desktop notifications.
     pub notify_text: Option<bool>,
+    /// default, high-contrast or monochrome.
+    pub theme: Option<crate::ui::theme::Theme>,
+    /// Minutes on shift without a break before a reminder (0: never).
+    pub break_reminder: Option<u64>,
+    /// `--standby`: how many waiting is worth a notification.
+    pub demand_waiting: Option<u32>,
+    /// `--standby`: minutes between two notifications at most.
+    pub demand_every: Option<u64>,
 }
 
 impl Settings {
@@ -145,6 +154,21 @@ mod tests {
         std::fs::write(&path, "bell = \"loud\"\n").unwrap();
         let e = Settings::load(&path).unwrap_err().to_string();
         assert!(e.contains("console.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn theme_and_break_reminder_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SETTINGS_FILE);
+        std::fs::write(&path, "theme = \"high-contrast\"\nbreak_reminder = 45\n").unwrap();
+        let s = Settings::load(&path).unwrap();
+        assert_eq!(s.theme, Some(crate::ui::theme::Theme::HighContrast));
+        assert_eq!(s.break_reminder, Some(45));
+
+        std::fs::write(&path, "bell = true\ntheme = \"neon\"\n").unwrap();
+        let e = Settings::load(&path).unwrap_err().to_string();
+        assert!(e.contains("console.toml:2:"), "{e}");
+        assert!(e.contains("neon") && e.contains("monochrome"), "{e}");
     }
 
     #[test]

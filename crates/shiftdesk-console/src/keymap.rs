@@ -311,6 +311,13 @@ actions! {
     WallboardSort = "wallboard.sort": "sort the workers by the next column",
     WallboardFilter = "wallboard.filter": "filter the workers (name, or status:break)",
     WallboardFocus = "wallboard.focus": "switch between workers and live conversations",
+    Explain = "explain": "why? the decisions behind this offer or conversation",
+    AboutDispatch = "about.dispatch": "how dispatch decides, and what is monitored",
+    EarningsToggle = "earnings.toggle": "show or hide the earnings estimate in the status bar",
+    ShiftHistory = "shift.history": "your last 30 shifts: time, conversations, earnings",
+    ScheduleOpen = "schedule.open": "planned shifts: the week of slots and the demand expected",
+    SlotBook = "slot.book": "book the selected slot",
+    SlotRelease = "slot.release": "release the selected slot",
 }
 
 /// Where keys are looked up. The app activates several at once, most specific first.
@@ -329,10 +336,12 @@ pub enum Context {
     Help,
     Summary,
     Wallboard,
+    /// The week of slots of planned shifts.
+    Schedule,
 }
 
 impl Context {
-    pub const ALL: [Context; 10] = [
+    pub const ALL: [Context; 11] = [
         Context::Global,
         Context::Offer,
         Context::Conversation,
@@ -343,6 +352,7 @@ impl Context {
         Context::Help,
         Context::Summary,
         Context::Wallboard,
+        Context::Schedule,
     ];
 
     pub fn name(self) -> &'static str {
@@ -357,6 +367,7 @@ impl Context {
             Context::Help => "help",
             Context::Summary => "summary",
             Context::Wallboard => "wallboard",
+            Context::Schedule => "schedule",
         }
     }
 

@@ -64,6 +64,22 @@ pub struct ConsoleArgs {
     /// Do not ring the terminal bell on a new offer.
     #[arg(long)]
     pub no_bell: bool,
+    /// Colours: default, high-contrast, or monochrome (also what NO_COLOR gives).
+    #[arg(long, value_enum)]
+    pub theme: Option<ui::theme::Theme>,
+    /// Minutes on shift without a break before the console reminds you (0: never; default 90).
+    #[arg(long, value_name = "MINUTES")]
+    pub break_reminder: Option<u64>,
+    /// Sit quietly while off shift and ring (bell, OSC 9 / OSC 777) when a queue you could
+    /// serve is long.
+    #[arg(long)]
+    pub standby: bool,
+    /// With --standby: how many waiting in one of your languages is "long" (default 3).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub demand_waiting: Option<u32>,
+    /// With --standby: at most one notification per this many minutes (default 10).
+    #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u64).range(1..=1440))]
+    pub demand_every: Option<u64>,
 }
 
 /// Everything the console needs to run, checked before the terminal is touched.
@@ -168,6 +184,24 @@ impl ResolvedOptions {
                 bell: !args.no_bell && settings.bell.unwrap_or(true),
                 notify: args.notify || notify_text || settings.notify.unwrap_or(false),
                 notify_text,
+                theme: ui::theme::Theme::choose(
+                    args.theme,
+                    settings.theme,
+                    ui::theme::Theme::no_color_env(),
+                ),
+                break_reminder_ms: args
+                    .break_reminder
+                    .or(settings.break_reminder)
+                    .unwrap_or(app::BREAK_REMINDER_DEFAULT_MIN)
+                    .saturating_mul(60_000),
+                standby: args.standby.then(|| app::Standby {
+                    waiting: args.demand_waiting.or(settings.demand_waiting).unwrap_or(3),
+                    every_ms: args
+                        .demand_every
+                        .or(settings.demand_every)
+                        .unwrap_or(10)
+                        .saturating_mul(60_000),
+                }),
             },
         })
     }
@@ -257,6 +291,14 @@ pub async fn run_console(options: ResolvedOptions) -> anyhow::Result<ShiftSummar
             .remember_in
             .clone()
             .map(|dir| remember_login(dir, options.hub.clone(), options.token.clone())),
+        features: if options.app.standby.is_some() {
+            vec![
+                shiftdesk_protocol::FEATURE_DECISIONS.into(),
+                shiftdesk_protocol::FEATURE_DEMAND.into(),
+            ]
+        } else {
+            vec![shiftdesk_protocol::FEATURE_DECISIONS.into()]
+        },
     });
 
     let mut terminal = ratatui::try_init().context("the console needs a terminal")?;

@@ -263,6 +263,44 @@ pub fn drafts(facts: &[Fact]) -> Vec<DraftRecord> {
 pub enum ExportKind {
     Conversations,
     Drafts,
+    /// One object per shift that ended: worker, start, end, minutes available, engaged and on
+    /// break, conversations, earnings.
+    Shifts,
+}
+
+/// One shift, as `shiftdesk export shifts` gives it.
+#[derive(Debug, Serialize)]
+pub struct ShiftLine {
+    pub worker: String,
+    pub start: Millis,
+    pub end: Millis,
+    pub minutes_available: f64,
+    pub minutes_engaged: f64,
+    pub minutes_on_break: f64,
+    pub conversations: u32,
+    /// By the rate card in force when the shift ended; `null` without one.
+    pub earnings: Option<shiftdesk_protocol::Earnings>,
+}
+
+/// Every shift that ended, in the order they ended.
+pub fn shifts(facts: &[Fact]) -> Vec<ShiftLine> {
+    let minutes = |ms: u64| (ms as f64 / 600.0).round() / 100.0;
+    facts
+        .iter()
+        .filter_map(|f| match f {
+            Fact::ShiftEnded { shift, .. } => Some(ShiftLine {
+                worker: shift.worker.clone(),
+                start: shift.start,
+                end: shift.end,
+                minutes_available: minutes(shift.available_ms),
+                minutes_engaged: minutes(shift.engaged_ms),
+                minutes_on_break: minutes(shift.break_ms),
+                conversations: shift.conversations,
+                earnings: shift.earnings.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Write the export of the store in `data_dir` to `out`, one JSON object per line.
@@ -276,6 +314,10 @@ pub fn run(kind: ExportKind, data_dir: &Path, out: &mut dyn Write) -> anyhow::Re
             .map(serde_json::to_string)
             .collect::<Result<_, _>>()?,
         ExportKind::Drafts => drafts(&facts)
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?,
+        ExportKind::Shifts => shifts(&facts)
             .iter()
             .map(serde_json::to_string)
             .collect::<Result<_, _>>()?,

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::lang::Lang;
 use crate::triage::TriageDecision;
 use shiftdesk_protocol::{
-    ConversationId, Draft, DraftOutcome, Millis, RejectReason, WorkerId, WorkerStatus,
+    ConversationId, Decision, Draft, DraftOutcome, Millis, RejectReason, ShiftRecord, WorkerId,
+    WorkerStatus,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -197,6 +198,32 @@ pub enum Fact {
         outcome: DraftEnd,
         at: Millis,
     },
+    /// An automated decision that affected a worker, with its rule, parameters and plain
+    /// words (the dispatch core's `explain` module).
+    Decided {
+        worker: WorkerId,
+        decision: Decision,
+        at: Millis,
+    },
+    /// A worker went offline: their shift, with what it earned by the rate card then in force.
+    ShiftEnded {
+        worker: WorkerId,
+        shift: ShiftRecord,
+        at: Millis,
+    },
+    /// A worker booked the slot of a planned shift starting at `start`.
+    SlotBooked {
+        worker: WorkerId,
+        start: Millis,
+        at: Millis,
+    },
+    /// A worker released a booked slot; `late`: within a slot's length of its start or after.
+    SlotReleased {
+        worker: WorkerId,
+        start: Millis,
+        late: bool,
+        at: Millis,
+    },
 }
 
 /// How a draft that no worker acted on ended.
@@ -217,6 +244,8 @@ impl Fact {
         use Fact::*;
         match self {
             WorkerConnected { .. } | WorkerDisconnected { .. } | StatusChanged { .. } => None,
+            Decided { decision, .. } => decision.conversation.as_deref(),
+            ShiftEnded { .. } | SlotBooked { .. } | SlotReleased { .. } => None,
             ConversationOpened { conversation, .. }
             | CustomerSaid { conversation, .. }
             | LanguageDetected { conversation, .. }
@@ -242,6 +271,45 @@ impl Fact {
             | ShadowStarted { conversation, .. }
             | ShadowEnded { conversation, .. }
             | DraftEnded { conversation, .. } => Some(conversation),
+        }
+    }
+
+    /// When it happened (every fact has its time).
+    pub fn at(&self) -> Millis {
+        use Fact::*;
+        match self {
+            WorkerConnected { at, .. }
+            | WorkerDisconnected { at, .. }
+            | StatusChanged { at, .. }
+            | ConversationOpened { at, .. }
+            | CustomerSaid { at, .. }
+            | LanguageDetected { at, .. }
+            | Triaged { at, .. }
+            | BotSaid { at, .. }
+            | SystemSaid { at, .. }
+            | Queued { at, .. }
+            | Offered { at, .. }
+            | OfferDeclined { at, .. }
+            | OfferExpired { at, .. }
+            | OfferWithdrawn { at, .. }
+            | Assigned { at, .. }
+            | WorkerSaid { at, .. }
+            | Noted { at, .. }
+            | Whispered { at, .. }
+            | Drafted { at, .. }
+            | DraftSettled { at, .. }
+            | Resolved { at, .. }
+            | Requeued { at, .. }
+            | Abandoned { at, .. }
+            | TakenOver { at, .. }
+            | HandedBack { at, .. }
+            | ShadowStarted { at, .. }
+            | ShadowEnded { at, .. }
+            | DraftEnded { at, .. }
+            | Decided { at, .. }
+            | ShiftEnded { at, .. }
+            | SlotBooked { at, .. }
+            | SlotReleased { at, .. } => *at,
         }
     }
 
@@ -277,6 +345,10 @@ impl Fact {
             ShadowStarted { .. } => "shadow_started",
             ShadowEnded { .. } => "shadow_ended",
             DraftEnded { .. } => "draft_ended",
+            Decided { .. } => "decided",
+            ShiftEnded { .. } => "shift_ended",
+            SlotBooked { .. } => "slot_booked",
+            SlotReleased { .. } => "slot_released",
         }
     }
 }

@@ -776,6 +776,7 @@ mod tests {
                 time_to_human_p90_ms: None,
             }],
             live: Vec::new(),
+            slots: vec![],
         };
         metrics.set_gauges(&Gauges::of(&wallboard, 3));
         let text = metrics.render();

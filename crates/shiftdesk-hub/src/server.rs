@@ -84,6 +84,8 @@ pub struct HubConfig {
     pub kb: Option<PathBuf>,
     /// The web chat: who may frame it, the context secret, the customers' rate limits.
     pub chat: crate::chat::ChatSettings,
+    /// The rate card shifts are paid by (the config's `[rates]`); `None`: no earnings shown.
+    pub rates: Option<crate::dispatch::RateCard>,
 }
 
 #[derive(Clone)]
@@ -215,7 +217,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     let triage = Arc::new(crate::triage::TriagePolicy::new(kb, &config.rules));
     let (tx, rx) = Inbox::bounded(INBOX_CAPACITY);
     let (outlet, outlet_task) = Outlet::on(&tokio::runtime::Handle::current());
-    let engine = Engine::new_measured(
+    let mut engine = Engine::new_measured(
         config.dispatch,
         Box::new(store),
         triage,
@@ -224,6 +226,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         outlet,
         metrics.clone(),
     )?;
+    engine.set_rates(config.rates.clone());
     let engine_thread = std::thread::Builder::new()
         .name("hub-engine".into())
         .spawn(move || engine.serve(rx))?;
@@ -840,6 +843,7 @@ impl Dialect for WorkerDialect {
                     token,
                     protocol,
                     resume,
+                    features,
                 },
                 None,
             ) => {
@@ -850,6 +854,7 @@ impl Dialect for WorkerDialect {
                     token,
                     protocol,
                     resume,
+                    features,
                     reply,
                 };
                 state.engine.send(hello).await.map_err(|_| ())?;

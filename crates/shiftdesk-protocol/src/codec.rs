@@ -38,6 +38,11 @@ const WORKER_TYPES: &[&str] = &[
     "take_over",
     "hand_back",
     "typing",
+    "about_dispatch",
+    "shift_history",
+    "schedule",
+    "book_slot",
+    "release_slot",
 ];
 const CUSTOMER_TYPES: &[&str] = &["start", "ping", "message", "leave"];
 

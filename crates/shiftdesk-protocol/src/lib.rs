@@ -21,10 +21,12 @@ pub use lang::{Lang, UnknownLang};
 
 mod codec;
 mod customer;
+mod gig;
 mod worker;
 
 pub use codec::*;
 pub use customer::*;
+pub use gig::*;
 pub use worker::*;
 
 /// Version of this protocol. A client sends it in `hello`/`start`; a mismatch is refused.
@@ -277,6 +279,10 @@ pub struct WorkerStats {
     pub drafts_edited: u32,
     pub drafts_rejected: u32,
     pub drafts_regenerated: u32,
+    /// This shift's earnings so far, by the hub's rate card (section 11); only in the worker's
+    /// own `status` and `welcome`, and only when the hub has a rate card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earnings: Option<Earnings>,
 }
 
 /// A worker as the hub knows them.
@@ -326,6 +332,10 @@ pub struct Wallboard {
     pub workers: Vec<WallboardWorker>,
     pub queues: Vec<WallboardQueue>,
     pub live: Vec<LiveConversation>,
+    /// Planned shifts: the next slots, booked versus expected (section 11.5). Omitted when the
+    /// hub has no bookings and no history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slots: Vec<SlotLoad>,
 }
 
 /// A conversation a supervisor can shadow.

@@ -22,6 +22,10 @@ pub enum WorkerCommand {
         protocol: u32,
         #[serde(default)]
         resume: Option<Resume>,
+        /// Optional frames this client understands, by name (section 11): the hub sends
+        /// them only to clients that list them. Omitted: none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        features: Vec<String>,
     },
     Ping,
     SetStatus {
@@ -89,6 +93,21 @@ pub enum WorkerCommand {
     Typing {
         conversation: ConversationId,
     },
+    // ---- Gig work (section 11, gig.rs) ------------------------------------------------------
+    /// Ask for the dispatch rules in force: answered with an `about_dispatch` event.
+    AboutDispatch,
+    /// Ask for the worker's last 30 shifts: answered with a `shift_history` event.
+    ShiftHistory,
+    /// Ask for the week of slots: answered with a `schedule` event.
+    Schedule,
+    /// Book the slot starting at `start`; answered with `ack` and a fresh `schedule`.
+    BookSlot {
+        start: Millis,
+    },
+    /// Release a booked slot (releasing late is recorded, never penalised).
+    ReleaseSlot {
+        start: Millis,
+    },
 }
 
 impl WorkerCommand {
@@ -112,6 +131,11 @@ impl WorkerCommand {
             WorkerCommand::TakeOver { .. } => "take_over",
             WorkerCommand::HandBack { .. } => "hand_back",
             WorkerCommand::Typing { .. } => "typing",
+            WorkerCommand::AboutDispatch => "about_dispatch",
+            WorkerCommand::ShiftHistory => "shift_history",
+            WorkerCommand::Schedule => "schedule",
+            WorkerCommand::BookSlot { .. } => "book_slot",
+            WorkerCommand::ReleaseSlot { .. } => "release_slot",
         }
     }
 
@@ -242,6 +266,29 @@ pub enum WorkerEvent {
     },
     Wallboard {
         wallboard: Wallboard,
+    },
+    // ---- Gig work (section 11, gig.rs) ------------------------------------------------------
+    /// An automated decision that affected this worker, as it is made (and, after a login
+    /// without resume, the most recent ones again).
+    Decision {
+        decision: Decision,
+    },
+    /// The dispatch rules in force, answering `about_dispatch` (outside the stream, `seq` 0).
+    AboutDispatch {
+        about: AboutDispatch,
+    },
+    /// The worker's last shifts, newest first, answering `shift_history` (`seq` 0).
+    ShiftHistory {
+        shifts: Vec<ShiftRecord>,
+    },
+    /// The week of slots, answering `schedule`, `book_slot` and `release_slot` (`seq` 0).
+    Schedule {
+        schedule: Schedule,
+    },
+    /// While off shift, to clients that asked (`hello.features` `"demand"`): the queues this
+    /// worker could serve that have someone waiting, about every 30 s (`seq` 0).
+    Demand {
+        queues: Vec<DemandQueue>,
     },
 }
 

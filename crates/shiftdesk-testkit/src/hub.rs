@@ -22,6 +22,7 @@ pub fn hub_config(dir: &Path) -> HubConfig {
         metrics_token: None,
         kb: None,
         chat: Default::default(),
+        rates: None,
     }
 }
 

@@ -12,7 +12,7 @@ use crate::Courier;
 use crate::session::{ConnState, SessionEvent};
 use crate::worker::{self, WorkerConfig};
 use shiftdesk_protocol::{
-    Author, DraftAction, RejectReason, WorkerCommand, WorkerEvent, WorkerStatus,
+    Author, DraftAction, Lang, RejectReason, WorkerCommand, WorkerEvent, WorkerStatus,
 };
 
 /// How a simulated worker behaves.
@@ -49,6 +49,40 @@ impl Habits {
 struct Open {
     last_customer: Instant,
     replied: bool,
+    /// The customer's language: what the worker writes in.
+    language: Lang,
+}
+
+/// What a simulated worker writes when it does not send a draft as it is, in the customer's
+/// language: an edited draft, and a personal line after rejecting one. A language without its
+/// own lines (one loaded from a file) gets English.
+pub fn own_words(language: Lang) -> (&'static str, &'static str) {
+    match language.code() {
+        "it" => (
+            "Grazie per l'attesa! Ho controllato il suo account: ora è tutto a posto.",
+            "Me ne occupo io personalmente, un momento.",
+        ),
+        "de" => (
+            "Danke für Ihre Geduld! Ich habe Ihr Konto geprüft: Jetzt ist alles in Ordnung.",
+            "Ich kümmere mich persönlich darum, einen Moment bitte.",
+        ),
+        "nl" => (
+            "Bedankt voor het wachten! Ik heb uw account bekeken: het is nu opgelost.",
+            "Ik ga dit persoonlijk voor u uitzoeken, een moment.",
+        ),
+        "sv" => (
+            "Tack för att du väntade! Jag har kollat ditt konto: nu är det ordnat.",
+            "Jag tittar på det här personligen åt dig, ett ögonblick.",
+        ),
+        "ru" => (
+            "Спасибо за ожидание! Я проверил ваш аккаунт: теперь всё в порядке.",
+            "Я лично займусь вашим вопросом, одну минуту.",
+        ),
+        _ => (
+            "Thanks for waiting! I've checked your account: it's sorted now.",
+            "Let me look into this for you personally.",
+        ),
+    }
 }
 
 fn pick(range: (u64, u64)) -> Duration {
@@ -108,18 +142,19 @@ pub async fn run_worker(
                         Plan::Resolve(c) => WorkerCommand::Resolve { conversation: c },
                         Plan::Status(status) => WorkerCommand::SetStatus { status },
                         Plan::Draft(c, d) => {
+                            let (edited, personal) = own_words(open.get(&c).map_or(Lang::En, |o| o.language));
                             let roll: f64 = rand::rng().random();
                             let action = if roll < habits.draft_accept {
                                 DraftAction::Accept
                             } else if roll < habits.draft_accept + habits.draft_edit {
-                                DraftAction::Edit { text: "Thanks for waiting! I've checked your account: it's sorted now.".into() }
+                                DraftAction::Edit { text: edited.into() }
                             } else {
                                 DraftAction::Reject { reason: RejectReason::NeedsPerson }
                             };
                             let rejected = matches!(action, DraftAction::Reject { .. });
                             courier.send(WorkerCommand::Draft { conversation: c.clone(), draft: d, action });
                             if rejected {
-                                WorkerCommand::Reply { conversation: c, text: "Let me look into this for you personally.".into() }
+                                WorkerCommand::Reply { conversation: c, text: personal.into() }
                             } else {
                                 continue;
                             }
@@ -166,7 +201,7 @@ pub async fn run_worker(
                         if let Some(draft) = &conversation.draft {
                             plans.push((now + pick(habits.think_ms), Plan::Draft(conversation.id.clone(), draft.id.clone())));
                         }
-                        open.insert(conversation.id, Open { last_customer: now, replied: false });
+                        open.insert(conversation.id, Open { last_customer: now, replied: false, language: conversation.language });
                     }
                     WorkerEvent::Draft { conversation, draft } if open.contains_key(&conversation) => {
                         plans.push((now + pick(habits.think_ms), Plan::Draft(conversation, draft.id)));

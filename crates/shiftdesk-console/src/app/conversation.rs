@@ -84,6 +84,7 @@ impl ConvState {
         fresh.owner_name = owner_name;
         if !open {
             fresh.closed = Some(format!("{:?}", fresh.view.state).to_lowercase());
+            fresh.end_drafts();
         }
         *self = fresh;
     }
@@ -109,6 +110,15 @@ impl ConvState {
         } else if from == Author::Customer {
             self.unread += 1;
         }
+    }
+
+    /// The conversation ended: a draft still waiting can no longer be sent, so it goes (it
+    /// stays in `drafts`, the record a shadowing supervisor sees).
+    fn end_drafts(&mut self) {
+        if self.draft.as_ref().is_some_and(|d| d.actionable()) {
+            self.draft = None;
+        }
+        self.writing = None;
     }
 
     pub(super) fn line_confirmed(&mut self, id: &str) {
@@ -207,7 +217,9 @@ impl App {
         };
         self.note(Level::Info, text);
         if index == self.selected {
-            self.conversations[index].closed = Some(reason);
+            let c = &mut self.conversations[index];
+            c.closed = Some(reason);
+            c.end_drafts();
         } else {
             self.conversations.remove(index);
             if index < self.selected {

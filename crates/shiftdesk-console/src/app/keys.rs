@@ -67,6 +67,9 @@ impl App {
             Some(Modal::Prompt(_)) => vec![Context::Prompt, Context::Global],
             Some(Modal::Picker(_)) => vec![Context::Picker, Context::Global],
             Some(Modal::Summary) => vec![Context::Summary, Context::Global],
+            // Scrolled and closed with the help's keys.
+            Some(Modal::Info(_)) => vec![Context::Help, Context::Global],
+            Some(Modal::Schedule(_)) => vec![Context::Schedule, Context::Global],
             None => self.base_contexts(),
         }
     }
@@ -148,6 +151,17 @@ impl App {
             Action::ConversationPrev => self.select_next(false),
             Action::ConversationResolve => self.resolve(out),
             Action::ConversationTransfer => self.ask_transfer_reason(),
+            Action::ScrollUp | Action::ScrollDown
+                if matches!(self.modal, Some(Modal::Schedule(_))) =>
+            {
+                // A page: one day of slots.
+                let day = (86_400_000 / self.slot_ms.max(60_000)) as isize;
+                self.move_in_schedule(if action == Action::ScrollUp {
+                    -day
+                } else {
+                    day
+                });
+            }
             Action::ScrollUp | Action::ScrollDown if self.board.open => {
                 let step = PAGE as isize;
                 self.board.move_selection(if action == Action::ScrollUp {
@@ -177,6 +191,13 @@ impl App {
             Action::SupervisorWhisper => self.whisper(),
             Action::SupervisorTakeover => self.take_over(out),
             Action::SupervisorHandback => self.start_hand_back(),
+            Action::Explain => self.explain(),
+            Action::AboutDispatch => self.ask_about_dispatch(out),
+            Action::EarningsToggle => self.toggle_earnings(),
+            Action::ShiftHistory => self.ask_shift_history(out),
+            Action::ScheduleOpen => self.open_schedule(out),
+            Action::SlotBook => self.book_selected(true, out),
+            Action::SlotRelease => self.book_selected(false, out),
         }
     }
 }

@@ -15,28 +15,40 @@
 //! - `draft`: AI drafts and what the worker does with them;
 //! - `modal`: the editor, the one-line prompt and the picker;
 //! - `supervisor`: the wallboard, shadowing, whispers, take over and hand back;
+//! - `explain`: the hub's decisions about the worker, explained, and "About dispatch";
+//! - `earnings`: the running estimate, and the shift history;
+//! - `standby`: the demand signal while off shift (`--standby`);
+//! - `schedule`: planned shifts (the week of slots, booking, the reminder at a slot's start);
 //! - `keys`: key presses to actions through the keymap, and the key contexts in force.
 
 mod conversation;
 mod draft;
+mod earnings;
+mod explain;
 mod keys;
 mod modal;
 mod offer;
+mod schedule;
 mod session;
 mod shift;
+mod standby;
 mod supervisor;
 #[cfg(test)]
 pub(crate) mod tests;
 
 pub use conversation::{ConvState, PendingLine};
 pub use draft::{DraftDoing, DraftLog, DraftState, DraftStatus};
+pub use earnings::utc;
+pub use explain::{InfoLine, InfoView};
 pub use keys::{Armed, to_textarea_input};
 pub use modal::{
     EditorPurpose, EditorState, Modal, PickerPurpose, PickerState, PromptPurpose, PromptState,
 };
 pub use offer::{OfferAnswer, OfferState};
+pub use schedule::ScheduleView;
 pub use session::ConnState;
 pub use shift::{Shift, ShiftSummary};
+pub use standby::demand_line;
 
 use super::board::WallboardView;
 use super::keymap::{KeyPress, Keymap};
@@ -86,14 +98,31 @@ pub struct Notification {
     pub desktop: Option<(String, String)>,
 }
 
-/// Settings that change what the app asks for, not how it looks.
+/// The worker's settings: what the app asks for, and how it looks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppOptions {
     pub bell: bool,
     pub notify: bool,
     /// Put the customer's words in desktop notifications (off by default: shoulder-surfing).
     pub notify_text: bool,
+    pub theme: crate::ui::theme::Theme,
+    /// Remind the worker to take a break after this long on shift without one (0: never).
+    pub break_reminder_ms: u64,
+    /// `--standby`: off shift, notify when a queue the worker could serve is long.
+    pub standby: Option<Standby>,
 }
+
+/// When a standby console notifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standby {
+    /// Waiting in one of the worker's languages, at least.
+    pub waiting: u32,
+    /// At most one notification per this long.
+    pub every_ms: u64,
+}
+
+/// The break reminder's default: 90 minutes on shift without a break.
+pub const BREAK_REMINDER_DEFAULT_MIN: u64 = 90;
 
 impl Default for AppOptions {
     fn default() -> Self {
@@ -101,6 +130,9 @@ impl Default for AppOptions {
             bell: true,
             notify: false,
             notify_text: false,
+            theme: crate::ui::theme::Theme::Default,
+            break_reminder_ms: BREAK_REMINDER_DEFAULT_MIN * 60_000,
+            standby: None,
         }
     }
 }
@@ -141,6 +173,26 @@ pub struct App {
     pub help: Option<u16>,
     /// The supervisor wallboard: open or not, its figures keep arriving once subscribed.
     pub board: WallboardView,
+    /// The hub's automated decisions about this worker, oldest first.
+    pub decisions: Vec<shiftdesk_protocol::Decision>,
+    /// The dispatch rules, as the hub last described them.
+    pub about: Option<shiftdesk_protocol::AboutDispatch>,
+    /// The worker hid the earnings estimate from the status bar.
+    pub hide_earnings: bool,
+    /// Starts of the slots the worker booked (hub clock), from the last `schedule`.
+    pub booked: std::collections::BTreeSet<Millis>,
+    pub slot_ms: u64,
+    reminded_slots: std::collections::BTreeSet<Millis>,
+    /// The worker asked to see the schedule: open it when it arrives.
+    schedule_wanted: bool,
+    /// The latest demand figures (standby), and when the last notification went out.
+    pub demand: Vec<shiftdesk_protocol::DemandQueue>,
+    demand_notified: Option<Millis>,
+    /// Ids of queries sent outside the outbox, whose refusal is not shown; their prefix and
+    /// count.
+    quiet_ids: Vec<String>,
+    query_prefix: String,
+    queries: u64,
     pub notice: Option<Notice>,
     pub armed: Option<Armed>,
     /// Keys typed so far of a multi-key sequence.
@@ -162,6 +214,7 @@ impl App {
         id_prefix: impl Into<String>,
         now: Millis,
     ) -> App {
+        let id_prefix: String = id_prefix.into();
         App {
             keymap,
             options,
@@ -178,11 +231,23 @@ impl App {
             modal: None,
             help: None,
             board: WallboardView::default(),
+            decisions: Vec::new(),
+            about: None,
+            hide_earnings: false,
+            booked: Default::default(),
+            slot_ms: 30 * 60_000,
+            reminded_slots: Default::default(),
+            schedule_wanted: false,
+            demand: Vec::new(),
+            demand_notified: None,
+            quiet_ids: Vec::new(),
+            query_prefix: format!("{id_prefix}-"),
+            queries: 0,
             notice: None,
             armed: None,
             pending_keys: Vec::new(),
             quitting: None,
-            ids: IdGen::new(id_prefix),
+            ids: IdGen::new(id_prefix.clone()),
             select_on_arrival: None,
             dirty: true,
             logged_in_once: false,
@@ -268,6 +333,8 @@ impl App {
             self.dirty = true;
         }
         self.drop_stale_offer();
+        self.break_reminder(out);
+        self.slot_reminder(out);
         self.send_due(out);
     }
 
@@ -333,6 +400,11 @@ impl App {
                 }
             }
             WorkerEvent::Wallboard { wallboard } => self.wallboard_arrived(wallboard),
+            WorkerEvent::Decision { decision } => self.decision_arrived(decision),
+            WorkerEvent::AboutDispatch { about } => self.about_arrived(about),
+            WorkerEvent::ShiftHistory { shifts } => self.shift_history_arrived(shifts),
+            WorkerEvent::Schedule { schedule } => self.schedule_arrived(schedule),
+            WorkerEvent::Demand { queues } => self.demand_arrived(queues, out),
         }
     }
 
@@ -366,6 +438,11 @@ impl App {
 
     fn to_local(&self, hub_ms: Millis) -> Millis {
         (hub_ms as i64 - self.skew_ms).max(0) as Millis
+    }
+
+    /// The hub's clock at a console time.
+    fn to_hub(&self, local: Millis) -> Millis {
+        (local as i64 + self.skew_ms).max(0) as Millis
     }
 }
 

@@ -23,6 +23,10 @@ pub enum Modal {
     Prompt(PromptState),
     Picker(PickerState),
     Summary,
+    /// A read-only text screen: an explanation, About dispatch.
+    Info(super::InfoView),
+    /// The week of slots of planned shifts.
+    Schedule(super::ScheduleView),
 }
 
 /// What the editor is for.
@@ -341,6 +345,14 @@ impl App {
         }
         match &mut self.modal {
             Some(Modal::Picker(p)) => p.selected = cycle(p.selected, p.len().max(1), down),
+            Some(Modal::Schedule(_)) => self.move_in_schedule(if down { 1 } else { -1 }),
+            Some(Modal::Info(info)) => {
+                info.scroll = if down {
+                    info.scroll.saturating_add(1)
+                } else {
+                    info.scroll.saturating_sub(1)
+                };
+            }
             None if self.board.open => self.board.move_selection(if down { 1 } else { -1 }),
             _ => {}
         }

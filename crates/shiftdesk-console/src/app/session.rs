@@ -63,8 +63,12 @@ impl App {
         self.me = Some(worker);
         self.limits = Some(limits);
         self.set_status(status, None, stats);
+        let first_login = !self.logged_in_once;
         if self.logged_in_once {
             self.note(Level::Good, "Reconnected");
+        } else if self.is_supervisor() {
+            // A supervisor's first question is how the floor is doing: open on the wallboard.
+            self.board.open = true;
         }
         self.logged_in_once = true;
         for frame in self.outbox.frames() {
@@ -72,6 +76,10 @@ impl App {
         }
         if self.is_supervisor() {
             self.subscribe_wallboard(out);
+        } else if first_login {
+            // Bookings change only by this worker's own commands, each answered with the
+            // week: once per run is enough.
+            self.fetch_bookings(out);
         }
     }
 
@@ -92,6 +100,9 @@ impl App {
 
     /// The hub applied one of our commands.
     pub(super) fn ack(&mut self, id: &str, out: &mut Vec<Command>) {
+        if self.quiet_answer(id) {
+            return;
+        }
         let Some(pending) = self.outbox.take(id) else {
             return;
         };
@@ -133,6 +144,9 @@ impl App {
             self.note(Level::Error, format!("Hub: {message}"));
             return;
         };
+        if self.quiet_answer(&id) {
+            return;
+        }
         if code == ErrorCode::Unavailable
             && let Some(p) = self.outbox.get_mut(&id)
             && p.retries < MAX_RETRIES
@@ -164,6 +178,7 @@ impl App {
                 self.line_refused(&conversation, &id, &message)
             }
             WorkerCommand::SetStatus { status } => self.status_refused(status, &message),
+            WorkerCommand::Schedule => self.schedule_refused(code, &message),
             other => {
                 self.note(Level::Error, format!("{} refused: {message}", other.name()));
             }

@@ -18,6 +18,10 @@ pub struct Shift {
     pub started_at: Option<Millis>,
     /// When the last shift ended.
     pub ended_at: Option<Millis>,
+    /// Working (available or draining) without a break since then (console clock).
+    pub working_since: Option<Millis>,
+    /// When the break reminder last went off during this stretch of work.
+    pub reminded_at: Option<Millis>,
 }
 
 impl Shift {
@@ -29,6 +33,8 @@ impl Shift {
             stats: WorkerStats::default(),
             started_at: None,
             ended_at: None,
+            working_since: None,
+            reminded_at: None,
         }
     }
 
@@ -101,6 +107,31 @@ impl ShiftSummary {
                     .unwrap_or_else(|| "-".into()),
             ),
         ]
+        .into_iter()
+        .chain(self.earnings_rows())
+        .collect()
+    }
+
+    /// The earnings estimate and its lines, when the hub has a rate card.
+    fn earnings_rows(&self) -> Vec<(&'static str, String)> {
+        let Some(e) = &self.stats.earnings else {
+            return Vec::new();
+        };
+        let mut rows = vec![(
+            "Earnings (estimate)",
+            shiftdesk_protocol::format_money(e.total, &e.currency),
+        )];
+        for line in &e.lines {
+            rows.push((
+                "",
+                format!(
+                    "{} = {}",
+                    line.label,
+                    shiftdesk_protocol::format_money(line.amount, &e.currency)
+                ),
+            ));
+        }
+        rows
     }
 }
 
@@ -137,6 +168,14 @@ impl App {
     ) {
         let was = self.shift.status;
         self.shift.since = since.map(|s| self.to_local(s)).unwrap_or(self.now);
+        let working =
+            |s: WorkerStatus| matches!(s, WorkerStatus::Available | WorkerStatus::Draining);
+        if !working(status) {
+            self.shift.working_since = None;
+            self.shift.reminded_at = None;
+        } else if !working(was) || self.shift.working_since.is_none() {
+            self.shift.working_since = Some(self.shift.since.min(self.now));
+        }
         self.shift.stats = stats;
         self.shift.status = status;
         if status != WorkerStatus::Offline && self.shift.started_at.is_none() {
@@ -163,6 +202,38 @@ impl App {
                 self.modal = None;
             }
         }
+    }
+
+    /// On each tick: after `break_reminder_ms` of work without a break (and again after each
+    /// further stretch as long), a notice, the bell and, if on, a desktop notification.
+    pub(super) fn break_reminder(&mut self, out: &mut Vec<Command>) {
+        let every = self.options.break_reminder_ms;
+        let Some(since) = self.shift.working_since else {
+            return;
+        };
+        if every == 0 {
+            return;
+        }
+        let from = self.shift.reminded_at.unwrap_or(since);
+        if self.now.saturating_sub(from) < every {
+            return;
+        }
+        self.shift.reminded_at = Some(self.now);
+        let key = self.key_hint(Action::ShiftBreak);
+        let text = format!(
+            "Break reminder: {} on shift without a break. Press {key} to take one.",
+            fmt_duration(self.now.saturating_sub(since))
+        );
+        self.notice = Some(super::Notice {
+            text: text.clone(),
+            level: Level::Warn,
+            until: self.now + super::NOTICE_MS * 5,
+        });
+        self.dirty = true;
+        out.push(Command::Notify(super::Notification {
+            bell: self.options.bell,
+            desktop: self.options.notify.then(|| ("shiftdesk".to_string(), text)),
+        }));
     }
 
     /// Ask the hub for another status.

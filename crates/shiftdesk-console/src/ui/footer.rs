@@ -56,6 +56,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 (Action::PickerSelect, "choose"),
                 (Action::Cancel, "cancel"),
             ],
+            Some(Modal::Info(_)) => &[(Action::PickerDown, "scroll"), (Action::Cancel, "close")],
+            Some(Modal::Schedule(_)) => &[
+                (Action::PickerDown, "next slot"),
+                (Action::SlotBook, "book"),
+                (Action::SlotRelease, "release"),
+                (Action::Cancel, "close"),
+            ],
             Some(Modal::Summary) => &[
                 (Action::Cancel, "close"),
                 (Action::ShiftAvailable, "go available"),

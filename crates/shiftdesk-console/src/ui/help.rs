@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Paragraph};
 
 use super::{dim, key_style, truncate};
 use crate::app::App;
@@ -12,7 +12,7 @@ use crate::keymap::{Action, Context};
 
 pub fn render(app: &App, scroll: u16, frame: &mut Frame, body: Rect) {
     let area = centered_help(body);
-    frame.render_widget(Clear, area);
+    super::clear_for_overlay(frame, area, body);
     let block = Block::bordered()
         .border_style(Style::default().fg(Color::Cyan))
         .title(format!(" Keys · {} keymap ", app.keymap.source))
@@ -56,7 +56,7 @@ pub fn render(app: &App, scroll: u16, frame: &mut Frame, body: Rect) {
     frame.render_widget(Paragraph::new(visible).block(block), area);
 }
 
-fn centered_help(body: Rect) -> Rect {
+pub(super) fn centered_help(body: Rect) -> Rect {
     let width = body.width.saturating_sub(4).min(96);
     let height = body.height.saturating_sub(2).min(40);
     super::centered(body, width, height)
@@ -85,5 +85,6 @@ fn about(context: Context) -> &'static str {
         Context::Help => "this help",
         Context::Summary => "the shift summary",
         Context::Wallboard => "the supervisor wallboard",
+        Context::Schedule => "the week of slots (planned shifts)",
     }
 }

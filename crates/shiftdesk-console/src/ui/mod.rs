@@ -11,12 +11,16 @@ mod draft;
 mod editor;
 mod footer;
 mod help;
+mod info;
 mod offer;
 mod picker;
+mod schedule;
 mod shadow;
 mod shift;
+mod standby;
 mod status;
 mod summary;
+pub mod theme;
 mod transcript;
 mod wallboard;
 
@@ -41,11 +45,15 @@ pub fn view(app: &App, frame: &mut Frame) {
     footer::render(app, frame, bottom);
     if app.wallboard_open() {
         wallboard::render(app, frame, body);
+    } else if app.standing_by() {
+        standby::render(app, frame, body);
     } else {
         main_body(app, frame, body);
     }
     match &app.modal {
         Some(Modal::Summary) => summary::render(app, frame, body),
+        Some(Modal::Info(info)) => info::render(app, info, frame, body),
+        Some(Modal::Schedule(view)) => schedule::render(app, view, frame, body),
         Some(Modal::Picker(p)) => picker::render(app, p, frame, body),
         Some(Modal::Prompt(p)) if wallboard::is_filter(p) => {}
         Some(Modal::Prompt(p)) => editor::render_prompt(app, p, frame, body),
@@ -54,6 +62,7 @@ pub fn view(app: &App, frame: &mut Frame) {
     if let Some(scroll) = app.help {
         help::render(app, scroll, frame, body);
     }
+    app.options.theme.apply(frame.buffer_mut());
 }
 
 fn main_body(app: &App, frame: &mut Frame, body: Rect) {
@@ -180,6 +189,38 @@ pub(crate) fn hints_within<'a>(
         spans.push(Span::raw(format!(" {label}")));
     }
     spans
+}
+
+/// Make room for an overlay at `area` inside `within`: clear it and a column either side, so
+/// nothing of the screen below is glued to its borders, and blank any wide glyph (CJK, emoji)
+/// cut by the cleared edges, whose other half would otherwise show through or push the
+/// border out of place.
+pub(crate) fn clear_for_overlay(frame: &mut Frame, area: Rect, within: Rect) {
+    let left = area.x.saturating_sub(1).max(within.x);
+    let right = (area.right() + 1).min(within.right());
+    let cleared = Rect {
+        x: left,
+        width: right.saturating_sub(left),
+        ..area
+    };
+    frame.render_widget(ratatui::widgets::Clear, cleared);
+    let buf = frame.buffer_mut();
+    for y in cleared.top()..cleared.bottom() {
+        // A wide glyph just left of the cleared columns spans into them.
+        if cleared.x > buf.area.x {
+            let cell = &mut buf[(cleared.x - 1, y)];
+            if width(cell.symbol()) > 1 {
+                cell.reset();
+            }
+        }
+        // The cell just right of them may be the hidden half of a glyph that began inside.
+        if cleared.right() < buf.area.right() {
+            let cell = &mut buf[(cleared.right(), y)];
+            if cell.symbol().is_empty() {
+                cell.reset();
+            }
+        }
+    }
 }
 
 /// A rectangle of at most `width` x `height`, centred in `area`.

@@ -17,7 +17,12 @@ pub fn render(app: &App, offer: &OfferState, frame: &mut Frame, area: Rect) {
     let block = Block::bordered()
         .border_style(Style::default().fg(color).add_modifier(Modifier::BOLD))
         .title(Line::styled(
-            " New offer ",
+            // Said in words too, not only in red.
+            if urgent {
+                " New offer · hurry "
+            } else {
+                " New offer "
+            },
             Style::default().fg(color).add_modifier(Modifier::BOLD),
         ))
         .title_top(
@@ -88,6 +93,7 @@ pub fn render(app: &App, offer: &OfferState, frame: &mut Frame, area: Rect) {
             &[
                 (Action::OfferAccept, "accept"),
                 (Action::OfferDecline, "decline (no penalty)"),
+                (Action::Explain, "why me?"),
             ],
         )),
         OfferAnswer::Accepting => Line::styled("accepting…", dim()),

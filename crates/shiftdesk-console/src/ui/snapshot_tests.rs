@@ -167,6 +167,19 @@ fn draft_proposed_80x24() {
 }
 
 #[test]
+fn resolved_conversation_without_its_draft_80x24() {
+    let mut app = with_conversation(true);
+    app.update(Msg::Hub(WorkerEvent::Closed {
+        conversation: "c-1".into(),
+        reason: "resolved".into(),
+    }));
+    app.notice = None;
+    let screen = draw(&app, 80, 24);
+    assert!(!screen.contains("enter send"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
 fn draft_pending_80x24() {
     let mut app = with_conversation(true);
     app.update(Msg::Conn(ConnState::Reconnecting {
@@ -253,6 +266,47 @@ fn help_overlay_80x24() {
 }
 
 #[test]
+fn help_overlay_leaves_no_half_of_a_wide_glyph_at_its_edges() {
+    // A transcript of wide glyphs (two columns each) under the help, at widths of both
+    // parities: the overlay's borders must not cut a glyph in two, and the column either side
+    // of it is blank rather than a stray character of the screen below.
+    for width in 80..=85u16 {
+        let mut app = app();
+        let mut view = conversation("c-1", "山田 花子", true);
+        let line = "日本語のテキストです。返金はいつ届きますか？".repeat(8);
+        for n in 4..12 {
+            view.messages
+                .push(message(n, Author::Customer, &line, None));
+        }
+        app.update(Msg::Hub(WorkerEvent::Conversation { conversation: view }));
+        crate::app::tests::key(&mut app, "?");
+        let mut terminal = Terminal::new(TestBackend::new(width, 24)).unwrap();
+        terminal.draw(|frame| super::view(&app, frame)).unwrap();
+        let buf = terminal.backend().buffer().clone();
+        let body = ratatui::layout::Rect::new(0, 1, width, 22);
+        let help = super::help::centered_help(body);
+        for y in help.top()..help.bottom() {
+            for x in 0..width - 1 {
+                let (cell, next) = (&buf[(x, y)], &buf[(x + 1, y)]);
+                assert!(
+                    super::width(cell.symbol()) < 2 || next.symbol() == " ",
+                    "width {width}, row {y}: {:?} at {x} is cut by {:?}",
+                    cell.symbol(),
+                    next.symbol()
+                );
+            }
+            for x in [help.left() - 1, help.right()] {
+                assert_eq!(
+                    buf[(x, y)].symbol(),
+                    " ",
+                    "width {width}, row {y}, column {x}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn reply_editor_120x40() {
     let mut app = with_conversation(true);
     crate::app::tests::key(&mut app, "?");
@@ -274,6 +328,7 @@ fn help_over_the_editor_80x24() {
 #[test]
 fn summary_80x24() {
     let mut app = app();
+    app.options.break_reminder_ms = 0;
     app.update(Msg::Tick(T0 + 2 * 3_600_000 + 15 * 60_000));
     app.update(Msg::Hub(WorkerEvent::Status {
         status: WorkerStatus::Offline,
@@ -288,6 +343,7 @@ fn summary_80x24() {
             drafts_edited: 6,
             drafts_rejected: 3,
             drafts_regenerated: 2,
+            earnings: None,
         },
     }));
     insta::assert_snapshot!(draw(&app, 80, 24));
@@ -370,6 +426,7 @@ fn big_wallboard(n: usize, live_n: usize) -> Wallboard {
                     drafts_edited: i32 % 7,
                     drafts_rejected: (i32 * 3) % 4,
                     drafts_regenerated: i32 % 2,
+                    earnings: None,
                 },
             }
         })
@@ -429,6 +486,7 @@ fn big_wallboard(n: usize, live_n: usize) -> Wallboard {
         workers,
         queues,
         live,
+        slots: vec![],
     }
 }
 
@@ -447,7 +505,6 @@ fn supervisor_with(board: Wallboard) -> App {
 
 fn wallboard_300_scrolled() -> App {
     let mut app = supervisor_with(big_wallboard(300, 120));
-    key(&mut app, "W");
     for _ in 0..14 {
         key(&mut app, "pagedown");
     }
@@ -470,7 +527,6 @@ fn wallboard_300_workers_scrolled_80x24() {
 
 fn wallboard_sorted_and_filtered() -> App {
     let mut app = supervisor_with(big_wallboard(300, 120));
-    key(&mut app, "W");
     key(&mut app, "o");
     key(&mut app, "o");
     key(&mut app, "/");
@@ -495,7 +551,6 @@ fn wallboard_sorted_by_time_in_status_and_filtered_80x24() {
 #[test]
 fn wallboard_filter_prompt_and_live_focus_80x24() {
     let mut app = supervisor_with(big_wallboard(40, 25));
-    key(&mut app, "W");
     key(&mut app, "tab");
     key(&mut app, "down");
     key(&mut app, "down");
@@ -519,6 +574,8 @@ fn small_board() -> Wallboard {
 /// Sam's whisper; Kim shadows too.
 fn shadowing() -> App {
     let mut app = supervisor_with(small_board());
+    // Off the wallboard the console opens on.
+    key(&mut app, "W");
     let mut view = conversation("c-1", "Maria Rossi", false);
     view.owner = Some("ana".into());
     view.shadowed_by = vec!["Kim".into(), "Sam".into()];
@@ -631,7 +688,9 @@ fn hand_back_chooses_on_the_wallboard_80x24() {
 
 #[test]
 fn supervisor_not_shadowing_anything_80x24() {
-    let app = supervisor_with(small_board());
+    let mut app = supervisor_with(small_board());
+    // The console opens on the wallboard; closing it shows the (empty) shadowing view.
+    key(&mut app, "W");
     insta::assert_snapshot!(draw(&app, 80, 24));
 }
 
@@ -640,13 +699,8 @@ fn drawing_the_wallboard_does_not_grow_with_the_list() {
     // The sort and filter run when a frame arrives; drawing only touches the visible rows. A
     // view that built a line per worker would take seconds here (debug build).
     let mut app = supervisor_with(big_wallboard(200_000, 50_000));
-    key(&mut app, "W");
     key(&mut app, "pagedown");
-    let small = {
-        let mut app = supervisor_with(big_wallboard(20, 5));
-        key(&mut app, "W");
-        app
-    };
+    let small = supervisor_with(big_wallboard(20, 5));
     let time = |app: &App| {
         let start = std::time::Instant::now();
         for _ in 0..5 {
@@ -672,4 +726,374 @@ fn every_snapshot_state_fits_at_80x24_without_panicking_when_tiny() {
     }
     crate::app::tests::key(&mut app, "?");
     draw(&app, 30, 8);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decisions explained, About dispatch (issue 23)
+// ---------------------------------------------------------------------------------------------
+
+fn decision(
+    kind: shiftdesk_protocol::DecisionKind,
+    conversation: &str,
+    rule: &str,
+    params: &[(&str, &str)],
+    text: &str,
+) -> WorkerEvent {
+    WorkerEvent::Decision {
+        decision: shiftdesk_protocol::Decision {
+            kind,
+            at: T0 + 1_000,
+            conversation: Some(conversation.into()),
+            rule: rule.into(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            text: text.into(),
+        },
+    }
+}
+
+/// An offer in a language fallback, and the decisions behind it; `E` pressed.
+fn explaining_an_offer() -> App {
+    use shiftdesk_protocol::DecisionKind::*;
+    let mut app = app();
+    app.update(Msg::Hub(decision(
+        Offered,
+        "c-9",
+        "longest_idle",
+        &[
+            ("idle_ms", "252000"),
+            ("eligible", "3"),
+            ("open", "0"),
+            ("capacity", "2"),
+        ],
+        "Offered to you because, of the 3 eligible worker(s) (available, any language, with a \
+         free slot), you had waited longest for work: 4m12s. You had 0 of 2 conversations open. \
+         Acceptance and decline counts are never used to choose.",
+    )));
+    app.update(Msg::Hub(decision(
+        LanguageFallback,
+        "c-9",
+        "language_wait",
+        &[
+            ("language", "ru"),
+            ("waited_ms", "61000"),
+            ("language_wait_ms", "60000"),
+        ],
+        "The customer writes ru, which you may not speak. No free ru speaker was found within \
+         the language wait (1m00s); after 1m01s waiting the conversation goes to any eligible \
+         worker, longest idle first.",
+    )));
+    app.update(Msg::Hub(offer("c-9", T0 + 30_000)));
+    app.update(Msg::Tick(T0 + 3_000));
+    key(&mut app, "E");
+    app
+}
+
+#[test]
+fn explain_an_offer_80x24() {
+    insta::assert_snapshot!(draw(&explaining_an_offer(), 80, 24));
+}
+
+#[test]
+fn explain_an_offer_120x40() {
+    insta::assert_snapshot!(draw(&explaining_an_offer(), 120, 40));
+}
+
+fn about_dispatch() -> App {
+    let mut app = app();
+    let out = key(&mut app, "D");
+    assert_eq!(
+        sent(&out)[0].command,
+        shiftdesk_protocol::WorkerCommand::AboutDispatch
+    );
+    let rule = |name: &str, text: &str, params: &[(&str, &str)]| shiftdesk_protocol::DispatchRule {
+        name: name.into(),
+        text: text.into(),
+        params: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    app.update(Msg::Hub(WorkerEvent::AboutDispatch {
+        about: shiftdesk_protocol::AboutDispatch {
+            rules: vec![
+                rule(
+                    "longest_idle",
+                    "A conversation is offered to one eligible worker: available, speaks the \
+                     customer's language, has the skills and a free slot. Among them, the one \
+                     who has waited longest for work gets it.",
+                    &[],
+                ),
+                rule(
+                    "offer_timeout",
+                    "An offer waits 30s for an answer; unanswered, it goes to the next worker.",
+                    &[("offer_timeout_ms", "30000")],
+                ),
+                rule(
+                    "grace_period",
+                    "A worker whose console disconnects keeps their conversations for 1m00s; \
+                     then they go back to the queue.",
+                    &[("grace_ms", "60000")],
+                ),
+            ],
+            monitored: vec![
+                "Offers accepted, declined and missed: shown to you and to supervisors; never \
+                 used to choose who gets offers."
+                    .into(),
+            ],
+            not_monitored: vec![
+                "Keystrokes, typing speed, mouse or screen activity: never recorded.".into(),
+            ],
+        },
+    }));
+    app
+}
+
+#[test]
+fn about_dispatch_80x24() {
+    insta::assert_snapshot!(draw(&about_dispatch(), 80, 24));
+}
+
+#[test]
+fn about_dispatch_120x40() {
+    insta::assert_snapshot!(draw(&about_dispatch(), 120, 40));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Earnings and the shift history (issue 23)
+// ---------------------------------------------------------------------------------------------
+
+fn earnings(total_engaged: u64) -> shiftdesk_protocol::Earnings {
+    let line = |kind: &str, label: &str, amount| shiftdesk_protocol::EarningsLine {
+        kind: kind.into(),
+        label: label.into(),
+        amount,
+    };
+    let lines = vec![
+        line(
+            "engaged_time",
+            "Engaged time 1h30m × 14.00/h",
+            total_engaged,
+        ),
+        line("conversations", "Conversations 8 × 0.50", 400),
+        line("language_premium", "Language premium ru 2 × 0.25", 50),
+    ];
+    shiftdesk_protocol::Earnings {
+        currency: "EUR".into(),
+        total: lines.iter().map(|l| l.amount).sum(),
+        lines,
+    }
+}
+
+/// A shift that ended, with its earnings in the summary (and the estimate in the status bar).
+fn summary_with_earnings() -> App {
+    let mut app = app();
+    app.options.break_reminder_ms = 0;
+    app.update(Msg::Tick(T0 + 2 * 3_600_000));
+    app.update(Msg::Hub(WorkerEvent::Status {
+        status: WorkerStatus::Offline,
+        since: T0 + 2 * 3_600_000,
+        stats: WorkerStats {
+            offers_accepted: 8,
+            handled: 8,
+            handle_ms_total: 8 * 372_000,
+            drafts_accepted: 10,
+            earnings: Some(earnings(2100)),
+            ..WorkerStats::default()
+        },
+    }));
+    app
+}
+
+#[test]
+fn summary_with_earnings_80x24() {
+    let app = summary_with_earnings();
+    let screen = draw(&app, 80, 24);
+    assert!(screen.contains("≈ 25.50 EUR"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn summary_with_earnings_120x40() {
+    insta::assert_snapshot!(draw(&summary_with_earnings(), 120, 40));
+}
+
+fn shift_history() -> App {
+    let mut app = summary_with_earnings();
+    key(&mut app, "L");
+    let shift = |start: u64, hours: u64, pay: Option<shiftdesk_protocol::Earnings>| {
+        shiftdesk_protocol::ShiftRecord {
+            worker: "ana".into(),
+            start,
+            end: start + hours * 3_600_000,
+            available_ms: hours * 3_300_000,
+            engaged_ms: hours * 2_400_000,
+            break_ms: hours * 300_000,
+            conversations: (hours * 4) as u32,
+            earnings: pay,
+        }
+    };
+    app.update(Msg::Hub(WorkerEvent::ShiftHistory {
+        shifts: vec![
+            shift(T0, 2, Some(earnings(2100))),
+            shift(T0 - 86_400_000, 3, Some(earnings(3150))),
+            shift(T0 - 3 * 86_400_000, 1, None),
+        ],
+    }));
+    app
+}
+
+#[test]
+fn shift_history_80x24() {
+    insta::assert_snapshot!(draw(&shift_history(), 80, 24));
+}
+
+#[test]
+fn shift_history_120x40() {
+    insta::assert_snapshot!(draw(&shift_history(), 120, 40));
+}
+
+#[test]
+fn the_earnings_estimate_can_be_hidden() {
+    let mut app = summary_with_earnings();
+    assert!(app.earnings_shown().is_some());
+    key(&mut app, "$");
+    assert!(app.earnings_shown().is_none());
+    assert!(
+        !draw(&app, 120, 40)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .contains("EUR")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planned shifts (issue 23)
+// ---------------------------------------------------------------------------------------------
+
+fn week(history_weeks: u32) -> shiftdesk_protocol::Schedule {
+    let slot_ms = 30 * 60_000;
+    let first = T0 - T0 % slot_ms;
+    let slots = (0..336u64)
+        .map(|i| {
+            let start = first + i * slot_ms;
+            let mut forecast = std::collections::BTreeMap::new();
+            if history_weeks > 0 && i % 3 != 2 {
+                forecast.insert("en".to_string(), (i % 5) as f32 * 0.5);
+                if i % 2 == 0 {
+                    forecast.insert("it".to_string(), 1.25);
+                }
+            }
+            shiftdesk_protocol::Slot {
+                start,
+                booked: (2..5).contains(&i),
+                booked_workers: (i % 4) as u32 + u32::from((2..5).contains(&i)),
+                forecast,
+            }
+        })
+        .collect();
+    shiftdesk_protocol::Schedule {
+        slot_ms,
+        history_weeks,
+        slots,
+    }
+}
+
+fn schedule_open(history_weeks: u32) -> App {
+    let mut app = app();
+    let out = key(&mut app, "P");
+    assert_eq!(
+        sent(&out)[0].command,
+        shiftdesk_protocol::WorkerCommand::Schedule
+    );
+    app.update(Msg::Hub(WorkerEvent::Schedule {
+        schedule: week(history_weeks),
+    }));
+    key(&mut app, "down");
+    key(&mut app, "down");
+    key(&mut app, "down");
+    app
+}
+
+#[test]
+fn schedule_week_80x24() {
+    insta::assert_snapshot!(draw(&schedule_open(4), 80, 24));
+}
+
+#[test]
+fn schedule_week_120x40() {
+    insta::assert_snapshot!(draw(&schedule_open(4), 120, 40));
+}
+
+#[test]
+fn schedule_without_history_80x24() {
+    let screen = draw(&schedule_open(0), 80, 24);
+    assert!(screen.contains("no history yet"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn wallboard_with_booked_versus_expected_slots_80x24() {
+    let mut board = big_wallboard(20, 5);
+    let slot = 30 * 60_000;
+    let first = T0 - T0 % slot;
+    board.slots = [(2, 3.5f32), (3, 1.0), (0, 1.5), (1, 0.0)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (booked, expected))| shiftdesk_protocol::SlotLoad {
+            start: first + i as u64 * slot,
+            booked,
+            expected,
+        })
+        .collect();
+    let app = supervisor_with(board);
+    let screen = draw(&app, 80, 24);
+    assert!(screen.contains("22:00 2/3.5 short"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+fn standing_by() -> App {
+    use shiftdesk_protocol::{DemandQueue, Lang};
+    let mut app = App::new(
+        crate::keymap::Keymap::default_keymap(),
+        crate::app::AppOptions {
+            standby: Some(crate::app::Standby {
+                waiting: 3,
+                every_ms: 600_000,
+            }),
+            ..crate::app::AppOptions::default()
+        },
+        "t",
+        T0,
+    );
+    app.update(Msg::Conn(ConnState::Connected));
+    app.update(Msg::Hub(welcome(false, WorkerStatus::Offline, T0)));
+    app.update(Msg::Hub(WorkerEvent::Demand {
+        queues: vec![
+            DemandQueue {
+                language: Lang::It,
+                waiting: 12,
+                longest_wait_ms: 240_000,
+            },
+            DemandQueue {
+                language: Lang::En,
+                waiting: 1,
+                longest_wait_ms: 20_000,
+            },
+        ],
+    }));
+    app
+}
+
+#[test]
+fn standby_80x24() {
+    insta::assert_snapshot!(draw(&standing_by(), 80, 24));
+}
+
+#[test]
+fn standby_120x40() {
+    insta::assert_snapshot!(draw(&standing_by(), 120, 40));
 }

@@ -52,6 +52,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         4,
         vec![Span::raw(format!("handled {}", app.shift.stats.handled))],
     ));
+    if let Some(earned) = app.earnings_shown() {
+        parts.push((5, vec![Span::raw(earned)]));
+    }
     let pending = app.outbox.len();
     parts.push((
         7,

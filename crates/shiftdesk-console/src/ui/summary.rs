@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Paragraph};
 
 use super::{centered, dim, hints};
 use crate::app::App;
@@ -14,7 +14,7 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     let summary = app.summary();
     let rows = summary.rows();
     let area = centered(body, 76, rows.len() as u16 + 6);
-    frame.render_widget(Clear, area);
+    super::clear_for_overlay(frame, area, body);
     let title = if summary.worker.is_empty() {
         " Shift summary ".to_string()
     } else {

@@ -70,9 +70,35 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
 // ---------------------------------------------------------------------------------------------
 
 fn queues(data: &Wallboard, roomy: bool, frame: &mut Frame, area: Rect) {
-    let block = Block::bordered()
+    let mut block = Block::bordered()
         .border_style(dim())
         .title(" Queues · waiting now, and time to a person today ");
+    if !data.slots.is_empty() {
+        // Planned shifts: the next slots, booked versus expected; short ones said in words.
+        let parts: Vec<String> = data
+            .slots
+            .iter()
+            .map(|s| {
+                let time = crate::app::utc(s.start);
+                let short = if (s.booked as f32) < s.expected {
+                    " short"
+                } else {
+                    ""
+                };
+                format!("{} {}/{:.1}{short}", &time[11..], s.booked, s.expected)
+            })
+            .collect();
+        block = block.title_bottom(
+            Line::styled(
+                super::truncate(
+                    &format!(" slots booked/expected: {} ", parts.join(" · ")),
+                    area.width.saturating_sub(4) as usize,
+                ),
+                dim(),
+            )
+            .right_aligned(),
+        );
+    }
     let inner = block.inner(area);
     let label_w = 12;
     let n = data.queues.len().max(1);
@@ -358,7 +384,20 @@ fn worker_row(
             base,
         ),
         Span::styled(
-            format!(" {:>5}", format!("{}/{}", w.open, w.capacity)),
+            // Full is marked with `!`, not only in yellow.
+            format!(
+                " {:>5}",
+                format!(
+                    "{}/{}{}",
+                    w.open,
+                    w.capacity,
+                    if w.open >= w.capacity && w.capacity > 0 {
+                        "!"
+                    } else {
+                        ""
+                    }
+                )
+            ),
             open_style,
         ),
         Span::styled(

@@ -15,7 +15,9 @@ impl Dispatch {
     /// indexes depend on goes through it) are reindexed.
     pub fn apply(&mut self, fact: &Fact) {
         self.apply_to_state(fact);
+        let at = fact.at();
         for worker in std::mem::take(&mut self.touched) {
+            self.clock_after(&worker, at);
             self.reindex_worker(&worker);
         }
         if let Some(conversation) = fact.conversation() {
@@ -193,6 +195,7 @@ impl Dispatch {
                 language,
                 at,
             } => {
+                self.arrival(*language, *at);
                 if let Some(c) = self.conversations.get_mut(conversation) {
                     c.state = ConversationState::Queued;
                     c.priority = *priority;
@@ -346,6 +349,12 @@ impl Dispatch {
                     DraftOutcome::Pending => {}
                 }
             }
+            Fact::Decided {
+                worker, decision, ..
+            } => self.remember_decision(worker, decision),
+            Fact::ShiftEnded { worker, shift, .. } => self.shift_ended(worker, shift),
+            Fact::SlotBooked { worker, start, .. } => self.slot_booked(worker, *start, true),
+            Fact::SlotReleased { worker, start, .. } => self.slot_booked(worker, *start, false),
             Fact::DraftEnded {
                 conversation,
                 draft,
@@ -365,6 +374,9 @@ impl Dispatch {
                 at,
             } => {
                 let mut handle_ms = 0;
+                if let Some(language) = self.conversations.get(conversation).map(|c| c.language) {
+                    self.clock_handled(worker, language, *at);
+                }
                 if let Some(c) = self.conversations.get_mut(conversation) {
                     c.state = ConversationState::Resolved;
                     c.owner = None;

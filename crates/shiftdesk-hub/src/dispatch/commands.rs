@@ -50,6 +50,8 @@ impl Dispatch {
             Command::Whisper(id, text) => self.whisper(worker, id, text, now, out),
             Command::TakeOver(id) => self.take_over(worker, id, now, out),
             Command::HandBack(id, to) => self.hand_back(worker, id, to, now, out),
+            Command::BookSlot(start) => self.book_slot(worker, start, now, out),
+            Command::ReleaseSlot(start) => self.release_slot(worker, start, now, out),
         }
     }
 
@@ -108,6 +110,7 @@ impl Dispatch {
             },
             out,
         );
+        self.decide_passed(worker, &id, false, now, out);
         out.push(Effect::ToWorker {
             worker: worker.to_string(),
             event: WorkerEvent::OfferWithdrawn {

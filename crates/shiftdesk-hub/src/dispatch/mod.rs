@@ -12,7 +12,7 @@
 //! the language for longer than `language_wait_ms`, any eligible worker gets it, marked as a
 //! language fallback.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use crate::drafting::DraftProposal;
@@ -31,16 +31,20 @@ use shiftdesk_protocol::{
 mod apply;
 mod commands;
 mod customer;
+mod explain;
 mod index;
 mod offers;
 mod outgoing;
 mod queries;
 pub mod quiet;
+mod schedule;
+pub mod shifts;
 mod supervision;
 #[cfg(test)]
 mod tests;
 
 use index::{Indexes, WorkerEntries};
+pub use shifts::RateCard;
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
@@ -60,6 +64,8 @@ pub struct DispatchConfig {
     /// for another variant is not held. The core itself does not use this: the shell starts
     /// drafts.
     pub draft_quiet_ms: u64,
+    /// Length of a bookable slot of a planned shift (30 minutes).
+    pub slot_ms: u64,
 }
 
 impl Default for DispatchConfig {
@@ -69,6 +75,7 @@ impl Default for DispatchConfig {
             grace_ms: 60_000,
             language_wait_ms: 60_000,
             draft_quiet_ms: 250,
+            slot_ms: 30 * 60_000,
         }
     }
 }
@@ -143,6 +150,8 @@ pub enum Command {
     Whisper(ConversationId, String),
     TakeOver(ConversationId),
     HandBack(ConversationId, WorkerId),
+    BookSlot(Millis),
+    ReleaseSlot(Millis),
 }
 
 /// What the shell must do, in order. Every `Record` of one `handle` call must be durable before
@@ -348,6 +357,9 @@ struct PlannedOffer {
     /// Why this worker, for their console.
     because: String,
     language_fallback: bool,
+    /// How many could have taken it, and how long it had waited: the decision's parameters.
+    eligible: usize,
+    waited: Millis,
 }
 
 /// Key of the queue: higher priority first, then the longest waiting.
@@ -373,6 +385,21 @@ pub struct Dispatch {
     indexes: Indexes,
     /// Workers `apply` changed, to reindex before it returns (empty between calls).
     touched: Vec<WorkerId>,
+    /// The latest automated decisions about each worker, oldest first ([`explain::KEEP`]).
+    decisions: BTreeMap<WorkerId, VecDeque<shiftdesk_protocol::Decision>>,
+    /// The operator's rate card, if any: what shifts earn.
+    rates: Option<RateCard>,
+    /// Each worker's shift so far (time available, engaged, on break; conversations).
+    clocks: BTreeMap<WorkerId, shifts::ShiftClock>,
+    /// Each worker's last shifts, oldest first ([`shifts::HISTORY`]).
+    shift_history: BTreeMap<WorkerId, VecDeque<shiftdesk_protocol::ShiftRecord>>,
+    /// Conversations handed to a person in the last four weeks, and their language: the
+    /// demand forecast of planned shifts.
+    arrivals: VecDeque<(Millis, Lang)>,
+    /// Slots each worker booked (their starts).
+    bookings: BTreeMap<WorkerId, BTreeSet<Millis>>,
+    /// Slot ends before this were already handled (drain at slot end).
+    slots_checked: Millis,
 }
 
 impl Dispatch {
@@ -389,6 +416,13 @@ impl Dispatch {
             now: 0,
             indexes: Indexes::default(),
             touched: Vec::new(),
+            decisions: BTreeMap::new(),
+            rates: None,
+            clocks: BTreeMap::new(),
+            shift_history: BTreeMap::new(),
+            arrivals: VecDeque::new(),
+            bookings: BTreeMap::new(),
+            slots_checked: 0,
         }
     }
 

@@ -2,6 +2,7 @@
 //! expiring offers, the grace period of disconnected workers, and putting a conversation back
 //! in the queue when its worker lets go of it.
 
+use super::explain::PassedOver;
 use super::*;
 use shiftdesk_protocol::redact::mask;
 
@@ -30,6 +31,7 @@ impl Dispatch {
                 },
                 out,
             );
+            self.decide_passed(&worker, &id, true, now, out);
             out.push(Effect::ToWorker {
                 worker: worker.clone(),
                 event: WorkerEvent::OfferWithdrawn {
@@ -62,6 +64,7 @@ impl Dispatch {
                 .is_some_and(|w| w.status == WorkerStatus::Available);
             let owned: Vec<ConversationId> = self.owned_by(&worker);
             for id in owned {
+                self.decide_returned(&worker, &id, now, out);
                 let why = format!("{} lost connection", self.worker_name(&worker));
                 self.requeue(&id, &worker, why, "grace period over", now, out);
             }
@@ -75,6 +78,7 @@ impl Dispatch {
             );
             self.staffing_changed(&worker, was_on_shift, now, out);
         }
+        self.drain_at_slot_end(now, out);
     }
     pub(super) fn disconnect(&mut self, worker: &str, now: Millis, out: &mut Vec<Effect>) {
         if let Some(id) = self.workers.get(worker).and_then(|w| w.offer.clone()) {
@@ -215,19 +219,23 @@ impl Dispatch {
         // Unit tests check every match against the full scan this replaced.
         #[cfg(test)]
         let by_scan = self.offers_by_scan(now);
-        let offers = self.plan_offers(now);
+        let (offers, passed_over) = self.plan_offers(now);
         #[cfg(test)]
         assert_eq!(
             offers, by_scan,
             "the free-worker index chose unlike a full scan"
         );
-        for PlannedOffer {
-            conversation: id,
-            worker,
-            because,
-            language_fallback,
-        } in offers
-        {
+        let offered: BTreeSet<WorkerId> = offers.iter().map(|o| o.worker.clone()).collect();
+        for offer in offers {
+            // Why, recorded and told before the offer itself.
+            self.decide_offer(&offer, now, out);
+            let PlannedOffer {
+                conversation: id,
+                worker,
+                because,
+                language_fallback,
+                ..
+            } = offer;
             let deadline = now + self.config.offer_timeout_ms;
             self.record(
                 Fact::Offered {
@@ -244,6 +252,12 @@ impl Dispatch {
                 out.push(Effect::ToWorker { worker, event });
             }
         }
+        // Those next in line who got nothing this round hear where it went, and why.
+        for p in passed_over {
+            if !offered.contains(&p.worker) {
+                self.decide_passed_over(&p, now, out);
+            }
+        }
     }
     /// Match queued conversations, in queue order, with free workers, walking the free lists
     /// longest idle first: a speaker of the conversation's language, or, once the language wait
@@ -251,7 +265,9 @@ impl Dispatch {
     /// has not passed on the conversation goes first, else the first who passed but cooled
     /// down. A worker who gets a conversation leaves the free lists at once, so each walk only
     /// steps over the conversation's passes ([`index::pick`]), never over all free workers.
-    pub(super) fn plan_offers(&mut self, now: Millis) -> Vec<PlannedOffer> {
+    /// Also returns, per offer, the next few free workers in the same line who were passed
+    /// over ([`explain::PASSED_OVER_TOLD`]).
+    pub(super) fn plan_offers(&mut self, now: Millis) -> (Vec<PlannedOffer>, Vec<PassedOver>) {
         let Dispatch {
             config,
             workers,
@@ -261,6 +277,7 @@ impl Dispatch {
             ..
         } = self;
         let mut offers = Vec::new();
+        let mut passed_over = Vec::new();
         for (_, _, id) in queue.iter() {
             if indexes.free.is_empty() {
                 break;
@@ -289,6 +306,29 @@ impl Dispatch {
                 continue;
             };
             let because = offer_reason(w, c.language, pick.eligible, fallback, waited, now);
+            let pool = if fallback {
+                Some(&indexes.free)
+            } else {
+                indexes.free_by_language.get(&c.language)
+            };
+            let chosen_idle_since = w.idle_since;
+            passed_over.extend(
+                pool.into_iter()
+                    .flatten()
+                    .filter(|(_, id)| *id != pick.worker)
+                    .filter(|(_, id)| {
+                        c.passed
+                            .get(id)
+                            .is_none_or(|at| at.saturating_add(cooldown) <= now)
+                    })
+                    .take(explain::PASSED_OVER_TOLD)
+                    .map(|(idle_since, worker)| PassedOver {
+                        conversation: id.clone(),
+                        worker: worker.clone(),
+                        idle_since: *idle_since,
+                        chosen_idle_since,
+                    }),
+            );
             if let Some(w) = workers.get_mut(&pick.worker) {
                 indexes.take_free(w);
             }
@@ -297,9 +337,11 @@ impl Dispatch {
                 worker: pick.worker,
                 because,
                 language_fallback: fallback,
+                eligible: pick.eligible,
+                waited,
             });
         }
-        offers
+        (offers, passed_over)
     }
     pub(super) fn offer_event(
         &self,

@@ -32,11 +32,22 @@ impl Dispatch {
                 event,
             });
         }
+        self.resend_decisions(worker, out);
     }
 
     pub(super) fn record(&mut self, fact: Fact, out: &mut Vec<Effect>) {
         self.apply(&fact);
-        out.push(Effect::Record(fact));
+        let ends_shift = matches!(
+            fact,
+            Fact::StatusChanged {
+                status: WorkerStatus::Offline,
+                ..
+            }
+        );
+        out.push(Effect::Record(fact.clone()));
+        if ends_shift {
+            self.end_shift_if_over(&fact, out);
+        }
     }
     pub fn worker_name(&self, worker: &str) -> String {
         self.workers
@@ -187,7 +198,10 @@ impl Dispatch {
                 event: WorkerEvent::Status {
                     status: w.status,
                     since: w.status_since,
-                    stats: w.stats.clone(),
+                    stats: WorkerStats {
+                        earnings: self.earnings_now(worker),
+                        ..w.stats.clone()
+                    },
                 },
             });
         }

@@ -73,8 +73,12 @@ impl Dispatch {
         self.workers.get(id).map(|w| &w.info)
     }
 
+    /// A worker's figures for this shift, with the earnings so far when there is a rate card.
     pub fn worker_stats(&self, id: &str) -> Option<WorkerStats> {
-        self.workers.get(id).map(|w| w.stats.clone())
+        self.workers.get(id).map(|w| WorkerStats {
+            earnings: self.earnings_now(id),
+            ..w.stats.clone()
+        })
     }
 
     /// Owner of a conversation, if assigned.
@@ -175,6 +179,7 @@ impl Dispatch {
             .chain(graces)
             .chain(cooldowns)
             .chain(language_waits)
+            .chain(self.next_slot_end())
             .min()
     }
 
@@ -282,6 +287,7 @@ impl Dispatch {
             workers,
             queues: queues.into_values().collect(),
             live,
+            slots: self.slot_loads(now, 4),
         }
     }
 

@@ -72,6 +72,8 @@ impl Dispatch {
                     worker: w.info.id.clone(),
                     because,
                     language_fallback: fallback,
+                    eligible: eligible.len(),
+                    waited,
                 });
             }
             if taken.len() == free.len() {

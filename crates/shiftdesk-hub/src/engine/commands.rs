@@ -32,6 +32,10 @@ impl Engine {
             .worker_info(worker)
             .is_some_and(|w| w.role == Role::Supervisor);
         let name = command.name();
+        let books = matches!(
+            command,
+            WorkerCommand::BookSlot { .. } | WorkerCommand::ReleaseSlot { .. }
+        );
         let result = if command.needs_supervisor() && !is_supervisor {
             Err(Refusal {
                 code: ErrorCode::Forbidden,
@@ -45,6 +49,21 @@ impl Engine {
                     }
                     let wallboard = self.dispatch.wallboard(now);
                     self.send_worker_direct(worker, &WorkerEvent::Wallboard { wallboard });
+                    Ok(Vec::new())
+                }
+                WorkerCommand::AboutDispatch => {
+                    let about = self.dispatch.about();
+                    self.send_worker_direct(worker, &WorkerEvent::AboutDispatch { about });
+                    Ok(Vec::new())
+                }
+                WorkerCommand::Schedule => {
+                    let schedule = self.dispatch.schedule(worker, now);
+                    self.send_worker_direct(worker, &WorkerEvent::Schedule { schedule });
+                    Ok(Vec::new())
+                }
+                WorkerCommand::ShiftHistory => {
+                    let shifts = self.dispatch.shifts_of(worker);
+                    self.send_worker_direct(worker, &WorkerEvent::ShiftHistory { shifts });
                     Ok(Vec::new())
                 }
                 WorkerCommand::Hello { .. } => Err(Refusal {
@@ -68,6 +87,11 @@ impl Engine {
             Ok(effects) => {
                 self.remember_command(principal, id.clone(), CommandResult::Ok);
                 self.carry_out(effects);
+                if books {
+                    // The week as it is now, for the console's schedule view.
+                    let schedule = self.dispatch.schedule(worker, now);
+                    self.send_worker_direct(worker, &WorkerEvent::Schedule { schedule });
+                }
                 self.send_worker(
                     worker,
                     &WorkerEvent::Ack {
@@ -249,9 +273,14 @@ fn to_core_command(command: WorkerCommand) -> Option<Command> {
             conversation,
             worker,
         } => Command::HandBack(conversation, worker),
+        WorkerCommand::BookSlot { start } => Command::BookSlot(start),
+        WorkerCommand::ReleaseSlot { start } => Command::ReleaseSlot(start),
         WorkerCommand::Hello { .. }
         | WorkerCommand::Ping
         | WorkerCommand::Wallboard
+        | WorkerCommand::AboutDispatch
+        | WorkerCommand::ShiftHistory
+        | WorkerCommand::Schedule
         | WorkerCommand::Typing { .. } => {
             return None;
         }

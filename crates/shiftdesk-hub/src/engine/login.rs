@@ -13,6 +13,8 @@ pub(super) struct Opening {
 }
 
 impl Engine {
+    // The fields of `hello` one by one, as the other logins take them.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn worker_hello(
         &mut self,
         conn: ConnHandle,
@@ -20,6 +22,7 @@ impl Engine {
         token: &str,
         version: u32,
         resume: Option<Resume>,
+        features: &[String],
         now: Millis,
     ) -> Option<WorkerId> {
         let error = |code, message: &str| {
@@ -92,6 +95,12 @@ impl Engine {
             }
         }
         stream.conn = Some(conn);
+        stream.wants_decisions = features
+            .iter()
+            .any(|f| f == shiftdesk_protocol::FEATURE_DECISIONS);
+        stream.wants_demand = features
+            .iter()
+            .any(|f| f == shiftdesk_protocol::FEATURE_DEMAND);
         if replaced.is_some() {
             // The wallboard went to the replaced connection; the new one subscribes again.
             self.wallboard_subscribers.retain(|w| w != &worker);

@@ -32,6 +32,7 @@ use login::Opening;
 use streams::{Stream, push_held, stream_of};
 
 mod commands;
+mod demand;
 mod knowledge;
 mod login;
 mod streams;
@@ -60,6 +61,8 @@ pub enum EngineMsg {
         token: String,
         protocol: u32,
         resume: Option<Resume>,
+        /// `hello.features`: optional frames the client understands.
+        features: Vec<String>,
         /// Told whether login worked, so the connection knows it may send commands.
         reply: oneshot::Sender<Option<WorkerId>>,
     },
@@ -158,6 +161,8 @@ pub struct Engine {
     customers: HashMap<ConversationId, Stream>,
     wallboard_subscribers: Vec<WorkerId>,
     last_wallboard: Millis,
+    /// When the demand signal last went out ([`demand`]).
+    last_demand: Millis,
     /// Appends batches to the log and then sends their frames; `None` once stopped.
     committer: Option<Committer>,
     /// The open batch's number, and the generation of batches being made (raised after a
@@ -247,6 +252,7 @@ impl Engine {
             customers: HashMap::new(),
             wallboard_subscribers: Vec::new(),
             last_wallboard: 0,
+            last_demand: 0,
             committer: Some(committer),
             batch_no: 1,
             generation: 0,
@@ -273,6 +279,11 @@ impl Engine {
 
     /// Serve messages until `Shutdown` or until every sender is gone. Whatever is waiting in the
     /// inbox is handled as one batch and committed together (group commit).
+    /// Pay shifts by this rate card (the config's `[rates]`); `None`: no earnings.
+    pub fn set_rates(&mut self, rates: Option<crate::dispatch::RateCard>) {
+        self.dispatch.set_rates(rates);
+    }
+
     pub fn serve(mut self, inbox: Receiver<EngineMsg>) {
         let mut stopping = false;
         while !stopping {
@@ -320,6 +331,7 @@ impl Engine {
             if now >= self.last_wallboard + 1000 {
                 self.last_wallboard = now;
                 self.push_wallboards(now);
+                self.push_demand(now);
             }
             self.flush(now);
             self.swap_knowledge();
@@ -434,7 +446,10 @@ impl Engine {
             self.dispatch.triage_policy(),
             self.store.as_ref(),
         ) {
-            Ok((dispatch, _)) => self.dispatch = dispatch,
+            Ok((mut dispatch, _)) => {
+                dispatch.set_rates(self.dispatch.rates().cloned());
+                self.dispatch = dispatch;
+            }
             Err(e) => tracing::error!(%e, "cannot reread the event log either"),
         }
         for stream in self.workers.values_mut().chain(self.customers.values_mut()) {
@@ -459,9 +474,10 @@ impl Engine {
                 token,
                 protocol,
                 resume,
+                features,
                 reply,
             } => {
-                let worker = self.worker_hello(conn, &id, &token, protocol, resume, now);
+                let worker = self.worker_hello(conn, &id, &token, protocol, resume, &features, now);
                 let _ = reply.send(worker);
             }
             EngineMsg::WorkerFrame {
@@ -673,6 +689,12 @@ impl Engine {
     }
 
     fn send_worker(&mut self, worker: &str, event: &WorkerEvent) {
+        // Optional frames go only to clients that asked for them in `hello.features`.
+        if matches!(event, WorkerEvent::Decision { .. })
+            && !self.workers.get(worker).is_some_and(|s| s.wants_decisions)
+        {
+            return;
+        }
         push_held(
             stream_of(&mut self.workers, &self.epoch, worker),
             (true, worker),

@@ -15,6 +15,10 @@ pub(super) struct Stream {
     next_seq: u64,
     window: VecDeque<(u64, Frame)>,
     pub(super) conn: Option<ConnHandle>,
+    /// The client listed `decisions` in `hello.features` at its last login.
+    pub(super) wants_decisions: bool,
+    /// The client listed `demand` (a standby console): queue figures while off shift.
+    pub(super) wants_demand: bool,
     /// For each batch not yet committed that pushed to this stream, oldest first: the batch
     /// and the first seq it pushed, to take back if a commit fails.
     uncommitted: VecDeque<(u64, u64)>,
@@ -27,6 +31,8 @@ impl Stream {
             next_seq: 1,
             window: VecDeque::new(),
             conn: None,
+            wants_decisions: false,
+            wants_demand: false,
             uncommitted: VecDeque::new(),
         }
     }

@@ -138,3 +138,22 @@ fn a_refused_draft_is_failed_and_can_be_retried_with_a_new_id() {
     let second = only_sent(&key(&mut app, "enter")).id.clone();
     assert_ne!(first, second);
 }
+
+#[test]
+fn a_resolved_conversation_no_longer_offers_its_draft() {
+    let mut app = app_with_conversation(true);
+    assert!(app.conversations[0].draft.is_some());
+    app.update(Msg::Hub(WorkerEvent::Closed {
+        conversation: "c-1".into(),
+        reason: "resolved".into(),
+    }));
+    let c = &app.conversations[0];
+    assert_eq!(c.closed.as_deref(), Some("resolved"));
+    assert!(
+        c.draft.is_none(),
+        "a draft of an ended conversation can't be sent"
+    );
+    assert_eq!(c.drafts.len(), 1, "its record stays");
+    assert!(sent(&key(&mut app, "enter")).is_empty());
+    assert!(!app.contexts().0.contains(&Context::Draft));
+}

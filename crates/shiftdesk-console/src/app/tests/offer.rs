@@ -138,6 +138,7 @@ fn desktop_notifications_leave_out_customer_text_unless_asked() {
             bell: false,
             notify: true,
             notify_text: false,
+            ..AppOptions::default()
         },
         "t",
         T0,

@@ -25,6 +25,7 @@ fn small_board() -> WorkerEvent {
                 live("c-3", Some("Li")),
                 live("c-4", None),
             ],
+            slots: vec![],
         },
     }
 }
@@ -44,10 +45,22 @@ fn a_supervisor_subscribes_to_the_wallboard_at_login_and_a_worker_never_does() {
             .iter()
             .any(|f| f.command == WorkerCommand::Wallboard)
     );
-    assert!(sent(&key(&mut sup, "W")).is_empty(), "already subscribed");
-    assert!(sup.wallboard_open());
+    assert!(sup.wallboard_open(), "a supervisor starts on the wallboard");
     assert_eq!(sup.contexts().0, [Context::Wallboard, Context::Global]);
     key(&mut sup, "esc");
+    assert!(!sup.wallboard_open());
+    assert!(sent(&key(&mut sup, "W")).is_empty(), "already subscribed");
+    assert!(sup.wallboard_open());
+    // A reconnection does not open it again over what the supervisor was doing.
+    key(&mut sup, "esc");
+    let mut again = welcome(true, WorkerStatus::Offline, T0);
+    if let WorkerEvent::Welcome { worker, .. } = &mut again {
+        worker.role = Role::Supervisor;
+        worker.id = "sam".into();
+    }
+    sup.update(Msg::Conn(ConnState::Connecting { attempt: 1 }));
+    sup.update(Msg::Conn(ConnState::Connected));
+    sup.update(Msg::Hub(again));
     assert!(!sup.wallboard_open());
 
     let mut worker = app();
@@ -62,7 +75,6 @@ fn a_supervisor_subscribes_to_the_wallboard_at_login_and_a_worker_never_does() {
 #[test]
 fn a_shadowing_supervisor_is_read_only_but_can_whisper() {
     let (mut app, _) = supervisor();
-    key(&mut app, "W");
     app.update(Msg::Hub(small_board()));
     key(&mut app, "tab");
     assert_eq!(app.board.focus, BoardFocus::Live);
@@ -122,7 +134,6 @@ fn a_shadowing_supervisor_is_read_only_but_can_whisper() {
 fn shadowing_a_worker_shadows_each_of_their_conversations() {
     let (mut app, _) = supervisor();
     app.update(Msg::Hub(small_board()));
-    key(&mut app, "W");
     assert_eq!(
         app.board.selected_worker().map(|w| w.id.as_str()),
         Some("ana")
@@ -205,6 +216,7 @@ fn the_draft_log_keeps_what_the_worker_did_with_each_draft() {
 #[test]
 fn a_shadowed_conversation_follows_its_owner_from_the_wallboard() {
     let (mut app, _) = supervisor();
+    key(&mut app, "esc"); // off the wallboard the console opens on
     let mut view = conversation("c-4", "Maria", false);
     view.owner = None;
     view.state = ConversationState::Queued;
@@ -233,7 +245,6 @@ fn a_shadowed_conversation_follows_its_owner_from_the_wallboard() {
 fn sort_and_filter_from_the_keyboard() {
     let (mut app, _) = supervisor();
     app.update(Msg::Hub(small_board()));
-    key(&mut app, "W");
     key(&mut app, "o");
     assert_eq!(app.board.sort, crate::board::WorkerSort::Status);
     key(&mut app, "/");
@@ -268,6 +279,7 @@ fn sort_and_filter_from_the_keyboard() {
 #[test]
 fn take_over_asks_first_and_hand_back_picks_a_worker_on_the_wallboard() {
     let (mut app, _) = supervisor();
+    key(&mut app, "esc"); // off the wallboard the console opens on
     app.update(Msg::Hub(small_board()));
     app.update(Msg::Hub(shadowed("c-1", "ana", false)));
     assert!(sent(&key(&mut app, "O")).is_empty(), "asks first");
