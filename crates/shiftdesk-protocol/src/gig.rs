@@ -62,6 +62,37 @@ impl DecisionKind {
             DecisionKind::Other => "decision",
         }
     }
+
+    /// The kind of a wire name; [`DecisionKind::Other`] for one this client does not know.
+    pub fn from_name(name: &str) -> DecisionKind {
+        [
+            DecisionKind::Offered,
+            DecisionKind::OfferedElsewhere,
+            DecisionKind::LanguageFallback,
+            DecisionKind::SkippedAfterDecline,
+            DecisionKind::OfferExpired,
+            DecisionKind::ReturnedAfterGrace,
+            DecisionKind::DrainedAtSlotEnd,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+        .unwrap_or(DecisionKind::Other)
+    }
+
+    /// The wire name (`offered`, `offer_expired`, …); `other` for a kind this client does not
+    /// know.
+    pub fn name(self) -> &'static str {
+        match self {
+            DecisionKind::Offered => "offered",
+            DecisionKind::OfferedElsewhere => "offered_elsewhere",
+            DecisionKind::LanguageFallback => "language_fallback",
+            DecisionKind::SkippedAfterDecline => "skipped_after_decline",
+            DecisionKind::OfferExpired => "offer_expired",
+            DecisionKind::ReturnedAfterGrace => "returned_after_grace",
+            DecisionKind::DrainedAtSlotEnd => "drained_at_slot_end",
+            DecisionKind::Other => "other",
+        }
+    }
 }
 
 /// One automated decision about a worker, with the rule's parameters and the same in plain
@@ -141,6 +172,14 @@ pub struct ShiftRecord {
     /// By the rate card in force when the shift ended; absent when the hub has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub earnings: Option<Earnings>,
+    /// That rate card in plain words, one line per rate ("14.00 EUR per hour with at least one
+    /// conversation open"); empty without one, and from hubs from before it was recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_card: Vec<String>,
+    /// The automated decisions about the worker during the shift, counted by kind
+    /// (`offered`: 3); empty when there were none, and from hubs from before they were counted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decisions: BTreeMap<String, u32>,
 }
 
 /// `12.40 EUR` from 1240 and `EUR`.

@@ -4,7 +4,7 @@
 //! worker; and the operator's rate card (`[rates]` in the hub config).
 
 use serde::Deserialize;
-use shiftdesk_protocol::{Earnings, EarningsLine, ShiftRecord};
+use shiftdesk_protocol::{DecisionKind, Earnings, EarningsLine, ShiftRecord};
 
 use super::offers::human_duration;
 use super::*;
@@ -99,6 +99,38 @@ impl RateCard {
         }
     }
 
+    /// The card in plain words, one line per rate, for the explanation of a shift.
+    pub fn in_words(&self) -> Vec<String> {
+        let c = &self.currency;
+        let mut lines = Vec::new();
+        if self.per_engaged_hour > 0.0 {
+            lines.push(format!(
+                "{} {c} per hour with at least one conversation open (counted to the millisecond)",
+                money(cents(self.per_engaged_hour))
+            ));
+        }
+        if self.per_conversation > 0.0 {
+            lines.push(format!(
+                "{} {c} per conversation resolved",
+                money(cents(self.per_conversation))
+            ));
+        }
+        for (code, premium) in &self.language_premium {
+            lines.push(format!(
+                "+{} {c} per conversation resolved in {code}",
+                money(cents(*premium))
+            ));
+        }
+        if self.night_premium > 0.0 {
+            let [from, to] = self.night_hours;
+            lines.push(format!(
+                "+{} {c} per conversation resolved between {from:02}:00 and {to:02}:00 UTC",
+                money(cents(self.night_premium))
+            ));
+        }
+        lines
+    }
+
     /// The earnings of a shift with these figures.
     pub fn earnings(&self, engaged_ms: u64, handled: &[(Lang, Millis)]) -> Earnings {
         let mut lines = Vec::new();
@@ -169,6 +201,8 @@ pub(super) struct ShiftClock {
     break_ms: u64,
     /// Conversations resolved: their language and when.
     handled: Vec<(Lang, Millis)>,
+    /// Automated decisions about the worker, counted by kind.
+    decisions: BTreeMap<String, u32>,
 }
 
 impl ShiftClock {
@@ -225,6 +259,15 @@ impl Dispatch {
         }
     }
 
+    /// A decision about this worker was recorded (from `apply`): counted in the shift.
+    pub(super) fn clock_decided(&mut self, worker: &str, kind: DecisionKind) {
+        if let Some(clock) = self.clocks.get_mut(worker)
+            && clock.start.is_some()
+        {
+            *clock.decisions.entry(kind.name().to_string()).or_default() += 1;
+        }
+    }
+
     /// The record of the worker's shift as it stands at `end`.
     fn shift_record(&self, worker: &str, end: Millis) -> Option<ShiftRecord> {
         let clock = self.clocks.get(worker)?;
@@ -243,6 +286,12 @@ impl Dispatch {
                 .rates
                 .as_ref()
                 .map(|r| r.earnings(c.engaged_ms, &c.handled)),
+            rate_card: self
+                .rates
+                .as_ref()
+                .map(RateCard::in_words)
+                .unwrap_or_default(),
+            decisions: c.decisions,
         })
     }
 
