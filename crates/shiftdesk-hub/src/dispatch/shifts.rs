@@ -390,6 +390,19 @@ mod tests {
     }
 
     #[test]
+    fn the_rate_card_in_words_has_a_line_per_rate() {
+        assert_eq!(
+            card().in_words(),
+            [
+                "14.00 EUR per hour with at least one conversation open (counted to the millisecond)",
+                "0.50 EUR per conversation resolved",
+                "+0.25 EUR per conversation resolved in ru",
+                "+0.40 EUR per conversation resolved between 22:00 and 06:00 UTC",
+            ]
+        );
+    }
+
+    #[test]
     fn a_bad_rate_card_says_what_is_wrong() {
         let bad = |f: fn(&mut RateCard)| {
             let mut c = card();
