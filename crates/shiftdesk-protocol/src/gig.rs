@@ -227,3 +227,46 @@ impl Slot {
         self.forecast.values().sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{HubFrame, WorkerEvent};
+
+    /// The `shift_history` frames of PROTOCOL.md 11.4: an older hub's (without `rate_card`,
+    /// `decisions`) and a later one's both read, and the later one comes back the same.
+    #[test]
+    fn shift_history_frames_of_both_ages_read() {
+        let doc = include_str!("../../../PROTOCOL.md");
+        let section =
+            &doc[doc.find("### 11.4").expect("11.4")..doc.find("### 11.5").expect("11.5")];
+        let frames: Vec<&str> = section
+            .lines()
+            .filter(|l| l.starts_with("{\"seq\":0,\"type\":\"shift_history\""))
+            .collect();
+        assert_eq!(frames.len(), 2, "{section}");
+        let old: HubFrame<WorkerEvent> = serde_json::from_str(frames[0]).expect("older frame");
+        let WorkerEvent::ShiftHistory { shifts, decisions } = old.event else {
+            panic!("not a shift_history");
+        };
+        assert!(decisions.is_empty() && shifts[0].rate_card.is_empty());
+        assert!(shifts[0].decisions.is_empty());
+        let new: HubFrame<WorkerEvent> = serde_json::from_str(frames[1]).expect("later frame");
+        let again = serde_json::to_value(&new).expect("encodes");
+        let written: serde_json::Value = serde_json::from_str(frames[1]).expect("json");
+        assert_eq!(again, written);
+        let WorkerEvent::ShiftHistory { shifts, decisions } = new.event else {
+            panic!("not a shift_history");
+        };
+        assert_eq!(shifts[0].decisions["offered"], 10);
+        assert_eq!(shifts[0].rate_card.len(), 2);
+        assert_eq!(decisions[0].kind, super::DecisionKind::OfferExpired);
+        assert_eq!(
+            super::DecisionKind::from_name("offer_expired"),
+            super::DecisionKind::OfferExpired
+        );
+        assert_eq!(
+            super::DecisionKind::from_name("paid_more"),
+            super::DecisionKind::Other
+        );
+    }
+}
