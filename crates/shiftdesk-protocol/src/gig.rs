@@ -149,7 +149,7 @@ pub struct Earnings {
 /// One line of [`Earnings`]: what is paid for, how much of it, and the amount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EarningsLine {
-    /// `engaged_time`, `conversations`, `language_premium`, `night_premium`.
+    /// `engaged_time`, `conversations`, `language_premium`, `night_premium`, `night_engaged_time`.
     pub kind: String,
     /// For people: "Engaged time 1h12m × 14.00/h".
     pub label: String,
