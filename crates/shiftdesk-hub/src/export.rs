@@ -280,6 +280,12 @@ pub struct ShiftLine {
     pub conversations: u32,
     /// By the rate card in force when the shift ended; `null` without one.
     pub earnings: Option<shiftdesk_protocol::Earnings>,
+    /// That rate card in words; left out without one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rate_card: Vec<String>,
+    /// The automated decisions about the worker during the shift, by kind; left out when none.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub decisions: std::collections::BTreeMap<String, u32>,
 }
 
 /// Every shift that ended, in the order they ended.
@@ -297,6 +303,8 @@ pub fn shifts(facts: &[Fact]) -> Vec<ShiftLine> {
                 minutes_on_break: minutes(shift.break_ms),
                 conversations: shift.conversations,
                 earnings: shift.earnings.clone(),
+                rate_card: shift.rate_card.clone(),
+                decisions: shift.decisions.clone(),
             }),
             _ => None,
         })

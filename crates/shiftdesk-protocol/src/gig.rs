@@ -62,6 +62,37 @@ impl DecisionKind {
             DecisionKind::Other => "decision",
         }
     }
+
+    /// The kind of a wire name; [`DecisionKind::Other`] for one this client does not know.
+    pub fn from_name(name: &str) -> DecisionKind {
+        [
+            DecisionKind::Offered,
+            DecisionKind::OfferedElsewhere,
+            DecisionKind::LanguageFallback,
+            DecisionKind::SkippedAfterDecline,
+            DecisionKind::OfferExpired,
+            DecisionKind::ReturnedAfterGrace,
+            DecisionKind::DrainedAtSlotEnd,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+        .unwrap_or(DecisionKind::Other)
+    }
+
+    /// The wire name (`offered`, `offer_expired`, …); `other` for a kind this client does not
+    /// know.
+    pub fn name(self) -> &'static str {
+        match self {
+            DecisionKind::Offered => "offered",
+            DecisionKind::OfferedElsewhere => "offered_elsewhere",
+            DecisionKind::LanguageFallback => "language_fallback",
+            DecisionKind::SkippedAfterDecline => "skipped_after_decline",
+            DecisionKind::OfferExpired => "offer_expired",
+            DecisionKind::ReturnedAfterGrace => "returned_after_grace",
+            DecisionKind::DrainedAtSlotEnd => "drained_at_slot_end",
+            DecisionKind::Other => "other",
+        }
+    }
 }
 
 /// One automated decision about a worker, with the rule's parameters and the same in plain
@@ -118,7 +149,7 @@ pub struct Earnings {
 /// One line of [`Earnings`]: what is paid for, how much of it, and the amount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EarningsLine {
-    /// `engaged_time`, `conversations`, `language_premium`, `night_premium`.
+    /// `engaged_time`, `conversations`, `language_premium`, `night_premium`, `night_engaged_time`.
     pub kind: String,
     /// For people: "Engaged time 1h12m × 14.00/h".
     pub label: String,
@@ -141,6 +172,14 @@ pub struct ShiftRecord {
     /// By the rate card in force when the shift ended; absent when the hub has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub earnings: Option<Earnings>,
+    /// That rate card in plain words, one line per rate ("14.00 EUR per hour with at least one
+    /// conversation open"); empty without one, and from hubs from before it was recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_card: Vec<String>,
+    /// The automated decisions about the worker during the shift, counted by kind
+    /// (`offered`: 3); empty when there were none, and from hubs from before they were counted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decisions: BTreeMap<String, u32>,
 }
 
 /// `12.40 EUR` from 1240 and `EUR`.
@@ -186,5 +225,48 @@ impl Slot {
     /// All languages together.
     pub fn forecast_total(&self) -> f32 {
         self.forecast.values().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{HubFrame, WorkerEvent};
+
+    /// The `shift_history` frames of PROTOCOL.md 11.4: an older hub's (without `rate_card`,
+    /// `decisions`) and a later one's both read, and the later one comes back the same.
+    #[test]
+    fn shift_history_frames_of_both_ages_read() {
+        let doc = include_str!("../../../PROTOCOL.md");
+        let section =
+            &doc[doc.find("### 11.4").expect("11.4")..doc.find("### 11.5").expect("11.5")];
+        let frames: Vec<&str> = section
+            .lines()
+            .filter(|l| l.starts_with("{\"seq\":0,\"type\":\"shift_history\""))
+            .collect();
+        assert_eq!(frames.len(), 2, "{section}");
+        let old: HubFrame<WorkerEvent> = serde_json::from_str(frames[0]).expect("older frame");
+        let WorkerEvent::ShiftHistory { shifts, decisions } = old.event else {
+            panic!("not a shift_history");
+        };
+        assert!(decisions.is_empty() && shifts[0].rate_card.is_empty());
+        assert!(shifts[0].decisions.is_empty());
+        let new: HubFrame<WorkerEvent> = serde_json::from_str(frames[1]).expect("later frame");
+        let again = serde_json::to_value(&new).expect("encodes");
+        let written: serde_json::Value = serde_json::from_str(frames[1]).expect("json");
+        assert_eq!(again, written);
+        let WorkerEvent::ShiftHistory { shifts, decisions } = new.event else {
+            panic!("not a shift_history");
+        };
+        assert_eq!(shifts[0].decisions["offered"], 10);
+        assert_eq!(shifts[0].rate_card.len(), 2);
+        assert_eq!(decisions[0].kind, super::DecisionKind::OfferExpired);
+        assert_eq!(
+            super::DecisionKind::from_name("offer_expired"),
+            super::DecisionKind::OfferExpired
+        );
+        assert_eq!(
+            super::DecisionKind::from_name("paid_more"),
+            super::DecisionKind::Other
+        );
     }
 }

@@ -280,6 +280,11 @@ pub enum WorkerEvent {
     /// The worker's last shifts, newest first, answering `shift_history` (`seq` 0).
     ShiftHistory {
         shifts: Vec<ShiftRecord>,
+        /// The latest automated decisions about the worker the hub keeps (up to 50), oldest
+        /// first, so a shift can be explained: those with `at` within a shift are its own.
+        /// Empty from hubs from before it was sent.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        decisions: Vec<Decision>,
     },
     /// The week of slots, answering `schedule`, `book_slot` and `release_slot` (`seq` 0).
     Schedule {

@@ -23,6 +23,8 @@ pub enum InfoLine {
     Text(String),
     /// Dimmed detail: a rule's parameters.
     Detail(String),
+    /// A heading marked as selected (shown reversed), kept in view when scrolling.
+    Selected(String),
     Blank,
 }
 
@@ -41,6 +43,11 @@ impl App {
     /// `explain`: the decisions behind the waiting offer, else the selected conversation, else
     /// the latest ones.
     pub(super) fn explain(&mut self) {
+        if matches!(self.modal, Some(Modal::Shifts(_))) {
+            self.explain_shift();
+            return;
+        }
+        self.shifts_back = None;
         let (target, title) = if let Some(offer) = &self.offer {
             (
                 Some(offer.conversation.clone()),
@@ -143,6 +150,7 @@ impl App {
         );
         self.about = Some(about);
         if self.modal.is_none() || matches!(self.modal, Some(Modal::Info(_) | Modal::Summary)) {
+            self.shifts_back = None;
             self.modal = Some(Modal::Info(InfoView {
                 title: " About dispatch ".into(),
                 lines,
@@ -153,7 +161,7 @@ impl App {
 }
 
 /// `rule longest_idle · idle 4m12s · eligible 3`: durations in `_ms` shown as durations.
-fn rule_line(rule: &str, params: &std::collections::BTreeMap<String, String>) -> String {
+pub(super) fn rule_line(rule: &str, params: &std::collections::BTreeMap<String, String>) -> String {
     let mut parts = vec![format!("rule {rule}")];
     for (k, v) in params {
         match (k.strip_suffix("_ms"), v.parse::<u64>()) {

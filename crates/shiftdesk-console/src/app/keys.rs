@@ -70,6 +70,7 @@ impl App {
             // Scrolled and closed with the help's keys.
             Some(Modal::Info(_)) => vec![Context::Help, Context::Global],
             Some(Modal::Schedule(_)) => vec![Context::Schedule, Context::Global],
+            Some(Modal::Shifts(_)) => vec![Context::Picker, Context::Global],
             None => self.base_contexts(),
         }
     }

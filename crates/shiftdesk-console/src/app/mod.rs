@@ -38,7 +38,7 @@ pub(crate) mod tests;
 
 pub use conversation::{ConvState, PendingLine};
 pub use draft::{DraftDoing, DraftLog, DraftState, DraftStatus};
-pub use earnings::utc;
+pub use earnings::{ShiftsView, utc};
 pub use explain::{InfoLine, InfoView};
 pub use keys::{Armed, to_textarea_input};
 pub use modal::{
@@ -177,6 +177,8 @@ pub struct App {
     pub decisions: Vec<shiftdesk_protocol::Decision>,
     /// The dispatch rules, as the hub last described them.
     pub about: Option<shiftdesk_protocol::AboutDispatch>,
+    /// The shift history under an open explanation of one of its shifts.
+    pub shifts_back: Option<ShiftsView>,
     /// The worker hid the earnings estimate from the status bar.
     pub hide_earnings: bool,
     /// Starts of the slots the worker booked (hub clock), from the last `schedule`.
@@ -233,6 +235,7 @@ impl App {
             board: WallboardView::default(),
             decisions: Vec::new(),
             about: None,
+            shifts_back: None,
             hide_earnings: false,
             booked: Default::default(),
             slot_ms: 30 * 60_000,
@@ -402,7 +405,9 @@ impl App {
             WorkerEvent::Wallboard { wallboard } => self.wallboard_arrived(wallboard),
             WorkerEvent::Decision { decision } => self.decision_arrived(decision),
             WorkerEvent::AboutDispatch { about } => self.about_arrived(about),
-            WorkerEvent::ShiftHistory { shifts } => self.shift_history_arrived(shifts),
+            WorkerEvent::ShiftHistory { shifts, decisions } => {
+                self.shift_history_arrived(shifts, decisions)
+            }
             WorkerEvent::Schedule { schedule } => self.schedule_arrived(schedule),
             WorkerEvent::Demand { queues } => self.demand_arrived(queues, out),
         }

@@ -27,6 +27,8 @@ pub enum Modal {
     Info(super::InfoView),
     /// The week of slots of planned shifts.
     Schedule(super::ScheduleView),
+    /// The last shifts, one selected to explain.
+    Shifts(super::ShiftsView),
 }
 
 /// What the editor is for.
@@ -346,6 +348,7 @@ impl App {
         match &mut self.modal {
             Some(Modal::Picker(p)) => p.selected = cycle(p.selected, p.len().max(1), down),
             Some(Modal::Schedule(_)) => self.move_in_schedule(if down { 1 } else { -1 }),
+            Some(Modal::Shifts(view)) => view.move_selection(down),
             Some(Modal::Info(info)) => {
                 info.scroll = if down {
                     info.scroll.saturating_add(1)
@@ -390,6 +393,10 @@ impl App {
                 }
             }
             Some(Modal::Summary) => {}
+            Some(shifts @ Modal::Shifts(_)) => {
+                self.modal = Some(shifts);
+                self.explain_shift();
+            }
             Some(other) => self.modal = Some(other),
             None if self.board.open => {
                 if self.board.hand_back.is_some() {
@@ -420,6 +427,12 @@ impl App {
                 purpose: PromptPurpose::WallboardFilter { previous },
                 ..
             })) => self.board.set_filter(&previous),
+            // The explanation of a shift goes back to the history.
+            Some(Modal::Info(_)) => {
+                if let Some(view) = self.shifts_back.take() {
+                    self.modal = Some(Modal::Shifts(view));
+                }
+            }
             Some(_) => {}
             None => {
                 if self.board.open {

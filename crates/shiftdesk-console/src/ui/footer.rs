@@ -57,6 +57,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 (Action::Cancel, "cancel"),
             ],
             Some(Modal::Info(_)) => &[(Action::PickerDown, "scroll"), (Action::Cancel, "close")],
+            Some(Modal::Shifts(_)) => &[
+                (Action::PickerDown, "next shift"),
+                (Action::Explain, "explain"),
+                (Action::Cancel, "close"),
+            ],
             Some(Modal::Schedule(_)) => &[
                 (Action::PickerDown, "next slot"),
                 (Action::SlotBook, "book"),

@@ -54,6 +54,18 @@ pub fn view(app: &App, frame: &mut Frame) {
         Some(Modal::Summary) => summary::render(app, frame, body),
         Some(Modal::Info(info)) => info::render(app, info, frame, body),
         Some(Modal::Schedule(view)) => schedule::render(app, view, frame, body),
+        Some(Modal::Shifts(view)) => {
+            let info = crate::app::InfoView {
+                title: view.title(),
+                lines: view.lines(),
+                scroll: 0,
+            };
+            let hint = format!(
+                " up/down choose · {} explain · esc close ",
+                app.key_hint(crate::keymap::Action::Explain)
+            );
+            info::render_with_hint(app, &info, frame, body, &hint);
+        }
         Some(Modal::Picker(p)) => picker::render(app, p, frame, body),
         Some(Modal::Prompt(p)) if wallboard::is_filter(p) => {}
         Some(Modal::Prompt(p)) => editor::render_prompt(app, p, frame, body),

@@ -5,10 +5,11 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use crate::app::tests::*;
-use crate::app::{App, ConnState, Msg};
+use crate::app::{App, ConnState, Modal, Msg};
 use shiftdesk_protocol::{
-    Author, ConversationState, DraftOutcome, ErrorCode, LiveConversation, RejectReason, Wallboard,
-    WallboardQueue, WallboardWorker, WorkerEvent, WorkerStats, WorkerStatus,
+    Author, ConversationState, DecisionKind, DraftOutcome, ErrorCode, LiveConversation,
+    RejectReason, Wallboard, WallboardQueue, WallboardWorker, WorkerEvent, WorkerStats,
+    WorkerStatus,
 };
 
 fn draw(app: &App, width: u16, height: u16) -> String {
@@ -932,17 +933,104 @@ fn shift_history() -> App {
             engaged_ms: hours * 2_400_000,
             break_ms: hours * 300_000,
             conversations: (hours * 4) as u32,
+            rate_card: if pay.is_some() {
+                vec![
+                    "14.00 EUR per hour with at least one conversation open".into(),
+                    "0.50 EUR per conversation resolved".into(),
+                    "+0.25 EUR per conversation resolved in ru".into(),
+                ]
+            } else {
+                Vec::new()
+            },
+            decisions: [("offered".to_string(), 9), ("offer_expired".to_string(), 1)]
+                .into_iter()
+                .collect(),
             earnings: pay,
         }
     };
+    let decision =
+        |kind, at, rule: &str, params: &[(&str, &str)], text: &str| shiftdesk_protocol::Decision {
+            kind,
+            at,
+            conversation: Some("c7".into()),
+            rule: rule.into(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            text: text.into(),
+        };
     app.update(Msg::Hub(WorkerEvent::ShiftHistory {
         shifts: vec![
             shift(T0, 2, Some(earnings(2100))),
             shift(T0 - 86_400_000, 3, Some(earnings(3150))),
             shift(T0 - 3 * 86_400_000, 1, None),
         ],
+        decisions: vec![
+            decision(
+                DecisionKind::Offered,
+                T0 + 600_000,
+                "longest_idle",
+                &[("idle_ms", "121000"), ("eligible", "2")],
+                "Offered to you because, of the 2 eligible worker(s), you had waited longest \
+                 for work: 2m01s.",
+            ),
+            decision(
+                DecisionKind::OfferExpired,
+                T0 + 3_000_000,
+                "offer_timeout",
+                &[("offer_timeout_ms", "30000")],
+                "The offer was not answered within 30s, so it went to the next worker.",
+            ),
+        ],
     }));
     app
+}
+
+/// The history's first shift explained: how it was paid, the decisions during it.
+fn shift_explained() -> App {
+    let mut app = shift_history();
+    key(&mut app, "down");
+    key(&mut app, "up");
+    key(&mut app, "E");
+    app
+}
+
+#[test]
+fn shift_explained_80x24() {
+    let app = shift_explained();
+    let screen = draw(&app, 80, 24);
+    assert!(screen.contains("Why · shift of"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn shift_explained_120x40() {
+    let app = shift_explained();
+    let screen = draw(&app, 120, 40);
+    for words in [
+        "14.00 EUR per hour",
+        "Engaged time 1h30m × 14.00/h = 21.00 EUR",
+        "9 offered to you",
+        "offer expired · ",
+        "8 more are in the hub's log",
+    ] {
+        assert!(screen.contains(words), "{words}: {screen}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn closing_a_shift_explanation_goes_back_to_the_history() {
+    let mut app = shift_explained();
+    key(&mut app, "esc");
+    assert!(matches!(app.modal, Some(Modal::Shifts(_))));
+    key(&mut app, "down");
+    key(&mut app, "enter");
+    let screen = draw(&app, 120, 40);
+    // The second shift: a day before, and no decision of the first one's.
+    assert!(screen.contains("Why · shift of 2023-11-13"), "{screen}");
+    assert!(!screen.contains("offer_timeout"), "{screen}");
 }
 
 #[test]

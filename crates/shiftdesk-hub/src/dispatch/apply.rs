@@ -351,7 +351,10 @@ impl Dispatch {
             }
             Fact::Decided {
                 worker, decision, ..
-            } => self.remember_decision(worker, decision),
+            } => {
+                self.remember_decision(worker, decision);
+                self.clock_decided(worker, decision.kind);
+            }
             Fact::ShiftEnded { worker, shift, .. } => self.shift_ended(worker, shift),
             Fact::SlotBooked { worker, start, .. } => self.slot_booked(worker, *start, true),
             Fact::SlotReleased { worker, start, .. } => self.slot_booked(worker, *start, false),

@@ -44,7 +44,7 @@ mod supervision;
 mod tests;
 
 use index::{Indexes, WorkerEntries};
-pub use shifts::RateCard;
+pub use shifts::{EngagedByHour, RateCard};
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 

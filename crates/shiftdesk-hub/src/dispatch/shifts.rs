@@ -4,7 +4,7 @@
 //! worker; and the operator's rate card (`[rates]` in the hub config).
 
 use serde::Deserialize;
-use shiftdesk_protocol::{Earnings, EarningsLine, ShiftRecord};
+use shiftdesk_protocol::{DecisionKind, Earnings, EarningsLine, ShiftRecord};
 
 use super::offers::human_duration;
 use super::*;
@@ -28,7 +28,8 @@ pub struct RateCard {
     /// Added per conversation resolved in these languages, by code.
     #[serde(default)]
     pub language_premium: BTreeMap<String, f64>,
-    /// Added per conversation resolved during the night hours.
+    /// Added per conversation resolved during the night hours, and per hour engaged (with at
+    /// least one conversation open) during them.
     #[serde(default)]
     pub night_premium: f64,
     /// The night, in the hub's UTC hours: `[22, 6]` is 22:00 to 06:00.
@@ -90,7 +91,10 @@ impl RateCard {
     }
 
     fn is_night(&self, at: Millis) -> bool {
-        let hour = ((at / 3_600_000) % 24) as u8;
+        self.is_night_hour(((at / 3_600_000) % 24) as u8)
+    }
+
+    fn is_night_hour(&self, hour: u8) -> bool {
         let [from, to] = self.night_hours;
         if from <= to {
             (from..to).contains(&hour)
@@ -99,8 +103,43 @@ impl RateCard {
         }
     }
 
-    /// The earnings of a shift with these figures.
-    pub fn earnings(&self, engaged_ms: u64, handled: &[(Lang, Millis)]) -> Earnings {
+    /// The card in plain words, one line per rate, for the explanation of a shift.
+    pub fn in_words(&self) -> Vec<String> {
+        let c = &self.currency;
+        let mut lines = Vec::new();
+        if self.per_engaged_hour > 0.0 {
+            lines.push(format!(
+                "{} {c} per hour with at least one conversation open (counted to the millisecond)",
+                money(cents(self.per_engaged_hour))
+            ));
+        }
+        if self.per_conversation > 0.0 {
+            lines.push(format!(
+                "{} {c} per conversation resolved",
+                money(cents(self.per_conversation))
+            ));
+        }
+        for (code, premium) in &self.language_premium {
+            lines.push(format!(
+                "+{} {c} per conversation resolved in {code}",
+                money(cents(*premium))
+            ));
+        }
+        if self.night_premium > 0.0 {
+            let [from, to] = self.night_hours;
+            let premium = money(cents(self.night_premium));
+            lines.push(format!(
+                "+{premium} {c} per hour engaged and per conversation resolved between \
+                 {from:02}:00 and {to:02}:00 UTC"
+            ));
+        }
+        lines
+    }
+
+    /// The earnings of a shift with these figures: `engaged` is the time with a conversation
+    /// open, counted by the UTC hour of the day it fell in.
+    pub fn earnings(&self, engaged: &EngagedByHour, handled: &[(Lang, Millis)]) -> Earnings {
+        let engaged_ms = engaged.total();
         let mut lines = Vec::new();
         if self.per_engaged_hour > 0.0 {
             let rate = cents(self.per_engaged_hour);
@@ -138,6 +177,22 @@ impl RateCard {
             }
         }
         if self.night_premium > 0.0 {
+            let night_ms: u64 = (0u8..24)
+                .filter(|h| self.is_night_hour(*h))
+                .map(|h| engaged.0[usize::from(h)])
+                .sum();
+            if night_ms > 0 {
+                let rate = cents(self.night_premium);
+                lines.push(EarningsLine {
+                    kind: "night_engaged_time".into(),
+                    label: format!(
+                        "Night premium, engaged {} × {}/h",
+                        human_duration(night_ms),
+                        money(rate)
+                    ),
+                    amount: (u128::from(rate) * u128::from(night_ms) / 3_600_000) as u64,
+                });
+            }
             let count = handled.iter().filter(|(_, at)| self.is_night(*at)).count() as u64;
             if count > 0 {
                 let rate = cents(self.night_premium);
@@ -156,6 +211,28 @@ impl RateCard {
     }
 }
 
+/// Time with a conversation open, by the UTC hour of the day it fell in (what a night
+/// premium needs, whatever the night hours of the card that pays the shift).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EngagedByHour(pub [u64; 24]);
+
+impl EngagedByHour {
+    /// Count `from..to` (milliseconds since the epoch), split at the hours.
+    pub fn add(&mut self, from: Millis, to: Millis) {
+        let mut at = from;
+        while at < to {
+            let next_hour = (at / 3_600_000 + 1) * 3_600_000;
+            let end = next_hour.min(to);
+            self.0[((at / 3_600_000) % 24) as usize] += end - at;
+            at = end;
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
 /// A worker's shift so far.
 #[derive(Debug, Clone, Default)]
 pub(super) struct ShiftClock {
@@ -165,10 +242,12 @@ pub(super) struct ShiftClock {
     status: Option<WorkerStatus>,
     engaged: bool,
     available_ms: u64,
-    engaged_ms: u64,
+    engaged_by_hour: EngagedByHour,
     break_ms: u64,
     /// Conversations resolved: their language and when.
     handled: Vec<(Lang, Millis)>,
+    /// Automated decisions about the worker, counted by kind.
+    decisions: BTreeMap<String, u32>,
 }
 
 impl ShiftClock {
@@ -181,7 +260,7 @@ impl ShiftClock {
             _ => {}
         }
         if self.engaged && self.start.is_some() {
-            self.engaged_ms += elapsed;
+            self.engaged_by_hour.add(self.last, self.last + elapsed);
         }
         self.last = self.last.max(at);
     }
@@ -225,6 +304,15 @@ impl Dispatch {
         }
     }
 
+    /// A decision about this worker was recorded (from `apply`): counted in the shift.
+    pub(super) fn clock_decided(&mut self, worker: &str, kind: DecisionKind) {
+        if let Some(clock) = self.clocks.get_mut(worker)
+            && clock.start.is_some()
+        {
+            *clock.decisions.entry(kind.name().to_string()).or_default() += 1;
+        }
+    }
+
     /// The record of the worker's shift as it stands at `end`.
     fn shift_record(&self, worker: &str, end: Millis) -> Option<ShiftRecord> {
         let clock = self.clocks.get(worker)?;
@@ -236,13 +324,19 @@ impl Dispatch {
             start,
             end,
             available_ms: c.available_ms,
-            engaged_ms: c.engaged_ms,
+            engaged_ms: c.engaged_by_hour.total(),
             break_ms: c.break_ms,
             conversations: c.handled.len() as u32,
             earnings: self
                 .rates
                 .as_ref()
-                .map(|r| r.earnings(c.engaged_ms, &c.handled)),
+                .map(|r| r.earnings(&c.engaged_by_hour, &c.handled)),
+            rate_card: self
+                .rates
+                .as_ref()
+                .map(RateCard::in_words)
+                .unwrap_or_default(),
+            decisions: c.decisions,
         })
     }
 
@@ -321,7 +415,10 @@ mod tests {
         // 23:00 UTC is night, 12:00 is not.
         let night = 23 * 3_600_000;
         let day = 12 * 3_600_000;
-        let e = card().earnings(90 * 60_000, &[(Lang::Ru, night), (Lang::En, day)]);
+        // 90 minutes engaged by day (12:00 to 13:30).
+        let mut engaged = EngagedByHour::default();
+        engaged.add(day, day + 90 * 60_000);
+        let e = card().earnings(&engaged, &[(Lang::Ru, night), (Lang::En, day)]);
         let lines: Vec<(&str, u64)> = e
             .lines
             .iter()
@@ -338,6 +435,54 @@ mod tests {
         );
         assert_eq!(e.total, 2265);
         assert_eq!(e.lines[0].label, "Engaged time 1h30m × 14.00/h");
+    }
+
+    #[test]
+    fn the_night_premium_is_paid_on_engaged_time_at_night_too() {
+        // Engaged 21:30 to 23:00 UTC: one hour of it in the night (from 22:00).
+        let mut engaged = EngagedByHour::default();
+        engaged.add(21 * 3_600_000 + 1_800_000, 23 * 3_600_000);
+        assert_eq!(engaged.0[21], 1_800_000);
+        assert_eq!(engaged.0[22], 3_600_000);
+        let e = card().earnings(&engaged, &[(Lang::En, 22 * 3_600_000 + 60_000)]);
+        let lines: Vec<(&str, u64)> = e
+            .lines
+            .iter()
+            .map(|l| (l.kind.as_str(), l.amount))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("engaged_time", 2100),
+                ("conversations", 50),
+                ("night_engaged_time", 40),
+                ("night_premium", 40)
+            ]
+        );
+        assert_eq!(e.lines[2].label, "Night premium, engaged 1h00m × 0.40/h");
+        // Night hours that do not wrap: 0 to 6 is not 22:00.
+        let early = RateCard {
+            night_hours: [0, 6],
+            ..card()
+        };
+        let e = early.earnings(&engaged, &[]);
+        assert!(
+            e.lines.iter().all(|l| !l.kind.starts_with("night")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn the_rate_card_in_words_has_a_line_per_rate() {
+        assert_eq!(
+            card().in_words(),
+            [
+                "14.00 EUR per hour with at least one conversation open (counted to the millisecond)",
+                "0.50 EUR per conversation resolved",
+                "+0.25 EUR per conversation resolved in ru",
+                "+0.40 EUR per hour engaged and per conversation resolved between 22:00 and 06:00 UTC",
+            ]
+        );
     }
 
     #[test]

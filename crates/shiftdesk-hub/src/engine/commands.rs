@@ -63,7 +63,11 @@ impl Engine {
                 }
                 WorkerCommand::ShiftHistory => {
                     let shifts = self.dispatch.shifts_of(worker);
-                    self.send_worker_direct(worker, &WorkerEvent::ShiftHistory { shifts });
+                    let decisions = self.dispatch.decisions_about(worker);
+                    self.send_worker_direct(
+                        worker,
+                        &WorkerEvent::ShiftHistory { shifts, decisions },
+                    );
                     Ok(Vec::new())
                 }
                 WorkerCommand::Hello { .. } => Err(Refusal {
