@@ -5,7 +5,8 @@
 //!   except for the model drafter's HTTP calls, which the engine makes off the core;
 //! - [`engine`], [`committer`], [`conn`], [`draft_pool`], [`seen`]: the shell around the core:
 //!   batching, group commit, streams and resume, the bounded inbox and connection queues;
-//! - [`server`], [`tls`], [`metrics`]: the axum routes, wss:// and what `/metrics` shows;
+//! - [`server`], [`listeners`], [`tls`], [`metrics`]: the axum routes, ws:// and wss://, and
+//!   what `/metrics` shows;
 //! - [`web`], [`chat`]: the customer chat page and widget; signed context and rate limits;
 //! - [`store`]: the event log, command ledger and accounts, behind traits; SQLite by default;
 //! - [`export`]: conversations and drafts as JSON lines;
@@ -23,6 +24,7 @@ pub mod facts;
 pub mod kb_eval;
 pub mod lang;
 pub mod languages;
+pub mod listeners;
 pub mod metrics;
 pub mod notices;
 pub mod rules;

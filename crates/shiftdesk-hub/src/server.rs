@@ -277,20 +277,25 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         Some(tls) => {
             let listener = crate::tls::TlsListener::new(listener, tls)?;
             tokio::spawn(async move {
-                let result =
-                    axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
-                        .with_graceful_shutdown(stopped)
-                        .await;
+                let result = axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<crate::listeners::Peer>(),
+                )
+                .with_graceful_shutdown(stopped)
+                .await;
                 if let Err(e) = result {
                     tracing::error!(%e, "server stopped");
                 }
             })
         }
         None => tokio::spawn(async move {
-            let listener = PlainListener(listener);
-            let result = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
-                .with_graceful_shutdown(stopped)
-                .await;
+            let listener = crate::listeners::PlainListener(listener);
+            let result = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<crate::listeners::Peer>(),
+            )
+            .with_graceful_shutdown(stopped)
+            .await;
             if let Err(e) = result {
                 tracing::error!(%e, "server stopped");
             }
@@ -438,49 +443,12 @@ async fn worker_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Respo
         .on_upgrade(move |socket| serve(socket, state, WorkerDialect { worker: None }))
 }
 
-/// The address of a connection's peer, for ws:// and wss:// alike (the customers' limits).
-#[derive(Debug, Clone, Copy)]
-struct Peer(SocketAddr);
-
-impl
-    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
-    for Peer
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> Peer {
-        Peer(*stream.remote_addr())
-    }
-}
-
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, PlainListener>>
-    for Peer
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, PlainListener>) -> Peer {
-        Peer(*stream.remote_addr())
-    }
-}
-
-/// ws:// connections, with Nagle off: small frames back to back must not wait for an ACK.
-struct PlainListener(tokio::net::TcpListener);
-
-impl axum::serve::Listener for PlainListener {
-    type Io = tokio::net::TcpStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (io, addr) = axum::serve::Listener::accept(&mut self.0).await;
-        let _ = io.set_nodelay(true);
-        (io, addr)
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        axum::serve::Listener::local_addr(&self.0)
-    }
-}
-
 async fn customer_ws(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
-    axum::extract::ConnectInfo(Peer(peer)): axum::extract::ConnectInfo<Peer>,
+    axum::extract::ConnectInfo(crate::listeners::Peer(peer)): axum::extract::ConnectInfo<
+        crate::listeners::Peer,
+    >,
     headers: axum::http::HeaderMap,
 ) -> Response {
     let dialect = CustomerDialect {
