@@ -1,8 +1,9 @@
 //! What every load-generator connection shares: opening a websocket from a chosen loopback
 //! source address, and the tag that carries a message's scheduled send time inside its text.
 //!
-//! The tag is plain ASCII (`~T<phase>:<sender>:<micros>~`) so it survives JSON, the floor's
-//! text frames and NATS payloads unchanged, and a receiver finds it without parsing the frame.
+//! The tag is plain ASCII (`~T<phase>:<sender>:<micros in letters>~`) so it survives JSON, the
+//! hub's masking of digit runs in customer text, the floor's text frames and NATS payloads
+//! unchanged, and a receiver finds it without parsing the frame.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::OnceLock;
@@ -97,8 +98,26 @@ pub struct Tag {
 }
 
 impl Tag {
+    /// `~T<phase>:<sender>:<micros>~`, the micros in base-26 letters (`a` = 0): the hub masks
+    /// runs of seven or more digits in what customers write (phone and card numbers) before
+    /// workers see it, and a time in digits is such a run.
     pub fn text(self) -> String {
-        format!("~T{}:{}:{}~", self.phase, self.sender, self.sched_us)
+        let mut letters = Vec::new();
+        let mut n = self.sched_us;
+        loop {
+            letters.push(b'a' + (n % 26) as u8);
+            n /= 26;
+            if n == 0 {
+                break;
+            }
+        }
+        letters.reverse();
+        format!(
+            "~T{}:{}:{}~",
+            self.phase,
+            self.sender,
+            String::from_utf8_lossy(&letters)
+        )
     }
 }
 
@@ -116,10 +135,16 @@ pub fn tags(text: &[u8]) -> impl Iterator<Item = Tag> + '_ {
             while i < text.len() {
                 let b = text[i];
                 match b {
-                    b'0'..=b'9' => {
+                    b'0'..=b'9' if field < 2 => {
                         fields[field] = fields[field]
                             .saturating_mul(10)
                             .saturating_add(u64::from(b - b'0'));
+                        digits += 1;
+                    }
+                    b'a'..=b'z' if field == 2 => {
+                        fields[2] = fields[2]
+                            .saturating_mul(26)
+                            .saturating_add(u64::from(b - b'a'));
                         digits += 1;
                     }
                     b':' if field < 2 && digits > 0 => {
@@ -171,5 +196,8 @@ mod tests {
         let found: Vec<Tag> = tags(frame.as_bytes()).collect();
         assert_eq!(found, vec![a, b]);
         assert_eq!(tags(b"no tag here ~T1:2").count(), 0);
+        // What a worker sees of a customer's line is masked: the tag must come through whole.
+        let masked = shiftdesk_protocol::redact::mask(&a.text());
+        assert_eq!(tags(masked.as_bytes()).collect::<Vec<_>>(), vec![a]);
     }
 }
