@@ -378,4 +378,6 @@ mod tests {
 }
 
 #[cfg(test)]
+mod gig_snapshot_tests;
+#[cfg(test)]
 mod snapshot_tests;
