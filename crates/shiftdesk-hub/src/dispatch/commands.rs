@@ -354,18 +354,19 @@ impl Dispatch {
             if speakers != usize::from(on_shift) {
                 continue;
             }
-            // Waiting for a person: queued, or offered to someone who has not answered yet.
+            // Waiting for a person: queued, or offered to someone who has not answered yet
+            // (from the queue and the offers' index: not a scan of every conversation ever).
             let waiting: Vec<ConversationId> = self
-                .conversations
-                .values()
-                .filter(|c| {
-                    c.language == language
-                        && matches!(
-                            c.state,
-                            ConversationState::Queued | ConversationState::Offered
-                        )
+                .queue
+                .iter()
+                .map(|(_, _, id)| id)
+                .chain(self.indexes.offers.iter().map(|(_, id)| id))
+                .filter(|id| {
+                    self.conversations
+                        .get(*id)
+                        .is_some_and(|c| c.language == language)
                 })
-                .map(|c| c.id.clone())
+                .cloned()
                 .collect();
             for id in waiting {
                 out.push(Effect::ToCustomer {
