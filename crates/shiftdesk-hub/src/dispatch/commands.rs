@@ -339,16 +339,19 @@ impl Dispatch {
             return;
         };
         let on_shift = w.status == WorkerStatus::Available;
-        if on_shift == was_on_shift {
+        // Nobody waiting (the usual case when many workers log in at once): nobody to tell.
+        if on_shift == was_on_shift || (self.queue.is_empty() && self.indexes.offers.is_empty()) {
             return;
         }
         for language in w.info.languages.clone() {
+            // Only "none", "one" or "more" matters: stop counting at two.
             let speakers = self
                 .workers
                 .values()
                 .filter(|o| {
                     o.status == WorkerStatus::Available && o.info.languages.contains(&language)
                 })
+                .take(2)
                 .count();
             // Someone now (the first), or no one now (the last left).
             if speakers != usize::from(on_shift) {
