@@ -443,6 +443,8 @@ impl Worker {
     fn queue(&mut self, command: WorkerCommand) -> String {
         let frame = WorkerFrame {
             id: self.ids.next_id(),
+            producer: None,
+            cseq: None,
             command,
         };
         self.outbox.push(frame.clone(), shiftdesk_client::now_ms());

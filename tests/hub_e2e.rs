@@ -468,6 +468,115 @@ async fn a_command_retried_with_the_same_id_is_applied_once() {
     hub.shutdown().await;
 }
 
+/// Numbered commands (PROTOCOL.md 3.2): a retry is known by its `producer` and `cseq`, not its
+/// id, across a hub restart too; a refusal is repeated; a number below the highest that was
+/// never applied is new; and none of it goes into the hub's index of command ids.
+#[tokio::test]
+async fn a_command_retried_with_the_same_cseq_is_applied_once_even_after_a_restart() {
+    use shiftdesk_hub::store::{CommandLedger, SqliteStore};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "sven", &[Lang::Sv], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let mut w = available(&base, &token).await;
+    let (mut c, conv) = customer(&base, "Per", "sv").await;
+    let ask = json!({"id": "a", "producer": "cust1", "cseq": 1, "type": "message",
+        "text": "Jag vill prata med en människa"});
+    c.ok(ask.clone()).await;
+    w.until_type("offer").await;
+    let numbered = |n: u64, id: &str, body: Value| {
+        let mut frame = body;
+        frame["id"] = json!(id);
+        frame["producer"] = json!("run1");
+        frame["cseq"] = json!(n);
+        frame
+    };
+    w.ok(numbered(
+        1,
+        "x1",
+        json!({"type": "accept_offer", "conversation": conv}),
+    ))
+    .await;
+    let reply = json!({"type": "reply", "conversation": conv, "text": "Hej! Jag heter Sven."});
+    w.ok(numbered(2, "x2", reply.clone())).await;
+    // The same number under another id is the same command.
+    let again = w.command(numbered(2, "x2-again", reply.clone())).await;
+    assert_eq!(
+        (&again["type"], &again["duplicate"]),
+        (&json!("ack"), &json!(true)),
+        "{again}"
+    );
+    let refused = numbered(
+        3,
+        "x3",
+        json!({"type": "resolve", "conversation": "c-nope"}),
+    );
+    let first = w.command(refused.clone()).await;
+    assert_eq!(first["type"], "error", "{first}");
+    assert_eq!(w.command(refused.clone()).await["code"], first["code"]);
+    // 5 before 4: 4 was never applied, so it is new when it comes.
+    let late = json!({"type": "reply", "conversation": conv, "text": "Ett ögonblick."});
+    w.ok(numbered(
+        5,
+        "x5",
+        json!({"type": "note", "conversation": conv, "text": "kollar"}),
+    ))
+    .await;
+    w.ok(numbered(4, "x4", late.clone())).await;
+    let again = c.command(ask.clone()).await;
+    assert_eq!(again["duplicate"], true, "{again}");
+    hub.shutdown().await;
+
+    // After a restart the store answers: the same outcomes, nothing applied twice.
+    let hub = shiftdesk_testkit::hub(dir.path()).await;
+    let base = hub.url();
+    let (mut w, _) = worker(&base, &token).await;
+    let again = w.command(numbered(2, "y2", reply.clone())).await;
+    assert_eq!(again["duplicate"], true, "{again}");
+    assert_eq!(w.command(numbered(4, "y4", late)).await["duplicate"], true);
+    assert_eq!(w.command(refused).await["code"], first["code"]);
+    hub.shutdown().await;
+
+    let conversations = export(dir.path(), "conversations");
+    let record = conversations
+        .iter()
+        .find(|r| r["id"] == conv.as_str())
+        .expect("the conversation");
+    let texts: Vec<&str> = record["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    for text in [
+        "Jag vill prata med en människa",
+        "Hej! Jag heter Sven.",
+        "Ett ögonblick.",
+    ] {
+        assert_eq!(
+            texts.iter().filter(|t| **t == text).count(),
+            1,
+            "{text}: {texts:?}"
+        );
+    }
+    let store = SqliteStore::open_read_only(dir.path()).expect("store");
+    let mut indexed = Vec::new();
+    store
+        .command_keys(&mut |principal, id| indexed.push(format!("{principal} {id}")))
+        .expect("keys");
+    assert!(
+        !indexed
+            .iter()
+            .any(|k| k.ends_with(" a") || k.contains(" x") || k.contains(" y")),
+        "numbered commands are not indexed by id: {indexed:?}"
+    );
+    let run = store
+        .client_sequence("w:sven", "run1")
+        .expect("read")
+        .expect("the run is stored");
+    assert_eq!(run.last, 5);
+}
+
 #[tokio::test]
 async fn a_worker_who_reconnects_resumes_without_gap_or_duplicate() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -30,7 +30,8 @@ pub fn encode(frame: &impl Serialize) -> Message {
     Message::text(serde_json::to_string(frame).unwrap_or_default())
 }
 
-/// Command ids unique across runs of the bench (a hub remembers every id it has applied).
+/// Command ids unique across runs of the bench, numbered in one command sequence per source
+/// (PROTOCOL.md 3.2), as the shared client crate numbers them.
 pub struct IdSource {
     prefix: String,
     next: u64,
@@ -44,9 +45,19 @@ impl IdSource {
         }
     }
 
-    pub fn fresh(&mut self) -> String {
+    fn fresh(&mut self) -> (String, u64) {
         self.next += 1;
-        format!("{}-{}", self.prefix, self.next)
+        (format!("{}-{}", self.prefix, self.next), self.next)
+    }
+
+    pub fn worker(&mut self, command: WorkerCommand) -> WorkerFrame {
+        let (id, n) = self.fresh();
+        WorkerFrame::new(id, command).in_sequence(&self.prefix, n)
+    }
+
+    pub fn customer(&mut self, command: CustomerCommand) -> CustomerFrame {
+        let (id, n) = self.fresh();
+        CustomerFrame::new(id, command).in_sequence(&self.prefix, n)
     }
 }
 
@@ -54,21 +65,12 @@ impl Codec {
     pub fn encode(&mut self, tag: Tag) -> Message {
         let text = format!("{} {FILLER}", tag.text());
         match self {
-            Codec::HubCustomer { ids } => encode(&CustomerFrame {
-                id: ids.fresh(),
-                command: CustomerCommand::Message { text },
-            }),
-            Codec::HubWorker { conversation, ids } => encode(&WorkerFrame {
-                id: ids.fresh(),
-                command: WorkerCommand::Reply {
-                    conversation: conversation.clone(),
-                    text,
-                },
-            }),
-            Codec::HubListener => encode(&WorkerFrame {
-                id: "p".into(),
-                command: WorkerCommand::Ping,
-            }),
+            Codec::HubCustomer { ids } => encode(&ids.customer(CustomerCommand::Message { text })),
+            Codec::HubWorker { conversation, ids } => encode(&ids.worker(WorkerCommand::Reply {
+                conversation: conversation.clone(),
+                text,
+            })),
+            Codec::HubListener => encode(&WorkerFrame::new("p", WorkerCommand::Ping)),
             Codec::Floor { prefix } => Message::text(format!("{prefix} {text}")),
             Codec::Nats { subject, .. } => {
                 Message::binary(format!("PUB {subject} {}\r\n{text}\r\n", text.len()))

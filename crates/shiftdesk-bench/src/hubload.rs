@@ -26,7 +26,7 @@ use super::stats::{self, Latency, progress};
 use super::wire::{self, Tag, Ws};
 use shiftdesk_client::StreamCursor;
 use shiftdesk_client::customer::CustomerDialect;
-use shiftdesk_client::session::{Frame as _, log_in};
+use shiftdesk_client::session::log_in;
 use shiftdesk_client::worker::WorkerDialect;
 use shiftdesk_protocol::{
     CustomerCommand, CustomerEvent, CustomerFrame, Lang, WorkerCommand, WorkerEvent, WorkerFrame,
@@ -77,10 +77,6 @@ impl HubWorker {
         Ok((worker, resumed))
     }
 
-    pub fn new_id(&mut self) -> String {
-        self.ids.fresh()
-    }
-
     pub async fn send(&mut self, frame: &WorkerFrame) -> anyhow::Result<()> {
         self.ws.send(conn::encode(frame)).await?;
         Ok(())
@@ -88,7 +84,7 @@ impl HubWorker {
 
     /// Send `command` with a fresh id.
     pub async fn send_command(&mut self, command: WorkerCommand) -> anyhow::Result<()> {
-        let frame = WorkerFrame::new(self.new_id(), command);
+        let frame = self.ids.worker(command);
         self.send(&frame).await
     }
 
@@ -128,7 +124,7 @@ impl HubWorker {
 
     /// Send a command and wait for its `ack` (an `error` fails).
     pub async fn command(&mut self, command: WorkerCommand) -> anyhow::Result<Value> {
-        let frame = WorkerFrame::new(self.new_id(), command);
+        let frame = self.ids.worker(command);
         self.send(&frame).await?;
         loop {
             let v = self.next_timeout(ANSWER_TIMEOUT).await?;
@@ -203,9 +199,9 @@ async fn customer(url: &str, source: Option<Ipv4Addr>) -> anyhow::Result<(Ws, St
     }
 }
 
-/// A customer's frame, ready to send.
-fn customer_frame(id: &str, command: CustomerCommand) -> Message {
-    conn::encode(&CustomerFrame::new(id.to_string(), command))
+/// A customer's frame, ready to send: number `n` of the conversation's one command sequence.
+fn customer_frame(n: u64, command: CustomerCommand) -> Message {
+    conn::encode(&CustomerFrame::new(format!("m{n}"), command).in_sequence("bench", n))
 }
 
 /// What the offer scenario's tasks share.
@@ -435,7 +431,7 @@ async fn offer_customer(
     };
     tokio::time::sleep_until(wire::at_micros(tag.sched_us).into()).await;
     let text = format!("{} I want to talk to a person, please.", tag.text());
-    let message = customer_frame("m1", CustomerCommand::Message { text });
+    let message = customer_frame(1, CustomerCommand::Message { text });
     if ws.send(message).await.is_err() {
         return;
     }
@@ -458,7 +454,7 @@ async fn offer_customer(
         }
     }
     // Still open: leave, so nothing is left in the hub's queue.
-    let _ = ws.send(customer_frame("l1", CustomerCommand::Leave)).await;
+    let _ = ws.send(customer_frame(2, CustomerCommand::Leave)).await;
     let _ = tokio::time::timeout(Duration::from_secs(2), ws.next()).await;
     let _ = ws.close(None).await;
 }
@@ -510,7 +506,7 @@ pub async fn relay_setup(job: &RelayJob) -> anyhow::Result<Vec<Conn>> {
     for k in 0..pairs {
         let (mut ws, conversation) = customer(url, src(2 * k)).await?;
         let text = "I want to talk to a person, please.".to_string();
-        ws.send(customer_frame("m1", CustomerCommand::Message { text }))
+        ws.send(customer_frame(1, CustomerCommand::Message { text }))
             .await?;
         // Wait until someone has joined before asking for the next one: the first system
         // line is the queue notice, the second the join notice.
@@ -579,10 +575,9 @@ pub async fn relay_setup(job: &RelayJob) -> anyhow::Result<Vec<Conn>> {
 /// Customers leave, so a hub that stays up keeps no open bench conversations.
 pub async fn relay_cleanup(conns: Vec<Conn>) {
     for mut c in conns {
-        if let Codec::HubCustomer { .. } = c.codec {
-            let _ =
-                c.ws.send(customer_frame("bench-leave", CustomerCommand::Leave))
-                    .await;
+        if let Codec::HubCustomer { ids } = &mut c.codec {
+            let leave = conn::encode(&ids.customer(CustomerCommand::Leave));
+            let _ = c.ws.send(leave).await;
         }
         let _ = c.ws.close(None).await;
     }
@@ -613,7 +608,7 @@ pub async fn storm(job: StormJob) -> anyhow::Result<StormResult> {
         // Everyone sends a command and drops the connection without waiting for the answer.
         let mut dropped = Vec::with_capacity(n);
         for mut w in workers.drain(..) {
-            let frame = WorkerFrame::new(w.new_id(), WorkerCommand::SetStatus { status });
+            let frame = w.ids.worker(WorkerCommand::SetStatus { status });
             let _ = w.send(&frame).await;
             let HubWorker {
                 ws, token, cursor, ..

@@ -1,9 +1,9 @@
 //! A session with an outbox: what a simple client (the `customer` command, the simulated
 //! customers and workers) needs to have every command applied exactly once across reconnects.
 //!
-//! Every command gets a fresh id and waits in the [`Outbox`] until the hub answers it (`ack` or
-//! `error`); after each login everything still waiting is sent again, in order, with the same
-//! ids (PROTOCOL.md 8.2, steps 5 to 7). The console's `App` does the same in its pure core,
+//! Every command gets a fresh id and number (`cseq`) and waits in the [`Outbox`] until the hub
+//! answers it (`ack` or `error`); after each login everything still waiting is sent again, in
+//! order, with the same ids and numbers (PROTOCOL.md 8.2, steps 5 to 7). The console's `App` does the same in its pure core,
 //! with retries on `unavailable` on top.
 
 use std::time::Duration;
@@ -39,10 +39,11 @@ impl<F: Frame, E: HubEvent> Courier<F, E> {
         }
     }
 
-    /// Queue a command with a fresh id, and send it now if logged in. Returns the id.
+    /// Queue a command with a fresh id and number, and send it now if logged in. Returns the
+    /// id.
     pub fn send(&mut self, command: F::Command) -> String {
-        let id = self.ids.next_id();
-        let frame = F::new(id.clone(), command);
+        let frame: F = self.ids.frame(command);
+        let id = frame.id().to_string();
         self.outbox.push(frame.clone(), crate::now_ms());
         if self.conn == ConnState::Connected {
             self.session.send(frame);

@@ -86,7 +86,11 @@ impl Frame for CustomerFrame {
     type Command = CustomerCommand;
 
     fn new(id: String, command: CustomerCommand) -> CustomerFrame {
-        CustomerFrame { id, command }
+        CustomerFrame::new(id, command)
+    }
+
+    fn in_sequence(self, producer: &str, n: u64) -> CustomerFrame {
+        CustomerFrame::in_sequence(self, producer, n)
     }
 
     fn id(&self) -> &str {
@@ -136,9 +140,9 @@ impl Dialect for CustomerDialect {
                 stream: Some(resume.stream),
                 last_seq: resume.last_seq,
             });
-        CustomerFrame {
+        CustomerFrame::new(
             id,
-            command: CustomerCommand::Start {
+            CustomerCommand::Start {
                 protocol: PROTOCOL_VERSION,
                 name: self.name.clone(),
                 lang: self.lang,
@@ -146,14 +150,11 @@ impl Dialect for CustomerDialect {
                 context: self.context.clone(),
                 signed_context: self.signed_context.clone(),
             },
-        }
+        )
     }
 
     fn ping(id: String) -> CustomerFrame {
-        CustomerFrame {
-            id,
-            command: CustomerCommand::Ping,
-        }
+        CustomerFrame::new(id, CustomerCommand::Ping)
     }
 
     fn classify(&mut self, event: &CustomerEvent, login_id: &str) -> Verdict {

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::session::Frame;
 use shiftdesk_protocol::{Millis, WorkerFrame};
 
-/// Makes command ids: `{prefix}-{counter}`. The prefix is random per run (chosen by the
-/// owner), so ids never repeat across runs.
+/// Makes command ids, `{prefix}-{counter}`, and numbers commands: the prefix is random per run
+/// (chosen by the owner), so ids never repeat across runs, and it names the run's command
+/// sequence (its `producer`, PROTOCOL.md 3.2) in which the counter is the command's `cseq`.
 #[derive(Debug, Clone)]
 pub struct IdGen {
     prefix: String,
@@ -37,6 +38,13 @@ impl IdGen {
         let id = format!("{}-{}", self.prefix, self.next);
         self.next += 1;
         id
+    }
+
+    /// A frame with the next id, numbered in this run's sequence: a retry of it (the same
+    /// frame sent again) is recognised by the number, and the hub keeps no index of ids.
+    pub fn frame<F: Frame>(&mut self, command: F::Command) -> F {
+        let n = self.next;
+        F::new(self.next_id(), command).in_sequence(&self.prefix, n)
     }
 }
 
@@ -152,6 +160,8 @@ mod tests {
     fn frame(id: &str) -> WorkerFrame {
         WorkerFrame {
             id: id.into(),
+            producer: None,
+            cseq: None,
             command: WorkerCommand::SetStatus {
                 status: WorkerStatus::Available,
             },
@@ -164,6 +174,22 @@ mod tests {
         assert_eq!(ids.next_id(), "ab12-1");
         assert_eq!(ids.next_id(), "ab12-2");
         assert_ne!(IdGen::random().next_id(), IdGen::random().next_id());
+    }
+
+    #[test]
+    fn framed_commands_are_numbered_in_the_run_s_sequence() {
+        let mut ids = IdGen::new("ab12");
+        let first: WorkerFrame = ids.frame(WorkerCommand::Ping);
+        let _ = ids.next_id();
+        let third: WorkerFrame = ids.frame(WorkerCommand::Ping);
+        assert_eq!(
+            (first.id.as_str(), first.sequence()),
+            ("ab12-1", Some(("ab12", 1)))
+        );
+        assert_eq!(
+            (third.id.as_str(), third.sequence()),
+            ("ab12-3", Some(("ab12", 3)))
+        );
     }
 
     #[test]

@@ -156,6 +156,8 @@ mod tests {
             .map(|i| Pending {
                 frame: WorkerFrame {
                     id: format!("x-{i}"),
+                    producer: None,
+                    cseq: None,
                     command: WorkerCommand::Reply {
                         conversation: "c1".into(),
                         text: format!("reply {i}: {}", "words ".repeat(50)),

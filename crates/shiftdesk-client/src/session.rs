@@ -80,6 +80,8 @@ pub trait Frame:
 {
     type Command;
     fn new(id: String, command: Self::Command) -> Self;
+    /// The same frame as number `n` of `producer`'s command sequence (PROTOCOL.md 3.2).
+    fn in_sequence(self, producer: &str, n: u64) -> Self;
     fn id(&self) -> &str;
     fn command(&self) -> &Self::Command;
 }

@@ -77,7 +77,11 @@ impl Frame for WorkerFrame {
     type Command = WorkerCommand;
 
     fn new(id: String, command: WorkerCommand) -> WorkerFrame {
-        WorkerFrame { id, command }
+        WorkerFrame::new(id, command)
+    }
+
+    fn in_sequence(self, producer: &str, n: u64) -> WorkerFrame {
+        WorkerFrame::in_sequence(self, producer, n)
     }
 
     fn id(&self) -> &str {
@@ -106,22 +110,19 @@ impl Dialect for WorkerDialect {
     const REPLACED: &'static str = "logged in from another console; this one stopped";
 
     fn login(&self, id: String, resume: Option<Resume>) -> WorkerFrame {
-        WorkerFrame {
+        WorkerFrame::new(
             id,
-            command: WorkerCommand::Hello {
+            WorkerCommand::Hello {
                 token: self.token.clone(),
                 protocol: PROTOCOL_VERSION,
                 resume,
                 features: self.features.clone(),
             },
-        }
+        )
     }
 
     fn ping(id: String) -> WorkerFrame {
-        WorkerFrame {
-            id,
-            command: WorkerCommand::Ping,
-        }
+        WorkerFrame::new(id, WorkerCommand::Ping)
     }
 
     fn classify(&mut self, event: &WorkerEvent, login_id: &str) -> Verdict {

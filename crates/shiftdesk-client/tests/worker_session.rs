@@ -73,6 +73,8 @@ async fn logs_in_drops_duplicates_resumes_and_stops_when_replaced() {
     // The app's frames go out as they are.
     let frame = WorkerFrame {
         id: "x-1".into(),
+        producer: None,
+        cseq: None,
         command: WorkerCommand::SetStatus {
             status: WorkerStatus::Available,
         },

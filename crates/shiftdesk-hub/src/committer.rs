@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use crate::conn::{CLOSE_STORE_FAILED, CONNECTION_QUEUE, ConnHandle, Frame};
 use crate::facts::Fact;
 use crate::metrics::{FactObserver, HubMetrics};
-use crate::store::{CommandRecord, EventLog, StoreError};
+use crate::store::{ClientSequence, CommandRecord, EventLog, StoreError};
 use shiftdesk_protocol::Millis;
 
 /// Most batches in one transaction: bounds how long the frames of the first wait.
@@ -43,6 +43,7 @@ pub struct Batch {
     pub generation: u64,
     pub facts: Vec<Fact>,
     pub commands: Vec<CommandRecord>,
+    pub sequences: Vec<ClientSequence>,
     pub held: Vec<(ConnHandle, Frame)>,
     pub at: Millis,
 }
@@ -181,6 +182,7 @@ fn commit_all(
     let mut group: Vec<Batch> = Vec::new();
     let mut facts: Vec<Fact> = Vec::new();
     let mut commands: Vec<CommandRecord> = Vec::new();
+    let mut sequences: Vec<ClientSequence> = Vec::new();
     // A batch taken from the queue that did not fit in the last group.
     let mut left_over: Option<Batch> = None;
     loop {
@@ -219,14 +221,16 @@ fn commit_all(
         for batch in &mut group {
             facts.append(&mut batch.facts);
             commands.append(&mut batch.commands);
+            sequences.append(&mut batch.sequences);
         }
         let started = Instant::now();
-        let stored = store.append(&facts, &commands, at);
-        if !(facts.is_empty() && commands.is_empty()) {
+        let stored = store.append(&facts, &commands, &sequences, at);
+        if !(facts.is_empty() && commands.is_empty() && sequences.is_empty()) {
             measure.appended(started.elapsed(), &facts, &stored);
         }
         facts.clear();
         commands.clear();
+        sequences.clear();
         match stored {
             Ok(()) => {
                 let last = group.last().map_or(0, |b| b.no);
@@ -314,6 +318,7 @@ mod tests {
             &mut self,
             facts: &[Fact],
             _: &[CommandRecord],
+            _: &[ClientSequence],
             _: Millis,
         ) -> Result<(), StoreError> {
             drop(self.gate.lock().unwrap());
@@ -355,6 +360,7 @@ mod tests {
             generation,
             facts: vec![fact(no)],
             commands: Vec::new(),
+            sequences: Vec::new(),
             held: vec![(conn.clone(), format!("frame {no}").into())],
             at: no,
         }

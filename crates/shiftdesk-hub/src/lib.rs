@@ -3,8 +3,9 @@
 //! - [`dispatch`]: the pure core (no sockets, clock or database): inputs in, facts and effects out;
 //! - [`triage`], [`lang`], [`drafting`], [`notices`]: what the bot decides and says, also pure
 //!   except for the model drafter's HTTP calls, which the engine makes off the core;
-//! - [`engine`], [`committer`], [`conn`], [`draft_pool`], [`seen`]: the shell around the core:
-//!   batching, group commit, streams and resume, the bounded inbox and connection queues;
+//! - [`engine`], [`committer`], [`conn`], [`draft_pool`], [`seen`], [`sequences`]: the shell
+//!   around the core: batching, group commit, streams and resume, retries recognised, the
+//!   bounded inbox and connection queues;
 //! - [`server`], [`listeners`], [`tls`], [`metrics`]: the axum routes, ws:// and wss://, and
 //!   what `/metrics` shows;
 //! - [`web`], [`chat`]: the customer chat page and widget; signed context and rate limits;
@@ -29,6 +30,7 @@ pub mod metrics;
 pub mod notices;
 pub mod rules;
 pub mod seen;
+pub mod sequences;
 pub mod server;
 pub mod store;
 pub mod tls;

@@ -119,7 +119,7 @@ mod tests {
                 result: CommandResult::Ok,
             })
             .collect();
-        store.append(&[], &stored, 1).unwrap();
+        store.append(&[], &stored, &[], 1).unwrap();
         let mut seen = SeenCommands::load(&store).unwrap();
         // Enough new ones to fill the first filter and the second (twice as large), and need a
         // third.

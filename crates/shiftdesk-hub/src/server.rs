@@ -840,6 +840,8 @@ impl Dialect for WorkerDialect {
                     worker: worker.clone(),
                     frame: protocol::WorkerFrame {
                         id: frame.id,
+                        producer: frame.producer,
+                        cseq: frame.cseq,
                         command,
                     },
                 };
@@ -963,6 +965,8 @@ impl Dialect for CustomerDialect {
                     conversation: conversation.clone(),
                     frame: protocol::CustomerFrame {
                         id: frame.id,
+                        producer: frame.producer,
+                        cseq: frame.cseq,
                         command,
                     },
                 };

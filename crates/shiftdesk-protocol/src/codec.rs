@@ -49,18 +49,20 @@ const CUSTOMER_TYPES: &[&str] = &["start", "ping", "message", "leave"];
 /// Decode a frame from a worker console.
 pub fn decode_worker(text: &str) -> Result<WorkerFrame, DecodeError> {
     let frame: WorkerFrame = decode(text, WORKER_TYPES, |f: &WorkerFrame| &f.id)?;
-    check_worker(&frame).map_err(|message| DecodeError {
-        code: ErrorCode::BadField,
-        message,
-        id: Some(frame.id.clone()),
-    })?;
+    check_sequence(frame.producer.as_deref(), frame.cseq)
+        .and_then(|()| check_worker(&frame))
+        .map_err(|message| DecodeError {
+            code: ErrorCode::BadField,
+            message,
+            id: Some(frame.id.clone()),
+        })?;
     Ok(frame)
 }
 
 /// Decode a frame from a customer.
 pub fn decode_customer(text: &str) -> Result<CustomerFrame, DecodeError> {
     let frame: CustomerFrame = decode(text, CUSTOMER_TYPES, |f: &CustomerFrame| &f.id)?;
-    let checked = match &frame.command {
+    let checked = check_sequence(frame.producer.as_deref(), frame.cseq).and(match &frame.command {
         CustomerCommand::Message { text } => check_text("text", text),
         CustomerCommand::Start {
             signed_context: Some(token),
@@ -79,7 +81,7 @@ pub fn decode_customer(text: &str) -> Result<CustomerFrame, DecodeError> {
                 Err(format!("`context.{k}` is longer than 200 characters"))
             }),
         _ => Ok(()),
-    };
+    });
     checked.map_err(|message| DecodeError {
         code: ErrorCode::BadField,
         message,
@@ -167,6 +169,20 @@ fn decode<T: serde::de::DeserializeOwned>(
         message: format!("bad `{kind}` frame: {e}"),
         id: Some(id),
     })
+}
+
+/// `producer` and `cseq` come together, within their limits (PROTOCOL.md 3.2).
+fn check_sequence(producer: Option<&str>, cseq: Option<u64>) -> Result<(), String> {
+    match (producer, cseq) {
+        (None, None) => Ok(()),
+        (Some(_), None) => Err("`producer` needs `cseq`".into()),
+        (None, Some(_)) => Err("`cseq` needs `producer`".into()),
+        (Some(p), _) if p.is_empty() || p.len() > MAX_PRODUCER_BYTES => Err(format!(
+            "`producer` must be 1 to {MAX_PRODUCER_BYTES} bytes"
+        )),
+        (_, Some(n)) if n == 0 || n > MAX_CSEQ => Err(format!("`cseq` must be 1 to {MAX_CSEQ}")),
+        _ => Ok(()),
+    }
 }
 
 fn check_text(field: &str, text: &str) -> Result<(), String> {

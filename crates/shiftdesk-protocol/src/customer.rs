@@ -8,8 +8,41 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerFrame {
     pub id: String,
+    /// Names one run of the client whose command sequence `cseq` numbers (PROTOCOL.md 3.2).
+    /// Both or neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub producer: Option<String>,
+    /// This command's number in `producer`'s sequence: a retry is recognised by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cseq: Option<u64>,
     #[serde(flatten)]
     pub command: CustomerCommand,
+}
+
+impl CustomerFrame {
+    /// A frame with only an id (deduplicated by id).
+    pub fn new(id: impl Into<String>, command: CustomerCommand) -> CustomerFrame {
+        CustomerFrame {
+            id: id.into(),
+            producer: None,
+            cseq: None,
+            command,
+        }
+    }
+
+    /// The same frame as number `n` of `producer`'s command sequence.
+    pub fn in_sequence(self, producer: impl Into<String>, n: u64) -> CustomerFrame {
+        CustomerFrame {
+            producer: Some(producer.into()),
+            cseq: Some(n),
+            ..self
+        }
+    }
+
+    /// The producer and number, when the frame has both.
+    pub fn sequence(&self) -> Option<(&str, u64)> {
+        Some((self.producer.as_deref()?, self.cseq?))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -37,6 +37,13 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 pub const MAX_TEXT_CHARS: usize = 4000;
 /// Longest command id, in bytes.
 pub const MAX_ID_BYTES: usize = 64;
+/// Longest `producer` of a command sequence, in bytes.
+pub const MAX_PRODUCER_BYTES: usize = 32;
+/// Largest `cseq`: the integers every JSON parser reads exactly (2^53 - 1).
+pub const MAX_CSEQ: u64 = (1 << 53) - 1;
+/// How many of a producer's latest commands the hub remembers refusals for: a retry of an
+/// older refused command is answered as a duplicate (PROTOCOL.md 3.2).
+pub const CSEQ_WINDOW: u64 = 1024;
 /// Longest `signed_context` token of a customer's `start`.
 pub const MAX_SIGNED_CONTEXT_BYTES: usize = 8 * 1024;
 /// How many stream frames the hub keeps per client for resume.
@@ -364,16 +371,16 @@ mod tests {
 
     #[test]
     fn worker_frames_round_trip() {
-        let frame = WorkerFrame {
-            id: "c1".into(),
-            command: WorkerCommand::Draft {
+        let frame = WorkerFrame::new(
+            "c1",
+            WorkerCommand::Draft {
                 conversation: "c-1".into(),
                 draft: "d-1".into(),
                 action: DraftAction::Reject {
                     reason: RejectReason::Tone,
                 },
             },
-        };
+        );
         let text = serde_json::to_string(&frame).unwrap();
         assert_eq!(
             text,
@@ -426,6 +433,44 @@ mod tests {
         let most = "i".repeat(MAX_ID_BYTES);
         let frame = format!(r#"{{"id":"{most}","type":"message","text":"hi"}}"#);
         assert_eq!(decode_customer(&frame).unwrap().id, most);
+    }
+
+    #[test]
+    fn a_command_sequence_travels_beside_the_id_and_is_checked() {
+        let frame = CustomerFrame::new("k3-7", CustomerCommand::Message { text: "hi".into() })
+            .in_sequence("k3", 7);
+        let text = serde_json::to_string(&frame).unwrap();
+        assert_eq!(
+            text,
+            r#"{"id":"k3-7","producer":"k3","cseq":7,"type":"message","text":"hi"}"#
+        );
+        assert_eq!(decode_customer(&text).unwrap().sequence(), Some(("k3", 7)));
+        assert_eq!(
+            decode_worker(r#"{"id":"a","type":"ping"}"#)
+                .unwrap()
+                .sequence(),
+            None
+        );
+        for (fields, says) in [
+            (r#""cseq":3"#, "`cseq` needs `producer`"),
+            (r#""producer":"p""#, "`producer` needs `cseq`"),
+            (
+                r#""producer":"","cseq":3"#,
+                "`producer` must be 1 to 32 bytes",
+            ),
+            (r#""producer":"p","cseq":0"#, "`cseq` must be 1 to"),
+            (
+                r#""producer":"p","cseq":9007199254740992"#,
+                "`cseq` must be 1 to",
+            ),
+        ] {
+            let text = format!(r#"{{"id":"a",{fields},"type":"resolve","conversation":"c"}}"#);
+            let e = decode_worker(&text).unwrap_err();
+            assert_eq!((e.code, e.id.as_deref()), (ErrorCode::BadField, Some("a")));
+            assert!(e.message.contains(says), "{fields}: {}", e.message);
+            let text = format!(r#"{{"id":"a",{fields},"type":"leave"}}"#);
+            assert!(decode_customer(&text).unwrap_err().message.contains(says));
+        }
     }
 
     #[test]

@@ -426,13 +426,11 @@ impl App {
         });
     }
 
-    /// Queue a command: give it an id, keep it in the outbox, send it if connected.
+    /// Queue a command: give it an id and a number in this run's sequence, keep it in the
+    /// outbox, send it if connected.
     fn send(&mut self, command: WorkerCommand, out: &mut Vec<Command>) -> String {
-        let id = self.ids.next_id();
-        let frame = WorkerFrame {
-            id: id.clone(),
-            command,
-        };
+        let frame: WorkerFrame = self.ids.frame(command);
+        let id = frame.id.clone();
         self.outbox.push(frame.clone(), self.now);
         if self.conn == ConnState::Connected {
             out.push(Command::Send(frame));

@@ -264,10 +264,11 @@ impl App {
             return;
         }
         editor.typing_told_at = Some(now);
-        out.push(Command::Send(WorkerFrame {
-            id: self.ids.next_id(),
-            command: WorkerCommand::Typing { conversation },
-        }));
+        // Not a change: no number, never in the outbox.
+        out.push(Command::Send(WorkerFrame::new(
+            self.ids.next_id(),
+            WorkerCommand::Typing { conversation },
+        )));
     }
 
     /// Write to the customer (or a private note) in the selected conversation.

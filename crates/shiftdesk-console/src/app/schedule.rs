@@ -36,10 +36,10 @@ impl App {
         self.queries += 1;
         let id = format!("{}q{}", self.query_prefix, self.queries);
         self.quiet_ids.push(id.clone());
-        out.push(Command::Send(shiftdesk_protocol::WorkerFrame {
+        out.push(Command::Send(shiftdesk_protocol::WorkerFrame::new(
             id,
-            command: WorkerCommand::Schedule,
-        }));
+            WorkerCommand::Schedule,
+        )));
     }
 
     /// Was this the id of a quiet query (its answer needs nothing more)?

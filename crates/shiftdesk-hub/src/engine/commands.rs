@@ -1,17 +1,31 @@
-//! Commands from logged-in clients. Each is answered once per command id: a retry gets the
-//! first answer again (from the open batch, else from the log) and changes nothing.
+//! Commands from logged-in clients. Each is answered once: a retry (the same `cseq` of the same
+//! client run, or for clients without one the same id) gets the first answer again and changes
+//! nothing.
 
 use super::*;
 
 impl Engine {
     pub(super) fn worker_command(&mut self, worker: &str, frame: WorkerFrame, now: Millis) {
-        let WorkerFrame { id, command } = frame;
+        let sequence = frame.sequence().map(|(p, n)| (p.to_string(), n));
+        let WorkerFrame { id, command, .. } = frame;
         if let WorkerCommand::Typing { conversation } = &command {
             self.typing(worker, conversation);
             return;
         }
         let principal = format!("w:{worker}");
-        if let Some(previous) = self.previous_result(&principal, &id) {
+        let previous = match self.previous_result(&principal, &id, sequence.as_ref()) {
+            Ok(previous) => previous,
+            Err(e) => {
+                let event = WorkerEvent::Error {
+                    id: Some(id),
+                    code: ErrorCode::Unavailable,
+                    message: unreadable(e),
+                };
+                self.send_worker(worker, &event);
+                return;
+            }
+        };
+        if let Some(previous) = previous {
             let event = match previous {
                 CommandResult::Ok => WorkerEvent::Ack {
                     id,
@@ -89,7 +103,7 @@ impl Engine {
         };
         match result {
             Ok(effects) => {
-                self.remember_command(principal, id.clone(), CommandResult::Ok);
+                self.remember_command(principal, id.clone(), sequence, CommandResult::Ok);
                 self.carry_out(effects);
                 if books {
                     // The week as it is now, for the console's schedule view.
@@ -113,7 +127,7 @@ impl Engine {
                     code,
                     message: refusal.message.clone(),
                 };
-                self.remember_command(principal, id.clone(), stored);
+                self.remember_command(principal, id.clone(), sequence, stored);
                 self.send_worker(
                     worker,
                     &WorkerEvent::Error {
@@ -154,9 +168,23 @@ impl Engine {
         frame: CustomerFrame,
         now: Millis,
     ) {
-        let CustomerFrame { id, command } = frame;
+        let sequence = frame.sequence().map(|(p, n)| (p.to_string(), n));
+        let CustomerFrame { id, command, .. } = frame;
         let principal = format!("c:{conversation}");
-        if let Some(previous) = self.previous_result(&principal, &id) {
+        let previous = match self.previous_result(&principal, &id, sequence.as_ref()) {
+            Ok(previous) => previous,
+            Err(e) => {
+                let event = CustomerEvent::Error {
+                    id: Some(id),
+                    code: ErrorCode::Unavailable,
+                    message: unreadable(e),
+                    retry_after_ms: Some(1000),
+                };
+                self.send_customer(conversation, &event);
+                return;
+            }
+        };
+        if let Some(previous) = previous {
             let event = match previous {
                 CommandResult::Ok => CustomerEvent::Ack {
                     id,
@@ -193,7 +221,7 @@ impl Engine {
         };
         match self.dispatch.handle(input, now) {
             Ok(effects) => {
-                self.remember_command(principal, id.clone(), CommandResult::Ok);
+                self.remember_command(principal, id.clone(), sequence, CommandResult::Ok);
                 self.carry_out(effects);
                 self.send_customer(
                     conversation,
@@ -215,17 +243,31 @@ impl Engine {
         }
     }
 
-    /// The answer a command already got: from a batch not yet stored, else from the log.
-    pub(super) fn previous_result(&self, principal: &str, id: &str) -> Option<CommandResult> {
+    /// The answer a command already got, if it is a retry: by its client run's sequence when
+    /// it has one, else by its id (from a batch not yet stored, else from the log).
+    pub(super) fn previous_result(
+        &mut self,
+        principal: &str,
+        id: &str,
+        sequence: Option<&(String, u64)>,
+    ) -> Result<Option<CommandResult>, StoreError> {
+        if let Some((producer, n)) = sequence {
+            return self
+                .sequences
+                .previous(principal, producer, *n, self.store.as_ref());
+        }
         // Every command in `recent_commands` or in the log is in `seen`: its "no" settles
         // nearly every command without a lookup.
         if !self.seen.may_have(principal, id) {
-            return None;
+            return Ok(None);
         }
-        self.recent_commands
+        if let Some((result, _)) = self
+            .recent_commands
             .get(&(principal.to_string(), id.to_string()))
-            .map(|(result, _)| result.clone())
-            .or_else(|| self.store.command_result(principal, id).ok().flatten())
+        {
+            return Ok(Some(result.clone()));
+        }
+        self.store.command_result(principal, id)
     }
 
     /// Remember a command's result: it reaches the log with the open batch, and a retry that
@@ -234,8 +276,14 @@ impl Engine {
         &mut self,
         principal: String,
         id: String,
+        sequence: Option<(String, u64)>,
         result: CommandResult,
     ) {
+        if let Some((producer, n)) = sequence {
+            self.sequences
+                .applied(&principal, &producer, n, &result, self.batch_no);
+            return;
+        }
         self.seen.insert(&principal, &id);
         self.recent_commands.insert(
             (principal.clone(), id.clone()),
@@ -247,6 +295,13 @@ impl Engine {
             result,
         });
     }
+}
+
+/// What a client is told when the store cannot say whether a command is a retry: nothing was
+/// applied, so it is sent again (with a new `cseq`, PROTOCOL.md 3.2).
+fn unreadable(e: StoreError) -> String {
+    tracing::error!(%e, "cannot read a client's command sequence");
+    "the hub cannot read its store; send the command again with a new cseq".into()
 }
 
 fn to_core_command(command: WorkerCommand) -> Option<Command> {

@@ -43,6 +43,7 @@ use crate::drafting::{DraftProposal, DraftRequest, Drafter};
 use crate::facts::Fact;
 use crate::lang::Lang;
 use crate::seen::SeenCommands;
+use crate::sequences::Sequences;
 use crate::store::{CommandRecord, CommandResult, EventStore, StoreError, hash_token};
 use crate::triage::{Triage, TriagePolicy};
 pub use knowledge::{KnowledgeReloader, KnowledgeSummary, NewKnowledge, ReloadError, Reloaded};
@@ -181,9 +182,11 @@ pub struct Engine {
     /// The results of commands in the open and in-flight batches (with the batch), which the
     /// log cannot answer for yet.
     recent_commands: HashMap<(String, String), (CommandResult, u64)>,
-    /// Every command in the log or on its way there, so that new ones (nearly all) need no
+    /// Every command id in the log or on its way there, so that new ones (nearly all) need no
     /// lookup in the store.
     seen: SeenCommands,
+    /// Where each client run's command sequence stands (for commands with `cseq`).
+    sequences: Sequences,
     /// When the core next needs a `Tick`; refreshed after each batch.
     next_deadline: Option<Millis>,
     /// Conversations with a draft being written, and the newer request to start when it is
@@ -263,6 +266,7 @@ impl Engine {
             in_flight: VecDeque::new(),
             recent_commands: HashMap::new(),
             seen,
+            sequences: Sequences::default(),
             next_deadline: None,
             drafting: HashMap::new(),
             quiet: QuietDrafts::new(config.draft_quiet_ms),
@@ -347,7 +351,10 @@ impl Engine {
     /// durable transaction, then its frames go out. The engine does not wait for that; it hears
     /// back through [`Committer::durable`] or, on a failure, through `failures`.
     fn flush(&mut self, now: Millis) {
-        if !(self.batch_facts.is_empty() && self.batch_commands.is_empty() && self.held.is_empty())
+        if !(self.batch_facts.is_empty()
+            && self.batch_commands.is_empty()
+            && self.held.is_empty()
+            && !self.sequences.moved())
         {
             let no = self.batch_no;
             self.batch_no += 1;
@@ -358,6 +365,7 @@ impl Engine {
                 generation: self.generation,
                 facts: std::mem::take(&mut self.batch_facts),
                 commands: std::mem::take(&mut self.batch_commands),
+                sequences: self.sequences.take_batch(),
                 held: std::mem::take(&mut self.held),
                 at: now,
             };
@@ -428,6 +436,7 @@ impl Engine {
             }
         }
         self.recent_commands.retain(|_, (_, no)| *no > up_to);
+        self.sequences.committed(up_to);
     }
 
     /// A batch could not be stored, so it and every batch after it happened not at all: the
@@ -461,6 +470,7 @@ impl Engine {
         self.touched.clear();
         self.in_flight.clear();
         self.recent_commands.clear();
+        self.sequences.forget();
         self.next_deadline = self.dispatch.next_deadline();
     }
 
@@ -761,7 +771,9 @@ mod tests {
     use tokio::sync::{mpsc, watch};
 
     use super::*;
-    use crate::store::{Accounts, CommandLedger, EventLog, SqliteStore, StoredWorker};
+    use crate::store::{
+        Accounts, ClientSequence, CommandLedger, EventLog, SqliteStore, StoredWorker,
+    };
     use shiftdesk_protocol::WorkerInfo;
 
     /// The SQLite store, with a switch that makes every append fail (a full disk).
@@ -775,12 +787,13 @@ mod tests {
             &mut self,
             facts: &[Fact],
             commands: &[CommandRecord],
+            sequences: &[ClientSequence],
             at: Millis,
         ) -> Result<(), StoreError> {
             if self.failing.load(Ordering::SeqCst) {
                 return Err(StoreError::Invalid("disk full".into()));
             }
-            self.inner.append(facts, commands, at)
+            self.inner.append(facts, commands, sequences, at)
         }
         fn load(&self) -> Result<Vec<Fact>, StoreError> {
             self.inner.load()
@@ -795,6 +808,13 @@ mod tests {
             id: &str,
         ) -> Result<Option<CommandResult>, StoreError> {
             self.inner.command_result(principal, id)
+        }
+        fn client_sequence(
+            &self,
+            principal: &str,
+            producer: &str,
+        ) -> Result<Option<ClientSequence>, StoreError> {
+            self.inner.client_sequence(principal, producer)
         }
         fn command_keys(&self, each: &mut dyn FnMut(&str, &str)) -> Result<bool, StoreError> {
             self.inner.command_keys(each)

@@ -1,13 +1,16 @@
 //! The durable event log, the command ledger and the accounts, behind traits.
 //!
 //! The hub appends every [`Fact`] before anything it caused leaves the process, in one
-//! transaction per command together with the command's id (so a retried command is recognised
-//! after a restart too). SQLite in WAL mode is the default; PostgreSQL can implement the same
+//! transaction per batch together with what identifies the batch's commands (so a retried
+//! command is recognised after a restart too): each client's command sequence
+//! ([`ClientSequence`], one row per client run, rewritten in place) or, for clients that send
+//! only ids, the ids themselves. SQLite in WAL mode is the default; PostgreSQL can implement the same
 //! traits for a scaled-out deployment.
 
 pub mod sqlite;
 
 use crate::facts::Fact;
+pub use crate::sequences::{AppliedWindow, ClientSequence, RefusedCommand};
 use shiftdesk_protocol::{Millis, WorkerInfo};
 
 pub use sqlite::SqliteStore;
@@ -53,12 +56,14 @@ pub struct CommandRecord {
 pub trait EventLog: Send {
     /// Append facts (possibly none) and remember the commands that caused them, atomically and
     /// durably: one transaction, so the hub can commit a whole batch of inputs at once (group
-    /// commit) and either all of it is in the log or none of it. The commands go to the
-    /// [`CommandLedger`] in the same transaction.
+    /// commit) and either all of it is in the log or none of it. The commands (by id) and the
+    /// client sequences (each replacing its earlier state; a later one in the slice wins) go
+    /// to the [`CommandLedger`] in the same transaction.
     fn append(
         &mut self,
         facts: &[Fact],
         commands: &[CommandRecord],
+        sequences: &[ClientSequence],
         at: Millis,
     ) -> Result<(), StoreError>;
     /// Every fact, oldest first.
@@ -73,6 +78,12 @@ pub trait CommandLedger: Send {
         principal: &Principal,
         id: &str,
     ) -> Result<Option<CommandResult>, StoreError>;
+    /// Where a client run's command sequence stands, if it sent any command.
+    fn client_sequence(
+        &self,
+        principal: &Principal,
+        producer: &str,
+    ) -> Result<Option<ClientSequence>, StoreError>;
     /// Call `each` with the principal and id of every command in the log, and say whether it
     /// could (a store that cannot list them returns `false`: then it is asked about every
     /// command, see [`crate::seen`]).

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    Accounts, CommandLedger, CommandRecord, CommandResult, EventLog, EventStore, Principal,
-    StoreError, StoredWorker,
+    Accounts, AppliedWindow, ClientSequence, CommandLedger, CommandRecord, CommandResult, EventLog,
+    EventStore, Principal, RefusedCommand, StoreError, StoredWorker,
 };
 use crate::facts::Fact;
 use crate::lang::Lang;
@@ -136,6 +136,18 @@ CREATE TABLE IF NOT EXISTS command_log (
     message TEXT,
     at INTEGER NOT NULL
 );
+-- Where each client run is in its command sequence: one row per (principal, producer),
+-- replaced in place by each commit that moves it (PROTOCOL.md 3.2): the highest number
+-- applied, which of the 1,024 below it were (a bitmap), and the refusals among them (JSON).
+CREATE TABLE IF NOT EXISTS client_sequences (
+    principal TEXT NOT NULL,
+    producer TEXT NOT NULL,
+    last INTEGER NOT NULL,
+    applied BLOB NOT NULL,
+    refused TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (principal, producer)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS workers (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -307,9 +319,10 @@ impl EventLog for SqliteStore {
         &mut self,
         facts: &[Fact],
         commands: &[CommandRecord],
+        sequences: &[ClientSequence],
         at: Millis,
     ) -> Result<(), StoreError> {
-        if facts.is_empty() && commands.is_empty() {
+        if facts.is_empty() && commands.is_empty() && sequences.is_empty() {
             return Ok(());
         }
         let unindexed = self.unindexed + commands.len();
@@ -340,6 +353,27 @@ impl EventLog for SqliteStore {
                     }
                 };
                 remember.execute(params![principal, id, code, message, at as i64])?;
+            }
+            let mut advance = tx.prepare_cached(
+                "INSERT OR REPLACE INTO client_sequences
+                     (principal, producer, last, applied, refused, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for sequence in sequences {
+                let refused = if sequence.refused.is_empty() {
+                    "[]".to_string()
+                } else {
+                    serde_json::to_string(&sequence.refused)
+                        .map_err(|e| StoreError::Invalid(format!("cannot encode refusals: {e}")))?
+                };
+                advance.execute(params![
+                    sequence.principal,
+                    sequence.producer,
+                    sequence.last as i64,
+                    sequence.applied.to_bytes(),
+                    refused,
+                    at as i64
+                ])?;
             }
             if index_now {
                 // Sorted, so each page of the index is written once for all its new keys; by
@@ -401,6 +435,46 @@ impl CommandLedger for SqliteStore {
                 code,
                 message: message.unwrap_or_default(),
             },
+        }))
+    }
+
+    fn client_sequence(
+        &self,
+        principal: &Principal,
+        producer: &str,
+    ) -> Result<Option<ClientSequence>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT last, applied, refused FROM client_sequences
+                 WHERE principal = ?1 AND producer = ?2",
+            )?
+            .query_row(params![principal, producer], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, Vec<u8>>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?;
+        let Some((last, applied, refused)) = row else {
+            return Ok(None);
+        };
+        let invalid = |what: String| {
+            StoreError::Invalid(format!(
+                "the stored sequence of {principal}/{producer} is not valid: {what}"
+            ))
+        };
+        let applied = AppliedWindow::from_bytes(&applied)
+            .ok_or_else(|| invalid(format!("a window of {} bytes", applied.len())))?;
+        let refused: Vec<RefusedCommand> =
+            serde_json::from_str(&refused).map_err(|e| invalid(e.to_string()))?;
+        Ok(Some(ClientSequence {
+            principal: principal.to_string(),
+            producer: producer.to_string(),
+            last: last as u64,
+            applied,
+            refused,
         }))
     }
 
@@ -519,7 +593,7 @@ mod tests {
         {
             let mut store = SqliteStore::open(dir.path()).unwrap();
             for batch in facts.chunks(100) {
-                store.append(batch, &[], 1).unwrap();
+                store.append(batch, &[], &[], 1).unwrap();
             }
             let wal = std::fs::metadata(dir.path().join(format!("{DB_FILE}-wal"))).unwrap();
             assert!(wal.len() > 0, "commits go to the WAL first");
@@ -566,7 +640,7 @@ mod tests {
                 .map(|i| record(i, CommandResult::Ok))
                 .collect();
             for chunk in first.chunks(100) {
-                appender.append(&[], chunk, 1).unwrap();
+                appender.append(&[], chunk, &[], 1).unwrap();
             }
             assert_eq!(unindexed(&store.conn).unwrap(), INDEX_COMMANDS_AT - 1);
             assert_eq!(
@@ -576,7 +650,9 @@ mod tests {
             assert_eq!(store.command_result("c:3", "m4").unwrap(), None);
             // The append that reaches the mark moves the log into the index; its own later
             // record of m3 replaces the first.
-            appender.append(&[], &[record(3, refused())], 2).unwrap();
+            appender
+                .append(&[], &[record(3, refused())], &[], 2)
+                .unwrap();
             assert_eq!(unindexed(&store.conn).unwrap(), 0);
             assert_eq!(store.command_result("c:3", "m3").unwrap(), Some(refused()));
             assert_eq!(
@@ -584,12 +660,14 @@ mod tests {
                 Some(CommandResult::Ok)
             );
             // A later record in the log wins over the indexed one.
-            appender.append(&[], &[record(5, refused())], 3).unwrap();
+            appender
+                .append(&[], &[record(5, refused())], &[], 3)
+                .unwrap();
             assert_eq!(unindexed(&store.conn).unwrap(), 1);
             assert_eq!(store.command_result("c:5", "m5").unwrap(), Some(refused()));
             let fresh = record(INDEX_COMMANDS_AT + 10, CommandResult::Ok);
             appender
-                .append(&[], std::slice::from_ref(&fresh), 4)
+                .append(&[], std::slice::from_ref(&fresh), &[], 4)
                 .unwrap();
             assert_eq!(
                 store.command_result(&fresh.principal, &fresh.id).unwrap(),
@@ -644,17 +722,17 @@ mod tests {
             read.len()
         };
         for i in 0..20 {
-            writer.append(&[fact(i)], &[], i).unwrap();
+            writer.append(&[fact(i)], &[], &[], i).unwrap();
         }
         assert_eq!(in_database_file(), 0, "commits go to the WAL first");
         writer.rewind.store(true, Ordering::Release);
-        writer.append(&[fact(20)], &[], 20).unwrap();
+        writer.append(&[fact(20)], &[], &[], 20).unwrap();
         assert_eq!(in_database_file(), 21);
         assert!(
             !writer.rewind.load(Ordering::Acquire),
             "the request is taken"
         );
-        writer.append(&[fact(21)], &[], 21).unwrap();
+        writer.append(&[fact(21)], &[], &[], 21).unwrap();
         assert_eq!(in_database_file(), 21, "once per request");
         assert_eq!(writer.load().unwrap().len(), 22);
     }
