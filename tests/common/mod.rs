@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use shiftdesk_testkit::HubProcess;
+use shiftdesk_testkit::{HubProcess, PtyApp};
 
 /// The real `shiftdesk` binary, for tests that drive it as a user would.
 pub const BIN: &str = env!("CARGO_BIN_EXE_shiftdesk");
@@ -23,4 +23,22 @@ pub fn add_worker_cli(dir: &Path, name: &str, langs: &str, capacity: u32) -> Str
 /// `shiftdesk export KIND` as parsed JSON lines.
 pub fn export(dir: &Path, kind: &str) -> Vec<Value> {
     shiftdesk_testkit::export(BIN, dir, kind)
+}
+
+/// `shiftdesk console` in a `rows`x`cols` pseudo-terminal, logged in with `token` to the hub at
+/// `url`; its data in `dir/console`, its config directory `config`.
+pub fn console_in_pty(
+    url: &str,
+    token: &str,
+    dir: &Path,
+    config: &Path,
+    (rows, cols): (u16, u16),
+) -> PtyApp {
+    PtyApp::command(BIN)
+        .args(["console", "--hub", url, "--token", token, "--no-bell"])
+        .arg("--data-dir")
+        .arg(dir.join("console"))
+        .env("SHIFTDESK_CONFIG_DIR", config)
+        .size(rows, cols)
+        .spawn()
 }

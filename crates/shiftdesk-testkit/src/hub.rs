@@ -89,6 +89,11 @@ impl HubProcess {
     /// Start the `shiftdesk` binary at `bin` as a hub on `dir` with extra flags; stderr goes
     /// to `dir/hub.log`. (`bin` is `env!("CARGO_BIN_EXE_shiftdesk")` in the top-level tests.)
     pub fn start(bin: &str, dir: &Path, extra: &[&str]) -> HubProcess {
+        HubProcess::start_on(bin, dir, "127.0.0.1:0", extra)
+    }
+
+    /// [`HubProcess::start`] listening on `listen` (to bring a hub back on the address it had).
+    pub fn start_on(bin: &str, dir: &Path, listen: &str, extra: &[&str]) -> HubProcess {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -96,7 +101,7 @@ impl HubProcess {
             .expect("hub log");
         let mut command = std::process::Command::new(bin);
         command
-            .args(["hub", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["hub", "--listen", listen, "--data-dir"])
             .arg(dir)
             .args(extra)
             .env("RUST_LOG", "warn")

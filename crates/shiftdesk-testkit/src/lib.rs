@@ -4,7 +4,9 @@
 //!   client's session (login, resume, pings, close codes) against exact frames;
 //! - [`hub`]: the real hub, in-process ([`hub::hub`]) or as a `shiftdesk hub` process
 //!   ([`hub::HubProcess`]), and workers in its store;
-//! - [`client`]: a JSON websocket client for tests that speak the protocol by hand.
+//! - [`client`]: a JSON websocket client for tests that speak the protocol by hand;
+//! - [`pty`]: a program (the real console) in a pseudo-terminal, its screen read through a
+//!   terminal emulator, and the keys of the default keymap.
 //!
 //! Helpers here may panic: a failed step fails the test that called it, with a message.
 
@@ -14,9 +16,11 @@
 pub mod client;
 pub mod fake_hub;
 pub mod hub;
+pub mod pty;
 
 pub use client::{Client, FRAME_TIMEOUT, customer, worker};
 pub use fake_hub::{FakeConn, FakeHub};
 pub use hub::{
     HubProcess, add_worker, add_worker_cli, export, hub, hub_config, spawn_hub, start_hub,
 };
+pub use pty::{PtyApp, PtyCommand, Screen};
