@@ -83,7 +83,8 @@ async fn loadgen_against_an_in_process_hub() {
         shadows: 1,
         window: 2,
         timing: TINY,
-        rates: Rates::OfMax(vec![0.5]),
+        rates: Rates::OfMax(vec![0.5], vec![]),
+        open_only: false,
         sources: sources.clone(),
     }))
     .await

@@ -3,7 +3,8 @@
 //
 // What survives a reload (localStorage, one key): the conversation id, its key, the stream
 // and the last seq processed, the transcript shown, and the outbox (lines not yet acked, each
-// with the id it was first sent with, so a resend is applied once).
+// with the id and the number it was first sent with, so a resend is applied once: PROTOCOL.md
+// 3.2, a random `producer` per conversation and a counter for `cseq`).
 "use strict";
 (function () {
   var STORE = "shiftdesk.chat.v1";
@@ -95,7 +96,8 @@
   // ---- state (persisted) ----
   function fresh(lang) {
     return { conversation: null, key: null, stream: null, lastSeq: null, lang: lang, lines: [],
-      outbox: [], closed: null, queued: null, wait: null, onShift: null, withPerson: false, wrote: false };
+      outbox: [], closed: null, queued: null, wait: null, onShift: null, withPerson: false, wrote: false,
+      producer: newId("").slice(1, 17), cseq: 0 };
   }
   var state;
   try { state = JSON.parse(localStorage.getItem(STORE) || "null"); } catch (e) { state = null; }
@@ -103,6 +105,17 @@
     state = fresh(browserLang());
   }
   if (!served(state.lang)) { state.lang = browserLang(); }
+  if (typeof state.producer !== "string" || typeof state.cseq !== "number") {
+    // Saved by an older page: new lines are numbered from here; saved ones keep their ids.
+    state.producer = newId("").slice(1, 17);
+    state.cseq = 0;
+  }
+  // A command numbered in this page's sequence (older saved lines have no number: by id).
+  function numbered(frame, n) {
+    if (n) { frame.producer = state.producer; frame.cseq = n; }
+    return frame;
+  }
+  function lineFrame(m) { return numbered({ id: m.id, type: "message", text: m.text }, m.n); }
   function save() {
     try { localStorage.setItem(STORE, JSON.stringify(state)); } catch (e) { /* private mode: keep going in memory */ }
   }
@@ -348,7 +361,7 @@
     conn.restarting = false;
     save();
     render();
-    state.outbox.forEach(function (m) { send({ id: m.id, type: "message", text: m.text }); });
+    state.outbox.forEach(function (m) { send(lineFrame(m)); });
     clearInterval(conn.pinger);
     var ws = conn.ws;
     conn.pinger = setInterval(function () {
@@ -441,11 +454,12 @@
     }
     if (!f.id) { return; }
     if (f.code === "rate_limited" && lineOf(f.id) >= 0) {
-      // Too fast: the line stays pending and goes again, with its id, when the hub says.
+      // Too fast: the line stays pending and goes again, with its id and number, when the hub
+      // says (a number turned away is still new, PROTOCOL.md 3.2).
       var wait = Math.max(500, f.retry_after_ms || 1000);
       notice(fill(t().tooFast, { s: Math.ceil(wait / 1000) }), wait);
       setTimeout(function () {
-        state.outbox.forEach(function (m) { if (m.id === f.id && conn.ready) { send({ id: m.id, type: "message", text: m.text }); } });
+        state.outbox.forEach(function (m) { if (m.id === f.id && conn.ready) { send(lineFrame(m)); } });
       }, wait);
       return;
     }
@@ -467,12 +481,14 @@
       return false;
     }
     var id = newId("m");
-    state.outbox.push({ id: id, text: text });
+    state.cseq += 1;
+    var line = { id: id, n: state.cseq, text: text };
+    state.outbox.push(line);
     state.lines.push({ from: "customer", text: text, at: Date.now(), pending: id });
     state.wrote = true;
     save();
     render();
-    if (conn.ready) { send({ id: id, type: "message", text: text }); }
+    if (conn.ready) { send(lineFrame(line)); }
     return true;
   }
 
@@ -515,7 +531,8 @@
     if (!served(lang)) { return; }
     if (!state.wrote && !state.closed && state.conversation && state.outbox.length === 0) {
       // Nothing said yet: leave this conversation and greet again in the new language.
-      send({ id: newId("l"), type: "leave" });
+      state.cseq += 1;
+      send(numbered({ id: newId("l"), type: "leave" }, state.cseq));
       restart(lang);
     } else {
       state.lang = lang;

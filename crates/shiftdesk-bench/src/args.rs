@@ -75,7 +75,7 @@ pub struct BenchOptions {
     /// one line takes (it waits for a commit), not by what the hub can carry
     #[arg(long, value_name = "LINES", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub window: u16,
-    /// Only these scenarios, comma-separated: offer, relay, memory, storm.
+    /// Only these scenarios, comma-separated: offer, relay, memory, storm, instructions.
     #[arg(long, value_delimiter = ',', value_enum, value_name = "SCENARIO,...")]
     pub only: Vec<Scenario>,
     /// Only refresh the console section of --out from the latest `cargo bench --bench console`
@@ -105,6 +105,8 @@ pub enum Scenario {
     Relay,
     Memory,
     Storm,
+    /// Instructions per relayed line, hub and floor, under valgrind's callgrind.
+    Instructions,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -105,12 +105,16 @@ pub struct OfferResult {
     pub setup_s: f64,
 }
 
+/// Realistic loads the relay is measured at beside the fractions of its maximum, lines/s.
+pub const REALISTIC_RATES: [f64; 3] = [1_000.0, 5_000.0, 20_000.0];
+
 /// Which rates the open-loop levels of a relay job use.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rates {
-    /// These fractions of the throughput measured in the same job (the hub: 0.5 and 0.9).
-    OfMax(Vec<f64>),
+    /// These fractions of the throughput measured in the same job (the hub: 0.5 and 0.9), then
+    /// these absolute rates (realistic loads: 1,000, 5,000, 20,000 lines/s), those below it.
+    OfMax(Vec<f64>, Vec<f64>),
     /// These absolute rates, messages per second (the references, at the hub's rates).
     Fixed(Vec<f64>),
 }
@@ -128,6 +132,9 @@ pub struct RelayJob {
     pub window: usize,
     pub timing: Timing,
     pub rates: Rates,
+    /// Only the open-loop levels: no closed-loop maximum first (instruction counts).
+    #[serde(default)]
+    pub open_only: bool,
     pub sources: Vec<Ipv4Addr>,
 }
 

@@ -169,6 +169,28 @@ impl ServerProc {
         rss_kib(self.pid)
     }
 
+    /// Stop it with SIGTERM and wait (up to a minute) for it to exit: a server under callgrind
+    /// writes its counts on the way out.
+    pub fn terminate(mut self) -> anyhow::Result<()> {
+        #[cfg(target_os = "linux")]
+        if let Some(pid) = rustix::process::Pid::from_raw(self.pid as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) => return Ok(()),
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Ok(None) => {
+                    anyhow::bail!("{} did not stop within a minute of SIGTERM", self.command)
+                }
+                Err(e) => anyhow::bail!("cannot wait for {}: {e}", self.command),
+            }
+        }
+    }
+
     pub fn cpu_seconds(&self) -> Option<f64> {
         cpu_seconds(self.pid)
     }

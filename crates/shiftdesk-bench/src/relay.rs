@@ -332,20 +332,28 @@ pub async fn relay(job: RelayJob) -> anyhow::Result<RelayResult> {
         job.server.target.label(),
         job.shadows
     );
-    let (mut conns, max) = level(
-        conns,
-        &mut phase,
-        Mode::Closed {
-            window: job.window.max(1) as u64,
-        },
-        job.timing,
-        true,
-        pid,
-        &format!("{label}, max"),
-    )
-    .await?;
+    let (mut conns, max) = if job.open_only {
+        (conns, RelayLevel::default())
+    } else {
+        level(
+            conns,
+            &mut phase,
+            Mode::Closed {
+                window: job.window.max(1) as u64,
+            },
+            job.timing,
+            true,
+            pid,
+            &format!("{label}, max"),
+        )
+        .await?
+    };
     let rates: Vec<f64> = match &job.rates {
-        Rates::OfMax(fractions) => fractions.iter().map(|f| f * max.achieved).collect(),
+        Rates::OfMax(fractions, then) => fractions
+            .iter()
+            .map(|f| f * max.achieved)
+            .chain(then.iter().copied().filter(|r| *r < max.achieved))
+            .collect(),
         Rates::Fixed(rates) => rates.clone(),
     };
     let mut levels = Vec::new();
@@ -358,7 +366,8 @@ pub async fn relay(job: RelayJob) -> anyhow::Result<RelayResult> {
             &mut phase,
             Mode::Open { rate },
             job.timing,
-            false,
+            // Without the maximum first, the first level warms up.
+            job.open_only && levels.is_empty(),
             pid,
             &format!("{label}, {rate:.0}/s"),
         )

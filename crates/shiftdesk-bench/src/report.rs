@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::args::BenchArgs;
-use super::jobs::{OfferResult, RelayLevel, RelayResult, RelayRun, StormResult, Target};
+use super::jobs::{
+    OfferResult, REALISTIC_RATES, RelayLevel, RelayResult, RelayRun, StormResult, Target,
+};
 use super::procs::{self, Pinning};
 use super::stats::{self, Latency, ms, ratio};
 
@@ -23,6 +25,15 @@ pub struct OfferRow {
     pub hub: Option<OfferResult>,
     pub floor: Option<OfferResult>,
     pub nats: Option<OfferResult>,
+}
+
+/// Instructions per relayed line under callgrind, from two runs at different rates.
+#[derive(Debug, Clone)]
+pub struct InstructionsRow {
+    pub target: Target,
+    pub per_line: f64,
+    /// (lines sent, instructions counted) of each run.
+    pub points: Vec<(u64, u64)>,
 }
 
 #[derive(Debug, Default)]
@@ -76,6 +87,7 @@ pub struct Results {
     pub relay: Vec<RelayRow>,
     pub memory: Vec<MemoryRow>,
     pub storm: Option<StormRow>,
+    pub instructions: Vec<InstructionsRow>,
     /// Commit latency on the run's disk, at the start and at the end.
     pub disk: Vec<DiskProbe>,
     /// /proc/loadavg at the start and at the end: other work on the machine.
@@ -213,7 +225,7 @@ impl Results {
     /// The last line of `shiftdesk bench`.
     pub fn ratios_line(&self) -> String {
         format!(
-            "ratios: offer_p99_vs_floor={} relay_p99_vs_floor={} relay_p99_vs_nats={} kb_per_idle_worker={} relay_max_vs_floor={} cpu_per_line_vs_floor={}",
+            "ratios: offer_p99_vs_floor={} relay_p99_vs_floor={} relay_p99_vs_nats={} kb_per_idle_worker={} relay_max_vs_floor={} cpu_per_line_vs_floor={} relay_p99_vs_floor_at_1k={} relay_p99_vs_floor_at_5k={} relay_p99_vs_floor_at_20k={} instructions_per_line_vs_floor={}",
             self.offer_ratio(|r| r.floor.as_ref()),
             self.relay_ratio(|r| r.floor.as_ref(), |l| l.p99_us),
             self.relay_ratio(|r| r.nats.as_ref(), |l| l.p99_us),
@@ -225,7 +237,36 @@ impl Results {
                 // CPU per line is the inverse of lines per CPU second.
                 (!per_cpu.is_empty()).then(|| 1.0 / stats::median_f64(per_cpu))
             }),
+            self.relay_ratio_at(REALISTIC_RATES[0]),
+            self.relay_ratio_at(REALISTIC_RATES[1]),
+            self.relay_ratio_at(REALISTIC_RATES[2]),
+            ratio(
+                self.instructions_of(Target::Hub),
+                self.instructions_of(Target::Floor)
+            ),
         )
+    }
+
+    fn instructions_of(&self, target: Target) -> Option<f64> {
+        self.instructions
+            .iter()
+            .find(|r| r.target == target)
+            .map(|r| r.per_line)
+    }
+
+    /// Hub ÷ floor p99 at one of the realistic rates (n/a where the hub could not carry it).
+    fn relay_ratio_at(&self, rate: f64) -> String {
+        let row = self.relay.first();
+        let hub = row.and_then(|r| r.hub.as_ref());
+        let Some(i) = hub.and_then(|h| h.levels.iter().position(|l| l.rate == rate)) else {
+            return "n/a".into();
+        };
+        let p99 = |r: Option<&RelayResult>| {
+            r.and_then(|r| r.levels.get(i))
+                .filter(|l| l.median.count > 0)
+                .map(|l| l.median.p99_us as f64)
+        };
+        ratio(p99(hub), p99(row.and_then(|r| r.floor.as_ref())))
     }
 
     /// Hub ÷ floor of a figure of the closed-loop maximum runs (no shadows, the first row).
@@ -312,6 +353,7 @@ impl Results {
         self.write_relay(md)?;
         self.write_memory(md)?;
         self.write_storm(md)?;
+        self.write_instructions(md)?;
         write_console(md)?;
         writeln!(md, "## Machine, versions, commands")?;
         writeln!(md)?;
@@ -594,7 +636,10 @@ impl Results {
             }
             writeln!(md)?;
         }
-        writeln!(md, "### Latency at 50% and 90% of the hub's maximum")?;
+        writeln!(
+            md,
+            "### Latency at 50% and 90% of the hub's maximum, then at 1,000, 5,000 and 20,000 lines/s"
+        )?;
         writeln!(md)?;
         writeln!(
             md,
@@ -676,6 +721,43 @@ impl Results {
                 fmt_opt(m.kib_per_connection),
                 ratio(m.kib_per_connection, floor),
                 points
+            )?;
+        }
+        writeln!(md)?;
+        Ok(())
+    }
+
+    fn write_instructions(&self, md: &mut String) -> std::fmt::Result {
+        if self.instructions.is_empty() {
+            return Ok(());
+        }
+        writeln!(md, "## 5. Instructions per relayed line (callgrind)")?;
+        writeln!(md)?;
+        writeln!(
+            md,
+            "Counted, not timed, so other load on the machine does not move it: each server runs under `valgrind --tool=callgrind` and is loaded at 60 and then at 180 lines/s for 10 s (16 conversations, no shadows); a line's cost is the difference of the two counts over the difference of the lines sent, so start-up and per-second work cancel out."
+        )?;
+        writeln!(md)?;
+        writeln!(
+            md,
+            "| server | instructions per line | vs P0 | lines, instructions (low) | lines, instructions (high) |"
+        )?;
+        writeln!(md, "|---|---|---|---|---|")?;
+        let floor = self.instructions_of(Target::Floor);
+        for r in &self.instructions {
+            let point = |i: usize| {
+                r.points
+                    .get(i)
+                    .map_or("n/a".into(), |(l, n)| format!("{l}, {n}"))
+            };
+            writeln!(
+                md,
+                "| {} | {:.0} | {} | {} | {} |",
+                r.target.label(),
+                r.per_line,
+                ratio(Some(r.per_line), floor),
+                point(0),
+                point(1)
             )?;
         }
         writeln!(md)?;

@@ -11,11 +11,13 @@ use anyhow::Context;
 
 use super::args::{BenchArgs, Scenario};
 use super::jobs::{
-    IdleJob, Job, JobResult, OfferJob, OfferResult, Rates, RelayJob, RelayResult, Server, StormJob,
-    Target, Timing,
+    IdleJob, Job, JobResult, OfferJob, OfferResult, REALISTIC_RATES, Rates, RelayJob, RelayResult,
+    Server, StormJob, Target, Timing,
 };
 use super::procs::{Loadgen, Pinning, ServerProc};
 use super::report::{DiskProbe, MemoryRow, OfferRow, RelayRow, Results, StormRow};
+
+mod callgrind;
 use super::stats::progress;
 use super::{nats, stats, wire};
 use shiftdesk_hub::store::{Accounts, SqliteStore, hash_token, new_token};
@@ -96,6 +98,7 @@ impl Plan {
                     Scenario::Relay,
                     Scenario::Memory,
                     Scenario::Storm,
+                    Scenario::Instructions,
                 ]
             } else {
                 args.only.clone()
@@ -182,6 +185,8 @@ struct Env {
     /// `--hub`: the hub to load instead of starting one.
     remote: Option<String>,
     counter: usize,
+    /// A program and its arguments to start the next local server under (callgrind).
+    wrap: Option<Vec<String>>,
 }
 
 impl Env {
@@ -195,6 +200,19 @@ impl Env {
             exe: self.exe.clone(),
             dir: self.work.clone(),
             pinning,
+        }
+    }
+
+    /// The program to start with `args`: this one, or under [`Env::wrap`].
+    fn wrapped(&self, args: Vec<String>) -> (PathBuf, Vec<String>) {
+        match &self.wrap {
+            Some(wrap) if !wrap.is_empty() => {
+                let mut all: Vec<String> = wrap[1..].to_vec();
+                all.push(self.exe.display().to_string());
+                all.extend(args);
+                (PathBuf::from(&wrap[0]), all)
+            }
+            _ => (self.exe.clone(), args),
         }
     }
 
@@ -248,8 +266,9 @@ impl Env {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        let (program, args) = self.wrapped(args);
         let hub = ServerProc::start(
-            &self.exe,
+            &program,
             &args,
             pinning,
             &self.work.join(format!("{name}.log")),
@@ -283,8 +302,9 @@ impl Env {
             args.push("--read-buffer".into());
             args.push(bytes.to_string());
         }
+        let (program, args) = self.wrapped(args);
         let p = ServerProc::start(
-            &self.exe,
+            &program,
             &args,
             pinning,
             &self.work.join(format!("{name}.log")),
@@ -373,6 +393,7 @@ pub fn orchestrate(args: BenchArgs) -> anyhow::Result<()> {
         nats,
         remote: args.hub.clone(),
         counter: 0,
+        wrap: None,
     };
     if let Some(url) = &args.hub {
         // Operators sizing their own deployment: their tokens, no access to the process.
@@ -537,6 +558,15 @@ fn run_all(plan: &Plan, env: &mut Env, results: &mut Results) -> anyhow::Result<
         if primary && plan.wants(Scenario::Storm) {
             storm(plan, env, results, pinning)?;
         }
+        if primary && plan.wants(Scenario::Instructions) && env.remote.is_none() {
+            if callgrind::valgrind().is_some() {
+                results.instructions = callgrind::instructions(plan, env, pinning)?;
+            } else {
+                results.note(
+                    "Instructions per line were not counted: valgrind is not installed.".into(),
+                );
+            }
+        }
     }
     Ok(())
 }
@@ -648,6 +678,7 @@ fn relay(
             window: plan.window,
             timing: plan.timing,
             rates,
+            open_only: false,
             sources: wire::sources(2, 8),
         })
     };
@@ -663,7 +694,12 @@ fn relay(
         let workers = env.worker_tokens()[..plan.pairs.min(env.worker_tokens().len())].to_vec();
         let sups = env.supervisor_tokens().to_vec();
         expect_relay(loadgen.run(
-            &job(server, Rates::OfMax(vec![0.5, 0.9]), workers, sups),
+            &job(
+                server,
+                Rates::OfMax(vec![0.5, 0.9], REALISTIC_RATES.to_vec()),
+                workers,
+                sups,
+            ),
             &env.next("relay-hub"),
         )?)?
     };
@@ -678,7 +714,12 @@ fn relay(
             let workers = env.worker_tokens()[..plan.pairs.min(env.worker_tokens().len())].to_vec();
             let sups = env.supervisor_tokens().to_vec();
             expect_relay(loadgen.run(
-                &job(server, Rates::OfMax(vec![0.5, 0.9]), workers, sups),
+                &job(
+                    server,
+                    Rates::OfMax(vec![0.5, 0.9], Vec::new()),
+                    workers,
+                    sups,
+                ),
                 &env.next("relay-hub-tmpfs"),
             )?)
         })();
