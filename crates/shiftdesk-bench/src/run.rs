@@ -716,7 +716,7 @@ fn relay(
             expect_relay(loadgen.run(
                 &job(
                     server,
-                    Rates::OfMax(vec![0.5, 0.9], Vec::new()),
+                    Rates::OfMax(vec![0.5, 0.9], REALISTIC_RATES.to_vec()),
                     workers,
                     sups,
                 ),

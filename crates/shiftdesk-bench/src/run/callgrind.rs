@@ -58,7 +58,11 @@ pub(super) fn instructions(
             ]);
             let started = match target {
                 Target::Hub => env.hub(pinning),
-                _ => env.floor(pinning).map(|(s, p)| (s, Some(p))),
+                // With the hub's read buffer: tungstenite's default zero-fills 128 KiB before
+                // every read, which made the floor's count depend on how many reads a line took.
+                _ => env
+                    .floor_with(pinning, Some(super::TUNED_READ_BUFFER))
+                    .map(|(s, p)| (s, Some(p))),
             };
             env.wrap = None;
             let (server, proc_) = started?;
