@@ -4,7 +4,9 @@
 //!   client's session (login, resume, pings, close codes) against exact frames;
 //! - [`hub`]: the real hub, in-process ([`hub::hub`]) or as a `shiftdesk hub` process
 //!   ([`hub::HubProcess`]), and workers in its store;
-//! - [`client`]: a JSON websocket client for tests that speak the protocol by hand.
+//! - [`client`]: a JSON websocket client for tests that speak the protocol by hand;
+//! - [`postgres`]: a database of its own for each test on the machine's PostgreSQL
+//!   ([`postgres::TestDb`]), or a skip when there is none.
 //!
 //! Helpers here may panic: a failed step fails the test that called it, with a message.
 
@@ -14,6 +16,7 @@
 pub mod client;
 pub mod fake_hub;
 pub mod hub;
+pub mod postgres;
 
 pub use client::{Client, FRAME_TIMEOUT, customer, worker};
 pub use fake_hub::{FakeConn, FakeHub};

@@ -2,14 +2,18 @@
 //!
 //! The hub appends every [`Fact`] before anything it caused leaves the process, in one
 //! transaction per command together with the command's id (so a retried command is recognised
-//! after a restart too). SQLite in WAL mode is the default; PostgreSQL can implement the same
-//! traits for a scaled-out deployment.
+//! after a restart too). SQLite in WAL mode is the default; PostgreSQL implements the same
+//! traits ([`postgres`]); `--store` chooses ([`StoreChoice`]).
 
+pub mod choice;
+pub mod postgres;
 pub mod sqlite;
 
 use crate::facts::Fact;
 use shiftdesk_protocol::{Millis, WorkerInfo};
 
+pub use choice::{OpenMode, PostgresTarget, StoreChoice};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Why the store could not do something. Not tied to one database: a backend turns its own
@@ -98,7 +102,7 @@ pub trait Accounts: Send {
     fn workers(&self) -> Result<Vec<StoredWorker>, StoreError>;
 }
 
-/// Everything the hub keeps: one backend (SQLite today) implements all three.
+/// Everything the hub keeps: one backend (SQLite or PostgreSQL) implements all three.
 pub trait EventStore: EventLog + CommandLedger + Accounts {
     /// Another handle on the same log, for a thread that appends while this one reads (the
     /// hub's committer).
