@@ -15,6 +15,7 @@ pub fn hub_config(dir: &Path) -> HubConfig {
     HubConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
         data_dir: dir.to_path_buf(),
+        store: Default::default(),
         dispatch: DispatchConfig::default(),
         tls: None,
         drafter: Default::default(),
