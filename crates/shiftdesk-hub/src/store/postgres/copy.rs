@@ -14,7 +14,8 @@ use tokio_postgres::Transaction;
 
 use super::super::choice::{OpenMode, PostgresTarget};
 use super::super::{SqliteStore, StoreError};
-use super::{Failure, Link, PostgresStore, Purpose, timed};
+use super::PostgresStore;
+use super::link::{Failure, Link, Purpose, timed};
 use crate::facts::Fact;
 
 /// Rows sent in one statement.

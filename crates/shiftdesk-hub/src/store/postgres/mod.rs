@@ -8,7 +8,7 @@
 //! crate does inside, from the same authors; we do it ourselves for one reason: a time limit
 //! on everything. The `postgres` crate bounds only the TCP connect, so a server that accepts
 //! and then says nothing (stopped, or its disk hung) would hold a hub's start, or its
-//! committer, for ever; here connecting ([`PostgresTarget::connect_timeout`]) and every
+//! committer, for ever; here connecting (`?connect_timeout=`, 5 s by default) and every
 //! request ([`REQUEST_TIMEOUT`]) give up, and the hub reports the failure as it reports a full
 //! disk. (Blocking on a runtime inside another runtime panics, so these handles are only used
 //! on plain threads: the engine's, the committer's, `spawn_blocking`'s.)
@@ -30,19 +30,17 @@
 //! sequencer of issue 22, not two writers).
 
 mod copy;
+mod link;
 pub(super) mod schema;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::future::Future;
 use std::pin::pin;
-use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Statement};
 
 use super::choice::{OpenMode, PostgresTarget};
 use super::{
@@ -54,17 +52,8 @@ use crate::lang::Lang;
 use shiftdesk_protocol::{Millis, Role, WorkerInfo};
 
 pub use copy::{Copied, copy_from_sqlite};
-
-/// The longest one request may take before the connection is taken for broken. Reads of the
-/// whole log are streamed, and the limit is on each row's arrival, not on the whole read.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The advisory lock that the appending connection holds for as long as it lives.
-const WRITER_LOCK: i64 = 0x5344_5752_4954_4552; // "SDWRITER"
-
-/// How long a new writer waits for the writer lock: a killed hub's session ends as soon as
-/// PostgreSQL reads the closed socket, well within this.
-const WRITER_LOCK_WAIT: Duration = Duration::from_secs(10);
+pub use link::REQUEST_TIMEOUT;
+use link::{Failure, Link, Purpose, timed};
 
 const APPEND: &str = "
 WITH appended AS (
@@ -84,223 +73,12 @@ UPDATE last_append SET token = $9";
 const COMMAND_RESULT: &str = "SELECT code, message FROM commands WHERE principal = $1 AND id = $2";
 const WORKER_COLUMNS: &str = "id, name, role, languages, skills, capacity, created_at";
 
-/// What a connection is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Purpose {
-    /// Reads, and the accounts' writes.
-    Reader,
-    /// Appends; holds the writer lock.
-    Writer,
-    /// Reads only: every transaction is read-only (exports).
-    ReadOnly,
-}
-
 /// A store on PostgreSQL; see the module's doc.
 pub struct PostgresStore {
     target: PostgresTarget,
     purpose: Purpose,
     /// The connection, made again when it broke. (The traits read through `&self`.)
     link: RefCell<Option<Link>>,
-}
-
-/// One connection and the runtime that drives it.
-struct Link {
-    runtime: tokio::runtime::Runtime,
-    client: Client,
-    statements: HashMap<&'static str, Statement>,
-}
-
-/// Why a request did not succeed.
-enum Failure {
-    /// No connection: nothing was sent.
-    Connect(String),
-    /// The connection broke or did not answer: what was sent may or may not have been done.
-    Lost(String),
-    /// PostgreSQL refused the request: nothing was done.
-    Refused {
-        code: Option<SqlState>,
-        constraint: Option<String>,
-        message: String,
-    },
-    /// What PostgreSQL returned is not valid, or the request was not (our own errors).
-    Failed(StoreError),
-}
-
-impl Failure {
-    fn into_store(self, url: &str) -> StoreError {
-        match self {
-            Failure::Connect(why) => StoreError::Invalid(why),
-            Failure::Lost(why) => {
-                StoreError::Db(format!("PostgreSQL at {url}: the connection broke: {why}").into())
-            }
-            Failure::Refused { message, .. } => {
-                StoreError::Db(format!("PostgreSQL at {url}: {message}").into())
-            }
-            Failure::Failed(e) => e,
-        }
-    }
-}
-
-/// Run one request, within [`REQUEST_TIMEOUT`].
-async fn timed<T>(
-    request: impl Future<Output = Result<T, tokio_postgres::Error>>,
-) -> Result<T, Failure> {
-    match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(classify(&e)),
-        Err(_) => Err(Failure::Lost(format!(
-            "no answer within {REQUEST_TIMEOUT:?}"
-        ))),
-    }
-}
-
-/// A broken connection, or an error PostgreSQL answered with.
-fn classify(e: &tokio_postgres::Error) -> Failure {
-    let lost = e.is_closed()
-        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
-        || e.code().is_some_and(|code| {
-            // Class 08: connection exception; 57P01-03: the server is shutting down.
-            code.code().starts_with("08")
-                || [
-                    SqlState::ADMIN_SHUTDOWN,
-                    SqlState::CRASH_SHUTDOWN,
-                    SqlState::CANNOT_CONNECT_NOW,
-                ]
-                .contains(code)
-        });
-    if lost {
-        Failure::Lost(describe(e))
-    } else {
-        Failure::Refused {
-            code: e.code().cloned(),
-            constraint: e
-                .as_db_error()
-                .and_then(|db| db.constraint())
-                .map(str::to_string),
-            message: describe(e),
-        }
-    }
-}
-
-/// An error with its causes: tokio-postgres's own text is only the kind ("db error").
-fn describe(e: &tokio_postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return match db.detail() {
-            Some(detail) => format!("{} ({detail})", db.message()),
-            None => db.message().to_string(),
-        };
-    }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
-}
-
-impl Link {
-    fn connect(target: &PostgresTarget, purpose: Purpose) -> Result<Link, Failure> {
-        let url = target.redacted();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Failure::Connect(format!("cannot start a PostgreSQL client: {e}")))?;
-        let wait = target.connect_timeout();
-        // (The timer is made inside the runtime: it needs its clock.)
-        let connected = runtime
-            .block_on(async { tokio::time::timeout(wait, target.config().connect(NoTls)).await });
-        let (client, connection) = match connected {
-            Ok(Ok(pair)) => pair,
-            Ok(Err(e)) => {
-                return Err(Failure::Connect(format!(
-                    "cannot connect to PostgreSQL at {url}: {}",
-                    describe(&e)
-                )));
-            }
-            Err(_) => {
-                return Err(Failure::Connect(format!(
-                    "cannot connect to PostgreSQL at {url}: no answer within {wait:?}"
-                )));
-            }
-        };
-        // Driven whenever this link blocks on a request.
-        runtime.spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %describe(&e), "PostgreSQL connection ended");
-            }
-        });
-        let link = Link {
-            runtime,
-            client,
-            statements: HashMap::new(),
-        };
-        let mut setup = String::from("SET synchronous_commit = on");
-        if purpose == Purpose::ReadOnly {
-            setup.push_str("; SET default_transaction_read_only = on");
-        }
-        link.block(link.client.batch_execute(&setup))?;
-        if purpose == Purpose::Writer {
-            link.take_writer_lock(url, wait.max(WRITER_LOCK_WAIT))?;
-        }
-        Ok(link)
-    }
-
-    /// Block on one request.
-    fn block<T>(
-        &self,
-        request: impl Future<Output = Result<T, tokio_postgres::Error>>,
-    ) -> Result<T, Failure> {
-        self.runtime.block_on(timed(request))
-    }
-
-    /// The prepared statement for `sql` (prepared on first use on this connection).
-    fn statement(&mut self, sql: &'static str) -> Result<Statement, Failure> {
-        if let Some(statement) = self.statements.get(sql) {
-            return Ok(statement.clone());
-        }
-        let statement = self.runtime.block_on(timed(self.client.prepare(sql)))?;
-        self.statements.insert(sql, statement.clone());
-        Ok(statement)
-    }
-
-    fn take_writer_lock(&self, url: &str, wait: Duration) -> Result<(), Failure> {
-        let deadline = Instant::now() + wait;
-        loop {
-            let row = self.block(
-                self.client
-                    .query_one("SELECT pg_try_advisory_lock($1)", &[&WRITER_LOCK]),
-            )?;
-            if row.get::<_, bool>(0) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let holder = self
-            .block(self.client.query_opt(
-                "SELECT a.pid, coalesce(host(a.client_addr), 'a local socket')
-                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-                   AND ((l.classid::bigint << 32) | l.objid::bigint) = $1",
-                &[&WRITER_LOCK],
-            ))
-            .ok()
-            .flatten()
-            .map(|row| (row.get::<_, i32>(0), row.get::<_, String>(1)));
-        let who = match holder {
-            Some((pid, from)) => format!(
-                " (PostgreSQL session {pid}, from {from}; if that hub is gone, end the \
-                 session with SELECT pg_terminate_backend({pid}))"
-            ),
-            None => String::new(),
-        };
-        Err(Failure::Failed(StoreError::Invalid(format!(
-            "another shiftdesk is writing to {url}{who}: one hub per store for now"
-        ))))
-    }
 }
 
 impl PostgresStore {

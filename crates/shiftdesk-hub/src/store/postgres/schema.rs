@@ -12,7 +12,7 @@
 //! Migrations are never edited once released: a change is a new entry at the end.
 
 use super::super::StoreError;
-use super::{Failure, Link, timed};
+use super::link::{Failure, Link, timed};
 
 /// One step of the schema.
 pub(super) struct Migration {
