@@ -408,3 +408,117 @@ fn a_sqlite_store_is_copied_whole() {
         "{again}"
     );
 }
+
+/// A TCP proxy to PostgreSQL that, once armed, cuts the connection where the answer to an
+/// append (its `UPDATE 1` command tag) would reach the client: the append is committed, and
+/// the client cannot know.
+struct CutProxy {
+    port: u16,
+    armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CutProxy {
+    fn start(server: std::net::SocketAddr) -> CutProxy {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let armed = Arc::new(AtomicBool::new(false));
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let (armed_, cuts_) = (armed.clone(), cuts.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = std::net::TcpStream::connect(server) else {
+                    return;
+                };
+                let (mut c_in, mut s_out) = (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                );
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_in, &mut s_out);
+                    let _ = s_out.shutdown(std::net::Shutdown::Both);
+                });
+                let (armed, cuts) = (armed_.clone(), cuts_.clone());
+                std::thread::spawn(move || {
+                    use std::io::{Read, Write};
+                    let (mut from, mut to) = (server, client);
+                    let mut buffer = [0u8; 64 * 1024];
+                    while let Ok(n) = from.read(&mut buffer) {
+                        let chunk = &buffer[..n];
+                        if n == 0 {
+                            break;
+                        }
+                        if chunk.windows(9).any(|w| w == b"UPDATE 1\0")
+                            && armed.swap(false, Ordering::SeqCst)
+                        {
+                            cuts.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        }
+                        if to.write_all(chunk).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                    let _ = from.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        CutProxy { port, armed, cuts }
+    }
+}
+
+/// The answer to an append is lost after PostgreSQL committed it: the store connects again,
+/// finds the append's token in `last_append`, and reports it stored, without sending it a
+/// second time.
+#[test]
+fn an_append_whose_answer_was_lost_is_found_stored_and_not_repeated() {
+    use std::sync::atomic::Ordering;
+    let Some(db) = TestDb::create("answer lost") else {
+        return;
+    };
+    let store = open(&db);
+    let target = db.target();
+    let config = target.config();
+    let host = match &config.get_hosts()[0] {
+        tokio_postgres::config::Host::Tcp(host) => host.clone(),
+        other => panic!("a TCP host, not {other:?}"),
+    };
+    let server = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), config.get_ports()[0]))
+        .expect("resolves")
+        .next()
+        .expect("an address");
+    let proxy = CutProxy::start(server);
+    let through_proxy = shiftdesk_hub::store::PostgresTarget::parse(&format!(
+        "postgres://{}@127.0.0.1:{}/{}",
+        config.get_user().unwrap_or("postgres"),
+        proxy.port,
+        db.name
+    ))
+    .expect("a URL");
+    let mut appender = PostgresStore::open_writer(&through_proxy).expect("a writer");
+    appender.append(&[fact(1)], &[], 1).expect("append");
+    proxy.armed.store(true, Ordering::SeqCst);
+    appender
+        .append(&[fact(2)], &[record("ana", "m1", CommandResult::Ok)], 2)
+        .expect("stored, though its answer was lost");
+    assert_eq!(
+        proxy.cuts.load(Ordering::SeqCst),
+        1,
+        "the answer was cut off"
+    );
+    assert_eq!(store.load().expect("load"), vec![fact(1), fact(2)], "once");
+    // Sent once: a second try would have taken another number from the sequence (a failed
+    // insert's numbers are not given back).
+    let seqs: Vec<i64> = store
+        .load_with_seq()
+        .expect("load")
+        .iter()
+        .map(|(seq, _)| *seq)
+        .collect();
+    assert_eq!(seqs[1], seqs[0] + 1, "{seqs:?}");
+    appender.append(&[fact(3)], &[], 3).expect("and on");
+    assert_eq!(store.load().expect("load").len(), 3);
+}
