@@ -11,7 +11,7 @@
 //! The work runs on a thread of its own: the client blocks on a runtime of its own, which
 //! must not happen on an async test's runtime.
 
-use shiftdesk_hub::store::{PostgresTarget, StoreChoice};
+use shiftdesk_hub::store::PostgresTarget;
 
 /// The server tests use, with the database to connect to for creating others.
 pub const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -90,6 +90,17 @@ fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// `url` (`postgres://USER@HOST:PORT/DB?…`) naming the database `name` instead; the password,
+/// if any, kept (`redacted` URLs hide it).
+fn url_with_database(url: &str, name: &str) -> String {
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    let path = url[authority..]
+        .find('/')
+        .map_or(url.len(), |i| authority + i);
+    let query = url[path..].find('?').map_or(url.len(), |i| path + i);
+    format!("{}/{name}{}", &url[..path], &url[query..])
+}
+
 /// Drop the test databases of test processes that are gone (killed before their drop ran).
 fn drop_orphans(admin: &PostgresTarget) {
     let Ok(names) = run_sql(
@@ -153,19 +164,14 @@ impl TestDb {
                 return None;
             }
         }
-        let target = admin_target.with_database(&name);
         Some(TestDb {
-            url: target.redacted().to_string(),
+            url: url_with_database(&server, &name),
             name,
             admin: admin_target,
         })
     }
 
-    /// This database as a store choice.
-    pub fn store(&self) -> StoreChoice {
-        StoreChoice::parse(&self.url).expect("a test database's URL parses")
-    }
-
+    /// This database, for [`shiftdesk_hub::store::PostgresStore::open`].
     pub fn target(&self) -> PostgresTarget {
         PostgresTarget::parse(&self.url).expect("a test database's URL parses")
     }

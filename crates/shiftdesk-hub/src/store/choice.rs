@@ -5,7 +5,7 @@
 //! repeat the value as typed, password included: every message about a PostgreSQL URL shows it
 //! with the password replaced by `***` ([`PostgresTarget::redacted`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -216,11 +216,6 @@ pub fn redact(text: &str) -> String {
         from = start + 3;
     }
     out
-}
-
-/// The data directory a command names for SQLite, or the error when it names none.
-pub fn require_data_dir(data_dir: Option<PathBuf>) -> Result<PathBuf, String> {
-    data_dir.ok_or_else(|| "give --data-dir DIR (SQLite) or --store postgres://…".to_string())
 }
 
 #[cfg(test)]

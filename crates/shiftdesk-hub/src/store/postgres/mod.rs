@@ -18,6 +18,11 @@
 //! the same way (a later record of a command replaces the earlier one, as in SQLite), and the
 //! append's random token is written to `last_append`. PostgreSQL answers once the commit is
 //! flushed (the session sets `synchronous_commit = on` whatever the server's default).
+//! Measured on the 2-core development machine (release build, one appender, a customer line
+//! and its command per fact, PostgreSQL 15 on the same disk, other builds running): 2,700
+//! appends/s of 1 fact (0.37 ms each; SQLite 5,500), 24,000 facts/s in appends of 16 (SQLite
+//! 52,000), 42,000–50,000 in appends of 128 (SQLite 54,000), 77,000 in appends of 512. The
+//! command upsert is about 40% of an append of 16 (41,000 facts/s without commands).
 //!
 //! **Broken connections.** A request that fails because the connection broke (the server
 //! restarted, `pg_terminate_backend`, a timeout) drops the connection; the next request
