@@ -321,3 +321,89 @@ async fn the_hub_reconnects_when_postgres_ends_its_sessions() {
         "every acknowledged line once, in order"
     );
 }
+
+/// `shiftdesk ARGS`, which must fail; its stderr.
+fn fails(args: &[&str]) -> String {
+    let out = std::process::Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("shiftdesk runs");
+    assert!(!out.status.success(), "{args:?} succeeded");
+    String::from_utf8(out.stderr).expect("utf8")
+}
+
+/// No PostgreSQL needed: a bad URL, a closed port and a server that never answers each end
+/// the command with an error that names `--store` and the URL, never its password.
+#[test]
+fn a_store_that_cannot_be_used_is_a_clear_error_without_the_password() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    // Accepts, then says nothing (a stopped server).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_port = silent.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_worker_to(BIN, &Store::Dir(dir.path()), "Ana", "en", 1);
+    let sqlite = dir.path().display().to_string();
+    let bad_port = "postgres://ana:s3cret@127.0.0.1:notaport/shiftdesk".to_string();
+    let refused = format!("postgres://ana:s3cret@127.0.0.1:{closed}/shiftdesk");
+    let mute = format!("postgres://ana:s3cret@127.0.0.1:{silent_port}/shiftdesk?connect_timeout=1");
+    for (args, says) in [
+        (
+            vec![
+                "hub",
+                "--listen",
+                "127.0.0.1:0",
+                "--store",
+                &bad_port,
+                "--check",
+            ],
+            "is not a PostgreSQL URL".to_string(),
+        ),
+        (
+            vec!["hub", "--listen", "127.0.0.1:0", "--store", &refused],
+            "cannot connect to PostgreSQL at".to_string(),
+        ),
+        (
+            vec!["hub", "--listen", "127.0.0.1:0", "--store", &mute],
+            "no answer within 1s".to_string(),
+        ),
+        (
+            vec!["export", "conversations", "--store", &refused],
+            "cannot connect".to_string(),
+        ),
+        (
+            vec![
+                "admin",
+                "list-workers",
+                "--store",
+                "mysql://ana:s3cret@db/x",
+            ],
+            "write `sqlite`".to_string(),
+        ),
+        (
+            vec![
+                "admin",
+                "migrate-store",
+                "--data-dir",
+                &sqlite,
+                "--to",
+                &refused,
+            ],
+            "--to: cannot connect to PostgreSQL at".to_string(),
+        ),
+    ] {
+        let stderr = fails(&args);
+        assert!(
+            stderr.contains("--store") || stderr.contains("--to"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains(&says), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("ana:***@") && !stderr.contains("s3cret"),
+            "{args:?}: {stderr}"
+        );
+    }
+    drop(silent);
+}
