@@ -178,6 +178,15 @@ fn parse(hub: &Command, path: &Path, text: &str) -> Result<HubFile, ConfigError>
                     .ok_or_else(|| error(at.clone(), format!("`{name}` takes a plain value")))?,
             ],
         };
+        // `--store` is checked by the hub, not by clap (whose errors would show a password).
+        if name == "store"
+            && let Some(Err(e)) = values
+                .iter()
+                .map(|v| shiftdesk_hub::store::StoreChoice::parse(v))
+                .find(Result::is_err)
+        {
+            return Err(error(at, format!("store: {e}")));
+        }
         let mut flags = Vec::new();
         for value in values {
             let value = if is_path && Path::new(&value).is_relative() {
@@ -245,6 +254,25 @@ mod tests {
 
     fn parse_str(text: &str) -> Result<HubFile, ConfigError> {
         parse(&hub(), Path::new("/etc/shiftdesk/hub.toml"), text)
+    }
+
+    #[test]
+    fn the_store_url_is_checked_where_it_is_written_and_its_password_hidden() {
+        let file =
+            parse_str("store = \"postgres://shiftdesk@db:5432/shiftdesk\"\n").expect("valid");
+        let flags: Vec<_> = file.flags.iter().map(|f| f.to_string_lossy()).collect();
+        assert_eq!(flags, ["--store", "postgres://shiftdesk@db:5432/shiftdesk"]);
+        let err = parse_str("listen = \"127.0.0.1:0\"\nstore = \"postgres://sd:s3cret@db:x/sd\"\n")
+            .expect_err("a bad port");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("/etc/shiftdesk/hub.toml:2: store: "),
+            "{text}"
+        );
+        assert!(
+            text.contains("postgres://sd:***@db:x/sd") && !text.contains("s3cret"),
+            "{text}"
+        );
     }
 
     #[test]

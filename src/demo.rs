@@ -181,6 +181,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
         let hub = server::start(HubConfig {
             listen: "127.0.0.1:0".parse()?,
             data_dir: data_dir.clone(),
+            store: Default::default(),
             dispatch: DispatchConfig {
                 offer_timeout_ms: args.offer_timeout * 1000,
                 language_wait_ms: args.language_wait * 1000,

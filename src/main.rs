@@ -14,7 +14,7 @@ mod kb;
 
 use shiftdesk_hub::dispatch::DispatchConfig;
 use shiftdesk_hub::server::{self, HubConfig};
-use shiftdesk_hub::store::{Accounts, SqliteStore, hash_token, new_token};
+use shiftdesk_hub::store::{EventStore, OpenMode, StoreChoice, hash_token, new_token};
 use shiftdesk_protocol::Lang;
 use shiftdesk_protocol::{Role, WorkerInfo};
 
@@ -43,7 +43,7 @@ enum Cmd {
     Console(shiftdesk_console::ConsoleArgs),
     /// Run the dispatch hub: triage, offers, durable log, drafts.
     #[command(args_override_self = true)]
-    Hub(HubArgs),
+    Hub(Box<HubArgs>),
     /// A customer on the command line: each stdin line is a message; replies are printed as JSON lines.
     Customer(CustomerArgs),
     /// Manage workers and supervisors.
@@ -63,9 +63,8 @@ enum Cmd {
         /// What to export.
         #[arg(value_enum)]
         kind: shiftdesk_hub::export::ExportKind,
-        /// The hub's data directory.
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -84,6 +83,10 @@ struct HubArgs {
     /// Directory for the event log (shiftdesk.db). Defaults to the platform data directory.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// The store: `sqlite` (shiftdesk.db in --data-dir, the default) or
+    /// postgres://USER@HOST:PORT/DB (a password is better given as PGPASSWORD).
+    #[arg(long, value_name = "sqlite|URL")]
+    store: Option<String>,
     /// Seconds a worker has to accept an offer.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     offer_timeout: u64,
@@ -160,9 +163,8 @@ struct CustomerArgs {
 enum AdminCmd {
     /// Add a worker or supervisor and print their login token (shown once; only its hash is kept).
     AddWorker {
-        /// The hub's data directory.
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// Display name.
         #[arg(long)]
         name: String,
@@ -188,18 +190,73 @@ enum AdminCmd {
     },
     /// Give a worker a new token and print it; the old token stops working.
     RotateToken {
-        /// The hub's data directory.
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// The worker's id (see list-workers).
         #[arg(long)]
         id: String,
     },
     /// List workers and supervisors.
     ListWorkers {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Copy a SQLite store (events, commands, workers) into an empty PostgreSQL store. Stop
+    /// the hub first; start it again with --store and the same URL.
+    MigrateStore {
+        /// The SQLite store's data directory.
         #[arg(long)]
         data_dir: PathBuf,
+        /// The PostgreSQL database to copy into: postgres://USER@HOST:PORT/DB (it must exist;
+        /// its shiftdesk tables are created, and must be empty).
+        #[arg(long, value_name = "URL")]
+        to: String,
     },
+}
+
+/// Which store a command reads or writes: `--data-dir DIR` (SQLite) or `--store URL`.
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// The hub's data directory (its SQLite store).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The hub's store, if not SQLite: postgres://USER@HOST:PORT/DB (as the hub's --store).
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
+}
+
+impl StoreArgs {
+    fn open(&self, mode: OpenMode) -> anyhow::Result<Box<dyn EventStore>> {
+        let choice = store_choice(self.store.as_deref(), self.data_dir.as_deref())?;
+        let data_dir = match (&choice, &self.data_dir) {
+            (StoreChoice::Postgres(_), _) => PathBuf::new(),
+            (StoreChoice::Sqlite, Some(dir)) => dir.clone(),
+            (StoreChoice::Sqlite, None) => anyhow::bail!(
+                "which store? give --data-dir DIR (SQLite) or --store postgres://USER@HOST:PORT/DB"
+            ),
+        };
+        Ok(choice.open(&data_dir, mode)?)
+    }
+}
+
+/// `--store` checked against `--data-dir`: a PostgreSQL store has no data directory.
+fn store_choice(
+    store: Option<&str>,
+    data_dir: Option<&std::path::Path>,
+) -> anyhow::Result<StoreChoice> {
+    let Some(text) = store else {
+        return Ok(StoreChoice::Sqlite);
+    };
+    let choice = StoreChoice::parse(text).map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+    if let (StoreChoice::Postgres(target), Some(dir)) = (&choice, data_dir) {
+        anyhow::bail!(
+            "--data-dir {} and --store {} name two stores: --data-dir is the SQLite store's; \
+             leave it out with a PostgreSQL one",
+            dir.display(),
+            target.redacted()
+        );
+    }
+    Ok(choice)
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -256,10 +313,13 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
         Cmd::Demo(args) => crate::demo::main(args),
         Cmd::Console(args) => shiftdesk_console::main(args),
         Cmd::Hub(args) => {
+            let args = *args;
             init_hub_logging(args.log_format);
+            let store = store_choice(args.store.as_deref(), args.data_dir.as_deref())?;
             let config = HubConfig {
                 listen: args.listen,
                 data_dir: args.data_dir.unwrap_or_else(default_data_dir),
+                store,
                 dispatch: DispatchConfig {
                     offer_timeout_ms: args.offer_timeout * 1000,
                     grace_ms: args.grace * 1000,
@@ -307,7 +367,7 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
         )),
         Cmd::Admin { command } => match command {
             AdminCmd::AddWorker {
-                data_dir,
+                store,
                 name,
                 role,
                 langs,
@@ -346,7 +406,7 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
                 if id.is_empty() {
                     anyhow::bail!("cannot make an id from the name `{name}`; pass --id");
                 }
-                let mut store = SqliteStore::open(&data_dir)?;
+                let mut store = store.open(OpenMode::Create)?;
                 let token = new_token();
                 let info = WorkerInfo {
                     id,
@@ -363,15 +423,15 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
                 println!("{token}");
                 Ok(())
             }
-            AdminCmd::RotateToken { data_dir, id } => {
-                let mut store = SqliteStore::open_existing(&data_dir)?;
+            AdminCmd::RotateToken { store, id } => {
+                let mut store = store.open(OpenMode::Existing)?;
                 let token = new_token();
                 store.set_token(&id, &hash_token(&token))?;
                 println!("{token}");
                 Ok(())
             }
-            AdminCmd::ListWorkers { data_dir } => {
-                let store = SqliteStore::open_read_only(&data_dir)?;
+            AdminCmd::ListWorkers { store } => {
+                let store = store.open(OpenMode::ReadOnly)?;
                 for w in store.workers()? {
                     let langs: Vec<&str> = w.info.languages.iter().map(|l| l.code()).collect();
                     println!(
@@ -385,13 +445,15 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
                 }
                 Ok(())
             }
+            AdminCmd::MigrateStore { data_dir, to } => migrate_store(&data_dir, &to),
         },
         Cmd::Bench(args) => shiftdesk_bench::main(args),
         Cmd::Kb { command } => crate::kb::main(command),
-        Cmd::Export { kind, data_dir } => {
+        Cmd::Export { kind, store } => {
+            let store = store.open(OpenMode::ReadOnly)?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            shiftdesk_hub::export::run(kind, &data_dir, &mut out)?;
+            shiftdesk_hub::export::run_store(kind, store.as_ref(), &mut out)?;
             Ok(())
         }
     }
@@ -419,6 +481,10 @@ fn check_hub(config: &HubConfig) -> anyhow::Result<()> {
             unserved.join(", ")
         );
     }
+    if config.store.is_postgres() {
+        // The URL parsed (or the flags would not have); connecting is the hub's start.
+        return Ok(());
+    }
     let dir = &config.data_dir;
     if dir.exists() {
         let probe = dir.join(".shiftdesk-check");
@@ -434,6 +500,35 @@ fn check_hub(config: &HubConfig) -> anyhow::Result<()> {
             parent.display()
         );
     }
+    Ok(())
+}
+
+/// `admin migrate-store`: the SQLite store in `data_dir` copied into the PostgreSQL store at
+/// `to`, with progress on stderr and the counts on stdout.
+fn migrate_store(data_dir: &std::path::Path, to: &str) -> anyhow::Result<()> {
+    let target = match StoreChoice::parse(to) {
+        Ok(StoreChoice::Postgres(target)) => target,
+        Ok(StoreChoice::Sqlite) => {
+            anyhow::bail!("--to: the target is a PostgreSQL URL, postgres://USER@HOST:PORT/DB")
+        }
+        Err(e) => anyhow::bail!("--to: {e}"),
+    };
+    let source = shiftdesk_hub::store::SqliteStore::open_existing(data_dir)?;
+    let mut stderr = std::io::stderr();
+    let copied =
+        shiftdesk_hub::store::postgres::copy_from_sqlite(&source, &target, &mut |table, rows| {
+            let _ = writeln!(stderr, "{table}: {rows} copied");
+        })
+        .map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+    println!(
+        "copied {} events, {} commands, {} client sequences and {} workers from {} to {}",
+        copied.events,
+        copied.commands,
+        copied.sequences,
+        copied.workers,
+        source.path().display(),
+        target.redacted()
+    );
     Ok(())
 }
 
@@ -461,7 +556,7 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "shiftdesk hub listening on {}", hub.url());
     let _ = stdout.flush();
-    tracing::info!(data_dir = %config.data_dir.display(), url = %hub.url(), "hub started");
+    tracing::info!(store = %config.store.describe(&config.data_dir), url = %hub.url(), "hub started");
     let signal = shutdown_signal().await;
     tracing::info!(
         signal,

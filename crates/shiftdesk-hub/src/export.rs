@@ -1,7 +1,7 @@
 //! `shiftdesk export`: conversations and drafts as JSON lines, read from the event log.
 //!
-//! The export opens the SQLite file read-only, so it works while the hub is running (WAL lets
-//! readers and the writer proceed together). It is a pure fold over facts: the same log always
+//! The export opens the store read-only, so it works while the hub is running (SQLite's WAL
+//! lets readers and the writer proceed together; PostgreSQL reads a snapshot). It is a pure fold over facts: the same log always
 //! exports the same lines.
 
 use std::collections::BTreeMap;
@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::dispatch::{Dispatch, DispatchConfig};
 use crate::facts::{DraftEnd, Fact};
-use crate::store::{Accounts, SqliteStore};
+use crate::store::{EventStore, SqliteStore};
 use crate::triage::TriageReason;
 use shiftdesk_protocol::{
     ConversationView, DraftOutcome, Message, Millis, RejectReason, WorkerInfo,
@@ -311,10 +311,18 @@ pub fn shifts(facts: &[Fact]) -> Vec<ShiftLine> {
         .collect()
 }
 
-/// Write the export of the store in `data_dir` to `out`, one JSON object per line.
+/// Write the export of the SQLite store in `data_dir` to `out`, one JSON object per line.
 pub fn run(kind: ExportKind, data_dir: &Path, out: &mut dyn Write) -> anyhow::Result<usize> {
-    let store = SqliteStore::open_read_only(data_dir)?;
-    let facts: Vec<Fact> = store.load_with_seq()?.into_iter().map(|(_, f)| f).collect();
+    run_store(kind, &SqliteStore::open_read_only(data_dir)?, out)
+}
+
+/// Write the export of `store` (either backend) to `out`, one JSON object per line.
+pub fn run_store(
+    kind: ExportKind,
+    store: &dyn EventStore,
+    out: &mut dyn Write,
+) -> anyhow::Result<usize> {
+    let facts: Vec<Fact> = store.load()?;
     let workers: Vec<WorkerInfo> = store.workers()?.into_iter().map(|w| w.info).collect();
     let lines: Vec<String> = match kind {
         ExportKind::Conversations => conversations(&workers, &facts)

@@ -28,6 +28,7 @@ pub mod languages;
 pub mod listeners;
 pub mod metrics;
 pub mod notices;
+pub mod readiness;
 pub mod rules;
 pub mod seen;
 pub mod sequences;

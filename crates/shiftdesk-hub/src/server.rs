@@ -13,7 +13,7 @@
 //! stopped`.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -35,7 +35,8 @@ use crate::dispatch::DispatchConfig;
 use crate::drafting::kb::KnowledgeBase;
 use crate::engine::{Engine, EngineMsg, KnowledgeReloader, now_ms};
 use crate::metrics::{HubMetrics, MetricsToken};
-use crate::store::{SqliteStore, hash_token};
+use crate::readiness::StoreProbe;
+use crate::store::{OpenMode, StoreChoice, hash_token};
 use shiftdesk_protocol::{
     self as protocol, CustomerCommand, CustomerEvent, DecodeError, ErrorCode, WorkerCommand,
     WorkerEvent,
@@ -70,7 +71,10 @@ const WRITE_STALL: std::time::Duration = std::time::Duration::from_secs(20);
 #[derive(Debug, Clone)]
 pub struct HubConfig {
     pub listen: SocketAddr,
+    /// The SQLite store's directory (`--data-dir`); unused with a PostgreSQL store.
     pub data_dir: PathBuf,
+    /// SQLite in `data_dir`, or PostgreSQL (`--store`).
+    pub store: StoreChoice,
     pub dispatch: DispatchConfig,
     /// Certificate chain and key (PEM) to serve wss:// directly; `None` serves ws://.
     pub tls: Option<(PathBuf, PathBuf)>,
@@ -96,7 +100,8 @@ struct AppState {
     /// The hash of the metrics token, if one is needed (compared hashed: in constant time as far
     /// as the token goes).
     metrics_token: Option<Arc<str>>,
-    data_dir: Arc<Path>,
+    /// What `/readyz` asks of the store.
+    store_probe: Arc<StoreProbe>,
     /// How far the hub is in stopping. Every connection task holds one, so the sender sees
     /// when the last has ended.
     phase: watch::Receiver<Phase>,
@@ -184,7 +189,6 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         Some((cert, key)) => Some(crate::tls::server_config(cert, key)?),
         None => None,
     };
-    let store = SqliteStore::open(&config.data_dir)?;
     // The operator's languages first: the knowledge base's articles and the triage rules may
     // be written in them.
     if let Some(dir) = &config.kb {
@@ -217,19 +221,33 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     let triage = Arc::new(crate::triage::TriagePolicy::new(kb, &config.rules));
     let (tx, rx) = Inbox::bounded(INBOX_CAPACITY);
     let (outlet, outlet_task) = Outlet::on(&tokio::runtime::Handle::current());
-    let mut engine = Engine::new_measured(
-        config.dispatch,
-        Box::new(store),
-        triage,
-        drafter,
-        tx.clone(),
-        outlet,
-        metrics.clone(),
-    )?;
-    engine.set_rates(config.rates.clone());
+    // The store is opened and the log replayed on the engine's own thread: a PostgreSQL
+    // store's client blocks, which must not happen on this runtime.
+    let (built, engine_ready) = oneshot::channel::<Result<(), crate::store::StoreError>>();
+    let (store, data_dir, rates) = (
+        config.store.clone(),
+        config.data_dir.clone(),
+        config.rates.clone(),
+    );
+    let (dispatch, inbox, measured) = (config.dispatch, tx.clone(), metrics.clone());
     let engine_thread = std::thread::Builder::new()
         .name("hub-engine".into())
-        .spawn(move || engine.serve(rx))?;
+        .spawn(move || {
+            let opened = store.open(&data_dir, OpenMode::Create).and_then(|log| {
+                Engine::new_measured(dispatch, log, triage, drafter, inbox, outlet, measured)
+            });
+            match opened {
+                Ok(mut engine) => {
+                    engine.set_rates(rates);
+                    let _ = built.send(Ok(()));
+                    engine.serve(rx);
+                }
+                Err(e) => drop(built.send(Err(e))),
+            }
+        })?;
+    engine_ready
+        .await
+        .map_err(|_| anyhow::anyhow!("the engine's thread ended while starting"))??;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -244,7 +262,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
             .metrics_token
             .as_ref()
             .map(|t| hash_token(t.as_str()).into()),
-        data_dir: config.data_dir.as_path().into(),
+        store_probe: Arc::new(StoreProbe::new(&config.store, &config.data_dir)),
         phase: phase_rx,
         chat: Arc::new(crate::chat::ChatGate::new(&config.chat)),
     };
@@ -399,8 +417,8 @@ async fn metrics_text(State(state): State<AppState>, headers: axum::http::Header
         .into_response()
 }
 
-/// Ready to serve: the engine answers, the last write to the event log succeeded, and the data
-/// directory takes a small synced write now. Otherwise 503 and the reason.
+/// Ready to serve: the engine answers, the last write to the event log succeeded, and the store
+/// would take a write now ([`StoreProbe`]). Otherwise 503 and the reason.
 async fn readyz(State(state): State<AppState>) -> Response {
     if ask_engine(&state, |reply| EngineMsg::Health { reply })
         .await
@@ -413,27 +431,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
             "not ready: the last write to the event log failed: {e}\n"
         ));
     }
-    let dir = state.data_dir.clone();
-    match tokio::task::spawn_blocking(move || write_probe(&dir)).await {
-        Ok(Ok(())) => "ready\n".into_response(),
-        Ok(Err(e)) => unavailable(format!("not ready: {e}\n")),
-        Err(_) => unavailable("not ready: the write probe did not finish\n".into()),
+    match state.store_probe.check().await {
+        Ok(()) => "ready\n".into_response(),
+        Err(e) => unavailable(format!("not ready: {e}\n")),
     }
-}
-
-/// Write a few bytes to a file in the data directory, sync them to disk and remove the file:
-/// a full or read-only disk fails here before it fails a customer's message.
-fn write_probe(dir: &Path) -> Result<(), String> {
-    use std::io::Write;
-    let path = dir.join(".readyz-probe");
-    let written = std::fs::File::create(&path).and_then(|mut file| {
-        file.write_all(&now_ms().to_le_bytes())?;
-        file.sync_all()
-    });
-    let removed = std::fs::remove_file(&path);
-    written
-        .and(removed)
-        .map_err(|e| format!("cannot write to the data directory {}: {e}", dir.display()))
 }
 
 async fn worker_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {

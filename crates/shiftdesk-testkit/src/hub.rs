@@ -1,6 +1,7 @@
 //! The real hub for tests: in-process on 127.0.0.1:0 ([`hub`]), or the `shiftdesk hub`
 //! binary as a child process ([`HubProcess`]); and workers in its store.
 
+use std::ffi::OsStr;
 use std::path::Path;
 
 use serde_json::Value;
@@ -15,6 +16,7 @@ pub fn hub_config(dir: &Path) -> HubConfig {
     HubConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
         data_dir: dir.to_path_buf(),
+        store: Default::default(),
         dispatch: DispatchConfig::default(),
         tls: None,
         drafter: Default::default(),
@@ -94,15 +96,43 @@ impl HubProcess {
 
     /// [`HubProcess::start`] listening on `listen` (to bring a hub back on the address it had).
     pub fn start_on(bin: &str, dir: &Path, listen: &str, extra: &[&str]) -> HubProcess {
+        HubProcess::launch(
+            bin,
+            dir,
+            listen,
+            &["--data-dir".as_ref(), dir.as_os_str()],
+            extra,
+        )
+    }
+
+    /// Start the binary as a hub on another store (`--store URL`); stderr goes to
+    /// `log_dir/hub.log`.
+    pub fn start_with_store(bin: &str, log_dir: &Path, store: &str, extra: &[&str]) -> HubProcess {
+        HubProcess::launch(
+            bin,
+            log_dir,
+            "127.0.0.1:0",
+            &["--store".as_ref(), store.as_ref()],
+            extra,
+        )
+    }
+
+    fn launch(
+        bin: &str,
+        log_dir: &Path,
+        listen: &str,
+        store: &[&OsStr],
+        extra: &[&str],
+    ) -> HubProcess {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(dir.join("hub.log"))
+            .open(log_dir.join("hub.log"))
             .expect("hub log");
         let mut command = std::process::Command::new(bin);
         command
-            .args(["hub", "--listen", listen, "--data-dir"])
-            .arg(dir)
+            .args(["hub", "--listen", listen])
+            .args(store)
             .args(extra)
             .env("RUST_LOG", "warn")
             .stderr(log);
@@ -130,10 +160,38 @@ impl Drop for HubProcess {
 
 /// `shiftdesk admin add-worker` with the given languages and capacity; returns the token.
 pub fn add_worker_cli(bin: &str, dir: &Path, name: &str, langs: &str, capacity: u32) -> String {
+    add_worker_to(bin, &Store::Dir(dir), name, langs, capacity)
+}
+
+/// `shiftdesk export KIND` as parsed JSON lines.
+pub fn export(bin: &str, dir: &Path, kind: &str) -> Vec<Value> {
+    export_from(bin, &Store::Dir(dir), kind)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+/// The store a `shiftdesk` command names: `--data-dir DIR` or `--store URL`.
+pub enum Store<'a> {
+    Dir(&'a Path),
+    Url(&'a str),
+}
+
+impl Store<'_> {
+    fn args(&self) -> [&OsStr; 2] {
+        match self {
+            Store::Dir(dir) => ["--data-dir".as_ref(), dir.as_os_str()],
+            Store::Url(url) => ["--store".as_ref(), url.as_ref()],
+        }
+    }
+}
+
+/// [`add_worker_cli`] on either store.
+pub fn add_worker_to(bin: &str, store: &Store, name: &str, langs: &str, capacity: u32) -> String {
     let capacity = capacity.to_string();
     let token = run(
         bin,
-        dir,
+        store,
         &["admin", "add-worker"],
         &["--name", name, "--langs", langs, "--capacity", &capacity],
     )
@@ -143,20 +201,16 @@ pub fn add_worker_cli(bin: &str, dir: &Path, name: &str, langs: &str, capacity: 
     token
 }
 
-/// `shiftdesk export KIND` as parsed JSON lines.
-pub fn export(bin: &str, dir: &Path, kind: &str) -> Vec<Value> {
-    run(bin, dir, &["export", kind], &[])
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect()
+/// `shiftdesk export KIND` from either store, exactly as printed.
+pub fn export_from(bin: &str, store: &Store, kind: &str) -> String {
+    run(bin, store, &["export", kind], &[])
 }
 
-/// `shiftdesk COMMAND --data-dir DIR ARGS`, which must succeed; its stdout.
-fn run(bin: &str, dir: &Path, command: &[&str], args: &[&str]) -> String {
+/// `shiftdesk COMMAND --data-dir DIR ARGS` (or `--store URL`), which must succeed; its stdout.
+pub fn run(bin: &str, store: &Store, command: &[&str], args: &[&str]) -> String {
     let out = std::process::Command::new(bin)
         .args(command)
-        .arg("--data-dir")
-        .arg(dir)
+        .args(store.args())
         .args(args)
         .output()
         .expect("shiftdesk runs");

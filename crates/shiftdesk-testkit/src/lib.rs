@@ -6,7 +6,9 @@
 //!   ([`hub::HubProcess`]), and workers in its store;
 //! - [`client`]: a JSON websocket client for tests that speak the protocol by hand;
 //! - [`pty`]: a program (the real console) in a pseudo-terminal, its screen read through a
-//!   terminal emulator, and the keys of the default keymap.
+//!   terminal emulator, and the keys of the default keymap;
+//! - [`postgres`]: a database of its own for each test on the machine's PostgreSQL
+//!   ([`postgres::TestDb`]), or a skip when there is none.
 //!
 //! Helpers here may panic: a failed step fails the test that called it, with a message.
 
@@ -16,6 +18,7 @@
 pub mod client;
 pub mod fake_hub;
 pub mod hub;
+pub mod postgres;
 pub mod pty;
 
 pub use client::{Client, FRAME_TIMEOUT, customer, worker};

@@ -4,15 +4,19 @@
 //! transaction per batch together with what identifies the batch's commands (so a retried
 //! command is recognised after a restart too): each client's command sequence
 //! ([`ClientSequence`], one row per client run, rewritten in place) or, for clients that send
-//! only ids, the ids themselves. SQLite in WAL mode is the default; PostgreSQL can implement the same
-//! traits for a scaled-out deployment.
+//! only ids, the ids themselves. SQLite in WAL mode is the default; PostgreSQL implements the
+//! same traits ([`postgres`]); `--store` chooses ([`StoreChoice`]).
 
+pub mod choice;
+pub mod postgres;
 pub mod sqlite;
 
 use crate::facts::Fact;
 pub use crate::sequences::{AppliedWindow, ClientSequence, RefusedCommand};
 use shiftdesk_protocol::{Millis, WorkerInfo};
 
+pub use choice::{OpenMode, PostgresTarget, StoreChoice};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Why the store could not do something. Not tied to one database: a backend turns its own
@@ -109,7 +113,7 @@ pub trait Accounts: Send {
     fn workers(&self) -> Result<Vec<StoredWorker>, StoreError>;
 }
 
-/// Everything the hub keeps: one backend (SQLite today) implements all three.
+/// Everything the hub keeps: one backend (SQLite or PostgreSQL) implements all three.
 pub trait EventStore: EventLog + CommandLedger + Accounts {
     /// Another handle on the same log, for a thread that appends while this one reads (the
     /// hub's committer).

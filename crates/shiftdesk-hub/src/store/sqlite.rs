@@ -237,6 +237,11 @@ impl SqliteStore {
         &self.path
     }
 
+    /// The connection, for copying the store elsewhere (`admin migrate-store`).
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Facts with their log sequence and time, oldest first.
     pub fn load_with_seq(&self) -> Result<Vec<(i64, Fact)>, StoreError> {
         let mut stmt = self
