@@ -297,6 +297,17 @@ async fn copy_workers(sqlite: &rusqlite::Connection, tx: &Transaction<'_>) -> Re
     Ok(())
 }
 
+/// A chunk of `client_sequences` rows, as the arrays the insert unnests.
+#[derive(Default)]
+struct Sequences {
+    principals: Vec<Vec<u8>>,
+    producers: Vec<Vec<u8>>,
+    lasts: Vec<i64>,
+    windows: Vec<Vec<u8>>,
+    refusals: Vec<String>,
+    ats: Vec<i64>,
+}
+
 async fn copy_sequences(
     sqlite: &rusqlite::Connection,
     tx: &Transaction<'_>,
@@ -314,33 +325,29 @@ async fn copy_sequences(
         )
         .map_err(sqlite_failure)?;
     let mut rows = statement.query([]).map_err(sqlite_failure)?;
-    let mut chunk: (
-        Vec<Vec<u8>>,
-        Vec<Vec<u8>>,
-        Vec<i64>,
-        Vec<Vec<u8>>,
-        Vec<String>,
-        Vec<i64>,
-    ) = Default::default();
+    let mut chunk = Sequences::default();
     loop {
         let row = rows.next().map_err(sqlite_failure)?;
         if let Some(row) = row {
-            let get = |e| sqlite_failure(e);
-            chunk
-                .0
-                .push(row.get::<_, String>(0).map_err(get)?.into_bytes());
-            chunk
-                .1
-                .push(row.get::<_, String>(1).map_err(get)?.into_bytes());
-            chunk.2.push(row.get(2).map_err(get)?);
-            chunk.3.push(row.get(3).map_err(get)?);
-            chunk.4.push(row.get(4).map_err(get)?);
-            chunk.5.push(row.get(5).map_err(get)?);
+            let text = |i| row.get::<_, String>(i).map(String::into_bytes);
+            chunk.principals.push(text(0).map_err(sqlite_failure)?);
+            chunk.producers.push(text(1).map_err(sqlite_failure)?);
+            chunk.lasts.push(row.get(2).map_err(sqlite_failure)?);
+            chunk.windows.push(row.get(3).map_err(sqlite_failure)?);
+            chunk.refusals.push(row.get(4).map_err(sqlite_failure)?);
+            chunk.ats.push(row.get(5).map_err(sqlite_failure)?);
         }
-        if chunk.0.len() >= CHUNK || (row.is_none() && !chunk.0.is_empty()) {
+        if chunk.principals.len() >= CHUNK || (row.is_none() && !chunk.principals.is_empty()) {
             timed(tx.execute(
                 &insert,
-                &[&chunk.0, &chunk.1, &chunk.2, &chunk.3, &chunk.4, &chunk.5],
+                &[
+                    &chunk.principals,
+                    &chunk.producers,
+                    &chunk.lasts,
+                    &chunk.windows,
+                    &chunk.refusals,
+                    &chunk.ats,
+                ],
             ))
             .await?;
             chunk = Default::default();
