@@ -87,6 +87,11 @@ struct HubArgs {
     /// postgres://USER@HOST:PORT/DB (a password is better given as PGPASSWORD).
     #[arg(long, value_name = "sqlite|URL")]
     store: Option<String>,
+    /// With a PostgreSQL --store that another hub writes to: wait, then take over when that
+    /// hub stops or has not renewed its lease for 5 s (without it, such a hub is refused).
+    /// README, "Running several hubs".
+    #[arg(long)]
+    standby: bool,
     /// Seconds a worker has to accept an offer.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     offer_timeout: u64,
@@ -136,7 +141,7 @@ const STOP_DEADLINE: Duration = Duration::from_secs(10);
 
 #[derive(clap::Args)]
 struct CustomerArgs {
-    /// The hub, e.g. ws://127.0.0.1:7878.
+    /// The hub, e.g. ws://127.0.0.1:7878, or several separated by commas (tried in turn).
     #[arg(long)]
     hub: String,
     /// The customer's name, shown to the worker.
@@ -315,7 +320,16 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
         Cmd::Hub(args) => {
             let args = *args;
             init_hub_logging(args.log_format);
-            let store = store_choice(args.store.as_deref(), args.data_dir.as_deref())?;
+            let store = match (
+                store_choice(args.store.as_deref(), args.data_dir.as_deref())?,
+                args.standby,
+            ) {
+                (StoreChoice::Postgres(target), true) => StoreChoice::Postgres(target.standby()),
+                (StoreChoice::Sqlite, true) => anyhow::bail!(
+                    "--standby needs --store postgres://…: a SQLite store belongs to one hub"
+                ),
+                (store, false) => store,
+            };
             let config = HubConfig {
                 listen: args.listen,
                 data_dir: args.data_dir.unwrap_or_else(default_data_dir),

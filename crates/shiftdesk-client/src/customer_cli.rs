@@ -34,7 +34,7 @@ const RECONNECT_FOR: Duration = Duration::from_secs(60);
 /// Run until stdin closes and replies have arrived (or `wait` passes), or the conversation ends.
 pub async fn run(options: CustomerOptions) -> anyhow::Result<()> {
     // A bad URL is the user's mistake: say so before anything else.
-    crate::endpoint_url(&options.hub, "/ws/customer")?;
+    crate::session::hub_urls(&options.hub, "/ws/customer")?;
     let mut courier = Courier::new(customer::spawn(CustomerConfig {
         name: options.name.clone(),
         lang: options.lang,

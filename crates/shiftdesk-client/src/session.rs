@@ -219,10 +219,26 @@ impl<F> Session<F> {
 /// Where and how to connect.
 #[derive(Clone, Default)]
 pub struct Endpoint {
-    /// The hub as the user wrote it (`ws://host:port`, `wss://host`, `host:port`).
+    /// The hub as the user wrote it (`ws://host:port`, `wss://host`, `host:port`), or several
+    /// separated by commas, tried in turn.
     pub hub: String,
     /// TLS settings for wss:// (`None`: the system roots).
     pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// The websocket URLs of the hubs in `hub`: one, or several separated by commas (hubs that
+/// share a store: one serves, the others stand by), tried in turn.
+pub fn hub_urls(hub: &str, endpoint: &str) -> anyhow::Result<Vec<String>> {
+    let urls: Vec<String> = hub
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(|h| crate::endpoint_url(h, endpoint))
+        .collect::<anyhow::Result<_>>()?;
+    if urls.is_empty() {
+        anyhow::bail!("no hub given: write ws://HOST:PORT (or several, separated by commas)");
+    }
+    Ok(urls)
 }
 
 /// Start a session task for `dialect` at `endpoint`.
@@ -285,8 +301,8 @@ impl<D: Dialect> Shell<D> {
     }
 
     async fn run(mut self) {
-        let url = match crate::endpoint_url(&self.endpoint.hub, D::ENDPOINT) {
-            Ok(url) => url,
+        let urls = match hub_urls(&self.endpoint.hub, D::ENDPOINT) {
+            Ok(urls) => urls,
             Err(e) => {
                 self.emit(SessionEvent::Conn(ConnState::Offline {
                     reason: format!("{e:#}"),
@@ -294,11 +310,21 @@ impl<D: Dialect> Shell<D> {
                 return;
             }
         };
+        // Several hubs are tried in turn: after a failed try or a lost connection, the next.
+        let mut which = 0;
         loop {
+            let url = urls[which % urls.len()].clone();
             self.emit(SessionEvent::Conn(ConnState::Connecting {
                 attempt: self.failures + 1,
             }));
-            match self.connection(&url).await {
+            let ended = self.connection(&url).await;
+            if matches!(
+                ended,
+                Ended::RetryNow(_) | Ended::Retry(_) | Ended::HubStopped
+            ) {
+                which += 1;
+            }
+            match ended {
                 Ended::Stopped => return,
                 Ended::RetryNow(reason) => {
                     tracing::info!(%reason, "reconnecting now");
@@ -621,6 +647,16 @@ pub fn decode<E: DeserializeOwned>(text: &str) -> Option<(u64, Option<E>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_hubs_are_tried_in_the_order_given() {
+        assert_eq!(
+            hub_urls("ws://a:7878, b:7879,", "/ws/worker").unwrap(),
+            ["ws://a:7878/ws/worker", "ws://b:7879/ws/worker"]
+        );
+        let e = hub_urls(" , ", "/ws/worker").unwrap_err().to_string();
+        assert!(e.contains("no hub given"), "{e}");
+    }
     use shiftdesk_protocol::WorkerEvent;
 
     #[test]

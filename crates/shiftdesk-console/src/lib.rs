@@ -40,7 +40,8 @@ pub use shiftdesk_client::{now_ms, random_prefix};
 /// `shiftdesk console`: log in to a hub and work a shift.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ConsoleArgs {
-    /// Hub URL (ws:// or wss://); remembered in the config dir after a successful login.
+    /// Hub URL (ws:// or wss://), or several separated by commas (hubs sharing a store: tried
+    /// in turn); remembered in the config dir after a successful login.
     #[arg(long)]
     pub hub: Option<String>,
     /// Login token; remembered in the config dir in a file readable by the user only (0600).

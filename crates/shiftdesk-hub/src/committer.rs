@@ -29,6 +29,9 @@ use crate::metrics::{FactObserver, HubMetrics};
 use crate::store::{ClientSequence, CommandRecord, EventLog, StoreError};
 use shiftdesk_protocol::Millis;
 
+/// The hub's exit status when another hub has taken its store over (EX_TEMPFAIL).
+pub const FENCED_EXIT: i32 = 75;
+
 /// Most batches in one transaction: bounds how long the frames of the first wait.
 const MAX_COALESCED: usize = 16;
 /// Most frames one transaction lets out (unless a single batch has more), so that they fit in a
@@ -240,6 +243,16 @@ fn commit_all(
                 }
                 outlet.deliver(held);
                 durable.store(last, Ordering::Release);
+            }
+            Err(StoreError::Fenced(why)) => {
+                // Another hub has the store (see `store::postgres::lease`): this one must not
+                // write again, and cannot serve without writing. Its clients reconnect to the
+                // hub that took over; nothing of this batch was stored or sent.
+                tracing::error!(%why, "this hub was replaced as the store's writer: stopping");
+                for batch in group.drain(..) {
+                    ask_to_resume(&batch.held);
+                }
+                std::process::exit(FENCED_EXIT);
             }
             Err(e) => {
                 let generation = group[0].generation;

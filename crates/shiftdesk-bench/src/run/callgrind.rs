@@ -132,12 +132,13 @@ fn load(
 fn read_total(path: &Path) -> anyhow::Result<u64> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("callgrind wrote no {}", path.display()))?;
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix("totals:")
-                .or_else(|| l.strip_prefix("summary:"))
-        })
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+    let line = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+    };
+    line("totals:")
+        .or_else(|| line("summary:"))
         .with_context(|| format!("no `totals:` line in {}", path.display()))
 }
 

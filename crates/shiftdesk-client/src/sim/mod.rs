@@ -97,7 +97,7 @@ type CustomerCourier = Courier<CustomerFrame, CustomerEvent>;
 /// Play one scenario against the hub at `hub` until it ends. The customer rides out dropped
 /// connections like any client of this crate: it resumes and sends what was not acknowledged.
 pub async fn run_customer(hub: &str, scenario: &Scenario, pace: Pace) -> anyhow::Result<Outcome> {
-    crate::endpoint_url(hub, "/ws/customer")?;
+    crate::session::hub_urls(hub, "/ws/customer")?;
     let mut courier = Courier::new(customer::spawn(CustomerConfig {
         name: Some(scenario.name.clone()),
         lang: Some(scenario.lang),

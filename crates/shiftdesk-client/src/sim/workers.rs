@@ -105,7 +105,7 @@ pub async fn run_worker(
     habits: Habits,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    crate::endpoint_url(hub, "/ws/worker")?;
+    crate::session::hub_urls(hub, "/ws/worker")?;
     // The session logs in (and back in after a drop); the courier sends what is queued then.
     let mut courier = Courier::new(worker::spawn(WorkerConfig::new(hub, token)));
     courier.send(WorkerCommand::SetStatus {

@@ -228,6 +228,9 @@ impl Engine {
         metrics: Arc<crate::metrics::HubMetrics>,
     ) -> Result<Engine, StoreError> {
         let knowledge = KnowledgeSummary::of(triage.knowledge_base(), 0);
+        // The writer first: on a shared store it waits until this hub may write, and only
+        // then is the log read, so that nothing another hub wrote before is missed.
+        let appender = store.appender()?;
         let (dispatch, replayed) = replay(config, triage, store.as_ref())?;
         let seen = SeenCommands::load(store.as_ref())?;
         // A failure is never dropped (its own unbounded channel: one per failed commit); the
@@ -238,10 +241,10 @@ impl Engine {
             let _ = failed.send(generation);
             wake.try_send(EngineMsg::Wake);
         });
-        let committer = Committer::start_measured(store.appender()?, on_failure, outlet, metrics)
-            .map_err(|e| {
-            StoreError::Invalid(format!("cannot start the thread that writes the log: {e}"))
-        })?;
+        let committer =
+            Committer::start_measured(appender, on_failure, outlet, metrics).map_err(|e| {
+                StoreError::Invalid(format!("cannot start the thread that writes the log: {e}"))
+            })?;
         let epoch = format!("{:x}", rand::random::<u64>());
         let mut engine = Engine {
             dispatch,

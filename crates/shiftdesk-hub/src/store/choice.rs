@@ -97,6 +97,8 @@ impl StoreChoice {
 pub struct PostgresTarget {
     config: Arc<tokio_postgres::Config>,
     redacted: String,
+    /// A hub's writer waits for the store instead of being refused (`hub --standby`).
+    standby: bool,
 }
 
 impl std::fmt::Debug for PostgresTarget {
@@ -150,7 +152,21 @@ impl PostgresTarget {
         Ok(PostgresTarget {
             config: Arc::new(config),
             redacted,
+            standby: false,
         })
+    }
+
+    /// The same store, for a hub that waits while another writes to it and takes over when
+    /// that one stops or its lease runs out (`hub --standby`).
+    pub fn standby(self) -> PostgresTarget {
+        PostgresTarget {
+            standby: true,
+            ..self
+        }
+    }
+
+    pub fn is_standby(&self) -> bool {
+        self.standby
     }
 
     /// The URL with its password replaced by `***`: what messages and logs show.
@@ -186,7 +202,11 @@ impl PostgresTarget {
             }
             _ => format!("{} (database {name})", self.redacted),
         };
-        PostgresTarget { config, redacted }
+        PostgresTarget {
+            config,
+            redacted,
+            standby: self.standby,
+        }
     }
 }
 

@@ -29,6 +29,9 @@ pub enum StoreError {
     Corrupt { seq: i64, message: String },
     #[error("{0}")]
     Invalid(String),
+    /// Another hub has taken the store over: this one must not write again.
+    #[error("fenced: {0}")]
+    Fenced(String),
 }
 
 /// A worker's login, as stored. The token itself is never stored, only its SHA-256.

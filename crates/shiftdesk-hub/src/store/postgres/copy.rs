@@ -15,7 +15,7 @@ use tokio_postgres::Transaction;
 use super::super::choice::{OpenMode, PostgresTarget};
 use super::super::{SqliteStore, StoreError};
 use super::PostgresStore;
-use super::link::{Failure, Link, Purpose, timed};
+use super::link::{Failure, Link, timed};
 use crate::facts::Fact;
 
 /// Rows sent in one statement.
@@ -44,7 +44,7 @@ pub fn copy_from_sqlite(
 ) -> Result<Copied, StoreError> {
     let url = target.redacted();
     drop(PostgresStore::open(target, OpenMode::Create)?);
-    let mut link = Link::connect(target, Purpose::Writer).map_err(|f| f.into_store(url))?;
+    let (mut link, _) = Link::connect_writer(target, None, false).map_err(|f| f.into_store(url))?;
     let sqlite = source.connection();
     // One read transaction: the copy is of one moment of the SQLite store.
     sqlite.execute_batch("BEGIN")?;

@@ -23,6 +23,18 @@ pub(super) const WRITER_LOCK: i64 = 0x5344_5752_4954_4552; // "SDWRITER"
 /// PostgreSQL reads the closed socket, well within this.
 const WRITER_LOCK_WAIT: Duration = Duration::from_secs(10);
 
+/// How long the writing hub's lease lasts unrenewed. Past it, a standby hub (`--standby`) ends
+/// the writer's PostgreSQL session, which frees the writer lock, and takes the store over.
+pub const LEASE: Duration = Duration::from_secs(5);
+
+/// How often the writing hub renews its lease.
+pub const RENEW_EVERY: Duration = Duration::from_secs(1);
+
+/// The session holding the writer lock, if any.
+const LOCK_HOLDER: &str = "SELECT l.pid FROM pg_locks l
+     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+       AND ((l.classid::bigint << 32) | l.objid::bigint) = $1";
+
 /// What a connection is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Purpose {
@@ -171,10 +183,23 @@ impl Link {
             setup.push_str("; SET default_transaction_read_only = on");
         }
         link.block(link.client.batch_execute(&setup))?;
-        if purpose == Purpose::Writer {
-            link.take_writer_lock(url, wait.max(WRITER_LOCK_WAIT))?;
-        }
         Ok(link)
+    }
+
+    /// A connection that holds the writer lock, and the lease's epoch it writes in. A writer
+    /// that had the store before (`expected`: its epoch) gets it back only if no other hub has
+    /// written since ([`StoreError::Fenced`] otherwise); a new one raises the epoch. A
+    /// `standby` writer waits as long as it takes, ending the holder's session once its
+    /// lease has run out.
+    pub(super) fn connect_writer(
+        target: &PostgresTarget,
+        expected: Option<i64>,
+        standby: bool,
+    ) -> Result<(Link, i64), Failure> {
+        let link = Link::connect(target, Purpose::Writer)?;
+        let wait = target.connect_timeout().max(WRITER_LOCK_WAIT);
+        let epoch = link.take_writer_lock(target.redacted(), wait, expected, standby)?;
+        Ok((link, epoch))
     }
 
     /// Block on one request.
@@ -195,15 +220,62 @@ impl Link {
         Ok(statement)
     }
 
-    fn take_writer_lock(&self, url: &str, wait: Duration) -> Result<(), Failure> {
+    fn take_writer_lock(
+        &self,
+        url: &str,
+        wait: Duration,
+        expected: Option<i64>,
+        standby: bool,
+    ) -> Result<i64, Failure> {
+        let fenced = |epoch: i64, mine: i64| {
+            Failure::Failed(StoreError::Fenced(format!(
+                "another hub took {url} over (its epoch is {epoch}, this hub's was {mine}): \
+                 this hub stops writing"
+            )))
+        };
         let deadline = Instant::now() + wait;
+        let mut told = false;
         loop {
+            let epoch: i64 = self
+                .block(self.client.query_one("SELECT epoch FROM hub_lease", &[]))?
+                .get(0);
+            if let Some(mine) = expected
+                && epoch != mine
+            {
+                return Err(fenced(epoch, mine));
+            }
             let row = self.block(
                 self.client
                     .query_one("SELECT pg_try_advisory_lock($1)", &[&WRITER_LOCK]),
             )?;
             if row.get::<_, bool>(0) {
-                return Ok(());
+                // The lock is ours: nobody else changes the lease now.
+                let epoch: i64 = self
+                    .block(self.client.query_one("SELECT epoch FROM hub_lease", &[]))?
+                    .get(0);
+                let epoch = match expected {
+                    Some(mine) if epoch != mine => return Err(fenced(epoch, mine)),
+                    Some(mine) => mine,
+                    None => epoch + 1,
+                };
+                self.block(self.client.execute(
+                    "UPDATE hub_lease
+                     SET holder = pg_backend_pid(), epoch = $1, renewed_at = clock_timestamp()",
+                    &[&epoch],
+                ))?;
+                return Ok(epoch);
+            }
+            if standby {
+                if !told {
+                    tracing::info!(
+                        url,
+                        "standby: another hub writes to the store; taking over when it stops"
+                    );
+                    told = true;
+                }
+                self.end_expired_holder(url)?;
+                std::thread::sleep(Duration::from_millis(200));
+                continue;
             }
             if Instant::now() >= deadline {
                 break;
@@ -229,7 +301,38 @@ impl Link {
             None => String::new(),
         };
         Err(Failure::Failed(StoreError::Invalid(format!(
-            "another shiftdesk is writing to {url}{who}: one hub per store for now"
+            "another shiftdesk hub is writing to {url}{who}; start this one with --standby to \
+         wait and take over when that one stops"
         ))))
+    }
+
+    /// If the writer's lease has run out (it stopped renewing: killed, paused, cut off), end
+    /// its session: that frees the writer lock and aborts whatever it was writing.
+    fn end_expired_holder(&self, url: &str) -> Result<(), Failure> {
+        let lease = LEASE.as_secs_f64();
+        let expired: bool = self
+            .block(self.client.query_one(
+                "SELECT clock_timestamp() - renewed_at > make_interval(secs => $1) FROM hub_lease",
+                &[&lease],
+            ))?
+            .get(0);
+        if !expired {
+            return Ok(());
+        }
+        let holder = self.block(self.client.query_opt(LOCK_HOLDER, &[&WRITER_LOCK]))?;
+        if let Some(row) = holder {
+            let pid: i32 = row.get(0);
+            tracing::warn!(
+                url,
+                session = pid,
+                "the writing hub has not renewed its lease for {lease} s: ending its session \
+                 and taking the store over"
+            );
+            self.block(
+                self.client
+                    .execute("SELECT pg_terminate_backend($1)", &[&pid]),
+            )?;
+        }
+        Ok(())
     }
 }

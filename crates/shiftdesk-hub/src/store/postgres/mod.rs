@@ -35,13 +35,18 @@
 //! sequencer of issue 22, not two writers).
 
 mod copy;
+mod lease;
 mod link;
+
+use lease::Heartbeat;
 pub(super) mod schema;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use futures_util::StreamExt;
 use tokio_postgres::error::SqlState;
@@ -95,6 +100,9 @@ pub struct PostgresStore {
     purpose: Purpose,
     /// The connection, made again when it broke. (The traits read through `&self`.)
     link: RefCell<Option<Link>>,
+    /// A writer's lease epoch, and what renews it ([`lease`]).
+    epoch: Arc<AtomicI64>,
+    _heartbeat: Option<Heartbeat>,
 }
 
 impl PostgresStore {
@@ -148,18 +156,29 @@ impl PostgresStore {
             target: target.clone(),
             purpose,
             link: RefCell::new(Some(link)),
+            epoch: Arc::new(AtomicI64::new(0)),
+            _heartbeat: None,
         })
     }
 
     /// A connection that appends: it holds the writer lock while it lives, so a second hub on
-    /// the same store is refused.
+    /// the same store is refused, or, with [`PostgresTarget::standby`], waits to take over
+    /// ([`lease`]).
     pub fn open_writer(target: &PostgresTarget) -> Result<PostgresStore, StoreError> {
-        let link =
-            Link::connect(target, Purpose::Writer).map_err(|f| f.into_store(target.redacted()))?;
+        let (link, epoch) = Link::connect_writer(target, None, target.is_standby())
+            .map_err(|f| f.into_store(target.redacted()))?;
+        tracing::info!(
+            url = target.redacted(),
+            epoch,
+            "this hub writes to the store"
+        );
+        let epoch = Arc::new(AtomicI64::new(epoch));
         Ok(PostgresStore {
             target: target.clone(),
             purpose: Purpose::Writer,
             link: RefCell::new(Some(link)),
+            _heartbeat: Some(Heartbeat::start(target, epoch.clone())),
+            epoch,
         })
     }
 
@@ -177,7 +196,14 @@ impl PostgresStore {
         let mut slot = self.link.borrow_mut();
         if slot.as_ref().is_none_or(|link| link.client.is_closed()) {
             *slot = None;
-            *slot = Some(Link::connect(&self.target, self.purpose)?);
+            *slot = Some(match self.purpose {
+                // Back only if no other hub has written since (see `lease`).
+                Purpose::Writer => {
+                    let mine = self.epoch.load(Ordering::Acquire);
+                    Link::connect_writer(&self.target, Some(mine), false)?.0
+                }
+                purpose => Link::connect(&self.target, purpose)?,
+            });
         }
         let Some(link) = slot.as_mut() else {
             return Err(Failure::Connect("no connection".into()));

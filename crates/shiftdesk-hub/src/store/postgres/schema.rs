@@ -85,6 +85,23 @@ CREATE TABLE client_sequences (
 );
 ",
     },
+    Migration {
+        version: 3,
+        name: "hub lease",
+        sql: "
+-- The hub that writes: the PostgreSQL session holding the writer lock (`holder`), renewed by
+-- that hub every second. `epoch` is raised by each hub that takes the store over, and a writer
+-- that reconnects goes on only if it is still the epoch it had: a hub paused past its lease
+-- and replaced never writes again (it is fenced).
+CREATE TABLE hub_lease (
+    only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+    holder INTEGER,
+    epoch BIGINT NOT NULL,
+    renewed_at TIMESTAMPTZ NOT NULL
+);
+INSERT INTO hub_lease (holder, epoch, renewed_at) VALUES (NULL, 0, clock_timestamp());
+",
+    },
 ];
 
 /// The version this binary writes: the last migration's.

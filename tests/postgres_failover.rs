@@ -1,0 +1,226 @@
+//! Two hubs on one PostgreSQL store: one writes, the other (`--standby`) waits. The machine's
+//! real PostgreSQL, a database of its own per test (`shiftdesk_testkit::postgres::TestDb`):
+//!
+//! - the writing hub killed with SIGKILL: the standby takes the store over, customers and
+//!   workers resume on it, and every acknowledged line is there once;
+//! - the writing hub paused with SIGSTOP past its lease: the standby ends its session and
+//!   takes over; resumed, the old hub cannot write (it is fenced) and stops with status 75,
+//!   and nothing it was asked after the takeover is in the log.
+//!
+//! Without a PostgreSQL server each test says it skipped (a failure with
+//! SHIFTDESK_REQUIRE_POSTGRES=1, as in CI).
+#![cfg(unix)]
+
+mod common;
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use shiftdesk_testkit::hub::{Store, add_worker_to, export_from};
+use shiftdesk_testkit::postgres::TestDb;
+use shiftdesk_testkit::{Client, HubProcess, customer, worker};
+
+use common::BIN;
+
+/// A hub started with `--standby`: it prints where it listens only once it has the store.
+struct Standby {
+    child: Child,
+    url: mpsc::Receiver<String>,
+}
+
+impl Standby {
+    fn start(db: &TestDb, logs: &std::path::Path) -> Standby {
+        let log = std::fs::File::create(logs.join("standby.log")).expect("log");
+        let mut child = Command::new(BIN)
+            .args([
+                "hub",
+                "--listen",
+                "127.0.0.1:0",
+                "--store",
+                &db.url,
+                "--standby",
+            ])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("the standby hub starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, url) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            if std::io::BufReader::new(stdout).read_line(&mut line).is_ok()
+                && let Some(url) = line.trim().rsplit(' ').next()
+            {
+                let _ = tx.send(url.to_string());
+            }
+        });
+        Standby { child, url }
+    }
+
+    /// Its URL, once it has taken over (within `limit`).
+    fn taken_over(&self, limit: Duration, logs: &std::path::Path) -> String {
+        self.url.recv_timeout(limit).unwrap_or_else(|_| {
+            let log = std::fs::read_to_string(logs.join("standby.log")).unwrap_or_default();
+            panic!("the standby did not take over within {limit:?}; its log:\n{log}")
+        })
+    }
+}
+
+impl Drop for Standby {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn signal(pid: u32, signal: rustix::process::Signal) {
+    let pid = rustix::process::Pid::from_raw(pid as i32).expect("a pid");
+    rustix::process::kill_process(pid, signal).expect("signal sent");
+}
+
+/// A worker, available; a customer who asks for a person; the worker takes the offer.
+async fn a_conversation(url: &str, token: &str) -> (Client, Client, String, Value) {
+    let (mut w, _) = worker(url, token).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let (mut c, conv) = customer(url, "Carla", "en").await;
+    let started = c.seen_or_until("started", |v| v["type"] == "started").await;
+    c.ok(json!({"type": "message", "text": "I want to talk to a person"}))
+        .await;
+    w.until_type("offer").await;
+    w.ok(json!({"type": "accept_offer", "conversation": conv}))
+        .await;
+    (w, c, conv, started)
+}
+
+/// A customer who resumes `conv` on `url`.
+async fn resume(url: &str, conv: &str, started: &Value) -> Client {
+    let mut c = Client::connect(url, "/ws/customer").await;
+    c.send(json!({"type": "start", "protocol": 1, "resume": {
+        "conversation": conv, "key": started["key"], "stream": started["stream"], "last_seq": 0}}))
+        .await;
+    c.until_type("started").await;
+    c
+}
+
+/// The texts of `conv`'s messages in an export of the store.
+fn texts(db: &TestDb, conv: &str) -> Vec<String> {
+    let conversations = export_from(BIN, &Store::Url(&db.url), "conversations");
+    let record: Value = conversations
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
+        .find(|c| c["id"] == conv)
+        .unwrap_or_else(|| panic!("conversation {conv} lost: {conversations}"));
+    record["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["text"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn once(texts: &[String], text: &str) -> bool {
+    texts.iter().filter(|t| *t == text).count() == 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standby_takes_over_when_the_writing_hub_is_killed() {
+    let Some(db) = TestDb::create("failover kill") else {
+        return;
+    };
+    let logs = tempfile::tempdir().expect("tempdir");
+    let token = add_worker_to(BIN, &Store::Url(&db.url), "Ana", "en", 2);
+    let first = HubProcess::start_with_store(BIN, logs.path(), &db.url, &[]);
+    let standby = Standby::start(&db, logs.path());
+    let (_w, mut c, conv, started) = a_conversation(&first.url, &token).await;
+    c.ok(json!({"type": "message", "text": "my card was charged twice"}))
+        .await;
+    assert!(
+        standby
+            .url
+            .recv_timeout(Duration::from_millis(500))
+            .is_err(),
+        "a standby does not serve while the other hub writes"
+    );
+
+    let killed = Instant::now();
+    first.kill();
+    let url = standby.taken_over(Duration::from_secs(30), logs.path());
+    println!(
+        "failover after SIGKILL: {} ms to a listening hub",
+        killed.elapsed().as_millis()
+    );
+    let mut c = resume(&url, &conv, &started).await;
+    let (mut w, _) = worker(&url, &token).await;
+    let snapshot = w.until_type("conversation").await;
+    assert_eq!(snapshot["conversation"]["id"], conv.as_str(), "{snapshot}");
+    c.ok(json!({"type": "message", "text": "are you still there?"}))
+        .await;
+    w.ok(json!({"type": "reply", "conversation": conv, "text": "Yes, still here"}))
+        .await;
+    c.until("the reply", |v| {
+        v["type"] == "message" && v["text"] == "Yes, still here"
+    })
+    .await;
+    let all = texts(&db, &conv);
+    for text in [
+        "I want to talk to a person",
+        "my card was charged twice",
+        "are you still there?",
+        "Yes, still here",
+    ] {
+        assert!(once(&all, text), "{text} once: {all:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_writer_is_replaced_and_then_cannot_write() {
+    let Some(db) = TestDb::create("failover pause") else {
+        return;
+    };
+    let logs = tempfile::tempdir().expect("tempdir");
+    let token = add_worker_to(BIN, &Store::Url(&db.url), "Ana", "en", 2);
+    let mut first = HubProcess::start_with_store(BIN, logs.path(), &db.url, &[]);
+    let standby = Standby::start(&db, logs.path());
+    let (mut old_worker, _c, conv, started) = a_conversation(&first.url, &token).await;
+
+    let paused = Instant::now();
+    signal(first.pid(), rustix::process::Signal::STOP);
+    let url = standby.taken_over(Duration::from_secs(30), logs.path());
+    println!(
+        "failover after SIGSTOP: {} ms to a listening hub (the lease is 5 s)",
+        paused.elapsed().as_millis()
+    );
+    let mut c = resume(&url, &conv, &started).await;
+    c.ok(json!({"type": "message", "text": "hello from the new hub"}))
+        .await;
+
+    // A worker still connected to the old hub replies while it sleeps; it wakes up with the
+    // reply to store: that reply must never be stored, and the old hub stops instead.
+    old_worker
+        .send(json!({"type": "reply", "conversation": conv, "text": "from the paused hub"}))
+        .await;
+    signal(first.pid(), rustix::process::Signal::CONT);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = first.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the fenced hub is still running");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status.code(), Some(75), "fenced: {status}");
+    let all = texts(&db, &conv);
+    assert!(once(&all, "hello from the new hub"), "{all:?}");
+    assert!(
+        !all.iter().any(|t| t == "from the paused hub"),
+        "the paused hub wrote after it was replaced: {all:?}"
+    );
+    // The new hub goes on.
+    c.ok(json!({"type": "message", "text": "still fine?"}))
+        .await;
+}
