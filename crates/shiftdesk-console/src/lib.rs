@@ -133,7 +133,7 @@ impl ResolvedOptions {
                 "no hub: pass --hub ws://HOST:PORT (it is remembered after the first successful login)",
             )?,
         };
-        shiftdesk_client::endpoint_url(&hub, "/ws/worker")
+        shiftdesk_client::session::hub_urls(&hub, "/ws/worker")
             .with_context(|| format!("--hub {hub}"))?;
 
         let token = match args.token.as_deref().map(str::trim) {
@@ -254,7 +254,8 @@ fn init_tracing(
 /// Run the console inside an existing runtime (the demo): takes over the terminal until the
 /// worker quits, then restores it and returns the shift summary.
 pub async fn run_console(options: ResolvedOptions) -> anyhow::Result<ShiftSummary> {
-    let tls = if shiftdesk_client::endpoint_url(&options.hub, "/ws/worker")?.starts_with("wss://") {
+    let urls = shiftdesk_client::session::hub_urls(&options.hub, "/ws/worker")?;
+    let tls = if urls.iter().any(|url| url.starts_with("wss://")) {
         Some(shiftdesk_client::tls_config(options.ca_cert.as_deref())?)
     } else {
         None
