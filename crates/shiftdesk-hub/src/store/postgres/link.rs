@@ -30,9 +30,11 @@ pub const LEASE: Duration = Duration::from_secs(5);
 /// How often the writing hub renews its lease.
 pub const RENEW_EVERY: Duration = Duration::from_secs(1);
 
-/// The session holding the writer lock, if any.
+/// The session holding the writer lock, if any. `pg_locks` lists every database's locks, and
+/// another store on the same server has a writer lock of its own.
 const LOCK_HOLDER: &str = "SELECT l.pid FROM pg_locks l
      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
        AND ((l.classid::bigint << 32) | l.objid::bigint) = $1";
 
 /// What a connection is for.
@@ -287,6 +289,7 @@ impl Link {
                 "SELECT a.pid, coalesce(host(a.client_addr), 'a local socket')
                  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                    AND ((l.classid::bigint << 32) | l.objid::bigint) = $1",
                 &[&WRITER_LOCK],
             ))
