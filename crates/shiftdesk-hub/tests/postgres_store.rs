@@ -308,7 +308,7 @@ fn a_reopened_store_has_everything_and_its_schema_once() {
     assert_eq!(store.workers().expect("workers").len(), 1);
     assert_eq!(
         db.query("SELECT count(*) FROM schema_migrations"),
-        vec!["2".to_string()]
+        vec!["3".to_string()]
     );
 
     let mut reader = PostgresStore::open(&db.target(), OpenMode::ReadOnly).expect("read-only");
@@ -340,8 +340,9 @@ fn a_second_writer_is_refused() {
     let first = store.appender().expect("the first writer");
     let second = store.appender().err().expect("a second writer").to_string();
     assert!(
-        second.contains("another shiftdesk is writing to")
-            && second.contains("pg_terminate_backend"),
+        second.contains("another shiftdesk hub is writing to")
+            && second.contains("pg_terminate_backend")
+            && second.contains("--standby"),
         "{second}"
     );
     drop(first);
