@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use shiftdesk_testkit::hub::{Store, add_worker_to, export_from};
 use shiftdesk_testkit::postgres::TestDb;
-use shiftdesk_testkit::{Client, HubProcess, customer, worker};
+use shiftdesk_testkit::{HubProcess, conversation_with_a_person, resume_customer, worker};
 
 use common::BIN;
 
@@ -87,31 +87,6 @@ fn signal(pid: u32, signal: rustix::process::Signal) {
     rustix::process::kill_process(pid, signal).expect("signal sent");
 }
 
-/// A worker, available; a customer who asks for a person; the worker takes the offer.
-async fn a_conversation(url: &str, token: &str) -> (Client, Client, String, Value) {
-    let (mut w, _) = worker(url, token).await;
-    w.ok(json!({"type": "set_status", "status": "available"}))
-        .await;
-    let (mut c, conv) = customer(url, "Carla", "en").await;
-    let started = c.seen_or_until("started", |v| v["type"] == "started").await;
-    c.ok(json!({"type": "message", "text": "I want to talk to a person"}))
-        .await;
-    w.until_type("offer").await;
-    w.ok(json!({"type": "accept_offer", "conversation": conv}))
-        .await;
-    (w, c, conv, started)
-}
-
-/// A customer who resumes `conv` on `url`.
-async fn resume(url: &str, conv: &str, started: &Value) -> Client {
-    let mut c = Client::connect(url, "/ws/customer").await;
-    c.send(json!({"type": "start", "protocol": 1, "resume": {
-        "conversation": conv, "key": started["key"], "stream": started["stream"], "last_seq": 0}}))
-        .await;
-    c.until_type("started").await;
-    c
-}
-
 /// The texts of `conv`'s messages in an export of the store.
 fn texts(db: &TestDb, conv: &str) -> Vec<String> {
     let conversations = export_from(BIN, &Store::Url(&db.url), "conversations");
@@ -141,7 +116,7 @@ async fn the_standby_takes_over_when_the_writing_hub_is_killed() {
     let token = add_worker_to(BIN, &Store::Url(&db.url), "Ana", "en", 2);
     let first = HubProcess::start_with_store(BIN, logs.path(), &db.url, &[]);
     let standby = Standby::start(&db, logs.path());
-    let (_w, mut c, conv, started) = a_conversation(&first.url, &token).await;
+    let (_w, mut c, conv, started) = conversation_with_a_person(&first.url, &token).await;
     c.ok(json!({"type": "message", "text": "my card was charged twice"}))
         .await;
     assert!(
@@ -159,7 +134,7 @@ async fn the_standby_takes_over_when_the_writing_hub_is_killed() {
         "failover after SIGKILL: {} ms to a listening hub",
         killed.elapsed().as_millis()
     );
-    let mut c = resume(&url, &conv, &started).await;
+    let mut c = resume_customer(&url, &conv, &started).await;
     let (mut w, _) = worker(&url, &token).await;
     let snapshot = w.until_type("conversation").await;
     assert_eq!(snapshot["conversation"]["id"], conv.as_str(), "{snapshot}");
@@ -191,7 +166,7 @@ async fn a_paused_writer_is_replaced_and_then_cannot_write() {
     let token = add_worker_to(BIN, &Store::Url(&db.url), "Ana", "en", 2);
     let mut first = HubProcess::start_with_store(BIN, logs.path(), &db.url, &[]);
     let standby = Standby::start(&db, logs.path());
-    let (mut old_worker, _c, conv, started) = a_conversation(&first.url, &token).await;
+    let (mut old_worker, _c, conv, started) = conversation_with_a_person(&first.url, &token).await;
 
     let paused = Instant::now();
     signal(first.pid(), rustix::process::Signal::STOP);
@@ -200,7 +175,7 @@ async fn a_paused_writer_is_replaced_and_then_cannot_write() {
         "failover after SIGSTOP: {} ms to a listening hub (the lease is 5 s)",
         paused.elapsed().as_millis()
     );
-    let mut c = resume(&url, &conv, &started).await;
+    let mut c = resume_customer(&url, &conv, &started).await;
     c.ok(json!({"type": "message", "text": "hello from the new hub"}))
         .await;
 

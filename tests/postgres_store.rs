@@ -17,31 +17,14 @@ mod common;
 use serde_json::{Value, json};
 use shiftdesk_testkit::hub::{Store, add_worker_to, export_from, run};
 use shiftdesk_testkit::postgres::TestDb;
-use shiftdesk_testkit::{Client, HubProcess, customer, worker};
+use shiftdesk_testkit::{
+    Client, HubProcess, conversation_with_a_person, customer, resume_customer, worker,
+};
 
 use common::BIN;
 
 fn hub_on(db: &TestDb, logs: &std::path::Path) -> HubProcess {
     HubProcess::start_with_store(BIN, logs, &db.url, &[])
-}
-
-/// A worker, available; a customer who asks for a person; the worker takes the offer.
-/// Returns both, the conversation id, the customer's `started` frame and what it said.
-async fn a_conversation_with_a_person(url: &str, token: &str) -> (Client, Client, String, Value) {
-    let (mut w, _) = worker(url, token).await;
-    w.ok(json!({"type": "set_status", "status": "available"}))
-        .await;
-    let (mut c, conv) = customer(url, "Carla", "en").await;
-    let started = c.seen_or_until("started", |v| v["type"] == "started").await;
-    let ack = c
-        .command(json!({"type": "message", "text": "I want to talk to a person"}))
-        .await;
-    assert_eq!(ack["type"], "ack", "{ack}");
-    let offer = w.until_type("offer").await;
-    assert_eq!(offer["conversation"], conv.as_str());
-    w.ok(json!({"type": "accept_offer", "conversation": conv}))
-        .await;
-    (w, c, conv, started)
 }
 
 /// The conversation `conv` in an export of conversations, and its lines from `from`.
@@ -61,16 +44,6 @@ fn lines_from(conversations: &str, conv: &str, from: &str) -> (Value, Vec<String
     (record, lines)
 }
 
-/// A customer who resumes `conv` on a new connection to `url`.
-async fn resume(url: &str, conv: &str, started: &Value) -> Client {
-    let mut c = Client::connect(url, "/ws/customer").await;
-    c.send(json!({"type": "start", "protocol": 1, "resume": {
-        "conversation": conv, "key": started["key"], "stream": started["stream"], "last_seq": 0}}))
-        .await;
-    c.until_type("started").await;
-    c
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_on_postgres_killed_and_restarted_loses_nothing_acknowledged() {
     let Some(db) = TestDb::create("sigkill restart") else {
@@ -79,7 +52,7 @@ async fn a_hub_on_postgres_killed_and_restarted_loses_nothing_acknowledged() {
     let logs = tempfile::tempdir().expect("tempdir");
     let token = add_worker_to(BIN, &Store::Url(&db.url), "Ana", "en", 2);
     let hub = hub_on(&db, logs.path());
-    let (mut w, mut c, conv, started) = a_conversation_with_a_person(&hub.url, &token).await;
+    let (mut w, mut c, conv, started) = conversation_with_a_person(&hub.url, &token).await;
     let mut said = vec!["I want to talk to a person".to_string()];
     let mut replied = vec![];
     for text in ["my card was charged twice", "both on Monday"] {
@@ -97,7 +70,7 @@ async fn a_hub_on_postgres_killed_and_restarted_loses_nothing_acknowledged() {
     // Restarted on the same database: the customer resumes, the worker still has the
     // conversation (her grace period), and it goes on.
     let hub = hub_on(&db, logs.path());
-    let mut c = resume(&hub.url, &conv, &started).await;
+    let mut c = resume_customer(&hub.url, &conv, &started).await;
     let (mut w, welcome) = worker(&hub.url, &token).await;
     assert_eq!(welcome["worker"]["id"], "ana", "{welcome}");
     let snapshot = w.until_type("conversation").await;
@@ -144,7 +117,7 @@ async fn migrate_store_copies_a_sqlite_history_that_exports_the_same() {
     // A history with something for every export: conversations, a draft accepted, a reply,
     // a resolution, and a shift that ended.
     let hub = HubProcess::start(BIN, dir.path(), &[]);
-    let (mut w, mut c, conv, _) = a_conversation_with_a_person(&hub.url, &token).await;
+    let (mut w, mut c, conv, _) = conversation_with_a_person(&hub.url, &token).await;
     let ack = c
         .command(json!({"type": "message", "text": "How can I get paid early?"}))
         .await;
@@ -243,7 +216,7 @@ async fn say(c: &mut Client, url: &str, conv: &str, started: &Value, id: &str, t
                 Some(v) if v["id"] == id => panic!("`{text}` refused: {v}"),
                 Some(_) => continue,
                 None => {
-                    *c = resume(url, conv, started).await;
+                    *c = resume_customer(url, conv, started).await;
                     break;
                 }
             }
@@ -275,7 +248,7 @@ async fn the_hub_reconnects_when_postgres_ends_its_sessions() {
     let logs = tempfile::tempdir().expect("tempdir");
     let token = add_worker_to(BIN, &Store::Url(&db.url), "Ana", "en", 2);
     let hub = hub_on(&db, logs.path());
-    let (_w, mut c, conv, started) = a_conversation_with_a_person(&hub.url, &token).await;
+    let (_w, mut c, conv, started) = conversation_with_a_person(&hub.url, &token).await;
     assert!(readyz(&hub.url).await.contains("ready"));
     // PostgreSQL ends every session of the database every 50 ms, 8 times, from a thread of
     // its own, while the customer writes: some appends are cut off mid-way.

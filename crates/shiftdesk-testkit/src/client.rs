@@ -141,3 +141,33 @@ pub async fn customer(base: &str, name: &str, lang: &str) -> (Client, String) {
     let id = started["conversation"].as_str().expect("id").to_string();
     (c, id)
 }
+
+/// A worker who goes available, a customer who asks for a person, and the worker taking the
+/// offer: the worker, the customer, the conversation id and the customer's `started` frame.
+pub async fn conversation_with_a_person(url: &str, token: &str) -> (Client, Client, String, Value) {
+    let (mut w, _) = worker(url, token).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let (mut c, conv) = customer(url, "Carla", "en").await;
+    let started = c.seen_or_until("started", |v| v["type"] == "started").await;
+    let ack = c
+        .command(json!({"type": "message", "text": "I want to talk to a person"}))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let offer = w.until_type("offer").await;
+    assert_eq!(offer["conversation"], conv.as_str());
+    w.ok(json!({"type": "accept_offer", "conversation": conv}))
+        .await;
+    (w, c, conv, started)
+}
+
+/// The customer of `conv` (whose `started` frame was `started`) back on a new connection to
+/// `url`, resumed from the start of its stream.
+pub async fn resume_customer(url: &str, conv: &str, started: &Value) -> Client {
+    let mut c = Client::connect(url, "/ws/customer").await;
+    c.send(json!({"type": "start", "protocol": 1, "resume": {
+        "conversation": conv, "key": started["key"], "stream": started["stream"], "last_seq": 0}}))
+        .await;
+    c.until_type("started").await;
+    c
+}

@@ -21,7 +21,9 @@ pub mod hub;
 pub mod postgres;
 pub mod pty;
 
-pub use client::{Client, FRAME_TIMEOUT, customer, worker};
+pub use client::{
+    Client, FRAME_TIMEOUT, conversation_with_a_person, customer, resume_customer, worker,
+};
 pub use fake_hub::{FakeConn, FakeHub};
 pub use hub::{
     HubProcess, add_worker, add_worker_cli, export, hub, hub_config, spawn_hub, start_hub,

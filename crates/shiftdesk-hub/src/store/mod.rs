@@ -41,6 +41,47 @@ pub struct StoredWorker {
     pub created_at: Millis,
 }
 
+/// The columns both stores keep a worker in (`WORKER_COLUMNS`): the role as `worker` or
+/// `supervisor`, languages and skills comma-separated.
+pub(crate) struct WorkerColumns<'a> {
+    pub id: String,
+    pub name: String,
+    pub role: &'a str,
+    pub languages: &'a str,
+    pub skills: &'a str,
+    pub capacity: u32,
+    pub created_at: i64,
+}
+
+impl From<WorkerColumns<'_>> for StoredWorker {
+    fn from(c: WorkerColumns<'_>) -> StoredWorker {
+        StoredWorker {
+            info: WorkerInfo {
+                id: c.id,
+                name: c.name,
+                role: if c.role == "supervisor" {
+                    shiftdesk_protocol::Role::Supervisor
+                } else {
+                    shiftdesk_protocol::Role::Worker
+                },
+                languages: c
+                    .languages
+                    .split(',')
+                    .filter_map(crate::lang::Lang::from_code)
+                    .collect(),
+                skills: c
+                    .skills
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                capacity: c.capacity,
+            },
+            created_at: c.created_at as Millis,
+        }
+    }
+}
+
 /// The outcome of a command, kept so a retry gets the same answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandResult {

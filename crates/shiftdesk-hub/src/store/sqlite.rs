@@ -18,7 +18,7 @@ use super::{
     EventStore, Principal, RefusedCommand, StoreError, StoredWorker,
 };
 use crate::facts::Fact;
-use crate::lang::Lang;
+use crate::store::WorkerColumns;
 use shiftdesk_protocol::{Millis, Role, WorkerInfo};
 
 pub const DB_FILE: &str = "shiftdesk.db";
@@ -296,25 +296,15 @@ fn row_to_worker(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredWorker> {
     let role: String = row.get(2)?;
     let languages: String = row.get(3)?;
     let skills: String = row.get(4)?;
-    Ok(StoredWorker {
-        info: WorkerInfo {
-            id: row.get(0)?,
-            name: row.get(1)?,
-            role: if role == "supervisor" {
-                Role::Supervisor
-            } else {
-                Role::Worker
-            },
-            languages: languages.split(',').filter_map(Lang::from_code).collect(),
-            skills: skills
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
-            capacity: row.get(5)?,
-        },
-        created_at: row.get::<_, i64>(6)? as Millis,
-    })
+    Ok(StoredWorker::from(WorkerColumns {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        role: &role,
+        languages: &languages,
+        skills: &skills,
+        capacity: row.get(5)?,
+        created_at: row.get(6)?,
+    }))
 }
 
 const WORKER_COLUMNS: &str = "id, name, role, languages, skills, capacity, created_at";

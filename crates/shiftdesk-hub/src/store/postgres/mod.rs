@@ -58,7 +58,7 @@ use super::{
     EventStore, Principal, RefusedCommand, StoreError, StoredWorker,
 };
 use crate::facts::Fact;
-use crate::lang::Lang;
+use crate::store::WorkerColumns;
 use shiftdesk_protocol::{Millis, Role, WorkerInfo};
 
 pub use copy::{Copied, copy_from_sqlite};
@@ -532,33 +532,21 @@ impl CommandLedger for PostgresStore {
 
 /// A row of `workers` (its [`WORKER_COLUMNS`]) as a stored worker.
 fn row_to_worker(row: &tokio_postgres::Row) -> Result<StoredWorker, Failure> {
-    let languages: &str = row.get(3);
-    let skills: &str = row.get(4);
     let capacity = u32::try_from(row.get::<_, i64>(5)).map_err(|_| {
         Failure::Failed(StoreError::Invalid(format!(
             "worker `{}` has a capacity out of range",
             row.get::<_, &str>(0)
         )))
     })?;
-    Ok(StoredWorker {
-        info: WorkerInfo {
-            id: row.get(0),
-            name: row.get(1),
-            role: if row.get::<_, &str>(2) == "supervisor" {
-                Role::Supervisor
-            } else {
-                Role::Worker
-            },
-            languages: languages.split(',').filter_map(Lang::from_code).collect(),
-            skills: skills
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
-            capacity,
-        },
-        created_at: row.get::<_, i64>(6) as Millis,
-    })
+    Ok(StoredWorker::from(WorkerColumns {
+        id: row.get(0),
+        name: row.get(1),
+        role: row.get(2),
+        languages: row.get(3),
+        skills: row.get(4),
+        capacity,
+        created_at: row.get(6),
+    }))
 }
 
 impl Accounts for PostgresStore {
