@@ -41,6 +41,10 @@ pub struct BenchOptions {
     /// A supervisor token for --hub (repeat; the relay's shadowing needs up to 3).
     #[arg(long = "supervisor-token", value_name = "TOKEN")]
     pub supervisor_tokens: Vec<String>,
+    /// Run the hubs on this PostgreSQL store (postgres://USER@HOST:PORT/DB, an empty database;
+    /// the bench's workers are copied into it) instead of a SQLite file each.
+    #[arg(long, value_name = "URL", conflicts_with = "hub")]
+    pub store: Option<String>,
     /// Keep the hubs' data, logs and job files here (default: a temporary directory, removed
     /// at the end).
     #[arg(long, value_name = "DIR")]

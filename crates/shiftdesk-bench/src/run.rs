@@ -176,6 +176,28 @@ fn prepare_store(dir: &Path, workers: usize) -> anyhow::Result<Tokens> {
     Ok(tokens)
 }
 
+/// Copy the prepared SQLite store (its workers) into the empty PostgreSQL store at `url`.
+fn copy_to_postgres(template: &Path, url: &str) -> anyhow::Result<()> {
+    use shiftdesk_hub::store::{PostgresTarget, postgres::copy_from_sqlite};
+    let target = PostgresTarget::parse(url).map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+    let source = SqliteStore::open(template)?;
+    let copied = copy_from_sqlite(&source, &target, &mut |_, _| {})
+        .map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+    progress(&format!(
+        "  copied {} workers into {}",
+        copied.workers,
+        target.redacted()
+    ));
+    Ok(())
+}
+
+/// A PostgreSQL URL without its password, for the report.
+fn redacted(url: &str) -> String {
+    shiftdesk_hub::store::PostgresTarget::parse(url)
+        .map(|t| t.redacted().to_string())
+        .unwrap_or_else(|_| "(a PostgreSQL store)".into())
+}
+
 /// What the orchestrator needs to start things.
 struct Env {
     exe: PathBuf,
@@ -187,6 +209,8 @@ struct Env {
     counter: usize,
     /// A program and its arguments to start the next local server under (callgrind).
     wrap: Option<Vec<String>>,
+    /// `--store`: the hubs' PostgreSQL store, instead of a copy of the SQLite template each.
+    store: Option<String>,
 }
 
 impl Env {
@@ -242,19 +266,25 @@ impl Env {
         let dir = base.join(&name);
         std::fs::create_dir_all(&dir)?;
         let template = &self.tokens.as_ref().context("no prepared store")?.template;
-        for file in ["shiftdesk.db", "shiftdesk.db-wal", "shiftdesk.db-shm"] {
-            let from = template.join(file);
-            if from.exists() {
-                std::fs::copy(&from, dir.join(file))
-                    .with_context(|| format!("cannot copy {}", from.display()))?;
+        if self.store.is_none() {
+            for file in ["shiftdesk.db", "shiftdesk.db-wal", "shiftdesk.db-shm"] {
+                let from = template.join(file);
+                if from.exists() {
+                    std::fs::copy(&from, dir.join(file))
+                        .with_context(|| format!("cannot copy {}", from.display()))?;
+                }
             }
         }
+        let (store_flag, store) = match &self.store {
+            Some(url) => ("--store", url.clone()),
+            None => ("--data-dir", dir.display().to_string()),
+        };
         let args: Vec<String> = [
             "hub",
             "--listen",
             "127.0.0.1:0",
-            "--data-dir",
-            &dir.display().to_string(),
+            store_flag,
+            &store,
             "--offer-timeout",
             "1",
             // The load generator's customers write far faster than people: no chat limits.
@@ -394,6 +424,7 @@ pub fn orchestrate(args: BenchArgs) -> anyhow::Result<()> {
         remote: args.hub.clone(),
         counter: 0,
         wrap: None,
+        store: None,
     };
     if let Some(url) = &args.hub {
         // Operators sizing their own deployment: their tokens, no access to the process.
@@ -431,7 +462,17 @@ pub fn orchestrate(args: BenchArgs) -> anyhow::Result<()> {
             .chain([plan.storm_workers, plan.idle_workers, plan.pairs])
             .max()
             .unwrap_or(100);
-        env.tokens = Some(prepare_store(&work.join("template"), needed)?);
+        let tokens = prepare_store(&work.join("template"), needed)?;
+        if let Some(url) = &args.store {
+            copy_to_postgres(&tokens.template, url)?;
+            results.note(format!(
+                "Every hub ran on the PostgreSQL store {} (one at a time: the bench's workers \
+                 copied in once, the history growing from run to run).",
+                redacted(url)
+            ));
+            env.store = Some(url.clone());
+        }
+        env.tokens = Some(tokens);
     }
     progress(&format!(
         "shiftdesk bench ({}): {}; work files in {}",
