@@ -967,6 +967,23 @@ async fn a_customer_over_the_rate_limit_is_told_and_the_line_goes_later_once() {
         let arrived: usize = w.seen.iter().map(|f| customer_lines(f, &text)).sum();
         assert_eq!(arrived, 1, "{text} reached the worker {arrived} times");
     }
+    // In the order written: a line turned away goes again before those written after it.
+    let order: Vec<u32> = w
+        .seen
+        .iter()
+        .filter(|f| f["type"] == "message")
+        .filter_map(|f| {
+            f["message"]["text"]
+                .as_str()?
+                .strip_prefix("line ")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(
+        order.windows(2).all(|p| p[0] < p[1]),
+        "lines reached the worker out of order: {order:?}"
+    );
     hub.shutdown().await;
 }
 

@@ -189,6 +189,9 @@
     renderChrome();
   }
 
+  // Lines turned away with `rate_limited` and those written after them, to send again together at
+  // `due` (ms since the epoch).
+  var limited = { ids: [], due: 0, timer: null };
   var conn = { ws: null, ready: false, attempt: 0, timer: null, retryAt: 0, lastHeard: 0, pinger: null,
     elsewhere: false, restarting: false, notice: null, noticeTimer: null };
 
@@ -361,6 +364,9 @@
     conn.restarting = false;
     save();
     render();
+    clearTimeout(limited.timer);
+    limited.ids = [];
+    limited.due = 0;
     state.outbox.forEach(function (m) { send(lineFrame(m)); });
     clearInterval(conn.pinger);
     var ws = conn.ws;
@@ -456,11 +462,24 @@
     if (f.code === "rate_limited" && lineOf(f.id) >= 0) {
       // Too fast: the line stays pending and goes again, with its id and number, when the hub
       // says (a number turned away is still new, PROTOCOL.md 3.2).
+      // Lines written meanwhile wait behind it. All of them go again together, in the order
+      // written, at the latest time the hub named (each wait counts from when the hub read that
+      // line, so a later line may name an earlier time).
       var wait = Math.max(500, f.retry_after_ms || 1000);
       notice(fill(t().tooFast, { s: Math.ceil(wait / 1000) }), wait);
-      setTimeout(function () {
-        state.outbox.forEach(function (m) { if (m.id === f.id && conn.ready) { send(lineFrame(m)); } });
-      }, wait);
+      if (limited.ids.indexOf(f.id) < 0) { limited.ids.push(f.id); }
+      var due = Date.now() + wait;
+      if (due > limited.due) {
+        limited.due = due;
+        clearTimeout(limited.timer);
+        limited.timer = setTimeout(function () {
+          var ids = limited.ids;
+          limited.ids = [];
+          limited.due = 0;
+          if (!conn.ready) { return; }
+          state.outbox.forEach(function (m) { if (ids.indexOf(m.id) >= 0) { send(lineFrame(m)); } });
+        }, wait);
+      }
       return;
     }
     if (f.code === "unavailable") {
@@ -488,7 +507,11 @@
     state.wrote = true;
     save();
     render();
-    if (conn.ready) { send(lineFrame(line)); }
+    if (limited.ids.length > 0) {
+      limited.ids.push(line.id);
+    } else if (conn.ready) {
+      send(lineFrame(line));
+    }
     return true;
   }
 

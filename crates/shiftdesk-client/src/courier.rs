@@ -20,8 +20,14 @@ pub struct Courier<F: Frame, E> {
     outbox: Outbox<F>,
     ids: IdGen,
     conn: ConnState,
-    /// Commands the hub asked to get again later (`rate_limited`), with when.
-    later: Vec<(Instant, String)>,
+    /// Commands the hub asked to get again later (`rate_limited`), and when all of them go:
+    /// together, in the order made, at the latest time the hub asked for (each answer's wait
+    /// counts from when the hub read that command, so a later one may name an earlier time).
+    later: Vec<String>,
+    retry_at: Option<Instant>,
+    /// Commands made while some wait in `later`: held back to go with them, in order, so that
+    /// none overtakes them (a customer's lines reach the worker in the order written).
+    held: Vec<String>,
 }
 
 impl<F: Frame, E: HubEvent> Courier<F, E> {
@@ -36,6 +42,8 @@ impl<F: Frame, E: HubEvent> Courier<F, E> {
             ids: IdGen::random(),
             conn: ConnState::Connecting { attempt: 1 },
             later: Vec::new(),
+            retry_at: None,
+            held: Vec::new(),
         }
     }
 
@@ -45,7 +53,9 @@ impl<F: Frame, E: HubEvent> Courier<F, E> {
         let frame: F = self.ids.frame(command);
         let id = frame.id().to_string();
         self.outbox.push(frame.clone(), crate::now_ms());
-        if self.conn == ConnState::Connected {
+        if !self.later.is_empty() {
+            self.held.push(id.clone());
+        } else if self.conn == ConnState::Connected {
             self.session.send(frame);
         }
         id
@@ -55,7 +65,7 @@ impl<F: Frame, E: HubEvent> Courier<F, E> {
     /// on login, settle an entry on its answer. `None` once the session has ended.
     pub async fn next(&mut self) -> Option<SessionEvent<E>> {
         let event = loop {
-            let Some(due) = self.later.iter().map(|(at, _)| *at).min() else {
+            let Some(due) = self.retry_at else {
                 break self.events.recv().await?;
             };
             tokio::select! {
@@ -67,6 +77,10 @@ impl<F: Frame, E: HubEvent> Courier<F, E> {
             SessionEvent::Conn(state) => {
                 self.conn = state.clone();
                 if *state == ConnState::Connected {
+                    // Everything waiting goes, in order: a new connection starts afresh.
+                    self.later.clear();
+                    self.held.clear();
+                    self.retry_at = None;
                     for frame in self.outbox.frames() {
                         self.session.send(frame.clone());
                     }
@@ -75,7 +89,10 @@ impl<F: Frame, E: HubEvent> Courier<F, E> {
             SessionEvent::Frame(event) => match (event.answer_to(), event.retry_after_ms()) {
                 (Some(id), Some(wait)) if self.outbox.get(id).is_some() => {
                     let at = Instant::now() + Duration::from_millis(wait);
-                    self.later.push((at, id.to_string()));
+                    self.retry_at = Some(self.retry_at.map_or(at, |due| due.max(at)));
+                    if !self.later.iter().any(|l| l == id) {
+                        self.later.push(id.to_string());
+                    }
                 }
                 (Some(id), _) => {
                     self.outbox.take(id);
@@ -87,17 +104,19 @@ impl<F: Frame, E: HubEvent> Courier<F, E> {
         Some(event)
     }
 
-    /// Send again, with their ids, the commands whose "later" has come (if not logged in, the
-    /// next login sends them with the rest of the outbox).
+    /// The hub's "later" has come: send the commands it turned away again, with their ids, and
+    /// those held behind them, all in the order made (if not logged in, the next login sends
+    /// them with the rest of the outbox).
     fn send_due(&mut self) {
-        let now = Instant::now();
-        let (due, later): (Vec<_>, Vec<_>) = self.later.drain(..).partition(|(at, _)| *at <= now);
-        self.later = later;
+        self.retry_at = None;
         if self.conn != ConnState::Connected {
+            // The next login sends the whole outbox again, in order.
             return;
         }
-        for (_, id) in due {
-            if let Some(pending) = self.outbox.get(&id) {
+        let mut waiting = std::mem::take(&mut self.later);
+        waiting.append(&mut self.held);
+        for pending in self.outbox.entries() {
+            if waiting.iter().any(|id| id == pending.frame.id()) {
                 self.session.send(pending.frame.clone());
             }
         }

@@ -208,3 +208,50 @@ async fn a_customer_comes_back_after_the_hub_restarts() {
     assert_eq!(courier.pending(), 1, "until the hub acknowledges it");
     tokio::time::timeout(WAIT, courier.stop()).await.unwrap();
 }
+
+/// A line turned away with `rate_limited` is sent again when the hub says, and a line written
+/// meanwhile waits behind it: the hub gets them in the order written.
+#[tokio::test]
+async fn a_line_written_while_one_waits_out_a_rate_limit_goes_after_it() {
+    let hub = FakeHub::bind().await;
+    let mut courier = Courier::new(customer::spawn(CustomerConfig::new(hub.url())));
+    let mut ws = hub.accept().await;
+    ws.next_customer_command().await;
+    ws.send_event(0, &started("c9", "s1", false)).await;
+    loop {
+        if let SessionEvent::Frame(CustomerEvent::Started { .. }) = next(&mut courier).await {
+            break;
+        }
+    }
+    let first = courier.send(CustomerCommand::Message { text: "one".into() });
+    assert_eq!(ws.next_customer_command().await.id, first);
+    ws.send_event(
+        0,
+        &CustomerEvent::Error {
+            id: Some(first.clone()),
+            code: ErrorCode::RateLimited,
+            message: "too fast".into(),
+            retry_after_ms: Some(300),
+        },
+    )
+    .await;
+    loop {
+        if let SessionEvent::Frame(CustomerEvent::Error { .. }) = next(&mut courier).await {
+            break;
+        }
+    }
+    let second = courier.send(CustomerCommand::Message { text: "two".into() });
+    // Drive the courier past the hub's wait; nothing arrives from the hub meanwhile.
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(700), courier.next()).await;
+    assert_eq!(
+        ws.next_customer_command().await.id,
+        first,
+        "the turned-away line first"
+    );
+    assert_eq!(
+        ws.next_customer_command().await.id,
+        second,
+        "then the one held behind it"
+    );
+    tokio::time::timeout(WAIT, courier.stop()).await.unwrap();
+}
