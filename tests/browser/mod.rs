@@ -1,0 +1,175 @@
+//! What the web chat's browser tests share: Debian's chromium driven through chromedriver
+//! (WebDriver, headless, `--no-sandbox`), and steps on the page.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use shiftdesk_hub::server::RunningHub;
+use shiftdesk_testkit::{Client, worker};
+use tokio::io::AsyncBufReadExt;
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// The secret the tests' shop signs its customers' context with.
+pub const SECRET: &[u8] = b"tests-only-secret-0123456789abcdef";
+
+pub fn http(hub: &RunningHub, path: &str) -> String {
+    format!("http://{}{path}", hub.addr)
+}
+
+/// chromedriver on a free port and a headless chromium session. chromedriver runs in a process
+/// group of its own, with the browsers it starts: dropping this kills the whole group, so a
+/// failed test leaves no chromium behind.
+pub struct Driver {
+    child: tokio::process::Child,
+    pub browser: Browser,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(pid) = self
+            .child
+            .id()
+            .and_then(|id| rustix::process::Pid::from_raw(id as i32))
+        {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// `None` (and a line saying so) when chromium or chromedriver is not installed, unless
+/// `SHIFTDESK_REQUIRE_BROWSER` is set (CI sets it: there the browser tests must run).
+pub async fn driver(test: &str) -> Option<Driver> {
+    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
+        assert!(
+            std::env::var_os("SHIFTDESK_REQUIRE_BROWSER").is_none(),
+            "{test}: SHIFTDESK_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing"
+        );
+        eprintln!(
+            "{test}: skipped: no {CHROMIUM} or {CHROMEDRIVER} (apt-get install chromium chromium-driver)"
+        );
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = tokio::process::Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    // It says when it listens.
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let listening = async {
+        while let Some(line) = lines.next_line().await.expect("chromedriver output") {
+            if line.contains("started successfully") {
+                return true;
+            }
+        }
+        false
+    };
+    let listening = tokio::time::timeout(Duration::from_secs(30), listening).await;
+    assert!(matches!(listening, Ok(true)), "chromedriver did not start");
+    // Keep reading, so chromedriver never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1024,768", "--lang=en-US"],
+        }),
+    );
+    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a chromium session");
+    browser
+        .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+            Some(Duration::from_secs(30)),
+            Some(Duration::from_secs(30)),
+            Some(Duration::ZERO),
+        ))
+        .await
+        .expect("timeouts");
+    Some(Driver { child, browser })
+}
+
+/// Wait until the JavaScript expression `cond` is truthy in the page; returns its value.
+pub async fn until(b: &Browser, what: &str, cond: &str) -> Value {
+    let script = format!(
+        "const done = arguments[arguments.length - 1];
+         const check = () => {{ let v = null; try {{ v = ({cond}); }} catch (e) {{}}
+                               if (v) done(v); else setTimeout(check, 25); }};
+         check();"
+    );
+    match b.execute_async(&script, vec![]).await {
+        Ok(v) => v,
+        Err(e) => panic!(
+            "waiting for {what}: {e}; the page shows {:?}",
+            lines(b).await
+        ),
+    }
+}
+
+/// The transcript as shown: (class, text) of each line.
+pub async fn lines(b: &Browser) -> Vec<(String, String)> {
+    let v = b
+        .execute(
+            "return Array.from(document.querySelectorAll('#log li')).map(li =>
+               [li.className.replace('line ', ''), li.querySelector('.text').textContent]);",
+            vec![],
+        )
+        .await
+        .expect("read the transcript");
+    serde_json::from_value(v).expect("pairs")
+}
+
+/// How many customer lines with this text a worker frame holds (a `message`, or the messages
+/// of a `conversation`).
+pub fn customer_lines(frame: &Value, text: &str) -> usize {
+    match frame {
+        Value::Object(map) => {
+            let own = usize::from(
+                map.get("from") == Some(&json!("customer"))
+                    && map.get("text") == Some(&json!(text)),
+            );
+            own + map.values().map(|v| customer_lines(v, text)).sum::<usize>()
+        }
+        Value::Array(items) => items.iter().map(|v| customer_lines(v, text)).sum(),
+        _ => 0,
+    }
+}
+
+pub async fn type_line(b: &Browser, text: &str) {
+    let field = b.find(Locator::Id("text")).await.expect("the text field");
+    field.send_keys(text).await.expect("typing");
+    field.send_keys("\u{E007}").await.expect("Enter");
+}
+
+pub async fn screenshot(b: &Browser, name: &str) -> PathBuf {
+    let png = b.screenshot().await.expect("a screenshot");
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, png).expect("write the screenshot");
+    eprintln!("screenshot: {}", path.display());
+    path
+}
+
+/// A worker on shift, logged in over websocket.
+pub async fn on_shift(hub: &RunningHub, token: &str) -> Client {
+    let (mut w, _) = worker(&hub.url(), token).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    w
+}
