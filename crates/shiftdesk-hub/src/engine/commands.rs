@@ -6,8 +6,13 @@ use super::*;
 
 impl Engine {
     pub(super) fn worker_command(&mut self, worker: &str, frame: WorkerFrame, now: Millis) {
-        let sequence = frame.sequence().map(|(p, n)| (p.to_string(), n));
-        let WorkerFrame { id, command, .. } = frame;
+        let WorkerFrame {
+            id,
+            producer,
+            cseq,
+            command,
+        } = frame;
+        let sequence = producer.zip(cseq);
         if let WorkerCommand::Typing { conversation } = &command {
             self.typing(worker, conversation);
             return;
@@ -168,8 +173,13 @@ impl Engine {
         frame: CustomerFrame,
         now: Millis,
     ) {
-        let sequence = frame.sequence().map(|(p, n)| (p.to_string(), n));
-        let CustomerFrame { id, command, .. } = frame;
+        let CustomerFrame {
+            id,
+            producer,
+            cseq,
+            command,
+        } = frame;
+        let sequence = producer.zip(cseq);
         let principal = format!("c:{conversation}");
         let previous = match self.previous_result(&principal, &id, sequence.as_ref()) {
             Ok(previous) => previous,
