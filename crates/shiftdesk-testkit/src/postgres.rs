@@ -12,6 +12,7 @@
 //! must not happen on an async test's runtime.
 
 use shiftdesk_hub::store::PostgresTarget;
+use shiftdesk_hub::store::postgres::describe_error;
 
 /// The server tests use, with the database to connect to for creating others.
 pub const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -52,11 +53,14 @@ fn run_sql(target: &PostgresTarget, sql: &str) -> Result<Vec<String>, String> {
                     );
                     let (client, connection) = match connect.await {
                         Ok(Ok(pair)) => pair,
-                        Ok(Err(e)) => return Err(describe(&e)),
+                        Ok(Err(e)) => return Err(describe_error(&e)),
                         Err(_) => return Err("no answer within 5 s".into()),
                     };
                     let driver = tokio::spawn(connection);
-                    let rows = client.simple_query(sql).await.map_err(|e| describe(&e));
+                    let rows = client
+                        .simple_query(sql)
+                        .await
+                        .map_err(|e| describe_error(&e));
                     drop(client);
                     let _ = driver.await;
                     Ok(rows?
@@ -73,21 +77,6 @@ fn run_sql(target: &PostgresTarget, sql: &str) -> Result<Vec<String>, String> {
             .join()
             .unwrap_or_else(|_| Err("the PostgreSQL admin thread panicked".into()))
     })
-}
-
-fn describe(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => db.message().to_string(),
-        None => {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(cause) = source {
-                text.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            text
-        }
-    }
 }
 
 /// `url` (`postgres://USER@HOST:PORT/DB?…`) naming the database `name` instead; the password,

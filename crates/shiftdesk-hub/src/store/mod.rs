@@ -53,6 +53,17 @@ pub(crate) struct WorkerColumns<'a> {
     pub created_at: i64,
 }
 
+/// A worker's role, languages and skills as both stores write them (read back through
+/// [`WorkerColumns`]).
+pub(crate) fn worker_text_columns(info: &WorkerInfo) -> (&'static str, String, String) {
+    let role = match info.role {
+        shiftdesk_protocol::Role::Worker => "worker",
+        shiftdesk_protocol::Role::Supervisor => "supervisor",
+    };
+    let languages: Vec<&str> = info.languages.iter().map(|l| l.code()).collect();
+    (role, languages.join(","), info.skills.join(","))
+}
+
 impl From<WorkerColumns<'_>> for StoredWorker {
     fn from(c: WorkerColumns<'_>) -> StoredWorker {
         StoredWorker {

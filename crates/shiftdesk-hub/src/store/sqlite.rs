@@ -18,8 +18,8 @@ use super::{
     EventStore, Principal, RefusedCommand, StoreError, StoredWorker,
 };
 use crate::facts::Fact;
-use crate::store::WorkerColumns;
-use shiftdesk_protocol::{Millis, Role, WorkerInfo};
+use crate::store::{WorkerColumns, worker_text_columns};
+use shiftdesk_protocol::{Millis, WorkerInfo};
 
 pub const DB_FILE: &str = "shiftdesk.db";
 
@@ -494,11 +494,7 @@ impl Accounts for SqliteStore {
         token_hash: &str,
         at: Millis,
     ) -> Result<(), StoreError> {
-        let languages: Vec<&str> = info.languages.iter().map(|l| l.code()).collect();
-        let role = match info.role {
-            Role::Worker => "worker",
-            Role::Supervisor => "supervisor",
-        };
+        let (role, languages, skills) = worker_text_columns(info);
         self.conn
             .execute(
                 "INSERT INTO workers (id, name, role, languages, skills, capacity, token_hash, created_at)
@@ -507,8 +503,8 @@ impl Accounts for SqliteStore {
                     info.id,
                     info.name,
                     role,
-                    languages.join(","),
-                    info.skills.join(","),
+                    languages,
+                    skills,
                     info.capacity,
                     token_hash,
                     at as i64

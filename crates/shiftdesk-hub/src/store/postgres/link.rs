@@ -128,7 +128,7 @@ fn classify(e: &tokio_postgres::Error) -> Failure {
 }
 
 /// An error with its causes: tokio-postgres's own text is only the kind ("db error").
-fn describe(e: &tokio_postgres::Error) -> String {
+pub fn describe(e: &tokio_postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
         return match db.detail() {
             Some(detail) => format!("{} ({detail})", db.message()),

@@ -58,12 +58,12 @@ use super::{
     EventStore, Principal, RefusedCommand, StoreError, StoredWorker,
 };
 use crate::facts::Fact;
-use crate::store::WorkerColumns;
-use shiftdesk_protocol::{Millis, Role, WorkerInfo};
+use crate::store::{WorkerColumns, worker_text_columns};
+use shiftdesk_protocol::{Millis, WorkerInfo};
 
 pub use copy::{Copied, copy_from_sqlite};
-pub use link::REQUEST_TIMEOUT;
 use link::{Failure, Link, Purpose, timed};
+pub use link::{REQUEST_TIMEOUT, describe as describe_error};
 
 const APPEND: &str = "
 WITH appended AS (
@@ -556,12 +556,7 @@ impl Accounts for PostgresStore {
         token_hash: &str,
         at: Millis,
     ) -> Result<(), StoreError> {
-        let languages: Vec<&str> = info.languages.iter().map(|l| l.code()).collect();
-        let role = match info.role {
-            Role::Worker => "worker",
-            Role::Supervisor => "supervisor",
-        };
-        let (languages, skills) = (languages.join(","), info.skills.join(","));
+        let (role, languages, skills) = worker_text_columns(info);
         let (capacity, at) = (i64::from(info.capacity), at as i64);
         // Not retried: a worker added just before the connection broke would be refused as a
         // duplicate the second time.
