@@ -87,11 +87,16 @@ struct HubArgs {
     /// postgres://USER@HOST:PORT/DB (a password is better given as PGPASSWORD).
     #[arg(long, value_name = "sqlite|URL")]
     store: Option<String>,
-    /// With a PostgreSQL --store that another hub writes to: wait, then take over when that
-    /// hub stops or has not renewed its lease for 5 s (without it, such a hub is refused).
-    /// README, "Running several hubs".
+    /// With a PostgreSQL --store that another hub writes to: serve at once, forwarding every
+    /// client to the writing hub, and take over when that hub stops or has not renewed its
+    /// lease for 5 s (without it, such a hub is refused). README, "Running several hubs".
     #[arg(long)]
     standby: bool,
+    /// With a PostgreSQL --store: the address the other hubs reach this one at while it writes
+    /// (ws://HOST:PORT or wss://…). Defaults to --listen, unless that is every address
+    /// (0.0.0.0 or [::]): then say it.
+    #[arg(long, value_name = "URL", value_parser = parse_advertise)]
+    advertise: Option<String>,
     /// Seconds a worker has to accept an offer.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     offer_timeout: u64,
@@ -329,6 +334,16 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
                     "--standby needs --store postgres://…: a SQLite store belongs to one hub"
                 ),
                 (store, false) => store,
+            };
+            let store = match (store, args.advertise) {
+                (StoreChoice::Postgres(target), advertise @ Some(_)) => {
+                    StoreChoice::Postgres(target.advertising(advertise))
+                }
+                (StoreChoice::Sqlite, Some(_)) => anyhow::bail!(
+                    "--advertise needs --store postgres://…: it tells the other hubs of a \
+                     shared store where this one is"
+                ),
+                (store, None) => store,
             };
             let config = HubConfig {
                 listen: args.listen,
@@ -571,7 +586,10 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
     let _ = writeln!(stdout, "shiftdesk hub listening on {}", hub.url());
     let _ = stdout.flush();
     tracing::info!(store = %config.store.describe(&config.data_dir), url = %hub.url(), "hub started");
-    let signal = shutdown_signal().await;
+    let signal = tokio::select! {
+        signal = shutdown_signal() => signal,
+        why = hub.failed() => anyhow::bail!("this hub took the store over but cannot serve: {why}"),
+    };
     tracing::info!(
         signal,
         "stopping: closing every connection with 1011 hub stopped"
@@ -616,6 +634,21 @@ async fn shutdown_signal() -> &'static str {
         let _ = tokio::signal::ctrl_c().await;
         "Ctrl-C"
     }
+}
+
+/// `--advertise`: a websocket address without a path.
+fn parse_advertise(s: &str) -> Result<String, String> {
+    let url = s.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("ws://")
+        .or_else(|| url.strip_prefix("wss://"))
+        .ok_or_else(|| format!("`{s}` must start with ws:// or wss://"))?;
+    if rest.is_empty() || rest.contains('/') {
+        return Err(format!(
+            "`{s}` must be ws://HOST:PORT (or wss://…), without a path"
+        ));
+    }
+    Ok(url.to_string())
 }
 
 /// `--slot-minutes`: from 1 to 240, dividing a day into whole slots.

@@ -13,72 +13,42 @@
 
 mod common;
 
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use shiftdesk_testkit::hub::{Store, add_worker_to, export_from};
+use shiftdesk_testkit::hub::spawn_hub;
+use shiftdesk_testkit::hub::{Store, add_worker_to, export_from, hub_role};
 use shiftdesk_testkit::postgres::TestDb;
 use shiftdesk_testkit::{HubProcess, conversation_with_a_person, resume_customer, worker};
 
 use common::BIN;
 
-/// A hub started with `--standby`: it prints where it listens only once it has the store.
-struct Standby {
-    child: Child,
-    url: mpsc::Receiver<String>,
-}
+/// A hub started with `--standby`: it serves at once, forwarding its clients to the writing
+/// hub, and writes itself once it has taken the store over.
+struct Standby(HubProcess);
 
 impl Standby {
     fn start(db: &TestDb, logs: &std::path::Path) -> Standby {
-        let log = std::fs::File::create(logs.join("standby.log")).expect("log");
-        let mut child = Command::new(BIN)
-            .args([
-                "hub",
-                "--listen",
-                "127.0.0.1:0",
-                "--store",
-                &db.url,
-                "--standby",
-            ])
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("the standby hub starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, url) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            if std::io::BufReader::new(stdout).read_line(&mut line).is_ok()
-                && let Some(url) = line.trim().rsplit(' ').next()
-            {
-                let _ = tx.send(url.to_string());
-            }
-        });
-        Standby { child, url }
+        Standby(HubProcess::start_with_store(
+            BIN,
+            logs,
+            &db.url,
+            &["--standby"],
+        ))
     }
 
     /// Its URL, once it has taken over (within `limit`).
     fn taken_over(&self, limit: Duration, logs: &std::path::Path) -> String {
-        match self.url.recv_timeout(limit) {
-            Ok(url) if url.starts_with("ws://") => url,
-            outcome => {
-                let log = std::fs::read_to_string(logs.join("standby.log")).unwrap_or_default();
-                panic!(
-                    "the standby did not take over within {limit:?} ({outcome:?}); its log:\n{log}"
-                )
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if hub_role(&self.0.url).as_deref() == Some("writer") {
+                return self.0.url.clone();
             }
+            std::thread::sleep(Duration::from_millis(20));
         }
-    }
-}
-
-impl Drop for Standby {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let log = std::fs::read_to_string(logs.join("hub.log")).unwrap_or_default();
+        panic!("the standby did not take over within {limit:?}; the hubs' log:\n{log}")
     }
 }
 
@@ -119,19 +89,17 @@ async fn the_standby_takes_over_when_the_writing_hub_is_killed() {
     let (_w, mut c, conv, started) = conversation_with_a_person(&first.url, &token).await;
     c.ok(json!({"type": "message", "text": "my card was charged twice"}))
         .await;
-    assert!(
-        standby
-            .url
-            .recv_timeout(Duration::from_millis(500))
-            .is_err(),
-        "a standby does not serve while the other hub writes"
+    assert_eq!(
+        hub_role(&standby.0.url).as_deref(),
+        Some("gateway"),
+        "a standby forwards while the other hub writes"
     );
 
     let killed = Instant::now();
     first.kill();
     let url = standby.taken_over(Duration::from_secs(30), logs.path());
     println!(
-        "failover after SIGKILL: {} ms to a listening hub",
+        "failover after SIGKILL: {} ms to a writing hub",
         killed.elapsed().as_millis()
     );
     let mut c = resume_customer(&url, &conv, &started).await;
@@ -172,7 +140,7 @@ async fn a_paused_writer_is_replaced_and_then_cannot_write() {
     signal(first.pid(), rustix::process::Signal::STOP);
     let url = standby.taken_over(Duration::from_secs(30), logs.path());
     println!(
-        "failover after SIGSTOP: {} ms to a listening hub (the lease is 5 s)",
+        "failover after SIGSTOP: {} ms to a writing hub (the lease is 5 s)",
         paused.elapsed().as_millis()
     );
     let mut c = resume_customer(&url, &conv, &started).await;
@@ -211,16 +179,8 @@ struct Slot {
     child: Option<Child>,
 }
 
-/// Start a hub on `port` (`--standby` unless `first`); it reports `slot` on `leaders` when it
-/// listens, that is once it writes to the store.
-fn start_slot(
-    db: &TestDb,
-    logs: &std::path::Path,
-    slot: usize,
-    port: u16,
-    first: bool,
-    leaders: &mpsc::Sender<usize>,
-) -> Child {
+/// Start a hub on `port` (`--standby` unless `first`), serving once it prints where.
+fn start_slot(db: &TestDb, logs: &std::path::Path, slot: usize, port: u16, first: bool) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -239,23 +199,27 @@ fn start_slot(
         // away, and the client sends those again later, out of order).
         .args(["--grace", "600", "--chat-rate", "0"])
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
         .stderr(log);
     if !first {
         command.arg("--standby");
     }
-    let mut child = command.spawn().expect("a hub starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let leaders = leaders.clone();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        if std::io::BufReader::new(stdout).read_line(&mut line).is_ok()
-            && line.contains("listening")
-        {
-            let _ = leaders.send(slot);
-        }
-    });
+    let (child, _) = spawn_hub(command);
     child
+}
+
+/// Which of `hubs` writes, once one does (within `limit`).
+fn writer_among(hubs: &[String], limit: Duration) -> usize {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(i) = hubs
+            .iter()
+            .position(|h| hub_role(h).as_deref() == Some("writer"))
+        {
+            return i;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("no hub of {hubs:?} took the store over within {limit:?}")
 }
 
 fn free_port() -> u16 {
@@ -281,7 +245,6 @@ async fn twenty_kills_of_the_writing_hub_lose_and_double_nothing() {
         return;
     };
     let logs = tempfile::tempdir().expect("tempdir");
-    let (leaders_tx, leaders) = mpsc::channel();
     let mut slots: Vec<Slot> = (0..3)
         .map(|_| Slot {
             port: free_port(),
@@ -289,25 +252,15 @@ async fn twenty_kills_of_the_writing_hub_lose_and_double_nothing() {
         })
         .collect();
     for (i, slot) in slots.iter_mut().enumerate() {
-        slot.child = Some(start_slot(
-            &db,
-            logs.path(),
-            i,
-            slot.port,
-            i == 0,
-            &leaders_tx,
-        ));
-        if i == 0 {
-            leaders
-                .recv_timeout(Duration::from_secs(30))
-                .expect("the first hub listens");
-        }
+        slot.child = Some(start_slot(&db, logs.path(), i, slot.port, i == 0));
     }
-    let mut leader = 0;
     let hubs: Vec<String> = slots
         .iter()
         .map(|s| format!("ws://127.0.0.1:{}", s.port))
         .collect();
+    let mut leader = writer_among(&hubs, Duration::from_secs(30));
+    assert_eq!(leader, 0, "the hub started without --standby writes");
+    let probes = hubs.clone();
 
     // The customer: a line every 50 ms until told to stop, then until all are acknowledged.
     let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
@@ -351,23 +304,20 @@ async fn twenty_kills_of_the_writing_hub_lose_and_double_nothing() {
     let mut failovers = Vec::new();
     for _ in 0..20 {
         tokio::time::sleep(Duration::from_millis(rng.random_range(150..700))).await;
-        let slot = &mut slots[leader];
-        let mut child = slot.child.take().expect("the leader runs");
+        let leader_was = leader;
+        let mut child = slots[leader].child.take().expect("the leader runs");
         let killed = Instant::now();
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");
-        slot.child = Some(start_slot(
-            &db,
-            logs.path(),
-            leader,
-            slot.port,
-            false,
-            &leaders_tx,
-        ));
-        leader = leaders
-            .recv_timeout(Duration::from_secs(30))
-            .expect("a standby takes over");
+        let probes = probes.clone();
+        leader =
+            tokio::task::spawn_blocking(move || writer_among(&probes, Duration::from_secs(30)))
+                .await
+                .expect("probing the hubs");
         failovers.push(killed.elapsed().as_millis());
+        // Back as a standby on its address: it forwards at once.
+        let slot = &mut slots[leader_was];
+        slot.child = Some(start_slot(&db, logs.path(), leader_was, slot.port, false));
     }
     let _ = stop_tx.send(true);
     let (conversation, sent, acked) = tokio::time::timeout(Duration::from_secs(120), customer)

@@ -22,6 +22,7 @@ pub mod drafting;
 pub mod engine;
 pub mod export;
 pub mod facts;
+pub mod gateway;
 pub mod kb_eval;
 pub mod lang;
 pub mod languages;

@@ -81,6 +81,29 @@ pub fn spawn_hub(mut command: std::process::Command) -> (std::process::Child, St
     (child, url)
 }
 
+/// `GET base + path` on a hub (`base` is its `ws://HOST:PORT`): the status and the body, or
+/// `None` when nothing answers.
+pub fn http_get(base: &str, path: &str) -> Option<(u16, String)> {
+    let url = format!("{}{path}", base.replacen("ws://", "http://", 1));
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(5)))
+        .build()
+        .new_agent();
+    let mut response = agent.get(&url).call().ok()?;
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_string().ok()?;
+    Some((status, body))
+}
+
+/// The role `/healthz` gives: `writer` (it runs the dispatch core) or `gateway` (it forwards
+/// to the one that does); `None` when it does not answer.
+pub fn hub_role(base: &str) -> Option<String> {
+    let (status, body) = http_get(base, "/healthz")?;
+    let health: Value = serde_json::from_str(&body).ok()?;
+    (status == 200).then(|| health["role"].as_str().map(str::to_string))?
+}
+
 /// A `shiftdesk hub` process on 127.0.0.1:0; killed with SIGKILL when dropped.
 pub struct HubProcess {
     pub child: std::process::Child,
@@ -134,7 +157,10 @@ impl HubProcess {
             .args(["hub", "--listen", listen])
             .args(store)
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("SHIFTDESK_TEST_HUB_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stderr(log);
         let (child, url) = spawn_hub(command);
         HubProcess { child, url }

@@ -134,6 +134,8 @@ const DRAFT_PARTIAL_EVERY: Duration = Duration::from_millis(60);
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Health {
     pub status: &'static str,
+    /// `writer`: this hub runs the dispatch core (a hub that forwards says `gateway`).
+    pub role: &'static str,
     pub conversations: usize,
     pub queued: usize,
     pub workers_connected: usize,
@@ -592,6 +594,7 @@ impl Engine {
             EngineMsg::Health { reply } => {
                 let _ = reply.send(Health {
                     status: "ok",
+                    role: "writer",
                     conversations: self.dispatch.conversation_ids().len(),
                     queued: self.dispatch.queue_len(),
                     workers_connected: self.workers.values().filter(|s| s.conn.is_some()).count(),

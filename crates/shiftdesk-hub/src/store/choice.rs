@@ -99,6 +99,8 @@ pub struct PostgresTarget {
     redacted: String,
     /// A hub's writer waits for the store instead of being refused (`hub --standby`).
     standby: bool,
+    /// Where the other hubs reach this one, recorded when it takes the store (`--advertise`).
+    advertise: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for PostgresTarget {
@@ -153,6 +155,7 @@ impl PostgresTarget {
             config: Arc::new(config),
             redacted,
             standby: false,
+            advertise: None,
         })
     }
 
@@ -167,6 +170,20 @@ impl PostgresTarget {
 
     pub fn is_standby(&self) -> bool {
         self.standby
+    }
+
+    /// The same store, for a hub that the other hubs reach at `url` (its websocket address):
+    /// recorded in the lease when this hub takes the store, so they forward clients to it.
+    pub fn advertising(self, url: Option<String>) -> PostgresTarget {
+        PostgresTarget {
+            advertise: url.map(Into::into),
+            ..self
+        }
+    }
+
+    /// Where the other hubs reach this one, if it said.
+    pub fn advertised(&self) -> Option<&str> {
+        self.advertise.as_deref()
     }
 
     /// The URL with its password replaced by `***`: what messages and logs show.
@@ -206,6 +223,7 @@ impl PostgresTarget {
             config,
             redacted,
             standby: self.standby,
+            advertise: self.advertise.clone(),
         }
     }
 }

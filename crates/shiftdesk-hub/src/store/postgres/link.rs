@@ -23,6 +23,10 @@ pub(super) const WRITER_LOCK: i64 = 0x5344_5752_4954_4552; // "SDWRITER"
 /// PostgreSQL reads the closed socket, well within this.
 const WRITER_LOCK_WAIT: Duration = Duration::from_secs(10);
 
+/// The channel a hub that takes the store notifies, so the others learn of it at once
+/// (`LISTEN` is only a nudge: the lease row is what they read).
+pub const WRITER_CHANNEL: &str = "shiftdesk_writer";
+
 /// How long the writing hub's lease lasts unrenewed. Past it, a standby hub (`--standby`) ends
 /// the writer's PostgreSQL session, which frees the writer lock, and takes the store over.
 pub const LEASE: Duration = Duration::from_secs(5);
@@ -200,7 +204,7 @@ impl Link {
     ) -> Result<(Link, i64), Failure> {
         let link = Link::connect(target, Purpose::Writer)?;
         let wait = target.connect_timeout().max(WRITER_LOCK_WAIT);
-        let epoch = link.take_writer_lock(target.redacted(), wait, expected, standby)?;
+        let epoch = link.take_writer_lock(target, wait, expected, standby)?;
         Ok((link, epoch))
     }
 
@@ -224,11 +228,12 @@ impl Link {
 
     fn take_writer_lock(
         &self,
-        url: &str,
+        target: &PostgresTarget,
         wait: Duration,
         expected: Option<i64>,
         standby: bool,
     ) -> Result<i64, Failure> {
+        let url = target.redacted();
         let fenced = |epoch: i64, mine: i64| {
             Failure::Failed(StoreError::Fenced(format!(
                 "another hub took {url} over (its epoch is {epoch}, this hub's was {mine}): \
@@ -260,10 +265,17 @@ impl Link {
                     Some(mine) => mine,
                     None => epoch + 1,
                 };
+                // The other hubs forward their clients to `writer_url`; the notice tells them
+                // to read it again now rather than at their next poll.
                 self.block(self.client.execute(
                     "UPDATE hub_lease
-                     SET holder = pg_backend_pid(), epoch = $1, renewed_at = clock_timestamp()",
-                    &[&epoch],
+                     SET holder = pg_backend_pid(), epoch = $1, renewed_at = clock_timestamp(),
+                         writer_url = $2",
+                    &[&epoch, &target.advertised()],
+                ))?;
+                self.block(self.client.execute(
+                    "SELECT pg_notify($1, $2::bigint::text)",
+                    &[&WRITER_CHANNEL, &epoch],
                 ))?;
                 return Ok(epoch);
             }

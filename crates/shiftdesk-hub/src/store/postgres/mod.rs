@@ -63,7 +63,7 @@ use shiftdesk_protocol::{Millis, WorkerInfo};
 
 pub use copy::{Copied, copy_from_sqlite};
 use link::{Failure, Link, Purpose, timed};
-pub use link::{REQUEST_TIMEOUT, describe as describe_error};
+pub use link::{LEASE, REQUEST_TIMEOUT, WRITER_CHANNEL, describe as describe_error};
 
 const APPEND: &str = "
 WITH appended AS (

@@ -102,6 +102,20 @@ CREATE TABLE hub_lease (
 INSERT INTO hub_lease (holder, epoch, renewed_at) VALUES (NULL, 0, clock_timestamp());
 ",
     },
+    Migration {
+        version: 4,
+        name: "writer address and gateway key",
+        sql: "
+-- Where the writing hub takes connections from the other hubs (`hub --advertise`, set when a
+-- hub takes the store), so that every hub can serve clients and forward them to it; and a key
+-- the hubs show each other when they forward a customer's address. Only who can read this
+-- database knows the key: two random UUIDs (244 bits from PostgreSQL's strong random source).
+ALTER TABLE hub_lease
+    ADD COLUMN writer_url TEXT,
+    ADD COLUMN gateway_key TEXT NOT NULL
+        DEFAULT replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
+",
+    },
 ];
 
 /// The version this binary writes: the last migration's.

@@ -20,9 +20,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::Response;
+
+mod forward;
+mod probes;
+
 use axum::routing::get;
+use forward::forwarded;
 use futures_util::SinkExt;
+use probes::{healthz, metrics_text, readyz};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite;
 
@@ -34,6 +40,7 @@ use crate::conn::{
 use crate::dispatch::DispatchConfig;
 use crate::drafting::kb::KnowledgeBase;
 use crate::engine::{Engine, EngineMsg, KnowledgeReloader, now_ms};
+use crate::gateway::{self, Route, Routing};
 use crate::metrics::{HubMetrics, MetricsToken};
 use crate::readiness::StoreProbe;
 use crate::store::{OpenMode, StoreChoice, hash_token};
@@ -56,6 +63,9 @@ const LIBRARY_FRAME_LIMIT: usize = 2 * HARD_FRAME_LIMIT;
 /// A connection that closes waits this long at most for its last frames to be written and for
 /// the client's close frame in answer to its own.
 const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long a hub on a shared store waits, before serving, to read the key its gateways show.
+const KEY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Each connection's read buffer. Tungstenite's default (128 KiB, zero-filled) would keep that
 /// much resident per idle worker; frames are small, and a larger one just takes more reads.
@@ -107,11 +117,13 @@ struct AppState {
     phase: watch::Receiver<Phase>,
     /// Customers' signed context and rate limits.
     chat: Arc<crate::chat::ChatGate>,
+    /// Whether this hub serves its clients or forwards them to the writing hub ([`gateway`]).
+    routing: Arc<Routing>,
 }
 
 /// How far a hub is in stopping, as its connections see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+pub(crate) enum Phase {
     Serving,
     /// Read nothing more from the clients; keep writing (the engine commits its last batch, and
     /// the acknowledgements of what it read go out).
@@ -132,6 +144,7 @@ pub struct RunningHub {
     /// The task that hands committed frames to the connections; it ends after the committer.
     outlet: Option<tokio::task::JoinHandle<()>>,
     phase: watch::Sender<Phase>,
+    routing: Arc<Routing>,
 }
 
 impl RunningHub {
@@ -143,6 +156,25 @@ impl RunningHub {
     /// Rereads the knowledge-base folder into the running hub (on SIGHUP).
     pub fn knowledge_reloader(&self) -> KnowledgeReloader {
         self.knowledge.clone()
+    }
+
+    /// Whether this hub serves its clients itself, or forwards them to the hub that writes to
+    /// the shared store.
+    pub fn route(&self) -> Route {
+        self.routing.current()
+    }
+
+    /// Resolves if this hub took the shared store over but its engine could not start (the
+    /// hub cannot serve, and should stop), with why.
+    pub async fn failed(&self) -> String {
+        let mut route = self.routing.route.subscribe();
+        match route.wait_for(|r| matches!(r, Route::Failed(_))).await {
+            Ok(r) => match &*r {
+                Route::Failed(why) => why.clone(),
+                _ => unreachable!("waited for Failed"),
+            },
+            Err(_) => std::future::pending().await,
+        }
     }
 
     /// Stop cleanly, and wait for all of it:
@@ -161,6 +193,16 @@ impl RunningHub {
             let _ = stop.send(());
         }
         let _ = (&mut self.server).await;
+        if self.routing.current() != Route::Local {
+            // A hub waiting to take the store over has nothing of its own to store: its
+            // forwarded connections close, and its engine, still waiting, ends with the process.
+            tracing::info!(
+                "closing the forwarded connections: {CLOSE_HUB_STOPPED} {HUB_STOPPED_REASON}"
+            );
+            self.phase.send_replace(Phase::Closing);
+            self.phase.closed().await;
+            return;
+        }
         tracing::info!("not accepting connections; storing what was received");
         self.phase.send_replace(Phase::Draining);
         let _ = self.engine.send(EngineMsg::Shutdown).await;
@@ -219,16 +261,41 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     let metrics = Arc::new(HubMetrics::new());
     let drafter = config.drafter.build_measured(kb.clone(), metrics.clone());
     let triage = Arc::new(crate::triage::TriagePolicy::new(kb, &config.rules));
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+    // On a shared store, the other hubs forward their clients to the one that writes, at the
+    // address it records when it takes the store: `--advertise`, or where it listens.
+    let mut store = config.store.clone();
+    let mut standby = false;
+    if let StoreChoice::Postgres(target) = &store {
+        standby = target.is_standby();
+        if target.advertised().is_none() {
+            let scheme = if tls.is_some() { "wss" } else { "ws" };
+            let own = (!addr.ip().is_unspecified()).then(|| format!("{scheme}://{addr}"));
+            if own.is_none() {
+                tracing::warn!(
+                    listen = %addr,
+                    "listening on every address without --advertise: the other hubs on this \
+                     store cannot forward clients to this one while it writes"
+                );
+            }
+            store = StoreChoice::Postgres(target.clone().advertising(own));
+        }
+    }
+    let shared = store.is_postgres();
+    let routing = Routing::new(Route::Unknown);
+    if let StoreChoice::Postgres(target) = &store {
+        let own = target.advertised().map(str::to_string);
+        gateway::watch_writer(target.clone(), own, routing.clone());
+    }
     let (tx, rx) = Inbox::bounded(INBOX_CAPACITY);
     let (outlet, outlet_task) = Outlet::on(&tokio::runtime::Handle::current());
     // The store is opened and the log replayed on the engine's own thread: a PostgreSQL
     // store's client blocks, which must not happen on this runtime.
     let (built, engine_ready) = oneshot::channel::<Result<(), crate::store::StoreError>>();
-    let (store, data_dir, rates) = (
-        config.store.clone(),
-        config.data_dir.clone(),
-        config.rates.clone(),
-    );
+    let (data_dir, rates) = (config.data_dir.clone(), config.rates.clone());
     let (dispatch, inbox, measured) = (config.dispatch, tx.clone(), metrics.clone());
     let engine_thread = std::thread::Builder::new()
         .name("hub-engine".into())
@@ -245,14 +312,38 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
                 Err(e) => drop(built.send(Err(e))),
             }
         })?;
-    engine_ready
-        .await
-        .map_err(|_| anyhow::anyhow!("the engine's thread ended while starting"))??;
-
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
-    let addr = listener.local_addr()?;
+    let engine_started = async move {
+        engine_ready
+            .await
+            .map_err(|_| anyhow::anyhow!("the engine's thread ended while starting"))?
+            .map_err(anyhow::Error::from)
+    };
+    if standby {
+        // A standby serves at once, forwarding its clients to the writing hub, and serves them
+        // itself once it has taken the store over and its engine is up.
+        let routing = routing.clone();
+        tokio::spawn(async move {
+            match engine_started.await {
+                Ok(()) => {
+                    routing.key_read(KEY_WAIT).await;
+                    tracing::info!("this hub has taken the store over and serves its clients");
+                    routing.serve_locally();
+                }
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "took the store over, but cannot serve");
+                    routing.route.send_replace(Route::Failed(format!("{e:#}")));
+                }
+            }
+        });
+    } else {
+        engine_started.await?;
+        if shared && !routing.key_read(KEY_WAIT).await {
+            tracing::warn!(
+                "the store's gateway key is not read yet: until it is, customers' addresses forwarded by other hubs are not believed"
+            );
+        }
+        routing.serve_locally();
+    }
     let (phase, phase_rx) = watch::channel(Phase::Serving);
     let state = AppState {
         engine: tx.clone(),
@@ -265,6 +356,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         store_probe: Arc::new(StoreProbe::new(&config.store, &config.data_dir)),
         phase: phase_rx,
         chat: Arc::new(crate::chat::ChatGate::new(&config.chat)),
+        routing: routing.clone(),
     };
     // Limits that have recovered are forgotten, so their memory does not grow with history.
     let gate = Arc::downgrade(&state.chat);
@@ -335,109 +427,19 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         engine_thread: Some(engine_thread),
         outlet: Some(outlet_task),
         phase,
+        routing,
     })
 }
 
-async fn healthz(State(state): State<AppState>) -> Response {
-    let (reply, rx) = oneshot::channel();
-    if state
-        .engine
-        .send(EngineMsg::Health { reply })
-        .await
-        .is_err()
-    {
-        return (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "engine stopped",
-        )
-            .into_response();
-    }
-    match rx.await {
-        Ok(health) => Json(health).into_response(),
-        Err(_) => (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "engine stopped",
-        )
-            .into_response(),
-    }
-}
-
-/// How long `/metrics` and `/readyz` wait for the engine before saying it does not answer.
-const ENGINE_ANSWER: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Ask the engine something; `None` when it has stopped or does not answer in time.
-async fn ask_engine<T>(
-    state: &AppState,
-    message: impl FnOnce(oneshot::Sender<T>) -> EngineMsg,
-) -> Option<T> {
-    let (reply, rx) = oneshot::channel();
-    let asked = async {
-        state.engine.send(message(reply)).await.ok()?;
-        rx.await.ok()
+async fn worker_ws(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let ws = match forwarded(ws, &state, "/ws/worker", &headers, None).await {
+        Ok(ws) => ws,
+        Err(response) => return response,
     };
-    tokio::time::timeout(ENGINE_ANSWER, asked)
-        .await
-        .ok()
-        .flatten()
-}
-
-fn unavailable(why: String) -> Response {
-    (axum::http::StatusCode::SERVICE_UNAVAILABLE, why).into_response()
-}
-
-/// Prometheus's scrape: every metric in the text exposition format, the gauges read from the
-/// engine now. With a metrics token, only for `Authorization: Bearer <token>`.
-async fn metrics_text(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    if let Some(expected) = &state.metrics_token {
-        let given = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|token| hash_token(token.trim()));
-        if given.as_deref() != Some(&**expected) {
-            return (
-                axum::http::StatusCode::UNAUTHORIZED,
-                [(
-                    axum::http::header::WWW_AUTHENTICATE,
-                    "Bearer realm=\"shiftdesk metrics\"",
-                )],
-                "/metrics needs the hub's metrics token: Authorization: Bearer <token>\n",
-            )
-                .into_response();
-        }
-    }
-    let Some(gauges) = ask_engine(&state, |reply| EngineMsg::Gauges { reply }).await else {
-        return unavailable("the engine does not answer\n".into());
-    };
-    state.metrics.set_gauges(&gauges);
-    (
-        [(axum::http::header::CONTENT_TYPE, HubMetrics::content_type())],
-        state.metrics.render(),
-    )
-        .into_response()
-}
-
-/// Ready to serve: the engine answers, the last write to the event log succeeded, and the store
-/// would take a write now ([`StoreProbe`]). Otherwise 503 and the reason.
-async fn readyz(State(state): State<AppState>) -> Response {
-    if ask_engine(&state, |reply| EngineMsg::Health { reply })
-        .await
-        .is_none()
-    {
-        return unavailable("not ready: the engine does not answer\n".into());
-    }
-    if let Some(e) = state.metrics.store_error() {
-        return unavailable(format!(
-            "not ready: the last write to the event log failed: {e}\n"
-        ));
-    }
-    match state.store_probe.check().await {
-        Ok(()) => "ready\n".into_response(),
-        Err(e) => unavailable(format!("not ready: {e}\n")),
-    }
-}
-
-async fn worker_ws(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     ws.max_message_size(LIBRARY_FRAME_LIMIT)
         .max_frame_size(LIBRARY_FRAME_LIMIT)
         .read_buffer_size(READ_BUFFER)
@@ -452,9 +454,18 @@ async fn customer_ws(
     >,
     headers: axum::http::HeaderMap,
 ) -> Response {
+    // Forwarded by another hub of this store: the address that hub saw.
+    let address = state
+        .routing
+        .forwarded_address(&headers)
+        .unwrap_or_else(|| state.chat.address(peer.ip(), &headers));
+    let ws = match forwarded(ws, &state, "/ws/customer", &headers, address).await {
+        Ok(ws) => ws,
+        Err(response) => return response,
+    };
     let dialect = CustomerDialect {
         conversation: None,
-        address: state.chat.address(peer.ip(), &headers),
+        address,
     };
     ws.max_message_size(LIBRARY_FRAME_LIMIT)
         .max_frame_size(LIBRARY_FRAME_LIMIT)

@@ -1,0 +1,539 @@
+//! Several hubs on one PostgreSQL store, every one of them serving clients.
+//!
+//! One hub at a time writes: it holds the writer lock and the lease ([`crate::store::postgres`]),
+//! runs the dispatch core and keeps every client's stream. Every other hub is a **gateway**: it
+//! takes websocket connections like any hub (TLS, the web chat's files, `/healthz`), and
+//! forwards each `/ws/worker` and `/ws/customer` connection, frame for frame, to the writing
+//! hub, whose address that hub recorded in the lease when it took the store (`hub
+//! --advertise`). So a customer on hub A is offered to a worker on hub B like any other, and a
+//! worker whose gateway died reconnects through another hub and resumes its stream where it
+//! was (`resumed: true`): the stream lives in the writing hub.
+//!
+//! Each hub learns who writes from the lease row, and only from it: a watcher on a connection
+//! of its own `LISTEN`s for the notice a hub sends when it takes the store, reads the row at
+//! once when one comes, and every [`POLL`] in any case (a notice can be lost while the
+//! connection is down; after a reconnect it `LISTEN`s again before it reads). A writer whose
+//! lease has run out (killed, paused) is no route: connections wait for the next writer
+//! ([`Routing::settled`]), and forwarded ones close with `1011`, so that their clients
+//! reconnect and resume on the new one. A gateway that takes the store over serves from then
+//! on.
+//!
+//! The writing hub limits customers by their address: a gateway sends the address it saw in
+//! [`CLIENT_ADDRESS_HEADER`], and the writing hub believes it only beside the store's gateway key
+//! ([`GATEWAY_KEY_HEADER`]), which only who can read the database knows.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
+
+use crate::store::PostgresTarget;
+use crate::store::postgres::{LEASE, WRITER_CHANNEL, describe_error};
+
+/// Where a forwarded connection's gateway key goes.
+pub const GATEWAY_KEY_HEADER: &str = "x-shiftdesk-gateway";
+/// Where a gateway puts the address it saw the customer at (`-`: none to limit by).
+pub const CLIENT_ADDRESS_HEADER: &str = "x-shiftdesk-client-address";
+
+/// How often a hub reads the lease row without a notice.
+pub const POLL: Duration = Duration::from_millis(500);
+
+/// How soon a hub that could not read the lease tries again.
+const RETRY: Duration = Duration::from_millis(100);
+
+/// How long a new connection waits for a writing hub to be known before `503`.
+pub const SETTLE_WAIT: Duration = Duration::from_secs(10);
+
+/// How long a gateway waits for the writing hub to take a forwarded connection.
+const CONNECT_WAIT: Duration = Duration::from_secs(5);
+
+/// A forwarded connection's close when its writing hub went away or was replaced.
+pub const WRITER_GONE_REASON: &str = "the writing hub changed; reconnect and resume";
+
+/// Most frames forwarded together before one flush.
+const FORWARD_BATCH: usize = 64;
+
+/// Where this hub sends its clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// Nobody known to write (no lease yet, or it ran out), or this hub is taking over.
+    Unknown,
+    /// Another hub writes: forward to it.
+    Forward(Writer),
+    /// This hub writes: serve.
+    Local,
+    /// This hub took the store but its engine did not start.
+    Failed(String),
+}
+
+/// The writing hub, as its lease row names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Writer {
+    /// Its websocket address (`ws://HOST:PORT`), without a path.
+    pub url: Arc<str>,
+    pub epoch: i64,
+}
+
+/// What every connection consults: the route, and the store's gateway key.
+pub struct Routing {
+    pub route: watch::Sender<Route>,
+    key: watch::Sender<Option<Arc<str>>>,
+}
+
+impl Routing {
+    /// A hub that serves from the start (the SQLite store, or a PostgreSQL writer whose engine
+    /// is up).
+    pub fn new(route: Route) -> Arc<Routing> {
+        Arc::new(Routing {
+            route: watch::Sender::new(route),
+            key: watch::Sender::new(None),
+        })
+    }
+
+    pub fn current(&self) -> Route {
+        self.route.borrow().clone()
+    }
+
+    /// The route once one is known, waiting [`SETTLE_WAIT`] at most (a takeover in progress).
+    pub async fn settled(&self) -> Route {
+        let mut route = self.route.subscribe();
+        let known = route.wait_for(|r| !matches!(r, Route::Unknown));
+        match tokio::time::timeout(SETTLE_WAIT, known).await {
+            Ok(Ok(r)) => r.clone(),
+            _ => Route::Unknown,
+        }
+    }
+
+    /// This hub's engine is serving: from now on it does not forward (until the process ends).
+    pub fn serve_locally(&self) {
+        self.route.send_replace(Route::Local);
+    }
+
+    fn key(&self) -> Option<Arc<str>> {
+        self.key.borrow().clone()
+    }
+
+    /// Wait until the store's gateway key has been read (`limit` at most): a writing hub that
+    /// serves before would not believe the addresses its gateways forward.
+    pub async fn key_read(&self, limit: Duration) -> bool {
+        let mut key = self.key.subscribe();
+        let read = key.wait_for(Option::is_some);
+        matches!(tokio::time::timeout(limit, read).await, Ok(Ok(_)))
+    }
+
+    /// For a connection forwarded by another hub with the store's key: the customer's address
+    /// that hub saw (`Some(None)`: none to limit by). `None`: not forwarded (or the key is
+    /// wrong), so the peer's own address counts.
+    pub fn forwarded_address(&self, headers: &HeaderMap) -> Option<Option<IpAddr>> {
+        let given = headers.get(GATEWAY_KEY_HEADER)?.as_bytes();
+        let key = self.key()?;
+        if !constant_time_eq(given, key.as_bytes()) {
+            tracing::warn!("a connection named a gateway with the wrong key: its address counts");
+            return None;
+        }
+        let address = headers
+            .get(CLIENT_ADDRESS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<IpAddr>().ok());
+        Some(address)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What the lease row says.
+struct Lease {
+    writer_url: Option<String>,
+    epoch: i64,
+    key: String,
+    live: bool,
+}
+
+/// Follow the lease row for as long as `routing` is used; see the module's doc. `own` is this
+/// hub's advertised address (a lease naming it means this hub is taking over).
+pub fn watch_writer(target: PostgresTarget, own: Option<String>, routing: Arc<Routing>) {
+    tokio::spawn(async move {
+        let mut told = false;
+        loop {
+            if routing.route.is_closed() && Arc::strong_count(&routing) == 1 {
+                return;
+            }
+            match follow(&target, own.as_deref(), &routing).await {
+                Ok(()) => return,
+                Err(why) => {
+                    if !told {
+                        tracing::warn!(url = target.redacted(), %why, "cannot follow the store's lease; trying again");
+                        told = true;
+                    }
+                }
+            }
+            // Soon: a new store's lease row appears as the first hub migrates it.
+            tokio::time::sleep(RETRY).await;
+        }
+    });
+}
+
+/// One connection's worth of following: `Ok` when nobody needs the route any more.
+async fn follow(
+    target: &PostgresTarget,
+    own: Option<&str>,
+    routing: &Arc<Routing>,
+) -> Result<(), String> {
+    let connect = tokio::time::timeout(
+        Duration::from_secs(5),
+        target.config().connect(tokio_postgres::NoTls),
+    );
+    let (client, mut connection) = match connect.await {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) => return Err(describe_error(&e)),
+        Err(_) => return Err("no answer within 5 s".into()),
+    };
+    let (nudge, mut nudged) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let driver = tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = messages.next().await {
+            match message {
+                Ok(tokio_postgres::AsyncMessage::Notification(_)) => {
+                    let _ = nudge.send(());
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+    });
+    let _driver = AbortOnDrop(driver);
+    // Listen first, then read: a takeover between the two is in the row already.
+    client
+        .batch_execute(&format!("LISTEN {WRITER_CHANNEL}"))
+        .await
+        .map_err(|e| describe_error(&e))?;
+    let lease = LEASE.as_secs_f64();
+    loop {
+        let row = tokio::time::timeout(
+            Duration::from_secs(5),
+            client.query_one(
+                "SELECT writer_url, epoch, gateway_key,
+                        clock_timestamp() - renewed_at <= make_interval(secs => $1)
+                 FROM hub_lease",
+                &[&lease],
+            ),
+        )
+        .await
+        .map_err(|_| "no answer within 5 s".to_string())?
+        .map_err(|e| describe_error(&e))?;
+        let read = Lease {
+            writer_url: row.get(0),
+            epoch: row.get(1),
+            key: row.get(2),
+            live: row.get(3),
+        };
+        apply(routing, own, read);
+        let mut route = routing.route.subscribe();
+        tokio::select! {
+            _ = nudged.recv() => {}
+            () = tokio::time::sleep(POLL) => {}
+            // This hub writes now (or failed): nothing more to follow, but the key.
+            _ = route.wait_for(|r| matches!(r, Route::Local | Route::Failed(_))) => {}
+        }
+        if client.is_closed() {
+            return Err("the connection closed".into());
+        }
+        if matches!(routing.current(), Route::Local | Route::Failed(_)) && routing.key().is_some() {
+            return Ok(());
+        }
+    }
+}
+
+/// Take in what the lease row says.
+fn apply(routing: &Routing, own: Option<&str>, lease: Lease) {
+    routing.key.send_if_modified(|key| {
+        if key.as_deref() == Some(lease.key.as_str()) {
+            return false;
+        }
+        *key = Some(lease.key.as_str().into());
+        true
+    });
+    let next = match lease.writer_url {
+        _ if !lease.live => Route::Unknown,
+        Some(url) if Some(url.as_str()) != own => Route::Forward(Writer {
+            url: url.into(),
+            epoch: lease.epoch,
+        }),
+        // This hub took the store and is starting, or the writer gave no address.
+        _ => Route::Unknown,
+    };
+    routing.route.send_if_modified(|route| {
+        if matches!(route, Route::Local | Route::Failed(_)) || *route == next {
+            return false;
+        }
+        match &next {
+            Route::Forward(w) => tracing::info!(writer = %w.url, epoch = w.epoch, "forwarding clients to the writing hub"),
+            _ => tracing::info!("no writing hub: new connections wait for one"),
+        }
+        *route = next;
+        true
+    });
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+type Upstream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How a forwarded connection is set up.
+pub struct Forwarding<'a> {
+    pub writer: Writer,
+    /// `/ws/worker` or `/ws/customer`.
+    pub path: &'static str,
+    pub headers: &'a HeaderMap,
+    /// The customer's address as this hub counts it.
+    pub address: Option<IpAddr>,
+    pub routing: Arc<Routing>,
+    /// Resolves when this hub is stopping: the connection closes with `1011 hub stopped`.
+    pub stopping: futures_util::future::BoxFuture<'static, ()>,
+    pub frame_limit: usize,
+    pub read_buffer: usize,
+}
+
+/// Connect to the writing hub and, if it takes the connection, bridge the client to it; its
+/// refusal (an origin not allowed, say) goes back to the client as it came.
+pub async fn forward(ws: WebSocketUpgrade, how: Forwarding<'_>) -> Response {
+    let url = format!("{}{}", how.writer.url, how.path);
+    let mut request = match url.as_str().into_client_request() {
+        Ok(request) => request,
+        Err(e) => {
+            return unavailable(format!(
+                "the writing hub's address `{url}` is not usable: {e}\n"
+            ));
+        }
+    };
+    for name in [axum::http::header::ORIGIN, axum::http::header::USER_AGENT] {
+        if let Some(value) = how.headers.get(&name) {
+            request.headers_mut().insert(name, value.clone());
+        }
+    }
+    if let Some(key) = how.routing.key()
+        && let Ok(key) = HeaderValue::from_str(&key)
+    {
+        request.headers_mut().insert(GATEWAY_KEY_HEADER, key);
+    }
+    let address = how
+        .address
+        .map_or_else(|| "-".to_string(), |ip| ip.to_string());
+    if let Ok(address) = HeaderValue::from_str(&address) {
+        request.headers_mut().insert(CLIENT_ADDRESS_HEADER, address);
+    }
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(how.frame_limit))
+        .max_frame_size(Some(how.frame_limit))
+        .read_buffer_size(how.read_buffer);
+    let connect =
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, None);
+    let upstream = match tokio::time::timeout(CONNECT_WAIT, connect).await {
+        Ok(Ok((upstream, _))) => upstream,
+        Ok(Err(tungstenite::Error::Http(refused))) => {
+            let status =
+                StatusCode::from_u16(refused.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let body = refused.into_body().unwrap_or_default();
+            return (status, body).into_response();
+        }
+        Ok(Err(e)) => {
+            return unavailable(format!(
+                "the writing hub at {url} does not take connections ({e}); try again\n"
+            ));
+        }
+        Err(_) => {
+            return unavailable(format!(
+                "the writing hub at {url} did not answer within {CONNECT_WAIT:?}; try again\n"
+            ));
+        }
+    };
+    let (writer, routing, stopping) = (how.writer, how.routing, how.stopping);
+    ws.max_message_size(how.frame_limit)
+        .max_frame_size(how.frame_limit)
+        .read_buffer_size(how.read_buffer)
+        .on_upgrade(move |client| bridge(client, upstream, writer, routing, stopping))
+}
+
+fn unavailable(why: String) -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
+}
+
+/// How a bridge ends.
+enum End {
+    /// Close the client with this code and reason, then wait for its answer.
+    Client(u16, String),
+    /// The client closed: its close went to the writing hub.
+    ClientClosed,
+    /// The client is gone.
+    Gone,
+}
+
+/// Copy frames both ways until either side closes, the writing hub changes or this hub stops.
+async fn bridge(
+    mut client: WebSocket,
+    mut upstream: Upstream,
+    writer: Writer,
+    routing: Arc<Routing>,
+    stopping: futures_util::future::BoxFuture<'static, ()>,
+) {
+    let mut route = routing.route.subscribe();
+    let mut stopping = stopping.fuse();
+    let end = loop {
+        tokio::select! {
+            message = client.recv() => match message {
+                Some(Ok(WsMessage::Text(text))) => {
+                    // Whatever else the client has sent already goes in the same write.
+                    let mut batch = vec![tungstenite::Message::text(text.as_str())];
+                    let mut then = None;
+                    while batch.len() < FORWARD_BATCH {
+                        match client.recv().now_or_never() {
+                            Some(Some(Ok(WsMessage::Text(text)))) => {
+                                batch.push(tungstenite::Message::text(text.as_str()));
+                            }
+                            Some(Some(Ok(WsMessage::Binary(bytes)))) => {
+                                batch.push(tungstenite::Message::Binary(bytes));
+                            }
+                            Some(Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_)))) => {}
+                            None => break,
+                            Some(other) => {
+                                then = Some(other);
+                                break;
+                            }
+                        }
+                    }
+                    if send_all(&mut upstream, batch).await.is_err() {
+                        break End::Client(crate::conn::CLOSE_HUB_STOPPED, WRITER_GONE_REASON.into());
+                    }
+                    match then {
+                        None => {}
+                        Some(Some(Ok(WsMessage::Close(frame)))) => {
+                            let _ = upstream.close(frame.map(close_upstream)).await;
+                            break End::ClientClosed;
+                        }
+                        Some(_) => break End::Gone,
+                    }
+                }
+                Some(Ok(WsMessage::Binary(bytes))) => {
+                    if upstream.send(tungstenite::Message::Binary(bytes)).await.is_err() {
+                        break End::Client(crate::conn::CLOSE_HUB_STOPPED, WRITER_GONE_REASON.into());
+                    }
+                }
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
+                Some(Ok(WsMessage::Close(frame))) => {
+                    let _ = upstream.close(frame.map(close_upstream)).await;
+                    break End::ClientClosed;
+                }
+                Some(Err(_)) | None => break End::Gone,
+            },
+            message = upstream.next() => match message {
+                Some(Ok(tungstenite::Message::Text(text))) => {
+                    if client.feed(WsMessage::Text(text.as_str().into())).await.is_err() {
+                        break End::Gone;
+                    }
+                    let mut fed = 1;
+                    while fed < FORWARD_BATCH {
+                        let Some(Some(Ok(tungstenite::Message::Text(text)))) =
+                            upstream.next().now_or_never()
+                        else {
+                            break;
+                        };
+                        if client.feed(WsMessage::Text(text.as_str().into())).await.is_err() {
+                            break;
+                        }
+                        fed += 1;
+                    }
+                    if client.flush().await.is_err() {
+                        break End::Gone;
+                    }
+                }
+                Some(Ok(tungstenite::Message::Binary(bytes))) => {
+                    if client.send(WsMessage::Binary(bytes)).await.is_err() {
+                        break End::Gone;
+                    }
+                }
+                Some(Ok(tungstenite::Message::Close(frame))) => {
+                    // The writing hub's own close (4000 resumed elsewhere, 1011 hub stopped, …)
+                    // goes to the client as it is.
+                    let (code, reason) = frame.map_or((1000, String::new()), |f| {
+                        (u16::from(f.code), f.reason.to_string())
+                    });
+                    break End::Client(code, reason);
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => {
+                    break End::Client(crate::conn::CLOSE_HUB_STOPPED, WRITER_GONE_REASON.into());
+                }
+            },
+            changed = route.changed() => {
+                let same = changed.is_ok()
+                    && matches!(&*route.borrow(), Route::Forward(w) if *w == writer);
+                if !same {
+                    let _ = upstream.close(None).await;
+                    break End::Client(crate::conn::CLOSE_HUB_STOPPED, WRITER_GONE_REASON.into());
+                }
+            }
+            () = &mut stopping => {
+                let _ = upstream.close(None).await;
+                break End::Client(
+                    crate::conn::CLOSE_HUB_STOPPED,
+                    crate::conn::HUB_STOPPED_REASON.into(),
+                );
+            }
+        }
+    };
+    let finish = async {
+        match end {
+            End::Gone => {}
+            End::ClientClosed => {
+                let _ = client.flush().await;
+            }
+            End::Client(code, reason) => {
+                let frame = CloseFrame {
+                    code,
+                    reason: reason.into(),
+                };
+                if client.send(WsMessage::Close(Some(frame))).await.is_ok() {
+                    while let Some(Ok(message)) = client.recv().await {
+                        if matches!(message, WsMessage::Close(_)) {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), finish).await;
+}
+
+/// A client's close frame, as the writing hub is to get it.
+fn close_upstream(frame: CloseFrame) -> tungstenite::protocol::CloseFrame {
+    tungstenite::protocol::CloseFrame {
+        code: frame.code.into(),
+        reason: frame.reason.as_str().into(),
+    }
+}
+
+async fn send_all(
+    upstream: &mut Upstream,
+    batch: Vec<tungstenite::Message>,
+) -> Result<(), tungstenite::Error> {
+    for message in batch {
+        upstream.feed(message).await?;
+    }
+    upstream.flush().await
+}

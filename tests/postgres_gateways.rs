@@ -1,0 +1,244 @@
+//! Three hubs on one PostgreSQL store, every one serving: one writes, the two started with
+//! `--standby` forward their clients to it. The machine's real PostgreSQL, a database of its
+//! own per test (`shiftdesk_testkit::postgres::TestDb`):
+//!
+//! - a customer on one hub is offered to a worker on another, and the conversation goes on
+//!   both ways;
+//! - the worker's hub is killed: the worker reconnects through another and resumes its stream
+//!   where it was (`resumed: true`, the line written meanwhile replayed);
+//! - the writing hub is killed: the forwarded connections close with `1011`, a standby takes
+//!   over, and worker and customer go on through it with the conversation still the worker's;
+//! - the gateway key: a customer's address forwarded with the wrong key is not believed.
+//!
+//! Without a PostgreSQL server each test says it skipped (a failure with
+//! SHIFTDESK_REQUIRE_POSTGRES=1, as in CI).
+#![cfg(unix)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use shiftdesk_testkit::hub::{Store, add_worker_to, hub_role};
+use shiftdesk_testkit::postgres::TestDb;
+use shiftdesk_testkit::{Client, HubProcess, customer, worker};
+use tokio_tungstenite::tungstenite::Message;
+
+use common::BIN;
+
+/// Wait until `url` says it has `role` (`writer` or `gateway`).
+async fn until_role(url: &str, role: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let url2 = url.to_string();
+        let now = tokio::task::spawn_blocking(move || hub_role(&url2))
+            .await
+            .expect("probe");
+        if now.as_deref() == Some(role) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url} is not the {role}: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The close frame the hub ends a connection with (after any frames still coming).
+async fn close_of(client: &mut Client) -> (u16, String) {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(15), client.ws.next())
+            .await
+            .expect("the connection closes in time");
+        match message {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                return (u16::from(frame.code), frame.reason.to_string());
+            }
+            Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("a close frame expected, got {other:?}"),
+        }
+    }
+}
+
+/// The highest stream `seq` among the frames `client` received.
+fn last_seq(client: &Client) -> u64 {
+    client
+        .seen
+        .iter()
+        .filter_map(|v| v["seq"].as_u64())
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_on_one_hub_is_served_by_a_worker_on_another() {
+    let Some(db) = TestDb::create("gateways offer") else {
+        return;
+    };
+    let logs = tempfile::tempdir().expect("tempdir");
+    let token = add_worker_to(BIN, &Store::Url(&db.url), "Ana", "en", 2);
+    let writer = HubProcess::start_with_store(BIN, logs.path(), &db.url, &[]);
+    let b = HubProcess::start_with_store(BIN, logs.path(), &db.url, &["--standby"]);
+    let c = HubProcess::start_with_store(BIN, logs.path(), &db.url, &["--standby"]);
+    until_role(&b.url, "gateway").await;
+    until_role(&c.url, "gateway").await;
+
+    // The worker on hub B, the customer on hub C.
+    let (mut w, welcome) = worker(&b.url, &token).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let (mut cust, conv) = customer(&c.url, "Carla", "en").await;
+    let asked = Instant::now();
+    let ack = cust
+        .command(json!({"type": "message", "text": "I want to talk to a person"}))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let offer = w.until_type("offer").await;
+    println!(
+        "offer across hubs: {} ms from the customer's line",
+        asked.elapsed().as_millis()
+    );
+    assert_eq!(offer["conversation"], conv.as_str(), "{offer}");
+    w.ok(json!({"type": "accept_offer", "conversation": conv}))
+        .await;
+    w.ok(json!({"type": "reply", "conversation": conv, "text": "Hi, Ana here"}))
+        .await;
+    cust.until("the worker's reply", |v| {
+        v["type"] == "message" && v["text"] == "Hi, Ana here"
+    })
+    .await;
+    cust.ok(json!({"type": "message", "text": "my card was charged twice"}))
+        .await;
+    w.until("the customer's line", |v| {
+        v["type"] == "message" && v["message"]["text"] == "my card was charged twice"
+    })
+    .await;
+
+    // The worker's hub dies; the worker comes back through hub C and resumes its stream,
+    // which the writing hub keeps: the line written meanwhile is replayed.
+    let seen = last_seq(&w);
+    b.kill();
+    drop(w);
+    cust.ok(json!({"type": "message", "text": "hello? are you there?"}))
+        .await;
+    let mut w = Client::connect(&c.url, "/ws/worker").await;
+    w.send(json!({"type": "hello", "token": token, "protocol": 1,
+        "resume": {"stream": welcome["stream"], "last_seq": seen}}))
+        .await;
+    let again = w.until_type("welcome").await;
+    assert_eq!(again["resumed"], true, "{again}");
+    w.until("the line written while the worker was away", |v| {
+        v["type"] == "message" && v["message"]["text"] == "hello? are you there?"
+    })
+    .await;
+
+    // The writing hub dies: the forwarded connections close with 1011, hub C takes the
+    // store over, and both go on through it.
+    writer.kill();
+    let (code, reason) = close_of(&mut w).await;
+    assert_eq!(code, 1011, "{reason}");
+    until_role(&c.url, "writer").await;
+    let (mut w, welcome) = worker(&c.url, &token).await;
+    assert_eq!(welcome["resumed"], false, "a new writer has new streams");
+    let snapshot = w
+        .until("the conversation in the snapshot", |v| {
+            v["type"] == "conversation" && v["conversation"]["id"] == conv.as_str()
+        })
+        .await;
+    assert!(
+        snapshot.to_string().contains("hello? are you there?"),
+        "{snapshot}"
+    );
+    w.ok(json!({"type": "reply", "conversation": conv, "text": "Yes, still here"}))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_address_counts_only_with_the_stores_key() {
+    let Some(db) = TestDb::create("gateway key") else {
+        return;
+    };
+    let logs = tempfile::tempdir().expect("tempdir");
+    // One new conversation per address at once (a burst of half of 2 a minute): the address
+    // a start counts against decides whether it is let in.
+    let writer =
+        HubProcess::start_with_store(BIN, logs.path(), &db.url, &["--chat-address-rate", "2"]);
+    let gateway = HubProcess::start_with_store(
+        BIN,
+        logs.path(),
+        &db.url,
+        &["--standby", "--chat-address-rate", "2"],
+    );
+    until_role(&gateway.url, "gateway").await;
+    let key = db.query("SELECT gateway_key FROM hub_lease").remove(0);
+    assert!(key.len() >= 60, "a long random key: {key}");
+
+    let start = |url: String, headers: Vec<(&'static str, String)>| async move {
+        let mut request =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                format!("{url}/ws/customer"),
+            )
+            .expect("request");
+        for (name, value) in headers {
+            request
+                .headers_mut()
+                .insert(name, value.parse().expect("header"));
+        }
+        let (mut ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("connects");
+        use futures_util::SinkExt;
+        ws.send(Message::Text(
+            json!({"type": "start", "id": "s1", "protocol": 1, "name": "Carla", "lang": "en"})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .expect("send");
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(&t).expect("json");
+                    if v["type"] == "started" || v["type"] == "error" {
+                        return v;
+                    }
+                }
+                other => panic!("no answer to start: {other:?}"),
+            }
+        }
+    };
+    // Through the gateway, from a real address as its proxy header would say: the writing hub
+    // counts 203.0.113.7 (the gateway has no proxy header configured, so it sends `-`: none).
+    // Straight to the writing hub with the right key: the address given counts.
+    let with_key = |ip: &str| {
+        vec![
+            ("x-shiftdesk-gateway", key.clone()),
+            ("x-shiftdesk-client-address", ip.to_string()),
+        ]
+    };
+    let first = start(writer.url.clone(), with_key("203.0.113.7")).await;
+    assert_eq!(first["type"], "started", "{first}");
+    let second = start(writer.url.clone(), with_key("203.0.113.7")).await;
+    assert_eq!(
+        second["type"], "error",
+        "the same address, limited: {second}"
+    );
+    let other = start(writer.url.clone(), with_key("203.0.113.8")).await;
+    assert_eq!(other["type"], "started", "another address: {other}");
+    // The wrong key: the address header is not believed (the peer, loopback, counts: no limit).
+    let forged = |ip: &str| {
+        vec![
+            ("x-shiftdesk-gateway", "not-the-key".to_string()),
+            ("x-shiftdesk-client-address", ip.to_string()),
+        ]
+    };
+    for _ in 0..2 {
+        let v = start(writer.url.clone(), forged("203.0.113.7")).await;
+        assert_eq!(v["type"], "started", "a forged address is ignored: {v}");
+    }
+    // Through the gateway: it forwards with the key, and the customer starts.
+    let via = start(gateway.url.clone(), vec![]).await;
+    assert_eq!(via["type"], "started", "{via}");
+}
