@@ -231,8 +231,10 @@ fn free_port() -> u16 {
 
 /// Three hubs on one store; the one writing is SIGKILLed 20 times at random moments (and
 /// started again as a standby) while a customer, given all three addresses, writes a line
-/// every 50 ms through the shared client (outbox, numbered commands, resume). Afterwards every
-/// line is stored exactly once, in the order written: 0 acknowledged lines lost, 0 doubled.
+/// every 50 ms through the shared client (outbox, numbered commands, resume), and two workers
+/// who take every offer do the same with the hubs in other orders. Afterwards every line is
+/// stored exactly once, in the order written (0 acknowledged lines lost, 0 doubled), and the
+/// conversation was taken once and has one owner.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_kills_of_the_writing_hub_lose_and_double_nothing() {
     use rand::Rng;
@@ -262,8 +264,49 @@ async fn twenty_kills_of_the_writing_hub_lose_and_double_nothing() {
     assert_eq!(leader, 0, "the hub started without --standby writes");
     let probes = hubs.clone();
 
-    // The customer: a line every 50 ms until told to stop, then until all are acknowledged.
+    // Two workers, each given the hubs in another order, who take every offer. The customer
+    // asks for a person first: exactly one of them must own the conversation, once.
     let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
+    let mut workers = Vec::new();
+    for (name, order) in [("Ana", [2, 1, 0]), ("Ben", [1, 0, 2])] {
+        let token = add_worker_to(BIN, &Store::Url(&db.url), name, "en", 2);
+        let urls: Vec<String> = order.iter().map(|&i| hubs[i].clone()).collect();
+        let mut stop = stop_tx.subscribe();
+        workers.push(tokio::spawn(async move {
+            use shiftdesk_client::worker::{self, WorkerConfig};
+            use shiftdesk_protocol::{WorkerCommand, WorkerEvent, WorkerStatus};
+            let mut courier = Courier::new(worker::spawn(WorkerConfig::new(urls.join(","), token)));
+            let mut accepts = std::collections::HashMap::new();
+            let mut accepted = Vec::new();
+            let mut available = false;
+            loop {
+                tokio::select! {
+                    event = courier.next() => match event {
+                        Some(SessionEvent::Frame(WorkerEvent::Welcome { .. })) if !available => {
+                            courier.send(WorkerCommand::SetStatus { status: WorkerStatus::Available });
+                            available = true;
+                        }
+                        Some(SessionEvent::Frame(WorkerEvent::Offer { conversation, .. })) => {
+                            let id = courier.send(WorkerCommand::AcceptOffer { conversation: conversation.clone() });
+                            accepts.insert(id, conversation);
+                        }
+                        Some(SessionEvent::Frame(WorkerEvent::Ack { id, .. })) => {
+                            if let Some(conversation) = accepts.remove(&id) {
+                                accepted.push(conversation);
+                            }
+                        }
+                        Some(_) => {}
+                        None => break,
+                    },
+                    _ = stop.wait_for(|s| *s) => break,
+                }
+            }
+            courier.stop().await;
+            (name, accepted)
+        }));
+    }
+
+    // The customer: a line every 50 ms until told to stop, then until all are acknowledged.
     let customer = tokio::spawn(async move {
         let mut courier = Courier::new(customer::spawn(CustomerConfig {
             name: Some("Carla".into()),
@@ -287,6 +330,11 @@ async fn twenty_kills_of_the_writing_hub_lose_and_double_nothing() {
                 }
                 event = courier.next() => match event {
                     Some(SessionEvent::Frame(CustomerEvent::Started { conversation: c, .. })) => {
+                        if conversation.is_none() {
+                            courier.send(CustomerCommand::Message {
+                                text: "I want to talk to a person".into(),
+                            });
+                        }
                         conversation.get_or_insert(c);
                     }
                     Some(SessionEvent::Frame(CustomerEvent::Ack { .. })) => acked += 1,
@@ -337,7 +385,29 @@ async fn twenty_kills_of_the_writing_hub_lose_and_double_nothing() {
         failovers[failovers.len() / 2],
         failovers[failovers.len() - 1]
     );
+    let mut owners = Vec::new();
+    for worker in workers {
+        let (name, accepted) = worker.await.expect("a worker task");
+        owners.extend(accepted.into_iter().map(|c| (name, c)));
+    }
     let conversation = conversation.expect("the conversation started");
+    let taken: Vec<&str> = owners
+        .iter()
+        .filter(|(_, c)| *c == conversation)
+        .map(|(name, _)| *name)
+        .collect();
+    assert_eq!(taken.len(), 1, "the conversation taken once: {owners:?}");
+    let exported = export_from(BIN, &Store::Url(&db.url), "conversations");
+    let record: Value = exported
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
+        .find(|c| c["id"] == conversation.as_str())
+        .expect("the conversation in the export");
+    assert_eq!(
+        record["owner"],
+        taken[0].to_lowercase(),
+        "one owner, the worker who took it: {record}"
+    );
     let stored: Vec<String> = texts(&db, &conversation)
         .into_iter()
         .filter(|t| t.starts_with("line "))

@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use crate::liveness::{CLOCK_CHECK_EVERY, Liveness, SleepDetector};
 use shiftdesk_protocol::close::{
     HUB_STOPPED as CLOSE_HUB_STOPPED, HUB_STOPPED_REASON, REPLACED as CLOSE_REPLACED,
-    TOO_SLOW as CLOSE_TOO_SLOW,
+    TOO_SLOW as CLOSE_TOO_SLOW, WRITER_CHANGED_REASON,
 };
 use shiftdesk_protocol::{Millis, Resume};
 
@@ -526,6 +526,11 @@ fn closed(
     match code {
         Some(CLOSE_REPLACED) => Ended::Fatal(replaced.to_string()),
         Some(CLOSE_HUB_STOPPED) if reason == HUB_STOPPED_REASON => Ended::HubStopped,
+        // The hub forwarding us lost the hub it forwarded to: the next hub (or this one, once it
+        // knows the new writer) takes us at once.
+        Some(CLOSE_HUB_STOPPED) if reason == WRITER_CHANGED_REASON => {
+            Ended::RetryNow(format!("the hub closed the connection: {reason}"))
+        }
         // The hub dropped us for falling behind: resume at once.
         Some(CLOSE_TOO_SLOW) => Ended::RetryNow(format!("the hub closed the connection: {reason}")),
         Some(code) => Ended::Retry(format!("the hub closed the connection ({code} {reason})")),

@@ -54,7 +54,7 @@ pub const SETTLE_WAIT: Duration = Duration::from_secs(10);
 const CONNECT_WAIT: Duration = Duration::from_secs(5);
 
 /// A forwarded connection's close when its writing hub went away or was replaced.
-pub const WRITER_GONE_REASON: &str = "the writing hub changed; reconnect and resume";
+pub use shiftdesk_protocol::close::WRITER_CHANGED_REASON as WRITER_GONE_REASON;
 
 /// Most frames forwarded together before one flush.
 const FORWARD_BATCH: usize = 64;

@@ -308,7 +308,7 @@ fn a_reopened_store_has_everything_and_its_schema_once() {
     assert_eq!(store.workers().expect("workers").len(), 1);
     assert_eq!(
         db.query("SELECT count(*) FROM schema_migrations"),
-        vec!["3".to_string()]
+        vec!["4".to_string()]
     );
 
     let mut reader = PostgresStore::open(&db.target(), OpenMode::ReadOnly).expect("read-only");

@@ -62,6 +62,10 @@ pub mod close {
     /// reconnect with backoff and resume. What it acknowledged is stored.
     pub const HUB_STOPPED: u16 = 1011;
     pub const HUB_STOPPED_REASON: &str = "hub stopped";
+    /// A hub that forwarded the connection to the hub running dispatch for a shared store lost
+    /// that hub (it died or was replaced): code [`HUB_STOPPED`] with this reason. Reconnect at
+    /// once, to any hub, and resume (a hub waits for the new one before it answers).
+    pub const WRITER_CHANGED_REASON: &str = "the writing hub changed; reconnect and resume";
     /// The client sent a frame over the hard frame limit (1 MiB): a bug in the client.
     pub const TOO_BIG: u16 = 1009;
 }
