@@ -110,6 +110,14 @@ impl Routing {
         }
     }
 
+    /// Wait until the lease names another writer than `writer` (or none), until `deadline`;
+    /// whether it did.
+    pub async fn moved_on_from(&self, writer: &Writer, deadline: tokio::time::Instant) -> bool {
+        let mut route = self.route.subscribe();
+        let moved = route.wait_for(|r| !matches!(r, Route::Forward(w) if w == writer));
+        matches!(tokio::time::timeout_at(deadline, moved).await, Ok(Ok(_)))
+    }
+
     /// This hub's engine is serving: from now on it does not forward (until the process ends).
     pub fn serve_locally(&self) {
         self.route.send_replace(Route::Local);
@@ -310,15 +318,20 @@ pub struct Forwarding<'a> {
 }
 
 /// Connect to the writing hub and, if it takes the connection, bridge the client to it; its
-/// refusal (an origin not allowed, say) goes back to the client as it came.
-pub async fn forward(ws: WebSocketUpgrade, how: Forwarding<'_>) -> Response {
+/// refusal (an origin not allowed, say) goes back to the client as it came. A writing hub that
+/// cannot be reached gives the upgrade back, with why: it may have just died, and the caller
+/// may try the next one.
+pub async fn forward(
+    ws: WebSocketUpgrade,
+    how: Forwarding<'_>,
+) -> Result<Response, (WebSocketUpgrade, String)> {
     let url = format!("{}{}", how.writer.url, how.path);
     let mut request = match url.as_str().into_client_request() {
         Ok(request) => request,
         Err(e) => {
-            return unavailable(format!(
+            return Ok(unavailable(format!(
                 "the writing hub's address `{url}` is not usable: {e}\n"
-            ));
+            )));
         }
     };
     for name in [axum::http::header::ORIGIN, axum::http::header::USER_AGENT] {
@@ -349,24 +362,26 @@ pub async fn forward(ws: WebSocketUpgrade, how: Forwarding<'_>) -> Response {
             let status =
                 StatusCode::from_u16(refused.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
             let body = refused.into_body().unwrap_or_default();
-            return (status, body).into_response();
+            return Ok((status, body).into_response());
         }
         Ok(Err(e)) => {
-            return unavailable(format!(
-                "the writing hub at {url} does not take connections ({e}); try again\n"
-            ));
+            let why =
+                format!("the writing hub at {url} does not take connections ({e}); try again\n");
+            return Err((ws, why));
         }
         Err(_) => {
-            return unavailable(format!(
+            let why = format!(
                 "the writing hub at {url} did not answer within {CONNECT_WAIT:?}; try again\n"
-            ));
+            );
+            return Err((ws, why));
         }
     };
     let (writer, routing, stopping) = (how.writer, how.routing, how.stopping);
-    ws.max_message_size(how.frame_limit)
+    Ok(ws
+        .max_message_size(how.frame_limit)
         .max_frame_size(how.frame_limit)
         .read_buffer_size(how.read_buffer)
-        .on_upgrade(move |client| bridge(client, upstream, writer, routing, stopping))
+        .on_upgrade(move |client| bridge(client, upstream, writer, routing, stopping)))
 }
 
 fn unavailable(why: String) -> Response {

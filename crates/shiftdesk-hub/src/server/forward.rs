@@ -7,34 +7,39 @@ use super::probes::unavailable;
 use super::{AppState, LIBRARY_FRAME_LIMIT, Phase, READ_BUFFER};
 use crate::gateway::{self, Route};
 
-/// Serve a websocket here, or forward it to the hub that writes; `None`: serve it here.
+/// Serve a websocket here (`Ok`, the upgrade to serve), or forward it to the hub that writes
+/// (`Err`, the response: the forwarded connection, or why it cannot be).
 pub(super) async fn forwarded(
-    ws: WebSocketUpgrade,
+    mut ws: WebSocketUpgrade,
     state: &AppState,
     path: &'static str,
     headers: &axum::http::HeaderMap,
     address: Option<std::net::IpAddr>,
 ) -> Result<WebSocketUpgrade, Response> {
-    let writer = match state.routing.settled().await {
-        Route::Local => return Ok(ws),
-        Route::Forward(writer) => writer,
-        Route::Unknown => {
-            return Err(unavailable(
-                "no hub writes to the store just now (one is taking over); try again\n".into(),
-            ));
-        }
-        Route::Failed(why) => return Err(unavailable(format!("this hub cannot serve: {why}\n"))),
-    };
-    let mut phase = state.phase.clone();
-    let stopping = Box::pin(async move {
-        if phase.wait_for(|p| *p == Phase::Closing).await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    });
-    Err(gateway::forward(
-        ws,
-        gateway::Forwarding {
-            writer,
+    // A writer that has just died is still in the lease until a standby takes over (within
+    // about a second): wait for that rather than turn the client away.
+    let deadline = tokio::time::Instant::now() + gateway::SETTLE_WAIT;
+    loop {
+        let writer = match state.routing.settled().await {
+            Route::Local => return Ok(ws),
+            Route::Forward(writer) => writer,
+            Route::Unknown => {
+                return Err(unavailable(
+                    "no hub writes to the store just now (one is taking over); try again\n".into(),
+                ));
+            }
+            Route::Failed(why) => {
+                return Err(unavailable(format!("this hub cannot serve: {why}\n")));
+            }
+        };
+        let mut phase = state.phase.clone();
+        let stopping = Box::pin(async move {
+            if phase.wait_for(|p| *p == Phase::Closing).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        });
+        let how = gateway::Forwarding {
+            writer: writer.clone(),
             path,
             headers,
             address,
@@ -42,7 +47,15 @@ pub(super) async fn forwarded(
             stopping,
             frame_limit: LIBRARY_FRAME_LIMIT,
             read_buffer: READ_BUFFER,
-        },
-    )
-    .await)
+        };
+        match gateway::forward(ws, how).await {
+            Ok(response) => return Err(response),
+            Err((back, why)) => {
+                if !state.routing.moved_on_from(&writer, deadline).await {
+                    return Err(unavailable(why));
+                }
+                ws = back;
+            }
+        }
+    }
 }
