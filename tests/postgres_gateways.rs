@@ -8,12 +8,14 @@
 //!   where it was (`resumed: true`, the line written meanwhile replayed);
 //! - the writing hub is killed: the forwarded connections close with `1011`, a standby takes
 //!   over, and worker and customer go on through it with the conversation still the worker's;
-//! - the gateway key: a customer's address forwarded with the wrong key is not believed.
+//! - the gateway key: a customer's address forwarded with the wrong key is not believed;
+//! - the web chat in a real browser (chromium), served by a gateway, through a takeover.
 //!
 //! Without a PostgreSQL server each test says it skipped (a failure with
 //! SHIFTDESK_REQUIRE_POSTGRES=1, as in CI).
 #![cfg(unix)]
 
+mod browser;
 mod common;
 
 use std::time::{Duration, Instant};
@@ -241,4 +243,72 @@ async fn a_forwarded_address_counts_only_with_the_stores_key() {
     // Through the gateway: it forwards with the key, and the customer starts.
     let via = start(gateway.url.clone(), vec![]).await;
     assert_eq!(via["type"], "started", "{via}");
+}
+
+/// A real browser on the web chat served by a gateway: the customer is offered to a worker on
+/// the writing hub, and when that hub is killed the page reconnects, the gateway takes the
+/// store over, and the conversation goes on with the same worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_chat_through_a_gateway_survives_the_writing_hub() {
+    use fantoccini::Locator;
+    let Some(db) = TestDb::create("gateway web chat") else {
+        return;
+    };
+    let Some(d) = browser::driver("the_web_chat_through_a_gateway").await else {
+        return;
+    };
+    let b = &d.browser;
+    let logs = tempfile::tempdir().expect("tempdir");
+    let token = add_worker_to(BIN, &Store::Url(&db.url), "Giulia", "en", 2);
+    let writer = HubProcess::start_with_store(BIN, logs.path(), &db.url, &[]);
+    let gateway = HubProcess::start_with_store(BIN, logs.path(), &db.url, &["--standby"]);
+    until_role(&gateway.url, "gateway").await;
+    let (mut w, _) = worker(&writer.url, &token).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+
+    let page = format!("{}/chat", gateway.url.replacen("ws://", "http://", 1));
+    b.goto(&page).await.expect("open /chat on the gateway");
+    browser::until(b, "the greeting", "document.querySelector('#log li.bot')").await;
+    b.find(Locator::Id("person"))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("click");
+    let offer = w.until_type("offer").await;
+    let conversation = offer["conversation"].as_str().expect("id").to_string();
+    w.ok(json!({"type": "accept_offer", "conversation": conversation}))
+        .await;
+    w.ok(json!({"type": "reply", "conversation": conversation, "text": "Hello from the writing hub"}))
+        .await;
+    browser::until(
+        b,
+        "the first reply",
+        "[...document.querySelectorAll('#log li.worker')].some(li => li.textContent.includes('Hello from the writing hub'))",
+    )
+    .await;
+
+    writer.kill();
+    until_role(&gateway.url, "writer").await;
+    browser::type_line(b, "are you still there?").await;
+    let (mut w, _) = worker(&gateway.url, &token).await;
+    w.until("the customer's line after the takeover", |v| {
+        browser::customer_lines(v, "are you still there?") == 1
+    })
+    .await;
+    w.ok(json!({"type": "reply", "conversation": conversation, "text": "Yes, from the hub that took over"}))
+        .await;
+    browser::until(
+        b,
+        "the reply after the takeover",
+        "[...document.querySelectorAll('#log li.worker')].some(li => li.textContent.includes('from the hub that took over'))",
+    )
+    .await;
+    let shown = browser::lines(b).await;
+    let customer: Vec<&(String, String)> = shown
+        .iter()
+        .filter(|(_, text)| text == "are you still there?")
+        .collect();
+    assert_eq!(customer.len(), 1, "the line shown once: {shown:?}");
 }
