@@ -118,6 +118,28 @@ async fn a_customer_on_one_hub_is_served_by_a_worker_on_another() {
     })
     .await;
 
+    // Each gateway counts what it forwards; only the writing hub says it writes.
+    let metric = |url: &str, name: &str| {
+        let text = shiftdesk_testkit::hub::http_get(url, "/metrics")
+            .expect("metrics")
+            .1;
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")).map(str::to_string))
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+    };
+    let (bu, cu, au) = (b.url.clone(), c.url.clone(), writer.url.clone());
+    let figures = tokio::task::spawn_blocking(move || {
+        [
+            metric(&bu, "shiftdesk_forwarded_connections"),
+            metric(&cu, "shiftdesk_forwarded_connections"),
+            metric(&bu, "shiftdesk_writing"),
+            metric(&au, "shiftdesk_writing"),
+        ]
+    })
+    .await
+    .expect("metrics read");
+    assert_eq!(figures, ["1", "1", "0", "1"].map(String::from));
+
     // The worker's hub dies; the worker comes back through hub C and resumes its stream,
     // which the writing hub keeps: the line written meanwhile is replayed.
     let seen = last_seq(&w);

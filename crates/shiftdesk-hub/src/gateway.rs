@@ -315,6 +315,7 @@ pub struct Forwarding<'a> {
     pub stopping: futures_util::future::BoxFuture<'static, ()>,
     pub frame_limit: usize,
     pub read_buffer: usize,
+    pub metrics: Arc<crate::metrics::HubMetrics>,
 }
 
 /// Connect to the writing hub and, if it takes the connection, bridge the client to it; its
@@ -377,11 +378,15 @@ pub async fn forward(
         }
     };
     let (writer, routing, stopping) = (how.writer, how.routing, how.stopping);
+    let counted = how.metrics.forwarding();
     Ok(ws
         .max_message_size(how.frame_limit)
         .max_frame_size(how.frame_limit)
         .read_buffer_size(how.read_buffer)
-        .on_upgrade(move |client| bridge(client, upstream, writer, routing, stopping)))
+        .on_upgrade(move |client| async move {
+            bridge(client, upstream, writer, routing, stopping).await;
+            drop(counted);
+        }))
 }
 
 fn unavailable(why: String) -> Response {

@@ -48,6 +48,15 @@ const STATUSES: [WorkerStatus; 4] = [
     WorkerStatus::Offline,
 ];
 
+/// Counts one forwarded connection in `shiftdesk_forwarded_connections` while it lives.
+pub struct ForwardedConnection(std::sync::Arc<HubMetrics>);
+
+impl Drop for ForwardedConnection {
+    fn drop(&mut self) {
+        self.0.forwarded.dec();
+    }
+}
+
 /// One hub's metrics. Shared (in an `Arc`) by the server, the commit thread and the drafter.
 pub struct HubMetrics {
     registry: Registry,
@@ -69,6 +78,8 @@ pub struct HubMetrics {
     commit_seconds: Histogram,
     commit_facts: Histogram,
     commit_failures: IntCounter,
+    writing: prometheus::IntGauge,
+    forwarded: prometheus::IntGauge,
     /// Why the last append failed, while no later one has succeeded (for `/readyz`).
     store_error: Mutex<Option<String>>,
 }
@@ -231,6 +242,17 @@ impl HubMetrics {
                 "Group commits the event log refused (the batch was rolled back).",
             )
             .expect("valid metric"),
+            writing: prometheus::IntGauge::new(
+                "shiftdesk_writing",
+                "1 while this hub runs dispatch and writes the store; 0 while it forwards its \
+                 clients to the hub that does (a standby on a shared store).",
+            )
+            .expect("valid metric"),
+            forwarded: prometheus::IntGauge::new(
+                "shiftdesk_forwarded_connections",
+                "Websocket connections this hub forwards to the hub that writes the store.",
+            )
+            .expect("valid metric"),
             store_error: Mutex::new(None),
             registry,
         };
@@ -259,6 +281,8 @@ impl HubMetrics {
             Box::new(self.commit_seconds.clone()),
             Box::new(self.commit_facts.clone()),
             Box::new(self.commit_failures.clone()),
+            Box::new(self.writing.clone()),
+            Box::new(self.forwarded.clone()),
         ];
         for collector in collectors {
             // Names are fixed above and distinct; a fresh registry takes each once.
@@ -275,6 +299,17 @@ impl HubMetrics {
             self.offers.with_label_values(&[outcome]);
         }
         self.set_gauges(&Gauges::default());
+    }
+
+    /// Whether this hub writes the store (`shiftdesk_writing`).
+    pub fn set_writing(&self, writing: bool) {
+        self.writing.set(i64::from(writing));
+    }
+
+    /// A connection forwarded to the writing hub, counted until the guard is dropped.
+    pub fn forwarding(self: &std::sync::Arc<Self>) -> ForwardedConnection {
+        self.forwarded.inc();
+        ForwardedConnection(self.clone())
     }
 
     /// The text exposition format (version 0.0.4) of every metric, for `GET /metrics`.

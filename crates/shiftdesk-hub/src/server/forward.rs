@@ -47,6 +47,7 @@ pub(super) async fn forwarded(
             stopping,
             frame_limit: LIBRARY_FRAME_LIMIT,
             read_buffer: READ_BUFFER,
+            metrics: state.metrics.clone(),
         };
         match gateway::forward(ws, how).await {
             Ok(response) => return Err(response),

@@ -97,7 +97,9 @@ pub(super) async fn metrics_text(
         }
     }
     // A hub that forwards has no gauges of its own: the writing hub's are the store's.
-    if state.routing.current() == Route::Local {
+    let writing = state.routing.current() == Route::Local;
+    state.metrics.set_writing(writing);
+    if writing {
         let Some(gauges) = ask_engine(&state, |reply| EngineMsg::Gauges { reply }).await else {
             return unavailable("the engine does not answer\n".into());
         };
