@@ -229,6 +229,17 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// What the three-hub test does to the hubs, again and again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// SIGKILL the writing hub, then start it again as a standby.
+    KillWriter,
+    /// End every PostgreSQL session of the hubs (`pg_terminate_backend`), as a database
+    /// restart does. Whichever hub takes the writer lock first writes on; a writer that lost it
+    /// stops (status 75) and is started again as a standby.
+    EndSessions,
+}
+
 /// Three hubs on one store; the one writing is SIGKILLed 20 times at random moments (and
 /// started again as a standby) while a customer, given all three addresses, writes a line
 /// every 50 ms through the shared client (outbox, numbered commands, resume), and two workers
@@ -237,13 +248,24 @@ fn free_port() -> u16 {
 /// conversation was taken once and has one owner.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_kills_of_the_writing_hub_lose_and_double_nothing() {
+    hubs_under_faults("twenty kills", Fault::KillWriter, 20).await;
+}
+
+/// The same with PostgreSQL's sessions ended 8 times: the hubs reconnect, and nothing
+/// acknowledged is lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ended_database_sessions_lose_and_double_nothing() {
+    hubs_under_faults("ended sessions", Fault::EndSessions, 8).await;
+}
+
+async fn hubs_under_faults(name: &str, fault: Fault, times: usize) {
     use rand::Rng;
     use shiftdesk_client::Courier;
     use shiftdesk_client::customer::{self, CustomerConfig};
     use shiftdesk_client::session::SessionEvent;
     use shiftdesk_protocol::{CustomerCommand, CustomerEvent};
 
-    let Some(db) = TestDb::create("twenty kills") else {
+    let Some(db) = TestDb::create(name) else {
         return;
     };
     let logs = tempfile::tempdir().expect("tempdir");
@@ -350,22 +372,49 @@ async fn twenty_kills_of_the_writing_hub_lose_and_double_nothing() {
 
     let mut rng = rand::rng();
     let mut failovers = Vec::new();
-    for _ in 0..20 {
+    let mut fenced = 0;
+    let mut ended = 0;
+    for _ in 0..times {
         tokio::time::sleep(Duration::from_millis(rng.random_range(150..700))).await;
-        let leader_was = leader;
-        let mut child = slots[leader].child.take().expect("the leader runs");
-        let killed = Instant::now();
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reaped");
+        let struck = Instant::now();
+        match fault {
+            Fault::KillWriter => {
+                let mut child = slots[leader].child.take().expect("the leader runs");
+                child.kill().expect("SIGKILL");
+                child.wait().expect("reaped");
+            }
+            Fault::EndSessions => {
+                ended += tokio::task::block_in_place(|| db.terminate_connections());
+            }
+        }
         let probes = probes.clone();
         leader =
             tokio::task::spawn_blocking(move || writer_among(&probes, Duration::from_secs(30)))
                 .await
                 .expect("probing the hubs");
-        failovers.push(killed.elapsed().as_millis());
+        failovers.push(struck.elapsed().as_millis());
+        if fault == Fault::EndSessions {
+            // A writer that lost the lock to a standby stops within its next heartbeat.
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+        }
         // Back as a standby on its address: it forwards at once.
-        let slot = &mut slots[leader_was];
-        slot.child = Some(start_slot(&db, logs.path(), leader_was, slot.port, false));
+        for (i, slot) in slots.iter_mut().enumerate() {
+            let exited = match slot.child.as_mut() {
+                None => None,
+                Some(child) => child.try_wait().expect("wait"),
+            };
+            if let Some(status) = exited {
+                assert_eq!(
+                    status.code(),
+                    Some(75),
+                    "hub {i} stopped, but not fenced: {status}"
+                );
+                fenced += 1;
+            }
+            if slot.child.is_none() || exited.is_some() {
+                slot.child = Some(start_slot(&db, logs.path(), i, slot.port, false));
+            }
+        }
     }
     let _ = stop_tx.send(true);
     let (conversation, sent, acked) = tokio::time::timeout(Duration::from_secs(120), customer)
@@ -380,7 +429,7 @@ async fn twenty_kills_of_the_writing_hub_lose_and_double_nothing() {
     }
     failovers.sort_unstable();
     println!(
-        "20 kills: {} lines sent, {acked} acknowledged (retries included); failover p50 {} ms, max {} ms",
+        "{name} ({times}; {ended} sessions ended, {fenced} hubs fenced): {} lines sent, {acked} acknowledged (retries included); a hub writing p50 {} ms after, max {} ms",
         sent.len(),
         failovers[failovers.len() / 2],
         failovers[failovers.len() - 1]

@@ -88,6 +88,9 @@ WITH appended AS (
 )
 UPDATE last_append SET token = $9";
 
+/// How soon a standby that lost PostgreSQL while waiting tries again.
+const STANDBY_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
+
 const CLIENT_SEQUENCE: &str =
     "SELECT last, applied, refused FROM client_sequences WHERE principal = $1 AND producer = $2";
 
@@ -165,8 +168,23 @@ impl PostgresStore {
     /// the same store is refused, or, with [`PostgresTarget::standby`], waits to take over
     /// ([`lease`]).
     pub fn open_writer(target: &PostgresTarget) -> Result<PostgresStore, StoreError> {
-        let (link, epoch) = Link::connect_writer(target, None, target.is_standby())
-            .map_err(|f| f.into_store(target.redacted()))?;
+        let url = target.redacted();
+        let mut told = false;
+        let (link, epoch) = loop {
+            match Link::connect_writer(target, None, target.is_standby()) {
+                Ok(pair) => break pair,
+                // A standby outlives PostgreSQL's restarts (and its sessions being ended): it
+                // waits for the store again, as it would for the hub that writes.
+                Err(Failure::Connect(why) | Failure::Lost(why)) if target.is_standby() => {
+                    if !told {
+                        tracing::warn!(url, %why, "standby: lost PostgreSQL while waiting to take the store over; trying again");
+                        told = true;
+                    }
+                    std::thread::sleep(STANDBY_RETRY);
+                }
+                Err(failure) => return Err(failure.into_store(url)),
+            }
+        };
         tracing::info!(
             url = target.redacted(),
             epoch,
