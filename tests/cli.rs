@@ -55,6 +55,12 @@ fn bad_flags_get_clear_errors() {
             "no shiftdesk store",
         ),
         (vec!["customer", "--hub", "ftp://x"], "ws://"),
+        (vec!["hub", "--advertise", "http://x:1"], "--advertise"),
+        (vec!["hub", "--advertise", "ws://x:1/ws"], "without a path"),
+        (
+            vec!["hub", "--data-dir", d, "--advertise", "ws://x:1"],
+            "--advertise needs --store postgres://",
+        ),
         (vec!["frobnicate"], "frobnicate"),
     ];
     for (args, mentions) in cases {
