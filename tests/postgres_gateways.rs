@@ -9,7 +9,8 @@
 //! - the writing hub is killed: the forwarded connections close with `1011`, a standby takes
 //!   over, and worker and customer go on through it with the conversation still the worker's;
 //! - the gateway key: a customer's address forwarded with the wrong key is not believed;
-//! - the web chat in a real browser (chromium), served by a gateway, through a takeover.
+//! - the web chat in a real browser (chromium), served by a gateway, through a takeover;
+//! - a writer advertising a gateway's address: refused with why, not forwarded in a circle.
 //!
 //! Without a PostgreSQL server each test says it skipped (a failure with
 //! SHIFTDESK_REQUIRE_POSTGRES=1, as in CI).
@@ -333,4 +334,41 @@ async fn the_web_chat_through_a_gateway_survives_the_writing_hub() {
         .filter(|(_, text)| text == "are you still there?")
         .collect();
     assert_eq!(customer.len(), 1, "the line shown once: {shown:?}");
+}
+
+/// A writing hub whose `--advertise` leads to a gateway instead of itself: the gateway would
+/// forward to itself for ever. It refuses what another hub forwarded, and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_advertised_address_that_leads_to_a_gateway_is_refused_not_looped() {
+    let Some(db) = TestDb::create("gateway loop") else {
+        return;
+    };
+    let logs = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let wrong = format!("ws://127.0.0.1:{port}");
+    let _writer = HubProcess::start_with_store(BIN, logs.path(), &db.url, &["--advertise", &wrong]);
+    let mut command = std::process::Command::new(BIN);
+    command
+        .args(["hub", "--listen", &format!("127.0.0.1:{port}")])
+        // Its own address written another way: it takes the lease's for another hub's.
+        .args(["--store", &db.url, "--standby"])
+        .args(["--advertise", &format!("ws://localhost:{port}")])
+        .stderr(std::process::Stdio::null());
+    let (mut gateway, url) = shiftdesk_testkit::hub::spawn_hub(command);
+    until_role(&url, "gateway").await;
+    let refused = tokio_tungstenite::connect_async(format!("{url}/ws/customer")).await;
+    let _ = gateway.kill();
+    let _ = gateway.wait();
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 503);
+            let body =
+                String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).to_string();
+            assert!(body.contains("--advertise"), "{body}");
+        }
+        other => panic!("a refusal expected, got {other:?}"),
+    }
 }

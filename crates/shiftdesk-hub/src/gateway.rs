@@ -62,14 +62,46 @@ const FORWARD_BATCH: usize = 64;
 /// Where this hub sends its clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
-    /// Nobody known to write (no lease yet, or it ran out), or this hub is taking over.
-    Unknown,
+    /// Nobody known to write just now, and why.
+    Unknown(NoWriter),
     /// Another hub writes: forward to it.
     Forward(Writer),
     /// This hub writes: serve.
     Local,
     /// This hub took the store but its engine did not start.
     Failed(String),
+}
+
+/// Why no hub is known to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoWriter {
+    /// The lease has not been read yet, or names no address.
+    NotKnown,
+    /// The writer's lease ran out (it was killed or stalled): a standby is taking over.
+    LeaseRanOut,
+    /// The lease names this hub's own address, but this hub does not write: it is taking
+    /// over, or the writing hub advertises this hub's address by mistake.
+    NamesThisHub,
+}
+
+impl NoWriter {
+    /// What a client turned away is told.
+    pub fn explain(self) -> &'static str {
+        match self {
+            NoWriter::NotKnown => {
+                "this hub does not know which hub writes to the store yet (or the writing hub \
+                 advertises no address: start it with --advertise)"
+            }
+            NoWriter::LeaseRanOut => {
+                "the hub that wrote to the store stopped renewing its lease; another is taking over"
+            }
+            NoWriter::NamesThisHub => {
+                "the store's lease names this hub's address, but this hub does not write: it is \
+                 taking over, or the writing hub advertises this hub's address (check its \
+                 --advertise)"
+            }
+        }
+    }
 }
 
 /// The writing hub, as its lease row names it.
@@ -103,10 +135,10 @@ impl Routing {
     /// The route once one is known, waiting [`SETTLE_WAIT`] at most (a takeover in progress).
     pub async fn settled(&self) -> Route {
         let mut route = self.route.subscribe();
-        let known = route.wait_for(|r| !matches!(r, Route::Unknown));
+        let known = route.wait_for(|r| !matches!(r, Route::Unknown(_)));
         match tokio::time::timeout(SETTLE_WAIT, known).await {
             Ok(Ok(r)) => r.clone(),
-            _ => Route::Unknown,
+            _ => self.current(),
         }
     }
 
@@ -169,6 +201,9 @@ struct Lease {
 /// hub's advertised address (a lease naming it means this hub is taking over).
 pub fn watch_writer(target: PostgresTarget, own: Option<String>, routing: Arc<Routing>) {
     tokio::spawn(async move {
+        // A new store has no lease row until the first hub has migrated it: only a failure that
+        // lasts is worth a warning.
+        let mut failing_since: Option<tokio::time::Instant> = None;
         let mut told = false;
         loop {
             if routing.route.is_closed() && Arc::strong_count(&routing) == 1 {
@@ -177,9 +212,12 @@ pub fn watch_writer(target: PostgresTarget, own: Option<String>, routing: Arc<Ro
             match follow(&target, own.as_deref(), &routing).await {
                 Ok(()) => return,
                 Err(why) => {
-                    if !told {
-                        tracing::warn!(url = target.redacted(), %why, "cannot follow the store's lease; trying again");
+                    let since = *failing_since.get_or_insert_with(tokio::time::Instant::now);
+                    if !told && since.elapsed() >= SETTLE_WAIT / 2 {
+                        tracing::warn!(url = target.redacted(), %why, "cannot follow the store's lease (which hub writes); trying again");
                         told = true;
+                    } else {
+                        tracing::debug!(url = target.redacted(), %why, "cannot follow the store's lease yet");
                     }
                 }
             }
@@ -270,13 +308,13 @@ fn apply(routing: &Routing, own: Option<&str>, lease: Lease) {
         true
     });
     let next = match lease.writer_url {
-        _ if !lease.live => Route::Unknown,
+        _ if !lease.live => Route::Unknown(NoWriter::LeaseRanOut),
         Some(url) if Some(url.as_str()) != own => Route::Forward(Writer {
             url: url.into(),
             epoch: lease.epoch,
         }),
-        // This hub took the store and is starting, or the writer gave no address.
-        _ => Route::Unknown,
+        Some(_) => Route::Unknown(NoWriter::NamesThisHub),
+        None => Route::Unknown(NoWriter::NotKnown),
     };
     routing.route.send_if_modified(|route| {
         if matches!(route, Route::Local | Route::Failed(_)) || *route == next {

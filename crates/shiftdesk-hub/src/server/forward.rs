@@ -22,11 +22,20 @@ pub(super) async fn forwarded(
     loop {
         let writer = match state.routing.settled().await {
             Route::Local => return Ok(ws),
+            // Forwarded here by another hub, which took this one for the writer: forwarding it
+            // again could go round in a circle.
+            Route::Forward(writer) if state.routing.forwarded_address(headers).is_some() => {
+                tracing::error!(writer = %writer.url, "a hub forwarded a connection to this one, which does not write: the writing hub's --advertise address leads to another hub");
+                return Err(unavailable(format!(
+                    "this hub does not write to the store, but another hub forwarded this \
+                     connection here: the writing hub's advertised address {} must lead to \
+                     that hub itself (check its --advertise)\n",
+                    writer.url
+                )));
+            }
             Route::Forward(writer) => writer,
-            Route::Unknown => {
-                return Err(unavailable(
-                    "no hub writes to the store just now (one is taking over); try again\n".into(),
-                ));
+            Route::Unknown(why) => {
+                return Err(unavailable(format!("{}; try again\n", why.explain())));
             }
             Route::Failed(why) => {
                 return Err(unavailable(format!("this hub cannot serve: {why}\n")));

@@ -285,7 +285,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         }
     }
     let shared = store.is_postgres();
-    let routing = Routing::new(Route::Unknown);
+    let routing = Routing::new(Route::Unknown(gateway::NoWriter::NotKnown));
     if let StoreChoice::Postgres(target) = &store {
         let own = target.advertised().map(str::to_string);
         gateway::watch_writer(target.clone(), own, routing.clone());

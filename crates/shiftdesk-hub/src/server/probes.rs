@@ -16,7 +16,7 @@ fn gateway_status(state: &AppState) -> Option<serde_json::Value> {
     let (role, writer) = match state.routing.current() {
         Route::Local => return None,
         Route::Forward(w) => ("gateway", Some(w.url.to_string())),
-        Route::Unknown => ("gateway", None),
+        Route::Unknown(_) => ("gateway", None),
         Route::Failed(_) => ("failed", None),
     };
     Some(serde_json::json!({"status": "ok", "role": role, "writer": writer}))
@@ -120,8 +120,8 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
         Route::Forward(w) => {
             return format!("ready: forwarding to the writing hub at {}\n", w.url).into_response();
         }
-        Route::Unknown => {
-            return unavailable("not ready: no hub writes to the store just now\n".into());
+        Route::Unknown(why) => {
+            return unavailable(format!("not ready: {}\n", why.explain()));
         }
         Route::Failed(why) => return unavailable(format!("not ready: {why}\n")),
     }
