@@ -10,7 +10,8 @@
 //!   over, and worker and customer go on through it with the conversation still the worker's;
 //! - the gateway key: a customer's address forwarded with the wrong key is not believed;
 //! - the web chat in a real browser (chromium), served by a gateway, through a takeover;
-//! - a writer advertising a gateway's address: refused with why, not forwarded in a circle.
+//! - a writer advertising a gateway's address: refused with why, not forwarded in a circle;
+//! - frames over 2 MiB from the writing hub pass; a client's frame over the limit gets 1009.
 //!
 //! Without a PostgreSQL server each test says it skipped (a failure with
 //! SHIFTDESK_REQUIRE_POSTGRES=1, as in CI).
@@ -371,4 +372,48 @@ async fn an_advertised_address_that_leads_to_a_gateway_is_refused_not_looped() {
         }
         other => panic!("a refusal expected, got {other:?}"),
     }
+}
+
+/// Frames as big as the hub's own clients get pass a gateway: a worker's login snapshot with
+/// a long conversation (over 2 MiB). A client's frame over the limit is told `1009`, as by
+/// the hub itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_frames_pass_a_gateway_and_too_big_ones_are_refused_alike() {
+    use futures_util::SinkExt;
+    let Some(db) = TestDb::create("gateway big frames") else {
+        return;
+    };
+    let logs = tempfile::tempdir().expect("tempdir");
+    let token = add_worker_to(BIN, &Store::Url(&db.url), "Ana", "en", 2);
+    let flags = ["--chat-rate", "0", "--chat-address-rate", "0"];
+    let writer = HubProcess::start_with_store(BIN, logs.path(), &db.url, &flags);
+    let gateway = HubProcess::start_with_store(
+        BIN,
+        logs.path(),
+        &db.url,
+        &["--standby", flags[0], flags[1], flags[2], flags[3]],
+    );
+    until_role(&gateway.url, "gateway").await;
+    let (_w, mut c, conv, _) =
+        shiftdesk_testkit::conversation_with_a_person(&writer.url, &token).await;
+    let line = "x".repeat(3900);
+    for _ in 0..600 {
+        c.ok(json!({"type": "message", "text": line})).await;
+    }
+    let (mut w, _) = worker(&gateway.url, &token).await;
+    let snapshot = w
+        .until("the long conversation", |v| {
+            v["type"] == "conversation" && v["conversation"]["id"] == conv.as_str()
+        })
+        .await;
+    let size = snapshot.to_string().len();
+    assert!(size > 2 * 1024 * 1024, "a frame over 2 MiB: {size} bytes");
+
+    let mut big = Client::connect(&gateway.url, "/ws/customer").await;
+    let _ = big
+        .ws
+        .send(Message::Text("y".repeat(3 * 1024 * 1024).into()))
+        .await;
+    let (code, _) = close_of(&mut big).await;
+    assert_eq!(code, 1009, "too big, as the hub says it");
 }

@@ -389,9 +389,11 @@ pub async fn forward(
     if let Ok(address) = HeaderValue::from_str(&address) {
         request.headers_mut().insert(CLIENT_ADDRESS_HEADER, address);
     }
+    // What the writing hub sends is not limited: a worker's login snapshot carries each open
+    // conversation whole, and the hub sends it to a client it serves itself the same way.
     let config = tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(how.frame_limit))
-        .max_frame_size(Some(how.frame_limit))
+        .max_message_size(None)
+        .max_frame_size(None)
         .read_buffer_size(how.read_buffer);
     let connect =
         tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, None);
@@ -441,7 +443,17 @@ enum End {
     Gone,
 }
 
+/// What a bridge waits for.
+enum Event {
+    Client(Option<Result<WsMessage, axum::Error>>),
+    Writer(Option<Result<tungstenite::Message, tungstenite::Error>>),
+    /// The route changed (or its sender is gone: `false`).
+    Route(bool),
+    Stopping,
+}
+
 /// Copy frames both ways until either side closes, the writing hub changes or this hub stops.
+/// Frames that have arrived together go out in one write (at most [`FORWARD_BATCH`]).
 async fn bridge(
     mut client: WebSocket,
     mut upstream: Upstream,
@@ -451,101 +463,114 @@ async fn bridge(
 ) {
     let mut route = routing.route.subscribe();
     let mut stopping = stopping.fuse();
+    let writer_gone = || End::Client(crate::conn::CLOSE_HUB_STOPPED, WRITER_GONE_REASON.into());
+    // A frame read while batching that is not for the batch: handled next.
+    let mut pending: Option<Event> = None;
     let end = loop {
-        tokio::select! {
-            message = client.recv() => match message {
-                Some(Ok(WsMessage::Text(text))) => {
-                    // Whatever else the client has sent already goes in the same write.
-                    let mut batch = vec![tungstenite::Message::text(text.as_str())];
-                    let mut then = None;
-                    while batch.len() < FORWARD_BATCH {
-                        match client.recv().now_or_never() {
-                            Some(Some(Ok(WsMessage::Text(text)))) => {
-                                batch.push(tungstenite::Message::text(text.as_str()));
-                            }
-                            Some(Some(Ok(WsMessage::Binary(bytes)))) => {
-                                batch.push(tungstenite::Message::Binary(bytes));
-                            }
-                            Some(Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_)))) => {}
-                            None => break,
-                            Some(other) => {
-                                then = Some(other);
-                                break;
-                            }
-                        }
-                    }
-                    if send_all(&mut upstream, batch).await.is_err() {
-                        break End::Client(crate::conn::CLOSE_HUB_STOPPED, WRITER_GONE_REASON.into());
-                    }
-                    match then {
-                        None => {}
-                        Some(Some(Ok(WsMessage::Close(frame)))) => {
-                            let _ = upstream.close(frame.map(close_upstream)).await;
-                            break End::ClientClosed;
-                        }
-                        Some(_) => break End::Gone,
-                    }
-                }
-                Some(Ok(WsMessage::Binary(bytes))) => {
-                    if upstream.send(tungstenite::Message::Binary(bytes)).await.is_err() {
-                        break End::Client(crate::conn::CLOSE_HUB_STOPPED, WRITER_GONE_REASON.into());
-                    }
-                }
-                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
-                Some(Ok(WsMessage::Close(frame))) => {
-                    let _ = upstream.close(frame.map(close_upstream)).await;
-                    break End::ClientClosed;
-                }
-                Some(Err(_)) | None => break End::Gone,
+        let event = match pending.take() {
+            Some(event) => event,
+            None => tokio::select! {
+                message = client.recv() => Event::Client(message),
+                message = upstream.next() => Event::Writer(message),
+                changed = route.changed() => Event::Route(changed.is_ok()),
+                () = &mut stopping => Event::Stopping,
             },
-            message = upstream.next() => match message {
-                Some(Ok(tungstenite::Message::Text(text))) => {
-                    if client.feed(WsMessage::Text(text.as_str().into())).await.is_err() {
-                        break End::Gone;
-                    }
-                    let mut fed = 1;
-                    while fed < FORWARD_BATCH {
-                        let Some(Some(Ok(tungstenite::Message::Text(text)))) =
-                            upstream.next().now_or_never()
-                        else {
-                            break;
-                        };
-                        if client.feed(WsMessage::Text(text.as_str().into())).await.is_err() {
+        };
+        match event {
+            Event::Client(Some(Ok(first @ (WsMessage::Text(_) | WsMessage::Binary(_))))) => {
+                let mut batch = Vec::new();
+                let mut next = Some(Some(Ok(first)));
+                loop {
+                    let message = match next.take() {
+                        Some(Some(Ok(message))) => message,
+                        // The client closed, or failed: after this batch.
+                        Some(other) => {
+                            pending = Some(Event::Client(other));
                             break;
                         }
-                        fed += 1;
+                        // Nothing more has arrived, or the batch is full.
+                        None => break,
+                    };
+                    match message {
+                        WsMessage::Text(text) => {
+                            batch.push(tungstenite::Message::text(text.as_str()));
+                        }
+                        WsMessage::Binary(bytes) => batch.push(tungstenite::Message::Binary(bytes)),
+                        WsMessage::Ping(_) | WsMessage::Pong(_) => {}
+                        close @ WsMessage::Close(_) => {
+                            pending = Some(Event::Client(Some(Ok(close))));
+                            break;
+                        }
                     }
-                    if client.flush().await.is_err() {
-                        break End::Gone;
+                    if batch.len() < FORWARD_BATCH {
+                        next = client.recv().now_or_never();
                     }
                 }
-                Some(Ok(tungstenite::Message::Binary(bytes))) => {
-                    if client.send(WsMessage::Binary(bytes)).await.is_err() {
-                        break End::Gone;
-                    }
-                }
-                Some(Ok(tungstenite::Message::Close(frame))) => {
-                    // The writing hub's own close (4000 resumed elsewhere, 1011 hub stopped, …)
-                    // goes to the client as it is.
-                    let (code, reason) = frame.map_or((1000, String::new()), |f| {
-                        (u16::from(f.code), f.reason.to_string())
-                    });
-                    break End::Client(code, reason);
-                }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => {
-                    break End::Client(crate::conn::CLOSE_HUB_STOPPED, WRITER_GONE_REASON.into());
-                }
-            },
-            changed = route.changed() => {
-                let same = changed.is_ok()
-                    && matches!(&*route.borrow(), Route::Forward(w) if *w == writer);
-                if !same {
-                    let _ = upstream.close(None).await;
-                    break End::Client(crate::conn::CLOSE_HUB_STOPPED, WRITER_GONE_REASON.into());
+                if send_all(&mut upstream, batch).await.is_err() {
+                    break writer_gone();
                 }
             }
-            () = &mut stopping => {
+            Event::Client(Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_)))) => {}
+            Event::Client(Some(Ok(WsMessage::Close(frame)))) => {
+                let _ = upstream.close(frame.map(close_upstream)).await;
+                break End::ClientClosed;
+            }
+            Event::Client(Some(Err(e))) => break client_failed(e, &mut upstream).await,
+            Event::Client(None) => break End::Gone,
+            Event::Writer(Some(Ok(
+                first @ (tungstenite::Message::Text(_) | tungstenite::Message::Binary(_)),
+            ))) => {
+                let mut fed = 0;
+                let mut next = Some(Some(Ok(first)));
+                loop {
+                    let message = match next.take() {
+                        Some(Some(Ok(tungstenite::Message::Text(text)))) => {
+                            WsMessage::Text(text.as_str().into())
+                        }
+                        Some(Some(Ok(tungstenite::Message::Binary(bytes)))) => {
+                            WsMessage::Binary(bytes)
+                        }
+                        // A close, a failure, a ping: after this batch.
+                        Some(other) => {
+                            pending = Some(Event::Writer(other));
+                            break;
+                        }
+                        None => break,
+                    };
+                    if client.feed(message).await.is_err() {
+                        break;
+                    }
+                    fed += 1;
+                    if fed < FORWARD_BATCH {
+                        next = upstream.next().now_or_never();
+                    }
+                }
+                if client.flush().await.is_err() {
+                    break End::Gone;
+                }
+            }
+            Event::Writer(Some(Ok(tungstenite::Message::Close(frame)))) => {
+                // The writing hub's own close (4000 resumed elsewhere, 1011 hub stopped, …)
+                // goes to the client as it is.
+                let (code, reason) = frame.map_or((1000, String::new()), |f| {
+                    (u16::from(f.code), f.reason.to_string())
+                });
+                break End::Client(code, reason);
+            }
+            Event::Writer(Some(Ok(_))) => {}
+            Event::Writer(Some(Err(e))) => {
+                tracing::warn!(writer = %writer.url, error = %e, "the connection to the writing hub failed");
+                break writer_gone();
+            }
+            Event::Writer(None) => break writer_gone(),
+            Event::Route(open) => {
+                let same = open && matches!(&*route.borrow(), Route::Forward(w) if *w == writer);
+                if !same {
+                    let _ = upstream.close(None).await;
+                    break writer_gone();
+                }
+            }
+            Event::Stopping => {
                 let _ = upstream.close(None).await;
                 break End::Client(
                     crate::conn::CLOSE_HUB_STOPPED,
@@ -576,6 +601,21 @@ async fn bridge(
         }
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), finish).await;
+}
+
+/// The client broke the protocol or the connection: a frame over the limit is told `1009`, as
+/// the hub tells its own clients; the writing hub is told the client went away.
+async fn client_failed(e: axum::Error, upstream: &mut Upstream) -> End {
+    let too_big = matches!(
+        e.into_inner().downcast::<tungstenite::Error>().as_deref(),
+        Ok(tungstenite::Error::Capacity(_))
+    );
+    let _ = upstream.close(None).await;
+    if too_big {
+        End::Client(crate::conn::CLOSE_TOO_BIG, "message too big".into())
+    } else {
+        End::Gone
+    }
 }
 
 /// A client's close frame, as the writing hub is to get it.
