@@ -60,6 +60,7 @@ async fn loadgen_against_an_in_process_hub() {
         timeout_pct: 5,
         hold_ms: 100,
         sources: sources.clone(),
+        customer_url: None,
     }))
     .await
     .expect("the offer job runs");
@@ -86,6 +87,7 @@ async fn loadgen_against_an_in_process_hub() {
         rates: Rates::OfMax(vec![0.5], vec![]),
         open_only: false,
         sources: sources.clone(),
+        customer_url: None,
     }))
     .await
     .expect("the relay job runs");

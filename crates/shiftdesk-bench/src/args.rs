@@ -79,7 +79,8 @@ pub struct BenchOptions {
     /// one line takes (it waits for a commit), not by what the hub can carry
     #[arg(long, value_name = "LINES", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub window: u16,
-    /// Only these scenarios, comma-separated: offer, relay, memory, storm, instructions.
+    /// Only these scenarios, comma-separated: offer, relay, memory, storm, instructions, hubs
+    /// (hubs needs --store; a run with --store includes it by default).
     #[arg(long, value_delimiter = ',', value_enum, value_name = "SCENARIO,...")]
     pub only: Vec<Scenario>,
     /// Only refresh the console section of --out from the latest `cargo bench --bench console`
@@ -111,6 +112,9 @@ pub enum Scenario {
     Storm,
     /// Instructions per relayed line, hub and floor, under valgrind's callgrind.
     Instructions,
+    /// One, two and three hubs on the `--store` PostgreSQL store: relay and time to offer with
+    /// customers and workers on different hubs, beside one hub on SQLite.
+    Hubs,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -232,6 +232,7 @@ fn bump(counters: &[AtomicU64], run: usize) {
 pub async fn offer(job: OfferJob) -> anyhow::Result<OfferResult> {
     let t0 = Instant::now();
     let url = job.server.url.clone();
+    let customer_url = job.customer_url.clone().unwrap_or_else(|| url.clone());
     let n = job.workers.min(job.tokens.len());
     progress(&format!("  logging in {n} workers"));
     let workers = login_many(&url, &job.tokens[..n], &job.sources, true).await?;
@@ -292,7 +293,7 @@ pub async fn offer(job: OfferJob) -> anyhow::Result<OfferResult> {
                 sched_us: wire::micros_since_origin(at),
             };
             customers.push(tokio::spawn(offer_customer(
-                url.clone(),
+                customer_url.clone(),
                 source,
                 tag,
                 stop_rx.clone(),
@@ -461,9 +462,10 @@ async fn offer_customer(
 
 /// Relay setup: one conversation per worker, each asked for a person, offered and accepted;
 /// the worker then goes on break (keeps the conversation, gets no more offers). Supervisors
-/// shadow every conversation.
+/// shadow every conversation. Customers connect to `customer_url` when the job names one.
 pub async fn relay_setup(job: &RelayJob) -> anyhow::Result<Vec<Conn>> {
     let url = &job.server.url;
+    let customer_url = job.customer_url.as_deref().unwrap_or(url);
     let pairs = job.pairs.min(job.worker_tokens.len());
     if pairs == 0 {
         anyhow::bail!("the relay scenario needs at least one worker token");
@@ -504,7 +506,7 @@ pub async fn relay_setup(job: &RelayJob) -> anyhow::Result<Vec<Conn>> {
         .collect();
     let mut customers = Vec::new();
     for k in 0..pairs {
-        let (mut ws, conversation) = customer(url, src(2 * k)).await?;
+        let (mut ws, conversation) = customer(customer_url, src(2 * k)).await?;
         let text = "I want to talk to a person, please.".to_string();
         ws.send(customer_frame(1, CustomerCommand::Message { text }))
             .await?;
@@ -572,14 +574,40 @@ pub async fn relay_setup(job: &RelayJob) -> anyhow::Result<Vec<Conn>> {
     Ok(conns)
 }
 
-/// Customers leave, so a hub that stays up keeps no open bench conversations.
+/// How long a customer who leaves waits for the hub to confirm it.
+const LEAVE_WAIT: Duration = Duration::from_secs(5);
+
+/// Customers leave, and wait for the hub's answer ([`LEAVE_WAIT`] at most), so that no bench
+/// conversation stays open. The orchestrator stops the hub as soon as this job ends: on a
+/// shared store a `leave` not yet committed left the conversation open, assigned to a worker
+/// that the next measurement logs in again, whose login snapshot then carries its whole
+/// transcript (tens of thousands of lines) and who has one slot fewer for offers.
 pub async fn relay_cleanup(conns: Vec<Conn>) {
-    for mut c in conns {
+    futures_util::future::join_all(conns.into_iter().map(|mut c| async move {
         if let Codec::HubCustomer { ids } = &mut c.codec {
-            let leave = conn::encode(&ids.customer(CustomerCommand::Leave));
-            let _ = c.ws.send(leave).await;
+            let leave = ids.customer(CustomerCommand::Leave);
+            if c.ws.send(conn::encode(&leave)).await.is_ok() {
+                let answered = until_answered(&mut c.ws, &leave.id);
+                let _ = tokio::time::timeout(LEAVE_WAIT, answered).await;
+            }
         }
         let _ = c.ws.close(None).await;
+    }))
+    .await;
+}
+
+/// Read a customer's socket until the hub answers the command `id` (`ack` or `error`), or
+/// closes the conversation or the connection.
+async fn until_answered(ws: &mut Ws, id: &str) {
+    while let Some(Ok(msg)) = ws.next().await {
+        let Message::Text(text) = msg else { continue };
+        let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
+            continue;
+        };
+        let answer = v["id"] == id && matches!(v["type"].as_str(), Some("ack" | "error"));
+        if answer || v["type"] == "closed" {
+            return;
+        }
     }
 }
 

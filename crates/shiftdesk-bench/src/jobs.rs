@@ -78,6 +78,9 @@ pub struct OfferJob {
     /// How long an accepted conversation is held before it is resolved.
     pub hold_ms: u64,
     pub sources: Vec<Ipv4Addr>,
+    /// Hub: where customers connect, when not to `server` (another hub on the same store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -136,6 +139,10 @@ pub struct RelayJob {
     #[serde(default)]
     pub open_only: bool,
     pub sources: Vec<Ipv4Addr>,
+    /// Hub: where customers connect, when not to `server` (another hub on the same store);
+    /// workers and supervisors connect to `server`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_url: Option<String>,
 }
 
 /// One measured run of a relay phase.

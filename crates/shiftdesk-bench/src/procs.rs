@@ -195,6 +195,11 @@ impl ServerProc {
         cpu_seconds(self.pid)
     }
 
+    /// The last lines of its log, for error messages.
+    pub fn log_tail(&self) -> String {
+        log_tail(&self.log)
+    }
+
     /// Is it still running? If not, the end of its log says why.
     pub fn check_alive(&mut self) -> anyhow::Result<()> {
         match self.child.try_wait() {

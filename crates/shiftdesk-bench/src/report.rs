@@ -13,6 +13,9 @@ use super::jobs::{
 use super::procs::{self, Pinning};
 use super::stats::{self, Latency, ms, ratio};
 
+mod hubs;
+pub use hubs::{HUB_COUNTS, HUBS_RELAY_RATE, HubsResults, HubsRow};
+
 /// Lines after this one in an existing BENCHMARKS.md survive regeneration.
 pub const KEEP_MARKER: &str =
     "<!-- Written by hand below this line; `shiftdesk bench --out` keeps it. -->";
@@ -88,6 +91,8 @@ pub struct Results {
     pub memory: Vec<MemoryRow>,
     pub storm: Option<StormRow>,
     pub instructions: Vec<InstructionsRow>,
+    /// Several hubs on one PostgreSQL store.
+    pub hubs: Option<HubsResults>,
     /// Commit latency on the run's disk, at the start and at the end.
     pub disk: Vec<DiskProbe>,
     /// /proc/loadavg at the start and at the end: other work on the machine.
@@ -225,7 +230,7 @@ impl Results {
     /// The last line of `shiftdesk bench`.
     pub fn ratios_line(&self) -> String {
         format!(
-            "ratios: offer_p99_vs_floor={} relay_p99_vs_floor={} relay_p99_vs_nats={} kb_per_idle_worker={} relay_max_vs_floor={} cpu_per_line_vs_floor={} relay_p99_vs_floor_at_1k={} relay_p99_vs_floor_at_5k={} relay_p99_vs_floor_at_20k={} instructions_per_line_vs_floor={}",
+            "ratios: offer_p99_vs_floor={} relay_p99_vs_floor={} relay_p99_vs_nats={} kb_per_idle_worker={} relay_max_vs_floor={} cpu_per_line_vs_floor={} relay_p99_vs_floor_at_1k={} relay_p99_vs_floor_at_5k={} relay_p99_vs_floor_at_20k={} instructions_per_line_vs_floor={} {}",
             self.offer_ratio(|r| r.floor.as_ref()),
             self.relay_ratio(|r| r.floor.as_ref(), |l| l.p99_us),
             self.relay_ratio(|r| r.nats.as_ref(), |l| l.p99_us),
@@ -244,6 +249,7 @@ impl Results {
                 self.instructions_of(Target::Hub),
                 self.instructions_of(Target::Floor)
             ),
+            self.hubs_ratios(),
         )
     }
 
@@ -354,6 +360,7 @@ impl Results {
         self.write_memory(md)?;
         self.write_storm(md)?;
         self.write_instructions(md)?;
+        self.write_hubs(md)?;
         write_console(md)?;
         writeln!(md, "## Machine, versions, commands")?;
         writeln!(md)?;

@@ -18,6 +18,7 @@ use super::procs::{Loadgen, Pinning, ServerProc};
 use super::report::{DiskProbe, MemoryRow, OfferRow, RelayRow, Results, StormRow};
 
 mod callgrind;
+mod hubs;
 use super::stats::progress;
 use super::{nats, stats, wire};
 use shiftdesk_hub::store::{Accounts, SqliteStore, hash_token, new_token};
@@ -93,13 +94,18 @@ impl Plan {
             window: usize::from(args.window),
             pinnings,
             scenarios: if args.only.is_empty() {
-                vec![
+                let mut all = vec![
                     Scenario::Offer,
                     Scenario::Relay,
                     Scenario::Memory,
                     Scenario::Storm,
                     Scenario::Instructions,
-                ]
+                ];
+                // Several hubs need a shared store: only a run on PostgreSQL has one.
+                if args.store.is_some() {
+                    all.push(Scenario::Hubs);
+                }
+                all
             } else {
                 args.only.clone()
             },
@@ -243,14 +249,16 @@ impl Env {
     /// A hub on a fresh copy of the prepared store, or the remote one.
     fn hub(&mut self, pinning: Pinning) -> anyhow::Result<(Server, Option<ServerProc>)> {
         let base = self.work.clone();
-        self.hub_in(pinning, &base)
+        self.hub_in(pinning, &base, &[])
     }
 
-    /// A local hub whose data directory is under `base`.
+    /// A local hub whose data directory is under `base`, started with `extra` flags after the
+    /// bench's own (`--standby` for a second hub on a shared store).
     fn hub_in(
         &mut self,
         pinning: Pinning,
         base: &Path,
+        extra: &[&str],
     ) -> anyhow::Result<(Server, Option<ServerProc>)> {
         if let Some(url) = &self.remote {
             return Ok((
@@ -294,6 +302,7 @@ impl Env {
             "0",
         ]
         .iter()
+        .chain(extra)
         .map(|s| s.to_string())
         .collect();
         let (program, args) = self.wrapped(args);
@@ -455,19 +464,26 @@ pub fn orchestrate(args: BenchArgs) -> anyhow::Result<()> {
             supervisors: args.supervisor_tokens.clone(),
         });
     } else {
+        // Several hubs give each measurement workers of its own (see `hubs::fresh_tokens`).
+        let hubs = plan.wants(Scenario::Hubs).then(|| {
+            let offer = plan.workers.first().copied().unwrap_or(100);
+            crate::report::HUB_COUNTS.len() * (plan.pairs + offer)
+        });
         let needed = plan
             .workers
             .iter()
             .copied()
             .chain([plan.storm_workers, plan.idle_workers, plan.pairs])
+            .chain(hubs)
             .max()
             .unwrap_or(100);
         let tokens = prepare_store(&work.join("template"), needed)?;
         if let Some(url) = &args.store {
             copy_to_postgres(&tokens.template, url)?;
             results.note(format!(
-                "Every hub ran on the PostgreSQL store {} (one at a time: the bench's workers \
-                 copied in once, the history growing from run to run).",
+                "Every hub ran on the PostgreSQL store {} (one at a time, except in the several-hubs \
+                 section; the bench's workers copied in once, the history growing from run to \
+                 run).",
                 redacted(url)
             ));
             env.store = Some(url.clone());
@@ -599,6 +615,9 @@ fn run_all(plan: &Plan, env: &mut Env, results: &mut Results) -> anyhow::Result<
         if primary && plan.wants(Scenario::Storm) {
             storm(plan, env, results, pinning)?;
         }
+        if primary && plan.wants(Scenario::Hubs) {
+            hubs::hubs(plan, env, results, pinning);
+        }
         if primary && plan.wants(Scenario::Instructions) && env.remote.is_none() {
             if callgrind::valgrind().is_some() {
                 results.instructions = callgrind::instructions(plan, env, pinning)?;
@@ -612,7 +631,15 @@ fn run_all(plan: &Plan, env: &mut Env, results: &mut Results) -> anyhow::Result<
     Ok(())
 }
 
-fn offer_job(plan: &Plan, server: Server, tokens: Vec<String>, workers: usize) -> Job {
+/// Time to offer with `workers` available workers on `server`; customers on `server` too, or
+/// on `customer_url` (another hub on the same store).
+fn offer_job(
+    plan: &Plan,
+    server: Server,
+    tokens: Vec<String>,
+    workers: usize,
+    customer_url: Option<String>,
+) -> Job {
     Job::Offer(OfferJob {
         server,
         tokens,
@@ -626,7 +653,33 @@ fn offer_job(plan: &Plan, server: Server, tokens: Vec<String>, workers: usize) -
         timeout_pct: 5,
         hold_ms: 500,
         sources: wire::sources(2, 8),
+        customer_url,
     })
+}
+
+/// The relay of `plan.pairs` conversations on `server`, each shadowed by `shadows`
+/// supervisors; customers on `server` too unless the caller sets `customer_url`.
+fn relay_job(
+    plan: &Plan,
+    server: Server,
+    shadows: usize,
+    rates: Rates,
+    worker_tokens: Vec<String>,
+    supervisor_tokens: Vec<String>,
+) -> RelayJob {
+    RelayJob {
+        server,
+        worker_tokens,
+        supervisor_tokens,
+        pairs: plan.pairs,
+        shadows,
+        window: plan.window,
+        timing: plan.timing,
+        rates,
+        open_only: false,
+        sources: wire::sources(2, 8),
+        customer_url: None,
+    }
 }
 
 fn offer(
@@ -657,7 +710,7 @@ fn offer(
             results.command(hub.command.clone());
         }
         row.hub = Some(expect_offer(
-            loadgen.run(&offer_job(plan, server, tokens, n), &name)?,
+            loadgen.run(&offer_job(plan, server, tokens, n, None), &name)?,
         )?);
     }
     {
@@ -665,7 +718,7 @@ fn offer(
         let (server, floor) = env.floor(pinning)?;
         results.command(floor.command.clone());
         row.floor = Some(expect_offer(loadgen.run(
-            &offer_job(plan, server, vec![], n),
+            &offer_job(plan, server, vec![], n, None),
             &env.next("offer-floor"),
         )?)?);
         drop(floor);
@@ -673,9 +726,10 @@ fn offer(
     if let Some((server, p)) = env.nats(pinning)? {
         progress(&format!("  P1 nats, {n} workers"));
         results.command(p.command.clone());
-        row.nats = Some(expect_offer(
-            loadgen.run(&offer_job(plan, server, vec![], n), &env.next("offer-nats"))?,
-        )?);
+        row.nats = Some(expect_offer(loadgen.run(
+            &offer_job(plan, server, vec![], n, None),
+            &env.next("offer-nats"),
+        )?)?);
         drop(p);
     }
     results.offer.push(row);
@@ -710,18 +764,7 @@ fn relay(
     ));
     let loadgen = env.loadgen(pinning);
     let job = |server: Server, rates: Rates, workers: Vec<String>, sups: Vec<String>| {
-        Job::Relay(RelayJob {
-            server,
-            worker_tokens: workers,
-            supervisor_tokens: sups,
-            pairs: plan.pairs,
-            shadows,
-            window: plan.window,
-            timing: plan.timing,
-            rates,
-            open_only: false,
-            sources: wire::sources(2, 8),
-        })
+        Job::Relay(relay_job(plan, server, shadows, rates, workers, sups))
     };
     let mut row = RelayRow {
         pinning: Some(pinning),
@@ -751,7 +794,7 @@ fn relay(
         let shm = PathBuf::from("/dev/shm").join(format!("shiftdesk-bench-{}", std::process::id()));
         std::fs::create_dir_all(&shm)?;
         let outcome = (|| {
-            let (server, _hub) = env.hub_in(pinning, &shm)?;
+            let (server, _hub) = env.hub_in(pinning, &shm, &[])?;
             let workers = env.worker_tokens()[..plan.pairs.min(env.worker_tokens().len())].to_vec();
             let sups = env.supervisor_tokens().to_vec();
             expect_relay(loadgen.run(

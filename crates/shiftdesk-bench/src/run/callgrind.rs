@@ -16,7 +16,6 @@ use crate::jobs::{Job, Rates, RelayJob, Server, Target, Timing};
 use crate::procs::Pinning;
 use crate::report::InstructionsRow;
 use crate::stats::progress;
-use crate::wire;
 
 /// The two rates, lines per second: low enough that the hub under callgrind (50 to 100 times
 /// slower) keeps up on one core.
@@ -108,16 +107,16 @@ fn load(
         _ => Vec::new(),
     };
     let job = Job::Relay(RelayJob {
-        server,
-        worker_tokens: workers,
-        supervisor_tokens: Vec::new(),
-        pairs: plan.pairs,
-        shadows: 0,
-        window: plan.window,
         timing: TIMING,
-        rates: Rates::Fixed(vec![rate]),
         open_only: true,
-        sources: wire::sources(2, 8),
+        ..super::relay_job(
+            plan,
+            server,
+            0,
+            Rates::Fixed(vec![rate]),
+            workers,
+            Vec::new(),
+        )
     });
     let result = expect_relay(env.loadgen(pinning).run(&job, name)?)?;
     Ok(result
