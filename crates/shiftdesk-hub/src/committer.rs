@@ -342,8 +342,12 @@ mod tests {
             self.appended.lock().unwrap().extend_from_slice(facts);
             Ok(())
         }
-        fn load(&self) -> Result<Vec<Fact>, StoreError> {
-            Ok(self.appended.lock().unwrap().clone())
+        fn load_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError> {
+            let appended = self.appended.lock().unwrap();
+            Ok((1..)
+                .zip(appended.iter().cloned())
+                .filter(|(seq, _)| *seq > after)
+                .collect())
         }
     }
 

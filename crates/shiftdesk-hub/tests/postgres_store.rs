@@ -591,7 +591,7 @@ fn an_append_whose_answer_was_lost_is_found_stored_and_not_repeated() {
         db.name
     ))
     .expect("a URL");
-    let mut appender = PostgresStore::open_writer(&through_proxy).expect("a writer");
+    let mut appender = PostgresStore::open_writer(&through_proxy, &mut || {}).expect("a writer");
     appender.append(&[fact(1)], &[], &[], 1).expect("append");
     proxy.armed.store(true, Ordering::SeqCst);
     appender
@@ -619,4 +619,79 @@ fn an_append_whose_answer_was_lost_is_found_stored_and_not_repeated() {
     assert_eq!(seqs[1], seqs[0] + 1, "{seqs:?}");
     appender.append(&[fact(3)], &[], &[], 3).expect("and on");
     assert_eq!(store.load().expect("load").len(), 3);
+}
+
+/// A standby follows the log while it waits for the writer lock (`appender_waiting` calls back
+/// between its tries), so that taking over reads only what was written since; once the writer
+/// is gone it gets the store, and the facts after the last one it read are the ones it missed.
+#[test]
+fn a_standby_follows_the_log_while_it_waits_for_the_store() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::{Arc, Mutex};
+    let Some(db) = TestDb::create("standby follows") else {
+        return;
+    };
+    let store = open(&db);
+    let mut writer = store.appender().expect("the writer");
+    writer
+        .append(&[fact(1), fact(2)], &[], &[], 1)
+        .expect("append");
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let position = Arc::new(AtomicI64::new(0));
+    let standby = {
+        let (target, seen, position) = (db.target().standby(), seen.clone(), position.clone());
+        std::thread::spawn(move || {
+            let store = PostgresStore::open(&target, OpenMode::Create).expect("opens");
+            let mut calls = 0;
+            let appender = store
+                .appender_waiting(&mut || {
+                    calls += 1;
+                    let after = store
+                        .load_after(position.load(Ordering::SeqCst))
+                        .expect("read while waiting");
+                    if let Some((last, _)) = after.last() {
+                        position.store(*last, Ordering::SeqCst);
+                    }
+                    seen.lock()
+                        .unwrap()
+                        .extend(after.into_iter().map(|(_, f)| f));
+                })
+                .expect("the store, once the writer is gone");
+            let missed = store
+                .load_after(position.load(Ordering::SeqCst))
+                .expect("read after");
+            (calls, appender, missed)
+        })
+    };
+    let until = |n: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while seen.lock().unwrap().len() < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the standby reads the log"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    until(2);
+    writer.append(&[fact(3)], &[], &[], 2).expect("append");
+    until(3);
+    assert_eq!(*seen.lock().unwrap(), vec![fact(1), fact(2), fact(3)]);
+    // The last append before the writer goes: the standby finds it after taking over.
+    writer.append(&[fact(4)], &[], &[], 3).expect("append");
+    drop(writer);
+    let (calls, mut appender, missed) = standby.join().expect("the standby thread");
+    assert!(calls >= 2, "called back while waiting: {calls}");
+    let missed: Vec<Fact> = missed.into_iter().map(|(_, f)| f).collect();
+    let mut all = seen.lock().unwrap().clone();
+    all.extend(missed);
+    assert_eq!(
+        all,
+        vec![fact(1), fact(2), fact(3), fact(4)],
+        "each fact once"
+    );
+    appender
+        .append(&[fact(5)], &[], &[], 4)
+        .expect("the standby writes now");
 }

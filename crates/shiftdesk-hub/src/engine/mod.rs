@@ -230,10 +230,21 @@ impl Engine {
         metrics: Arc<crate::metrics::HubMetrics>,
     ) -> Result<Engine, StoreError> {
         let knowledge = KnowledgeSummary::of(triage.knowledge_base(), 0);
-        // The writer first: on a shared store it waits until this hub may write, and only
-        // then is the log read, so that nothing another hub wrote before is missed.
-        let appender = store.appender()?;
-        let (dispatch, replayed) = replay(config, triage, store.as_ref())?;
+        // The log as it is, then the writer. On a shared store taking the writer waits until
+        // this hub may write (a standby): meanwhile the log is followed, so that taking over
+        // costs only what the last writer wrote after that, read once the writer is ours (so
+        // nothing it wrote is missed).
+        let mut replay = Replay::new(config, triage);
+        replay.catch_up(store.as_ref())?;
+        let appender = store.appender_waiting(&mut || {
+            if let Err(e) = replay.catch_up(store.as_ref()) {
+                tracing::debug!(error = %e, "standby: cannot follow the log just now");
+            }
+        })?;
+        let followed = replay.facts;
+        replay.catch_up(store.as_ref())?;
+        let after_taking_the_store = replay.facts - followed;
+        let (dispatch, replayed) = (replay.dispatch, replay.facts);
         let seen = SeenCommands::load(store.as_ref())?;
         // A failure is never dropped (its own unbounded channel: one per failed commit); the
         // wakeup may be, when the inbox is full and the engine is about to look anyway.
@@ -282,7 +293,7 @@ impl Engine {
         let now = now_ms();
         engine.run(Input::Restarted, now);
         engine.flush(now);
-        tracing::info!(replayed, "event log replayed");
+        tracing::info!(replayed, after_taking_the_store, "event log replayed");
         Ok(engine)
     }
 
@@ -455,12 +466,10 @@ impl Engine {
         // The batches stored before the failed one keep their frames.
         self.catch_up_stored();
         self.generation += 1;
-        match replay(
-            self.dispatch.config(),
-            self.dispatch.triage_policy(),
-            self.store.as_ref(),
-        ) {
-            Ok((mut dispatch, _)) => {
+        let mut replay = Replay::new(self.dispatch.config(), self.dispatch.triage_policy());
+        match replay.catch_up(self.store.as_ref()) {
+            Ok(()) => {
+                let mut dispatch = replay.dispatch;
                 dispatch.set_rates(self.dispatch.rates().cloned());
                 self.dispatch = dispatch;
             }
@@ -754,20 +763,43 @@ impl Engine {
 
 /// The dispatch state the log describes: worker profiles from the token store, then every fact
 /// in order. Returns it with the number of facts replayed.
-fn replay(
-    config: DispatchConfig,
-    triage: Arc<dyn Triage>,
-    store: &dyn EventStore,
-) -> Result<(Dispatch, usize), StoreError> {
-    let mut dispatch = Dispatch::new(config, triage);
-    for w in store.workers()? {
-        dispatch.upsert_worker(w.info);
+/// The dispatch core rebuilt from the log, and how far it has read.
+struct Replay {
+    dispatch: Dispatch,
+    /// The number of the last fact applied (0: none).
+    position: i64,
+    /// How many facts were applied.
+    facts: usize,
+}
+
+impl Replay {
+    fn new(config: DispatchConfig, triage: Arc<dyn Triage>) -> Replay {
+        Replay {
+            dispatch: Dispatch::new(config, triage),
+            position: 0,
+            facts: 0,
+        }
     }
-    let facts = store.load()?;
-    for fact in &facts {
-        dispatch.apply(fact);
+
+    /// Apply the facts appended since the last call. The accounts first: a worker added since
+    /// (`admin add-worker`) must be known before the facts about them.
+    fn catch_up(&mut self, store: &dyn EventStore) -> Result<(), StoreError> {
+        let facts = store.load_after(self.position)?;
+        if facts.is_empty() && self.position > 0 {
+            return Ok(());
+        }
+        for w in store.workers()? {
+            if self.dispatch.worker_info(&w.info.id).is_none() {
+                self.dispatch.upsert_worker(w.info);
+            }
+        }
+        for (seq, fact) in &facts {
+            self.dispatch.apply(fact);
+            self.position = *seq;
+        }
+        self.facts += facts.len();
+        Ok(())
     }
-    Ok((dispatch, facts.len()))
 }
 
 #[cfg(test)]
@@ -801,8 +833,8 @@ mod tests {
             }
             self.inner.append(facts, commands, sequences, at)
         }
-        fn load(&self) -> Result<Vec<Fact>, StoreError> {
-            self.inner.load()
+        fn load_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError> {
+            self.inner.load_after(after)
         }
     }
 

@@ -126,7 +126,13 @@ pub trait EventLog: Send {
         at: Millis,
     ) -> Result<(), StoreError>;
     /// Every fact, oldest first.
-    fn load(&self) -> Result<Vec<Fact>, StoreError>;
+    fn load(&self) -> Result<Vec<Fact>, StoreError> {
+        Ok(self.load_after(0)?.into_iter().map(|(_, f)| f).collect())
+    }
+    /// The facts after the one numbered `after` (0: all), oldest first, each with its number
+    /// in the log. One writer appends at a time, so the numbers only grow in commit order: a
+    /// reader that goes on from the last number it saw misses nothing.
+    fn load_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError>;
 }
 
 /// The commands applied (or refused), so a retry gets the first answer, after a restart too.
@@ -173,6 +179,13 @@ pub trait EventStore: EventLog + CommandLedger + Accounts {
     /// Another handle on the same log, for a thread that appends while this one reads (the
     /// hub's committer).
     fn appender(&self) -> Result<Box<dyn EventLog>, StoreError>;
+    /// [`EventStore::appender`], calling `waiting` now and then while it waits for the store
+    /// (a standby hub on a shared store, until the writing hub stops): the engine keeps up
+    /// with the log meanwhile.
+    fn appender_waiting(&self, waiting: &mut dyn FnMut()) -> Result<Box<dyn EventLog>, StoreError> {
+        let _ = waiting;
+        self.appender()
+    }
 }
 
 /// SHA-256 of a token, hex: what the store keeps.

@@ -244,10 +244,14 @@ impl SqliteStore {
 
     /// Facts with their log sequence and time, oldest first.
     pub fn load_with_seq(&self) -> Result<Vec<(i64, Fact)>, StoreError> {
+        self.load_after(0)
+    }
+
+    fn facts_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT seq, body FROM events ORDER BY seq")?;
-        let rows = stmt.query_map([], |row| {
+            .prepare_cached("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq")?;
+        let rows = stmt.query_map([after], |row| {
             Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
         })?;
         let mut facts = Vec::new();
@@ -394,8 +398,8 @@ impl EventLog for SqliteStore {
         Ok(())
     }
 
-    fn load(&self) -> Result<Vec<Fact>, StoreError> {
-        Ok(self.load_with_seq()?.into_iter().map(|(_, f)| f).collect())
+    fn load_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError> {
+        self.facts_after(after)
     }
 }
 

@@ -44,7 +44,8 @@ pub fn copy_from_sqlite(
 ) -> Result<Copied, StoreError> {
     let url = target.redacted();
     drop(PostgresStore::open(target, OpenMode::Create)?);
-    let (mut link, _) = Link::connect_writer(target, None, false).map_err(|f| f.into_store(url))?;
+    let (mut link, _) =
+        Link::connect_writer(target, None, false, &mut || {}).map_err(|f| f.into_store(url))?;
     let sqlite = source.connection();
     // One read transaction: the copy is of one moment of the SQLite store.
     sqlite.execute_batch("BEGIN")?;

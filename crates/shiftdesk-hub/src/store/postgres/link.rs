@@ -196,15 +196,16 @@ impl Link {
     /// that had the store before (`expected`: its epoch) gets it back only if no other hub has
     /// written since ([`StoreError::Fenced`] otherwise); a new one raises the epoch. A
     /// `standby` writer waits as long as it takes, ending the holder's session once its
-    /// lease has run out.
+    /// lease has run out, and calling `waiting` between its tries.
     pub(super) fn connect_writer(
         target: &PostgresTarget,
         expected: Option<i64>,
         standby: bool,
+        waiting: &mut dyn FnMut(),
     ) -> Result<(Link, i64), Failure> {
         let link = Link::connect(target, Purpose::Writer)?;
         let wait = target.connect_timeout().max(WRITER_LOCK_WAIT);
-        let epoch = link.take_writer_lock(target, wait, expected, standby)?;
+        let epoch = link.take_writer_lock(target, wait, expected, standby, waiting)?;
         Ok((link, epoch))
     }
 
@@ -232,6 +233,7 @@ impl Link {
         wait: Duration,
         expected: Option<i64>,
         standby: bool,
+        waiting: &mut dyn FnMut(),
     ) -> Result<i64, Failure> {
         let url = target.redacted();
         let fenced = |epoch: i64, mine: i64| {
@@ -288,6 +290,7 @@ impl Link {
                     told = true;
                 }
                 self.end_expired_holder(url)?;
+                waiting();
                 std::thread::sleep(Duration::from_millis(200));
                 continue;
             }

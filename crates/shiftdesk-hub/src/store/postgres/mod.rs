@@ -166,12 +166,15 @@ impl PostgresStore {
 
     /// A connection that appends: it holds the writer lock while it lives, so a second hub on
     /// the same store is refused, or, with [`PostgresTarget::standby`], waits to take over
-    /// ([`lease`]).
-    pub fn open_writer(target: &PostgresTarget) -> Result<PostgresStore, StoreError> {
+    /// ([`lease`]), calling `waiting` now and then meanwhile.
+    pub fn open_writer(
+        target: &PostgresTarget,
+        waiting: &mut dyn FnMut(),
+    ) -> Result<PostgresStore, StoreError> {
         let url = target.redacted();
         let mut told = false;
         let (link, epoch) = loop {
-            match Link::connect_writer(target, None, target.is_standby()) {
+            match Link::connect_writer(target, None, target.is_standby(), waiting) {
                 Ok(pair) => break pair,
                 // A standby outlives PostgreSQL's restarts (and its sessions being ended): it
                 // waits for the store again, as it would for the hub that writes.
@@ -181,6 +184,7 @@ impl PostgresStore {
                         told = true;
                     }
                     std::thread::sleep(STANDBY_RETRY);
+                    waiting();
                 }
                 Err(failure) => return Err(failure.into_store(url)),
             }
@@ -218,7 +222,7 @@ impl PostgresStore {
                 // Back only if no other hub has written since (see `lease`).
                 Purpose::Writer => {
                     let mine = self.epoch.load(Ordering::Acquire);
-                    Link::connect_writer(&self.target, Some(mine), false)?.0
+                    Link::connect_writer(&self.target, Some(mine), false, &mut || {})?.0
                 }
                 purpose => Link::connect(&self.target, purpose)?,
             });
@@ -254,13 +258,18 @@ impl PostgresStore {
 
     /// Facts with their log sequence, oldest first.
     pub fn load_with_seq(&self) -> Result<Vec<(i64, Fact)>, StoreError> {
+        self.load_after(0)
+    }
+
+    fn facts_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError> {
         self.retried(|link| {
-            let statement = link.statement("SELECT seq, body FROM events ORDER BY seq")?;
+            let statement =
+                link.statement("SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq")?;
             let Link {
                 runtime, client, ..
             } = link;
             runtime.block_on(async {
-                let rows = timed(client.query_raw(&statement, no_params())).await?;
+                let rows = timed(client.query_raw(&statement, [&after])).await?;
                 let mut rows = pin!(rows);
                 let mut facts = Vec::new();
                 while let Some(row) = timed(async { rows.next().await.transpose() }).await? {
@@ -463,8 +472,8 @@ impl EventLog for PostgresStore {
         }
     }
 
-    fn load(&self) -> Result<Vec<Fact>, StoreError> {
-        Ok(self.load_with_seq()?.into_iter().map(|(_, f)| f).collect())
+    fn load_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError> {
+        self.facts_after(after)
     }
 }
 
@@ -642,6 +651,13 @@ impl Accounts for PostgresStore {
 
 impl EventStore for PostgresStore {
     fn appender(&self) -> Result<Box<dyn EventLog>, StoreError> {
-        Ok(Box::new(PostgresStore::open_writer(&self.target)?))
+        Ok(Box::new(PostgresStore::open_writer(
+            &self.target,
+            &mut || {},
+        )?))
+    }
+
+    fn appender_waiting(&self, waiting: &mut dyn FnMut()) -> Result<Box<dyn EventLog>, StoreError> {
+        Ok(Box::new(PostgresStore::open_writer(&self.target, waiting)?))
     }
 }
