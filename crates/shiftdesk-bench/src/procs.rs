@@ -214,6 +214,14 @@ impl ServerProc {
     }
 }
 
+impl ServerProc {
+    /// SIGKILL, and wait until it is gone (a failover measurement).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for ServerProc {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -80,6 +80,7 @@ pub struct HubMetrics {
     commit_failures: IntCounter,
     writing: prometheus::IntGauge,
     forwarded: prometheus::IntGauge,
+    log_read: prometheus::IntGauge,
     /// Why the last append failed, while no later one has succeeded (for `/readyz`).
     store_error: Mutex<Option<String>>,
 }
@@ -253,6 +254,12 @@ impl HubMetrics {
                 "Websocket connections this hub forwards to the hub that writes the store.",
             )
             .expect("valid metric"),
+            log_read: prometheus::IntGauge::new(
+                "shiftdesk_log_read",
+                "1 once this hub has read the event log: a standby then follows it and can take \
+                 over at once; 0 while it still reads it.",
+            )
+            .expect("valid metric"),
             store_error: Mutex::new(None),
             registry,
         };
@@ -283,6 +290,7 @@ impl HubMetrics {
             Box::new(self.commit_failures.clone()),
             Box::new(self.writing.clone()),
             Box::new(self.forwarded.clone()),
+            Box::new(self.log_read.clone()),
         ];
         for collector in collectors {
             // Names are fixed above and distinct; a fresh registry takes each once.
@@ -304,6 +312,16 @@ impl HubMetrics {
     /// Whether this hub writes the store (`shiftdesk_writing`).
     pub fn set_writing(&self, writing: bool) {
         self.writing.set(i64::from(writing));
+    }
+
+    /// This hub has read the event log (and, a standby, follows it now).
+    pub fn set_log_read(&self, read: bool) {
+        self.log_read.set(i64::from(read));
+    }
+
+    /// Whether this hub has read the event log (`shiftdesk_log_read`).
+    pub fn log_read(&self) -> bool {
+        self.log_read.get() == 1
     }
 
     /// A connection forwarded to the writing hub, counted until the guard is dropped.

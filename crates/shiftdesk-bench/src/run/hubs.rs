@@ -190,6 +190,18 @@ pub(super) fn hubs(plan: &Plan, env: &mut Env, results: &mut Results, pinning: P
         }
         out.rows.push(row);
     }
+    let kills = if plan.quick { 5 } else { 20 };
+    progress(&format!(
+        "several hubs: failover, the writer of 3 killed {kills} times"
+    ));
+    let tokens = fresh_tokens(env.worker_tokens(), &mut used, kills);
+    match failover(env, results, pinning, kills, &tokens) {
+        Ok(times) => out.failover_ms = times,
+        Err(e) => {
+            progress(&format!("  failed: {e:#}"));
+            out.failover_error = Some(format!("{e:#}"));
+        }
+    }
     progress("several hubs: time to offer on one hub with SQLite, for comparison");
     match sqlite_offer(plan, env, results, pinning, workers) {
         Ok(r) => out.sqlite_offer = Some(r),
@@ -255,6 +267,124 @@ fn offer(
     let result = env.loadgen(pinning).run(&job, &name);
     hubs.check_alive()?;
     expect_offer(result?)
+}
+
+/// Three hubs, the standbys following the log; `kills` times: SIGKILL the writer, and time
+/// until the next offer reaches a worker (a new worker and a new customer who asks for a person, on the hubs left, as soon as
+/// one of them says it writes); then start the killed hub again as a standby. Milliseconds.
+fn failover(
+    env: &mut Env,
+    results: &mut Results,
+    pinning: Pinning,
+    kills: usize,
+    tokens: &[String],
+) -> anyhow::Result<Vec<u64>> {
+    anyhow::ensure!(!tokens.is_empty(), "no worker tokens");
+    let mut hubs = Hubs::start(env, pinning, 3)?;
+    hubs.commands(results);
+    // Standbys ready to take over: they have read the log and follow it.
+    for i in 1..hubs.procs.len() {
+        wait_for(&mut hubs.procs[i], "that it follows the log", |h| {
+            h["standby"] == "following"
+        })?;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let base = env.work.clone();
+    let mut writer = 0;
+    let mut times = Vec::with_capacity(kills);
+    for kill in 0..kills {
+        let killed = Instant::now();
+        hubs.procs[writer].kill();
+        let left: Vec<usize> = (0..hubs.procs.len()).filter(|i| *i != writer).collect();
+        let deadline = killed + READY_WAIT;
+        let next = loop {
+            if let Some(&i) = left
+                .iter()
+                .find(|&&i| healthz(&hubs.servers[i].url).is_some_and(|h| h["role"] == "writer"))
+            {
+                break i;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "no hub took the store over within {} s of kill {}",
+                READY_WAIT.as_secs(),
+                kill + 1
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let took_over = killed.elapsed();
+        let other = left.iter().copied().find(|i| *i != next).unwrap_or(next);
+        let token = &tokens[kill % tokens.len()];
+        runtime
+            .block_on(next_offer(
+                &hubs.servers[other].url,
+                &hubs.servers[next].url,
+                token,
+            ))
+            .with_context(|| format!("the offer after kill {}", kill + 1))?;
+        times.push(killed.elapsed().as_millis() as u64);
+        progress(&format!(
+            "  kill {}: a hub wrote after {} ms, the next offer after {} ms",
+            kill + 1,
+            took_over.as_millis(),
+            killed.elapsed().as_millis()
+        ));
+        // Back as a standby, in the killed one's place.
+        let (server, proc_) = env.hub_in(pinning, &base, &["--standby"])?;
+        let mut proc_ = proc_.context("a hub process")?;
+        let writer_url = hubs.servers[next].url.clone();
+        wait_for(&mut proc_, "that it forwards and follows the log", |h| {
+            h["role"] == "gateway"
+                && h["writer"] == writer_url.as_str()
+                && h["standby"] == "following"
+        })?;
+        results.command(proc_.command.clone());
+        hubs.procs[writer] = proc_;
+        hubs.servers[writer] = server;
+        writer = next;
+    }
+    Ok(times)
+}
+
+/// A worker on `worker_hub` goes available, a customer on `customer_hub` asks for a person:
+/// returns once the worker has an offer (this customer's, or one still waiting from before).
+async fn next_offer(worker_hub: &str, customer_hub: &str, token: &str) -> anyhow::Result<()> {
+    use futures_util::SinkExt;
+    use shiftdesk_protocol::{WorkerCommand, WorkerStatus};
+    let (mut worker, _) = crate::hubload::HubWorker::login(
+        worker_hub,
+        token,
+        None,
+        shiftdesk_client::StreamCursor::default(),
+    )
+    .await?;
+    // Not `command`: the offer may come before the acknowledgement, which `command` would
+    // wait for, passing over the offer.
+    worker
+        .send_command(WorkerCommand::SetStatus {
+            status: WorkerStatus::Available,
+        })
+        .await?;
+    let url = shiftdesk_client::endpoint_url(customer_hub, "/ws/customer")?;
+    let (mut customer, _) = tokio_tungstenite::connect_async(url).await?;
+    for frame in [
+        serde_json::json!({"type": "start", "id": "f1", "protocol": 1, "name": "Failover", "lang": "en"}),
+        serde_json::json!({"type": "message", "id": "f2", "text": "I want to talk to a person"}),
+    ] {
+        customer
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                frame.to_string().into(),
+            ))
+            .await?;
+    }
+    loop {
+        let v = worker.next_timeout(READY_WAIT).await?;
+        if v["type"] == "offer" {
+            return Ok(());
+        }
+    }
 }
 
 /// The same time-to-offer job on one hub with a copy of the SQLite template, in this run.

@@ -236,6 +236,7 @@ impl Engine {
         // nothing it wrote is missed).
         let mut replay = Replay::new(config, triage);
         replay.catch_up(store.as_ref())?;
+        metrics.set_log_read(true);
         let appender = store.appender_waiting(&mut || {
             if let Err(e) = replay.catch_up(store.as_ref()) {
                 tracing::debug!(error = %e, "standby: cannot follow the log just now");

@@ -19,7 +19,13 @@ fn gateway_status(state: &AppState) -> Option<serde_json::Value> {
         Route::Unknown(_) => ("gateway", None),
         Route::Failed(_) => ("failed", None),
     };
-    Some(serde_json::json!({"status": "ok", "role": role, "writer": writer}))
+    // A standby that has read the log follows it, and takes over at once when it must.
+    let standby = if state.metrics.log_read() {
+        "following"
+    } else {
+        "reading the log"
+    };
+    Some(serde_json::json!({"status": "ok", "role": role, "writer": writer, "standby": standby}))
 }
 
 pub(super) async fn healthz(State(state): State<AppState>) -> Response {
