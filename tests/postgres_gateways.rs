@@ -274,7 +274,6 @@ async fn a_forwarded_address_counts_only_with_the_stores_key() {
 /// store over, and the conversation goes on with the same worker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_chat_through_a_gateway_survives_the_writing_hub() {
-    use fantoccini::Locator;
     let Some(db) = TestDb::create("gateway web chat") else {
         return;
     };
@@ -294,24 +293,10 @@ async fn the_web_chat_through_a_gateway_survives_the_writing_hub() {
     let page = format!("{}/chat", gateway.url.replacen("ws://", "http://", 1));
     b.goto(&page).await.expect("open /chat on the gateway");
     browser::until(b, "the greeting", "document.querySelector('#log li.bot')").await;
-    b.find(Locator::Id("person"))
-        .await
-        .expect("the button")
-        .click()
-        .await
-        .expect("click");
-    let offer = w.until_type("offer").await;
-    let conversation = offer["conversation"].as_str().expect("id").to_string();
-    w.ok(json!({"type": "accept_offer", "conversation": conversation}))
-        .await;
+    let conversation = browser::a_person_takes_it(b, &mut w).await;
     w.ok(json!({"type": "reply", "conversation": conversation, "text": "Hello from the writing hub"}))
         .await;
-    browser::until(
-        b,
-        "the first reply",
-        "[...document.querySelectorAll('#log li.worker')].some(li => li.textContent.includes('Hello from the writing hub'))",
-    )
-    .await;
+    browser::until_worker_said(b, "Hello from the writing hub").await;
 
     writer.kill();
     until_role(&gateway.url, "writer").await;
@@ -323,12 +308,7 @@ async fn the_web_chat_through_a_gateway_survives_the_writing_hub() {
     .await;
     w.ok(json!({"type": "reply", "conversation": conversation, "text": "Yes, from the hub that took over"}))
         .await;
-    browser::until(
-        b,
-        "the reply after the takeover",
-        "[...document.querySelectorAll('#log li.worker')].some(li => li.textContent.includes('from the hub that took over'))",
-    )
-    .await;
+    browser::until_worker_said(b, "from the hub that took over").await;
     let shown = browser::lines(b).await;
     let customer: Vec<&(String, String)> = shown
         .iter()

@@ -313,12 +313,7 @@ async fn talk_to_a_person_first_then_the_workers_reply_shows_as_text() {
         "panels shown before their time"
     );
     // The very first action: the button.
-    b.find(Locator::Id("person"))
-        .await
-        .expect("the button")
-        .click()
-        .await
-        .expect("click");
+    ask_for_a_person(b).await;
     let offer = w.until_type("offer").await;
     let conversation = offer["conversation"].as_str().expect("id").to_string();
     until(
@@ -583,16 +578,7 @@ async fn the_widget_opens_the_chat_on_an_allowed_site() {
         "document.querySelector('#log li.bot')",
     )
     .await;
-    b.find(Locator::Id("person"))
-        .await
-        .expect("the button")
-        .click()
-        .await
-        .expect("click");
-    let offer = w.until_type("offer").await;
-    let conversation = offer["conversation"].as_str().expect("id").to_string();
-    w.ok(json!({"type": "accept_offer", "conversation": conversation}))
-        .await;
+    a_person_takes_it(b, &mut w).await;
     let view = w
         .seen_or_until("the conversation", |f| f["type"] == "conversation")
         .await;

@@ -11,7 +11,6 @@ mod browser;
 use std::path::Path;
 
 use browser::*;
-use fantoccini::Locator;
 use serde_json::json;
 use shiftdesk_protocol::{Lang, Role};
 use shiftdesk_testkit::{add_worker, hub, hub_config, start_hub, worker};
@@ -107,12 +106,7 @@ async fn nobody_on_shift_is_said_plainly_and_the_chat_waits_for_someone() {
     let hub = hub(dir.path()).await;
     b.goto(&http(&hub, "/chat")).await.expect("open /chat");
     until(b, "the greeting", "document.querySelector('#log li.bot')").await;
-    b.find(Locator::Id("person"))
-        .await
-        .expect("the button")
-        .click()
-        .await
-        .expect("click");
+    ask_for_a_person(b).await;
     until(
         b,
         "the page to say nobody is on shift",
@@ -417,16 +411,7 @@ async fn one_handled_conversation_on_the_wire() {
         "document.querySelectorAll('#log li.bot').length >= 2 && !document.querySelector('#log li .note')",
     )
     .await;
-    b.find(Locator::Id("person"))
-        .await
-        .expect("the button")
-        .click()
-        .await
-        .expect("click");
-    let offer = w.until_type("offer").await;
-    let conversation = offer["conversation"].as_str().expect("id").to_string();
-    w.ok(json!({"type": "accept_offer", "conversation": conversation}))
-        .await;
+    let conversation = a_person_takes_it(b, &mut w).await;
     w.send(json!({"type": "typing", "conversation": conversation}))
         .await;
     w.ok(json!({"type": "reply", "conversation": conversation,

@@ -166,6 +166,36 @@ pub async fn screenshot(b: &Browser, name: &str) -> PathBuf {
     path
 }
 
+/// The customer presses "Talk to a person".
+pub async fn ask_for_a_person(b: &Browser) {
+    b.find(Locator::Id("person"))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("click");
+}
+
+/// The customer asks for a person and the worker `w` (on shift) takes the offer; returns the
+/// conversation's id.
+pub async fn a_person_takes_it(b: &Browser, w: &mut Client) -> String {
+    ask_for_a_person(b).await;
+    let offer = w.until_type("offer").await;
+    let conversation = offer["conversation"].as_str().expect("id").to_string();
+    w.ok(json!({"type": "accept_offer", "conversation": conversation}))
+        .await;
+    conversation
+}
+
+/// Wait until the page shows a line of the worker's that contains `text`.
+pub async fn until_worker_said(b: &Browser, text: &str) {
+    let cond = format!(
+        "[...document.querySelectorAll('#log li.worker')].some(li => li.textContent.includes({}))",
+        json!(text)
+    );
+    until(b, &format!("the worker's line {text:?}"), &cond).await;
+}
+
 /// A worker on shift, logged in over websocket.
 pub async fn on_shift(hub: &RunningHub, token: &str) -> Client {
     let (mut w, _) = worker(&hub.url(), token).await;
