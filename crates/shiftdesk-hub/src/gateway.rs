@@ -33,8 +33,8 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
 
-use crate::store::PostgresTarget;
 use crate::store::postgres::{LEASE, WRITER_CHANNEL, describe_error};
+use crate::store::{PostgresTarget, hash_token};
 
 /// Where a forwarded connection's gateway key goes.
 pub const GATEWAY_KEY_HEADER: &str = "x-shiftdesk-gateway";
@@ -50,11 +50,11 @@ const RETRY: Duration = Duration::from_millis(100);
 /// How long a new connection waits for a writing hub to be known before `503`.
 pub const SETTLE_WAIT: Duration = Duration::from_secs(10);
 
+/// How long a hub on a shared store waits, before serving, to read the key its gateways show.
+const KEY_WAIT: Duration = Duration::from_secs(5);
+
 /// How long a gateway waits for the writing hub to take a forwarded connection.
 const CONNECT_WAIT: Duration = Duration::from_secs(5);
-
-/// A forwarded connection's close when its writing hub went away or was replaced.
-pub use shiftdesk_protocol::close::WRITER_CHANGED_REASON as WRITER_GONE_REASON;
 
 /// Most frames forwarded together before one flush.
 const FORWARD_BATCH: usize = 64;
@@ -119,8 +119,7 @@ pub struct Routing {
 }
 
 impl Routing {
-    /// A hub that serves from the start (the SQLite store, or a PostgreSQL writer whose engine
-    /// is up).
+    /// Routing that starts at `route`, the store's key not read yet.
     pub fn new(route: Route) -> Arc<Routing> {
         Arc::new(Routing {
             route: watch::Sender::new(route),
@@ -151,7 +150,19 @@ impl Routing {
     }
 
     /// This hub's engine is serving: from now on it does not forward (until the process ends).
-    pub fn serve_locally(&self) {
+    /// On a `shared` store, once it has read the key its gateways show ([`KEY_WAIT`] at most):
+    /// a writing hub that served before would not believe the addresses they forward.
+    pub async fn serve_locally(&self, shared: bool) {
+        if shared {
+            let mut key = self.key.subscribe();
+            let read = key.wait_for(Option::is_some);
+            if !matches!(tokio::time::timeout(KEY_WAIT, read).await, Ok(Ok(_))) {
+                tracing::warn!(
+                    "the store's gateway key is not read yet: until it is, customers' \
+                     addresses forwarded by other hubs are not believed"
+                );
+            }
+        }
         self.route.send_replace(Route::Local);
     }
 
@@ -159,21 +170,17 @@ impl Routing {
         self.key.borrow().clone()
     }
 
-    /// Wait until the store's gateway key has been read (`limit` at most): a writing hub that
-    /// serves before would not believe the addresses its gateways forward.
-    pub async fn key_read(&self, limit: Duration) -> bool {
-        let mut key = self.key.subscribe();
-        let read = key.wait_for(Option::is_some);
-        matches!(tokio::time::timeout(limit, read).await, Ok(Ok(_)))
-    }
-
     /// For a connection forwarded by another hub with the store's key: the customer's address
     /// that hub saw (`Some(None)`: none to limit by). `None`: not forwarded (or the key is
     /// wrong), so the peer's own address counts.
     pub fn forwarded_address(&self, headers: &HeaderMap) -> Option<Option<IpAddr>> {
-        let given = headers.get(GATEWAY_KEY_HEADER)?.as_bytes();
+        let given = headers
+            .get(GATEWAY_KEY_HEADER)?
+            .to_str()
+            .unwrap_or_default();
         let key = self.key()?;
-        if !constant_time_eq(given, key.as_bytes()) {
+        // Compared hashed, as the metrics token is: in constant time as far as the key goes.
+        if hash_token(given) != hash_token(&key) {
             tracing::warn!("a connection named a gateway with the wrong key: its address counts");
             return None;
         }
@@ -183,10 +190,6 @@ impl Routing {
             .and_then(|v| v.parse::<IpAddr>().ok());
         Some(address)
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// What the lease row says.
@@ -206,7 +209,8 @@ pub fn watch_writer(target: PostgresTarget, own: Option<String>, routing: Arc<Ro
         let mut failing_since: Option<tokio::time::Instant> = None;
         let mut told = false;
         loop {
-            if routing.route.is_closed() && Arc::strong_count(&routing) == 1 {
+            // Nobody else holds the routing: nobody consults it any more.
+            if Arc::strong_count(&routing) == 1 {
                 return;
             }
             match follow(&target, own.as_deref(), &routing).await {
@@ -463,7 +467,12 @@ async fn bridge(
 ) {
     let mut route = routing.route.subscribe();
     let mut stopping = stopping.fuse();
-    let writer_gone = || End::Client(crate::conn::CLOSE_HUB_STOPPED, WRITER_GONE_REASON.into());
+    let writer_gone = || {
+        End::Client(
+            crate::conn::CLOSE_HUB_STOPPED,
+            shiftdesk_protocol::close::WRITER_CHANGED_REASON.into(),
+        )
+    };
     // A frame read while batching that is not for the batch: handled next.
     let mut pending: Option<Event> = None;
     let end = loop {

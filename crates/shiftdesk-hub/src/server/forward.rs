@@ -4,7 +4,7 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::response::Response;
 
 use super::probes::unavailable;
-use super::{AppState, LIBRARY_FRAME_LIMIT, Phase, READ_BUFFER};
+use super::{AppState, LIBRARY_FRAME_LIMIT, READ_BUFFER, until_closing};
 use crate::gateway::{self, Route};
 
 /// Serve a websocket here (`Ok`, the upgrade to serve), or forward it to the hub that writes
@@ -42,11 +42,7 @@ pub(super) async fn forwarded(
             }
         };
         let mut phase = state.phase.clone();
-        let stopping = Box::pin(async move {
-            if phase.wait_for(|p| *p == Phase::Closing).await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        });
+        let stopping = Box::pin(async move { until_closing(&mut phase).await });
         let how = gateway::Forwarding {
             writer: writer.clone(),
             path,

@@ -21,16 +21,16 @@ use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
+use axum::routing::get;
+use futures_util::SinkExt;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite;
 
 mod forward;
 mod probes;
 
-use axum::routing::get;
 use forward::forwarded;
-use futures_util::SinkExt;
 use probes::{healthz, metrics_text, readyz};
-use tokio::sync::{mpsc, oneshot, watch};
-use tokio_tungstenite::tungstenite;
 
 use crate::committer::Outlet;
 use crate::conn::{
@@ -63,9 +63,6 @@ const LIBRARY_FRAME_LIMIT: usize = 2 * HARD_FRAME_LIMIT;
 /// A connection that closes waits this long at most for its last frames to be written and for
 /// the client's close frame in answer to its own.
 const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// How long a hub on a shared store waits, before serving, to read the key its gateways show.
-const KEY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Each connection's read buffer. Tungstenite's default (128 KiB, zero-filled) would keep that
 /// much resident per idle worker; frames are small, and a larger one just takes more reads.
@@ -123,7 +120,7 @@ struct AppState {
 
 /// How far a hub is in stopping, as its connections see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
+enum Phase {
     Serving,
     /// Read nothing more from the clients; keep writing (the engine commits its last batch, and
     /// the acknowledgements of what it read go out).
@@ -224,7 +221,8 @@ impl RunningHub {
     }
 }
 
-/// Open the store, replay the log, bind the listener and serve.
+/// Bind the listener, open the store and replay the log (a standby: follow it while it waits
+/// for the store, forwarding its clients meanwhile), and serve.
 pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     // Check the TLS files before touching anything else: a typo should not start a hub.
     let tls = match &config.tls {
@@ -268,23 +266,22 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     // On a shared store, the other hubs forward their clients to the one that writes, at the
     // address it records when it takes the store: `--advertise`, or where it listens.
     let mut store = config.store.clone();
-    let mut standby = false;
-    if let StoreChoice::Postgres(target) = &store {
-        standby = target.is_standby();
-        if target.advertised().is_none() {
-            let scheme = if tls.is_some() { "wss" } else { "ws" };
-            let own = (!addr.ip().is_unspecified()).then(|| format!("{scheme}://{addr}"));
-            if own.is_none() {
-                tracing::warn!(
-                    listen = %addr,
-                    "listening on every address without --advertise: the other hubs on this \
-                     store cannot forward clients to this one while it writes"
-                );
-            }
-            store = StoreChoice::Postgres(target.clone().advertising(own));
+    if let StoreChoice::Postgres(target) = &mut store
+        && target.advertised().is_none()
+    {
+        let scheme = if tls.is_some() { "wss" } else { "ws" };
+        let own = (!addr.ip().is_unspecified()).then(|| format!("{scheme}://{addr}"));
+        if own.is_none() {
+            tracing::warn!(
+                listen = %addr,
+                "listening on every address without --advertise: the other hubs on this \
+                 store cannot forward clients to this one while it writes"
+            );
         }
+        *target = target.clone().advertising(own);
     }
     let shared = store.is_postgres();
+    let standby = matches!(&store, StoreChoice::Postgres(target) if target.is_standby());
     let routing = Routing::new(Route::Unknown(gateway::NoWriter::NotKnown));
     if let StoreChoice::Postgres(target) = &store {
         let own = target.advertised().map(str::to_string);
@@ -325,9 +322,8 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         tokio::spawn(async move {
             match engine_started.await {
                 Ok(()) => {
-                    routing.key_read(KEY_WAIT).await;
                     tracing::info!("this hub has taken the store over and serves its clients");
-                    routing.serve_locally();
+                    routing.serve_locally(true).await;
                 }
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}"), "took the store over, but cannot serve");
@@ -337,12 +333,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         });
     } else {
         engine_started.await?;
-        if shared && !routing.key_read(KEY_WAIT).await {
-            tracing::warn!(
-                "the store's gateway key is not read yet: until it is, customers' addresses forwarded by other hubs are not believed"
-            );
-        }
-        routing.serve_locally();
+        routing.serve_locally(shared).await;
     }
     let (phase, phase_rx) = watch::channel(Phase::Serving);
     let state = AppState {
@@ -540,6 +531,14 @@ enum Next {
     HubStopped,
 }
 
+/// Resolves when the hub starts closing its connections ([`Phase::Closing`]); never for a hub
+/// dropped without a shutdown.
+async fn until_closing(phase: &mut watch::Receiver<Phase>) {
+    if phase.wait_for(|p| *p == Phase::Closing).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// How a connection ends.
 enum Ending {
     /// Send this close frame, then wait for the client's answer if `answer` (the client can
@@ -615,12 +614,7 @@ impl Connection {
             phase,
             ..
         } = self;
-        let closing = async {
-            // A hub dropped without a shutdown never closes.
-            if phase.wait_for(|p| *p == Phase::Closing).await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
+        let closing = until_closing(phase);
         let write = async {
             socket.feed(WsMessage::Text(first)).await?;
             for _ in 1..WRITE_BATCH {
