@@ -87,7 +87,7 @@ fn facts_come_back_in_order() {
     appender.append(&[], &[], &[], 4).expect("empty append");
     assert_eq!(store.load().expect("load"), facts);
     let seqs: Vec<i64> = store
-        .load_with_seq()
+        .load_after(0)
         .expect("load")
         .into_iter()
         .map(|(seq, _)| seq)
@@ -430,7 +430,7 @@ fn a_sqlite_store_is_copied_whole() {
         })
         .collect();
     sqlite.append(&[], &[], &runs, 11).expect("append");
-    let before = sqlite.load_with_seq().expect("load");
+    let before = sqlite.load_after(0).expect("load");
 
     let mut progress = Vec::new();
     let copied = shiftdesk_hub::store::postgres::copy_from_sqlite(
@@ -453,7 +453,7 @@ fn a_sqlite_store_is_copied_whole() {
     assert_eq!(progress.last(), Some(&("commands".to_string(), 6_001)));
 
     let store = PostgresStore::open(&db.target(), OpenMode::Existing).expect("opens");
-    assert_eq!(store.load_with_seq().expect("load"), before);
+    assert_eq!(store.load_after(0).expect("load"), before);
     for run in &runs {
         assert_eq!(
             store
@@ -487,7 +487,7 @@ fn a_sqlite_store_is_copied_whole() {
     appender
         .append(&[fact(99_999)], &[], &[], 11)
         .expect("append");
-    let last = store.load_with_seq().expect("load");
+    let last = store.load_after(0).expect("load");
     let (seq, _) = last.last().expect("a last fact");
     assert_eq!(*seq, before.last().expect("copied").0 + 1);
     drop(appender);
@@ -611,7 +611,7 @@ fn an_append_whose_answer_was_lost_is_found_stored_and_not_repeated() {
     // Sent once: a second try would have taken another number from the sequence (a failed
     // insert's numbers are not given back).
     let seqs: Vec<i64> = store
-        .load_with_seq()
+        .load_after(0)
         .expect("load")
         .iter()
         .map(|(seq, _)| *seq)

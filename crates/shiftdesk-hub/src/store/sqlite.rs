@@ -241,30 +241,6 @@ impl SqliteStore {
     pub(crate) fn connection(&self) -> &Connection {
         &self.conn
     }
-
-    /// Facts with their log sequence and time, oldest first.
-    pub fn load_with_seq(&self) -> Result<Vec<(i64, Fact)>, StoreError> {
-        self.load_after(0)
-    }
-
-    fn facts_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq")?;
-        let rows = stmt.query_map([after], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-        })?;
-        let mut facts = Vec::new();
-        for row in rows {
-            let (seq, body) = row?;
-            let fact = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
-                seq,
-                message: e.to_string(),
-            })?;
-            facts.push((seq, fact));
-        }
-        Ok(facts)
-    }
 }
 
 /// Copy what the WAL holds into the database as far as no reader or writer is in the way;
@@ -399,7 +375,22 @@ impl EventLog for SqliteStore {
     }
 
     fn load_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError> {
-        self.facts_after(after)
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq")?;
+        let rows = stmt.query_map([after], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })?;
+        let mut facts = Vec::new();
+        for row in rows {
+            let (seq, body) = row?;
+            let fact = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                seq,
+                message: e.to_string(),
+            })?;
+            facts.push((seq, fact));
+        }
+        Ok(facts)
     }
 }
 

@@ -256,38 +256,6 @@ impl PostgresStore {
         self.retried(|link| link.block(link.client.simple_query("SELECT 1")).map(drop))
     }
 
-    /// Facts with their log sequence, oldest first.
-    pub fn load_with_seq(&self) -> Result<Vec<(i64, Fact)>, StoreError> {
-        self.load_after(0)
-    }
-
-    fn facts_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError> {
-        self.retried(|link| {
-            let statement =
-                link.statement("SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq")?;
-            let Link {
-                runtime, client, ..
-            } = link;
-            runtime.block_on(async {
-                let rows = timed(client.query_raw(&statement, [&after])).await?;
-                let mut rows = pin!(rows);
-                let mut facts = Vec::new();
-                while let Some(row) = timed(async { rows.next().await.transpose() }).await? {
-                    let seq: i64 = row.get(0);
-                    let body: &str = row.get(1);
-                    let fact = serde_json::from_str(body).map_err(|e| {
-                        Failure::Failed(StoreError::Corrupt {
-                            seq,
-                            message: e.to_string(),
-                        })
-                    })?;
-                    facts.push((seq, fact));
-                }
-                Ok(facts)
-            })
-        })
-    }
-
     /// One try of an append; see [`EventLog::append`].
     fn try_append(&self, rows: &AppendRows, at: i64, token: i64) -> Result<(), Failure> {
         self.attempt(&mut |link| {
@@ -473,7 +441,30 @@ impl EventLog for PostgresStore {
     }
 
     fn load_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError> {
-        self.facts_after(after)
+        self.retried(|link| {
+            let statement =
+                link.statement("SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq")?;
+            let Link {
+                runtime, client, ..
+            } = link;
+            runtime.block_on(async {
+                let rows = timed(client.query_raw(&statement, [&after])).await?;
+                let mut rows = pin!(rows);
+                let mut facts = Vec::new();
+                while let Some(row) = timed(async { rows.next().await.transpose() }).await? {
+                    let seq: i64 = row.get(0);
+                    let body: &str = row.get(1);
+                    let fact = serde_json::from_str(body).map_err(|e| {
+                        Failure::Failed(StoreError::Corrupt {
+                            seq,
+                            message: e.to_string(),
+                        })
+                    })?;
+                    facts.push((seq, fact));
+                }
+                Ok(facts)
+            })
+        })
     }
 }
 
