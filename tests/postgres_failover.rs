@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use shiftdesk_testkit::hub::spawn_hub;
-use shiftdesk_testkit::hub::{Store, add_worker_to, export_from, hub_role};
+use shiftdesk_testkit::hub::{Store, add_worker_to, export_from, hub_role, wait_for_role};
 use shiftdesk_testkit::postgres::TestDb;
 use shiftdesk_testkit::{HubProcess, conversation_with_a_person, resume_customer, worker};
 
@@ -40,12 +40,8 @@ impl Standby {
 
     /// Its URL, once it has taken over (within `limit`).
     fn taken_over(&self, limit: Duration, logs: &std::path::Path) -> String {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if hub_role(&self.0.url).as_deref() == Some("writer") {
-                return self.0.url.clone();
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if wait_for_role(&self.0.url, "writer", limit).is_ok() {
+            return self.0.url.clone();
         }
         let log = std::fs::read_to_string(logs.join("hub.log")).unwrap_or_default();
         panic!("the standby did not take over within {limit:?}; the hubs' log:\n{log}")

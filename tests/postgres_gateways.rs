@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use shiftdesk_testkit::hub::{Store, add_worker_to, hub_role};
+use shiftdesk_testkit::hub::{Store, add_worker_to, wait_for_role};
 use shiftdesk_testkit::postgres::TestDb;
 use shiftdesk_testkit::{Client, HubProcess, customer, worker};
 use tokio_tungstenite::tungstenite::Message;
@@ -33,20 +33,13 @@ use common::BIN;
 
 /// Wait until `url` says it has `role` (`writer` or `gateway`).
 async fn until_role(url: &str, role: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let url2 = url.to_string();
-        let now = tokio::task::spawn_blocking(move || hub_role(&url2))
+    let (base, wanted) = (url.to_string(), role.to_string());
+    let waited =
+        tokio::task::spawn_blocking(move || wait_for_role(&base, &wanted, Duration::from_secs(30)))
             .await
             .expect("probe");
-        if now.as_deref() == Some(role) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{url} is not the {role}: {now:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    if let Err(last) = waited {
+        panic!("{url} is not the {role}: {last:?}");
     }
 }
 

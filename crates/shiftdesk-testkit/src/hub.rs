@@ -104,6 +104,26 @@ pub fn hub_role(base: &str) -> Option<String> {
     (status == 200).then(|| health["role"].as_str().map(str::to_string))?
 }
 
+/// Wait until the hub at `base` says it has `role` (see [`hub_role`]), `limit` at most; the
+/// role it last gave when it does not (`Err`). Blocks: from async code, on `spawn_blocking`.
+pub fn wait_for_role(
+    base: &str,
+    role: &str,
+    limit: std::time::Duration,
+) -> Result<(), Option<String>> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let now = hub_role(base);
+        if now.as_deref() == Some(role) {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(now);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// A `shiftdesk hub` process on 127.0.0.1:0; killed with SIGKILL when dropped.
 pub struct HubProcess {
     pub child: std::process::Child,
