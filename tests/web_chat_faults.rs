@@ -64,12 +64,7 @@ async fn a_hub_restart_mid_conversation_loses_nothing_and_repeats_nothing() {
     // the worker, as a `message` or in the conversation it got at login.
     w.ok(json!({"type": "reply", "conversation": conversation, "text": "After the restart."}))
         .await;
-    until(
-        b,
-        "the reply after the restart",
-        "[...document.querySelectorAll('#log li.worker')].some(li => li.textContent.includes('After the restart.'))",
-    )
-    .await;
+    until_worker_said(b, "After the restart.").await;
     until(
         b,
         "the outage line to be acked",
@@ -131,12 +126,7 @@ async fn nobody_on_shift_is_said_plainly_and_the_chat_waits_for_someone() {
         .await;
     w.ok(json!({"type": "reply", "conversation": conversation, "text": "Sorry for the wait!"}))
         .await;
-    until(
-        b,
-        "the reply on the page they came back to",
-        "[...document.querySelectorAll('#log li.worker')].some(li => li.textContent.includes('Sorry for the wait!'))",
-    )
-    .await;
+    until_worker_said(b, "Sorry for the wait!").await;
     let status = b
         .execute(
             "return document.getElementById('status').textContent;",
@@ -278,12 +268,7 @@ async fn a_hub_killed_with_sigkill_mid_conversation_loses_nothing_and_repeats_no
     .await;
     w.ok(json!({"type": "reply", "conversation": conversation, "text": "After the restart."}))
         .await;
-    until(
-        b,
-        "the reply after the restart",
-        "[...document.querySelectorAll('#log li.worker')].some(li => li.textContent.includes('After the restart.'))",
-    )
-    .await;
+    until_worker_said(b, "After the restart.").await;
     let after = lines(b).await;
     let mut expected = before.clone();
     expected.push(("customer".into(), "Typed while the hub was down".into()));
