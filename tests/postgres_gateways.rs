@@ -7,7 +7,8 @@
 //! - the worker's hub is killed: the worker reconnects through another and resumes its stream
 //!   where it was (`resumed: true`, the line written meanwhile replayed);
 //! - the writing hub is killed: the forwarded connections close with `1011`, a standby takes
-//!   over, and worker and customer go on through it with the conversation still the worker's;
+//!   over, and worker and customer resume their streams through it (`resumed: true`: the
+//!   streams are in the store), the line written meanwhile replayed;
 //! - the gateway key: a customer's address forwarded with the wrong key is not believed;
 //! - the web chat in a real browser (chromium), served by a gateway, through a takeover;
 //! - a writer advertising a gateway's address: refused with why, not forwarded in a circle;
@@ -154,24 +155,52 @@ async fn a_customer_on_one_hub_is_served_by_a_worker_on_another() {
     .await;
 
     // The writing hub dies: the forwarded connections close with 1011, hub C takes the
-    // store over, and both go on through it.
+    // store over, and both resume their streams through it, where they were: the streams are
+    // in the store.
+    let (worker_seen, customer_seen) = (last_seq(&w), last_seq(&cust));
+    let started = cust
+        .seen
+        .iter()
+        .find(|v| v["type"] == "started")
+        .cloned()
+        .expect("the customer's started frame");
     writer.kill();
     let (code, reason) = close_of(&mut w).await;
     assert_eq!(code, 1011, "{reason}");
     until_role(&c.url, "writer").await;
-    let (mut w, welcome) = worker(&c.url, &token).await;
-    assert_eq!(welcome["resumed"], false, "a new writer has new streams");
-    let snapshot = w
-        .until("the conversation in the snapshot", |v| {
-            v["type"] == "conversation" && v["conversation"]["id"] == conv.as_str()
-        })
+    drop(cust);
+    let mut cust = Client::connect(&c.url, "/ws/customer").await;
+    cust.send(
+        json!({"type": "start", "protocol": 1, "resume": {"conversation": conv,
+        "key": started["key"], "stream": started["stream"], "last_seq": customer_seen}}),
+    )
+    .await;
+    let again = cust.until_type("started").await;
+    assert_eq!(again["resumed"], true, "{again}");
+    assert_eq!(again["stream"], started["stream"], "{again}");
+    cust.ok(json!({"type": "message", "text": "is the new hub there?"}))
         .await;
+    let mut w = Client::connect(&c.url, "/ws/worker").await;
+    w.send(json!({"type": "hello", "token": token, "protocol": 1,
+        "resume": {"stream": welcome["stream"], "last_seq": worker_seen}}))
+        .await;
+    let again = w.until_type("welcome").await;
+    assert_eq!(again["resumed"], true, "{again}");
+    w.until("the line written while the writer changed", |v| {
+        v["type"] == "message" && v["message"]["text"] == "is the new hub there?"
+    })
+    .await;
     assert!(
-        snapshot.to_string().contains("hello? are you there?"),
-        "{snapshot}"
+        !w.seen.iter().any(|v| v["type"] == "conversation"),
+        "a resume, not a snapshot: {:?}",
+        w.seen
     );
     w.ok(json!({"type": "reply", "conversation": conv, "text": "Yes, still here"}))
         .await;
+    cust.until("the worker's reply through the new writer", |v| {
+        v["type"] == "message" && v["text"] == "Yes, still here"
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

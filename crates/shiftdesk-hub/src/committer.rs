@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use crate::conn::{CLOSE_STORE_FAILED, CONNECTION_QUEUE, ConnHandle, Frame};
 use crate::facts::Fact;
 use crate::metrics::{FactObserver, HubMetrics};
-use crate::store::{ClientSequence, CommandRecord, EventLog, StoreError};
+use crate::store::{ClientSequence, CommandRecord, EventLog, StoreError, StreamFrame};
 use shiftdesk_protocol::Millis;
 
 /// The hub's exit status when another hub has taken its store over (EX_TEMPFAIL).
@@ -47,6 +47,9 @@ pub struct Batch {
     pub facts: Vec<Fact>,
     pub commands: Vec<CommandRecord>,
     pub sequences: Vec<ClientSequence>,
+    /// The frames the batch put on clients' streams, for a store that keeps streams (else
+    /// empty); a client may be connected or not.
+    pub frames: Vec<StreamFrame>,
     pub held: Vec<(ConnHandle, Frame)>,
     pub at: Millis,
 }
@@ -186,6 +189,7 @@ fn commit_all(
     let mut facts: Vec<Fact> = Vec::new();
     let mut commands: Vec<CommandRecord> = Vec::new();
     let mut sequences: Vec<ClientSequence> = Vec::new();
+    let mut stream_frames: Vec<StreamFrame> = Vec::new();
     // A batch taken from the queue that did not fit in the last group.
     let mut left_over: Option<Batch> = None;
     loop {
@@ -225,15 +229,17 @@ fn commit_all(
             facts.append(&mut batch.facts);
             commands.append(&mut batch.commands);
             sequences.append(&mut batch.sequences);
+            stream_frames.append(&mut batch.frames);
         }
         let started = Instant::now();
-        let stored = store.append(&facts, &commands, &sequences, at);
+        let stored = store.append_with_frames(&facts, &commands, &sequences, &stream_frames, at);
         if !(facts.is_empty() && commands.is_empty() && sequences.is_empty()) {
             measure.appended(started.elapsed(), &facts, &stored);
         }
         facts.clear();
         commands.clear();
         sequences.clear();
+        stream_frames.clear();
         match stored {
             Ok(()) => {
                 let last = group.last().map_or(0, |b| b.no);
@@ -378,6 +384,7 @@ mod tests {
             facts: vec![fact(no)],
             commands: Vec::new(),
             sequences: Vec::new(),
+            frames: Vec::new(),
             held: vec![(conn.clone(), format!("frame {no}").into())],
             at: no,
         }

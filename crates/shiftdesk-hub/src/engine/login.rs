@@ -59,24 +59,20 @@ impl Engine {
         };
         let info = stored.info;
         let worker = info.id.clone();
-        let name = format!("{}-{}", self.epoch, worker);
         let status = self
             .dispatch
             .worker_status(&worker)
             .unwrap_or(shiftdesk_protocol::WorkerStatus::Offline);
         let stats = self.dispatch.worker_stats(&worker).unwrap_or_default();
         let limits = self.limits();
-        let stream = self
-            .workers
-            .entry(worker.clone())
-            .or_insert_with(|| Stream::new(name));
+        let stream = stream_of(&mut self.workers, &mut self.streams, &worker);
         let replaced = stream.conn.take().inspect(|old| {
             old.kill
                 .send_replace(Some((CLOSE_REPLACED, "logged in elsewhere".into())));
         });
         let replay = resume
             .filter(|r| r.stream == stream.name)
-            .and_then(|r| stream.replay_from(r.last_seq));
+            .and_then(|r| stream.replay_from(r.last_seq, self.store.as_ref()));
         let welcome = WorkerEvent::Welcome {
             protocol: PROTOCOL_VERSION,
             stream: stream.name.clone(),
@@ -147,16 +143,12 @@ impl Engine {
                 return None;
             }
             let conversation = resume.conversation.clone();
-            let name = format!("{}-{conversation}", self.epoch);
-            let stream = self
-                .customers
-                .entry(conversation.clone())
-                .or_insert_with(|| Stream::new(name));
+            let stream = stream_of(&mut self.customers, &mut self.streams, &conversation);
             // Without a stream name, `last_seq` counts frames of the current stream.
             let replay = resume
                 .stream
                 .is_none_or(|s| s == stream.name)
-                .then(|| stream.replay_from(resume.last_seq))
+                .then(|| stream.replay_from(resume.last_seq, self.store.as_ref()))
                 .flatten();
             // A stream the client cannot continue: send the whole transcript instead, so the
             // page shows no gap (PROTOCOL.md 6.1, "Transcript snapshot").
@@ -218,7 +210,7 @@ impl Engine {
                 return None;
             }
         };
-        let mut stream = Stream::new(format!("{}-{conversation}", self.epoch));
+        let mut stream = self.streams.open(&conversation);
         let started = CustomerEvent::Started {
             protocol: PROTOCOL_VERSION,
             conversation: conversation.clone(),

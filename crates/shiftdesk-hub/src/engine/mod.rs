@@ -29,7 +29,7 @@ pub use crate::conn::{
 };
 use crate::conn::{MAX_BATCH, direct};
 use login::Opening;
-use streams::{Stream, push_held, stream_of};
+use streams::{Stream, StreamBook, push_held, stream_of};
 
 mod commands;
 mod demand;
@@ -158,8 +158,8 @@ pub struct Engine {
     inbox: Inbox<EngineMsg>,
     /// Generations of batches the committer could not store, oldest first.
     failures: Receiver<u64>,
-    /// Names this hub process's streams, so a resume from before a restart gets a snapshot.
-    epoch: String,
+    /// Names streams and knows where those an earlier hub left in the store stand.
+    streams: StreamBook,
     workers: HashMap<WorkerId, Stream>,
     customers: HashMap<ConversationId, Stream>,
     wallboard_subscribers: Vec<WorkerId>,
@@ -259,7 +259,8 @@ impl Engine {
             Committer::start_measured(appender, on_failure, outlet, metrics).map_err(|e| {
                 StoreError::Invalid(format!("cannot start the thread that writes the log: {e}"))
             })?;
-        let epoch = format!("{:x}", rand::random::<u64>());
+        // Read once this hub writes: no other hub adds to the streams any more.
+        let streams = StreamBook::new(store.shared_streams()?);
         let mut engine = Engine {
             dispatch,
             store,
@@ -267,7 +268,7 @@ impl Engine {
             drafter,
             inbox,
             failures,
-            epoch,
+            streams,
             workers: HashMap::new(),
             customers: HashMap::new(),
             wallboard_subscribers: Vec::new(),
@@ -383,6 +384,7 @@ impl Engine {
                 facts: std::mem::take(&mut self.batch_facts),
                 commands: std::mem::take(&mut self.batch_commands),
                 sequences: self.sequences.take_batch(),
+                frames: self.stream_frames(no),
                 held: std::mem::take(&mut self.held),
                 at: now,
             };
@@ -391,6 +393,27 @@ impl Engine {
             }
         }
         self.next_deadline = self.dispatch.next_deadline();
+    }
+
+    /// The frames batch `no` put on clients' streams, for a store that keeps them.
+    fn stream_frames(&self, no: u64) -> Vec<crate::store::StreamFrame> {
+        if !self.streams.stored {
+            return Vec::new();
+        }
+        let Some((_, touched)) = self.in_flight.back() else {
+            return Vec::new();
+        };
+        touched
+            .iter()
+            .filter_map(|(worker, id)| {
+                if *worker {
+                    self.workers.get(id)
+                } else {
+                    self.customers.get(id)
+                }
+            })
+            .flat_map(|stream| stream.frames_of(no))
+            .collect()
     }
 
     /// Between batches: answer from a reloaded knowledge base from now on. Triage decisions
@@ -722,7 +745,7 @@ impl Engine {
             return;
         }
         push_held(
-            stream_of(&mut self.workers, &self.epoch, worker),
+            stream_of(&mut self.workers, &mut self.streams, worker),
             (true, worker),
             event,
             self.batch_no,
@@ -741,7 +764,7 @@ impl Engine {
 
     fn send_customer(&mut self, conversation: &str, event: &CustomerEvent) {
         push_held(
-            stream_of(&mut self.customers, &self.epoch, conversation),
+            stream_of(&mut self.customers, &mut self.streams, conversation),
             (false, conversation),
             event,
             self.batch_no,

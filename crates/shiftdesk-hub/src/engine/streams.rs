@@ -1,18 +1,70 @@
 //! Each client's outbound stream: its events numbered (`seq`), the newest kept in a window so a
 //! client that reconnects resumes where it left off, and the frames of batches not yet stored
 //! held back (or taken back, if the commit fails).
+//!
+//! On a store that keeps streams (a shared PostgreSQL store), each batch's frames are stored with
+//! its facts and the streams are named after the store, not the process: the hub that takes the
+//! store over goes on with each stream from its stored head, and reads the frames before that
+//! from the store when a client resumes ([`StreamBook`]).
 
 use std::collections::VecDeque;
 
 use foldhash::HashMap;
 
 use crate::conn::{ConnHandle, Frame};
+use crate::store::{EventStore, SharedStreams, StreamFrame};
 use shiftdesk_protocol::{self as protocol, RESUME_WINDOW};
+
+/// How this hub names streams, and where the streams it goes on with stand.
+pub(super) struct StreamBook {
+    /// Begins every stream name: this process's random epoch, or the store's name for its
+    /// streams when they outlive the process.
+    origin: String,
+    /// The store keeps streams: each batch's frames go to it.
+    pub(super) stored: bool,
+    /// The stored head of each stream not opened yet, by stream name.
+    heads: HashMap<String, u64>,
+}
+
+impl StreamBook {
+    /// Streams of this process alone (an embedded SQLite store), or those the store keeps.
+    pub(super) fn new(shared: Option<SharedStreams>) -> StreamBook {
+        match shared {
+            Some(shared) => StreamBook {
+                origin: shared.origin,
+                stored: true,
+                heads: shared.heads.into_iter().collect(),
+            },
+            None => StreamBook {
+                origin: format!("{:x}", rand::random::<u64>()),
+                stored: false,
+                heads: HashMap::default(),
+            },
+        }
+    }
+
+    /// The stream of the client `id` (a worker or a conversation): a new one, or the one an
+    /// earlier hub left in the store, going on from its head.
+    pub(super) fn open(&mut self, id: &str) -> Stream {
+        let name = format!("{}-{id}", self.origin);
+        match self.heads.remove(&name) {
+            Some(head) => {
+                let mut stream = Stream::new(name);
+                stream.next_seq = head + 1;
+                stream.stored_until = head;
+                stream
+            }
+            None => Stream::new(name),
+        }
+    }
+}
 
 /// A client's outbound stream: numbered frames, the newest kept for resume.
 pub(super) struct Stream {
     pub(super) name: String,
     next_seq: u64,
+    /// The frames up to this seq are in the store only: an earlier hub sent them.
+    stored_until: u64,
     window: VecDeque<(u64, Frame)>,
     pub(super) conn: Option<ConnHandle>,
     /// The client listed `decisions` in `hello.features` at its last login.
@@ -29,6 +81,7 @@ impl Stream {
         Stream {
             name,
             next_seq: 1,
+            stored_until: 0,
             window: VecDeque::new(),
             conn: None,
             wants_decisions: false,
@@ -88,10 +141,11 @@ impl Stream {
         self.uncommitted.clear();
     }
 
-    /// Frames after `last_seq`, if the window still holds all of them. `None` too for a
-    /// `last_seq` past the stream's last frame: that client has seen frames this stream never
-    /// sent, and resuming it would make it drop the next ones as already seen.
-    pub(super) fn replay_from(&self, last_seq: u64) -> Option<Vec<Frame>> {
+    /// Frames after `last_seq`, if the window (and, for the frames an earlier hub sent, the
+    /// store) still holds all of them. `None` too for a `last_seq` past the stream's last frame:
+    /// that client has seen frames this stream never sent, and resuming it would make it drop
+    /// the next ones as already seen.
+    pub(super) fn replay_from(&self, last_seq: u64, store: &dyn EventStore) -> Option<Vec<Frame>> {
         // Any u64 may come from a client.
         let wanted = last_seq.saturating_add(1);
         match wanted.cmp(&self.next_seq) {
@@ -99,29 +153,80 @@ impl Stream {
             std::cmp::Ordering::Equal => return Some(Vec::new()),
             std::cmp::Ordering::Less => {}
         }
-        let first = self.window.front().map(|(s, _)| *s)?;
-        if wanted < first {
-            return None;
+        let mut frames = Vec::new();
+        if wanted <= self.stored_until {
+            frames = stored_frames(store, &self.name, last_seq, self.stored_until)?;
         }
-        Some(
-            self.window
-                .iter()
-                .filter(|(s, _)| *s > last_seq)
-                .map(|(_, f)| f.clone())
-                .collect(),
-        )
+        let from = wanted.max(self.stored_until + 1);
+        if from < self.next_seq {
+            let first = self.window.front().map(|(s, _)| *s)?;
+            if from < first {
+                return None;
+            }
+            frames.extend(
+                self.window
+                    .iter()
+                    .filter(|(s, _)| *s >= from)
+                    .map(|(_, f)| f.clone()),
+            );
+        }
+        Some(frames)
     }
+
+    /// The frames `batch` put on this stream, oldest first, for the store.
+    pub(super) fn frames_of(&self, batch: u64) -> impl Iterator<Item = StreamFrame> + '_ {
+        let from = self
+            .uncommitted
+            .back()
+            .filter(|(b, _)| *b == batch)
+            .map_or(u64::MAX, |(_, first)| *first);
+        let newest = self
+            .window
+            .iter()
+            .rev()
+            .take_while(|(s, _)| *s >= from)
+            .count();
+        self.window
+            .range(self.window.len() - newest..)
+            .map(|(seq, frame)| StreamFrame {
+                stream: self.name.clone(),
+                seq: *seq,
+                frame: frame.clone(),
+            })
+    }
+}
+
+/// The frames of `stream` numbered `after + 1 ..= up_to` from the store, if it has every one of
+/// them (else the client gets a snapshot).
+fn stored_frames(
+    store: &dyn EventStore,
+    stream: &str,
+    after: u64,
+    up_to: u64,
+) -> Option<Vec<Frame>> {
+    let rows = store
+        .stream_frames(stream, after, up_to)
+        .map_err(
+            |e| tracing::warn!(%e, stream, "cannot read a stream's frames; sending a snapshot"),
+        )
+        .ok()?;
+    let whole = rows.len() as u64 == up_to - after
+        && rows
+            .iter()
+            .zip(after + 1..)
+            .all(|((seq, _), want)| *seq == want);
+    whole.then(|| rows.into_iter().map(|(_, frame)| frame.into()).collect())
 }
 
 /// The stream of the client `id` (a worker or a conversation), opened on first use. Looked up
 /// before it is inserted: nearly always it exists, and then no key is allocated.
 pub(super) fn stream_of<'a>(
     streams: &'a mut HashMap<String, Stream>,
-    epoch: &str,
+    book: &mut StreamBook,
     id: &str,
 ) -> &'a mut Stream {
     if !streams.contains_key(id) {
-        streams.insert(id.to_string(), Stream::new(format!("{epoch}-{id}")));
+        streams.insert(id.to_string(), book.open(id));
     }
     streams
         .get_mut(id)

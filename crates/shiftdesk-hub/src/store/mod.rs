@@ -11,6 +11,9 @@ pub mod choice;
 pub mod postgres;
 pub mod sqlite;
 
+use std::collections::HashMap;
+
+use crate::conn::Frame;
 use crate::facts::Fact;
 pub use crate::sequences::{AppliedWindow, ClientSequence, RefusedCommand};
 use shiftdesk_protocol::{Millis, WorkerInfo};
@@ -125,6 +128,24 @@ pub trait EventLog: Send {
         sequences: &[ClientSequence],
         at: Millis,
     ) -> Result<(), StoreError>;
+    /// [`EventLog::append`], with the frames the batch put on clients' streams, in the same
+    /// transaction: for a store whose streams outlive the hub ([`EventStore::shared_streams`]).
+    /// The engine gives frames to no other store, and such a store refuses them.
+    fn append_with_frames(
+        &mut self,
+        facts: &[Fact],
+        commands: &[CommandRecord],
+        sequences: &[ClientSequence],
+        frames: &[StreamFrame],
+        at: Millis,
+    ) -> Result<(), StoreError> {
+        if !frames.is_empty() {
+            return Err(StoreError::Invalid(
+                "this store keeps no stream frames".to_string(),
+            ));
+        }
+        self.append(facts, commands, sequences, at)
+    }
     /// Every fact, oldest first.
     fn load(&self) -> Result<Vec<Fact>, StoreError> {
         Ok(self.load_after(0)?.into_iter().map(|(_, f)| f).collect())
@@ -133,6 +154,24 @@ pub trait EventLog: Send {
     /// in the log. One writer appends at a time, so the numbers only grow in commit order: a
     /// reader that goes on from the last number it saw misses nothing.
     fn load_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError>;
+}
+
+/// A frame a batch put on a client's stream (PROTOCOL.md, "Stream frames"), kept by a store
+/// whose streams outlive the hub, so that a client resumes on whichever hub writes next.
+#[derive(Debug, Clone)]
+pub struct StreamFrame {
+    pub stream: String,
+    pub seq: u64,
+    pub frame: Frame,
+}
+
+/// Where the streams of a store that keeps them stand, for the hub that takes it over.
+#[derive(Debug, Default)]
+pub struct SharedStreams {
+    /// Begins every stream name of this store (so a name from another store never matches).
+    pub origin: String,
+    /// The last seq stored of each stream, by stream name.
+    pub heads: HashMap<String, u64>,
 }
 
 /// The commands applied (or refused), so a retry gets the first answer, after a restart too.
@@ -185,6 +224,22 @@ pub trait EventStore: EventLog + CommandLedger + Accounts {
     fn appender_waiting(&self, waiting: &mut dyn FnMut()) -> Result<Box<dyn EventLog>, StoreError> {
         let _ = waiting;
         self.appender()
+    }
+    /// The streams this store keeps, read when a hub has taken it over; `None` for a store whose
+    /// streams live in one hub process (SQLite: a restart starts new streams).
+    fn shared_streams(&self) -> Result<Option<SharedStreams>, StoreError> {
+        Ok(None)
+    }
+    /// The stored frames of `stream` numbered `after + 1 ..= up_to`, oldest first, as far as the
+    /// store still has them (it keeps the last [`shiftdesk_protocol::RESUME_WINDOW`]).
+    fn stream_frames(
+        &self,
+        stream: &str,
+        after: u64,
+        up_to: u64,
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        let _ = (stream, after, up_to);
+        Ok(Vec::new())
     }
 }
 

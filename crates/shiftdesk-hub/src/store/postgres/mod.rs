@@ -15,8 +15,9 @@
 //!
 //! **Appends.** One append is one statement, so one round trip and one transaction: the facts
 //! go in through `unnest` of arrays (one row each, in order), the command records are upserted
-//! the same way (a later record of a command replaces the earlier one, as in SQLite), and the
-//! append's random token is written to `last_append`. PostgreSQL answers once the commit is
+//! the same way (a later record of a command replaces the earlier one, as in SQLite), so are
+//! the clients' stream frames (into a ring of the resume window's size per stream: streams
+//! outlive the hub on this store), and the append's random token is written to `last_append`. PostgreSQL answers once the commit is
 //! flushed (the session sets `synchronous_commit = on` whatever the server's default).
 //! Measured on the 2-core development machine (release build, one appender, a customer line
 //! and its command per fact, PostgreSQL 15 on the same disk, other builds running): 2,700
@@ -55,7 +56,7 @@ use tokio_postgres::types::ToSql;
 use super::choice::{OpenMode, PostgresTarget};
 use super::{
     Accounts, AppliedWindow, ClientSequence, CommandLedger, CommandRecord, CommandResult, EventLog,
-    EventStore, Principal, RefusedCommand, StoreError, StoredWorker,
+    EventStore, Principal, RefusedCommand, SharedStreams, StoreError, StoredWorker, StreamFrame,
 };
 use crate::facts::Fact;
 use crate::store::{WorkerColumns, worker_text_columns};
@@ -85,8 +86,16 @@ WITH appended AS (
     ON CONFLICT (principal, producer) DO UPDATE
         SET last = EXCLUDED.last, applied = EXCLUDED.applied, refused = EXCLUDED.refused,
             at = EXCLUDED.at
+), framed AS (
+    INSERT INTO stream_frames (stream, slot, seq, frame)
+    SELECT f.stream, f.slot, f.seq, f.frame
+    FROM unnest($15::text[], $16::int[], $17::bigint[], $18::text[]) AS f(stream, slot, seq, frame)
+    ON CONFLICT (stream, slot) DO UPDATE SET seq = EXCLUDED.seq, frame = EXCLUDED.frame
 )
 UPDATE last_append SET token = $9";
+
+const STREAM_HEADS: &str = "SELECT stream, max(seq) FROM stream_frames GROUP BY stream";
+const STREAM_FRAMES: &str = "SELECT seq, frame FROM stream_frames WHERE stream = $1 AND seq > $2 AND seq <= $3 ORDER BY seq";
 
 /// How soon a standby that lost PostgreSQL while waiting tries again.
 const STANDBY_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
@@ -260,7 +269,7 @@ impl PostgresStore {
     fn try_append(&self, rows: &AppendRows, at: i64, token: i64) -> Result<(), Failure> {
         self.attempt(&mut |link| {
             let statement = link.statement(APPEND)?;
-            let params: [&(dyn ToSql + Sync); 14] = [
+            let params: [&(dyn ToSql + Sync); 18] = [
                 &at,
                 &rows.kinds,
                 &rows.conversations,
@@ -275,6 +284,10 @@ impl PostgresStore {
                 &rows.lasts,
                 &rows.windows,
                 &rows.refusals,
+                &rows.streams,
+                &rows.slots,
+                &rows.seqs,
+                &rows.frames,
             ];
             link.block(link.client.execute(&statement, &params))
                 .map(drop)
@@ -320,6 +333,10 @@ struct AppendRows<'a> {
     lasts: Vec<i64>,
     windows: Vec<Vec<u8>>,
     refusals: Vec<String>,
+    streams: Vec<&'a str>,
+    slots: Vec<i32>,
+    seqs: Vec<i64>,
+    frames: Vec<&'a str>,
 }
 
 impl<'a> AppendRows<'a> {
@@ -327,6 +344,7 @@ impl<'a> AppendRows<'a> {
         facts: &'a [Fact],
         commands: &'a [CommandRecord],
         sequences: &'a [ClientSequence],
+        frames: &'a [StreamFrame],
     ) -> Result<Self, StoreError> {
         let mut rows = AppendRows {
             kinds: Vec::with_capacity(facts.len()),
@@ -341,6 +359,10 @@ impl<'a> AppendRows<'a> {
             lasts: Vec::with_capacity(sequences.len()),
             windows: Vec::with_capacity(sequences.len()),
             refusals: Vec::with_capacity(sequences.len()),
+            streams: Vec::with_capacity(frames.len()),
+            slots: Vec::with_capacity(frames.len()),
+            seqs: Vec::with_capacity(frames.len()),
+            frames: Vec::with_capacity(frames.len()),
         };
         for fact in facts {
             rows.kinds.push(fact.kind());
@@ -393,14 +415,30 @@ impl<'a> AppendRows<'a> {
                     .map_err(|e| StoreError::Invalid(format!("cannot encode refusals: {e}")))?,
             );
         }
+        // One row per slot of a stream's ring: the later frame wins.
+        let window = shiftdesk_protocol::RESUME_WINDOW as u64;
+        let mut newest: HashMap<(&str, u64), usize> = HashMap::with_capacity(frames.len());
+        for (i, f) in frames.iter().enumerate() {
+            newest.insert((&f.stream, f.seq % window), i);
+        }
+        for (i, f) in frames.iter().enumerate() {
+            let slot = f.seq % window;
+            if newest.get(&(f.stream.as_str(), slot)) != Some(&i) {
+                continue;
+            }
+            let seq = i64::try_from(f.seq).map_err(|_| {
+                StoreError::Invalid(format!("stream seq {} is out of range", f.seq))
+            })?;
+            rows.streams.push(&f.stream);
+            rows.slots.push(slot as i32);
+            rows.seqs.push(seq);
+            rows.frames.push(f.frame.as_str());
+        }
         Ok(rows)
     }
 }
 
 impl EventLog for PostgresStore {
-    /// One statement (one transaction), durable when it returns. A connection that breaks on
-    /// the way is made again, and the append sent once more only if it is certainly not stored
-    /// (see the module's doc).
     fn append(
         &mut self,
         facts: &[Fact],
@@ -408,10 +446,24 @@ impl EventLog for PostgresStore {
         sequences: &[ClientSequence],
         at: Millis,
     ) -> Result<(), StoreError> {
-        if facts.is_empty() && commands.is_empty() && sequences.is_empty() {
+        self.append_with_frames(facts, commands, sequences, &[], at)
+    }
+
+    /// One statement (one transaction), durable when it returns; the frames overwrite their
+    /// slots of each stream's ring. A connection that breaks on the way is made again, and the
+    /// append sent once more only if it is certainly not stored (see the module's doc).
+    fn append_with_frames(
+        &mut self,
+        facts: &[Fact],
+        commands: &[CommandRecord],
+        sequences: &[ClientSequence],
+        frames: &[StreamFrame],
+        at: Millis,
+    ) -> Result<(), StoreError> {
+        if facts.is_empty() && commands.is_empty() && sequences.is_empty() && frames.is_empty() {
             return Ok(());
         }
-        let rows = AppendRows::new(facts, commands, sequences)?;
+        let rows = AppendRows::new(facts, commands, sequences, frames)?;
         // Nonzero: `last_append` starts at 0.
         let token = rand::random::<i64>() | 1;
         let mut sent = 0;
@@ -650,5 +702,40 @@ impl EventStore for PostgresStore {
 
     fn appender_waiting(&self, waiting: &mut dyn FnMut()) -> Result<Box<dyn EventLog>, StoreError> {
         Ok(Box::new(PostgresStore::open_writer(&self.target, waiting)?))
+    }
+
+    /// Streams outlive a hub here: another hub takes the store over, and its clients resume.
+    /// Reads every stream's head (one scan of `stream_frames`, at most the resume window per
+    /// stream).
+    fn shared_streams(&self) -> Result<Option<SharedStreams>, StoreError> {
+        let (origin, rows) = self.retried(|link| {
+            let origin = link.block(link.client.query_one("SELECT streams FROM hub_lease", &[]))?;
+            let heads = link.statement(STREAM_HEADS)?;
+            let rows = link.block(link.client.query(&heads, &[]))?;
+            Ok((origin.get::<_, String>(0), rows))
+        })?;
+        let heads = rows
+            .iter()
+            .map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1).max(0) as u64))
+            .collect();
+        Ok(Some(SharedStreams { origin, heads }))
+    }
+
+    fn stream_frames(
+        &self,
+        stream: &str,
+        after: u64,
+        up_to: u64,
+    ) -> Result<Vec<(u64, String)>, StoreError> {
+        let bound = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let (after, up_to) = (bound(after), bound(up_to));
+        let rows = self.retried(|link| {
+            let statement = link.statement(STREAM_FRAMES)?;
+            link.block(link.client.query(&statement, &[&stream, &after, &up_to]))
+        })?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get::<_, i64>(0).max(0) as u64, row.get::<_, String>(1)))
+            .collect())
     }
 }

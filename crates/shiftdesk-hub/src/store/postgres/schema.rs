@@ -116,6 +116,26 @@ ALTER TABLE hub_lease
         DEFAULT replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
 ",
     },
+    Migration {
+        version: 5,
+        name: "clients' streams",
+        sql: "
+-- The frames each client's stream carried last (PROTOCOL.md, \"Stream frames\"), written in the
+-- transaction of the facts that caused them, so that a client resumes its stream on whichever
+-- hub writes next. One row per seq modulo the resume window (`slot`), overwritten as the stream
+-- goes on: a stream keeps its last 2048 frames, as a hub keeps them in memory.
+CREATE TABLE stream_frames (
+    stream TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    seq BIGINT NOT NULL,
+    frame TEXT NOT NULL,
+    PRIMARY KEY (stream, slot)
+);
+-- Begins every stream name of this store, so that a name from another store never matches.
+ALTER TABLE hub_lease
+    ADD COLUMN streams TEXT NOT NULL DEFAULT substr(md5(gen_random_uuid()::text), 1, 16);
+",
+    },
 ];
 
 /// The version this binary writes: the last migration's.
