@@ -240,8 +240,9 @@ enum Fault {
 /// started again as a standby) while a customer, given all three addresses, writes a line
 /// every 50 ms through the shared client (outbox, numbered commands, resume), and two workers
 /// who take every offer do the same with the hubs in other orders. Afterwards every line is
-/// stored exactly once, in the order written (0 acknowledged lines lost, 0 doubled), and the
-/// conversation was taken once and has one owner.
+/// stored exactly once, in the order written (0 acknowledged lines lost, 0 doubled), the
+/// conversation was taken once and has one owner, and that worker resumed its stream at every
+/// reconnection (`resumed: true`) and so was sent each line once, in order, none missing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_kills_of_the_writing_hub_lose_and_double_nothing() {
     hubs_under_faults("twenty kills", Fault::KillWriter, 20).await;
@@ -285,11 +286,14 @@ async fn hubs_under_faults(name: &str, fault: Fault, times: usize) {
     // Two workers, each given the hubs in another order, who take every offer. The customer
     // asks for a person first: exactly one of them must own the conversation, once.
     let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
+    // Once the customer is done: its last line, which the worker who has the conversation
+    // waits for before it stops.
+    let (last_tx, last_line) = tokio::sync::watch::channel(None::<String>);
     let mut workers = Vec::new();
     for (name, order) in [("Ana", [2, 1, 0]), ("Ben", [1, 0, 2])] {
         let token = add_worker_to(BIN, &Store::Url(&db.url), name, "en", 2);
         let urls: Vec<String> = order.iter().map(|&i| hubs[i].clone()).collect();
-        let mut stop = stop_tx.subscribe();
+        let mut last_line = last_line.clone();
         workers.push(tokio::spawn(async move {
             use shiftdesk_client::worker::{self, WorkerConfig};
             use shiftdesk_protocol::{WorkerCommand, WorkerEvent, WorkerStatus};
@@ -297,12 +301,28 @@ async fn hubs_under_faults(name: &str, fault: Fault, times: usize) {
             let mut accepts = std::collections::HashMap::new();
             let mut accepted = Vec::new();
             let mut available = false;
+            // Every welcome's `resumed`, and the customer's lines as they came (their `n`).
+            let mut resumed = Vec::new();
+            let mut lines: Vec<(u32, String)> = Vec::new();
+            let mut deadline = None;
             loop {
+                let last = last_line.borrow().clone();
+                if let Some(last) = &last {
+                    let waiting = !accepted.is_empty() && !lines.iter().any(|(_, t)| t == last);
+                    if !waiting {
+                        break;
+                    }
+                    let deadline = *deadline.get_or_insert_with(|| Instant::now() + Duration::from_secs(60));
+                    assert!(Instant::now() < deadline, "{name} never got {last}: {lines:?}");
+                }
                 tokio::select! {
                     event = courier.next() => match event {
-                        Some(SessionEvent::Frame(WorkerEvent::Welcome { .. })) if !available => {
-                            courier.send(WorkerCommand::SetStatus { status: WorkerStatus::Available });
-                            available = true;
+                        Some(SessionEvent::Frame(WorkerEvent::Welcome { resumed: again, .. })) => {
+                            resumed.push(again);
+                            if !available {
+                                courier.send(WorkerCommand::SetStatus { status: WorkerStatus::Available });
+                                available = true;
+                            }
                         }
                         Some(SessionEvent::Frame(WorkerEvent::Offer { conversation, .. })) => {
                             let id = courier.send(WorkerCommand::AcceptOffer { conversation: conversation.clone() });
@@ -313,14 +333,18 @@ async fn hubs_under_faults(name: &str, fault: Fault, times: usize) {
                                 accepted.push(conversation);
                             }
                         }
+                        Some(SessionEvent::Frame(WorkerEvent::Message { message, .. })) => {
+                            lines.push((message.n, message.text));
+                        }
                         Some(_) => {}
                         None => break,
                     },
-                    _ = stop.wait_for(|s| *s) => break,
+                    _ = last_line.changed() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)), if last.is_some() => {}
                 }
             }
             courier.stop().await;
-            (name, accepted)
+            (name, accepted, resumed, lines)
         }));
     }
 
@@ -417,12 +441,6 @@ async fn hubs_under_faults(name: &str, fault: Fault, times: usize) {
         .await
         .expect("every line acknowledged in time")
         .expect("the customer task");
-    for slot in &mut slots {
-        if let Some(mut child) = slot.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
     failovers.sort_unstable();
     println!(
         "{name} ({times}; {ended} sessions ended, {fenced} hubs fenced): {} lines sent, {acked} acknowledged (retries included); a hub writing p50 {} ms after, max {} ms",
@@ -430,10 +448,35 @@ async fn hubs_under_faults(name: &str, fault: Fault, times: usize) {
         failovers[failovers.len() / 2],
         failovers[failovers.len() - 1]
     );
+    let _ = last_tx.send(sent.last().cloned());
     let mut owners = Vec::new();
     for worker in workers {
-        let (name, accepted) = worker.await.expect("a worker task");
+        let (name, accepted, resumed, lines) = worker.await.expect("a worker task");
+        if !accepted.is_empty() {
+            // The worker who has the conversation saw each line after taking it once, in
+            // order, none missing: every reconnection resumed its stream.
+            let numbers: Vec<u32> = lines.iter().map(|(n, _)| *n).collect();
+            assert!(
+                numbers.windows(2).all(|w| w[1] == w[0] + 1),
+                "{name}'s lines, each once and none missing: {lines:?}"
+            );
+        }
+        println!(
+            "{name}: {} welcomes, {} resumed",
+            resumed.len(),
+            resumed.iter().filter(|r| **r).count()
+        );
+        assert!(
+            resumed.iter().skip(1).all(|r| *r),
+            "{name} resumed every time after the first login: {resumed:?}"
+        );
         owners.extend(accepted.into_iter().map(|c| (name, c)));
+    }
+    for slot in &mut slots {
+        if let Some(mut child) = slot.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
     let conversation = conversation.expect("the conversation started");
     let taken: Vec<&str> = owners

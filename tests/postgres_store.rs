@@ -2,7 +2,8 @@
 //! in a database of its own (`shiftdesk_testkit::postgres::TestDb`):
 //!
 //! - a hub killed with SIGKILL mid-conversation and restarted on the same database: the
-//!   conversation resumes, with every acknowledged line there once;
+//!   conversation resumes, with every acknowledged line there once, and the worker resumes
+//!   her stream (`resumed: true`: streams are in the store);
 //! - `admin migrate-store`: a history made by a real hub on SQLite, copied, exports the same
 //!   from both stores, for every export kind;
 //! - `pg_terminate_backend` on the hub's connections while a customer writes: the hub
@@ -65,20 +66,34 @@ async fn a_hub_on_postgres_killed_and_restarted_loses_nothing_acknowledged() {
             .await;
         replied.push(text.to_string());
     }
+    let worker_seen = w.seen.iter().filter_map(|v| v["seq"].as_u64()).max();
+    let stream = w
+        .seen
+        .iter()
+        .find(|v| v["type"] == "welcome")
+        .expect("welcome")["stream"]
+        .clone();
     hub.kill();
 
-    // Restarted on the same database: the customer resumes, the worker still has the
-    // conversation (her grace period), and it goes on.
+    // Restarted on the same database: the customer resumes and writes, then the worker
+    // resumes her stream where she was (it is in the store): she still has the conversation
+    // (her grace period), is sent the line she missed, and it goes on.
     let hub = hub_on(&db, logs.path());
     let mut c = resume_customer(&hub.url, &conv, &started).await;
-    let (mut w, welcome) = worker(&hub.url, &token).await;
-    assert_eq!(welcome["worker"]["id"], "ana", "{welcome}");
-    let snapshot = w.until_type("conversation").await;
-    assert_eq!(snapshot["conversation"]["id"], conv.as_str(), "{snapshot}");
     let text = "are you still there?";
     let ack = c.command(json!({"type": "message", "text": text})).await;
     assert_eq!(ack["type"], "ack", "{ack}");
     said.push(text.into());
+    let mut w = Client::connect(&hub.url, "/ws/worker").await;
+    w.send(json!({"type": "hello", "token": token, "protocol": 1,
+        "resume": {"stream": stream, "last_seq": worker_seen}}))
+        .await;
+    let welcome = w.until_type("welcome").await;
+    assert_eq!(welcome["worker"]["id"], "ana", "{welcome}");
+    assert_eq!(
+        welcome["resumed"], true,
+        "the stream outlives the hub: {welcome}"
+    );
     w.until("the customer's line after the restart", |v| {
         v["type"] == "message" && v["message"]["text"] == text
     })

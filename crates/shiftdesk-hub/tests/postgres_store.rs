@@ -695,3 +695,89 @@ fn a_standby_follows_the_log_while_it_waits_for_the_store() {
         .append(&[fact(5)], &[], &[], 4)
         .expect("the standby writes now");
 }
+
+/// Clients' stream frames go in with the facts and come back by stream: each stream keeps its
+/// last `RESUME_WINDOW` frames (a frame overwrites the one a window before it, also within one
+/// append), its head is the last seq stored, and every stream name begins with the store's
+/// own name for its streams, the same for every handle on the store.
+#[test]
+fn stream_frames_are_kept_per_stream_for_the_resume_window() {
+    use shiftdesk_hub::store::StreamFrame;
+    use shiftdesk_protocol::RESUME_WINDOW;
+    let Some(db) = TestDb::create("stream frames") else {
+        return;
+    };
+    let store = open(&db);
+    let frame = |stream: &str, seq: u64| StreamFrame {
+        stream: stream.into(),
+        seq,
+        frame: format!(r#"{{"seq":{seq},"type":"ack","id":"{stream}"}}"#).into(),
+    };
+    let window = RESUME_WINDOW as u64;
+    let mut appender = store.appender().expect("the writer");
+    appender
+        .append_with_frames(
+            &[fact(1)],
+            &[],
+            &[],
+            &[frame("s-ana", 1), frame("s-ana", 2), frame("s-c1", 1)],
+            1,
+        )
+        .expect("an append with frames");
+    // A window and a half more of one stream: two appends, the first longer than the window.
+    let long: Vec<StreamFrame> = (3..=window + 100).map(|seq| frame("s-ana", seq)).collect();
+    appender
+        .append_with_frames(&[], &[], &[], &long, 2)
+        .expect("frames alone");
+    let more: Vec<StreamFrame> = (window + 101..=window + window / 2)
+        .map(|seq| frame("s-ana", seq))
+        .collect();
+    appender
+        .append_with_frames(&[fact(2)], &[], &[], &more, 3)
+        .expect("more");
+    drop(appender);
+
+    let shared = open(&db)
+        .shared_streams()
+        .expect("read")
+        .expect("a PostgreSQL store keeps streams");
+    assert_eq!(shared.origin.len(), 16, "{}", shared.origin);
+    assert_eq!(
+        store.shared_streams().expect("read").expect("kept").origin,
+        shared.origin,
+        "one name for the store's streams"
+    );
+    let last = window + window / 2;
+    assert_eq!(shared.heads.len(), 2, "{:?}", shared.heads);
+    assert_eq!(shared.heads["s-ana"], last);
+    assert_eq!(shared.heads["s-c1"], 1);
+
+    let kept = store.stream_frames("s-ana", 0, last).expect("read");
+    assert_eq!(kept.len() as u64, window, "the last window only");
+    assert_eq!(kept[0].0, last - window + 1);
+    assert!(
+        kept.iter()
+            .zip(last - window + 1..)
+            .all(|((seq, f), want)| {
+                *seq == want && f == &format!(r#"{{"seq":{want},"type":"ack","id":"s-ana"}}"#)
+            }),
+        "in order, each its own frame"
+    );
+    let some = store
+        .stream_frames("s-ana", last - 3, last - 1)
+        .expect("read");
+    assert_eq!(
+        some.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        vec![last - 2, last - 1]
+    );
+    assert_eq!(
+        store.stream_frames("s-c1", 0, 1).expect("read"),
+        vec![(1, r#"{"seq":1,"type":"ack","id":"s-c1"}"#.to_string())]
+    );
+    assert!(
+        store
+            .stream_frames("nobody", 0, 10)
+            .expect("read")
+            .is_empty()
+    );
+}
