@@ -308,7 +308,7 @@ fn a_reopened_store_has_everything_and_its_schema_once() {
     assert_eq!(store.workers().expect("workers").len(), 1);
     assert_eq!(
         db.query("SELECT count(*) FROM schema_migrations"),
-        vec!["4".to_string()]
+        vec!["5".to_string()]
     );
 
     let mut reader = PostgresStore::open(&db.target(), OpenMode::ReadOnly).expect("read-only");
@@ -698,8 +698,8 @@ fn a_standby_follows_the_log_while_it_waits_for_the_store() {
 
 /// Clients' stream frames go in with the facts and come back by stream: each stream keeps its
 /// last `RESUME_WINDOW` frames (a frame overwrites the one a window before it, also within one
-/// append), its head is the last seq stored, and every stream name begins with the store's
-/// own name for its streams, the same for every handle on the store.
+/// append), its head is the last seq stored (0 for none), and the store has one name that
+/// begins every stream name, the same for every handle on it.
 #[test]
 fn stream_frames_are_kept_per_stream_for_the_resume_window() {
     use shiftdesk_hub::store::StreamFrame;
@@ -737,21 +737,20 @@ fn stream_frames_are_kept_per_stream_for_the_resume_window() {
         .expect("more");
     drop(appender);
 
-    let shared = open(&db)
-        .shared_streams()
+    let origin = open(&db)
+        .stream_origin()
         .expect("read")
         .expect("a PostgreSQL store keeps streams");
-    assert_eq!(shared.origin.len(), 16, "{}", shared.origin);
+    assert_eq!(origin.len(), 16, "{origin}");
     assert_eq!(
-        store.shared_streams().expect("read").expect("kept").origin,
-        shared.origin,
+        store.stream_origin().expect("read"),
+        Some(origin),
         "one name for the store's streams"
     );
     let last = window + window / 2;
-    assert_eq!(shared.heads.len(), 2, "{:?}", shared.heads);
-    assert_eq!(shared.heads["s-ana"], last);
-    assert_eq!(shared.heads["s-c1"], 1);
-
+    assert_eq!(store.stream_head("s-ana").expect("read"), last);
+    assert_eq!(store.stream_head("s-c1").expect("read"), 1);
+    assert_eq!(store.stream_head("nobody").expect("read"), 0);
     let kept = store.stream_frames("s-ana", 0, last).expect("read");
     assert_eq!(kept.len() as u64, window, "the last window only");
     assert_eq!(kept[0].0, last - window + 1);

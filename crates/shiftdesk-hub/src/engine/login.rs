@@ -65,7 +65,12 @@ impl Engine {
             .unwrap_or(shiftdesk_protocol::WorkerStatus::Offline);
         let stats = self.dispatch.worker_stats(&worker).unwrap_or_default();
         let limits = self.limits();
-        let stream = stream_of(&mut self.workers, &mut self.streams, &worker);
+        let stream = stream_of(
+            &mut self.workers,
+            &self.streams,
+            self.store.as_ref(),
+            &worker,
+        );
         let replaced = stream.conn.take().inspect(|old| {
             old.kill
                 .send_replace(Some((CLOSE_REPLACED, "logged in elsewhere".into())));
@@ -143,7 +148,12 @@ impl Engine {
                 return None;
             }
             let conversation = resume.conversation.clone();
-            let stream = stream_of(&mut self.customers, &mut self.streams, &conversation);
+            let stream = stream_of(
+                &mut self.customers,
+                &self.streams,
+                self.store.as_ref(),
+                &conversation,
+            );
             // Without a stream name, `last_seq` counts frames of the current stream.
             let replay = resume
                 .stream
@@ -210,7 +220,7 @@ impl Engine {
                 return None;
             }
         };
-        let mut stream = self.streams.open(&conversation);
+        let mut stream = self.streams.fresh(&conversation);
         let started = CustomerEvent::Started {
             protocol: PROTOCOL_VERSION,
             conversation: conversation.clone(),

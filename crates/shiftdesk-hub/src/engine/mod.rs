@@ -260,7 +260,7 @@ impl Engine {
                 StoreError::Invalid(format!("cannot start the thread that writes the log: {e}"))
             })?;
         // Read once this hub writes: no other hub adds to the streams any more.
-        let streams = StreamBook::new(store.shared_streams()?);
+        let streams = StreamBook::new(store.stream_origin()?);
         let mut engine = Engine {
             dispatch,
             store,
@@ -745,7 +745,12 @@ impl Engine {
             return;
         }
         push_held(
-            stream_of(&mut self.workers, &mut self.streams, worker),
+            stream_of(
+                &mut self.workers,
+                &self.streams,
+                self.store.as_ref(),
+                worker,
+            ),
             (true, worker),
             event,
             self.batch_no,
@@ -764,7 +769,12 @@ impl Engine {
 
     fn send_customer(&mut self, conversation: &str, event: &CustomerEvent) {
         push_held(
-            stream_of(&mut self.customers, &mut self.streams, conversation),
+            stream_of(
+                &mut self.customers,
+                &self.streams,
+                self.store.as_ref(),
+                conversation,
+            ),
             (false, conversation),
             event,
             self.batch_no,

@@ -4,57 +4,68 @@
 //!
 //! On a store that keeps streams (a shared PostgreSQL store), each batch's frames are stored with
 //! its facts and the streams are named after the store, not the process: the hub that takes the
-//! store over goes on with each stream from its stored head, and reads the frames before that
-//! from the store when a client resumes ([`StreamBook`]).
+//! store over goes on with each stream from its stored head (read when it first pushes to the
+//! stream), and reads the frames before that from the store when a client resumes
+//! ([`StreamBook`]).
 
 use std::collections::VecDeque;
 
 use foldhash::HashMap;
 
 use crate::conn::{ConnHandle, Frame};
-use crate::store::{EventStore, SharedStreams, StreamFrame};
+use crate::store::{EventStore, StreamFrame};
 use shiftdesk_protocol::{self as protocol, RESUME_WINDOW};
 
-/// How this hub names streams, and where the streams it goes on with stand.
+/// How this hub names streams, and whether the store keeps them.
 pub(super) struct StreamBook {
     /// Begins every stream name: this process's random epoch, or the store's name for its
     /// streams when they outlive the process.
     origin: String,
     /// The store keeps streams: each batch's frames go to it.
     pub(super) stored: bool,
-    /// The stored head of each stream not opened yet, by stream name.
-    heads: HashMap<String, u64>,
 }
 
 impl StreamBook {
-    /// Streams of this process alone (an embedded SQLite store), or those the store keeps.
-    pub(super) fn new(shared: Option<SharedStreams>) -> StreamBook {
-        match shared {
-            Some(shared) => StreamBook {
-                origin: shared.origin,
+    /// Streams of this process alone (an embedded SQLite store), or, with the store's
+    /// `origin`, the streams it keeps.
+    pub(super) fn new(origin: Option<String>) -> StreamBook {
+        match origin {
+            Some(origin) => StreamBook {
+                origin,
                 stored: true,
-                heads: shared.heads.into_iter().collect(),
             },
             None => StreamBook {
                 origin: format!("{:x}", rand::random::<u64>()),
                 stored: false,
-                heads: HashMap::default(),
             },
         }
     }
 
-    /// The stream of the client `id` (a worker or a conversation): a new one, or the one an
-    /// earlier hub left in the store, going on from its head.
-    pub(super) fn open(&mut self, id: &str) -> Stream {
-        let name = format!("{}-{id}", self.origin);
-        match self.heads.remove(&name) {
-            Some(head) => {
-                let mut stream = Stream::new(name);
+    /// The stream of a client new to the store (a conversation opened now).
+    pub(super) fn fresh(&self, id: &str) -> Stream {
+        Stream::new(format!("{}-{id}", self.origin))
+    }
+
+    /// The stream of the client `id` (a worker or a conversation), opened the first time this
+    /// hub pushes to it: on a store that keeps streams, it goes on from where an earlier hub
+    /// left it (one indexed read, once per stream). If the store cannot say where, the stream
+    /// gets a name of its own, so that no client resumes into it by mistake (it gets a
+    /// snapshot).
+    pub(super) fn open(&self, id: &str, store: &dyn EventStore) -> Stream {
+        let mut stream = self.fresh(id);
+        if !self.stored {
+            return stream;
+        }
+        match store.stream_head(&stream.name) {
+            Ok(head) => {
                 stream.next_seq = head + 1;
                 stream.stored_until = head;
                 stream
             }
-            None => Stream::new(name),
+            Err(e) => {
+                tracing::warn!(%e, stream = stream.name, "cannot read where a stream stands; starting it anew");
+                Stream::new(format!("{}-{:x}", stream.name, rand::random::<u32>()))
+            }
         }
     }
 }
@@ -222,11 +233,12 @@ fn stored_frames(
 /// before it is inserted: nearly always it exists, and then no key is allocated.
 pub(super) fn stream_of<'a>(
     streams: &'a mut HashMap<String, Stream>,
-    book: &mut StreamBook,
+    book: &StreamBook,
+    store: &dyn EventStore,
     id: &str,
 ) -> &'a mut Stream {
     if !streams.contains_key(id) {
-        streams.insert(id.to_string(), book.open(id));
+        streams.insert(id.to_string(), book.open(id, store));
     }
     streams
         .get_mut(id)

@@ -11,8 +11,6 @@ pub mod choice;
 pub mod postgres;
 pub mod sqlite;
 
-use std::collections::HashMap;
-
 use crate::conn::Frame;
 use crate::facts::Fact;
 pub use crate::sequences::{AppliedWindow, ClientSequence, RefusedCommand};
@@ -129,7 +127,7 @@ pub trait EventLog: Send {
         at: Millis,
     ) -> Result<(), StoreError>;
     /// [`EventLog::append`], with the frames the batch put on clients' streams, in the same
-    /// transaction: for a store whose streams outlive the hub ([`EventStore::shared_streams`]).
+    /// transaction: for a store whose streams outlive the hub ([`EventStore::stream_origin`]).
     /// The engine gives frames to no other store, and such a store refuses them.
     fn append_with_frames(
         &mut self,
@@ -163,15 +161,6 @@ pub struct StreamFrame {
     pub stream: String,
     pub seq: u64,
     pub frame: Frame,
-}
-
-/// Where the streams of a store that keeps them stand, for the hub that takes it over.
-#[derive(Debug, Default)]
-pub struct SharedStreams {
-    /// Begins every stream name of this store (so a name from another store never matches).
-    pub origin: String,
-    /// The last seq stored of each stream, by stream name.
-    pub heads: HashMap<String, u64>,
 }
 
 /// The commands applied (or refused), so a retry gets the first answer, after a restart too.
@@ -225,10 +214,16 @@ pub trait EventStore: EventLog + CommandLedger + Accounts {
         let _ = waiting;
         self.appender()
     }
-    /// The streams this store keeps, read when a hub has taken it over; `None` for a store whose
+    /// What begins every stream name of a store whose streams outlive the hub (a shared
+    /// PostgreSQL store: another hub takes its clients' streams over); `None` for a store whose
     /// streams live in one hub process (SQLite: a restart starts new streams).
-    fn shared_streams(&self) -> Result<Option<SharedStreams>, StoreError> {
+    fn stream_origin(&self) -> Result<Option<String>, StoreError> {
         Ok(None)
+    }
+    /// The last seq stored of `stream` (0: none).
+    fn stream_head(&self, stream: &str) -> Result<u64, StoreError> {
+        let _ = stream;
+        Ok(0)
     }
     /// The stored frames of `stream` numbered `after + 1 ..= up_to`, oldest first, as far as the
     /// store still has them (it keeps the last [`shiftdesk_protocol::RESUME_WINDOW`]).

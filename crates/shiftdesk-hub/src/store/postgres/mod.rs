@@ -56,7 +56,7 @@ use tokio_postgres::types::ToSql;
 use super::choice::{OpenMode, PostgresTarget};
 use super::{
     Accounts, AppliedWindow, ClientSequence, CommandLedger, CommandRecord, CommandResult, EventLog,
-    EventStore, Principal, RefusedCommand, SharedStreams, StoreError, StoredWorker, StreamFrame,
+    EventStore, Principal, RefusedCommand, StoreError, StoredWorker, StreamFrame,
 };
 use crate::facts::Fact;
 use crate::store::{WorkerColumns, worker_text_columns};
@@ -94,7 +94,7 @@ WITH appended AS (
 )
 UPDATE last_append SET token = $9";
 
-const STREAM_HEADS: &str = "SELECT stream, max(seq) FROM stream_frames GROUP BY stream";
+const STREAM_HEAD: &str = "SELECT coalesce(max(seq), 0) FROM stream_frames WHERE stream = $1";
 const STREAM_FRAMES: &str = "SELECT seq, frame FROM stream_frames WHERE stream = $1 AND seq > $2 AND seq <= $3 ORDER BY seq";
 
 /// How soon a standby that lost PostgreSQL while waiting tries again.
@@ -705,20 +705,20 @@ impl EventStore for PostgresStore {
     }
 
     /// Streams outlive a hub here: another hub takes the store over, and its clients resume.
-    /// Reads every stream's head (one scan of `stream_frames`, at most the resume window per
-    /// stream).
-    fn shared_streams(&self) -> Result<Option<SharedStreams>, StoreError> {
-        let (origin, rows) = self.retried(|link| {
-            let origin = link.block(link.client.query_one("SELECT streams FROM hub_lease", &[]))?;
-            let heads = link.statement(STREAM_HEADS)?;
-            let rows = link.block(link.client.query(&heads, &[]))?;
-            Ok((origin.get::<_, String>(0), rows))
+    fn stream_origin(&self) -> Result<Option<String>, StoreError> {
+        let row = self.retried(|link| {
+            link.block(link.client.query_one("SELECT streams FROM hub_lease", &[]))
         })?;
-        let heads = rows
-            .iter()
-            .map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1).max(0) as u64))
-            .collect();
-        Ok(Some(SharedStreams { origin, heads }))
+        Ok(Some(row.get(0)))
+    }
+
+    /// One look in the primary key's index: at most the window's rows of one stream.
+    fn stream_head(&self, stream: &str) -> Result<u64, StoreError> {
+        let row = self.retried(|link| {
+            let statement = link.statement(STREAM_HEAD)?;
+            link.block(link.client.query_one(&statement, &[&stream]))
+        })?;
+        Ok(row.get::<_, i64>(0).max(0) as u64)
     }
 
     fn stream_frames(
