@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use crate::conn::{CLOSE_STORE_FAILED, CONNECTION_QUEUE, ConnHandle, Frame};
 use crate::facts::Fact;
 use crate::metrics::{FactObserver, HubMetrics};
-use crate::store::{ClientSequence, CommandRecord, EventLog, StoreError, StreamFrame};
+use crate::store::{ClientSequence, CommandRecord, EventLog, StoreError, StreamFrames};
 use shiftdesk_protocol::Millis;
 
 /// The hub's exit status when another hub has taken its store over (EX_TEMPFAIL).
@@ -49,7 +49,7 @@ pub struct Batch {
     pub sequences: Vec<ClientSequence>,
     /// The frames the batch put on clients' streams, for a store that keeps streams (else
     /// empty); a client may be connected or not.
-    pub frames: Vec<StreamFrame>,
+    pub frames: Vec<StreamFrames>,
     pub held: Vec<(ConnHandle, Frame)>,
     pub at: Millis,
 }
@@ -189,7 +189,7 @@ fn commit_all(
     let mut facts: Vec<Fact> = Vec::new();
     let mut commands: Vec<CommandRecord> = Vec::new();
     let mut sequences: Vec<ClientSequence> = Vec::new();
-    let mut stream_frames: Vec<StreamFrame> = Vec::new();
+    let mut stream_frames: Vec<StreamFrames> = Vec::new();
     // A batch taken from the queue that did not fit in the last group.
     let mut left_over: Option<Batch> = None;
     loop {

@@ -696,45 +696,54 @@ fn a_standby_follows_the_log_while_it_waits_for_the_store() {
         .expect("the standby writes now");
 }
 
-/// Clients' stream frames go in with the facts and come back by stream: each stream keeps its
-/// last `RESUME_WINDOW` frames (a frame overwrites the one a window before it, also within one
-/// append), its head is the last seq stored (0 for none), and the store has one name that
-/// begins every stream name, the same for every handle on it.
+/// Clients' stream frames go in with the facts and come back by stream: runs of one stream in
+/// one append become one row, a stream keeps at least its last `RESUME_WINDOW` frames (what is
+/// a window behind its head goes as it crosses each multiple of the window), its head is the
+/// last seq stored (0 for none), and the store has one name that begins every stream name, the
+/// same for every handle on it.
 #[test]
 fn stream_frames_are_kept_per_stream_for_the_resume_window() {
-    use shiftdesk_hub::store::StreamFrame;
+    use shiftdesk_hub::store::StreamFrames;
     use shiftdesk_protocol::RESUME_WINDOW;
     let Some(db) = TestDb::create("stream frames") else {
         return;
     };
     let store = open(&db);
-    let frame = |stream: &str, seq: u64| StreamFrame {
+    let text = |stream: &str, seq: u64| format!(r#"{{"seq":{seq},"type":"ack","id":"{stream}"}}"#);
+    let run = |stream: &str, seqs: std::ops::RangeInclusive<u64>| StreamFrames {
         stream: stream.into(),
-        seq,
-        frame: format!(r#"{{"seq":{seq},"type":"ack","id":"{stream}"}}"#).into(),
+        first: *seqs.start(),
+        frames: seqs.map(|seq| text(stream, seq).into()).collect(),
     };
     let window = RESUME_WINDOW as u64;
     let mut appender = store.appender().expect("the writer");
+    // Two batches coalesced into one append: one row for each stream.
     appender
         .append_with_frames(
             &[fact(1)],
             &[],
             &[],
-            &[frame("s-ana", 1), frame("s-ana", 2), frame("s-c1", 1)],
+            &[run("s-ana", 1..=1), run("s-c1", 1..=1), run("s-ana", 2..=3)],
             1,
         )
         .expect("an append with frames");
-    // A window and a half more of one stream: two appends, the first longer than the window.
-    let long: Vec<StreamFrame> = (3..=window + 100).map(|seq| frame("s-ana", seq)).collect();
-    appender
-        .append_with_frames(&[], &[], &[], &long, 2)
-        .expect("frames alone");
-    let more: Vec<StreamFrame> = (window + 101..=window + window / 2)
-        .map(|seq| frame("s-ana", seq))
-        .collect();
-    appender
-        .append_with_frames(&[fact(2)], &[], &[], &more, 3)
-        .expect("more");
+    assert_eq!(
+        db.query("SELECT count(*) FROM stream_frames"),
+        vec!["2".to_string()]
+    );
+    // Two windows and a half more of one stream, in appends of various sizes.
+    let last = 2 * window + window / 2;
+    let mut next = 4;
+    for size in [100, window, 7, window / 2, 1].into_iter().cycle() {
+        if next > last {
+            break;
+        }
+        let end = (next + size - 1).min(last);
+        appender
+            .append_with_frames(&[], &[], &[], &[run("s-ana", next..=end)], 2)
+            .expect("frames alone");
+        next = end + 1;
+    }
     drop(appender);
 
     let origin = open(&db)
@@ -747,31 +756,37 @@ fn stream_frames_are_kept_per_stream_for_the_resume_window() {
         Some(origin),
         "one name for the store's streams"
     );
-    let last = window + window / 2;
     assert_eq!(store.stream_head("s-ana").expect("read"), last);
     assert_eq!(store.stream_head("s-c1").expect("read"), 1);
     assert_eq!(store.stream_head("nobody").expect("read"), 0);
+
     let kept = store.stream_frames("s-ana", 0, last).expect("read");
-    assert_eq!(kept.len() as u64, window, "the last window only");
-    assert_eq!(kept[0].0, last - window + 1);
+    let oldest = kept.first().expect("frames").0;
+    assert!(
+        kept.len() as u64 >= window && oldest > 1,
+        "at least the last window, not the whole history: {} from {oldest}",
+        kept.len()
+    );
     assert!(
         kept.iter()
-            .zip(last - window + 1..)
-            .all(|((seq, f), want)| {
-                *seq == want && f == &format!(r#"{{"seq":{want},"type":"ack","id":"s-ana"}}"#)
-            }),
+            .zip(oldest..=last)
+            .all(|((seq, f), want)| *seq == want && *f == text("s-ana", want))
+            && kept.len() as u64 == last - oldest + 1,
         "in order, each its own frame"
     );
     let some = store
         .stream_frames("s-ana", last - 3, last - 1)
         .expect("read");
     assert_eq!(
-        some.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
-        vec![last - 2, last - 1]
+        some,
+        vec![
+            (last - 2, text("s-ana", last - 2)),
+            (last - 1, text("s-ana", last - 1))
+        ]
     );
     assert_eq!(
         store.stream_frames("s-c1", 0, 1).expect("read"),
-        vec![(1, r#"{"seq":1,"type":"ack","id":"s-c1"}"#.to_string())]
+        vec![(1, text("s-c1", 1))]
     );
     assert!(
         store

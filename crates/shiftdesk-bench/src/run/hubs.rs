@@ -24,8 +24,9 @@ use crate::procs::{Pinning, ServerProc};
 use crate::report::{HUB_COUNTS, HUBS_RELAY_RATE, HubsResults, HubsRow, Results};
 use crate::stats::progress;
 
-/// How long a new hub may take to say, on `/healthz`, that it writes or whom it forwards to.
-const READY_WAIT: Duration = Duration::from_secs(30);
+/// How long a new hub may take to say, on `/healthz`, that it writes or whom it forwards to
+/// (a standby: and that it has read the log, about 2 µs a fact in a release build).
+const READY_WAIT: Duration = Duration::from_secs(120);
 
 /// Hubs on one store, in the order they were started: the first writes.
 struct Hubs {
@@ -45,7 +46,8 @@ impl Drop for Hubs {
 
 impl Hubs {
     /// Start `n` hubs on `env`'s store: the first as a writer, then the others with
-    /// `--standby`, each once `/healthz` says it writes (the first) or forwards to the first.
+    /// `--standby`, each once `/healthz` says it writes (the first) or forwards to the first
+    /// and follows the log.
     fn start(env: &mut Env, pinning: Pinning, n: usize) -> anyhow::Result<Hubs> {
         anyhow::ensure!(
             env.store.is_some(),
@@ -63,9 +65,14 @@ impl Hubs {
             match hubs.servers.first() {
                 None => wait_for(&mut proc_, "that it writes", |h| h["role"] == "writer")?,
                 Some(writer) => {
+                    // And that it has read the log: a standby that still replays it (every
+                    // earlier measurement's facts) would take the writer's core meanwhile.
                     let writer = writer.url.as_str();
-                    wait_for(&mut proc_, &format!("that it forwards to {writer}"), |h| {
-                        h["role"] == "gateway" && h["writer"] == writer
+                    let what = format!("that it forwards to {writer} and follows the log");
+                    wait_for(&mut proc_, &what, |h| {
+                        h["role"] == "gateway"
+                            && h["writer"] == writer
+                            && h["standby"] == "following"
                     })?
                 }
             }

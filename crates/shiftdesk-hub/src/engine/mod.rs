@@ -396,7 +396,7 @@ impl Engine {
     }
 
     /// The frames batch `no` put on clients' streams, for a store that keeps them.
-    fn stream_frames(&self, no: u64) -> Vec<crate::store::StreamFrame> {
+    fn stream_frames(&self, no: u64) -> Vec<crate::store::StreamFrames> {
         if !self.streams.stored {
             return Vec::new();
         }
@@ -412,7 +412,7 @@ impl Engine {
                     self.customers.get(id)
                 }
             })
-            .flat_map(|stream| stream.frames_of(no))
+            .filter_map(|stream| stream.frames_of(no))
             .collect()
     }
 

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use foldhash::HashMap;
 
 use crate::conn::{ConnHandle, Frame};
-use crate::store::{EventStore, StreamFrame};
+use crate::store::{EventStore, StreamFrames};
 use shiftdesk_protocol::{self as protocol, RESUME_WINDOW};
 
 /// How this hub names streams, and whether the store keeps them.
@@ -184,26 +184,26 @@ impl Stream {
         Some(frames)
     }
 
-    /// The frames `batch` put on this stream, oldest first, for the store.
-    pub(super) fn frames_of(&self, batch: u64) -> impl Iterator<Item = StreamFrame> + '_ {
-        let from = self
-            .uncommitted
-            .back()
-            .filter(|(b, _)| *b == batch)
-            .map_or(u64::MAX, |(_, first)| *first);
+    /// The frames `batch` put on this stream, for the store.
+    pub(super) fn frames_of(&self, batch: u64) -> Option<StreamFrames> {
+        let (_, first) = self.uncommitted.back().filter(|(b, _)| *b == batch)?;
         let newest = self
             .window
             .iter()
             .rev()
-            .take_while(|(s, _)| *s >= from)
+            .take_while(|(seq, _)| seq >= first)
             .count();
-        self.window
+        let frames: Vec<Frame> = self
+            .window
             .range(self.window.len() - newest..)
-            .map(|(seq, frame)| StreamFrame {
-                stream: self.name.clone(),
-                seq: *seq,
-                frame: frame.clone(),
-            })
+            .map(|(_, frame)| frame.clone())
+            .collect();
+        let first = self.next_seq - frames.len() as u64;
+        (!frames.is_empty()).then(|| StreamFrames {
+            stream: self.name.clone(),
+            first,
+            frames,
+        })
     }
 }
 

@@ -134,7 +134,7 @@ pub trait EventLog: Send {
         facts: &[Fact],
         commands: &[CommandRecord],
         sequences: &[ClientSequence],
-        frames: &[StreamFrame],
+        frames: &[StreamFrames],
         at: Millis,
     ) -> Result<(), StoreError> {
         if !frames.is_empty() {
@@ -154,13 +154,14 @@ pub trait EventLog: Send {
     fn load_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError>;
 }
 
-/// A frame a batch put on a client's stream (PROTOCOL.md, "Stream frames"), kept by a store
-/// whose streams outlive the hub, so that a client resumes on whichever hub writes next.
+/// Frames a batch put on one client's stream (PROTOCOL.md, "Stream frames"): consecutive, the
+/// first numbered `first`. Kept by a store whose streams outlive the hub, so that a client
+/// resumes on whichever hub writes next.
 #[derive(Debug, Clone)]
-pub struct StreamFrame {
+pub struct StreamFrames {
     pub stream: String,
-    pub seq: u64,
-    pub frame: Frame,
+    pub first: u64,
+    pub frames: Vec<Frame>,
 }
 
 /// The commands applied (or refused), so a retry gets the first answer, after a restart too.

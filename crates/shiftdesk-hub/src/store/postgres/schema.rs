@@ -122,15 +122,18 @@ ALTER TABLE hub_lease
         sql: "
 -- The frames each client's stream carried last (PROTOCOL.md, \"Stream frames\"), written in the
 -- transaction of the facts that caused them, so that a client resumes its stream on whichever
--- hub writes next. One row per seq modulo the resume window (`slot`), overwritten as the stream
--- goes on: a stream keeps its last 2048 frames, as a hub keeps them in memory.
+-- hub writes next. One row per stream per append: its frames numbered `first_seq` to
+-- `last_seq`, one JSON text a line (a frame's JSON has no raw line break). Rows a whole window
+-- (2048 frames) behind a stream's head are deleted as the stream crosses each multiple of it.
+-- The frames are not compressed: they are read rarely, and written all the time.
 CREATE TABLE stream_frames (
     stream TEXT NOT NULL,
-    slot INTEGER NOT NULL,
-    seq BIGINT NOT NULL,
-    frame TEXT NOT NULL,
-    PRIMARY KEY (stream, slot)
+    first_seq BIGINT NOT NULL,
+    last_seq BIGINT NOT NULL,
+    frames TEXT NOT NULL,
+    PRIMARY KEY (stream, first_seq)
 );
+ALTER TABLE stream_frames ALTER COLUMN frames SET STORAGE EXTERNAL;
 -- Begins every stream name of this store, so that a name from another store never matches.
 ALTER TABLE hub_lease
     ADD COLUMN streams TEXT NOT NULL DEFAULT substr(md5(gen_random_uuid()::text), 1, 16);
