@@ -29,7 +29,7 @@ pub use crate::conn::{
 };
 use crate::conn::{MAX_BATCH, direct};
 use login::Opening;
-use streams::{Stream, StreamBook, push_held, stream_of};
+use streams::{Stream, StreamBook, stream_of};
 
 mod commands;
 mod demand;
@@ -395,27 +395,6 @@ impl Engine {
         self.next_deadline = self.dispatch.next_deadline();
     }
 
-    /// The frames batch `no` put on clients' streams, for a store that keeps them.
-    fn stream_frames(&self, no: u64) -> Vec<crate::store::StreamFrames> {
-        if !self.streams.stored {
-            return Vec::new();
-        }
-        let Some((_, touched)) = self.in_flight.back() else {
-            return Vec::new();
-        };
-        touched
-            .iter()
-            .filter_map(|(worker, id)| {
-                if *worker {
-                    self.workers.get(id)
-                } else {
-                    self.customers.get(id)
-                }
-            })
-            .filter_map(|stream| stream.frames_of(no))
-            .collect()
-    }
-
     /// Between batches: answer from a reloaded knowledge base from now on. Triage decisions
     /// already made are in the log and stay; drafts being written finish with the old articles.
     fn swap_knowledge(&mut self) {
@@ -735,52 +714,6 @@ impl Engine {
                 },
             });
         });
-    }
-
-    fn send_worker(&mut self, worker: &str, event: &WorkerEvent) {
-        // Optional frames go only to clients that asked for them in `hello.features`.
-        if matches!(event, WorkerEvent::Decision { .. })
-            && !self.workers.get(worker).is_some_and(|s| s.wants_decisions)
-        {
-            return;
-        }
-        push_held(
-            stream_of(
-                &mut self.workers,
-                &self.streams,
-                self.store.as_ref(),
-                worker,
-            ),
-            (true, worker),
-            event,
-            self.batch_no,
-            &mut self.touched,
-            &mut self.held,
-        );
-    }
-
-    /// A frame outside the stream (seq 0), for the current connection only.
-    fn send_worker_direct(&mut self, worker: &str, event: &WorkerEvent) {
-        if let Some(conn) = self.workers.get(worker).and_then(|s| s.conn.as_ref()) {
-            self.held
-                .push((conn.clone(), protocol::encode(0, event).into()));
-        }
-    }
-
-    fn send_customer(&mut self, conversation: &str, event: &CustomerEvent) {
-        push_held(
-            stream_of(
-                &mut self.customers,
-                &self.streams,
-                self.store.as_ref(),
-                conversation,
-            ),
-            (false, conversation),
-            event,
-            self.batch_no,
-            &mut self.touched,
-            &mut self.held,
-        );
     }
 
     fn push_wallboards(&mut self, now: Millis) {

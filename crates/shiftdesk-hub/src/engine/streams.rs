@@ -14,7 +14,7 @@ use foldhash::HashMap;
 
 use crate::conn::{ConnHandle, Frame};
 use crate::store::{EventStore, StreamFrames};
-use shiftdesk_protocol::{self as protocol, RESUME_WINDOW};
+use shiftdesk_protocol::{self as protocol, CustomerEvent, RESUME_WINDOW, WorkerEvent};
 
 /// How this hub names streams, and whether the store keeps them.
 pub(super) struct StreamBook {
@@ -259,4 +259,74 @@ pub(super) fn push_held<E: serde::Serialize>(
         touched.push((worker, id.to_string()));
     }
     held.extend(stream.push(event, batch));
+}
+
+/// Putting events on clients' streams, and handing a batch's frames to a store that keeps them.
+impl super::Engine {
+    /// The frames batch `no` put on clients' streams, for a store that keeps them.
+    pub(super) fn stream_frames(&self, no: u64) -> Vec<crate::store::StreamFrames> {
+        if !self.streams.stored {
+            return Vec::new();
+        }
+        let Some((_, touched)) = self.in_flight.back() else {
+            return Vec::new();
+        };
+        touched
+            .iter()
+            .filter_map(|(worker, id)| {
+                if *worker {
+                    self.workers.get(id)
+                } else {
+                    self.customers.get(id)
+                }
+            })
+            .filter_map(|stream| stream.frames_of(no))
+            .collect()
+    }
+
+    pub(super) fn send_worker(&mut self, worker: &str, event: &WorkerEvent) {
+        // Optional frames go only to clients that asked for them in `hello.features`.
+        if matches!(event, WorkerEvent::Decision { .. })
+            && !self.workers.get(worker).is_some_and(|s| s.wants_decisions)
+        {
+            return;
+        }
+        push_held(
+            stream_of(
+                &mut self.workers,
+                &self.streams,
+                self.store.as_ref(),
+                worker,
+            ),
+            (true, worker),
+            event,
+            self.batch_no,
+            &mut self.touched,
+            &mut self.held,
+        );
+    }
+
+    /// A frame outside the stream (seq 0), for the current connection only.
+    pub(super) fn send_worker_direct(&mut self, worker: &str, event: &WorkerEvent) {
+        if let Some(conn) = self.workers.get(worker).and_then(|s| s.conn.as_ref()) {
+            self.held
+                .push((conn.clone(), protocol::encode(0, event).into()));
+        }
+    }
+
+    pub(super) fn send_customer(&mut self, conversation: &str, event: &CustomerEvent) {
+        push_held(
+            stream_of(
+                &mut self.customers,
+                &self.streams,
+                self.store.as_ref(),
+                conversation,
+            ),
+            (false, conversation),
+            event,
+            self.batch_no,
+            &mut self.touched,
+            &mut self.held,
+        );
+    }
 }
