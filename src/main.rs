@@ -107,6 +107,11 @@ struct HubArgs {
     /// is offered to any eligible worker, marked as a language fallback (0: at once).
     #[arg(long = "language-wait", value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86400))]
     language_wait: u64,
+    /// Seconds an ended conversation's stream is kept after its customer left, for them to
+    /// resume where they were; after that a returning customer gets the whole transcript. The
+    /// hub's memory (and a shared store's stream frames) grows with this, not with history.
+    #[arg(long = "keep-ended", value_name = "SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=604800))]
+    keep_ended: u64,
     /// Length of a bookable slot of planned shifts, in minutes (30; it must divide a day).
     #[arg(long = "slot-minutes", value_name = "MINUTES", default_value_t = 30, value_parser = parse_slot_minutes)]
     slot_minutes: u64,
@@ -354,6 +359,7 @@ fn run(cli: Cli, hub_file: config::HubFile) -> anyhow::Result<()> {
                     grace_ms: args.grace * 1000,
                     language_wait_ms: args.language_wait * 1000,
                     slot_ms: args.slot_minutes * 60_000,
+                    keep_ended_ms: args.keep_ended * 1000,
                     ..DispatchConfig::default()
                 },
                 tls: match (args.tls_cert, args.tls_key) {

@@ -690,3 +690,20 @@ async fn the_hub_serves_wss_with_its_own_certificate() {
     .expect("refused");
     assert!(format!("{err:#}").contains("hub.key"), "{err:#}");
 }
+
+/// `hub --keep-ended`: the stream of a conversation that ended, whose customer left, is let go
+/// (the hub does not hold every conversation it ever served); the customer who comes back gets
+/// the transcript.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_conversations_stream_is_let_go_after_keep_ended() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = common::add_worker_cli(dir.path(), "Ana", "en", 2);
+    let hub = common::hub_process(dir.path(), &["--keep-ended", "1"]);
+    shiftdesk_testkit::an_ended_conversation_is_let_go(&hub.url, &token).await;
+    let workers = tokio::task::spawn_blocking(move || {
+        shiftdesk_testkit::gauge(&hub.url, r#"shiftdesk_streams{kind="worker"}"#)
+    })
+    .await
+    .expect("the metrics read");
+    assert_eq!(workers, Some(1.0), "the worker's stream stays");
+}

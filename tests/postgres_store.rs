@@ -395,3 +395,33 @@ fn a_store_that_cannot_be_used_is_a_clear_error_without_the_password() {
     }
     drop(silent);
 }
+
+/// `hub --keep-ended` on PostgreSQL: the stream of a conversation that ended, whose customer
+/// left, is let go, and its frames are deleted from `stream_frames`; the worker's stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_conversations_stored_frames_go_with_its_stream() {
+    let Some(db) = TestDb::create("keep ended") else {
+        return;
+    };
+    let logs = tempfile::tempdir().expect("tempdir");
+    let token = add_worker_to(BIN, &Store::Url(&db.url), "Ana", "en", 2);
+    let hub = HubProcess::start_with_store(BIN, logs.path(), &db.url, &["--keep-ended", "1"]);
+    let stream = shiftdesk_testkit::an_ended_conversation_is_let_go(&hub.url, &token).await;
+    // The deletion rides on the next append: the customer's return above made one.
+    let rows = |name: &str| {
+        db.query(&format!(
+            "SELECT count(*) FROM stream_frames WHERE stream = '{name}'"
+        ))
+    };
+    let mut left = rows(&stream);
+    for _ in 0..50 {
+        if left == ["0"] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        left = rows(&stream);
+    }
+    assert_eq!(left, ["0"], "frames of {stream} are still stored");
+    let workers = db.query("SELECT count(*) FROM stream_frames WHERE stream NOT LIKE '%-c-%'");
+    assert_ne!(workers, ["0"], "the worker's frames stay");
+}

@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 use crate::conn::{CLOSE_STORE_FAILED, CONNECTION_QUEUE, ConnHandle, Frame};
 use crate::facts::Fact;
 use crate::metrics::{FactObserver, HubMetrics};
-use crate::store::{ClientSequence, CommandRecord, EventLog, StoreError, StreamFrames};
+use crate::store::{
+    ClientSequence, CommandRecord, EventLog, StoreError, StreamChanges, StreamFrames,
+};
 use shiftdesk_protocol::Millis;
 
 /// The hub's exit status when another hub has taken its store over (EX_TEMPFAIL).
@@ -50,6 +52,9 @@ pub struct Batch {
     /// The frames the batch put on clients' streams, for a store that keeps streams (else
     /// empty); a client may be connected or not.
     pub frames: Vec<StreamFrames>,
+    /// Streams let go of (an ended conversation's, a while after): a store that keeps streams
+    /// deletes their frames.
+    pub forgotten: Vec<String>,
     pub held: Vec<(ConnHandle, Frame)>,
     pub at: Millis,
 }
@@ -190,6 +195,7 @@ fn commit_all(
     let mut commands: Vec<CommandRecord> = Vec::new();
     let mut sequences: Vec<ClientSequence> = Vec::new();
     let mut stream_frames: Vec<StreamFrames> = Vec::new();
+    let mut forgotten: Vec<String> = Vec::new();
     // A batch taken from the queue that did not fit in the last group.
     let mut left_over: Option<Batch> = None;
     loop {
@@ -230,9 +236,14 @@ fn commit_all(
             commands.append(&mut batch.commands);
             sequences.append(&mut batch.sequences);
             stream_frames.append(&mut batch.frames);
+            forgotten.append(&mut batch.forgotten);
         }
         let started = Instant::now();
-        let stored = store.append_with_frames(&facts, &commands, &sequences, &stream_frames, at);
+        let streams = StreamChanges {
+            frames: &stream_frames,
+            forgotten: &forgotten,
+        };
+        let stored = store.append_with_frames(&facts, &commands, &sequences, streams, at);
         if !(facts.is_empty() && commands.is_empty() && sequences.is_empty()) {
             measure.appended(started.elapsed(), &facts, &stored);
         }
@@ -240,6 +251,7 @@ fn commit_all(
         commands.clear();
         sequences.clear();
         stream_frames.clear();
+        forgotten.clear();
         match stored {
             Ok(()) => {
                 let last = group.last().map_or(0, |b| b.no);
@@ -385,6 +397,7 @@ mod tests {
             commands: Vec::new(),
             sequences: Vec::new(),
             frames: Vec::new(),
+            forgotten: Vec::new(),
             held: vec![(conn.clone(), format!("frame {no}").into())],
             at: no,
         }

@@ -61,6 +61,7 @@ impl Drop for ForwardedConnection {
 pub struct HubMetrics {
     registry: Registry,
     connections: IntGaugeVec,
+    streams: IntGaugeVec,
     workers: IntGaugeVec,
     queue_depth: IntGaugeVec,
     queue_oldest_wait: prometheus::GaugeVec,
@@ -99,6 +100,16 @@ impl HubMetrics {
                 Opts::new(
                     "shiftdesk_connections",
                     "Logged-in websocket connections, by kind (worker, supervisor, customer).",
+                ),
+                &["kind"],
+            )
+            .expect("valid metric"),
+            streams: IntGaugeVec::new(
+                Opts::new(
+                    "shiftdesk_streams",
+                    "Client streams the writing hub holds for resume, by kind (worker, \
+                     conversation); an ended conversation's goes --keep-ended after its \
+                     customer left.",
                 ),
                 &["kind"],
             )
@@ -271,6 +282,7 @@ impl HubMetrics {
     fn register_all(&self) {
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(self.connections.clone()),
+            Box::new(self.streams.clone()),
             Box::new(self.workers.clone()),
             Box::new(self.queue_depth.clone()),
             Box::new(self.queue_oldest_wait.clone()),
@@ -352,6 +364,12 @@ impl HubMetrics {
             ("customer", gauges.customers_connected),
         ] {
             self.connections.with_label_values(&[kind]).set(n as i64);
+        }
+        for (kind, n) in [
+            ("worker", gauges.worker_streams),
+            ("conversation", gauges.conversation_streams),
+        ] {
+            self.streams.with_label_values(&[kind]).set(n as i64);
         }
         for status in STATUSES {
             for connected in [true, false] {
@@ -444,6 +462,9 @@ pub struct Gauges {
     pub workers_connected: usize,
     pub supervisors_connected: usize,
     pub customers_connected: usize,
+    /// Streams held for resume: workers', and conversations'.
+    pub worker_streams: usize,
+    pub conversation_streams: usize,
     /// (status, connected, how many).
     pub workers: Vec<(WorkerStatus, bool, usize)>,
     pub queues: Vec<QueueGauge>,

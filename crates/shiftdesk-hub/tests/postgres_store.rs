@@ -703,7 +703,7 @@ fn a_standby_follows_the_log_while_it_waits_for_the_store() {
 /// same for every handle on it.
 #[test]
 fn stream_frames_are_kept_per_stream_for_the_resume_window() {
-    use shiftdesk_hub::store::StreamFrames;
+    use shiftdesk_hub::store::{StreamChanges, StreamFrames};
     use shiftdesk_protocol::RESUME_WINDOW;
     let Some(db) = TestDb::create("stream frames") else {
         return;
@@ -723,7 +723,10 @@ fn stream_frames_are_kept_per_stream_for_the_resume_window() {
             &[fact(1)],
             &[],
             &[],
-            &[run("s-ana", 1..=1), run("s-c1", 1..=1), run("s-ana", 2..=3)],
+            StreamChanges {
+                frames: &[run("s-ana", 1..=1), run("s-c1", 1..=1), run("s-ana", 2..=3)],
+                forgotten: &[],
+            },
             1,
         )
         .expect("an append with frames");
@@ -740,7 +743,16 @@ fn stream_frames_are_kept_per_stream_for_the_resume_window() {
         }
         let end = (next + size - 1).min(last);
         appender
-            .append_with_frames(&[], &[], &[], &[run("s-ana", next..=end)], 2)
+            .append_with_frames(
+                &[],
+                &[],
+                &[],
+                StreamChanges {
+                    frames: &[run("s-ana", next..=end)],
+                    forgotten: &[],
+                },
+                2,
+            )
             .expect("frames alone");
         next = end + 1;
     }
@@ -794,4 +806,22 @@ fn stream_frames_are_kept_per_stream_for_the_resume_window() {
             .expect("read")
             .is_empty()
     );
+
+    // A stream let go of (an ended conversation's) loses every frame; the others keep theirs.
+    let mut appender = store.appender().expect("the writer again");
+    appender
+        .append_with_frames(
+            &[fact(2)],
+            &[],
+            &[],
+            StreamChanges {
+                frames: &[],
+                forgotten: &["s-c1".to_string()],
+            },
+            3,
+        )
+        .expect("an append that lets a stream go");
+    assert_eq!(store.stream_head("s-c1").expect("read"), 0);
+    assert!(store.stream_frames("s-c1", 0, 1).expect("read").is_empty());
+    assert_eq!(store.stream_head("s-ana").expect("read"), last);
 }

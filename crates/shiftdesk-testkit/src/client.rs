@@ -171,3 +171,85 @@ pub async fn resume_customer(url: &str, conv: &str, started: &Value) -> Client {
     c.until_type("started").await;
     c
 }
+
+/// A gauge of the hub's `/metrics` (`name{labels}`), e.g.
+/// `shiftdesk_streams{kind="conversation"}`; `None` when it is not there or nothing answers.
+/// Blocks: from async code, on `spawn_blocking`.
+pub fn gauge(base: &str, series: &str) -> Option<f64> {
+    let (status, body) = crate::hub::http_get(base, "/metrics")?;
+    if status != 200 {
+        return None;
+    }
+    body.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+/// A hub started with `--keep-ended 1`: a worker resolves a conversation and its customer
+/// leaves; the hub lets the conversation's stream go (its `shiftdesk_streams` gauge drops to 0
+/// within 20 s), and the customer who comes back with their old stream gets the whole
+/// transcript, ended, instead of a resume. Returns the conversation's old stream name.
+pub async fn an_ended_conversation_is_let_go(url: &str, token: &str) -> String {
+    let (mut w, mut c, conv, started) = conversation_with_a_person(url, token).await;
+    w.ok(json!({"type": "reply", "conversation": conv, "text": "Done: refunded."}))
+        .await;
+    c.until("the reply", |v| {
+        v["type"] == "message" && v["from"] == "worker"
+    })
+    .await;
+    w.ok(json!({"type": "resolve", "conversation": conv})).await;
+    c.until("the end", |v| v["type"] == "closed").await;
+    let last_seq = c.seen.iter().filter_map(|v| v["seq"].as_u64()).max();
+    drop(c);
+    let series = r#"shiftdesk_streams{kind="conversation"}"#;
+    let base = url.to_string();
+    let held = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let held = gauge(&base, series);
+            if held == Some(0.0) || std::time::Instant::now() > deadline {
+                return held;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    })
+    .await
+    .expect("the metrics poll");
+    assert_eq!(
+        held,
+        Some(0.0),
+        "{series}: the ended conversation's stream is still held"
+    );
+
+    let mut back = Client::connect(url, "/ws/customer").await;
+    back.send(json!({"type": "start", "protocol": 1, "resume": {
+        "conversation": conv, "key": started["key"], "stream": started["stream"],
+        "last_seq": last_seq}}))
+        .await;
+    let again = back.until_type("started").await;
+    assert_eq!(again["resumed"], false, "{again}");
+    assert_ne!(
+        again["stream"], started["stream"],
+        "a stream of a new name: {again}"
+    );
+    let transcript = &again["transcript"];
+    assert_eq!(transcript["closed"], "resolved", "{again}");
+    let texts: Vec<&str> = transcript["messages"]
+        .as_array()
+        .expect("the transcript's messages")
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert!(
+        texts.contains(&"I want to talk to a person") && texts.contains(&"Done: refunded."),
+        "{texts:?}"
+    );
+    started["stream"]
+        .as_str()
+        .expect("a stream name")
+        .to_string()
+}

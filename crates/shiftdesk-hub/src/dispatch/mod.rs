@@ -66,6 +66,10 @@ pub struct DispatchConfig {
     pub draft_quiet_ms: u64,
     /// Length of a bookable slot of a planned shift (30 minutes).
     pub slot_ms: u64,
+    /// How long the hub keeps an ended conversation's stream after its customer left, for them
+    /// to resume; a customer who comes back later gets the transcript. The core itself does
+    /// not use this.
+    pub keep_ended_ms: u64,
 }
 
 impl Default for DispatchConfig {
@@ -76,6 +80,7 @@ impl Default for DispatchConfig {
             language_wait_ms: 60_000,
             draft_quiet_ms: 250,
             slot_ms: 30 * 60_000,
+            keep_ended_ms: 10 * 60_000,
         }
     }
 }

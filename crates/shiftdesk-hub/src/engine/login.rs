@@ -70,6 +70,7 @@ impl Engine {
             &self.streams,
             self.store.as_ref(),
             &worker,
+            || false,
         );
         let replaced = stream.conn.take().inspect(|old| {
             old.kill
@@ -153,6 +154,7 @@ impl Engine {
                 &self.streams,
                 self.store.as_ref(),
                 &conversation,
+                || conversation_ended(&self.dispatch, &conversation),
             );
             // Without a stream name, `last_seq` counts frames of the current stream.
             let replay = resume

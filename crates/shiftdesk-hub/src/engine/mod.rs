@@ -29,7 +29,7 @@ pub use crate::conn::{
 };
 use crate::conn::{MAX_BATCH, direct};
 use login::Opening;
-use streams::{Stream, StreamBook, stream_of};
+use streams::{EndedStreams, Stream, StreamBook, conversation_ended, stream_of};
 
 mod commands;
 mod demand;
@@ -201,6 +201,8 @@ pub struct Engine {
     knowledge: KnowledgeSummary,
     /// A reloaded knowledge base, swapped in when the open batch is flushed.
     new_knowledge: Option<knowledge::NewKnowledge>,
+    /// Letting go of ended conversations' streams ([`DispatchConfig::keep_ended_ms`]).
+    ended: EndedStreams,
 }
 
 impl Engine {
@@ -290,6 +292,7 @@ impl Engine {
             quiet: QuietDrafts::new(config.draft_quiet_ms),
             knowledge,
             new_knowledge: None,
+            ended: EndedStreams::new(config.keep_ended_ms, now_ms()),
         };
         // Nobody is connected to a fresh process: start grace periods, expire old offers.
         let now = now_ms();
@@ -315,6 +318,7 @@ impl Engine {
                 .unwrap_or(u64::MAX)
                 .min(self.quiet.next_due().unwrap_or(u64::MAX))
                 .min(self.last_wallboard + 1000)
+                .min(self.ended.next_due())
                 .min(now + 1000);
             let wait = Duration::from_millis(next.saturating_sub(now).max(1));
             let received = inbox.recv_timeout(wait);
@@ -355,6 +359,7 @@ impl Engine {
                 self.push_wallboards(now);
                 self.push_demand(now);
             }
+            self.let_go_of_ended(now);
             self.flush(now);
             self.swap_knowledge();
         }
@@ -385,6 +390,7 @@ impl Engine {
                 commands: std::mem::take(&mut self.batch_commands),
                 sequences: self.sequences.take_batch(),
                 frames: self.stream_frames(no),
+                forgotten: std::mem::take(&mut self.ended.forgotten),
                 held: std::mem::take(&mut self.held),
                 at: now,
             };
@@ -393,6 +399,24 @@ impl Engine {
             }
         }
         self.next_deadline = self.dispatch.next_deadline();
+    }
+
+    /// Let go of the streams of conversations that ended a while ago ([`EndedStreams`]).
+    fn let_go_of_ended(&mut self, now: Millis) {
+        let dispatch = &self.dispatch;
+        let gone = self.ended.sweep(
+            &mut self.customers,
+            |id| conversation_ended(dispatch, id),
+            self.streams.stored,
+            now,
+        );
+        if gone > 0 {
+            tracing::debug!(
+                gone,
+                kept = self.customers.len(),
+                "let go of ended conversations' streams"
+            );
+        }
     }
 
     /// Between batches: answer from a reloaded knowledge base from now on. Triage decisions
@@ -559,7 +583,7 @@ impl Engine {
                 if let Some(stream) = self.customers.get_mut(&conversation)
                     && stream.conn.as_ref().is_some_and(|c| c.id == conn)
                 {
-                    stream.conn = None;
+                    stream.left();
                 }
             }
             EngineMsg::DraftPartial {
@@ -616,7 +640,12 @@ impl Engine {
             EngineMsg::Gauges { reply } => {
                 let customers = self.customers.values().filter(|s| s.conn.is_some()).count();
                 let wallboard = self.dispatch.wallboard(now);
-                let _ = reply.send(crate::metrics::Gauges::of(&wallboard, customers));
+                let gauges = crate::metrics::Gauges {
+                    worker_streams: self.workers.len(),
+                    conversation_streams: self.customers.len(),
+                    ..crate::metrics::Gauges::of(&wallboard, customers)
+                };
+                let _ = reply.send(gauges);
             }
             EngineMsg::ReplaceKnowledge(new) => self.new_knowledge = Some(new),
             EngineMsg::Wake => {}

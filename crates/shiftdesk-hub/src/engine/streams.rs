@@ -50,23 +50,94 @@ impl StreamBook {
     /// hub pushes to it: on a store that keeps streams, it goes on from where an earlier hub
     /// left it (one indexed read, once per stream). If the store cannot say where, the stream
     /// gets a name of its own, so that no client resumes into it by mistake (it gets a
-    /// snapshot).
-    pub(super) fn open(&self, id: &str, store: &dyn EventStore) -> Stream {
-        let mut stream = self.fresh(id);
+    /// snapshot). So does the stream of an `ended` conversation: it was let go of
+    /// ([`EndedStreams`]) or another hub ran it, its frames are gone or going, and under its
+    /// old name a client could take new frames for ones it has seen. Its customer gets the
+    /// whole transcript, ended.
+    pub(super) fn open(&self, id: &str, store: &dyn EventStore, ended: bool) -> Stream {
+        let stream = self.fresh(id);
+        let renamed =
+            |stream: Stream| Stream::new(format!("{}-{:x}", stream.name, rand::random::<u32>()));
+        if ended {
+            return renamed(stream);
+        }
         if !self.stored {
             return stream;
         }
         match store.stream_head(&stream.name) {
-            Ok(head) => {
-                stream.next_seq = head + 1;
-                stream.stored_until = head;
-                stream
-            }
+            Ok(head) => Stream {
+                next_seq: head + 1,
+                stored_until: head,
+                ..stream
+            },
             Err(e) => {
                 tracing::warn!(%e, stream = stream.name, "cannot read where a stream stands; starting it anew");
-                Stream::new(format!("{}-{:x}", stream.name, rand::random::<u32>()))
+                renamed(stream)
             }
         }
+    }
+}
+
+/// Streams of ended conversations are let go once their customer has been gone a while
+/// (`hub --keep-ended`): a hub that runs for months holds the streams of the conversations of
+/// the last minutes, not of every one it served, and a store that keeps streams deletes their
+/// frames. A customer who comes back later gets the transcript (a snapshot) instead of a
+/// resume.
+pub(super) struct EndedStreams {
+    /// How long an ended conversation's stream is kept after its customer left (ms).
+    keep_ms: u64,
+    /// When the streams are next looked over: twice per `keep_ms`.
+    next_sweep: shiftdesk_protocol::Millis,
+    /// Names of the streams let go since the last batch, for a store that keeps streams.
+    pub(super) forgotten: Vec<String>,
+}
+
+impl EndedStreams {
+    pub(super) fn new(keep_ms: u64, now: shiftdesk_protocol::Millis) -> EndedStreams {
+        let keep_ms = keep_ms.max(2);
+        EndedStreams {
+            keep_ms,
+            next_sweep: now + keep_ms / 2,
+            forgotten: Vec::new(),
+        }
+    }
+
+    /// When [`EndedStreams::sweep`] is next due.
+    pub(super) fn next_due(&self) -> shiftdesk_protocol::Millis {
+        self.next_sweep
+    }
+
+    /// If it is time: let go of the streams of ended conversations whose customer has been
+    /// gone, and that have had nothing pushed, for three sweeps in a row (so for `keep_ms` at
+    /// least, and at most half as long again). Returns how many were let go.
+    pub(super) fn sweep(
+        &mut self,
+        customers: &mut HashMap<String, Stream>,
+        ended: impl Fn(&str) -> bool,
+        keep_frames: bool,
+        now: shiftdesk_protocol::Millis,
+    ) -> usize {
+        if now < self.next_sweep {
+            return 0;
+        }
+        self.next_sweep = now + self.keep_ms / 2;
+        let before = customers.len();
+        customers.retain(|id, stream| {
+            let idle = stream.conn.is_none() && stream.uncommitted.is_empty() && ended(id);
+            if !idle {
+                stream.quiet_sweeps = 0;
+                return true;
+            }
+            stream.quiet_sweeps = stream.quiet_sweeps.saturating_add(1);
+            if stream.quiet_sweeps < 3 {
+                return true;
+            }
+            if keep_frames {
+                self.forgotten.push(std::mem::take(&mut stream.name));
+            }
+            false
+        });
+        before - customers.len()
     }
 }
 
@@ -85,6 +156,9 @@ pub(super) struct Stream {
     /// For each batch not yet committed that pushed to this stream, oldest first: the batch
     /// and the first seq it pushed, to take back if a commit fails.
     uncommitted: VecDeque<(u64, u64)>,
+    /// Sweeps in a row that found this an ended conversation's stream with nobody on it and
+    /// nothing new ([`EndedStreams`]).
+    quiet_sweeps: u8,
 }
 
 impl Stream {
@@ -98,6 +172,7 @@ impl Stream {
             wants_decisions: false,
             wants_demand: false,
             uncommitted: VecDeque::new(),
+            quiet_sweeps: 0,
         }
     }
 
@@ -110,6 +185,7 @@ impl Stream {
     ) -> Option<(ConnHandle, Frame)> {
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.quiet_sweeps = 0;
         if !self.pushed_in(batch) {
             self.uncommitted.push_back((batch, seq));
         }
@@ -122,6 +198,13 @@ impl Stream {
         }
         self.window.push_back((seq, frame.clone()));
         self.conn.as_ref().map(|conn| (conn.clone(), frame))
+    }
+
+    /// The client's connection is gone: an ended conversation's stream is kept from now on for
+    /// as long as [`EndedStreams`] says.
+    pub(super) fn left(&mut self) {
+        self.conn = None;
+        self.quiet_sweeps = 0;
     }
 
     /// The seq of the newest frame on this stream (0 before any).
@@ -229,20 +312,35 @@ fn stored_frames(
     whole.then(|| rows.into_iter().map(|(_, frame)| frame.into()).collect())
 }
 
-/// The stream of the client `id` (a worker or a conversation), opened on first use. Looked up
-/// before it is inserted: nearly always it exists, and then no key is allocated.
+/// The stream of the client `id` (a worker or a conversation), opened on first use (`ended`:
+/// the conversation has ended, see [`StreamBook::open`]). Looked up before it is inserted:
+/// nearly always it exists, and then no key is allocated.
 pub(super) fn stream_of<'a>(
     streams: &'a mut HashMap<String, Stream>,
     book: &StreamBook,
     store: &dyn EventStore,
     id: &str,
+    ended: impl FnOnce() -> bool,
 ) -> &'a mut Stream {
     if !streams.contains_key(id) {
-        streams.insert(id.to_string(), book.open(id, store));
+        streams.insert(id.to_string(), book.open(id, store, ended()));
     }
     streams
         .get_mut(id)
         .expect("the stream was just opened if it was missing")
+}
+
+/// Whether `conversation` has ended (or is unknown): its stream may have been let go.
+pub(super) fn conversation_ended(dispatch: &crate::dispatch::Dispatch, conversation: &str) -> bool {
+    !matches!(
+        dispatch.conversation_state(conversation),
+        Some(
+            protocol::ConversationState::Bot
+                | protocol::ConversationState::Queued
+                | protocol::ConversationState::Offered
+                | protocol::ConversationState::Assigned
+        )
+    )
 }
 
 /// Push an event on a client's stream (`(true, worker)` or `(false, conversation)`), remembering
@@ -297,6 +395,7 @@ impl super::Engine {
                 &self.streams,
                 self.store.as_ref(),
                 worker,
+                || false,
             ),
             (true, worker),
             event,
@@ -321,6 +420,7 @@ impl super::Engine {
                 &self.streams,
                 self.store.as_ref(),
                 conversation,
+                || conversation_ended(&self.dispatch, conversation),
             ),
             (false, conversation),
             event,

@@ -134,10 +134,10 @@ pub trait EventLog: Send {
         facts: &[Fact],
         commands: &[CommandRecord],
         sequences: &[ClientSequence],
-        frames: &[StreamFrames],
+        streams: StreamChanges<'_>,
         at: Millis,
     ) -> Result<(), StoreError> {
-        if !frames.is_empty() {
+        if !streams.frames.is_empty() {
             return Err(StoreError::Invalid(
                 "this store keeps no stream frames".to_string(),
             ));
@@ -152,6 +152,14 @@ pub trait EventLog: Send {
     /// in the log. One writer appends at a time, so the numbers only grow in commit order: a
     /// reader that goes on from the last number it saw misses nothing.
     fn load_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError>;
+}
+
+/// What a batch changed on the streams a store keeps: frames to add, and streams let go of (whose
+/// frames are deleted).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamChanges<'a> {
+    pub frames: &'a [StreamFrames],
+    pub forgotten: &'a [String],
 }
 
 /// Frames a batch put on one client's stream (PROTOCOL.md, "Stream frames"): consecutive, the

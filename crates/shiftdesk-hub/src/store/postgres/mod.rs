@@ -57,7 +57,7 @@ use tokio_postgres::types::ToSql;
 use super::choice::{OpenMode, PostgresTarget};
 use super::{
     Accounts, AppliedWindow, ClientSequence, CommandLedger, CommandRecord, CommandResult, EventLog,
-    EventStore, Principal, RefusedCommand, StoreError, StoredWorker, StreamFrames,
+    EventStore, Principal, RefusedCommand, StoreError, StoredWorker, StreamChanges,
 };
 use crate::facts::Fact;
 use crate::store::{WorkerColumns, worker_text_columns};
@@ -357,8 +357,9 @@ impl<'a> AppendRows<'a> {
         facts: &'a [Fact],
         commands: &'a [CommandRecord],
         sequences: &'a [ClientSequence],
-        frames: &'a [StreamFrames],
+        streams: StreamChanges<'a>,
     ) -> Result<Self, StoreError> {
+        let frames = streams.frames;
         let mut rows = AppendRows {
             kinds: Vec::with_capacity(facts.len()),
             conversations: Vec::with_capacity(facts.len()),
@@ -466,6 +467,11 @@ impl<'a> AppendRows<'a> {
                 rows.pruned_below.push(last / window * window - window);
             }
         }
+        // A stream let go of loses every frame.
+        for stream in streams.forgotten {
+            rows.pruned_streams.push(stream);
+            rows.pruned_below.push(i64::MAX);
+        }
         Ok(rows)
     }
 }
@@ -483,24 +489,30 @@ impl EventLog for PostgresStore {
         sequences: &[ClientSequence],
         at: Millis,
     ) -> Result<(), StoreError> {
-        self.append_with_frames(facts, commands, sequences, &[], at)
+        self.append_with_frames(facts, commands, sequences, StreamChanges::default(), at)
     }
 
-    /// One statement (one transaction), durable when it returns; a stream that crosses a
-    /// multiple of the resume window loses what is a window behind that. A connection that breaks on the way is made again, and the
-    /// append sent once more only if it is certainly not stored (see the module's doc).
+    /// One statement (one transaction), durable when it returns. A stream that crosses a
+    /// multiple of the resume window loses what is a window behind that, and a stream let go
+    /// of loses every frame. A connection that breaks on the way is made again, and the append
+    /// sent once more only if it is certainly not stored (see the module's doc).
     fn append_with_frames(
         &mut self,
         facts: &[Fact],
         commands: &[CommandRecord],
         sequences: &[ClientSequence],
-        frames: &[StreamFrames],
+        streams: StreamChanges<'_>,
         at: Millis,
     ) -> Result<(), StoreError> {
-        if facts.is_empty() && commands.is_empty() && sequences.is_empty() && frames.is_empty() {
+        if facts.is_empty()
+            && commands.is_empty()
+            && sequences.is_empty()
+            && streams.frames.is_empty()
+            && streams.forgotten.is_empty()
+        {
             return Ok(());
         }
-        let rows = AppendRows::new(facts, commands, sequences, frames)?;
+        let rows = AppendRows::new(facts, commands, sequences, streams)?;
         // Nonzero: `last_append` starts at 0.
         let token = rand::random::<i64>() | 1;
         let mut sent = 0;
