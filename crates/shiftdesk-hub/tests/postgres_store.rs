@@ -71,8 +71,9 @@ fn facts_come_back_in_order() {
     for batch in facts.chunks(7) {
         appender.append(batch, &[], &[], 1).expect("append");
     }
-    // One append of many facts keeps their order too.
-    let big: Vec<Fact> = (300..2_300).map(fact).collect();
+    // One append of many facts keeps their order too; and they are read back in several
+    // statements (10,000 facts a statement), with nothing lost or repeated at the seams.
+    let big: Vec<Fact> = (300..21_300).map(fact).collect();
     appender.append(&big, &[], &[], 2).expect("a big append");
     facts.extend(big);
     let odd = said(
@@ -93,6 +94,14 @@ fn facts_come_back_in_order() {
         .map(|(seq, _)| seq)
         .collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seq only grows");
+    let from = seqs[10_000];
+    let after: Vec<i64> = store
+        .load_after(from)
+        .expect("load after")
+        .into_iter()
+        .map(|(seq, _)| seq)
+        .collect();
+    assert_eq!(after, seqs[10_001..], "after a given fact");
     assert_eq!(
         db.query("SELECT count(DISTINCT kind) FROM events"),
         vec!["2".to_string()]
@@ -254,6 +263,14 @@ fn accounts_are_kept_with_token_hashes() {
         .map(|w| w.info.id)
         .collect();
     assert_eq!(ids, ["ana", "sam"]);
+    let added: Vec<String> = store
+        .workers_added_since(6)
+        .expect("workers added since")
+        .into_iter()
+        .map(|w| w.info.id)
+        .collect();
+    assert_eq!(added, ["ana"], "added at 6 or later");
+    assert!(store.workers_added_since(7).expect("none").is_empty());
     store
         .set_token("ana", &hash_token("t-new"))
         .expect("rotated");
@@ -308,7 +325,7 @@ fn a_reopened_store_has_everything_and_its_schema_once() {
     assert_eq!(store.workers().expect("workers").len(), 1);
     assert_eq!(
         db.query("SELECT count(*) FROM schema_migrations"),
-        vec!["5".to_string()]
+        vec!["6".to_string()]
     );
 
     let mut reader = PostgresStore::open(&db.target(), OpenMode::ReadOnly).expect("read-only");

@@ -766,7 +766,13 @@ struct Replay {
     position: i64,
     /// How many facts were applied.
     facts: usize,
+    /// The newest `created_at` of the workers read so far (`None`: none read yet).
+    workers_until: Option<Millis>,
 }
+
+/// How far before the newest worker read a follower looks again for workers added since: the
+/// clocks of the machines that add workers (`admin add-worker`) may disagree by this much.
+const WORKER_CLOCK_SKEW_MS: Millis = 10 * 60_000;
 
 impl Replay {
     fn new(config: DispatchConfig, triage: Arc<dyn Triage>) -> Replay {
@@ -774,21 +780,30 @@ impl Replay {
             dispatch: Dispatch::new(config, triage),
             position: 0,
             facts: 0,
+            workers_until: None,
         }
     }
 
     /// Apply the facts appended since the last call. The accounts first: a worker added since
-    /// (`admin add-worker`) must be known before the facts about them.
+    /// (`admin add-worker`) must be known before the facts about them. Every account the first
+    /// time; then those added since (a standby follows the log a few times a second, and a
+    /// store may hold tens of thousands of accounts).
     fn catch_up(&mut self, store: &dyn EventStore) -> Result<(), StoreError> {
         let facts = store.load_after(self.position)?;
         if facts.is_empty() && self.position > 0 {
             return Ok(());
         }
-        for w in store.workers()? {
+        let workers = match self.workers_until {
+            None => store.workers()?,
+            Some(until) => store.workers_added_since(until.saturating_sub(WORKER_CLOCK_SKEW_MS))?,
+        };
+        for w in workers {
+            self.workers_until = Some(self.workers_until.unwrap_or(0).max(w.created_at));
             if self.dispatch.worker_info(&w.info.id).is_none() {
                 self.dispatch.upsert_worker(w.info);
             }
         }
+        self.workers_until.get_or_insert(0);
         for (seq, fact) in &facts {
             self.dispatch.apply(fact);
             self.position = *seq;

@@ -209,6 +209,13 @@ pub trait Accounts: Send {
     /// The worker whose token hashes to `token_hash`.
     fn worker_by_token(&self, token_hash: &str) -> Result<Option<StoredWorker>, StoreError>;
     fn workers(&self) -> Result<Vec<StoredWorker>, StoreError>;
+    /// The workers added at `since` or later (by `created_at`), for a hub that follows the log
+    /// and knows the others.
+    fn workers_added_since(&self, since: Millis) -> Result<Vec<StoredWorker>, StoreError> {
+        let mut workers = self.workers()?;
+        workers.retain(|w| w.created_at >= since);
+        Ok(workers)
+    }
 }
 
 /// Everything the hub keeps: one backend (SQLite or PostgreSQL) implements all three.

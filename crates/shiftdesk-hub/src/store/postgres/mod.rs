@@ -101,6 +101,10 @@ WITH appended AS (
 )
 UPDATE last_append SET token = $9";
 
+/// How many facts [`EventLog::load_after`] reads a statement.
+const LOAD_CHUNK: i64 = 10_000;
+const LOAD_AFTER: &str = "SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT 10000";
+
 const STREAM_HEAD: &str =
     "SELECT last_seq FROM stream_frames WHERE stream = $1 ORDER BY first_seq DESC LIMIT 1";
 const STREAM_FRAMES: &str = "SELECT first_seq, frames FROM stream_frames
@@ -541,31 +545,45 @@ impl EventLog for PostgresStore {
         }
     }
 
+    /// Read in chunks of [`LOAD_CHUNK`] facts by `seq`. The limit is written into the
+    /// statement so that every plan of it, generic ones included, walks the index from
+    /// `after`: without it PostgreSQL's generic plan for `seq > $1` (used once a prepared
+    /// statement has run a few times) was a parallel scan of the whole table, which a standby
+    /// following the log ran a few times a second.
     fn load_after(&self, after: i64) -> Result<Vec<(i64, Fact)>, StoreError> {
-        self.retried(|link| {
-            let statement =
-                link.statement("SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq")?;
-            let Link {
-                runtime, client, ..
-            } = link;
-            runtime.block_on(async {
-                let rows = timed(client.query_raw(&statement, [&after])).await?;
-                let mut rows = pin!(rows);
-                let mut facts = Vec::new();
-                while let Some(row) = timed(async { rows.next().await.transpose() }).await? {
-                    let seq: i64 = row.get(0);
-                    let body: &str = row.get(1);
-                    let fact = serde_json::from_str(body).map_err(|e| {
-                        Failure::Failed(StoreError::Corrupt {
-                            seq,
-                            message: e.to_string(),
-                        })
-                    })?;
-                    facts.push((seq, fact));
-                }
-                Ok(facts)
-            })
-        })
+        let mut facts = Vec::new();
+        let mut last = after;
+        loop {
+            let before = facts.len();
+            self.retried(|link| {
+                let statement = link.statement(LOAD_AFTER)?;
+                let Link {
+                    runtime, client, ..
+                } = link;
+                runtime.block_on(async {
+                    facts.truncate(before);
+                    let rows = timed(client.query_raw(&statement, [&last])).await?;
+                    let mut rows = pin!(rows);
+                    while let Some(row) = timed(async { rows.next().await.transpose() }).await? {
+                        let seq: i64 = row.get(0);
+                        let body: &str = row.get(1);
+                        let fact = serde_json::from_str(body).map_err(|e| {
+                            Failure::Failed(StoreError::Corrupt {
+                                seq,
+                                message: e.to_string(),
+                            })
+                        })?;
+                        facts.push((seq, fact));
+                    }
+                    Ok(())
+                })
+            })?;
+            let read = facts.len() - before;
+            match facts.last() {
+                Some((seq, _)) if read as i64 == LOAD_CHUNK => last = *seq,
+                _ => return Ok(facts),
+            }
+        }
     }
 }
 
@@ -734,6 +752,17 @@ impl Accounts for PostgresStore {
         self.retried(|link| {
             let sql = format!("SELECT {WORKER_COLUMNS} FROM workers ORDER BY id");
             link.block(link.client.query(&sql, &[]))?
+                .iter()
+                .map(row_to_worker)
+                .collect()
+        })
+    }
+
+    fn workers_added_since(&self, since: Millis) -> Result<Vec<StoredWorker>, StoreError> {
+        let since = i64::try_from(since).unwrap_or(i64::MAX);
+        self.retried(|link| {
+            let sql = format!("SELECT {WORKER_COLUMNS} FROM workers WHERE created_at >= $1");
+            link.block(link.client.query(&sql, &[&since]))?
                 .iter()
                 .map(row_to_worker)
                 .collect()

@@ -146,6 +146,15 @@ ALTER TABLE hub_lease
     ADD COLUMN streams TEXT NOT NULL DEFAULT substr(md5(gen_random_uuid()::text), 1, 16);
 ",
     },
+    Migration {
+        version: 6,
+        name: "workers by when they were added",
+        sql: "
+-- A standby hub following the log reads the workers added since it last looked, not every
+-- worker, a few times a second.
+CREATE INDEX workers_created_at ON workers (created_at);
+",
+    },
 ];
 
 /// The version this binary writes: the last migration's.
