@@ -270,6 +270,7 @@ fn accounts_are_kept_with_token_hashes() {
         .map(|w| w.info.id)
         .collect();
     assert_eq!(added, ["ana"], "added at 6 or later");
+    assert_eq!(store.workers_summary().expect("summary"), (2, 6));
     assert!(store.workers_added_since(7).expect("none").is_empty());
     store
         .set_token("ana", &hash_token("t-new"))

@@ -768,6 +768,8 @@ struct Replay {
     facts: usize,
     /// The newest `created_at` of the workers read so far (`None`: none read yet).
     workers_until: Option<Millis>,
+    /// The store's count of workers and newest `created_at` when they were last read.
+    workers_summary: Option<(u64, Millis)>,
 }
 
 /// How far before the newest worker read a follower looks again for workers added since: the
@@ -781,22 +783,28 @@ impl Replay {
             position: 0,
             facts: 0,
             workers_until: None,
+            workers_summary: None,
         }
     }
 
     /// Apply the facts appended since the last call. The accounts first: a worker added since
     /// (`admin add-worker`) must be known before the facts about them. Every account the first
-    /// time; then those added since (a standby follows the log a few times a second, and a
-    /// store may hold tens of thousands of accounts).
+    /// time; then, when the store's count of accounts or its newest one changed, those added
+    /// since (a standby follows the log a few times a second, and a store may hold tens of
+    /// thousands of accounts).
     fn catch_up(&mut self, store: &dyn EventStore) -> Result<(), StoreError> {
         let facts = store.load_after(self.position)?;
         if facts.is_empty() && self.position > 0 {
             return Ok(());
         }
+        // One row tells whether any account was added since the last read.
+        let summary = store.workers_summary()?;
         let workers = match self.workers_until {
+            _ if self.workers_summary == Some(summary) => Vec::new(),
             None => store.workers()?,
             Some(until) => store.workers_added_since(until.saturating_sub(WORKER_CLOCK_SKEW_MS))?,
         };
+        self.workers_summary = Some(summary);
         for w in workers {
             self.workers_until = Some(self.workers_until.unwrap_or(0).max(w.created_at));
             if self.dispatch.worker_info(&w.info.id).is_none() {

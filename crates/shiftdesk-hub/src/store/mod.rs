@@ -209,6 +209,13 @@ pub trait Accounts: Send {
     /// The worker whose token hashes to `token_hash`.
     fn worker_by_token(&self, token_hash: &str) -> Result<Option<StoredWorker>, StoreError>;
     fn workers(&self) -> Result<Vec<StoredWorker>, StoreError>;
+    /// How many workers there are and when the newest was added (0: none): a follower reads
+    /// the accounts again only when this changes.
+    fn workers_summary(&self) -> Result<(u64, Millis), StoreError> {
+        let workers = self.workers()?;
+        let newest = workers.iter().map(|w| w.created_at).max().unwrap_or(0);
+        Ok((workers.len() as u64, newest))
+    }
     /// The workers added at `since` or later (by `created_at`), for a hub that follows the log
     /// and knows the others.
     fn workers_added_since(&self, since: Millis) -> Result<Vec<StoredWorker>, StoreError> {

@@ -758,6 +758,17 @@ impl Accounts for PostgresStore {
         })
     }
 
+    fn workers_summary(&self) -> Result<(u64, Millis), StoreError> {
+        let row = self.retried(|link| {
+            link.block(link.client.query_one(
+                "SELECT count(*), coalesce(max(created_at), 0) FROM workers",
+                &[],
+            ))
+        })?;
+        let (count, newest): (i64, i64) = (row.get(0), row.get(1));
+        Ok((count.max(0) as u64, newest.max(0) as Millis))
+    }
+
     fn workers_added_since(&self, since: Millis) -> Result<Vec<StoredWorker>, StoreError> {
         let since = i64::try_from(since).unwrap_or(i64::MAX);
         self.retried(|link| {
