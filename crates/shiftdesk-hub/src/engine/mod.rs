@@ -29,12 +29,14 @@ pub use crate::conn::{
 };
 use crate::conn::{MAX_BATCH, direct};
 use login::Opening;
+use replay::Replay;
 use streams::{EndedStreams, Stream, StreamBook, conversation_ended, stream_of};
 
 mod commands;
 mod demand;
 mod knowledge;
 mod login;
+mod replay;
 mod streams;
 use crate::dispatch::quiet::QuietDrafts;
 use crate::dispatch::{Command, Dispatch, DispatchConfig, DraftWanted, Effect, Input, Refusal};
@@ -45,7 +47,7 @@ use crate::lang::Lang;
 use crate::seen::SeenCommands;
 use crate::sequences::Sequences;
 use crate::store::{CommandRecord, CommandResult, EventStore, StoreError, hash_token};
-use crate::triage::{Triage, TriagePolicy};
+use crate::triage::TriagePolicy;
 pub use knowledge::{KnowledgeReloader, KnowledgeSummary, NewKnowledge, ReloadError, Reloaded};
 use shiftdesk_protocol::{
     self as protocol, ConversationId, CustomerCommand, CustomerEvent, CustomerFrame,
@@ -754,70 +756,6 @@ impl Engine {
         for worker in self.wallboard_subscribers.clone() {
             self.send_worker_direct(&worker, &event);
         }
-    }
-}
-
-/// The dispatch state the log describes: worker profiles from the token store, then every fact
-/// in order. Returns it with the number of facts replayed.
-/// The dispatch core rebuilt from the log, and how far it has read.
-struct Replay {
-    dispatch: Dispatch,
-    /// The number of the last fact applied (0: none).
-    position: i64,
-    /// How many facts were applied.
-    facts: usize,
-    /// The newest `created_at` of the workers read so far (`None`: none read yet).
-    workers_until: Option<Millis>,
-    /// The store's count of workers and newest `created_at` when they were last read.
-    workers_summary: Option<(u64, Millis)>,
-}
-
-/// How far before the newest worker read a follower looks again for workers added since: the
-/// clocks of the machines that add workers (`admin add-worker`) may disagree by this much.
-const WORKER_CLOCK_SKEW_MS: Millis = 10 * 60_000;
-
-impl Replay {
-    fn new(config: DispatchConfig, triage: Arc<dyn Triage>) -> Replay {
-        Replay {
-            dispatch: Dispatch::new(config, triage),
-            position: 0,
-            facts: 0,
-            workers_until: None,
-            workers_summary: None,
-        }
-    }
-
-    /// Apply the facts appended since the last call. The accounts first: a worker added since
-    /// (`admin add-worker`) must be known before the facts about them. Every account the first
-    /// time; then, when the store's count of accounts or its newest one changed, those added
-    /// since (a standby follows the log a few times a second, and a store may hold tens of
-    /// thousands of accounts).
-    fn catch_up(&mut self, store: &dyn EventStore) -> Result<(), StoreError> {
-        let facts = store.load_after(self.position)?;
-        if facts.is_empty() && self.position > 0 {
-            return Ok(());
-        }
-        // One row tells whether any account was added since the last read.
-        let summary = store.workers_summary()?;
-        let workers = match self.workers_until {
-            _ if self.workers_summary == Some(summary) => Vec::new(),
-            None => store.workers()?,
-            Some(until) => store.workers_added_since(until.saturating_sub(WORKER_CLOCK_SKEW_MS))?,
-        };
-        self.workers_summary = Some(summary);
-        for w in workers {
-            self.workers_until = Some(self.workers_until.unwrap_or(0).max(w.created_at));
-            if self.dispatch.worker_info(&w.info.id).is_none() {
-                self.dispatch.upsert_worker(w.info);
-            }
-        }
-        self.workers_until.get_or_insert(0);
-        for (seq, fact) in &facts {
-            self.dispatch.apply(fact);
-            self.position = *seq;
-        }
-        self.facts += facts.len();
-        Ok(())
     }
 }
 
