@@ -101,9 +101,18 @@ WITH appended AS (
 )
 UPDATE last_append SET token = $9";
 
-/// How many facts [`EventLog::load_after`] reads a statement.
-const LOAD_CHUNK: i64 = 10_000;
-const LOAD_AFTER: &str = "SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT 10000";
+/// How many facts [`EventLog::load_after`] reads a statement, written once for both the count
+/// and the statement's text.
+macro_rules! load_chunk {
+    () => {
+        10000
+    };
+}
+const LOAD_CHUNK: usize = load_chunk!();
+const LOAD_AFTER: &str = concat!(
+    "SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT ",
+    load_chunk!()
+);
 
 const STREAM_HEAD: &str =
     "SELECT last_seq FROM stream_frames WHERE stream = $1 ORDER BY first_seq DESC LIMIT 1";
@@ -580,7 +589,7 @@ impl EventLog for PostgresStore {
             })?;
             let read = facts.len() - before;
             match facts.last() {
-                Some((seq, _)) if read as i64 == LOAD_CHUNK => last = *seq,
+                Some((seq, _)) if read == LOAD_CHUNK => last = *seq,
                 _ => return Ok(facts),
             }
         }
