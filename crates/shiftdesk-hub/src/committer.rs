@@ -314,10 +314,10 @@ pub fn ask_to_resume(held: &[(ConnHandle, Frame)]) {
     let mut told = HashSet::new();
     for (conn, _) in held {
         if told.insert(conn.id) {
-            conn.kill.send_replace(Some((
+            conn.kill(
                 CLOSE_STORE_FAILED,
-                "the hub could not store this; reconnect and resume".into(),
-            )));
+                "the hub could not store this; reconnect and resume",
+            );
         }
     }
 }
@@ -328,7 +328,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use tokio::sync::{mpsc, watch};
+    use crate::conn::Mailbox;
 
     use super::*;
     use crate::store::StoreError;
@@ -377,16 +377,8 @@ mod tests {
         }
     }
 
-    type Conn = (
-        ConnHandle,
-        mpsc::Receiver<Frame>,
-        watch::Receiver<Option<(u16, String)>>,
-    );
-
-    fn connection(id: u64) -> Conn {
-        let (frames, rx) = mpsc::channel(64);
-        let (kill, killed) = watch::channel(None);
-        (ConnHandle { id, frames, kill }, rx, killed)
+    fn connection(id: u64) -> (ConnHandle, Mailbox) {
+        ConnHandle::with_capacity(id, 64)
     }
 
     fn batch(no: u64, generation: u64, conn: &ConnHandle) -> Batch {
@@ -437,7 +429,7 @@ mod tests {
         let store = Recording::default();
         let (failed, reports) = reporting();
         let committer = Committer::start(Box::new(store.clone()), failed, Outlet::Direct).unwrap();
-        let (conn, mut frames, _) = connection(1);
+        let (conn, frames) = connection(1);
         for no in 1..=50 {
             committer.commit(batch(no, 0, &conn));
         }
@@ -449,7 +441,7 @@ mod tests {
             *store.appended.lock().unwrap(),
             (1..=50).map(fact).collect::<Vec<_>>()
         );
-        let sent: Vec<String> = std::iter::from_fn(|| frames.try_recv().ok())
+        let sent: Vec<String> = std::iter::from_fn(|| frames.try_recv())
             .map(|f| f.to_string())
             .collect();
         assert_eq!(
@@ -466,13 +458,7 @@ mod tests {
         let store = Recording::default();
         let (failed, _reports) = reporting();
         let committer = Committer::start(Box::new(store.clone()), failed, Outlet::Direct).unwrap();
-        let (frames, mut queue) = mpsc::channel(10 * 1000);
-        let (kill, _killed) = watch::channel(None);
-        let supervisor = ConnHandle {
-            id: 1,
-            frames,
-            kill,
-        };
+        let (supervisor, queue) = ConnHandle::with_capacity(1, 10 * 1000);
         let slow_disk = store.gate.lock().unwrap();
         for no in 1..=10 {
             committer.commit(Batch {
@@ -497,7 +483,7 @@ mod tests {
             "at most 2,048 frames at once: {sizes:?}"
         );
         let mut received = 0;
-        while queue.try_recv().is_ok() {
+        while queue.try_recv().is_some() {
             received += 1;
         }
         assert_eq!(received, 10 * 1000);
@@ -517,7 +503,7 @@ mod tests {
             metrics.clone(),
         )
         .unwrap();
-        let (conn, _frames, _killed) = connection(1);
+        let (conn, _frames) = connection(1);
         committer.commit(batch(1, 0, &conn));
         wait_durable(&committer, 1);
         assert_eq!(metrics.store_error(), None);
@@ -546,17 +532,17 @@ mod tests {
         let store = Recording::default();
         let (failed, reports) = reporting();
         let committer = Committer::start(Box::new(store.clone()), failed, Outlet::Direct).unwrap();
-        let (ok_conn, mut ok_frames, _) = connection(1);
+        let (ok_conn, ok_frames) = connection(1);
         committer.commit(batch(1, 0, &ok_conn));
         wait_durable(&committer, 1);
 
         store.failing.store(true, Ordering::SeqCst);
-        let (lost, mut lost_frames, mut lost_killed) = connection(2);
+        let (lost, lost_frames) = connection(2);
         committer.commit(batch(2, 0, &lost));
         assert_eq!(report(&reports), 0, "generation 0 failed");
         store.failing.store(false, Ordering::SeqCst);
         // Made on the failed state before the engine heard: void, though the disk is back.
-        let (late, mut late_frames, mut late_killed) = connection(3);
+        let (late, late_frames) = connection(3);
         committer.commit(batch(3, 0, &late));
         committer.commit(batch(4, 1, &ok_conn));
         wait_durable(&committer, 4);
@@ -566,15 +552,12 @@ mod tests {
         assert_eq!(*store.appended.lock().unwrap(), vec![fact(1), fact(4)]);
         assert_eq!(&*ok_frames.try_recv().unwrap(), "frame 1");
         assert_eq!(&*ok_frames.try_recv().unwrap(), "frame 4");
-        for (frames, killed) in [
-            (&mut lost_frames, &mut lost_killed),
-            (&mut late_frames, &mut late_killed),
-        ] {
+        for frames in [&lost_frames, &late_frames] {
             assert!(
-                frames.try_recv().is_err(),
+                frames.try_recv().is_none(),
                 "nothing of a void batch is sent"
             );
-            let told = killed.borrow_and_update().clone();
+            let told = frames.kill_reason();
             assert_eq!(told.map(|(code, _)| code), Some(CLOSE_STORE_FAILED));
         }
     }

@@ -73,8 +73,7 @@ impl Engine {
             || false,
         );
         let replaced = stream.conn.take().inspect(|old| {
-            old.kill
-                .send_replace(Some((CLOSE_REPLACED, "logged in elsewhere".into())));
+            old.kill(CLOSE_REPLACED, "logged in elsewhere");
         });
         let replay = resume
             .filter(|r| r.stream == stream.name)
@@ -190,8 +189,7 @@ impl Engine {
             }
             // One connection per conversation: an older one is told, as a worker's is.
             if let Some(old) = stream.conn.replace(conn) {
-                old.kill
-                    .send_replace(Some((CLOSE_REPLACED, "resumed elsewhere".into())));
+                old.kill(CLOSE_REPLACED, "resumed elsewhere");
             }
             return Some(conversation);
         }

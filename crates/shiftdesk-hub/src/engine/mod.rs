@@ -763,7 +763,7 @@ impl Engine {
 mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    use tokio::sync::{mpsc, watch};
+    use crate::conn::{ConnHandle, ConnId, Delivery, Mailbox};
 
     use super::*;
     use crate::store::{
@@ -845,12 +845,8 @@ mod tests {
         }
     }
 
-    type Killed = watch::Receiver<Option<(u16, String)>>;
-
-    fn connection(id: ConnId) -> (ConnHandle, mpsc::Receiver<Frame>, Killed) {
-        let (frames, rx) = mpsc::channel(CONNECTION_QUEUE);
-        let (kill, killed) = watch::channel(None);
-        (ConnHandle { id, frames, kill }, rx, killed)
+    fn connection(id: ConnId) -> (ConnHandle, Mailbox) {
+        ConnHandle::new(id)
     }
 
     fn start(
@@ -902,28 +898,30 @@ mod tests {
         let thread = std::thread::spawn(move || engine.serve(rx));
 
         failing.store(true, Ordering::SeqCst);
-        let (conn, mut frames, mut killed) = connection(1);
+        let (conn, frames) = connection(1);
         let answer = start(&tx, conn, "c-1");
-        runtime.block_on(async {
+        let (code, _) = runtime.block_on(async {
             answer.await.expect("engine answers");
-            killed.changed().await.expect("the connection is told");
+            frames.killed().await
         });
-        let told = killed.borrow().clone();
-        assert_eq!(told.map(|(code, _)| code), Some(CLOSE_STORE_FAILED));
+        assert_eq!(code, CLOSE_STORE_FAILED, "the connection is told");
         assert!(
-            frames.try_recv().is_err(),
+            frames.try_recv().is_none(),
             "no frame of a failed batch leaves the hub"
         );
 
         failing.store(false, Ordering::SeqCst);
-        let (conn, mut frames, _killed) = connection(2);
+        let (conn, frames) = connection(2);
         let answer = start(&tx, conn, "c-2");
         let first = runtime.block_on(async {
             answer
                 .await
                 .expect("engine answers")
                 .expect("a conversation");
-            frames.recv().await.expect("a frame")
+            match frames.next().await {
+                Delivery::Frame(frame) => frame,
+                Delivery::Kill(code, reason) => panic!("cut off: {code} {reason}"),
+            }
         });
         assert!(first.contains("\"started\""), "{first}");
 

@@ -15,27 +15,27 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use axum::Router;
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::get;
-use futures_util::SinkExt;
-use tokio::sync::{mpsc, oneshot, watch};
-use tokio_tungstenite::tungstenite;
+use tokio::sync::{oneshot, watch};
 
+mod connection;
 mod forward;
 mod probes;
 
+use connection::{Connection, Ending, Incoming, Next, until_closing};
 use forward::forwarded;
 use probes::{healthz, metrics_text, readyz};
 
 use crate::committer::Outlet;
 use crate::conn::{
-    CLOSE_HUB_STOPPED, CLOSE_TOO_BIG, CONNECTION_QUEUE, ConnHandle, ConnId, Frame,
-    HUB_STOPPED_REASON, INBOX_CAPACITY, Inbox,
+    CLOSE_HUB_STOPPED, CLOSE_TOO_BIG, ConnHandle, ConnId, Frame, HUB_STOPPED_REASON,
+    INBOX_CAPACITY, Inbox,
 };
 use crate::dispatch::DispatchConfig;
 use crate::drafting::kb::KnowledgeBase;
@@ -64,9 +64,11 @@ const LIBRARY_FRAME_LIMIT: usize = 2 * HARD_FRAME_LIMIT;
 /// the client's close frame in answer to its own.
 const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Each connection's read buffer. Tungstenite's default (128 KiB, zero-filled) would keep that
-/// much resident per idle worker; frames are small, and a larger one just takes more reads.
-const READ_BUFFER: usize = 4096;
+/// Each connection's read buffer, kept for the connection's life. Tungstenite's default
+/// (128 KiB, zero-filled) would keep that much resident per idle worker. Clients' frames are
+/// small (a command, a line of chat), so 2 KiB holds a few of them; a bigger frame grows the
+/// buffer, and a burst takes one more read. (4 KiB cost an idle worker 2 KiB more.)
+const READ_BUFFER: usize = 2048;
 
 /// Most frames written together before one flush (see [`Connection::send_queued`]).
 pub const WRITE_BATCH: usize = 64;
@@ -464,245 +466,10 @@ async fn customer_ws(
         .on_upgrade(move |socket| serve(socket, state, dialect))
 }
 
-/// What one read from the socket turned into.
-enum Incoming {
-    Text(Utf8Bytes),
-    Binary,
-    /// Websocket ping or pong: tungstenite answers pings itself.
-    Control,
-    /// The client sent a close frame; tungstenite has queued the answer (the same code).
-    CloseFrame,
-    /// A frame over [`HARD_FRAME_LIMIT`]. `read_whole`: the library read all of it, so the
-    /// connection can still read the client's close frame.
-    TooBig {
-        read_whole: bool,
-    },
-    /// The connection broke, or the client broke the protocol.
-    Gone,
-}
-
-impl Incoming {
-    fn of(message: Option<Result<WsMessage, axum::Error>>) -> Incoming {
-        match message {
-            Some(Ok(WsMessage::Text(text))) if text.len() > HARD_FRAME_LIMIT => {
-                Incoming::TooBig { read_whole: true }
-            }
-            Some(Ok(WsMessage::Binary(bytes))) if bytes.len() > HARD_FRAME_LIMIT => {
-                Incoming::TooBig { read_whole: true }
-            }
-            Some(Ok(WsMessage::Text(text))) => Incoming::Text(text),
-            Some(Ok(WsMessage::Binary(_))) => Incoming::Binary,
-            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => Incoming::Control,
-            Some(Ok(WsMessage::Close(_))) => Incoming::CloseFrame,
-            Some(Err(e)) => match e.into_inner().downcast::<tungstenite::Error>() {
-                Ok(e) if matches!(*e, tungstenite::Error::Capacity(_)) => {
-                    Incoming::TooBig { read_whole: false }
-                }
-                Ok(e) => {
-                    tracing::debug!(%e, "websocket read failed");
-                    Incoming::Gone
-                }
-                Err(e) => {
-                    tracing::debug!(%e, "websocket read failed");
-                    Incoming::Gone
-                }
-            },
-            None => Incoming::Gone,
-        }
-    }
-}
-
-/// The socket plumbing shared by both endpoints.
-struct Connection {
-    socket: WebSocket,
-    handle: ConnHandle,
-    frames: mpsc::Receiver<Frame>,
-    kill: watch::Receiver<Option<(u16, String)>>,
-    phase: watch::Receiver<Phase>,
-    /// The [`RunningHub`] was dropped without a shutdown: the phase stays [`Phase::Serving`].
-    phase_orphaned: bool,
-}
-
-enum Next {
-    In(Incoming),
-    Out(Frame),
-    Kill(u16, String),
-    /// The hub is stopping ([`Phase::Closing`]).
-    HubStopped,
-}
-
-/// Resolves when the hub starts closing its connections ([`Phase::Closing`]); never for a hub
-/// dropped without a shutdown.
-async fn until_closing(phase: &mut watch::Receiver<Phase>) {
-    if phase.wait_for(|p| *p == Phase::Closing).await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
-
-/// How a connection ends.
-enum Ending {
-    /// Send this close frame, then wait for the client's answer if `answer` (the client can
-    /// still be read).
-    Close {
-        code: u16,
-        reason: String,
-        answer: bool,
-    },
-    /// Write out what is queued first (acks of what is stored), then close `1011 hub stopped`.
-    HubStopped,
-    /// The client closed: send tungstenite's answer to its close frame.
-    Answer,
-    /// Nothing more can be written.
-    Dropped,
-}
-
-impl Connection {
-    fn new(socket: WebSocket, state: &AppState) -> Connection {
-        let (frames_tx, frames) = mpsc::channel(CONNECTION_QUEUE);
-        let (kill_tx, kill) = watch::channel(None);
-        Connection {
-            socket,
-            handle: ConnHandle {
-                id: state.next_conn.fetch_add(1, Ordering::Relaxed),
-                frames: frames_tx,
-                kill: kill_tx,
-            },
-            frames,
-            kill,
-            phase: state.phase.clone(),
-            phase_orphaned: false,
-        }
-    }
-
-    async fn next(&mut self) -> Next {
-        loop {
-            let reading = match *self.phase.borrow_and_update() {
-                Phase::Serving => true,
-                // Draining: the engine is storing its last batch; its acks may still come.
-                Phase::Draining => false,
-                Phase::Closing => return Next::HubStopped,
-            };
-            tokio::select! {
-                biased;
-                changed = self.kill.changed() => {
-                    let reason = if changed.is_ok() { self.kill.borrow().clone() } else { None };
-                    return match reason {
-                        Some((code, reason)) => Next::Kill(code, reason),
-                        None => Next::HubStopped,
-                    };
-                }
-                changed = self.phase.changed(), if !self.phase_orphaned => {
-                    self.phase_orphaned = changed.is_err();
-                }
-                Some(frame) = self.frames.recv() => return Next::Out(frame),
-                message = self.socket.recv(), if reading => {
-                    return Next::In(Incoming::of(message));
-                }
-            }
-        }
-    }
-
-    /// Write `first` and whatever else is already queued (up to [`WRITE_BATCH`] frames), then
-    /// flush once: one system call for a burst instead of one per frame. A peer that stops
-    /// reading blocks the write; the engine's `kill` (too slow, replaced), a long stall or the
-    /// hub closing ends it instead of holding this task forever.
-    async fn send_queued(&mut self, first: Frame) -> bool {
-        let Connection {
-            socket,
-            frames,
-            kill,
-            phase,
-            ..
-        } = self;
-        let closing = until_closing(phase);
-        let write = async {
-            socket.feed(WsMessage::Text(first)).await?;
-            for _ in 1..WRITE_BATCH {
-                let Ok(frame) = frames.try_recv() else { break };
-                socket.feed(WsMessage::Text(frame)).await?;
-            }
-            socket.flush().await
-        };
-        tokio::select! {
-            sent = tokio::time::timeout(WRITE_STALL, write) => matches!(sent, Ok(Ok(()))),
-            _ = kill.changed() => false,
-            () = closing => false,
-        }
-    }
-
-    /// How to end after a write did not finish: the engine's close code, the hub's, or none (a
-    /// stalled or broken connection).
-    fn cut_off(&self) -> Ending {
-        if let Some((code, reason)) = self.kill.borrow().clone() {
-            return Ending::Close {
-                code,
-                reason,
-                answer: true,
-            };
-        }
-        if *self.phase.borrow() == Phase::Closing {
-            return Ending::HubStopped;
-        }
-        Ending::Dropped
-    }
-
-    /// End the connection as `ending` says, taking [`CLOSE_WAIT`] at most.
-    async fn end(&mut self, ending: Ending) {
-        let closing = async {
-            match ending {
-                Ending::Dropped => {}
-                // tungstenite queued the answer to the client's close frame (the same code) and
-                // writes it on the next flush; the client has nothing more to say.
-                Ending::Answer => {
-                    let _ = self.socket.flush().await;
-                }
-                Ending::Close {
-                    code,
-                    reason,
-                    answer,
-                } => self.close(code, reason, answer).await,
-                Ending::HubStopped => {
-                    while let Ok(frame) = self.frames.try_recv() {
-                        if self.socket.feed(WsMessage::Text(frame)).await.is_err() {
-                            return;
-                        }
-                    }
-                    self.close(CLOSE_HUB_STOPPED, HUB_STOPPED_REASON.into(), true)
-                        .await;
-                }
-            }
-        };
-        if tokio::time::timeout(CLOSE_WAIT, closing).await.is_err() {
-            tracing::debug!(conn = self.handle.id, "the client did not finish the close");
-        }
-    }
-
-    /// Send a close frame; with `answer`, read (and drop) what the client still sends until its
-    /// own close frame, so that the hub closes TCP after a complete handshake.
-    async fn close(&mut self, code: u16, reason: String, answer: bool) {
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
-        };
-        if self
-            .socket
-            .send(WsMessage::Close(Some(frame)))
-            .await
-            .is_err()
-            || !answer
-        {
-            return;
-        }
-        while let Some(Ok(message)) = self.socket.recv().await {
-            if matches!(message, WsMessage::Close(_)) {
-                break;
-            }
-        }
-    }
-
-    async fn send_direct<E: serde::Serialize>(&mut self, event: &E) -> bool {
-        self.send_queued(protocol::encode(0, event).into()).await
-    }
+/// An answer outside any stream (seq 0), encoded at once: the connection's future holds the
+/// frame, not the event, while the write waits.
+fn answer_frame<E: serde::Serialize>(event: E) -> Frame {
+    protocol::encode(0, &event).into()
 }
 
 fn binary_error() -> DecodeError {
@@ -732,53 +499,68 @@ trait Dialect: Send + 'static {
 }
 
 /// Pump one websocket until it closes, is cut off, or the hub stops.
-async fn serve<D: Dialect>(socket: WebSocket, state: AppState, mut dialect: D) {
+///
+/// The task's future is allocated once, for the connection's whole life, at the size of its
+/// largest state, and most connections spend that life waiting in [`Connection::next`]. So the
+/// states that hold much and last briefly (a frame on its way to the engine, a write, the
+/// ending) are boxed: unboxed, this future was 3,040 bytes, most of a worker's cost at rest.
+/// (Not an `async fn`: that copies its arguments into locals of the future, where they took
+/// room twice.)
+fn serve<D: Dialect>(
+    socket: WebSocket,
+    state: AppState,
+    mut dialect: D,
+) -> impl Future<Output = ()> + Send {
     let mut conn = Connection::new(socket, &state);
-    let ending = loop {
-        let answer = match conn.next().await {
-            Next::Kill(code, reason) => {
-                break Ending::Close {
-                    code,
-                    reason,
-                    answer: true,
-                };
-            }
-            Next::HubStopped => break Ending::HubStopped,
-            Next::Out(frame) => {
-                if !conn.send_queued(frame).await {
-                    break conn.cut_off();
+    async move {
+        let ending = loop {
+            let answer = match conn.next().await {
+                Next::Kill(code, reason) => {
+                    break Ending::Close {
+                        code,
+                        reason,
+                        answer: true,
+                    };
                 }
-                continue;
-            }
-            Next::In(Incoming::CloseFrame) => break Ending::Answer,
-            Next::In(Incoming::Gone) => break Ending::Dropped,
-            Next::In(Incoming::TooBig { read_whole }) => {
-                tracing::info!(conn = conn.handle.id, "frame over {HARD_FRAME_LIMIT} bytes");
-                break Ending::Close {
-                    code: CLOSE_TOO_BIG,
-                    reason: "message too big".into(),
-                    answer: read_whole,
-                };
-            }
-            Next::In(Incoming::Control) => continue,
-            Next::In(Incoming::Binary) => Some(D::error(binary_error())),
-            Next::In(Incoming::Text(text)) => match D::decode(&text) {
-                Err(e) => Some(D::error(e)),
-                Ok(frame) => match dialect.on_frame(frame, &conn.handle, &state).await {
-                    Ok(answer) => answer,
-                    // The engine has stopped: so has the hub.
-                    Err(()) => break Ending::HubStopped,
+                Next::HubStopped => break Ending::HubStopped,
+                Next::Out(frame) => {
+                    if !Box::pin(conn.send_queued(frame)).await {
+                        break conn.cut_off();
+                    }
+                    continue;
+                }
+                Next::In(Incoming::CloseFrame) => break Ending::Answer,
+                Next::In(Incoming::Gone) => break Ending::Dropped,
+                Next::In(Incoming::TooBig { read_whole }) => {
+                    tracing::info!(conn = conn.handle.id, "frame over {HARD_FRAME_LIMIT} bytes");
+                    break Ending::Close {
+                        code: CLOSE_TOO_BIG,
+                        reason: "message too big".into(),
+                        answer: read_whole,
+                    };
+                }
+                Next::In(Incoming::Control) => continue,
+                Next::In(Incoming::Binary) => Some(answer_frame(D::error(binary_error()))),
+                Next::In(Incoming::Text(text)) => match D::decode(&text) {
+                    Err(e) => Some(answer_frame(D::error(e))),
+                    Ok(frame) => {
+                        match Box::pin(dialect.on_frame(frame, &conn.handle, &state)).await {
+                            Ok(answer) => answer.map(answer_frame),
+                            // The engine has stopped: so has the hub.
+                            Err(()) => break Ending::HubStopped,
+                        }
+                    }
                 },
-            },
+            };
+            if let Some(frame) = answer
+                && !Box::pin(conn.send_queued(frame)).await
+            {
+                break Ending::Dropped;
+            }
         };
-        if let Some(event) = answer
-            && !conn.send_direct(&event).await
-        {
-            break Ending::Dropped;
-        }
-    };
-    conn.end(ending).await;
-    dialect.gone(conn.handle.id, &state).await;
+        Box::pin(conn.end(ending)).await;
+        Box::pin(dialect.gone(conn.handle.id, &state)).await;
+    }
 }
 
 /// Workers and supervisors: `hello` first, then commands for the engine.
