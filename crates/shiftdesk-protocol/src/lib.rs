@@ -393,6 +393,34 @@ mod tests {
         assert_eq!(decode_worker(&text).unwrap(), frame);
     }
 
+    /// Frames encoded one after another through the thread's buffer are each whole and
+    /// exactly as long as they need be, a big one before a small one included.
+    #[test]
+    fn encoded_frames_are_whole_and_exact() {
+        let big = WorkerEvent::Ack {
+            id: "x".repeat(100_000),
+            duplicate: false,
+        };
+        let small = WorkerEvent::Ack {
+            id: "a1".into(),
+            duplicate: false,
+        };
+        let big_text = encode(7, &big);
+        let small_text = encode(8, &small);
+        assert_eq!(small_text, r#"{"seq":8,"type":"ack","id":"a1"}"#);
+        assert_eq!(small_text.capacity(), small_text.len());
+        assert_eq!(
+            big_text.len(),
+            100_000 + r#"{"seq":7,"type":"ack","id":""}"#.len()
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&big_text).unwrap()["id"]
+                .as_str()
+                .map(str::len),
+            Some(100_000)
+        );
+    }
+
     #[test]
     fn errors_name_the_problem() {
         let e = decode_worker("{nope").unwrap_err();

@@ -189,10 +189,8 @@ impl Stream {
         if !self.pushed_in(batch) {
             self.uncommitted.push_back((batch, seq));
         }
-        let mut text = protocol::encode(seq, event);
-        // The window keeps it: not the spare room the encoder grew it by (up to as much again).
-        text.shrink_to_fit();
-        let frame: Frame = text.into();
+        // Encoded at its exact length (the window keeps it), so the frame shares it as is.
+        let frame: Frame = protocol::encode(seq, event).into();
         if self.window.len() == RESUME_WINDOW {
             self.window.pop_front();
         }

@@ -310,8 +310,13 @@ impl EventLog for SqliteStore {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO events (at, kind, conversation, body) VALUES (?1, ?2, ?3, ?4)",
             )?;
+            // One buffer for the whole batch: SQLite copies the text when it binds it.
+            let mut body = Vec::new();
             for fact in facts {
-                let body = serde_json::to_string(fact)
+                body.clear();
+                serde_json::to_writer(&mut body, fact)
+                    .map_err(|e| StoreError::Invalid(format!("cannot encode fact: {e}")))?;
+                let body = std::str::from_utf8(&body)
                     .map_err(|e| StoreError::Invalid(format!("cannot encode fact: {e}")))?;
                 insert.execute(params![at as i64, fact.kind(), fact.conversation(), body])?;
             }
