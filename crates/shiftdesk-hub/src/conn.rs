@@ -71,6 +71,17 @@ struct State {
 /// Frames a drained queue may keep room for; past that, the room of a burst is given back.
 const KEEP_ROOM: usize = 16;
 
+impl State {
+    /// The oldest frame; a queue that it empties gives back the room of a burst.
+    fn pop_frame(&mut self) -> Option<Frame> {
+        let frame = self.frames.pop_front();
+        if self.frames.is_empty() && self.frames.capacity() > KEEP_ROOM {
+            self.frames.shrink_to(KEEP_ROOM);
+        }
+        frame
+    }
+}
+
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
         // Every critical section leaves the state whole, so a panic elsewhere poisons nothing.
@@ -163,21 +174,12 @@ impl Mailbox {
         if let Some((code, reason)) = state.kill.clone() {
             return Some(Delivery::Kill(code, reason));
         }
-        let frame = state.frames.pop_front()?;
-        if state.frames.is_empty() && state.frames.capacity() > KEEP_ROOM {
-            state.frames.shrink_to(KEEP_ROOM);
-        }
-        Some(Delivery::Frame(frame))
+        state.pop_frame().map(Delivery::Frame)
     }
 
     /// The next queued frame, if one is waiting (kill or not).
     pub fn try_recv(&self) -> Option<Frame> {
-        let mut state = self.0.state();
-        let frame = state.frames.pop_front();
-        if state.frames.is_empty() && state.frames.capacity() > KEEP_ROOM {
-            state.frames.shrink_to(KEEP_ROOM);
-        }
-        frame
+        self.0.state().pop_frame()
     }
 
     /// The close code and reason the connection was told to hang up with, if it was.

@@ -2,12 +2,11 @@
 //! from the socket, writing what the engine queued for it in batches, and ending it with the
 //! right close handshake. What the frames mean is the endpoint's [`super::Dialect`].
 
+use std::sync::atomic::Ordering;
+
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
 use tokio::sync::watch;
-
-use std::sync::atomic::Ordering;
-
 use tokio_tungstenite::tungstenite;
 
 use super::{AppState, CLOSE_WAIT, HARD_FRAME_LIMIT, Phase, WRITE_BATCH, WRITE_STALL};
@@ -67,7 +66,7 @@ pub(super) struct Connection {
     pub(super) handle: ConnHandle,
     mailbox: Mailbox,
     phase: watch::Receiver<Phase>,
-    /// The [`RunningHub`] was dropped without a shutdown: the phase stays [`Phase::Serving`].
+    /// The [`super::RunningHub`] was dropped without a shutdown: the phase stays [`Phase::Serving`].
     phase_orphaned: bool,
 }
 
