@@ -99,7 +99,7 @@ pub struct BenchOptions {
     /// Internal: where the floor listens.
     #[arg(long, hide = true, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
-    /// Internal: the floor's websocket read buffer in bytes (default: the hub's, 128 KiB).
+    /// Internal: the floor's websocket read buffer in bytes (default: tungstenite's, 128 KiB).
     #[arg(long, hide = true)]
     pub read_buffer: Option<usize>,
 }

@@ -327,7 +327,7 @@ impl Results {
         )?;
         writeln!(
             md,
-            "- **P0, the floor**: a minimal relay on tokio-tungstenite with the hub's websocket settings (`bench --role floor`, [src/bench/floor.rs](src/bench/floor.rs)): the same connection-task shape and queue, no JSON, no log, no rules. What the wire alone costs."
+            "- **P0, the floor**: a minimal relay on tokio-tungstenite with the hub's websocket settings (`bench --role floor`, [crates/shiftdesk-bench/src/floor.rs](crates/shiftdesk-bench/src/floor.rs)): the same connection-task shape and queue, no JSON, no log, no rules. What the wire alone costs."
         )?;
         writeln!(
             md,
@@ -742,7 +742,7 @@ impl Results {
         writeln!(md)?;
         writeln!(
             md,
-            "Counted, not timed, so other load on the machine does not move it: each server runs under `valgrind --tool=callgrind` and is loaded at 60 and then at 180 lines/s for 10 s (16 conversations, no shadows); a line's cost is the difference of the two counts over the difference of the lines sent, so start-up and per-second work cancel out. The floor reads with the hub's 4 KiB buffer here (tungstenite's default zero-fills 128 KiB before each read, and that, not relaying, was most of its count). At these rates most hub commits hold one line, so the hub's figure carries a whole durable commit per line; at real loads commits are shared."
+            "Counted, not timed, so other load on the machine does not move it: each server runs under `valgrind --tool=callgrind` and is loaded at 60 and then at 180 lines/s for 10 s (16 conversations, no shadows); a line's cost is the difference of the two counts over the difference of the lines sent, so start-up and per-second work cancel out. The floor reads with a 4 KiB buffer here (the hub's is 2 KiB) (tungstenite's default zero-fills 128 KiB before each read, and that, not relaying, was most of its count). At these rates most hub commits hold one line, so the hub's figure carries a whole durable commit per line; at real loads commits are shared."
         )?;
         writeln!(md)?;
         writeln!(

@@ -25,7 +25,8 @@ use shiftdesk_hub::store::{Accounts, SqliteStore, hash_token, new_token};
 use shiftdesk_protocol::Lang;
 use shiftdesk_protocol::{Role, WorkerInfo};
 
-/// The read buffer of the tuned floor in the memory ramp (the hub's is 128 KiB).
+/// The read buffer of the tuned floor in the memory ramp and the instruction count (tungstenite's
+/// default is 128 KiB; the hub's is 2 KiB).
 const TUNED_READ_BUFFER: usize = 4096;
 
 /// Everything the run will do, from the flags.
