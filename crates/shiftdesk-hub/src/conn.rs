@@ -208,7 +208,12 @@ impl Drop for Mailbox {
 
 /// Send a frame outside any stream (seq 0) to one connection.
 pub(crate) fn direct<E: serde::Serialize>(conn: &ConnHandle, event: &E) {
-    conn.send(shiftdesk_protocol::encode(0, event).into());
+    conn.send(direct_frame(event));
+}
+
+/// A frame outside any stream (seq 0).
+pub(crate) fn direct_frame<E: serde::Serialize>(event: &E) -> Frame {
+    shiftdesk_protocol::encode(0, event).into()
 }
 
 /// Messages the engine's inbox holds at most: eight batches. Past that, connection tasks wait

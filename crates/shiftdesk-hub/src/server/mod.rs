@@ -34,8 +34,8 @@ use probes::{healthz, metrics_text, readyz};
 
 use crate::committer::Outlet;
 use crate::conn::{
-    CLOSE_HUB_STOPPED, CLOSE_TOO_BIG, ConnHandle, ConnId, Frame, HUB_STOPPED_REASON,
-    INBOX_CAPACITY, Inbox,
+    CLOSE_HUB_STOPPED, CLOSE_TOO_BIG, ConnHandle, ConnId, HUB_STOPPED_REASON, INBOX_CAPACITY,
+    Inbox, direct_frame,
 };
 use crate::dispatch::DispatchConfig;
 use crate::drafting::kb::KnowledgeBase;
@@ -466,12 +466,6 @@ async fn customer_ws(
         .on_upgrade(move |socket| serve(socket, state, dialect))
 }
 
-/// An answer outside any stream (seq 0), encoded at once: the connection's future holds the
-/// frame, not the event, while the write waits.
-fn answer_frame<E: serde::Serialize>(event: E) -> Frame {
-    protocol::encode(0, &event).into()
-}
-
 fn binary_error() -> DecodeError {
     DecodeError {
         code: ErrorCode::Malformed,
@@ -540,12 +534,14 @@ fn serve<D: Dialect>(
                     };
                 }
                 Next::In(Incoming::Control) => continue,
-                Next::In(Incoming::Binary) => Some(answer_frame(D::error(binary_error()))),
+                Next::In(Incoming::Binary) => Some(direct_frame(&D::error(binary_error()))),
                 Next::In(Incoming::Text(text)) => match D::decode(&text) {
-                    Err(e) => Some(answer_frame(D::error(e))),
+                    Err(e) => Some(direct_frame(&D::error(e))),
                     Ok(frame) => {
                         match Box::pin(dialect.on_frame(frame, &conn.handle, &state)).await {
-                            Ok(answer) => answer.map(answer_frame),
+                            // Encoded at once: the future holds the frame, not the
+                            // event, while the write waits.
+                            Ok(answer) => answer.map(|event| direct_frame(&event)),
                             // The engine has stopped: so has the hub.
                             Err(()) => break Ending::HubStopped,
                         }
