@@ -234,27 +234,36 @@ const SCRATCH_KEEP: usize = 64 * 1024;
 /// doubling, and the hub then shrank the result to keep in its resume window: a profile of
 /// the hub's engine at 47,000 lines a second had a tenth of its time in those reallocations.
 pub fn encode<E: Serialize>(seq: u64, event: &E) -> String {
-    let written = SCRATCH.with(|scratch| {
-        // Taken, not borrowed: an encode inside a Serialize impl would find it empty and
-        // simply allocate.
-        let mut buf = scratch.take();
-        buf.clear();
-        let written = serde_json::to_writer(&mut buf, &HubFrame { seq, event })
-            .map_err(|e| e.to_string())
-            .and_then(|()| {
-                std::str::from_utf8(&buf)
-                    .map(str::to_owned)
-                    .map_err(|e| e.to_string())
-            });
-        if buf.capacity() <= SCRATCH_KEEP {
-            scratch.replace(buf);
-        }
-        written
-    });
-    match written {
-        Ok(text) => text,
-        Err(e) => format!(
-            r#"{{"seq":{seq},"type":"error","code":"unavailable","message":"hub could not encode a frame: {e}"}}"#
-        ),
+    encode_with(seq, event, str::to_owned)
+}
+
+/// Encode a hub frame and lend its text to `use_it`, which copies what it keeps (the text is
+/// in a buffer the thread keeps for the next frame). [`encode`] is `use_it` = `to_owned`.
+pub fn encode_with<E: Serialize, R>(seq: u64, event: &E, use_it: impl FnOnce(&str) -> R) -> R {
+    // Taken, not borrowed: an encode inside a Serialize impl (or inside `use_it`) finds it
+    // empty and simply allocates.
+    let mut buf = SCRATCH.with(std::cell::RefCell::take);
+    buf.clear();
+    let result = match serde_json::to_writer(&mut buf, &HubFrame { seq, event }) {
+        Ok(()) => match std::str::from_utf8(&buf) {
+            Ok(text) => use_it(text),
+            Err(e) => use_it(&encode_failed(seq, &e.to_string())),
+        },
+        Err(e) => use_it(&encode_failed(seq, &e.to_string())),
+    };
+    if buf.capacity() <= SCRATCH_KEEP {
+        SCRATCH.with(|scratch| scratch.replace(buf));
     }
+    result
+}
+
+/// The frame that stands in for one that could not be encoded.
+fn encode_failed(seq: u64, e: &str) -> String {
+    serde_json::json!({
+        "seq": seq,
+        "type": "error",
+        "code": "unavailable",
+        "message": format!("hub could not encode a frame: {e}"),
+    })
+    .to_string()
 }

@@ -11,7 +11,7 @@
 //! - this file: the loop, batches and group commit, effects, drafts;
 //! - [`login`]: a worker's `hello` and a customer's `start` (new conversation or resume);
 //! - [`commands`]: commands from logged-in workers and customers, answered once per id;
-//! - [`streams`]: each client's numbered outbound stream and its resume window;
+//! - [`streams`]: each client's numbered outbound stream and its resume window ([`window`]);
 //! - [`knowledge`]: swapping in a reloaded knowledge base (triage and drafter).
 
 use std::collections::VecDeque;
@@ -38,6 +38,7 @@ mod knowledge;
 mod login;
 mod replay;
 mod streams;
+mod window;
 use crate::dispatch::quiet::QuietDrafts;
 use crate::dispatch::{Command, Dispatch, DispatchConfig, DraftWanted, Effect, Input, Refusal};
 use crate::draft_pool::DraftPool;

@@ -10,6 +10,8 @@
 
 use std::collections::VecDeque;
 
+use super::window::Window;
+
 use foldhash::HashMap;
 
 use crate::conn::{ConnHandle, Frame};
@@ -147,7 +149,7 @@ pub(super) struct Stream {
     next_seq: u64,
     /// The frames up to this seq are in the store only: an earlier hub sent them.
     stored_until: u64,
-    window: VecDeque<(u64, Frame)>,
+    window: Window,
     pub(super) conn: Option<ConnHandle>,
     /// The client listed `decisions` in `hello.features` at its last login.
     pub(super) wants_decisions: bool,
@@ -167,7 +169,7 @@ impl Stream {
             name,
             next_seq: 1,
             stored_until: 0,
-            window: VecDeque::new(),
+            window: Window::default(),
             conn: None,
             wants_decisions: false,
             wants_demand: false,
@@ -189,13 +191,12 @@ impl Stream {
         if !self.pushed_in(batch) {
             self.uncommitted.push_back((batch, seq));
         }
-        // Encoded at its exact length (the window keeps it), so the frame shares it as is.
-        let frame: Frame = protocol::encode(seq, event).into();
-        if self.window.len() == RESUME_WINDOW {
-            self.window.pop_front();
-        }
-        self.window.push_back((seq, frame.clone()));
-        self.conn.as_ref().map(|conn| (conn.clone(), frame))
+        let conn = self.conn.as_ref();
+        let window = &mut self.window;
+        protocol::encode_with(seq, event, |text| {
+            window.push(seq, text, RESUME_WINDOW);
+            conn.map(|conn| (conn.clone(), Frame::from(text.to_owned())))
+        })
     }
 
     /// The client's connection is gone: an ended conversation's stream is kept from now on for
@@ -225,7 +226,7 @@ impl Stream {
     /// Forget the frames of every batch not committed (one failed, and later ones built on it).
     pub(super) fn take_back(&mut self) {
         if let Some((_, from)) = self.uncommitted.front().copied() {
-            while self.window.back().is_some_and(|(seq, _)| *seq >= from) {
+            while self.window.last_seq().is_some_and(|seq| seq >= from) {
                 self.window.pop_back();
             }
             self.next_seq = from;
@@ -251,16 +252,11 @@ impl Stream {
         }
         let from = wanted.max(self.stored_until + 1);
         if from < self.next_seq {
-            let first = self.window.front().map(|(s, _)| *s)?;
+            let first = self.window.first_seq()?;
             if from < first {
                 return None;
             }
-            frames.extend(
-                self.window
-                    .iter()
-                    .filter(|(s, _)| *s >= from)
-                    .map(|(_, f)| f.clone()),
-            );
+            frames.extend(self.window.frames_from(from));
         }
         Some(frames)
     }
@@ -268,17 +264,7 @@ impl Stream {
     /// The frames `batch` put on this stream, for the store.
     pub(super) fn frames_of(&self, batch: u64) -> Option<StreamFrames> {
         let (_, first) = self.uncommitted.back().filter(|(b, _)| *b == batch)?;
-        let newest = self
-            .window
-            .iter()
-            .rev()
-            .take_while(|(seq, _)| seq >= first)
-            .count();
-        let frames: Vec<Frame> = self
-            .window
-            .range(self.window.len() - newest..)
-            .map(|(_, frame)| frame.clone())
-            .collect();
+        let frames = self.window.frames_from(*first);
         let first = self.next_seq - frames.len() as u64;
         (!frames.is_empty()).then(|| StreamFrames {
             stream: self.name.clone(),
