@@ -42,51 +42,56 @@ fn mask_word(word: &str) -> String {
 
 /// Runs of digits (with spaces, dashes, dots or a leading +) of 7 or more digits: 13 to 19
 /// digits are cards (last four kept), shorter are phone numbers (last two kept).
+///
+/// Every character a run may hold is ASCII, so the text is scanned as bytes (a byte of a
+/// longer UTF-8 character never matches) and copied a span at a time.
 fn mask_numbers(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
+    let bytes = text.as_bytes();
+    let digit = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
     let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
     let mut i = 0;
-    while i < chars.len() {
-        let starts_run = chars[i].is_ascii_digit()
-            || (chars[i] == '+' && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit()));
+    while i < bytes.len() {
+        let starts_run = digit(i) || (bytes[i] == b'+' && digit(i + 1));
         if !starts_run {
-            out.push(chars[i]);
             i += 1;
             continue;
         }
         let mut j = i + 1;
         let mut end = i + 1;
-        while j < chars.len() {
-            let c = chars[j];
-            if c.is_ascii_digit() {
+        while j < bytes.len() {
+            if digit(j) {
                 end = j + 1;
-            } else if !matches!(c, ' ' | '-' | '.' | '(' | ')')
-                || !chars
-                    .get(j + 1)
-                    .is_some_and(|n| n.is_ascii_digit() || *n == '(')
+            } else if !matches!(bytes[j], b' ' | b'-' | b'.' | b'(' | b')')
+                || !(digit(j + 1) || bytes.get(j + 1) == Some(&b'('))
             {
                 break;
             }
             j += 1;
         }
-        let run: String = chars[i..end].iter().collect();
-        let digits = run.chars().filter(char::is_ascii_digit).count();
+        let run = &text[i..end];
+        let digits = run.bytes().filter(u8::is_ascii_digit).count();
         let keep = match digits {
             13..=19 => 4,
             7..=12 => 2,
             _ => digits,
         };
-        let mut seen = 0;
-        for c in run.chars() {
-            if c.is_ascii_digit() {
-                seen += 1;
-                out.push(if seen > digits - keep { c } else { '•' });
-            } else {
-                out.push(c);
+        if keep < digits {
+            out.push_str(&text[copied..i]);
+            let mut seen = 0;
+            for c in run.chars() {
+                if c.is_ascii_digit() {
+                    seen += 1;
+                    out.push(if seen > digits - keep { c } else { '•' });
+                } else {
+                    out.push(c);
+                }
             }
+            copied = end;
         }
         i = end;
     }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -115,6 +120,16 @@ mod tests {
             mask("mail ana.rossi@example.it now"),
             "mail a***@example.it now"
         );
+    }
+
+    #[test]
+    fn numbers_among_other_scripts_and_at_the_edges() {
+        assert_eq!(mask("номер 0612345678"), "номер ••••••••78");
+        assert_eq!(mask("€0612345678€ +"), "€••••••••78€ +");
+        assert_eq!(mask("(06) 1234-5678."), "(06) ••••-••78.");
+        assert_eq!(mask("电话+390612345678"), "电话+••••••••••78");
+        assert_eq!(mask("4111 1111 1111 1234 - 5"), "•••• •••• •••• 1234 - 5");
+        assert_eq!(mask("12345-"), "12345-");
     }
 
     #[test]

@@ -166,11 +166,21 @@ impl Dispatch {
         let Some(c) = self.conversations.get(id) else {
             return;
         };
-        for worker in c.owner.iter().chain(c.shadowers.iter()) {
-            out.push(Effect::ToWorker {
-                worker: worker.clone(),
-                event: event.clone(),
-            });
+        // The last watcher (nearly always the only one) takes the event itself.
+        let watchers = usize::from(c.owner.is_some()) + c.shadowers.len();
+        let mut event = Some(event);
+        for (i, worker) in c.owner.iter().chain(c.shadowers.iter()).enumerate() {
+            let event = if i + 1 < watchers {
+                event.clone()
+            } else {
+                event.take()
+            };
+            if let Some(event) = event {
+                out.push(Effect::ToWorker {
+                    worker: worker.clone(),
+                    event,
+                });
+            }
         }
     }
     pub(super) fn send_conversation(&self, worker: &str, id: &str, out: &mut Vec<Effect>) {
@@ -325,9 +335,14 @@ const DRAFT_HISTORY: usize = 4;
 
 /// A transcript line as workers see it: what the customer wrote is masked.
 fn for_workers(message: &Message) -> Message {
-    let mut message = message.clone();
-    if message.from == Author::Customer {
-        message.text = mask(&message.text);
+    let text = if message.from == Author::Customer {
+        mask(&message.text)
+    } else {
+        message.text.clone()
+    };
+    Message {
+        text,
+        by: message.by.clone(),
+        ..*message
     }
-    message
 }
