@@ -7,7 +7,9 @@
 //! drive it with an injected clock.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use foldhash::HashMap;
 
 use super::DraftWanted;
 use shiftdesk_protocol::{ConversationId, Millis};
@@ -16,11 +18,20 @@ use shiftdesk_protocol::{ConversationId, Millis};
 #[derive(Debug, Default)]
 pub struct QuietDrafts {
     quiet_ms: u64,
-    /// The newest request per conversation, with when the oldest one waiting came in.
-    waiting: HashMap<ConversationId, (DraftWanted, Millis)>,
-    /// When each held request is due, soonest first; an entry whose request a newer one has
-    /// replaced is skipped.
-    due: BinaryHeap<Reverse<(Millis, ConversationId, u32)>>,
+    /// The newest request per conversation.
+    waiting: HashMap<ConversationId, Waiting>,
+    /// One entry per waiting conversation, soonest first, at or before the request is due: a
+    /// newer line moves the request's time, not its entry, so a burst of lines costs one
+    /// entry (the entry is moved on when it comes up early).
+    due: BinaryHeap<Reverse<(Millis, ConversationId)>>,
+}
+
+#[derive(Debug)]
+struct Waiting {
+    wanted: DraftWanted,
+    /// When the oldest line waiting came in.
+    since: Millis,
+    due: Millis,
 }
 
 impl QuietDrafts {
@@ -35,18 +46,20 @@ impl QuietDrafts {
     /// Hold `wanted` (replacing the conversation's waiting request) as of `now`.
     pub fn hold(&mut self, wanted: DraftWanted, now: Millis) {
         let quiet = self.quiet_ms;
-        let first_at = self
-            .waiting
-            .get(&wanted.conversation)
-            .map_or(now, |(_, since)| *since);
-        let due = (now + quiet).min(first_at + 4 * quiet);
-        self.due.push(Reverse((
+        if let Some(waiting) = self.waiting.get_mut(&wanted.conversation) {
+            waiting.due = (now + quiet).min(waiting.since + 4 * quiet);
+            waiting.wanted = wanted;
+            return;
+        }
+        let due = now + quiet;
+        self.due.push(Reverse((due, wanted.conversation.clone())));
+        let conversation = wanted.conversation.clone();
+        let waiting = Waiting {
+            wanted,
+            since: now,
             due,
-            wanted.conversation.clone(),
-            wanted.for_message,
-        )));
-        self.waiting
-            .insert(wanted.conversation.clone(), (wanted, first_at));
+        };
+        self.waiting.insert(conversation, waiting);
     }
 
     /// The requests due at `now`, to start now, soonest first.
@@ -55,21 +68,25 @@ impl QuietDrafts {
         while let Some(Reverse((at, ..))) = self.due.peek()
             && *at <= now
         {
-            let Some(Reverse((_, conversation, for_message))) = self.due.pop() else {
+            let Some(Reverse((at, conversation))) = self.due.pop() else {
                 break;
             };
-            let newest = self
-                .waiting
-                .get(&conversation)
-                .is_some_and(|(w, _)| w.for_message == for_message);
-            if newest && let Some((wanted, _)) = self.waiting.remove(&conversation) {
-                ready.push(wanted);
+            // An entry that came up before its request is due goes back in at the due time
+            // (this same call takes it again if that has passed, in its turn).
+            match self.waiting.get(&conversation).map(|w| w.due) {
+                Some(due) if due <= at => {
+                    if let Some(waiting) = self.waiting.remove(&conversation) {
+                        ready.push(waiting.wanted);
+                    }
+                }
+                Some(due) => self.due.push(Reverse((due, conversation))),
+                None => {}
             }
         }
         ready
     }
 
-    /// When the next held request is due, if any.
+    /// When the next held request may be due (it is no later), if any.
     pub fn next_due(&self) -> Option<Millis> {
         self.due.peek().map(|Reverse((at, ..))| *at)
     }
@@ -97,6 +114,7 @@ mod tests {
         q.hold(wanted("c", 4), 1_200);
         assert!(q.due(1_440).is_empty(), "still typing");
         assert_eq!(q.next_due(), Some(1_450));
+        assert_eq!(q.due.len(), 1, "one entry for the whole burst");
         assert_eq!(q.due(1_450), vec![wanted("c", 4)]);
         assert!(q.due(10_000).is_empty(), "nothing else waits");
         assert_eq!(q.next_due(), None);
@@ -113,6 +131,16 @@ mod tests {
         // The first line came at 1000: at 2000 a draft starts for the newest line then, the
         // fifth (the sixth comes at 2000, just after).
         assert_eq!(drafted.first().map(|w| w.for_message), Some(5));
+    }
+
+    #[test]
+    fn requests_come_out_soonest_first_though_a_burst_moved_one() {
+        let mut q = QuietDrafts::new(100);
+        q.hold(wanted("a", 1), 0);
+        q.hold(wanted("b", 1), 50);
+        q.hold(wanted("a", 2), 90);
+        assert_eq!(q.due(200), vec![wanted("b", 1), wanted("a", 2)]);
+        assert_eq!(q.next_due(), None);
     }
 
     #[test]
