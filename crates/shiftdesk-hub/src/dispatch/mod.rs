@@ -377,7 +377,9 @@ pub struct Dispatch {
     /// Decides, while the bot has a conversation, whether a customer message goes to a person.
     triage: Arc<dyn Triage>,
     workers: BTreeMap<WorkerId, Worker>,
-    conversations: BTreeMap<ConversationId, Conversation>,
+    /// Looked up several times per line, so hashed; nothing depends on their order (what
+    /// lists them sorts).
+    conversations: foldhash::HashMap<ConversationId, Conversation>,
     queue: BTreeSet<QueueKey>,
     /// Time from queued to first human offer, per language, for the wallboard.
     /// When a person first took a conversation, and how long it had waited, per language.
@@ -415,7 +417,7 @@ impl Dispatch {
             config,
             triage,
             workers: BTreeMap::new(),
-            conversations: BTreeMap::new(),
+            conversations: foldhash::HashMap::default(),
             queue: BTreeSet::new(),
             time_to_human: BTreeMap::new(),
             now: 0,

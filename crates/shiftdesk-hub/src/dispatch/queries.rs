@@ -142,7 +142,9 @@ impl Dispatch {
 
     /// Every conversation id, in order.
     pub fn conversation_ids(&self) -> Vec<ConversationId> {
-        self.conversations.keys().cloned().collect()
+        let mut ids: Vec<ConversationId> = self.conversations.keys().cloned().collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// The earliest moment something times out, so the shell knows when to send `Tick`.
@@ -265,7 +267,7 @@ impl Dispatch {
                 q.longest_wait_ms = q.longest_wait_ms.max(now.saturating_sub(*queued_at));
             }
         }
-        let live = self
+        let mut live: Vec<LiveConversation> = self
             .conversations
             .values()
             .filter(|c| c.open() && c.state != ConversationState::Bot)
@@ -282,6 +284,7 @@ impl Dispatch {
                 waiting_ms: now.saturating_sub(c.queued_at.unwrap_or(c.opened_at)),
             })
             .collect();
+        live.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         Wallboard {
             at: now,
             workers,

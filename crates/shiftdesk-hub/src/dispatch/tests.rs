@@ -85,13 +85,16 @@ impl Dispatch {
 
     /// Offers past their deadline as `tick` found them before the offer index.
     pub(super) fn expired_by_scan(&self, now: Millis) -> Vec<(ConversationId, WorkerId)> {
-        self.conversations
+        let mut expired: Vec<(ConversationId, WorkerId)> = self
+            .conversations
             .values()
             .filter_map(|c| match &c.offer {
                 Some((w, deadline)) if *deadline <= now => Some((c.id.clone(), w.clone())),
                 _ => None,
             })
-            .collect()
+            .collect();
+        expired.sort_unstable();
+        expired
     }
 
     /// Workers whose grace is over as `tick` found them before the index of those away.
