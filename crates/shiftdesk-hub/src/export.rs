@@ -175,7 +175,7 @@ pub fn conversations(workers: &[WorkerInfo], facts: &[Fact]) -> Vec<Conversation
                 .customer_name(&view.id)
                 .unwrap_or_default()
                 .to_string(),
-            messages: dispatch.transcript(&view.id).unwrap_or_default().to_vec(),
+            messages: dispatch.transcript(&view.id).unwrap_or_default(),
             id: view.id,
             state: view.state,
             language: view.language,

@@ -116,7 +116,7 @@ impl Dispatch {
                         owner: None,
                         offer: None,
                         passed: BTreeMap::new(),
-                        messages: Vec::new(),
+                        messages: Transcript::default(),
                         bot_sources: BTreeMap::new(),
                         clarifying: None,
                         drafts: Vec::new(),
@@ -172,9 +172,9 @@ impl Dispatch {
                 at,
             } => {
                 if let Some(c) = self.conversations.get_mut(conversation) {
-                    let said = c.push(Author::Bot, text.clone(), *at, None);
+                    let n = c.push(Author::Bot, text.clone(), *at, None);
                     if !sources.is_empty() {
-                        c.bot_sources.insert(said.n, sources.clone());
+                        c.bot_sources.insert(n, sources.clone());
                     }
                 }
             }

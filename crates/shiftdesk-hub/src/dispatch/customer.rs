@@ -300,13 +300,17 @@ impl Dispatch {
         if c.declared {
             return;
         }
-        let customer: Vec<&str> = c
+        // The newest few, read from the back: the cost does not grow with the conversation.
+        let mut customer: Vec<&str> = c
             .messages
             .iter()
+            .rev()
             .filter(|m| m.from == Author::Customer)
+            .take(DETECT_MESSAGES)
             .map(|m| m.text.as_str())
             .collect();
-        let recent = customer[customer.len().saturating_sub(DETECT_MESSAGES)..].join("\n");
+        customer.reverse();
+        let recent = customer.join("\n");
         let Some(language) = crate::lang::detect_clear(&recent) else {
             return;
         };

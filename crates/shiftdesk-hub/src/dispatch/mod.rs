@@ -42,9 +42,11 @@ pub mod shifts;
 mod supervision;
 #[cfg(test)]
 mod tests;
+mod transcript;
 
 use index::{Indexes, WorkerEntries};
 pub use shifts::{EngagedByHour, RateCard};
+use transcript::Transcript;
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
@@ -302,7 +304,7 @@ struct Conversation {
     offer: Option<(WorkerId, Millis)>,
     /// Workers who declined or missed it, and when: they are skipped for one offer timeout.
     passed: BTreeMap<WorkerId, Millis>,
-    messages: Vec<Message>,
+    messages: Transcript,
     /// The knowledge-base articles behind each bot answer, by message `n` (drafts must not
     /// propose them again once a person has the conversation).
     bot_sources: BTreeMap<u32, Vec<String>>,
@@ -325,16 +327,17 @@ impl Conversation {
         )
     }
 
-    fn push(&mut self, from: Author, text: String, at: Millis, by: Option<String>) -> Message {
-        let message = Message {
-            n: self.messages.len() as u32 + 1,
+    /// Add a message; returns its number.
+    fn push(&mut self, from: Author, text: String, at: Millis, by: Option<String>) -> u32 {
+        let n = self.messages.len() as u32 + 1;
+        self.messages.push(Message {
+            n,
             from,
             text,
             at,
             by,
-        };
-        self.messages.push(message.clone());
-        message
+        });
+        n
     }
 
     /// A worker's line came after message `n`: a draft answering `n` would answer it twice.

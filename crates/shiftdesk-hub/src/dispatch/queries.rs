@@ -212,8 +212,9 @@ impl Dispatch {
     }
 
     /// What was said in a conversation, unmasked (for the operator's export).
-    pub fn transcript(&self, id: &str) -> Option<&[Message]> {
-        self.conversations.get(id).map(|c| c.messages.as_slice())
+    pub fn transcript(&self, id: &str) -> Option<Vec<Message>> {
+        let c = self.conversations.get(id)?;
+        Some(c.messages.iter().cloned().collect())
     }
 
     /// The name the customer gave, unmasked.
