@@ -11,8 +11,10 @@ use std::collections::VecDeque;
 
 use crate::conn::Frame;
 
-/// Text a window grows by exactly what it needs until it holds this much, then by doubling:
-/// an idle worker's few frames cost their size, a busy stream's pushes copy rarely.
+/// Text a window grows by exactly what it needs until it holds this much, then by a quarter:
+/// an idle worker's few frames cost their size, a busy stream's pushes copy rarely, and a
+/// full window of large frames keeps little room unused (a ring's every byte is touched as it
+/// goes round, so room it keeps is memory it holds).
 const EXACT_UNTIL: usize = 4096;
 
 #[derive(Debug, Default)]
@@ -44,7 +46,7 @@ impl Window {
             let grow = if self.text.len() < EXACT_UNTIL {
                 frame.len()
             } else {
-                self.text.len().max(frame.len())
+                (self.text.len() / 4).max(frame.len())
             };
             self.text.reserve_exact(grow);
         }
@@ -149,8 +151,8 @@ mod tests {
         let kept = texts(window.frames_from(0));
         let wanted: Vec<String> = (20_000 - 63..=20_000).map(frame).collect();
         assert_eq!(kept, wanted);
-        // Room for about two windows' worth, not for all that went through.
+        // Room for a window and a quarter, not for all that went through.
         let window_bytes: usize = wanted.iter().map(String::len).sum();
-        assert!(window.text.capacity() <= 4 * window_bytes + EXACT_UNTIL);
+        assert!(window.text.capacity() <= window_bytes * 3 / 2 + EXACT_UNTIL);
     }
 }
