@@ -140,6 +140,11 @@ impl Dispatch {
         self.queue.len()
     }
 
+    /// How many conversations the core holds.
+    pub fn conversation_count(&self) -> usize {
+        self.conversations.len()
+    }
+
     /// Every conversation id, in order.
     pub fn conversation_ids(&self) -> Vec<ConversationId> {
         let mut ids: Vec<ConversationId> = self.conversations.keys().cloned().collect();

@@ -634,7 +634,7 @@ impl Engine {
                 let _ = reply.send(Health {
                     status: "ok",
                     role: "writer",
-                    conversations: self.dispatch.conversation_ids().len(),
+                    conversations: self.dispatch.conversation_count(),
                     queued: self.dispatch.queue_len(),
                     workers_connected: self.workers.values().filter(|s| s.conn.is_some()).count(),
                     knowledge_base: self.knowledge.clone(),
