@@ -220,7 +220,7 @@ fn check_worker(frame: &WorkerFrame) -> Result<(), String> {
 }
 
 thread_local! {
-    /// Where [`encode`] writes a frame before copying it out at its exact length.
+    /// Where [`encode_with`] writes a frame before lending it out.
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -244,12 +244,12 @@ pub fn encode_with<E: Serialize, R>(seq: u64, event: &E, use_it: impl FnOnce(&st
     // empty and simply allocates.
     let mut buf = SCRATCH.with(std::cell::RefCell::take);
     buf.clear();
-    let result = match serde_json::to_writer(&mut buf, &HubFrame { seq, event }) {
-        Ok(()) => match std::str::from_utf8(&buf) {
-            Ok(text) => use_it(text),
-            Err(e) => use_it(&encode_failed(seq, &e.to_string())),
-        },
-        Err(e) => use_it(&encode_failed(seq, &e.to_string())),
+    let text = serde_json::to_writer(&mut buf, &HubFrame { seq, event })
+        .map_err(|e| e.to_string())
+        .and_then(|()| std::str::from_utf8(&buf).map_err(|e| e.to_string()));
+    let result = match text {
+        Ok(text) => use_it(text),
+        Err(e) => use_it(&encode_failed(seq, &e)),
     };
     if buf.capacity() <= SCRATCH_KEEP {
         SCRATCH.with(|scratch| scratch.replace(buf));

@@ -10,9 +10,9 @@
 
 use std::collections::VecDeque;
 
-use super::window::Window;
-
 use foldhash::HashMap;
+
+use super::window::Window;
 
 use crate::conn::{ConnHandle, Frame};
 use crate::store::{EventStore, StreamFrames};
