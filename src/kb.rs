@@ -337,6 +337,7 @@ fn explain(kb: &KnowledgeBase, hint: Option<Lang>, message: &str) -> String {
         TriageReason::LowConfidence { .. } | TriageReason::Clarify { .. } => {
             "no article is a sure enough fit"
         }
+        TriageReason::AskedAgain { .. } => "the article did not help",
         TriageReason::Answered { .. } => "",
     };
     out.push_str(&format!(

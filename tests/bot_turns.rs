@@ -149,3 +149,39 @@ async fn a_second_unclear_answer_goes_to_a_person_not_another_question() {
         .count();
     assert_eq!(bot_lines, 2, "greeting and one question: {:?}", c.seen);
 }
+
+/// The bot never sends an article twice: a customer still asking about what it already answered
+/// gets a person, and the worker's offer says why.
+#[tokio::test]
+async fn asking_again_about_what_the_bot_answered_goes_to_a_person() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "marta", &[Lang::En], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let kb = KnowledgeBase::builtin();
+    let answer = kb
+        .article("declined-payment")
+        .and_then(|a| a.answer(Lang::En))
+        .expect("English answer");
+
+    let mut w = available(&base, &token).await;
+    let (mut c, _conv) = customer(&base, "Kim", "en").await;
+    bot_says(&mut c).await; // the greeting
+    c.send(json!({"type": "message", "text": "my payment was declined"}))
+        .await;
+    assert_eq!(bot_says(&mut c).await, answer);
+    c.send(json!({"type": "message", "text": "it was declined again, why does my card keep getting declined?"}))
+        .await;
+    c.until_type("queued").await;
+    let bot_lines = c
+        .seen
+        .iter()
+        .filter(|v| v["type"] == "message" && v["from"] == "bot")
+        .count();
+    assert_eq!(bot_lines, 2, "greeting and one answer: {:?}", c.seen);
+    let offer = w.until_type("offer").await;
+    assert_eq!(
+        offer["why"], "the bot already answered with declined-payment; the customer asked again",
+        "{offer}"
+    );
+}

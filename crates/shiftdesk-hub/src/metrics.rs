@@ -231,7 +231,7 @@ impl HubMetrics {
                 Opts::new(
                     "shiftdesk_handovers_total",
                     "Conversations the bot handed to a person, by reason (asked_for_person, \
-                     sensitive, low_confidence) and language.",
+                     sensitive, operator_topic, asked_again, low_confidence) and language.",
                 ),
                 &["reason", "language"],
             )
@@ -553,6 +553,7 @@ impl FactObserver {
                         TriageReason::AskedForPerson { .. } => "asked_for_person",
                         TriageReason::Sensitive { .. } => "sensitive",
                         TriageReason::OperatorTopic { .. } => "operator_topic",
+                        TriageReason::AskedAgain { .. } => "asked_again",
                         TriageReason::LowConfidence { .. }
                         | TriageReason::Answered { .. }
                         | TriageReason::Clarify { .. } => "low_confidence",

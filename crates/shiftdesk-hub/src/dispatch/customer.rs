@@ -192,7 +192,7 @@ impl Dispatch {
             if decision.to_human {
                 let priority = match decision.reason {
                     TriageReason::Sensitive { .. } | TriageReason::OperatorTopic { .. } => 2,
-                    TriageReason::AskedForPerson { .. } => 1,
+                    TriageReason::AskedForPerson { .. } | TriageReason::AskedAgain { .. } => 1,
                     _ => 0,
                 };
                 // Triage already applied a declared conversation's language; an undeclared one
@@ -266,13 +266,23 @@ impl Dispatch {
         Some((message, first, second))
     }
 
-    /// A clarifying question right after another would go round in circles: the customer gets
-    /// a person instead.
+    /// The bot never goes round in circles: an article it already sent, or a clarifying
+    /// question right after another, means a person instead.
     fn never_loop(&self, id: &str, decision: TriageDecision) -> TriageDecision {
-        let just_asked = self
-            .conversations
-            .get(id)
-            .is_some_and(|c| c.clarifying.is_some());
+        let c = self.conversations.get(id);
+        if let TriageReason::Answered { article, .. } = &decision.reason
+            && c.is_some_and(|c| c.bot_sources.values().any(|s| s.contains(article)))
+        {
+            return TriageDecision {
+                to_human: true,
+                reason: TriageReason::AskedAgain {
+                    article: article.clone(),
+                },
+                bot_answer: None,
+                ..decision
+            };
+        }
+        let just_asked = c.is_some_and(|c| c.clarifying.is_some());
         if decision.to_human
             || !matches!(decision.reason, TriageReason::Clarify { .. })
             || !just_asked

@@ -115,6 +115,10 @@ pub enum TriageReason {
     /// Two articles fit about equally well (within [`CLARIFY_MARGIN`]): the bot asked the
     /// customer which of the two they mean. A bot turn: the conversation stays with the bot.
     Clarify { first: String, second: String },
+    /// The bot would have answered with an article it already sent in this conversation: the
+    /// customer is still asking, so the article did not help, and a person takes over instead
+    /// of the bot saying it again.
+    AskedAgain { article: String },
 }
 
 impl TriageReason {
@@ -145,6 +149,9 @@ impl TriageReason {
             } => format!("bot answered with {article} (confidence {confidence:.2})"),
             TriageReason::Clarify { first, second } => {
                 format!("bot asked a clarifying question: {first} or {second}")
+            }
+            TriageReason::AskedAgain { article } => {
+                format!("the bot already answered with {article}; the customer asked again")
             }
         }
     }

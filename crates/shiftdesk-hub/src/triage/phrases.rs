@@ -33,7 +33,14 @@ pub(super) static PERSON_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
             "talk to customer service", "speak to customer service", "live chat", "not a bot",
             "not a robot", "no bot", "no bots", "stop the bot", "not the bot",
             "member of staff", "advisor", "adviser", "call me", "call me back", "put me through",
-            "not a chatbot",
+            "not a chatbot", "supervisor*", "manager*", "team leader", "team lead",
+            "support staff", "staff member", "someone from support", "someone from your team",
+            "someone from the team", "talk to support", "speak to support", "speak with support",
+            "talk with support", "contact support", "customer support", "customer care",
+            "support team", "someone who can help", "bot is useless", "useless bot",
+            "stupid bot", "bot is not helping", "bot isn t helping", "bot doesn t help",
+            "not helping", "doesn t help", "didn t help", "not helpful", "you re useless",
+            "you are useless", "human being",
         ],
         // Italian
         &[
@@ -41,7 +48,9 @@ pub(super) static PERSON_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
             "essere umano", "parlare con qualcuno", "parlare con una persona", "assistenza umana",
             "consulente", "addetto", "addetta", "un agente", "non un bot", "non voglio il bot",
             "carne e ossa", "farmi chiamare", "chiamarmi", "richiamarmi", "mi richiamate",
-            "un collega", "vostro collega", "assistente umano",
+            "un collega", "vostro collega", "assistente umano", "responsabile", "supervisore",
+            "manager", "bot inutile", "bot non serve", "non mi aiuta", "non mi sei utile",
+            "servizio clienti", "assistenza clienti",
         ],
         // German
         &[
@@ -50,14 +59,18 @@ pub(super) static PERSON_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
             "kundenberater*", "sachbearbeiter*", "mit dem kundendienst", "mit dem kundenservice",
             "mit jemandem", "kein bot", "keinen bot", "nicht mit einem bot", "nicht mit dem bot",
             "keinen chatbot", "anrufen", "zuruckrufen", "ruckruf", "kollege", "kollegin",
-            "personlich",
+            "personlich", "vorgesetzt*", "teamleiter*", "supervisor*", "manager*", "chef",
+            "bot ist nutzlos", "nutzlos* bot", "bot hilft nicht", "hilft mir nicht",
+            "hilft nicht weiter", "mit dem support", "support sprechen", "kundenservice sprechen",
         ],
         // Dutch
         &[
             "medewerker*", "met een mens", "een mens", "echt mens", "echte mens", "echt persoon",
             "echte persoon", "met een persoon", "iemand spreken", "iemand praten", "met iemand",
             "met de klantenservice", "geen bot", "niet met een bot", "geen chatbot", "bellen",
-            "terugbellen", "aan de lijn", "collega",
+            "terugbellen", "aan de lijn", "collega", "leidinggevende", "manager*",
+            "supervisor*", "bot is nutteloos", "nutteloze bot", "bot helpt niet",
+            "helpt me niet", "klantenservice spreken",
         ],
         // Swedish
         &[
@@ -65,13 +78,17 @@ pub(super) static PERSON_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
             "prata med nagon", "tala med nagon", "prata med en person", "prata med kundtjanst",
             "prata med kundservice", "operator", "operatoren", "inte en bot", "ingen bot",
             "ringa mig", "ringa upp", "en person", "medarbetare", "kollega", "med en bot",
+            "chef", "chefen", "arbetsledare", "supervisor", "manager", "botten ar vardelos",
+            "vardelos bot", "botten hjalper inte", "hjalper inte",
         ],
         // Russian
         &[
             "оператор*", "жив* человек*", "с человеком", "нужен человек", "позовите человека",
             "позвать человека", "реальн* человек*", "настоящ* человек*", "сотрудник*",
             "специалист*", "менеджер*", "консультант*", "с кем то", "с кем нибудь", "не бот",
-            "не с ботом", "без бота", "позвонить", "перезвон*", "коллег*",
+            "не с ботом", "без бота", "позвонить", "перезвон*", "коллег*", "руководител*",
+            "начальник*", "супервайзер*", "бот бесполез*", "бесполезн* бот*", "бот не помогает",
+            "не помогает", "не помогло", "служб* поддержки", "поддержк* клиентов",
         ],
     ])
 });

@@ -43,6 +43,37 @@ fn person_lists_are_checked_whatever_the_language() {
     );
 }
 
+/// Ways of asking for someone above or other than the bot, mixed with a topic the bot knows
+/// (an outside tester's sentences, 2026-12-07): the request wins, in every language.
+#[test]
+fn asking_for_a_supervisor_or_saying_the_bot_is_useless_is_a_request_for_a_person() {
+    for text in [
+        "supervisor please, my payment keeps getting declined",
+        "let me talk to support staff about the due date",
+        "this bot is useless, I already asked about my refund three times",
+        "get me a manager, my payment was declined again",
+        "this bot is useless",
+        "talk to support staff",
+        "can I speak to your supervisor",
+        "connect me with customer support",
+        "the bot isn't helping, I still can't log in",
+        "Der Bot ist nutzlos, ich will meine Rate verschieben",
+        "Ich will mit Ihrem Vorgesetzten sprechen",
+        "voglio parlare con un responsabile per il rimborso",
+        "il bot non mi aiuta, devo spostare la rata",
+        "ik wil een leidinggevende spreken over mijn terugbetaling",
+        "jag vill prata med chefen om min betalning",
+        "позовите руководителя, платёж снова отклонён",
+        "бот бесполезен, хочу перенести платёж",
+    ] {
+        let d = triage(&kb(), text, None);
+        assert!(
+            d.to_human && matches!(d.reason, TriageReason::AskedForPerson { .. }),
+            "{text}: {d:?}"
+        );
+    }
+}
+
 #[test]
 fn sensitive_article_match_goes_to_a_person_even_without_a_listed_phrase() {
     // "scammed" is in the fraud article's keywords and in the pattern list; check the
