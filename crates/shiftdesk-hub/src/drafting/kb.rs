@@ -400,6 +400,13 @@ impl KnowledgeBase {
             for (lang, v) in &mut article.variants {
                 let docs = docs.get(lang).map_or(&[][..], Vec::as_slice);
                 v.specificity = v.keywords.iter().map(|k| specificity(k, docs)).collect();
+                for question in &mut v.matchers {
+                    question.specificity = question
+                        .words
+                        .iter()
+                        .map(|w| specificity(w, docs))
+                        .collect();
+                }
             }
         }
         let keyword_texts = |v: &Variant| v.keywords.iter().map(|k| k.text.clone()).collect();
@@ -623,7 +630,10 @@ fn score_article(
 }
 
 /// The example question whose content words the message has the largest share of (at least
-/// [`MIN_QUESTION_COVERAGE`]): that share, and the words that matched. Question words may
+/// [`MIN_QUESTION_COVERAGE`]), each word counted by its [`specificity`]: that share, and the
+/// words that matched. A word every article's questions use (the product's name: "Can I swim
+/// with the AquaPod?", "How do I charge my AquaPod?") is a small share of any question, so a
+/// message that has only it ("does the AquaPod come in pink?") matches none. Question words may
 /// match words a keyword already claimed: a message close to an example question is more
 /// evidence, not a double count.
 fn best_question(
@@ -634,15 +644,17 @@ fn best_question(
     let unused = vec![false; words];
     let mut best: Option<(f32, Vec<String>)> = None;
     for question in &variant.matchers {
-        let mut got = 0.0;
+        let (mut got, mut all) = (0.0, 0.0);
         let mut hit = Vec::new();
-        for word in &question.words {
+        for (n, word) in question.words.iter().enumerate() {
+            let specific = question.specificity.get(n).copied().unwrap_or(1.0);
+            all += specific;
             if let Some(found) = find(word, &unused, MatchMode::Keyword) {
-                got += found.quality;
+                got += found.quality * specific;
                 hit.push(word.text.clone());
             }
         }
-        let coverage = got / question.words.len().max(1) as f32;
+        let coverage = if all > 0.0 { got / all } else { 0.0 };
         if coverage >= MIN_QUESTION_COVERAGE && best.as_ref().is_none_or(|(b, _)| coverage > *b) {
             best = Some((coverage, hit));
         }

@@ -15,6 +15,10 @@ use crate::lang::{self, Lang};
 pub(super) struct Question {
     /// Its content words, each a one-word keyword.
     pub(super) words: Vec<Phrase>,
+    /// How much each word says about this article rather than about every article of its
+    /// language (the keywords' specificity, in `words` order; 1 until the knowledge base has
+    /// counted). A product name all the questions share then cannot match a question alone.
+    pub(super) specificity: Vec<f32>,
 }
 
 impl Question {
@@ -30,6 +34,7 @@ impl Question {
             }
         }
         (!seen.is_empty()).then(|| Question {
+            specificity: vec![1.0; seen.len()],
             words: seen.iter().map(|w| Phrase::keyword(w)).collect(),
         })
     }
