@@ -309,6 +309,95 @@ fn example_questions_find_an_article_without_keywords() {
     }
 }
 
+/// An operator's articles name their product in nearly every example question: the name alone
+/// must not match a question (an outside tester's "does the aquapod come in pink?" was asked
+/// which of two unrelated articles they meant), while the name with a word of the topic still
+/// answers.
+#[test]
+fn the_product_name_alone_matches_no_question() {
+    // An outside tester's folder, as written.
+    let dir = dir_with(&[
+        (
+            "price.en.md",
+            r#"+++
+title = "Price and where to buy"
+questions = ["How much does the AquaPod cost?", "Where can I buy an AquaPod?"]
+keywords = ["price", "cost", "how much is the aquapod", "buy", "discount", "coupon"]
++++
+
+The AquaPod costs 129 EUR in our shop at aquapod.example, shipping included above 50 EUR. We don't sell through other stores.
+"#,
+        ),
+        (
+            "warranty.en.md",
+            r#"+++
+title = "AquaPod warranty and repairs"
+questions = ["Is my AquaPod under warranty?", "How long is the warranty?", "Can I get my AquaPod repaired?"]
+keywords = ["warranty", "guarantee", "repair", "broken", "cracked", "replacement", "defect", "stopped working"]
++++
+
+Every AquaPod has a 2-year warranty from the date of purchase, covering manufacturing defects (not drops or water above 3 m). Register a repair at aquapod.example/repair with your order number; we send a free shipping label and a replacement within 10 business days.
+"#,
+        ),
+        (
+            "battery.en.md",
+            r#"+++
+title = "Battery life and charging the AquaPod"
+questions = ["How long does the battery last?", "How do I charge my AquaPod?", "My AquaPod won't charge"]
+keywords = ["battery", "charge", "charging", "charger", "usb-c", "battery life", "won't turn on"]
++++
+
+The AquaPod runs about 18 hours on a full charge. Charge it with the USB-C cable in the box: a full charge takes 2 hours, and the ring light turns solid green when it is done. If it does not charge, try another USB-C cable and a 5 V adapter, and clean the port with a dry brush.
+"#,
+        ),
+        (
+            "shipping.en.md",
+            r#"+++
+title = "Shipping and delivery"
+questions = ["When will my order arrive?", "Do you ship to my country?", "How much is shipping?"]
+keywords = ["shipping", "delivery", "deliver", "ship", "tracking", "track my order", "courier", "dispatch"]
++++
+
+We ship to the EU, the UK, Switzerland and Norway. Orders leave our warehouse within 1 business day; delivery takes 2-5 business days and is free above 50 EUR (otherwise 4.90 EUR). You get a tracking link by email when the parcel leaves.
+"#,
+        ),
+        (
+            "waterproof.en.md",
+            r#"+++
+title = "Is the AquaPod waterproof?"
+questions = ["Can I swim with the AquaPod?", "Is it waterproof?", "Can I use it in the shower?"]
+keywords = ["waterproof", "water", "swim", "swimming", "shower", "ip68", "pool", "sea water"]
++++
+
+Yes: the AquaPod is rated IP68, safe down to 3 metres for up to 1 hour, in the pool, the shower and the sea. Rinse it with fresh water after salt or chlorine, and let it dry before charging.
+"#,
+        ),
+    ]);
+    let kb = KnowledgeBase::from_dir(dir.path()).expect("loads");
+    for text in [
+        "does the aquapod come in pink?",
+        "is the aquapod any good for kids",
+    ] {
+        let top = kb.search(text, Lang::En);
+        assert!(
+            top.iter().all(|m| m.score < crate::triage::LOW_CONFIDENCE),
+            "{text}: {top:?}"
+        );
+    }
+    for (text, id) in [
+        ("what's the price of the aquapod?", "price"),
+        ("my aquapod is broken", "warranty"),
+        ("can I swim with my aquapod", "waterproof"),
+    ] {
+        let top = kb.search(text, Lang::En);
+        assert_eq!(top[0].article_id, id, "{text}: {top:?}");
+        assert!(
+            top[0].score >= crate::triage::LOW_CONFIDENCE,
+            "{text}: {top:?}"
+        );
+    }
+}
+
 #[test]
 fn clear_questions_score_high_and_off_topic_low() {
     let kb = KnowledgeBase::builtin();
