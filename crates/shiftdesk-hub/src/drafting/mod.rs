@@ -38,6 +38,12 @@ pub struct DraftRequest<'a> {
 }
 
 impl DraftRequest<'_> {
+    /// A person (the worker, or a supervisor who took over) has already written to the
+    /// customer in the recent transcript: a draft goes on from there instead of greeting.
+    pub fn agent_replied(&self) -> bool {
+        self.transcript.iter().any(|t| t.speaker == Speaker::Agent)
+    }
+
     /// The knowledge-base articles the bot already answered the customer with in this
     /// conversation (before a person took over), oldest first, each once. A draft must not
     /// propose them again: the customer has read them and still asked for a person.

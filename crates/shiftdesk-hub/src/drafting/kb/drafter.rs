@@ -101,7 +101,7 @@ impl Drafter for KbDrafter {
         match chosen {
             Some((m, article, answer)) => {
                 let variant = attempt / candidates.len();
-                self.article_draft(lang, m, article, answer, variant)
+                self.article_draft(req, m, article, answer, variant)
             }
             None => self.clarifying(lang, attempt),
         }
@@ -140,7 +140,7 @@ impl KbDrafter {
             && let Some(article) = self.kb.article(&m.article_id)
             && let Some(answer) = article.answer(lang)
         {
-            return self.article_draft(lang, m, article, answer, variant);
+            return self.article_draft(req, m, article, answer, variant);
         }
         let last = sent.last().and_then(|id| self.kb.article(id));
         let topic = last
@@ -168,24 +168,30 @@ impl KbDrafter {
         }
     }
 
-    /// A draft from one article's answer, between a greeting and a closing.
+    /// A draft from one article's answer, between a greeting and a closing. Once a person has
+    /// written to the customer, the conversation is under way: no greeting again.
     fn article_draft(
         &self,
-        lang: Lang,
+        req: &DraftRequest<'_>,
         m: &Match,
         article: &super::Article,
         answer: &str,
         variant: usize,
     ) -> DraftProposal {
+        let lang = req.language;
         let (greeting, closing) = if article.sensitive {
             (gentle_greetings(lang), gentle_closings(lang))
         } else {
             (greetings(lang), closings(lang))
         };
-        let greeting = pick(greeting, variant);
         let closing = pick(closing, variant);
+        let text = if req.agent_replied() {
+            format!("{answer}\n\n{closing}")
+        } else {
+            format!("{}\n\n{answer}\n\n{closing}", pick(greeting, variant))
+        };
         DraftProposal {
-            text: format!("{greeting}\n\n{answer}\n\n{closing}"),
+            text,
             confidence: m.score.clamp(0.0, 1.0),
             intent: article.intent.clone(),
             language: lang,
@@ -410,6 +416,7 @@ fn clarifying_questions(lang: Lang) -> &'static [&'static str] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drafting::{Speaker, Turn};
 
     fn request<'a>(
         text: &'a str,
@@ -452,6 +459,32 @@ mod tests {
         let with_context = drafter.draft(&request("how long will it take?", Lang::En, &history, 0));
         assert_eq!(with_context.sources, ["refunds-returns"]);
         assert!(with_context.confidence < 0.6, "context counts for less");
+    }
+
+    /// Once a person has written to the customer, a draft does not greet them again (an
+    /// outside tester's worker got "Hi, thanks for getting in touch!" mid-conversation).
+    #[test]
+    fn a_draft_after_the_workers_reply_does_not_greet_again() {
+        let drafter = KbDrafter::builtin();
+        let text = "and how do I pay off the rest early?";
+        let first = drafter.draft(&request(text, Lang::En, &[], 0));
+        assert!(first.text.starts_with("Hi, thanks"), "{}", first.text);
+        let transcript = [
+            Turn::new(Speaker::Customer, "my payment was declined"),
+            Turn::new(Speaker::Agent, "Sorry about that, it went through now."),
+            Turn::new(Speaker::Customer, text),
+        ];
+        let later = drafter.draft(&DraftRequest {
+            transcript: &transcript,
+            ..request(text, Lang::En, &[], 0)
+        });
+        assert_eq!(later.sources, first.sources);
+        let answer = KnowledgeBase::builtin()
+            .article(&later.sources[0])
+            .and_then(|a| a.answer(Lang::En))
+            .expect("answer")
+            .to_string();
+        assert!(later.text.starts_with(&answer), "{}", later.text);
     }
 
     #[test]
