@@ -12,11 +12,18 @@ use super::{bold, dim};
 use crate::app::App;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let block = Block::bordered().title(" Customer ");
     let Some(c) = app.selected_conversation() else {
+        let block = Block::bordered().title(" Customer ");
         frame.render_widget(Paragraph::new(Line::styled("-", dim())).block(block), area);
         return;
     };
+    // An ended conversation stays on screen until the worker moves on; its customer is not
+    // the one of an offer that may be waiting beside it.
+    let block = Block::bordered().title(if c.closed.is_some() {
+        " Customer (ended) "
+    } else {
+        " Customer "
+    });
     let customer = &c.view.customer;
     let language = c.view.language;
     let mut lang_line = vec![
