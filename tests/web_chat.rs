@@ -410,7 +410,9 @@ async fn talk_to_a_person_first_then_the_workers_reply_shows_as_text() {
     .await;
     assert_eq!(lines(b).await, shown, "the reload changed the transcript");
 
-    // The worker resolves: the page says so and offers a new chat.
+    // The worker resolves, on a phone (the transcript is taller than the log): the page says
+    // so, in the status bar too, with the hub's closing line in view, and offers a new chat.
+    b.set_window_size(375, 667).await.expect("a phone's window");
     w.ok(json!({"type": "resolve", "conversation": conversation}))
         .await;
     until(
@@ -426,6 +428,31 @@ async fn talk_to_a_person_first_then_the_workers_reply_shows_as_text() {
             .as_bool()
             .expect("bool")
     );
+    for when in ["at the end", "after a reload"] {
+        if when == "after a reload" {
+            b.refresh().await.expect("reload");
+            until(
+                b,
+                "the ended chat after a reload",
+                "getComputedStyle(document.getElementById('ended')).display !== 'none'",
+            )
+            .await;
+        }
+        let shown = lines(b).await;
+        assert!(
+            shown.last().is_some_and(|(from, text)| from == "system"
+                && text.starts_with("This conversation is resolved")),
+            "{when}: {shown:?}"
+        );
+        until(
+            b,
+            &format!("{when}: the closing line in view"),
+            LAST_LINE_VISIBLE,
+        )
+        .await;
+        assert_eq!(status(b).await, "This chat has ended.", "{when}");
+    }
+    screenshot(b, "web-chat-ended-375.png").await;
     b.find(Locator::Id("new-chat"))
         .await
         .expect("the button")
@@ -596,5 +623,339 @@ async fn the_widget_opens_the_chat_on_an_allowed_site() {
             .as_deref(),
         Some("true")
     );
+    hub.shutdown().await;
+}
+
+/// A message over the 4000-character limit is never cut: the box keeps all of it, a counter
+/// near the limit says how much room is left and then how much is too much, and sending or
+/// pasting it says it is too long. Shortened, it goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_the_limit_is_kept_whole_and_the_customer_is_told() {
+    let Some(d) = driver("over_the_limit").await else {
+        return;
+    };
+    let b = &d.browser;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = hub(dir.path()).await;
+    b.goto(&http(&hub, "/chat")).await.expect("open /chat");
+    until(b, "the greeting", "document.querySelector('#log li.bot')").await;
+    let count =
+        "[document.getElementById('count').hidden, document.getElementById('count').textContent,
+                  document.getElementById('text').value.length]";
+    let field = b.find(Locator::Id("text")).await.expect("the text field");
+    field.send_keys(&"a".repeat(3000)).await.expect("typing");
+    let shown = b
+        .execute(&format!("return {count};"), vec![])
+        .await
+        .expect("count");
+    assert_eq!(
+        shown,
+        json!([true, "1000 characters left", 3000]),
+        "far from the limit"
+    );
+    field.send_keys(&"b".repeat(1100)).await.expect("typing");
+    let shown = b
+        .execute(&format!("return {count};"), vec![])
+        .await
+        .expect("count");
+    assert_eq!(
+        shown,
+        json!([
+            false,
+            "100 characters too many: shorten the message or send it in two parts.",
+            4100
+        ]),
+        "typed past the limit: nothing cut, and the page says by how much"
+    );
+    field.send_keys("\u{E007}").await.expect("Enter");
+    until(
+        b,
+        "the page to say it is too long",
+        "document.getElementById('status').textContent === 'That message is too long (4100 of 4000 characters).'",
+    )
+    .await;
+    let kept = b
+        .execute(
+            "return [document.getElementById('text').value.length,
+                     document.querySelectorAll('#log li.customer').length,
+                     document.getElementById('text').getAttribute('aria-invalid')];",
+            vec![],
+        )
+        .await
+        .expect("check");
+    assert_eq!(
+        kept,
+        json!([4100, 0, "true"]),
+        "the long message was sent or lost"
+    );
+    screenshot(b, "web-chat-too-long.png").await;
+
+    // A paste over the limit is kept whole too, and the status bar (a live region) says so.
+    b.execute(
+        "const box = document.getElementById('text');
+         box.value = 'p'.repeat(5000);
+         box.dispatchEvent(new InputEvent('input', { inputType: 'insertFromPaste', bubbles: true }));",
+        vec![],
+    )
+    .await
+    .expect("paste");
+    until(
+        b,
+        "the page to say the paste is too long",
+        "document.getElementById('status').textContent === 'That message is too long (5000 of 4000 characters).'
+         && document.getElementById('count').textContent.startsWith('1000 characters too many')",
+    )
+    .await;
+
+    // Shortened to the limit, it goes, whole.
+    b.execute(
+        "const box = document.getElementById('text');
+         box.value = 'c'.repeat(4000);
+         box.dispatchEvent(new InputEvent('input', { inputType: 'deleteContentBackward', bubbles: true }));",
+        vec![],
+    )
+    .await
+    .expect("shorten");
+    assert_eq!(
+        b.execute(
+            "return document.getElementById('count').textContent;",
+            vec![]
+        )
+        .await
+        .expect("count"),
+        json!("0 characters left")
+    );
+    b.find(Locator::Id("send"))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("send");
+    until(
+        b,
+        "the line to be acked",
+        "document.querySelector('#log li.customer') && !document.querySelector('#log li .note')",
+    )
+    .await;
+    let shown = lines(b).await;
+    assert!(
+        shown.contains(&("customer".into(), "c".repeat(4000))),
+        "{:?}",
+        shown.iter().map(|(f, t)| (f, t.len())).collect::<Vec<_>>()
+    );
+    let after = b
+        .execute(
+            "return [document.getElementById('count').hidden, document.getElementById('text').hasAttribute('aria-invalid')];",
+            vec![],
+        )
+        .await
+        .expect("check");
+    assert_eq!(after, json!([true, false]));
+    hub.shutdown().await;
+}
+
+/// Right-to-left text keeps its digits where they belong (every line and the box are
+/// `dir="auto"`), and the page's German says "du", as the hub's German lines do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_read_both_ways_and_the_german_page_says_du() {
+    let Some(d) = driver("both_ways").await else {
+        return;
+    };
+    let b = &d.browser;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = hub(dir.path()).await;
+    b.goto(&http(&hub, "/chat")).await.expect("open /chat");
+    until(b, "the greeting", "document.querySelector('#log li.bot')").await;
+    b.execute(
+        "const s = document.getElementById('lang'); s.value = 'de'; s.dispatchEvent(new Event('change'));",
+        vec![],
+    )
+    .await
+    .expect("choose German");
+    until(
+        b,
+        "the German greeting",
+        "document.querySelectorAll('#log li').length === 1 && document.documentElement.lang === 'de'
+         && document.querySelector('#log li.bot')",
+    )
+    .await;
+    let german = b
+        .execute(
+            "return [document.title, document.getElementById('text-label').textContent,
+                     document.getElementById('status').textContent, document.body.innerText];",
+            vec![],
+        )
+        .await
+        .expect("texts");
+    assert_eq!(german[0], "Chatte mit uns", "{german}");
+    assert_eq!(german[1], "Deine Nachricht", "{german}");
+    let all = german.to_string();
+    for formal in [" Sie ", " Sie.", "Ihre", "Ihr ", "Chatten Sie"] {
+        assert!(!all.contains(formal), "formal German {formal:?} in {all}");
+    }
+
+    let hebrew = "שלום, מספר ההזמנה שלי 12345";
+    type_line(b, hebrew).await;
+    until(
+        b,
+        "the line to be acked",
+        "document.querySelector('#log li.customer') && !document.querySelector('#log li .note')",
+    )
+    .await;
+    let dirs = b
+        .execute(
+            "const box = document.getElementById('text');
+             const line = document.querySelector('#log li.customer .text');
+             const bot = document.querySelector('#log li.bot .text');
+             return [box.dir, line.dir, line.matches(':dir(rtl)'), bot.dir, bot.matches(':dir(ltr)'),
+                     [...document.querySelectorAll('#log .text')].every(t => t.dir === 'auto')];",
+            vec![],
+        )
+        .await
+        .expect("directions");
+    assert_eq!(dirs, json!(["auto", "auto", true, "auto", true, true]));
+    // Typed right to left, the box turns too.
+    b.find(Locator::Id("text"))
+        .await
+        .expect("the text field")
+        .send_keys("מספר 42")
+        .await
+        .expect("typing");
+    let typed = b
+        .execute(
+            "return document.getElementById('text').matches(':dir(rtl)');",
+            vec![],
+        )
+        .await
+        .expect("direction");
+    assert_eq!(typed, json!(true));
+    screenshot(b, "web-chat-rtl.png").await;
+    hub.shutdown().await;
+}
+
+/// A language of the operator's own (`languages/pl.toml` in the `--kb` folder, with `[page]`
+/// texts): the page offers it, shows its texts (English where the file gives none), declares
+/// it when the chat opens, and "Talk to a person" sends the file's Polish request, so the
+/// conversation stays Polish and goes to the Polish speaker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_language_of_the_operators_own_gets_its_page_texts_and_its_person() {
+    let Some(d) = driver("operators_language").await else {
+        return;
+    };
+    let b = &d.browser;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let kb = tempfile::tempdir().expect("kb folder");
+    for entry in std::fs::read_dir(root.join("assets/kb")).expect("built-in articles") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|x| x == "md") {
+            std::fs::copy(&path, kb.path().join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    std::fs::create_dir(kb.path().join("languages")).expect("languages folder");
+    let polish =
+        std::fs::read_to_string(root.join("crates/shiftdesk-hub/tests/data/languages/pl.toml"))
+            .expect("pl.toml");
+    std::fs::write(
+        kb.path().join("languages/pl.toml"),
+        format!(
+            "{polish}\n[page]\ntitle = \"Napisz do nas\"\ntalk = \"Porozmawiaj z konsultantem\"\n\
+             person = \"Chcę porozmawiać z konsultantem, proszę.\"\n\
+             placeholder = \"Napisz wiadomość…\"\n"
+        ),
+    )
+    .expect("pl.toml");
+    let pl = Lang::from_code("pl").expect("a language code");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ann = add_worker(dir.path(), "ann", &[Lang::En], Role::Worker, 2);
+    let ola = add_worker(dir.path(), "ola", &[pl], Role::Worker, 2);
+    let mut config = hub_config(dir.path());
+    config.kb = Some(kb.path().to_path_buf());
+    let hub = start_hub(config).await;
+    let _ann = on_shift(&hub, &ann).await;
+    let mut ola = on_shift(&hub, &ola).await;
+
+    b.goto(&http(&hub, "/chat")).await.expect("open /chat");
+    until(b, "the greeting", "document.querySelector('#log li.bot')").await;
+    let offered = b
+        .execute(
+            "return [...document.getElementById('lang').options].map(o => o.value + ':' + o.textContent);",
+            vec![],
+        )
+        .await
+        .expect("the languages");
+    assert!(
+        offered
+            .as_array()
+            .expect("a list")
+            .contains(&json!("pl:Polski")),
+        "{offered}"
+    );
+    b.execute(
+        "const s = document.getElementById('lang'); s.value = 'pl'; s.dispatchEvent(new Event('change'));",
+        vec![],
+    )
+    .await
+    .expect("choose Polish");
+    until(
+        b,
+        "the Polish greeting",
+        "document.querySelectorAll('#log li').length === 1
+         && document.querySelector('#log li.bot .text').textContent.startsWith('Cześć! Jestem asystentem')",
+    )
+    .await;
+    let texts = b
+        .execute(
+            "return [document.documentElement.lang, document.title, document.getElementById('person').textContent,
+                     document.getElementById('text').placeholder, document.getElementById('send').textContent];",
+            vec![],
+        )
+        .await
+        .expect("texts");
+    assert_eq!(
+        texts,
+        json!([
+            "pl",
+            "Napisz do nas",
+            "Porozmawiaj z konsultantem",
+            "Napisz wiadomość…",
+            "Send"
+        ])
+    );
+    ask_for_a_person(b).await;
+    let offer = ola.until_type("offer").await;
+    assert_eq!(offer["language"], "pl", "{offer}");
+    assert!(
+        offer["why"]
+            .as_str()
+            .is_some_and(|w| w.contains("konsultantem")),
+        "{offer}"
+    );
+    let conversation = offer["conversation"].as_str().expect("id").to_string();
+    ola.ok(json!({"type": "accept_offer", "conversation": conversation}))
+        .await;
+    let view = ola
+        .seen_or_until("the conversation", |f| {
+            f["type"] == "conversation" && f["conversation"]["id"] == json!(conversation)
+        })
+        .await;
+    assert_eq!(view["conversation"]["language"], "pl", "{view}");
+    assert_eq!(
+        view["conversation"]["customer"]["language"], "pl",
+        "declared: {view}"
+    );
+    let shown = lines(b).await;
+    assert!(
+        shown.contains(&(
+            "customer".into(),
+            "Chcę porozmawiać z konsultantem, proszę.".into()
+        )),
+        "{shown:?}"
+    );
+    until(
+        b,
+        "the Polish join notice",
+        "[...document.querySelectorAll('#log li.system')].some(li => li.textContent.includes('dołącza do rozmowy'))",
+    )
+    .await;
     hub.shutdown().await;
 }

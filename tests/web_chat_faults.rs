@@ -88,6 +88,98 @@ async fn a_hub_restart_mid_conversation_loses_nothing_and_repeats_nothing() {
     second.shutdown().await;
 }
 
+/// The browser goes offline (as Playwright's `setOffline` does it): the page says so at once,
+/// not when its ping times out 30-45 s later; a line typed meanwhile waits, and once the browser
+/// is back online the page reconnects at once and the line reaches the worker exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn going_offline_is_shown_at_once_and_online_reconnects_at_once() {
+    use std::time::{Duration, Instant};
+    let Some(d) = driver("going_offline").await else {
+        return;
+    };
+    let b = &d.browser;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "giulia", &[Lang::En], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    let mut w = on_shift(&hub, &token).await;
+    b.set_window_size(375, 667).await.expect("a phone's window");
+    b.goto(&http(&hub, "/chat")).await.expect("open /chat");
+    until(b, "the greeting", "document.querySelector('#log li.bot')").await;
+    let conversation = a_person_takes_it(b, &mut w).await;
+    w.ok(json!({"type": "reply", "conversation": conversation, "text": "Hello, Giulia here."}))
+        .await;
+    until_worker_said(b, "Hello, Giulia here.").await;
+    assert_eq!(status(b).await, "You are chatting with a person.");
+
+    d.set_offline(true).await;
+    let offline_at = Instant::now();
+    until(
+        b,
+        "the page to say it is offline",
+        "document.getElementById('status').classList.contains('offline')",
+    )
+    .await;
+    let took = offline_at.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "the page took {took:?} to say it is offline"
+    );
+    assert!(status(b).await.starts_with("Offline: reconnecting…"));
+    type_line(b, "Typed while offline").await;
+    until(
+        b,
+        "the line, waiting",
+        "[...document.querySelectorAll('#log li.customer')].some(li => li.textContent.includes('Typed while offline') && li.querySelector('.note'))",
+    )
+    .await;
+    screenshot(b, "web-chat-offline-375.png").await;
+    // Still offline a while later: the page keeps saying so, and waits for the network.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let now = status(b).await;
+    assert!(now.starts_with("Offline: reconnecting…"), "{now}");
+
+    d.set_offline(false).await;
+    let online_at = Instant::now();
+    until(
+        b,
+        "the line to be acked",
+        "!document.querySelector('#log li .note') && document.getElementById('status').textContent === 'You are chatting with a person.'",
+    )
+    .await;
+    let took = online_at.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "the page took {took:?} to reconnect and send"
+    );
+    w.seen_or_until("the line typed offline", |f| {
+        f["type"] == "message" && f["message"]["text"] == "Typed while offline"
+    })
+    .await;
+    // Once: a reply after it arrives after it, and nothing more came meanwhile.
+    w.ok(json!({"type": "reply", "conversation": conversation, "text": "Got it."}))
+        .await;
+    until_worker_said(b, "Got it.").await;
+    let arrived: usize = w
+        .seen
+        .iter()
+        .map(|f| customer_lines(f, "Typed while offline"))
+        .sum();
+    assert_eq!(
+        arrived, 1,
+        "the offline line reached the worker {arrived} times"
+    );
+    let shown = lines(b).await;
+    assert_eq!(
+        shown
+            .iter()
+            .filter(|(_, text)| text == "Typed while offline")
+            .count(),
+        1,
+        "{shown:?}"
+    );
+    hub.shutdown().await;
+}
+
 /// A shop's page on another origin (another port) that embeds the chat with one script tag,
 /// with the customer's context signed by the shop's backend.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

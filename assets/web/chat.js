@@ -9,65 +9,74 @@
 (function () {
   var STORE = "shiftdesk.chat.v1";
   var MAX_CHARS = 4000;
+  var COUNT_FROM = 500; // characters left when the counter appears
   var PING_MS = 15000;
 
   // The texts of the page in the six built-in languages. `person` is what the "Talk to a
-  // person" button sends: a request the hub's triage recognises in that language.
+  // person" button sends: a request the hub's triage recognises in that language. A language
+  // of the operator's own brings its texts from its file (`[page]`, README "Languages of your
+  // own"): the hub puts them in `data-texts`; any it leaves out are shown in English.
   var T = {
-    en: { title: "Chat with us", lang: "Language", you: "You", bot: "Assistant", worker: "Support",
-      placeholder: "Write a message…", label: "Your message", send: "Send", talk: "Talk to a person",
-      person: "I would like to talk to a person, please.", connecting: "Connecting…", online: "Connected",
+    en: { title: "Chat with us", language: "Language", you: "You", assistant: "Assistant", support: "Support",
+      placeholder: "Write a message…", message_label: "Your message", send: "Send", talk: "Talk to a person",
+      person: "I would like to talk to a person, please.", connecting: "Connecting…", connected: "Connected",
       offline: "Offline: reconnecting… Your messages will be sent when the connection is back.",
       restarting: "The service is restarting: reconnecting…", queued: "A person will be with you shortly. You are number {n} in the queue.",
-      withPerson: "You are chatting with a person.", ended: "This chat has ended.", newChat: "Start a new chat",
-      sending: "sending…", notSent: "not sent: {m}", elsewhere: "This chat is open in another tab or window.",
-      here: "Continue here", log: "Conversation", tooLong: "That message is too long ({n} of {max} characters).",
-      wait: "Today people are usually answered within {m}.", nobody: "Nobody who speaks your language is on shift right now. Your chat stays in the queue: leave this page open, or come back to it later — it will be here.", typing: "{name} is typing…", tooFast: "You are sending messages too quickly. Your message will be sent in {s} s.", min: "{n} min", lessMin: "a minute" },
-    it: { title: "Chatta con noi", lang: "Lingua", you: "Tu", bot: "Assistente", worker: "Assistenza",
-      placeholder: "Scrivi un messaggio…", label: "Il tuo messaggio", send: "Invia", talk: "Parla con una persona",
-      person: "Vorrei parlare con una persona, per favore.", connecting: "Connessione…", online: "Connesso",
+      with_person: "You are chatting with a person.", ended: "This chat has ended.", new_chat: "Start a new chat",
+      sending: "sending…", not_sent: "not sent: {m}", elsewhere: "This chat is open in another tab or window.",
+      continue_here: "Continue here", conversation: "Conversation", too_long: "That message is too long ({n} of {max} characters).",
+      chars_left: "{n} characters left", chars_over: "{n} characters too many: shorten the message or send it in two parts.",
+      wait: "Today people are usually answered within {m}.", nobody: "Nobody who speaks your language is on shift right now. Your chat stays in the queue: leave this page open, or come back to it later — it will be here.", typing: "{name} is typing…", too_fast: "You are sending messages too quickly. Your message will be sent in {s} s.", minutes: "{n} min", less_than_a_minute: "a minute" },
+    it: { title: "Chatta con noi", language: "Lingua", you: "Tu", assistant: "Assistente", support: "Assistenza",
+      placeholder: "Scrivi un messaggio…", message_label: "Il tuo messaggio", send: "Invia", talk: "Parla con una persona",
+      person: "Vorrei parlare con una persona, per favore.", connecting: "Connessione…", connected: "Connesso",
       offline: "Offline: riconnessione… I tuoi messaggi partiranno appena possibile.",
       restarting: "Il servizio si sta riavviando: riconnessione…", queued: "Una persona ti risponderà a breve. Sei il numero {n} in coda.",
-      withPerson: "Stai parlando con una persona.", ended: "Questa chat è terminata.", newChat: "Inizia una nuova chat",
-      sending: "invio…", notSent: "non inviato: {m}", elsewhere: "Questa chat è aperta in un'altra scheda o finestra.",
-      here: "Continua qui", log: "Conversazione", tooLong: "Il messaggio è troppo lungo ({n} di {max} caratteri).",
-      wait: "Oggi di solito si risponde entro {m}.", nobody: "In questo momento non c'è nessuno in turno che parli la tua lingua. La chat resta in coda: lascia aperta questa pagina o tornaci più tardi, la ritroverai qui.", typing: "{name} sta scrivendo…", tooFast: "Stai inviando messaggi troppo in fretta. Il messaggio partirà tra {s} s.", min: "{n} min", lessMin: "un minuto" },
-    de: { title: "Chatten Sie mit uns", lang: "Sprache", you: "Sie", bot: "Assistent", worker: "Kundenservice",
-      placeholder: "Nachricht schreiben…", label: "Ihre Nachricht", send: "Senden", talk: "Mit einem Menschen sprechen",
-      person: "Ich möchte bitte mit einem Menschen sprechen.", connecting: "Verbinden…", online: "Verbunden",
-      offline: "Offline: Verbindung wird wiederhergestellt… Ihre Nachrichten werden danach gesendet.",
-      restarting: "Der Dienst startet neu: Verbindung wird wiederhergestellt…", queued: "Gleich ist jemand für Sie da. Sie sind Nummer {n} in der Warteschlange.",
-      withPerson: "Sie chatten mit einem Menschen.", ended: "Dieser Chat ist beendet.", newChat: "Neuen Chat beginnen",
-      sending: "wird gesendet…", notSent: "nicht gesendet: {m}", elsewhere: "Dieser Chat ist in einem anderen Tab oder Fenster geöffnet.",
-      here: "Hier fortsetzen", log: "Unterhaltung", tooLong: "Die Nachricht ist zu lang ({n} von {max} Zeichen).",
-      wait: "Heute antworten wir meist innerhalb von {m}.", nobody: "Gerade ist niemand im Dienst, der Ihre Sprache spricht. Ihr Chat bleibt in der Warteschlange: Lassen Sie diese Seite offen oder kommen Sie später wieder – er ist dann noch da.", typing: "{name} schreibt…", tooFast: "Sie senden zu schnell. Ihre Nachricht wird in {s} s gesendet.", min: "{n} Min.", lessMin: "einer Minute" },
-    nl: { title: "Chat met ons", lang: "Taal", you: "Jij", bot: "Assistent", worker: "Klantenservice",
-      placeholder: "Schrijf een bericht…", label: "Je bericht", send: "Versturen", talk: "Praat met een medewerker",
-      person: "Ik wil graag met een medewerker spreken.", connecting: "Verbinden…", online: "Verbonden",
+      with_person: "Stai parlando con una persona.", ended: "Questa chat è terminata.", new_chat: "Inizia una nuova chat",
+      sending: "invio…", not_sent: "non inviato: {m}", elsewhere: "Questa chat è aperta in un'altra scheda o finestra.",
+      continue_here: "Continua qui", conversation: "Conversazione", too_long: "Il messaggio è troppo lungo ({n} di {max} caratteri).",
+      chars_left: "Ancora {n} caratteri", chars_over: "{n} caratteri di troppo: accorcia il messaggio o invialo in due parti.",
+      wait: "Oggi di solito si risponde entro {m}.", nobody: "In questo momento non c'è nessuno in turno che parli la tua lingua. La chat resta in coda: lascia aperta questa pagina o tornaci più tardi, la ritroverai qui.", typing: "{name} sta scrivendo…", too_fast: "Stai inviando messaggi troppo in fretta. Il messaggio partirà tra {s} s.", minutes: "{n} min", less_than_a_minute: "un minuto" },
+    de: { title: "Chatte mit uns", language: "Sprache", you: "Du", assistant: "Assistent", support: "Kundenservice",
+      placeholder: "Nachricht schreiben…", message_label: "Deine Nachricht", send: "Senden", talk: "Mit einem Menschen sprechen",
+      person: "Ich möchte bitte mit einem Menschen sprechen.", connecting: "Verbinden…", connected: "Verbunden",
+      offline: "Offline: Verbindung wird wiederhergestellt… Deine Nachrichten werden danach gesendet.",
+      restarting: "Der Dienst startet neu: Verbindung wird wiederhergestellt…", queued: "Gleich ist jemand für dich da. Du bist Nummer {n} in der Warteschlange.",
+      with_person: "Du chattest mit einem Menschen.", ended: "Dieser Chat ist beendet.", new_chat: "Neuen Chat beginnen",
+      sending: "wird gesendet…", not_sent: "nicht gesendet: {m}", elsewhere: "Dieser Chat ist in einem anderen Tab oder Fenster geöffnet.",
+      continue_here: "Hier fortsetzen", conversation: "Unterhaltung", too_long: "Deine Nachricht ist zu lang ({n} von {max} Zeichen).",
+      chars_left: "Noch {n} Zeichen", chars_over: "{n} Zeichen zu viel: Kürze die Nachricht oder sende sie in zwei Teilen.",
+      wait: "Heute antworten wir meist innerhalb von {m}.", nobody: "Gerade ist niemand im Dienst, der deine Sprache spricht. Dein Chat bleibt in der Warteschlange: Lass diese Seite offen oder komm später wieder – er ist dann noch da.", typing: "{name} schreibt…", too_fast: "Du sendest zu schnell. Deine Nachricht wird in {s} s gesendet.", minutes: "{n} Min.", less_than_a_minute: "einer Minute" },
+    nl: { title: "Chat met ons", language: "Taal", you: "Jij", assistant: "Assistent", support: "Klantenservice",
+      placeholder: "Schrijf een bericht…", message_label: "Je bericht", send: "Versturen", talk: "Praat met een medewerker",
+      person: "Ik wil graag met een medewerker spreken.", connecting: "Verbinden…", connected: "Verbonden",
       offline: "Offline: opnieuw verbinden… Je berichten worden daarna verstuurd.",
       restarting: "De dienst start opnieuw: opnieuw verbinden…", queued: "Er komt zo iemand bij je. Je bent nummer {n} in de wachtrij.",
-      withPerson: "Je chat met een medewerker.", ended: "Deze chat is beëindigd.", newChat: "Nieuwe chat beginnen",
-      sending: "versturen…", notSent: "niet verstuurd: {m}", elsewhere: "Deze chat is open in een ander tabblad of venster.",
-      here: "Hier verdergaan", log: "Gesprek", tooLong: "Dat bericht is te lang ({n} van {max} tekens).",
-      wait: "Vandaag krijg je meestal binnen {m} antwoord.", nobody: "Er is nu niemand aan het werk die jouw taal spreekt. Je chat blijft in de wachtrij: laat deze pagina open of kom later terug, hij staat hier dan nog.", typing: "{name} is aan het typen…", tooFast: "Je verstuurt te snel berichten. Je bericht wordt over {s} s verstuurd.", min: "{n} min", lessMin: "een minuut" },
-    sv: { title: "Chatta med oss", lang: "Språk", you: "Du", bot: "Assistent", worker: "Kundtjänst",
-      placeholder: "Skriv ett meddelande…", label: "Ditt meddelande", send: "Skicka", talk: "Prata med en person",
-      person: "Jag vill prata med en person, tack.", connecting: "Ansluter…", online: "Ansluten",
+      with_person: "Je chat met een medewerker.", ended: "Deze chat is beëindigd.", new_chat: "Nieuwe chat beginnen",
+      sending: "versturen…", not_sent: "niet verstuurd: {m}", elsewhere: "Deze chat is open in een ander tabblad of venster.",
+      continue_here: "Hier verdergaan", conversation: "Gesprek", too_long: "Dat bericht is te lang ({n} van {max} tekens).",
+      chars_left: "Nog {n} tekens", chars_over: "{n} tekens te veel: maak het bericht korter of verstuur het in twee delen.",
+      wait: "Vandaag krijg je meestal binnen {m} antwoord.", nobody: "Er is nu niemand aan het werk die jouw taal spreekt. Je chat blijft in de wachtrij: laat deze pagina open of kom later terug, hij staat hier dan nog.", typing: "{name} is aan het typen…", too_fast: "Je verstuurt te snel berichten. Je bericht wordt over {s} s verstuurd.", minutes: "{n} min", less_than_a_minute: "een minuut" },
+    sv: { title: "Chatta med oss", language: "Språk", you: "Du", assistant: "Assistent", support: "Kundtjänst",
+      placeholder: "Skriv ett meddelande…", message_label: "Ditt meddelande", send: "Skicka", talk: "Prata med en person",
+      person: "Jag vill prata med en person, tack.", connecting: "Ansluter…", connected: "Ansluten",
       offline: "Offline: ansluter igen… Dina meddelanden skickas sedan.",
       restarting: "Tjänsten startar om: ansluter igen…", queued: "En person hjälper dig snart. Du är nummer {n} i kön.",
-      withPerson: "Du chattar med en person.", ended: "Chatten är avslutad.", newChat: "Starta en ny chatt",
-      sending: "skickar…", notSent: "inte skickat: {m}", elsewhere: "Chatten är öppen i en annan flik eller ett annat fönster.",
-      here: "Fortsätt här", log: "Konversation", tooLong: "Meddelandet är för långt ({n} av {max} tecken).",
-      wait: "I dag får man oftast svar inom {m}.", nobody: "Just nu arbetar ingen som talar ditt språk. Din chatt står kvar i kön: låt sidan vara öppen eller kom tillbaka senare, den finns kvar här.", typing: "{name} skriver…", tooFast: "Du skickar meddelanden för snabbt. Ditt meddelande skickas om {s} s.", min: "{n} min", lessMin: "en minut" },
-    ru: { title: "Напишите нам", lang: "Язык", you: "Вы", bot: "Ассистент", worker: "Поддержка",
-      placeholder: "Напишите сообщение…", label: "Ваше сообщение", send: "Отправить", talk: "Связаться с человеком",
-      person: "Я хочу поговорить с человеком, пожалуйста.", connecting: "Подключение…", online: "Подключено",
+      with_person: "Du chattar med en person.", ended: "Chatten är avslutad.", new_chat: "Starta en ny chatt",
+      sending: "skickar…", not_sent: "inte skickat: {m}", elsewhere: "Chatten är öppen i en annan flik eller ett annat fönster.",
+      continue_here: "Fortsätt här", conversation: "Konversation", too_long: "Meddelandet är för långt ({n} av {max} tecken).",
+      chars_left: "{n} tecken kvar", chars_over: "{n} tecken för många: korta meddelandet eller skicka det i två delar.",
+      wait: "I dag får man oftast svar inom {m}.", nobody: "Just nu arbetar ingen som talar ditt språk. Din chatt står kvar i kön: låt sidan vara öppen eller kom tillbaka senare, den finns kvar här.", typing: "{name} skriver…", too_fast: "Du skickar meddelanden för snabbt. Ditt meddelande skickas om {s} s.", minutes: "{n} min", less_than_a_minute: "en minut" },
+    ru: { title: "Напишите нам", language: "Язык", you: "Вы", assistant: "Ассистент", support: "Поддержка",
+      placeholder: "Напишите сообщение…", message_label: "Ваше сообщение", send: "Отправить", talk: "Связаться с человеком",
+      person: "Я хочу поговорить с человеком, пожалуйста.", connecting: "Подключение…", connected: "Подключено",
       offline: "Нет связи: переподключение… Сообщения отправятся, когда связь вернётся.",
       restarting: "Сервис перезапускается: переподключение…", queued: "Скоро с вами свяжется человек. Вы номер {n} в очереди.",
-      withPerson: "Вы общаетесь с человеком.", ended: "Чат завершён.", newChat: "Начать новый чат",
-      sending: "отправка…", notSent: "не отправлено: {m}", elsewhere: "Этот чат открыт в другой вкладке или окне.",
-      here: "Продолжить здесь", log: "Переписка", tooLong: "Сообщение слишком длинное ({n} из {max} символов).",
-      wait: "Сегодня обычно отвечают в течение {m}.", nobody: "Сейчас на смене нет никого, кто говорит на вашем языке. Ваш чат остаётся в очереди: оставьте страницу открытой или вернитесь позже — он будет здесь.", typing: "{name} печатает…", tooFast: "Вы отправляете сообщения слишком часто. Сообщение уйдёт через {s} с.", min: "{n} мин", lessMin: "минуты" }
+      with_person: "Вы общаетесь с человеком.", ended: "Чат завершён.", new_chat: "Начать новый чат",
+      sending: "отправка…", not_sent: "не отправлено: {m}", elsewhere: "Этот чат открыт в другой вкладке или окне.",
+      continue_here: "Продолжить здесь", conversation: "Переписка", too_long: "Сообщение слишком длинное ({n} из {max} символов).",
+      chars_left: "Осталось символов: {n}", chars_over: "Лишних символов: {n}. Сократите сообщение или отправьте его в двух частях.",
+      wait: "Сегодня обычно отвечают в течение {m}.", nobody: "Сейчас на смене нет никого, кто говорит на вашем языке. Ваш чат остаётся в очереди: оставьте страницу открытой или вернитесь позже — он будет здесь.", typing: "{name} печатает…", too_fast: "Вы отправляете сообщения слишком часто. Сообщение уйдёт через {s} с.", minutes: "{n} мин", less_than_a_minute: "минуты" }
   };
 
   function $(id) { return document.getElementById(id); }
@@ -81,6 +90,20 @@
     var i = pair.indexOf(":");
     if (i > 0) { langs.push({ code: pair.slice(0, i), name: pair.slice(i + 1) }); }
   });
+  // The texts of the operator's own languages (`data-texts='{"pl":{"talk":"…"}}'`), each over
+  // the English ones.
+  var own = null;
+  try { own = JSON.parse(document.documentElement.getAttribute("data-texts") || "null"); } catch (e) { own = null; }
+  if (own && typeof own === "object") {
+    Object.keys(own).forEach(function (code) {
+      if (T[code] || !own[code] || typeof own[code] !== "object") { return; }
+      var texts = {};
+      Object.keys(T.en).forEach(function (k) {
+        texts[k] = typeof own[code][k] === "string" && own[code][k] ? own[code][k] : T.en[k];
+      });
+      T[code] = texts;
+    });
+  }
   function served(code) {
     return langs.some(function (l) { return l.code === code; });
   }
@@ -132,7 +155,7 @@
   });
 
   function minutes(ms) {
-    return ms < 60000 ? t().lessMin : fill(t().min, { n: Math.round(ms / 60000) });
+    return ms < 60000 ? t().less_than_a_minute : fill(t().minutes, { n: Math.round(ms / 60000) });
   }
 
   function newId(prefix) {
@@ -152,17 +175,21 @@
     li.className = "line " + line.from + (line.failed ? " failed" : "");
     var who = document.createElement("span");
     who.className = "who";
-    who.textContent = line.from === "customer" ? t().you : line.from === "bot" ? t().bot
-      : line.from === "worker" ? (line.name || t().worker) : "";
+    who.textContent = line.from === "customer" ? t().you : line.from === "bot" ? t().assistant
+      : line.from === "worker" ? (line.name || t().support) : "";
+    who.dir = "auto";
     if (who.textContent) { li.appendChild(who); }
     var text = document.createElement("span");
     text.className = "text";
+    // Hebrew or Arabic, and digits at its end, read the right way round whatever the page's
+    // language.
+    text.dir = "auto";
     text.textContent = line.text;
     li.appendChild(text);
     if (line.pending || line.failed) {
       var note = document.createElement("span");
       note.className = "note";
-      note.textContent = line.failed ? fill(t().notSent, { m: line.failed }) : t().sending;
+      note.textContent = line.failed ? fill(t().not_sent, { m: line.failed }) : t().sending;
       li.appendChild(note);
     }
     return li;
@@ -185,21 +212,38 @@
     }
     shown = state.lines.map(function (l) { return { from: l.from, text: l.text, pending: l.pending, failed: l.failed }; });
     if (bulk) { log.removeAttribute("aria-busy"); }
-    log.scrollTop = log.scrollHeight;
     renderChrome();
+    // After the chrome: the end-of-chat panel or the typing line takes room from the log.
+    toBottom();
+  }
+
+  // The log stays scrolled to its last line while the customer has not scrolled up to read,
+  // also when something below it (the end-of-chat panel, "… is typing", the counter) takes
+  // room from it.
+  var pinned = true;
+  function toBottom() {
+    log.scrollTop = log.scrollHeight;
+    pinned = true;
+  }
+  log.addEventListener("scroll", function () {
+    pinned = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
+  });
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () { if (pinned) { toBottom(); } }).observe(log);
   }
 
   // Lines turned away with `rate_limited` and those written after them, to send again together at
   // `due` (ms since the epoch).
   var limited = { ids: [], due: 0, timer: null };
+  // `offline`: the browser said it has no network (its `offline` event); cleared by `online`.
   var conn = { ws: null, ready: false, attempt: 0, timer: null, retryAt: 0, lastHeard: 0, pinger: null,
-    elsewhere: false, restarting: false, notice: null, noticeTimer: null };
+    elsewhere: false, restarting: false, offline: false, notice: null, noticeTimer: null };
 
   // "… is typing": shown for six seconds after each `typing`, or until their line arrives.
   var typing = { timer: null };
   function showTyping(name) {
     var el = $("typing");
-    el.textContent = fill(t().typing, { name: name || t().worker });
+    el.textContent = fill(t().typing, { name: name || t().support });
     el.hidden = false;
     clearTimeout(typing.timer);
     typing.timer = setTimeout(hideTyping, 6000);
@@ -222,27 +266,31 @@
     document.documentElement.lang = state.lang;
     document.title = tx.title;
     $("title").textContent = tx.title;
-    $("lang-label").textContent = tx.lang;
-    $("text-label").textContent = tx.label;
+    $("lang-label").textContent = tx.language;
+    $("text-label").textContent = tx.message_label;
     $("text").placeholder = tx.placeholder;
     $("send").textContent = tx.send;
     $("person").textContent = tx.talk;
     $("ended-text").textContent = tx.ended;
-    $("new-chat").textContent = tx.newChat;
+    $("new-chat").textContent = tx.new_chat;
     $("elsewhere-text").textContent = tx.elsewhere;
-    $("here").textContent = tx.here;
-    log.setAttribute("aria-label", tx.log);
+    $("here").textContent = tx.continue_here;
+    log.setAttribute("aria-label", tx.conversation);
     var closed = !!state.closed;
     $("ended").hidden = !closed;
     $("elsewhere").hidden = !conn.elsewhere || closed;
     $("text").disabled = closed;
     $("send").disabled = closed;
     $("person").disabled = closed || state.queued !== null || !!state.withPerson;
+    renderCount();
     var status = $("status");
     var text;
     var offline = false;
     var waiting = false;
-    if (conn.notice) {
+    if (closed) {
+      // Whoever was here has gone, whatever the link does now.
+      text = tx.ended;
+    } else if (conn.notice) {
       text = conn.notice;
       waiting = true;
     } else if (conn.ready) {
@@ -252,8 +300,11 @@
       } else if (state.queued !== null) {
         text = fill(tx.queued, { n: state.queued }) + (state.wait !== null ? " " + fill(tx.wait, { m: minutes(state.wait) }) : "");
       } else {
-        text = state.withPerson ? tx.withPerson : tx.online;
+        text = state.withPerson ? tx.with_person : tx.connected;
       }
+    } else if (conn.offline || !navigator.onLine) {
+      offline = true;
+      text = tx.offline;
     } else if (conn.restarting) {
       text = tx.restarting;
     } else if (conn.retryAt) {
@@ -264,6 +315,20 @@
     }
     status.className = "status" + (offline ? " offline" : waiting ? " wait" : "");
     if (status.textContent !== text) { status.textContent = text; }
+  }
+
+  // How much room is left in the message being written: shown near the limit, and over it
+  // (nothing is cut: the customer shortens it or sends it in parts).
+  function renderCount() {
+    var el = $("count");
+    var box = $("text");
+    var left = MAX_CHARS - Array.from(box.value).length;
+    var over = left < 0;
+    el.hidden = left > COUNT_FROM || !!state.closed;
+    el.className = "count" + (over ? " over" : "");
+    var text = over ? fill(t().chars_over, { n: -left }) : fill(t().chars_left, { n: left });
+    if (el.textContent !== text) { el.textContent = text; }
+    if (over) { box.setAttribute("aria-invalid", "true"); } else { box.removeAttribute("aria-invalid"); }
   }
 
   function fillLangs() {
@@ -329,10 +394,12 @@
   }
 
   function scheduleReconnect() {
-    // Exponential backoff with jitter: 0.5 s, 1 s, 2 s … capped at 30 s, each 50–100 %.
+    // Exponential backoff with jitter: 0.5 s, 1 s, 2 s … capped at 30 s, each 50–100 %. While
+    // the browser says it has no network, wait for its `online` instead (trying every 30 s in
+    // case that never comes).
     var base = Math.min(30000, 500 * Math.pow(2, conn.attempt));
     conn.attempt++;
-    var wait = Math.round(base * (0.5 + Math.random() * 0.5));
+    var wait = conn.offline ? 30000 : Math.round(base * (0.5 + Math.random() * 0.5));
     conn.retryAt = Date.now() + wait;
     clearTimeout(conn.timer);
     conn.timer = setTimeout(connect, wait);
@@ -341,6 +408,49 @@
 
   function reconnectNow() {
     if (!conn.ws && !conn.elsewhere) { conn.attempt = 0; connect(); }
+  }
+
+  // Give up on the socket now (without waiting for it to close: a dead link may take minutes)
+  // and try again after `scheduleReconnect`'s backoff.
+  function drop() {
+    var ws = conn.ws;
+    conn.ws = null;
+    conn.ready = false;
+    clearInterval(conn.pinger);
+    if (ws) {
+      ws.onclose = null;
+      try { ws.close(); } catch (e) { /* already closing */ }
+    }
+    scheduleReconnect();
+  }
+
+  // The browser knows before the socket does: say so at once, and keep the lines written
+  // meanwhile in the outbox, to be sent (once, by id) after the resume.
+  function wentOffline() {
+    conn.offline = true;
+    conn.restarting = false;
+    drop();
+  }
+  function cameOnline() {
+    conn.offline = false;
+    if (conn.ws && conn.ready) {
+      // The socket lived through it, or says it did: a ping must be answered promptly.
+      var ws = conn.ws;
+      var asked = Date.now();
+      send({ id: newId("p"), type: "ping" });
+      setTimeout(function () {
+        if (ws === conn.ws && conn.lastHeard < asked) { drop(); reconnectNow(); }
+      }, 5000);
+      renderChrome();
+      return;
+    }
+    if (conn.ws && !conn.ready) {
+      // Opened while offline: it will not get far.
+      conn.ws.onclose = null;
+      try { conn.ws.close(); } catch (e) { /* already closing */ }
+      conn.ws = null;
+    }
+    reconnectNow();
   }
 
   function onStarted(f) {
@@ -362,6 +472,7 @@
     conn.ready = true;
     conn.attempt = 0;
     conn.restarting = false;
+    conn.offline = false;
     save();
     render();
     clearTimeout(limited.timer);
@@ -372,7 +483,7 @@
     var ws = conn.ws;
     conn.pinger = setInterval(function () {
       if (ws !== conn.ws) { return; }
-      if (Date.now() - conn.lastHeard > 2 * PING_MS) { ws.close(); ws.onclose({ code: 1006 }); return; }
+      if (Date.now() - conn.lastHeard > 2 * PING_MS) { drop(); return; }
       send({ id: newId("p"), type: "ping" });
     }, PING_MS);
   }
@@ -466,7 +577,7 @@
       // written, at the latest time the hub named (each wait counts from when the hub read that
       // line, so a later line may name an earlier time).
       var wait = Math.max(500, f.retry_after_ms || 1000);
-      notice(fill(t().tooFast, { s: Math.ceil(wait / 1000) }), wait);
+      notice(fill(t().too_fast, { s: Math.ceil(wait / 1000) }), wait);
       if (limited.ids.indexOf(f.id) < 0) { limited.ids.push(f.id); }
       var due = Date.now() + wait;
       if (due > limited.due) {
@@ -496,7 +607,8 @@
     if (!text || state.closed) { return false; }
     var chars = Array.from(text).length;
     if (chars > MAX_CHARS) {
-      $("status").textContent = fill(t().tooLong, { n: chars, max: MAX_CHARS });
+      // Kept in the box, with the counter saying by how much: nothing is lost.
+      notice(fill(t().too_long, { n: chars, max: MAX_CHARS }), 8000);
       return false;
     }
     var id = newId("m");
@@ -518,8 +630,16 @@
   $("compose").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var box = $("text");
-    if (say(box.value)) { box.value = ""; }
+    if (say(box.value)) { box.value = ""; renderCount(); }
     box.focus();
+  });
+  $("text").addEventListener("input", function (ev) {
+    renderCount();
+    var chars = Array.from($("text").value).length;
+    if (ev.inputType === "insertFromPaste" && chars > MAX_CHARS) {
+      // A paste over the limit is kept whole; the status bar (a live region) says so.
+      notice(fill(t().too_long, { n: chars, max: MAX_CHARS }), 8000);
+    }
   });
   $("text").addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
@@ -565,7 +685,8 @@
   });
 
   // Reconnect at once when the network or the customer comes back.
-  window.addEventListener("online", reconnectNow);
+  window.addEventListener("offline", wentOffline);
+  window.addEventListener("online", cameOnline);
   window.addEventListener("focus", reconnectNow);
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") { reconnectNow(); }

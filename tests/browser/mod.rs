@@ -27,6 +27,8 @@ pub fn http(hub: &RunningHub, path: &str) -> String {
 /// failed test leaves no chromium behind.
 pub struct Driver {
     child: tokio::process::Child,
+    /// chromedriver's port, for the commands fantoccini does not have.
+    port: u16,
     pub browser: Browser,
 }
 
@@ -103,7 +105,43 @@ pub async fn driver(test: &str) -> Option<Driver> {
         ))
         .await
         .expect("timeouts");
-    Some(Driver { child, browser })
+    Some(Driver {
+        child,
+        port,
+        browser,
+    })
+}
+
+impl Driver {
+    /// Take the browser off the network, or put it back, as Playwright's
+    /// `context.setOffline` does (Chrome's network emulation: `navigator.onLine` changes and the
+    /// page gets `offline` / `online`; sockets already open are left as they are).
+    pub async fn set_offline(&self, offline: bool) {
+        let session = self
+            .browser
+            .session_id()
+            .await
+            .expect("the session id")
+            .expect("a session");
+        let url = format!(
+            "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
+            self.port
+        );
+        let body = json!({"cmd": "Network.emulateNetworkConditions", "params": {
+            "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}})
+        .to_string();
+        let status = tokio::task::spawn_blocking(move || {
+            ureq::post(&url)
+                .header("content-type", "application/json")
+                .send(body)
+                .expect("chromedriver answers")
+                .status()
+                .as_u16()
+        })
+        .await
+        .expect("the request");
+        assert_eq!(status, 200, "network conditions");
+    }
 }
 
 /// Wait until the JavaScript expression `cond` is truthy in the page; returns its value.
@@ -122,6 +160,26 @@ pub async fn until(b: &Browser, what: &str, cond: &str) -> Value {
         ),
     }
 }
+
+/// The status bar's text.
+pub async fn status(b: &Browser) -> String {
+    b.execute(
+        "return document.getElementById('status').textContent;",
+        vec![],
+    )
+    .await
+    .expect("the status")
+    .as_str()
+    .expect("text")
+    .to_string()
+}
+
+/// A JavaScript expression: whether the transcript's last line is inside the visible part of
+/// the log.
+pub const LAST_LINE_VISIBLE: &str = "(() => {
+    const log = document.getElementById('log').getBoundingClientRect();
+    const last = document.querySelector('#log li:last-child').getBoundingClientRect();
+    return last.top >= log.top - 1 && last.bottom <= log.bottom + 1; })()";
 
 /// The transcript as shown: (class, text) of each line.
 pub async fn lines(b: &Browser) -> Vec<(String, String)> {

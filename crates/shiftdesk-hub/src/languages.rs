@@ -35,6 +35,10 @@
 //! # optional: a draft's opening after the bot already answered with an article ({topic} is
 //! # its title); without it drafts open with a greeting and ask for more details
 //! followup = ["Widzę, że asystent wyjaśnił już: {topic}. Przyjrzę się twojej sprawie osobiście."]
+//!
+//! [page]                       # optional: the customer chat page's texts (see PAGE_TEXTS)
+//! talk = "Porozmawiaj z konsultantem"        # the "Talk to a person" button
+//! person = "Chcę porozmawiać z konsultantem." # what it sends: must contain a `person` phrase
 //! ```
 //!
 //! The registry is process-wide and only ever holds complete, checked files. The dispatch core
@@ -52,6 +56,44 @@ use crate::lang::Lang;
 
 /// Built-in sensitive topics a language file must give words for.
 const TOPICS: [&str; 5] = ["fraud", "dispute", "hardship", "complaint", "bereavement"];
+
+/// The customer chat page's texts a language file may give in `[page]` (the keys of the page's
+/// own table in `assets/web/chat.js`), each with the placeholders it must keep. Any left out
+/// are shown in English, except `person`: see [`Language::page`].
+pub const PAGE_TEXTS: [(&str, &[&str]); 32] = [
+    ("title", &[]),
+    ("language", &[]),
+    ("you", &[]),
+    ("assistant", &[]),
+    ("support", &[]),
+    ("placeholder", &[]),
+    ("message_label", &[]),
+    ("send", &[]),
+    ("talk", &[]),
+    ("person", &[]),
+    ("connecting", &[]),
+    ("connected", &[]),
+    ("offline", &[]),
+    ("restarting", &[]),
+    ("queued", &["{n}"]),
+    ("with_person", &[]),
+    ("ended", &[]),
+    ("new_chat", &[]),
+    ("sending", &[]),
+    ("not_sent", &["{m}"]),
+    ("elsewhere", &[]),
+    ("continue_here", &[]),
+    ("conversation", &[]),
+    ("too_long", &["{n}", "{max}"]),
+    ("chars_left", &["{n}"]),
+    ("chars_over", &["{n}"]),
+    ("wait", &["{m}"]),
+    ("nobody", &[]),
+    ("typing", &["{name}"]),
+    ("too_fast", &["{s}"]),
+    ("minutes", &["{n}"]),
+    ("less_than_a_minute", &[]),
+];
 
 /// What is wrong with a language file, and where.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -76,6 +118,8 @@ struct FileToml {
     person: Vec<String>,
     sensitive: BTreeMap<String, Vec<String>>,
     lines: LinesToml,
+    #[serde(default)]
+    page: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,6 +176,10 @@ pub struct Language {
     /// A draft's opening that acknowledges the article the bot already sent (`{topic}`); may
     /// be empty.
     pub followup: &'static [&'static str],
+    /// The chat page's texts (keys of [`PAGE_TEXTS`]) the file gives, and always `person`: what
+    /// "Talk to a person" sends, recognised as a request for a person by the file's own
+    /// `person` phrases (without `[page] person`, the first phrase, as a sentence).
+    pub page: Vec<(&'static str, &'static str)>,
 }
 
 /// The languages loaded on top of the built-in ones.
@@ -401,6 +449,7 @@ fn parse_new(path: &Path, text: &str) -> Result<Language, LanguageError> {
             format!("lines.followup: every line must contain {{topic}} (\"{line}\" does not)"),
         ));
     }
+    let page = page_texts(&file, text).map_err(|(line, message)| error(line, message))?;
     let leak = |s: &String| -> &'static str { Box::leak(s.clone().into_boxed_str()) };
     let leak_list = |list: &[String]| -> &'static [&'static str] {
         let v: Vec<&'static str> = list
@@ -450,7 +499,128 @@ fn parse_new(path: &Path, text: &str) -> Result<Language, LanguageError> {
         clarifying: leak_list(&lines.clarifying),
         which_one: lines.which_one.as_ref().map(leak),
         followup: leak_list(&lines.followup),
+        page: page.iter().map(|(key, text)| (*key, leak(text))).collect(),
     })
+}
+
+/// A problem in a file: its line, if known, and what is wrong.
+type Problem = (Option<usize>, String);
+
+/// The file's `[page]` texts, checked, with `person` always among them.
+fn page_texts(file: &FileToml, text: &str) -> Result<Vec<(&'static str, String)>, Problem> {
+    // The line of `key = …` inside `[page]` (or of `[page]` itself).
+    let section = text.find("[page]");
+    let line_of = |key: &str| {
+        let start = section?;
+        let mut at = start;
+        for line in text[start..].split_inclusive('\n') {
+            let rest = line.trim_start().strip_prefix(key).map(str::trim_start);
+            if rest.is_some_and(|r| r.starts_with('=')) {
+                break;
+            }
+            at += line.len();
+        }
+        let at = if at >= text.len() { start } else { at };
+        Some(text[..at].matches('\n').count() + 1)
+    };
+    let mut page = Vec::new();
+    for (key, value) in &file.page {
+        let Some(&(key, wanted)) = PAGE_TEXTS.iter().find(|(k, _)| k == key) else {
+            let known: Vec<&str> = PAGE_TEXTS.iter().map(|(k, _)| *k).collect();
+            return Err((
+                line_of(key),
+                format!(
+                    "page.{key}: not a text of the chat page (it has: {})",
+                    known.join(", ")
+                ),
+            ));
+        };
+        if value.trim().is_empty() {
+            return Err((
+                line_of(key),
+                format!("page.{key}: empty (leave it out to show it in English)"),
+            ));
+        }
+        if let Some(p) = wanted.iter().find(|p| !value.contains(**p)) {
+            return Err((line_of(key), format!("page.{key}: must contain {p}")));
+        }
+        if let Some(p) = placeholders(value).find(|p| !wanted.contains(p)) {
+            let may = if wanted.is_empty() {
+                "it takes none".to_string()
+            } else {
+                format!("it takes {}", wanted.join(", "))
+            };
+            return Err((
+                line_of(key),
+                format!("page.{key}: {p} is not filled in here ({may})"),
+            ));
+        }
+        page.push((key, value.trim().to_string()));
+    }
+    match page.iter().find(|(key, _)| *key == "person") {
+        Some((_, sentence)) => {
+            if !asks_for_person(sentence, &file.person) {
+                return Err((
+                    line_of("person"),
+                    format!(
+                        "page.person: \"{sentence}\" is not recognised as a request for a person: \
+                         it must contain one of the file's `person` phrases"
+                    ),
+                ));
+            }
+        }
+        None => {
+            // `nonempty` made sure there is a phrase with words.
+            let phrase = file
+                .person
+                .iter()
+                .find(|p| !p.contains('*') && !crate::lang::words(p).is_empty())
+                .or_else(|| {
+                    file.person
+                        .iter()
+                        .find(|p| !crate::lang::words(p).is_empty())
+                })
+                .map(|p| p.replace('*', ""))
+                .unwrap_or_default();
+            let mut chars = phrase.trim().chars();
+            let sentence: String = chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default();
+            page.push(("person", sentence));
+        }
+    }
+    Ok(page)
+}
+
+/// The `{word}` placeholders in a text.
+fn placeholders(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices('{').filter_map(|(at, _)| {
+        let end = at + text[at..].find('}')?;
+        let inner = &text[at + 1..end];
+        (!inner.is_empty() && inner.chars().all(|c| c.is_alphanumeric() || c == '_'))
+            .then(|| &text[at..=end])
+    })
+}
+
+/// Whether triage would take `sentence` as a request for a person by one of `phrases` (the
+/// same patterns and matching as [`crate::triage`]).
+fn asks_for_person(sentence: &str, phrases: &[String]) -> bool {
+    use crate::drafting::keywords::{KeywordIndex, MatchMode, Phrase};
+    let mut index = KeywordIndex::for_patterns();
+    let mut patterns: Vec<Phrase> = phrases.iter().map(|p| Phrase::pattern(p)).collect();
+    for phrase in &mut patterns {
+        index.add(phrase);
+    }
+    let words: Vec<String> = crate::lang::tokens(sentence)
+        .into_iter()
+        .map(|t| t.norm)
+        .collect();
+    let hits = index.hits(&words);
+    let unused = vec![false; words.len()];
+    patterns
+        .iter()
+        .any(|p| hits.find(p, &unused, MatchMode::Pattern).is_some())
 }
 
 #[cfg(test)]
@@ -499,6 +669,93 @@ mod tests {
         assert!(e.line.is_some(), "{e}");
         let e = parse_as("pl.toml", &with.replace("{topic}", "to")).expect_err("no topic");
         assert!(e.message.contains("lines.followup"), "{e}");
+    }
+
+    #[test]
+    fn the_chat_page_texts_are_optional_and_the_person_request_is_always_recognised() {
+        // Without `[page]`: the button sends the first `person` phrase, as a sentence.
+        let pl = parse_as("pl.toml", POLISH).expect("valid").language();
+        assert_eq!(pl.page, vec![("person", "Z konsultantem")]);
+        let file: FileToml = toml::from_str(POLISH).expect("toml");
+        assert!(asks_for_person("Z konsultantem", &file.person));
+        assert!(!asks_for_person("Dzień dobry", &file.person));
+        // Only phrases with a `*`: the stem.
+        let starred = POLISH.replace(
+            "\"z konsultantem\", \"konsultant*\"",
+            "\"konsultant*\", \"z konsultantem\"",
+        );
+        let starred = starred.replace("\"z konsultantem\",", "").replace(
+            "\"z człowiekiem\", \"żywy człowiek\", \"prawdziwa osoba\",\n  \"z osobą\", \"z kimś\", \"z pracownikiem\", \"nie z botem\", \"bez bota\",",
+            "",
+        );
+        let only = parse_as("pl.toml", &starred).expect("valid").language();
+        assert_eq!(only.page, vec![("person", "Konsultant")], "{starred}");
+
+        let with = format!(
+            "{POLISH}\n[page]\ntalk = \"Porozmawiaj z konsultantem\"\n\
+             person = \"Chcę porozmawiać z konsultantem.\"\n\
+             queued = \"Jesteś numerem {{n}} w kolejce.\"\n"
+        );
+        let pl = parse_as("pl.toml", &with).expect("valid").language();
+        assert_eq!(
+            pl.page,
+            vec![
+                ("person", "Chcę porozmawiać z konsultantem."),
+                ("queued", "Jesteś numerem {n} w kolejce."),
+                ("talk", "Porozmawiaj z konsultantem"),
+            ]
+        );
+        let line = |needle: &str| {
+            with.lines()
+                .position(|l| l.starts_with(needle))
+                .map(|i| i + 1)
+        };
+
+        let e = parse_as(
+            "pl.toml",
+            &with.replace("Chcę porozmawiać z konsultantem.", "Chcę porozmawiać."),
+        )
+        .expect_err("not a request");
+        assert!(
+            e.message.contains(
+                "page.person: \"Chcę porozmawiać.\" is not recognised as a request for a person"
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            e.line,
+            line("person = \"Chcę"),
+            "the line in [page], not the top-level list"
+        );
+        let e = parse_as("pl.toml", &with.replace("{n}", "N")).expect_err("no placeholder");
+        assert!(e.message.contains("page.queued: must contain {n}"), "{e}");
+        assert_eq!(e.line, line("queued"));
+        let e = parse_as("pl.toml", &with.replace("{n}", "{n} {position}"))
+            .expect_err("a placeholder the page does not fill");
+        assert!(
+            e.message
+                .contains("page.queued: {position} is not filled in here (it takes {n})"),
+            "{e}"
+        );
+        let e = parse_as("pl.toml", &format!("{with}button = \"Wyślij\"\n")).expect_err("unknown");
+        let line = |needle: &str| {
+            format!("{with}button = \"Wyślij\"\n")
+                .lines()
+                .position(|l| l.starts_with(needle))
+                .map(|i| i + 1)
+        };
+        assert!(
+            e.message
+                .contains("page.button: not a text of the chat page (it has: title,"),
+            "{e}"
+        );
+        assert_eq!(e.line, line("button"));
+        let e = parse_as(
+            "pl.toml",
+            &with.replace("talk = \"Porozmawiaj z konsultantem\"", "talk = \" \""),
+        )
+        .expect_err("empty");
+        assert!(e.message.contains("page.talk: empty"), "{e}");
     }
 
     #[test]

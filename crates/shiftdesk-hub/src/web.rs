@@ -5,12 +5,17 @@
 //! nothing fetched from elsewhere. The page speaks the customer dialect over `/ws/customer`
 //! like any other client (PROTOCOL.md, section 6).
 //!
+//! The page learns the hub's languages, and the texts of the operator's own languages (their
+//! files' `[page]`, see [`crate::languages::PAGE_TEXTS`]), from two attributes filled in when
+//! it is served: `data-langs` and `data-texts`. It is made again when the languages change (a
+//! SIGHUP reload), so a language added on a running hub is offered at once.
+//!
 //! `/chat` is served with a strict Content-Security-Policy: scripts and styles only from the
 //! hub's own files (no inline ones), connections only back to the hub, and framing only by
 //! the origins the operator allows (`--chat-origins`).
 
 use std::io::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -190,18 +195,52 @@ fn accepts_gzip(accept: &str) -> bool {
     })
 }
 
+/// `/chat`: the page for the languages loaded now, made again when they change.
+struct Page {
+    csp: String,
+    made: Mutex<Option<(Arc<crate::languages::Registry>, Arc<File>)>>,
+}
+
+impl Page {
+    fn file(&self) -> Arc<File> {
+        let registry = crate::languages::registry();
+        let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((seen, file)) = &*made
+            && Arc::ptr_eq(seen, &registry)
+        {
+            return file.clone();
+        }
+        let file = File::new(
+            &page_html(&registry),
+            "text/html; charset=utf-8",
+            Some(self.csp.clone()),
+        );
+        *made = Some((registry, file.clone()));
+        file
+    }
+}
+
+/// The page, with the languages of `registry` and their texts filled in.
+fn page_html(registry: &crate::languages::Registry) -> String {
+    CHAT_HTML
+        .replace("{{LANGS}}", &escape_attr(&served_languages(registry)))
+        .replace("{{TEXTS}}", &escape_attr(&page_texts(registry)))
+}
+
 /// The routes of the web chat; merged into the hub's router.
 pub fn router(origins: &ChatOrigins) -> Router {
-    let page = CHAT_HTML.replace("{{LANGS}}", &escape_attr(&served_languages()));
+    let page = Arc::new(Page {
+        csp: origins.content_security_policy(),
+        made: Mutex::new(None),
+    });
+    let mut router = Router::new().route(
+        "/chat",
+        get(move |headers: axum::http::HeaderMap| {
+            let file = page.file();
+            async move { file.respond(&headers) }
+        }),
+    );
     let files = [
-        (
-            "/chat",
-            File::new(
-                &page,
-                "text/html; charset=utf-8",
-                Some(origins.content_security_policy()),
-            ),
-        ),
         (
             "/chat.js",
             File::new(CHAT_JS, "text/javascript; charset=utf-8", None),
@@ -215,7 +254,6 @@ pub fn router(origins: &ChatOrigins) -> Router {
             File::new(WIDGET_JS, "text/javascript; charset=utf-8", None),
         ),
     ];
-    let mut router = Router::new();
     for (path, file) in files {
         router = router.route(
             path,
@@ -228,16 +266,35 @@ pub fn router(origins: &ChatOrigins) -> Router {
     router
 }
 
-/// `en:English,it:Italiano,…`: the languages the page offers, in the hub's order.
-fn served_languages() -> String {
-    crate::languages::served()
-        .into_iter()
-        .map(|lang| {
-            let name = crate::languages::name(lang).replace([',', ':'], " ");
-            format!("{lang}:{name}")
-        })
+/// `en:English,it:Italiano,…`: the languages the page offers, in the hub's order (the six
+/// built in, then the loaded ones).
+fn served_languages(registry: &crate::languages::Registry) -> String {
+    let builtin = crate::lang::Lang::ALL
+        .iter()
+        .map(|lang| (*lang, lang.name().to_string()));
+    let loaded = registry.loaded().map(|l| (l.lang, l.name.to_string()));
+    builtin
+        .chain(loaded)
+        .map(|(lang, name)| format!("{lang}:{}", name.replace([',', ':'], " ")))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// `{"pl":{"talk":"…","person":"…"}}`: the page's texts of each loaded language (the built-in
+/// ones are in the script).
+fn page_texts(registry: &crate::languages::Registry) -> String {
+    let texts: serde_json::Map<String, serde_json::Value> = registry
+        .loaded()
+        .map(|l| {
+            let page = l
+                .page
+                .iter()
+                .map(|(key, text)| ((*key).to_string(), serde_json::Value::from(*text)))
+                .collect();
+            (l.lang.code().to_string(), serde_json::Value::Object(page))
+        })
+        .collect();
+    serde_json::Value::Object(texts).to_string()
 }
 
 fn escape_attr(s: &str) -> String {
@@ -313,5 +370,39 @@ mod tests {
         assert!(!CHAT_HTML.contains("<script>"), "no inline script");
         assert!(!CHAT_HTML.contains("http"), "nothing from elsewhere");
         assert!(!CHAT_JS.contains("innerHTML"), "text only, never markup");
+    }
+
+    /// A language file may give exactly the texts the page has, with the same placeholders.
+    #[test]
+    fn the_page_texts_a_language_file_may_give_are_the_pages_own() {
+        let start = CHAT_JS.find("    en: { ").expect("the English texts");
+        let end = start + CHAT_JS[start..].find(" },\n").expect("their end");
+        let english = &CHAT_JS[start..end];
+        let keys = english.matches(": \"").count();
+        assert_eq!(
+            keys,
+            crate::languages::PAGE_TEXTS.len(),
+            "chat.js's English texts and PAGE_TEXTS differ: {english}"
+        );
+        for (key, placeholders) in crate::languages::PAGE_TEXTS {
+            let at = english
+                .find(&format!(" {key}: \""))
+                .unwrap_or_else(|| panic!("chat.js has no English text `{key}`"));
+            let text = &english[at + key.len() + 4..];
+            let text = &text[..text.find('"').expect("a closing quote")];
+            for p in placeholders {
+                assert!(text.contains(p), "{key}: {text:?} lacks {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_page_lists_the_languages_and_their_texts_as_attributes() {
+        let html = page_html(&crate::languages::Registry::default());
+        assert!(
+            html.contains(r#"data-langs="en:English,it:Italiano,de:Deutsch"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"data-texts="{}""#), "{html}");
     }
 }
