@@ -626,3 +626,55 @@ async fn an_off_shift_standby_console_hears_the_demand_in_its_languages() {
     assert!(p.seen.iter().all(|v| v["type"] != "demand"), "{:?}", p.seen);
     hub.shutdown().await;
 }
+
+/// PROTOCOL.md 5.4 and 6.3, where a client written from the document found the hub apart: the
+/// wallboard's queues come in the documented order (en, it, de, nl, sv, ru), a fresh store
+/// has no `slots` (arrivals from earlier the same day are not history), and a customer put back
+/// in the queue because the only worker on shift went offline gets one `queued`, which counts
+/// that worker gone (`on_shift: 0`).
+#[tokio::test]
+async fn the_wallboard_order_no_history_and_one_queued_when_the_worker_leaves() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tw = add_worker(dir.path(), "willa", &[Lang::En], Role::Worker, 1);
+    let ts = add_worker(dir.path(), "sara", &[Lang::De], Role::Supervisor, 1);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+    let (mut w, _) = worker(&base, &tw).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let (mut c, _) = assigned(&base, &mut w).await;
+
+    let (mut s, _) = worker(&base, &ts).await;
+    s.ok(json!({"type": "wallboard"})).await;
+    let board = s
+        .seen_or_until("the wallboard", |v| v["type"] == "wallboard")
+        .await;
+    let order: Vec<&str> = board["wallboard"]["queues"]
+        .as_array()
+        .expect("queues")
+        .iter()
+        .map(|q| q["language"].as_str().expect("a code"))
+        .collect();
+    assert_eq!(order[..6], ["en", "it", "de", "nl", "sv", "ru"], "{board}");
+    assert!(board["wallboard"].get("slots").is_none(), "{board}");
+    s.ok(json!({"type": "schedule"})).await;
+    let week = s
+        .seen_or_until("the schedule", |v| v["type"] == "schedule")
+        .await;
+    assert_eq!(week["schedule"]["history_weeks"], 0, "{week}");
+
+    let before = c.seen.len();
+    w.ok(json!({"type": "set_status", "status": "offline"}))
+        .await;
+    c.until_type("queued").await;
+    // Whatever the worker's going offline sent comes before the answer to a later command.
+    c.ok(json!({"type": "message", "text": "Still there?"}))
+        .await;
+    let queued: Vec<&Value> = c.seen[before..]
+        .iter()
+        .filter(|v| v["type"] == "queued")
+        .collect();
+    assert_eq!(queued.len(), 1, "{:#?}", &c.seen[before..]);
+    assert_eq!(queued[0]["on_shift"], 0, "{}", queued[0]);
+    hub.shutdown().await;
+}

@@ -281,6 +281,7 @@ impl Dispatch {
             None => format!("transferred by {}", self.worker_name(worker)),
         };
         self.requeue(&id, worker, why, "transferred", now, out);
+        self.send_queued(&id, now, out);
         self.after_release(worker, now, out);
         Ok(())
     }
@@ -302,10 +303,14 @@ impl Dispatch {
         {
             self.withdraw_offer(&id, "status", now, out);
         }
+        // Their customers hear `queued` once the status has changed (in `staffing_changed`),
+        // so that its `on_shift` no longer counts this worker.
+        let mut requeued = Vec::new();
         if status == WorkerStatus::Offline {
             for id in owned.iter() {
                 let why = format!("{} went offline", self.worker_name(worker));
                 self.requeue(id, worker, why, "you went offline", now, out);
+                requeued.push(id.clone());
             }
         }
         let status = if status == WorkerStatus::Draining && owned.is_empty() {
@@ -322,34 +327,41 @@ impl Dispatch {
             out,
         );
         self.send_status(worker, out);
-        self.staffing_changed(worker, was_on_shift, now, out);
+        self.staffing_changed(worker, was_on_shift, requeued, now, out);
     }
 
-    /// A worker came on shift or left it: where that makes someone, or no one, on shift for a
-    /// language, the customers queued in it are told (`queued` again, with `on_shift`), so a
-    /// page that said "nobody is on shift" does not keep saying it.
+    /// A worker's status changed (recorded already): the customers whose conversations they
+    /// just put back in the queue (`requeued`) are told `queued`; and where the change makes
+    /// someone, or no one, on shift for a language, so are the other customers waiting in it
+    /// (`queued` again, with `on_shift`), so a page that said "nobody is on shift" does not
+    /// keep saying it. Each conversation hears one `queued`, counted after the change.
     pub(super) fn staffing_changed(
         &mut self,
         worker: &str,
         was_on_shift: bool,
+        requeued: Vec<ConversationId>,
         now: Millis,
         out: &mut Vec<Effect>,
     ) {
-        let Some(w) = self.workers.get(worker) else {
-            return;
-        };
-        let on_shift = w.status == WorkerStatus::Available;
-        // Nobody waiting (the usual case when many workers log in at once): nobody to tell.
-        if on_shift == was_on_shift || (self.queue.is_empty() && self.indexes.offers.is_empty()) {
-            return;
-        }
-        for language in w.info.languages.clone() {
+        let mut told: BTreeSet<ConversationId> = requeued.iter().cloned().collect();
+        let mut tell = requeued;
+        let (on_shift, languages) = self
+            .workers
+            .get(worker)
+            .map_or((was_on_shift, &[][..]), |w| {
+                (w.status == WorkerStatus::Available, &w.info.languages[..])
+            });
+        // Nobody waiting (the usual case when many workers log in at once): nobody else to
+        // tell.
+        let staffing =
+            on_shift != was_on_shift && !(self.queue.is_empty() && self.indexes.offers.is_empty());
+        for language in languages.iter().filter(|_| staffing) {
             // Only "none", "one" or "more" matters: stop counting at two.
             let speakers = self
                 .workers
                 .values()
                 .filter(|o| {
-                    o.status == WorkerStatus::Available && o.info.languages.contains(&language)
+                    o.status == WorkerStatus::Available && o.info.languages.contains(language)
                 })
                 .take(2)
                 .count();
@@ -359,7 +371,7 @@ impl Dispatch {
             }
             // Waiting for a person: queued, or offered to someone who has not answered yet
             // (from the queue and the offers' index: not a scan of every conversation ever).
-            let waiting: Vec<ConversationId> = self
+            let waiting = self
                 .queue
                 .iter()
                 .map(|(_, _, id)| id)
@@ -367,16 +379,24 @@ impl Dispatch {
                 .filter(|id| {
                     self.conversations
                         .get(*id)
-                        .is_some_and(|c| c.language == language)
-                })
-                .cloned()
-                .collect();
-            for id in waiting {
-                out.push(Effect::ToCustomer {
-                    event: self.queued_event(&id, now),
-                    conversation: id,
+                        .is_some_and(|c| c.language == *language)
                 });
+            for id in waiting {
+                if told.insert(id.clone()) {
+                    tell.push(id.clone());
+                }
             }
         }
+        for id in tell {
+            self.send_queued(&id, now, out);
+        }
+    }
+
+    /// Tell a waiting customer where they stand (`queued`), as things are now.
+    pub(super) fn send_queued(&self, id: &str, now: Millis, out: &mut Vec<Effect>) {
+        out.push(Effect::ToCustomer {
+            conversation: id.to_string(),
+            event: self.queued_event(id, now),
+        });
     }
 }

@@ -63,10 +63,10 @@ impl Dispatch {
                 .get(&worker)
                 .is_some_and(|w| w.status == WorkerStatus::Available);
             let owned: Vec<ConversationId> = self.owned_by(&worker);
-            for id in owned {
-                self.decide_returned(&worker, &id, now, out);
+            for id in &owned {
+                self.decide_returned(&worker, id, now, out);
                 let why = format!("{} lost connection", self.worker_name(&worker));
-                self.requeue(&id, &worker, why, "grace period over", now, out);
+                self.requeue(id, &worker, why, "grace period over", now, out);
             }
             self.record(
                 Fact::StatusChanged {
@@ -76,7 +76,8 @@ impl Dispatch {
                 },
                 out,
             );
-            self.staffing_changed(&worker, was_on_shift, now, out);
+            // Their customers hear `queued` now that the worker is offline.
+            self.staffing_changed(&worker, was_on_shift, owned, now, out);
         }
         self.drain_at_slot_end(now, out);
     }
@@ -128,7 +129,9 @@ impl Dispatch {
             },
         });
     }
-    /// Put an owned conversation back in the queue, with its transcript.
+    /// Put an owned conversation back in the queue, with its transcript. The customer's
+    /// `queued` is the caller's to send ([`Dispatch::send_queued`]), once what made the worker
+    /// let go (going offline, say) is recorded, so that `on_shift` is counted after it.
     pub(super) fn requeue(
         &mut self,
         id: &str,
@@ -158,10 +161,6 @@ impl Dispatch {
         let language = self.conversations.get(id).map_or(Lang::En, |c| c.language);
         let notice = triage::handoff_notice(language, position as usize);
         self.system_line(id, notice, None, now, out);
-        out.push(Effect::ToCustomer {
-            conversation: id.to_string(),
-            event: self.queued_event(id, now),
-        });
         self.refresh_shadowers(id, out);
     }
     /// After a worker lets go of a conversation: draining workers stop when they are done.

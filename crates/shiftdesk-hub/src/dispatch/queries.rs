@@ -249,25 +249,29 @@ impl Dispatch {
                 stats: w.stats.clone(),
             })
             .collect();
-        let mut queues: BTreeMap<Lang, WallboardQueue> = crate::languages::served()
+        // In the order PROTOCOL.md 5.4 gives: the six built in (en, it, de, nl, sv, ru), then
+        // the operator's by code; not sorted by code altogether.
+        let mut queues: Vec<WallboardQueue> = crate::languages::served()
             .into_iter()
             .map(|language| {
                 let (p50, p90) = percentiles_today(self.time_to_human.get(&language), now);
-                (
+                WallboardQueue {
                     language,
-                    WallboardQueue {
-                        language,
-                        depth: 0,
-                        longest_wait_ms: 0,
-                        time_to_human_p50_ms: p50,
-                        time_to_human_p90_ms: p90,
-                    },
-                )
+                    depth: 0,
+                    longest_wait_ms: 0,
+                    time_to_human_p50_ms: p50,
+                    time_to_human_p90_ms: p90,
+                }
             })
+            .collect();
+        let row: BTreeMap<Lang, usize> = queues
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (q.language, i))
             .collect();
         for (_, queued_at, id) in &self.queue {
             if let Some(c) = self.conversations.get(id)
-                && let Some(q) = queues.get_mut(&c.language)
+                && let Some(q) = row.get(&c.language).and_then(|i| queues.get_mut(*i))
             {
                 q.depth += 1;
                 q.longest_wait_ms = q.longest_wait_ms.max(now.saturating_sub(*queued_at));
@@ -294,7 +298,7 @@ impl Dispatch {
         Wallboard {
             at: now,
             workers,
-            queues: queues.into_values().collect(),
+            queues,
             live,
             slots: self.slot_loads(now, 4),
         }

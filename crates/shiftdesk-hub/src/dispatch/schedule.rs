@@ -26,9 +26,11 @@ impl Dispatch {
     }
 
     /// A conversation was handed to a person (from `apply`): an arrival for the forecast.
+    /// A week more than the forecast averages is kept, so that the oldest arrival kept shows
+    /// whether the hub has recorded four whole weeks (see [`Dispatch::schedule`]).
     pub(super) fn arrival(&mut self, language: Lang, at: Millis) {
         self.arrivals.push_back((at, language));
-        let horizon = at.saturating_sub(HISTORY_WEEKS * WEEK_MS);
+        let horizon = at.saturating_sub((HISTORY_WEEKS + 1) * WEEK_MS);
         while self.arrivals.front().is_some_and(|(t, _)| *t < horizon) {
             self.arrivals.pop_front();
         }
@@ -36,32 +38,39 @@ impl Dispatch {
 
     /// The week from the current slot: what `worker` booked, how many booked each slot, and the
     /// demand expected per language.
+    ///
+    /// The history is made of whole weeks only: from the start of the slot of the oldest
+    /// arrival the hub holds to the start of the current slot, at most four. Less than a week
+    /// (a fresh store, arrivals from earlier today) is no history: `history_weeks` 0 and every
+    /// forecast empty. With `n` weeks, a slot's forecast is what arrived in the same slot of
+    /// each of those `n` weeks, averaged: each slot of the week occurs exactly `n` times in
+    /// them.
     pub fn schedule(&self, worker: &str, now: Millis) -> Schedule {
         let slot = self.slot_ms();
         let first = self.slot_start(now);
-        // Arrivals before the current slot, by position in the week and language.
-        let horizon = first.saturating_sub(HISTORY_WEEKS * WEEK_MS);
+        let oldest = self
+            .arrivals
+            .iter()
+            .map(|(t, _)| *t)
+            .filter(|t| *t < first)
+            .min();
+        let history_weeks = oldest.map_or(0, |o| {
+            (first.saturating_sub(self.slot_start(o)) / WEEK_MS).min(HISTORY_WEEKS)
+        });
+        // Arrivals of those whole weeks, by position in the week and language.
+        let horizon = first.saturating_sub(history_weeks * WEEK_MS);
         let mut counts: BTreeMap<u64, BTreeMap<Lang, u32>> = BTreeMap::new();
-        let mut oldest = None;
         for (at, language) in self
             .arrivals
             .iter()
-            .filter(|(t, _)| *t >= horizon && *t < first)
+            .filter(|(t, _)| history_weeks > 0 && *t >= horizon && *t < first)
         {
-            oldest = Some(oldest.map_or(*at, |o: Millis| o.min(*at)));
             *counts
                 .entry((at % WEEK_MS) / slot)
                 .or_default()
                 .entry(*language)
                 .or_default() += 1;
         }
-        let history_weeks = oldest
-            .map(|o| {
-                (first.saturating_sub(o))
-                    .div_ceil(WEEK_MS)
-                    .clamp(1, HISTORY_WEEKS)
-            })
-            .unwrap_or(0);
         let mine = self.bookings.get(worker);
         let slots = (0..(AHEAD_MS / slot).min(MAX_SLOTS))
             .map(|i| {
@@ -72,7 +81,7 @@ impl Dispatch {
                     .map(|by_lang| {
                         by_lang
                             .iter()
-                            .map(|(l, n)| (l.to_string(), *n as f32 / history_weeks.max(1) as f32))
+                            .map(|(l, n)| (l.to_string(), *n as f32 / history_weeks as f32))
                             .collect()
                     })
                     .unwrap_or_default();
@@ -92,19 +101,21 @@ impl Dispatch {
     }
 
     /// The next `n` slots from the current one, booked versus expected, for the wallboard;
-    /// empty when nobody booked any and there is no history.
+    /// empty when no slot from now to a week ahead is booked and there is no history (as
+    /// [`Dispatch::schedule`] counts it: whole weeks).
     pub fn slot_loads(&self, now: Millis, n: usize) -> Vec<shiftdesk_protocol::SlotLoad> {
-        if self.arrivals.is_empty() && self.bookings.values().all(|b| b.is_empty()) {
+        let week = self.schedule("", now);
+        if week.history_weeks == 0 && week.slots.iter().all(|s| s.booked_workers == 0) {
             return Vec::new();
         }
-        self.schedule("", now)
-            .slots
+        week.slots
             .into_iter()
             .take(n)
             .map(|s| shiftdesk_protocol::SlotLoad {
                 start: s.start,
                 booked: s.booked_workers,
-                expected: s.forecast_total(),
+                // Summed from 0.0: an empty sum of floats is -0.0, which JSON shows as `-0.0`.
+                expected: s.forecast.values().fold(0.0, |total, n| total + n),
             })
             .collect()
     }

@@ -410,3 +410,210 @@ fn passes_are_stepped_over_and_not_counted() {
     // 200 free, less the five still cooling down.
     assert!(because.contains(" of 195 eligible"), "{because}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// What waiting customers are told (`queued`), the wallboard's queues and slots
+// ---------------------------------------------------------------------------------------------
+
+/// A worker of `capacity` speaking English, logged in and available.
+fn on_shift(d: &mut Dispatch, id: &str, capacity: u32, now: Millis) {
+    let info = WorkerInfo {
+        id: id.into(),
+        ..worker(1, 0b001, capacity)
+    };
+    d.handle(
+        Input::WorkerConnected {
+            info,
+            resumed: false,
+        },
+        now,
+    )
+    .expect("connected");
+    set(d, id, Command::SetStatus(WorkerStatus::Available), now);
+}
+
+fn set(d: &mut Dispatch, worker: &str, command: Command, now: Millis) -> Vec<Effect> {
+    d.handle(
+        Input::Command {
+            worker: worker.into(),
+            command,
+        },
+        now,
+    )
+    .expect("applied")
+}
+
+/// An English customer who asks for a person: the conversation's id.
+fn asks_for_a_person(d: &mut Dispatch, n: usize, now: Millis) -> ConversationId {
+    let id = format!("c{n}");
+    d.handle(
+        Input::CustomerOpened {
+            conversation: id.clone(),
+            customer: "x".into(),
+            language: Some(Lang::En),
+            key: "k".into(),
+            context: Vec::new(),
+            verified: Vec::new(),
+        },
+        now,
+    )
+    .expect("opened");
+    d.handle(
+        Input::CustomerMessage {
+            conversation: id.clone(),
+            text: "a person".into(),
+        },
+        now,
+    )
+    .expect("handed over");
+    id
+}
+
+/// The `on_shift` of every `queued` the effects send to `conversation`.
+fn queued_to(effects: &[Effect], conversation: &str) -> Vec<Option<u32>> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ToCustomer {
+                conversation: c,
+                event: CustomerEvent::Queued { on_shift, .. },
+            } if c == conversation => Some(*on_shift),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The only English speaker, full, goes offline: the customers of their conversations, back in
+/// the queue, hear one `queued` each with nobody on shift (not one counting the worker who just
+/// left, then another), and so does the customer already waiting.
+#[test]
+fn going_offline_tells_each_waiting_customer_once_counted_after_the_change() {
+    let mut d = Dispatch::new(config(), scripted());
+    let now = T0;
+    on_shift(&mut d, "w1", 2, now);
+    let mut owned = Vec::new();
+    for n in 1..=2 {
+        let c = asks_for_a_person(&mut d, n, now);
+        set(&mut d, "w1", Command::AcceptOffer(c.clone()), now);
+        owned.push(c);
+    }
+    let waiting = asks_for_a_person(&mut d, 3, now);
+    assert_eq!(d.owner(&owned[1]), Some("w1"));
+    let effects = set(&mut d, "w1", Command::SetStatus(WorkerStatus::Offline), now);
+    for c in owned.iter().chain([&waiting]) {
+        assert_eq!(queued_to(&effects, c), [Some(0)], "{c}: {effects:#?}");
+    }
+    // Back on shift: the three waiting hear that someone is (the first of them is offered).
+    let effects = set(
+        &mut d,
+        "w1",
+        Command::SetStatus(WorkerStatus::Available),
+        now,
+    );
+    for c in owned.iter().chain([&waiting]) {
+        assert_eq!(queued_to(&effects, c), [Some(1)], "{c}");
+    }
+}
+
+/// A worker who stays on shift transfers: their customer is told at once, the worker counted.
+#[test]
+fn a_transfer_tells_the_customer_with_the_worker_still_on_shift() {
+    let mut d = Dispatch::new(config(), scripted());
+    let now = T0;
+    on_shift(&mut d, "w1", 1, now);
+    let c = asks_for_a_person(&mut d, 1, now);
+    set(&mut d, "w1", Command::AcceptOffer(c.clone()), now);
+    let effects = set(&mut d, "w1", Command::Transfer(c.clone(), None), now);
+    assert_eq!(queued_to(&effects, &c), [Some(1)]);
+}
+
+/// Past the grace period, the customer of a disconnected worker's conversation hears one
+/// `queued`, after the worker went offline: nobody on shift.
+#[test]
+fn the_end_of_grace_tells_the_customer_once_with_the_worker_gone() {
+    let mut d = Dispatch::new(config(), scripted());
+    let now = T0;
+    on_shift(&mut d, "w1", 1, now);
+    let c = asks_for_a_person(&mut d, 1, now);
+    set(&mut d, "w1", Command::AcceptOffer(c.clone()), now);
+    d.handle(
+        Input::WorkerDisconnected {
+            worker: "w1".into(),
+        },
+        now,
+    )
+    .expect("disconnected");
+    let effects = d
+        .handle(Input::Tick, now + config().grace_ms)
+        .expect("ticked");
+    assert_eq!(d.worker_status("w1"), Some(WorkerStatus::Offline));
+    assert_eq!(queued_to(&effects, &c), [Some(0)], "{effects:#?}");
+    // The system line comes first, then `queued`.
+    let to_customer: Vec<&CustomerEvent> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ToCustomer {
+                conversation,
+                event,
+            } if *conversation == c => Some(event),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(
+            to_customer.as_slice(),
+            [CustomerEvent::Message { .. }, CustomerEvent::Queued { .. }]
+        ),
+        "{to_customer:#?}"
+    );
+}
+
+/// PROTOCOL.md 5.4: the six built-in languages in the order en, it, de, nl, sv, ru (not by code).
+#[test]
+fn the_wallboard_lists_the_built_in_queues_in_the_documented_order() {
+    let mut d = Dispatch::new(config(), scripted());
+    asks_for_a_person(&mut d, 1, T0);
+    let board = d.wallboard(T0 + 1_000);
+    let order: Vec<&str> = board.queues.iter().map(|q| q.language.code()).collect();
+    assert_eq!(order[..6], ["en", "it", "de", "nl", "sv", "ru"]);
+    assert_eq!(
+        (board.queues[0].depth, board.queues[0].longest_wait_ms),
+        (1, 1_000)
+    );
+}
+
+/// Arrivals from earlier the same day are not history: no forecast, no wallboard slots. A week
+/// later they are a whole week of it.
+#[test]
+fn history_is_whole_weeks_and_a_fresh_hub_has_no_slots() {
+    const WEEK: Millis = 7 * DAY_MS;
+    let mut d = Dispatch::new(config(), scripted());
+    let now = T0;
+    on_shift(&mut d, "w1", 1, now);
+    asks_for_a_person(&mut d, 1, now);
+    let later = now + 3 * 3_600_000;
+    let week = d.schedule("w1", later);
+    assert_eq!(week.history_weeks, 0);
+    assert!(week.slots.iter().all(|s| s.forecast.is_empty()));
+    assert!(d.wallboard(later).slots.is_empty());
+    // A booking makes slots, with nothing expected: 0, not -0.
+    let next = d.slot_start(later) + config().slot_ms;
+    set(&mut d, "w1", Command::BookSlot(next), later);
+    let slots = d.wallboard(later).slots;
+    assert_eq!(slots.len(), 4);
+    assert_eq!(slots[1].booked, 1);
+    for s in &slots {
+        assert!(s.expected == 0.0 && s.expected.is_sign_positive(), "{s:?}");
+    }
+    let json = serde_json::to_string(&slots).expect("json");
+    assert!(!json.contains("-0"), "{json}");
+    // A week after the first arrival's slot began: one whole week, the arrival in it.
+    let week = d.schedule("w1", now + WEEK);
+    assert_eq!(week.history_weeks, 1);
+    assert_eq!(week.slots[0].forecast.get("en"), Some(&1.0));
+    assert_eq!(
+        d.schedule("w1", now + WEEK - config().slot_ms)
+            .history_weeks,
+        0
+    );
+}
