@@ -202,3 +202,51 @@ async fn an_operator_adds_polish_with_a_file_and_the_real_hub_serves_it() {
         .await;
     assert_eq!(offer["language"], "pl");
 }
+
+/// A loaded language is detected from its text, with `detect = "pol"` or, without it, by its
+/// English name; languages still nobody serves are claimed by neither it nor a built-in one.
+#[test]
+fn a_loaded_language_is_detected_and_unserved_ones_are_not() {
+    use shiftdesk_hub::lang::detect_clear;
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("crates/shiftdesk-hub/tests/data/languages/pl.toml");
+    let text = std::fs::read_to_string(&source).expect("pl.toml");
+    let without_detect = tempfile::tempdir().expect("folder");
+    std::fs::write(
+        without_detect.path().join("pl.toml"),
+        text.lines()
+            .filter(|l| !l.starts_with("detect"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .expect("pl.toml without detect");
+    let loaded = languages::load_dir(without_detect.path()).expect("loads");
+    assert_eq!(loaded[0].language().detect, None);
+    languages::install(loaded);
+    let check = |pl: Lang| {
+        for text in [
+            "Dzień dobry, zapomniałem hasła do konta",
+            "dzien dobry zapomnialem hasla",
+            "chcę rozmawiać z konsultantem",
+            "nie moge zaplacic raty",
+            "Dzień dobry, mój ojciec zmarł w zeszłym tygodniu, co teraz z jego płatnościami?",
+        ] {
+            assert_eq!(detect_clear(text), Some(pl), "{text:?}");
+        }
+        for text in [
+            "quiero hablar con una persona",
+            "Hola, olvidé mi contraseña y no puedo entrar en mi cuenta",
+            "chci mluvit s clovekem",
+            "je veux parler a quelqu'un",
+        ] {
+            assert_eq!(detect_clear(text), None, "{text:?}");
+        }
+        assert_eq!(detect_clear("Kan ik eerder betalen?"), Some(Lang::Nl));
+        assert_eq!(
+            detect_clear("vorrei parlare con una persona"),
+            Some(Lang::It)
+        );
+    };
+    check(Lang::from_code("pl").expect("code"));
+    check(polish());
+}

@@ -3,9 +3,11 @@
 //! Everything language-aware in the product (routing offers to workers who speak the language,
 //! drafting a reply, the customer-facing handoff notice) keys on [`Lang`]. Detection has to work on
 //! the short, informal messages customers actually send ("operatore", "Kan ik eerder betalen?"),
-//! where a statistical detector alone is unreliable, so [`detect`] combines `whatlang` (restricted
-//! to our six languages) with a small table of very common words per language, and falls back to
-//! what we already know about the conversation when the text says too little.
+//! where a statistical detector alone is unreliable, so [`detect`] combines `whatlang` with a small
+//! table of very common words per language, and falls back to what we already know about the
+//! conversation when the text says too little. Text in a language the hub does not serve (Spanish,
+//! Polish, French, ...) is not claimed by the served language nearest to it: both whatlang over all
+//! its languages and the common words of a few such languages count against every served one.
 //!
 //! The text normalisation used for keyword matching ([`normalize`], [`words`]) lives here too, so
 //! that the knowledge base, triage and detection all see the same words.
@@ -254,21 +256,175 @@ const LETTER_MARKERS: [(char, Lang, f32); 8] = [
     ('ä', Lang::Sv, 0.5),
 ];
 
-/// Detect the language of a customer message among the six, using whatlang with an allowlist;
-/// short or unreliable text falls back to `hint`, then English.
+/// Very common words of Latin-script languages a hub often does not serve, in [`normalize`]d form
+/// (no accents, apostrophes split: "j'ai" is "j ai"). They count against every served language,
+/// so that "quiero hablar con una persona" is not Italian for its "con una persona", nor "Dzien
+/// dobry, zapomnialem hasla" German. A word a served language lists too ("con", "de", "je") is
+/// split between them like any shared word. A language the hub serves (a loaded file whose
+/// `detect` or English name is this language) drops its list here, with the words it shares with
+/// another list ("dobry" when Polish is loaded): its own file's words count instead.
+/// Words frequent in a served language but missing from [`MARKERS`] ("a", "i", "no", "se", "to",
+/// "do") are left out: they would count against it.
+#[rustfmt::skip]
+const UNSERVED_MARKERS: [(whatlang::Lang, &[&str]); 5] = [
+    (
+        whatlang::Lang::Spa,
+        &[
+            "hola", "buenas", "buenos", "dias", "tardes", "gracias", "por", "favor", "quiero",
+            "quisiera", "puedo", "puede", "necesito", "tengo", "hablar", "ayuda", "ayudar",
+            "alguien", "persona", "con", "una", "un", "el", "los", "las", "del", "la", "de", "en",
+            "es", "esta", "este", "estoy", "y", "que", "como", "cuando", "donde", "porque", "pero",
+            "mi", "mis", "su", "muy", "mas", "todavia", "hace", "hago", "cuenta", "contrasena",
+            "clave", "olvide", "entrar", "pago", "pagar", "cuota", "cuotas", "dinero", "tarjeta",
+            "pedido", "compra", "reembolso", "devolucion", "fecha", "cobraron", "rechazada",
+            "semana", "semanas", "mes", "para",
+        ],
+    ),
+    (
+        whatlang::Lang::Por,
+        &[
+            "ola", "oi", "bom", "boa", "dia", "tarde", "obrigado", "obrigada", "por", "favor",
+            "quero", "gostaria", "preciso", "tenho", "consigo", "consegui", "falar", "ajuda",
+            "alguem", "pessoa", "atendente", "com", "uma", "um", "dos", "das", "na", "de", "que",
+            "como", "onde", "porque", "mas", "meu", "minha", "meus", "voce", "nao", "sim", "ainda",
+            "foi", "esta", "estou", "faz", "conta", "senha", "esqueci", "entrar", "pagar",
+            "parcela", "parcelas", "dinheiro", "cartao", "pedido", "compra", "reembolso",
+            "devolvi", "devolucao", "vencimento", "recusado", "semanas", "mes", "cade", "para",
+        ],
+    ),
+    (
+        whatlang::Lang::Fra,
+        &[
+            "bonjour", "bonsoir", "salut", "merci", "svp", "je", "j", "veux", "voudrais", "peux",
+            "pouvez", "parler", "quelqu", "aide", "aider", "personne", "conseiller", "mon", "ma",
+            "mes", "le", "la", "les", "des", "du", "une", "un", "de", "est", "et", "pas", "ne", "n",
+            "qu", "que", "qui", "ce", "ca", "pour", "avec", "sur", "dans", "mais", "ou",
+            "pourquoi", "comment", "ai", "suis", "vous", "nous", "votre", "mot", "passe", "compte",
+            "carte", "paiement", "payer", "remboursement", "rembourse", "commande", "colis",
+            "oublie", "refusee", "refuse", "echeance", "prelevement", "mensualite", "plus", "tot",
+            "encore", "toujours", "deja",
+        ],
+    ),
+    (
+        whatlang::Lang::Pol,
+        &[
+            "dzien", "dobry", "czesc", "witam", "dziekuje", "prosze", "nie", "jest", "czy",
+            "moje", "moja", "moj", "moge", "mozna", "chce", "chcialbym", "chcialabym", "jak",
+            "gdzie", "dlaczego", "kiedy", "sie", "mnie", "juz", "jeszcze", "z", "w", "na", "co",
+            "za", "od", "ze", "bo", "ale", "tylko", "karta", "karty", "haslo", "hasla", "konta",
+            "zapomnialem", "zapomnialam", "zaplacic", "platnosc", "platnosci", "raty", "zwrot",
+            "pieniadze", "pieniedzy", "zamowienie", "zamowienia", "konsultant", "konsultantem",
+            "czlowiek", "czlowiekiem", "rozmawiac", "pomoc", "przesunac", "robic", "zrobic", "mam",
+            "nastepnej",
+        ],
+    ),
+    (
+        whatlang::Lang::Ces,
+        &[
+            "dobry", "dekuji", "dekuju", "prosim", "ahoj", "chci", "chtel", "chtela", "bych",
+            "muzu", "mohu", "nemuzu", "nemohu", "jsem", "jsme", "je", "neni", "mam", "nemam",
+            "moje", "muj", "moji", "na", "v", "ve", "z", "k", "ale", "jak", "kde", "proc", "kdy",
+            "co", "uz", "jeste", "taky", "heslo", "hesla", "ucet", "uctu", "karta", "karty",
+            "platba", "platbu", "zaplatit", "splatka", "splatku", "splatky", "splatnosti",
+            "vraceni", "penez", "penize", "objednavka", "objednavku", "objednavkou", "pomoc",
+            "clovek", "clovekem", "mluvit", "zapomnel", "zapomnela", "dalsi", "byla", "byl",
+            "bylo", "nefunguje", "posunout", "vratil", "zbozi", "tydny", "pred",
+        ],
+    ),
+];
+
+/// Each word of [`UNSERVED_MARKERS`] with the languages that list it.
+static UNSERVED_OWNERS: LazyLock<HashMap<&'static str, Vec<whatlang::Lang>>> =
+    LazyLock::new(|| {
+        let mut owners: HashMap<&'static str, Vec<whatlang::Lang>> = HashMap::new();
+        for (lang, list) in UNSERVED_MARKERS {
+            for word in list {
+                let langs = owners.entry(word).or_default();
+                if !langs.contains(&lang) {
+                    langs.push(lang);
+                }
+            }
+        }
+        owners
+    });
+
+/// Letters (and marks) that none of the built-in Latin-script languages writes, with a language
+/// that does, like [`LETTER_MARKERS`] but counting against the served languages.
+const UNSERVED_LETTERS: [(char, whatlang::Lang, f32); 22] = [
+    ('ñ', whatlang::Lang::Spa, 1.0),
+    ('¿', whatlang::Lang::Spa, 1.0),
+    ('¡', whatlang::Lang::Spa, 1.0),
+    ('ã', whatlang::Lang::Por, 1.0),
+    ('õ', whatlang::Lang::Por, 1.0),
+    ('ç', whatlang::Lang::Por, 0.5),
+    ('ç', whatlang::Lang::Fra, 0.5),
+    ('œ', whatlang::Lang::Fra, 1.0),
+    ('ł', whatlang::Lang::Pol, 1.0),
+    ('ą', whatlang::Lang::Pol, 1.0),
+    ('ę', whatlang::Lang::Pol, 1.0),
+    ('ś', whatlang::Lang::Pol, 1.0),
+    ('ż', whatlang::Lang::Pol, 1.0),
+    ('ź', whatlang::Lang::Pol, 1.0),
+    ('ń', whatlang::Lang::Pol, 1.0),
+    ('ć', whatlang::Lang::Pol, 1.0),
+    ('ř', whatlang::Lang::Ces, 1.0),
+    ('ů', whatlang::Lang::Ces, 1.0),
+    ('ě', whatlang::Lang::Ces, 1.0),
+    ('č', whatlang::Lang::Ces, 1.0),
+    ('š', whatlang::Lang::Ces, 1.0),
+    ('ž', whatlang::Lang::Ces, 1.0),
+];
+
+/// Cyrillic letters Russian never writes (Ukrainian і ї є ґ, Belarusian ў), and the letters
+/// Ukrainian never writes (Russian ы э ъ ё).
+const NOT_RUSSIAN: [(char, whatlang::Lang); 5] = [
+    ('і', whatlang::Lang::Ukr),
+    ('ї', whatlang::Lang::Ukr),
+    ('є', whatlang::Lang::Ukr),
+    ('ґ', whatlang::Lang::Ukr),
+    ('ў', whatlang::Lang::Bel),
+];
+const ONLY_RUSSIAN: [char; 4] = ['ы', 'э', 'ъ', 'ё'];
+
+/// The whatlang languages the hub serves: the built-in ones, and each loaded one by its `detect`
+/// code or, without one, by its English name ("Polish"), so that a loaded language is never
+/// counted as one the hub does not serve.
+fn served_whatlang(registry: &crate::languages::Registry) -> Vec<whatlang::Lang> {
+    let mut served: Vec<whatlang::Lang> = Lang::ALL.into_iter().filter_map(whatlang_of).collect();
+    for l in registry.loaded() {
+        let by_name = || {
+            whatlang::Lang::all()
+                .iter()
+                .copied()
+                .find(|w| w.eng_name().eq_ignore_ascii_case(l.english_name))
+        };
+        served.extend(l.detect.or_else(by_name));
+    }
+    served
+}
+
+/// Detect the language of a customer message among the languages the hub serves; short or
+/// unreliable text, and text in a language the hub does not serve, falls back to `hint`, then
+/// English.
 ///
-/// Cyrillic text is Russian (the only Cyrillic language we serve). Latin text is scored per
-/// language from three sources: whatlang's guess weighted by its confidence, common words of
-/// each language, and letters like `å` or `ß`. The winner must have enough evidence and a clear
-/// margin over the runner-up; otherwise the conversation's known language (`hint`) is kept, or
-/// English is assumed. The hint also gets a small bonus so that a terse "ok" keeps the language.
+/// Cyrillic text is Russian (the only Cyrillic language we serve), unless it is written with
+/// letters Russian does not have (Ukrainian `і`, `ї`, `є`). Latin text is scored per language
+/// from three sources: whatlang's guess weighted by its confidence, common words of each
+/// language, and letters like `å` or `ß`. The same three sources score "a language the hub does
+/// not serve" as one more contender: whatlang's guess among all its languages when that is not a
+/// served one (which also discounts its guess among the served ones), common words of Spanish,
+/// Portuguese, French, Polish and Czech, and letters like `ñ` or `ł`. The winner must be a served
+/// language with enough evidence and a clear margin over the runner-up; otherwise the
+/// conversation's known language (`hint`) is kept, or English is assumed. The hint also gets a
+/// small bonus so that a terse "ok" keeps the language.
 pub fn detect(text: &str, hint: Option<Lang>) -> Lang {
     evidence_winner(text, hint).or(hint).unwrap_or(Lang::En)
 }
 
 /// The language `text` is clearly written in, with no prior: `None` when the text says too
-/// little (no letters, "ok", digits, a word shared by several languages). Used for customers who
-/// did not declare a language, where guessing English would route them to the wrong people.
+/// little (no letters, "ok", digits, a word shared by several languages) or is in a language the
+/// hub does not serve. Used for customers who did not declare a language, where guessing English
+/// would route them to the wrong people.
 pub fn detect_clear(text: &str) -> Option<Lang> {
     evidence_winner(text, None)
 }
@@ -287,7 +443,8 @@ fn evidence_winner(text: &str, hint: Option<Lang>) -> Option<Lang> {
         return None;
     }
     // The languages of the text's script: Russian is the only built-in Cyrillic one, so
-    // Cyrillic text is Russian unless a loaded language is Cyrillic too.
+    // Cyrillic text is Russian unless a loaded language is Cyrillic too (or it is not Russian
+    // at all, below).
     let registry = crate::languages::registry();
     let script = if cyrillic > latin {
         Script::Cyrillic
@@ -304,24 +461,61 @@ fn evidence_winner(text: &str, hint: Option<Lang>) -> Option<Lang> {
             .filter(|l| l.script == script)
             .map(|l| l.lang),
     );
+    let served = served_whatlang(&registry);
     if candidates.len() == 1 {
-        return candidates.first().copied();
+        // Russian alone: the only question is whether the text is Russian at all. whatlang is
+        // no help on short Russian (it often says Bulgarian or Ukrainian), letters are.
+        let not_russian = |w: &&str| {
+            NOT_RUSSIAN
+                .iter()
+                .any(|(c, lang)| !served.contains(lang) && w.contains(*c))
+        };
+        let lower = text.to_lowercase();
+        let foreign = lower.split_whitespace().filter(not_russian).count();
+        let russian = lower
+            .split_whitespace()
+            .filter(|w| w.contains(ONLY_RUSSIAN))
+            .count();
+        return (foreign == 0 || russian >= foreign)
+            .then(|| candidates.first().copied())
+            .flatten();
     }
 
     let mut evidence = vec![0f32; candidates.len()];
+    // Evidence for "a language the hub does not serve".
+    let mut unserved = 0f32;
     let mut add = |lang: Lang, weight: f32| {
         if let Some(i) = candidates.iter().position(|l| *l == lang) {
             evidence[i] += weight;
         }
     };
+    // whatlang among all its languages (of the text's script): when it names one outside the
+    // allowlist, its guess within the allowlist is only the nearest language there, and counts
+    // for what whatlang is unsure of; the rest counts for "unserved" when the hub does not serve
+    // that language (a loaded language without `detect` is served, but gets no whatlang share).
     let allow: Vec<whatlang::Lang> = candidates.iter().filter_map(|l| whatlang_of(*l)).collect();
+    let mut served_share = 1.0;
+    if script == Script::Latin
+        && let Some(info) = whatlang::detect(text)
+        && !allow.contains(&info.lang())
+    {
+        let confidence = info.confidence() as f32;
+        served_share = 1.0 - confidence;
+        if !served.contains(&info.lang()) {
+            unserved += WHATLANG_WEIGHT * confidence;
+        }
+    }
     if let Some(info) = whatlang::Detector::with_allowlist(allow).detect(text)
         && let Some(lang) = candidates
             .iter()
             .find(|l| whatlang_of(**l) == Some(info.lang()))
     {
-        add(*lang, WHATLANG_WEIGHT * info.confidence() as f32);
+        add(
+            *lang,
+            WHATLANG_WEIGHT * info.confidence() as f32 * served_share,
+        );
     }
+    let is_unserved = |lang: &whatlang::Lang| !served.contains(lang);
     for word in words(text) {
         let mut owners: Vec<Lang> = MARKER_OWNERS
             .get(word.as_str())
@@ -333,14 +527,27 @@ fn evidence_winner(text: &str, hint: Option<Lang>) -> Option<Lang> {
                 .filter(|l| l.markers.contains(&word.as_str()))
                 .map(|l| l.lang),
         );
+        let other = script == Script::Latin
+            && UNSERVED_OWNERS
+                .get(word.as_str())
+                .is_some_and(|langs| langs.iter().all(is_unserved));
+        let share = 1.0 / (owners.len() + usize::from(other)).max(1) as f32;
         for lang in &owners {
-            add(*lang, 1.0 / owners.len() as f32);
+            add(*lang, share);
+        }
+        if other {
+            unserved += share;
         }
     }
     let lower = text.to_lowercase();
     for (letter, lang, weight) in LETTER_MARKERS {
         if lower.contains(letter) {
             add(lang, weight);
+        }
+    }
+    for (letter, lang, weight) in UNSERVED_LETTERS {
+        if script == Script::Latin && is_unserved(&lang) && lower.contains(letter) {
+            unserved += weight;
         }
     }
     if let Some(hint) = hint {
@@ -350,7 +557,7 @@ fn evidence_winner(text: &str, hint: Option<Lang>) -> Option<Lang> {
     let mut ranked: Vec<(Lang, f32)> = candidates.iter().copied().zip(evidence).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     let (best, best_score) = ranked[0];
-    let runner_up = ranked[1].1;
+    let runner_up = ranked[1].1.max(unserved);
     (best_score >= MIN_EVIDENCE && best_score - runner_up >= MIN_MARGIN).then_some(best)
 }
 
@@ -481,6 +688,145 @@ mod tests {
             ),
             Lang::De
         );
+    }
+
+    /// Messages in languages the hub does not serve, written the way customers write (no
+    /// accents, typos, one word or a long sentence), including the tester's report.
+    const UNSERVED: [(&str, &[&str]); 5] = [
+        (
+            "Spanish",
+            &[
+                "Hola, olvidé mi contraseña y no puedo entrar en mi cuenta",
+                "quiero hablar con una persona",
+                "hola olvide mi contrasena",
+                "necesito ayuda con mi pedido",
+                "no puedo pagar la cuota de este mes, que hago",
+                "me cobraron dos veces la misma compra, quiero un reembolso",
+                "hola buenas tardes, quisiera cambiar la fecha de pago de mi proxima cuota porque \
+                 cobro el dia 5",
+                "quiero hablar con alguien por favor",
+                "mi tarjeta fue rechazada",
+                "donde esta mi paquete",
+                "necesito un humano ya",
+                "gracias",
+            ],
+        ),
+        (
+            "Polish",
+            &[
+                "Dzień dobry, zapomniałem hasła do konta",
+                "dzien dobry zapomnialem hasla",
+                "chce rozmawiac z konsultantem",
+                "nie moge zaplacic raty",
+                "gdzie jest moj zwrot pieniedzy?",
+                "Dzien dobry, chcialbym przesunac termin platnosci nastepnej raty, bo wyplate \
+                 dostaje dopiero 10",
+                "karta mi nie przechodzi, co robic",
+                "prosze o kontakt z czlowiekiem",
+                "pobrali mi pieniadze dwa razy",
+                "dziekuje",
+            ],
+        ),
+        (
+            "Portuguese",
+            &[
+                "Olá, esqueci minha senha e não consigo entrar",
+                "quero falar com uma pessoa",
+                "ola esqueci a senha",
+                "nao consigo pagar a parcela deste mes",
+                "cade meu reembolso? ja devolvi o produto faz duas semanas",
+                "meu cartao foi recusado, o que eu faco",
+                "bom dia, gostaria de mudar a data de vencimento da proxima parcela para o dia 10 \
+                 por favor",
+                "oi, tudo bem? meu pagamento nao foi aprovado",
+                "quero cancelar minha conta",
+                "obrigado",
+            ],
+        ),
+        (
+            "French",
+            &[
+                "Bonjour, j'ai oublié mon mot de passe",
+                "je veux parler a quelqu'un",
+                "bonjour j ai oublie mon mot de passe",
+                "je n'arrive pas a payer ma mensualite",
+                "ou est mon remboursement? j'ai renvoye le colis il y a deux semaines",
+                "ma carte a ete refusee",
+                "est ce que je peux payer plus tot",
+                "je voudrais changer la date de prelevement de ma prochaine echeance svp",
+                "c'est urgent, on m'a debite deux fois",
+                "merci",
+            ],
+        ),
+        (
+            "Czech",
+            &[
+                "Dobrý den, zapomněl jsem heslo",
+                "chci mluvit s clovekem",
+                "dobry den zapomnel jsem heslo k uctu",
+                "nemuzu zaplatit splatku",
+                "kde je moje vraceni penez? zbozi jsem vratil pred dvema tydny",
+                "moje karta byla zamitnuta",
+                "chtel bych posunout datum splatnosti dalsi splatky prosim",
+                "strhli mi penize dvakrat",
+                "kde je muj balik?",
+                "dekuji",
+            ],
+        ),
+    ];
+
+    #[test]
+    fn a_language_the_hub_does_not_serve_is_not_claimed_by_one_it_does() {
+        for (language, texts) in UNSERVED {
+            for text in texts {
+                assert_eq!(detect_clear(text), None, "{language}: {text:?}");
+                // Not detected: the default, or the language the conversation already had.
+                assert_eq!(detect(text, None), Lang::En, "{language}: {text:?}");
+                assert_eq!(
+                    detect(text, Some(Lang::Sv)),
+                    Lang::Sv,
+                    "{language}: {text:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ukrainian_is_not_russian() {
+        for text in [
+            "Доброго дня, я забув пароль від акаунту",
+            "де мої гроші? я повернув товар два тижні тому",
+            "не можу оплатити наступний платіж",
+            "Привіт, чи можна перенести дату платежу?",
+        ] {
+            assert_eq!(detect_clear(text), None, "{text:?}");
+        }
+        // A Ukrainian place name in Russian text does not make it Ukrainian.
+        assert_eq!(
+            detect_clear("Я живу в Києві, мой платёж не прошёл"),
+            Some(Lang::Ru)
+        );
+    }
+
+    #[test]
+    fn served_languages_keep_the_words_they_share_with_unserved_ones() {
+        let cases = [
+            ("vorrei parlare con una persona", Lang::It),
+            ("una persona per favore", Lang::It),
+            ("la rata non è passata", Lang::It),
+            ("mi serve aiuto con la carta", Lang::It),
+            ("grazie mille", Lang::It),
+            ("de betaling is mislukt", Lang::Nl),
+            ("kun je me helpen met de app", Lang::Nl),
+            ("dank je wel", Lang::Nl),
+            ("det går inte att betala", Lang::Sv),
+            ("die Karte wurde abgelehnt", Lang::De),
+            ("is there a person I can talk to", Lang::En),
+            ("Мне нужен оператор", Lang::Ru),
+        ];
+        for (text, want) in cases {
+            assert_eq!(detect_clear(text), Some(want), "{text}");
+        }
     }
 
     proptest::proptest! {
