@@ -115,6 +115,10 @@ pub enum TriageReason {
     /// Two articles fit about equally well (within [`CLARIFY_MARGIN`]): the bot asked the
     /// customer which of the two they mean. A bot turn: the conversation stays with the bot.
     Clarify { first: String, second: String },
+    /// The message only says hello ("hi", "guten Morgen"): the bot asks what the customer needs
+    /// instead of queueing them for a person. A bot turn; a second greeting alone goes to a
+    /// person.
+    Greeted,
     /// The bot would have answered with an article it already sent in this conversation: the
     /// customer is still asking, so the article did not help, and a person takes over instead
     /// of the bot saying it again.
@@ -150,6 +154,7 @@ impl TriageReason {
             TriageReason::Clarify { first, second } => {
                 format!("bot asked a clarifying question: {first} or {second}")
             }
+            TriageReason::Greeted => "the customer said hello; the bot asked what they need".into(),
             TriageReason::AskedAgain { article } => {
                 format!("the bot already answered with {article}; the customer asked again")
             }
@@ -566,8 +571,20 @@ fn decide(
         );
     }
 
-    // 3. Not sure: a person will read it.
+    // 3. Not sure: a person will read it, unless the customer only said hello. Then the bot
+    //    asks what they need: a person would only ask the same.
     let Some(best) = confident else {
+        if only_greets(&tokens) {
+            return TriageDecision {
+                to_human: false,
+                reason: TriageReason::Greeted,
+                language,
+                intent: "unknown".to_string(),
+                confidence,
+                bot_answer: Some(crate::notices::what_about(language)),
+                sources: Vec::new(),
+            };
+        }
         return human(
             TriageReason::LowConfidence { confidence },
             "unknown".to_string(),
@@ -614,6 +631,41 @@ fn decide(
     })
 }
 
+/// Words of greeting in the six built-in languages: a message of these alone says hello and
+/// nothing else. The first list says hello by itself; the second only goes with it ("good
+/// morning", "hi there", "guten Tag"). Every list is checked whatever the language.
+#[rustfmt::skip]
+const GREETINGS: (&[&str], &[&str]) = (
+    &[
+        "hi", "hello", "hey", "hiya", "heya", "howdy", "morning", "evening", "ciao", "salve",
+        "buongiorno", "buonasera", "hallo", "moin", "servus", "morgen", "abend", "hoi",
+        "goedemorgen", "goedemiddag", "goedenavond", "goeiedag", "hej", "hejsan", "hallå",
+        "tjena", "morgon", "goddag", "привет", "здравствуйте", "здравствуй", "здрасте",
+        "приветствую", "утро", "вечер",
+    ],
+    &[
+        "good", "afternoon", "day", "there", "again", "all", "everyone", "team", "greetings", "buon",
+        "pomeriggio", "ehi", "guten", "tag", "grüß", "gott", "dag", "god", "kväll", "добрый",
+        "доброе", "день", "алло",
+    ],
+);
+
+static GREETING_WORDS: LazyLock<(Vec<String>, Vec<String>)> = LazyLock::new(|| {
+    let norm = |list: &[&str]| list.iter().map(|w| lang::normalize(w)).collect();
+    (norm(GREETINGS.0), norm(GREETINGS.1))
+});
+
+/// A message of one to four words, all of them greetings and one saying hello by itself ("hi
+/// there", "Guten Morgen!", "добрый вечер").
+fn only_greets(tokens: &[Token]) -> bool {
+    let (hello, with) = &*GREETING_WORDS;
+    (1..=4).contains(&tokens.len())
+        && tokens.iter().any(|t| hello.contains(&t.norm))
+        && tokens
+            .iter()
+            .all(|t| hello.contains(&t.norm) || with.contains(&t.norm))
+}
+
 /// Handoff notice for the customer in their language: "A person will be with you shortly. You
 /// are number {n} in the queue." `position` is 1-based; 0 is shown as 1.
 pub fn handoff_notice(lang: Lang, position: usize) -> String {
@@ -636,21 +688,30 @@ pub fn handoff_notice(lang: Lang, position: usize) -> String {
     }
 }
 
-/// The first pattern found in the message, quoted as the customer wrote it (from the first
-/// to the last matched word).
+/// A pattern found in the message (the longest), quoted as the customer wrote it (from the
+/// first to the last matched word).
 fn find_any(patterns: &[Phrase], hits: &Hits, tokens: &[Token]) -> Option<String> {
     let unused = vec![false; tokens.len()];
-    patterns.iter().find_map(|p| {
-        let found = hits.find(p, &unused, MatchMode::Pattern)?;
-        let (first, last) = (*found.positions.first()?, *found.positions.last()?);
-        Some(
-            tokens[first..=last]
-                .iter()
-                .map(|t| t.shown.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
-    })
+    // The longest of the phrases found: it says the most ("passami il responsabile", an
+    // operator's phrase, rather than the built-in "responsabile" inside it); the first of
+    // those as long.
+    let (first, last) = patterns
+        .iter()
+        .filter_map(|p| {
+            let found = hits.find(p, &unused, MatchMode::Pattern)?;
+            Some((*found.positions.first()?, *found.positions.last()?))
+        })
+        .fold(None, |best: Option<(usize, usize)>, (a, b)| match best {
+            Some((x, y)) if y - x >= b - a => Some((x, y)),
+            _ => Some((a, b)),
+        })?;
+    Some(
+        tokens[first..=last]
+            .iter()
+            .map(|t| t.shown.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 /// The triage patterns, indexed so that a message's words are looked up once rather than
