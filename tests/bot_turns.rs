@@ -185,3 +185,35 @@ async fn asking_again_about_what_the_bot_answered_goes_to_a_person() {
         "{offer}"
     );
 }
+
+/// "Hello" alone gets the bot's question instead of a place in the queue; a second hello alone
+/// gets a person (the bot never asks twice).
+#[tokio::test]
+async fn hello_gets_a_question_and_a_second_hello_a_person() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+
+    let (mut c, _conv) = customer(&base, "Kim", "de").await;
+    bot_says(&mut c).await; // the greeting
+    c.send(json!({"type": "message", "text": "Guten Morgen!"}))
+        .await;
+    assert_eq!(
+        bot_says(&mut c).await,
+        "Hallo! Wobei kann ich dir helfen? Schreib es mir in ein paar Worten, oder frag \
+         jederzeit nach einem Menschen."
+    );
+    assert!(
+        !c.seen.iter().any(|v| v["type"] == "queued"),
+        "{:?}",
+        c.seen
+    );
+    c.send(json!({"type": "message", "text": "hallo"})).await;
+    c.until_type("queued").await;
+    let bot_lines = c
+        .seen
+        .iter()
+        .filter(|v| v["type"] == "message" && v["from"] == "bot")
+        .count();
+    assert_eq!(bot_lines, 2, "greeting and one question: {:?}", c.seen);
+}

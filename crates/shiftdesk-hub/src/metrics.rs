@@ -221,8 +221,9 @@ impl HubMetrics {
             clarifying_questions: IntCounterVec::new(
                 Opts::new(
                     "shiftdesk_bot_clarifying_questions_total",
-                    "Customer messages the bot answered with a clarifying question (two articles \
-                     fitted about as well), by language. Neither a bot answer nor a hand-over.",
+                    "Customer messages the bot answered with a question (two articles fitted \
+                     about as well, or the message only said hello), by language. Neither a bot \
+                     answer nor a hand-over.",
                 ),
                 &["language"],
             )
@@ -556,10 +557,12 @@ impl FactObserver {
                         TriageReason::AskedAgain { .. } => "asked_again",
                         TriageReason::LowConfidence { .. }
                         | TriageReason::Answered { .. }
-                        | TriageReason::Clarify { .. } => "low_confidence",
+                        | TriageReason::Clarify { .. }
+                        | TriageReason::Greeted => "low_confidence",
                     };
                     m.handovers.with_label_values(&[reason, language]).inc();
-                } else if let TriageReason::Clarify { .. } = decision.reason {
+                } else if let TriageReason::Clarify { .. } | TriageReason::Greeted = decision.reason
+                {
                     // A bot turn, but not an answer.
                     m.clarifying_questions.with_label_values(&[language]).inc();
                 } else {

@@ -49,6 +49,25 @@ pub fn welcome(lang: Lang) -> String {
     .to_string()
 }
 
+/// The bot's answer to a message that only says hello ("hi", "buongiorno"): what the customer
+/// needs. A language loaded from a file says it with its first clarifying line.
+pub fn what_about(lang: Lang) -> String {
+    match lang {
+        Lang::En => "Hello! What can I help you with? Tell me in a few words, or ask for a person at any time.",
+        Lang::It => "Ciao! Di cosa hai bisogno? Scrivimelo in poche parole, oppure chiedi di una persona quando vuoi.",
+        Lang::De => "Hallo! Wobei kann ich dir helfen? Schreib es mir in ein paar Worten, oder frag jederzeit nach einem Menschen.",
+        Lang::Nl => "Hallo! Waarmee kan ik je helpen? Vertel het in een paar woorden, of vraag altijd om een medewerker.",
+        Lang::Sv => "Hej! Vad kan jag hjälpa dig med? Beskriv det med några ord, eller be att få prata med en människa när du vill.",
+        Lang::Ru => "Здравствуйте! Чем могу помочь? Опишите вопрос в нескольких словах или попросите оператора в любой момент.",
+        _ => {
+            return crate::languages::get(lang)
+                .and_then(|l| l.clarifying.first())
+                .map_or_else(|| what_about(Lang::En), |line| line.to_string());
+        }
+    }
+    .to_string()
+}
+
 /// The bot's clarifying question when two articles fit about equally well, naming both by
 /// their titles: "do you mean “Moving a due date” or “How Pay in 3 and Pay in 4 work”?". A
 /// language loaded from a file says it with its `lines.which_one` (`{first}`, `{second}`), or

@@ -119,6 +119,7 @@ impl Dispatch {
                         messages: Transcript::default(),
                         bot_sources: BTreeMap::new(),
                         clarifying: None,
+                        greeted: false,
                         drafts: Vec::new(),
                         pending_draft: None,
                         shadowers: BTreeSet::new(),
@@ -157,6 +158,7 @@ impl Dispatch {
                         c.language = decision.language;
                     }
                     c.intent = decision.intent.clone();
+                    c.greeted |= decision.reason == TriageReason::Greeted && !decision.to_human;
                     c.clarifying = match &decision.reason {
                         TriageReason::Clarify { first, second } if !decision.to_human => {
                             Some((first.clone(), second.clone()))

@@ -266,8 +266,9 @@ impl Dispatch {
         Some((message, first, second))
     }
 
-    /// The bot never goes round in circles: an article it already sent, or a clarifying
-    /// question right after another, means a person instead.
+    /// The bot never goes round in circles: an article it already sent, a clarifying question
+    /// right after another, or a second "hello" answered with a question, means a person
+    /// instead.
     fn never_loop(&self, id: &str, decision: TriageDecision) -> TriageDecision {
         let c = self.conversations.get(id);
         if let TriageReason::Answered { article, .. } = &decision.reason
@@ -283,10 +284,12 @@ impl Dispatch {
             };
         }
         let just_asked = c.is_some_and(|c| c.clarifying.is_some());
-        if decision.to_human
-            || !matches!(decision.reason, TriageReason::Clarify { .. })
-            || !just_asked
-        {
+        let loops = match decision.reason {
+            TriageReason::Clarify { .. } => just_asked,
+            TriageReason::Greeted => c.is_some_and(|c| c.greeted),
+            _ => false,
+        };
+        if decision.to_human || !loops {
             return decision;
         }
         TriageDecision {

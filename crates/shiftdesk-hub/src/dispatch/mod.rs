@@ -311,6 +311,8 @@ struct Conversation {
     /// The bot's last turn was a clarifying question between these two articles: the
     /// customer's next message answers it (and never gets a second question in a row).
     clarifying: Option<(String, String)>,
+    /// The bot already answered a message that only said hello: another goes to a person.
+    greeted: bool,
     drafts: Vec<DraftRecord>,
     /// Index into `drafts` of the draft waiting for the worker.
     pending_draft: Option<usize>,

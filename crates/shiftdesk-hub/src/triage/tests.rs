@@ -74,6 +74,47 @@ fn asking_for_a_supervisor_or_saying_the_bot_is_useless_is_a_request_for_a_perso
     }
 }
 
+/// A message that only says hello gets the bot's question, in the customer's language, not a
+/// person; hello with a question or a request is read as usual.
+#[test]
+fn a_greeting_alone_gets_a_question_not_a_person() {
+    for (text, lang) in [
+        ("hello", Lang::En),
+        ("Hi there!", Lang::En),
+        ("good morning", Lang::En),
+        ("buongiorno", Lang::It),
+        ("Guten Morgen", Lang::De),
+        ("goedemiddag", Lang::Nl),
+        ("Hej hej", Lang::Sv),
+        ("Здравствуйте!", Lang::Ru),
+        ("добрый вечер", Lang::Ru),
+    ] {
+        let d = triage(&kb(), text, Some(lang));
+        assert!(!d.to_human, "{text}: {d:?}");
+        assert_eq!(d.reason, TriageReason::Greeted, "{text}");
+        assert_eq!(
+            d.bot_answer.as_deref(),
+            Some(crate::notices::what_about(lang).as_str()),
+            "{text}"
+        );
+    }
+    let asks = triage(&kb(), "hello, my card was declined", Some(Lang::En));
+    assert!(
+        matches!(asks.reason, TriageReason::Answered { .. }),
+        "{asks:?}"
+    );
+    let person = triage(&kb(), "hi, a human please", Some(Lang::En));
+    assert!(person.to_human, "{person:?}");
+    for text in [
+        "good",
+        "there",
+        "hello I have a problem with something weird",
+    ] {
+        let d = triage(&kb(), text, Some(Lang::En));
+        assert_ne!(d.reason, TriageReason::Greeted, "{text}");
+    }
+}
+
 #[test]
 fn sensitive_article_match_goes_to_a_person_even_without_a_listed_phrase() {
     // "scammed" is in the fraud article's keywords and in the pattern list; check the
