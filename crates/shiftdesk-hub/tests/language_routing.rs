@@ -371,8 +371,9 @@ fn a_declared_language_wins_over_detection_of_a_short_ambiguous_message() {
     s.online("nina", &[Lang::Nl]);
     let c = s.customer(Some(Lang::Nl));
     assert_eq!(s.d.conversation_language(&c), Some(Lang::Nl));
-    // "hello" alone reads as English, but the customer said Dutch.
-    let effects = s.say(&c, "hello");
+    // "help" alone reads as English, but the customer said Dutch. ("hello" alone would get the
+    // bot's question instead of a person.)
+    let effects = s.say(&c, "help");
     assert!(s.detected(&c).is_empty(), "declared: no detection fact");
     assert_eq!(s.d.conversation_language(&c), Some(Lang::Nl));
     assert_eq!(s.d.language_declared(&c), Some(true));
@@ -389,13 +390,13 @@ fn a_declared_language_wins_over_detection_of_a_short_ambiguous_message() {
 
 #[test]
 fn the_same_short_message_undeclared_is_detected_as_english() {
-    // The contrast to the test above: without a declaration, "hello" is English.
+    // The contrast to the test above: without a declaration, "help" is English.
     let mut s = Sim::new(WAIT);
     s.online("eng", &[Lang::En]);
     s.now += 1;
     s.online("nina", &[Lang::Nl]);
     let c = s.customer(None);
-    let got = offers(&s.say(&c, "hello"));
+    let got = offers(&s.say(&c, "help"));
     assert_eq!(s.detected(&c), vec![Lang::En]);
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!((got[0].worker.as_str(), got[0].language), ("eng", Lang::En));
