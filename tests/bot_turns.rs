@@ -27,6 +27,14 @@ async fn bot_says(c: &mut Client) -> String {
         .to_string()
 }
 
+/// How many lines the bot has said to the customer so far.
+fn bot_lines(c: &Client) -> usize {
+    c.seen
+        .iter()
+        .filter(|v| v["type"] == "message" && v["from"] == "bot")
+        .count()
+}
+
 /// The draft the worker is offered after accepting `conv`.
 async fn accepted_draft(w: &mut Client, conv: &str) -> Value {
     w.until_type("offer").await;
@@ -142,12 +150,7 @@ async fn a_second_unclear_answer_goes_to_a_person_not_another_question() {
     c.send(json!({"type": "message", "text": "hmm, weet ik niet"}))
         .await;
     c.until_type("queued").await;
-    let bot_lines = c
-        .seen
-        .iter()
-        .filter(|v| v["type"] == "message" && v["from"] == "bot")
-        .count();
-    assert_eq!(bot_lines, 2, "greeting and one question: {:?}", c.seen);
+    assert_eq!(bot_lines(&c), 2, "greeting and one question: {:?}", c.seen);
 }
 
 /// The bot never sends an article twice: a customer still asking about what it already answered
@@ -173,12 +176,7 @@ async fn asking_again_about_what_the_bot_answered_goes_to_a_person() {
     c.send(json!({"type": "message", "text": "it was declined again, why does my card keep getting declined?"}))
         .await;
     c.until_type("queued").await;
-    let bot_lines = c
-        .seen
-        .iter()
-        .filter(|v| v["type"] == "message" && v["from"] == "bot")
-        .count();
-    assert_eq!(bot_lines, 2, "greeting and one answer: {:?}", c.seen);
+    assert_eq!(bot_lines(&c), 2, "greeting and one answer: {:?}", c.seen);
     let offer = w.until_type("offer").await;
     assert_eq!(
         offer["why"], "the bot already answered with declined-payment; the customer asked again",
@@ -210,10 +208,5 @@ async fn hello_gets_a_question_and_a_second_hello_a_person() {
     );
     c.send(json!({"type": "message", "text": "hallo"})).await;
     c.until_type("queued").await;
-    let bot_lines = c
-        .seen
-        .iter()
-        .filter(|v| v["type"] == "message" && v["from"] == "bot")
-        .count();
-    assert_eq!(bot_lines, 2, "greeting and one question: {:?}", c.seen);
+    assert_eq!(bot_lines(&c), 2, "greeting and one question: {:?}", c.seen);
 }
