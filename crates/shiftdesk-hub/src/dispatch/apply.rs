@@ -22,6 +22,7 @@ impl Dispatch {
         }
         if let Some(conversation) = fact.conversation() {
             self.reindex_offer(conversation);
+            self.reindex_live(conversation);
         }
     }
 

@@ -29,6 +29,9 @@ pub(super) struct Indexes {
     pub(super) away_owning: BTreeSet<(Millis, WorkerId)>,
     /// Open offers by deadline.
     pub(super) offers: BTreeSet<(Millis, ConversationId)>,
+    /// Conversations a person has or is about to have (queued, offered, assigned): what the
+    /// wallboard lists each second, without a scan of every conversation the hub has seen.
+    pub(super) live: BTreeSet<ConversationId>,
 }
 
 /// Where a worker is in [`Indexes`].
@@ -206,6 +209,21 @@ impl Dispatch {
         c.indexed_deadline = deadline;
     }
 
+    /// Keep conversation `id`'s place in `live` (after a fact about it).
+    pub(super) fn reindex_live(&mut self, id: &str) {
+        let live = self
+            .conversations
+            .get(id)
+            .is_some_and(|c| c.open() && c.state != ConversationState::Bot);
+        if live {
+            if !self.indexes.live.contains(id) {
+                self.indexes.live.insert(id.to_string());
+            }
+        } else {
+            self.indexes.live.remove(id);
+        }
+    }
+
     /// Recompute every index by a full scan and compare with the kept ones. Returns a
     /// description of the first difference.
     pub(super) fn check_indexes(&self) -> Result<(), String> {
@@ -260,6 +278,9 @@ impl Dispatch {
             if let Some(d) = deadline {
                 expected.offers.insert((d, c.id.clone()));
             }
+            if c.open() && c.state != ConversationState::Bot {
+                expected.live.insert(c.id.clone());
+            }
         }
         if expected.free != self.indexes.free {
             return Err(format!(
@@ -283,6 +304,12 @@ impl Dispatch {
             return Err(format!(
                 "offers indexed {:?}, a scan finds {:?}",
                 self.indexes.offers, expected.offers
+            ));
+        }
+        if expected.live != self.indexes.live {
+            return Err(format!(
+                "live conversations indexed {:?}, a scan finds {:?}",
+                self.indexes.live, expected.live
             ));
         }
         Ok(())

@@ -277,10 +277,13 @@ impl Dispatch {
                 q.longest_wait_ms = q.longest_wait_ms.max(now.saturating_sub(*queued_at));
             }
         }
-        let mut live: Vec<LiveConversation> = self
-            .conversations
-            .values()
-            .filter(|c| c.open() && c.state != ConversationState::Bot)
+        // From the index (in id order), not a scan of every conversation ever seen: this runs
+        // every second while a supervisor watches.
+        let live: Vec<LiveConversation> = self
+            .indexes
+            .live
+            .iter()
+            .filter_map(|id| self.conversations.get(id))
             .map(|c| LiveConversation {
                 id: c.id.clone(),
                 state: c.state,
@@ -294,7 +297,6 @@ impl Dispatch {
                 waiting_ms: now.saturating_sub(c.queued_at.unwrap_or(c.opened_at)),
             })
             .collect();
-        live.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         Wallboard {
             at: now,
             workers,
