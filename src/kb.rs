@@ -338,7 +338,7 @@ fn explain(kb: &KnowledgeBase, hint: Option<Lang>, message: &str) -> String {
             "no article is a sure enough fit"
         }
         TriageReason::AskedAgain { .. } => "the article did not help",
-        TriageReason::Answered { .. } | TriageReason::Greeted => "",
+        TriageReason::Answered { .. } | TriageReason::Greeted | TriageReason::Thanked => "",
     };
     out.push_str(&format!(
         "decision   hand over to a person: {why}; {cause}\n"

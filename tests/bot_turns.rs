@@ -210,3 +210,29 @@ async fn hello_gets_a_question_and_a_second_hello_a_person() {
     c.until_type("queued").await;
     assert_eq!(bot_lines(&c), 2, "greeting and one question: {:?}", c.seen);
 }
+
+/// Thanks after the bot's answer gets "you're welcome, anything else?", not a person; the
+/// conversation stays with the bot.
+#[tokio::test]
+async fn thanks_after_an_answer_gets_the_bots_reply_not_the_queue() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+
+    let (mut c, _conv) = customer(&base, "Kim", "en").await;
+    bot_says(&mut c).await; // the greeting
+    c.send(json!({"type": "message", "text": "my payment was declined"}))
+        .await;
+    bot_says(&mut c).await; // the article
+    c.send(json!({"type": "message", "text": "ok thanks a lot!"}))
+        .await;
+    assert_eq!(
+        bot_says(&mut c).await,
+        "You're welcome! Is there anything else I can help with? You can also ask for a person."
+    );
+    assert!(
+        !c.seen.iter().any(|v| v["type"] == "queued"),
+        "{:?}",
+        c.seen
+    );
+}

@@ -222,7 +222,7 @@ impl HubMetrics {
                 Opts::new(
                     "shiftdesk_bot_clarifying_questions_total",
                     "Customer messages the bot answered with a question (two articles fitted \
-                     about as well, or the message only said hello), by language. Neither a bot \
+                     about as well, or the message only said hello or thank you), by language. Neither a bot \
                      answer nor a hand-over.",
                 ),
                 &["language"],
@@ -558,10 +558,13 @@ impl FactObserver {
                         TriageReason::LowConfidence { .. }
                         | TriageReason::Answered { .. }
                         | TriageReason::Clarify { .. }
-                        | TriageReason::Greeted => "low_confidence",
+                        | TriageReason::Greeted
+                        | TriageReason::Thanked => "low_confidence",
                     };
                     m.handovers.with_label_values(&[reason, language]).inc();
-                } else if let TriageReason::Clarify { .. } | TriageReason::Greeted = decision.reason
+                } else if let TriageReason::Clarify { .. }
+                | TriageReason::Greeted
+                | TriageReason::Thanked = decision.reason
                 {
                     // A bot turn, but not an answer.
                     m.clarifying_questions.with_label_values(&[language]).inc();

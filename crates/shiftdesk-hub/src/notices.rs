@@ -68,6 +68,25 @@ pub fn what_about(lang: Lang) -> String {
     .to_string()
 }
 
+/// The bot's answer to a message that only thanks it: glad to help, anything else? A language
+/// loaded from a file says it with its first closing line.
+pub fn anything_else(lang: Lang) -> String {
+    match lang {
+        Lang::En => "You're welcome! Is there anything else I can help with? You can also ask for a person.",
+        Lang::It => "Prego! Posso aiutarti con qualcos'altro? Puoi anche chiedere di una persona.",
+        Lang::De => "Gern geschehen! Kann ich dir sonst noch helfen? Du kannst auch nach einem Menschen fragen.",
+        Lang::Nl => "Graag gedaan! Kan ik je nog ergens anders mee helpen? Je kunt ook om een medewerker vragen.",
+        Lang::Sv => "Varsågod! Kan jag hjälpa dig med något annat? Du kan också be att få prata med en människa.",
+        Lang::Ru => "Пожалуйста! Могу ли я помочь чем-то ещё? Вы также можете попросить оператора.",
+        _ => {
+            return crate::languages::get(lang)
+                .and_then(|l| l.closings.first())
+                .map_or_else(|| anything_else(Lang::En), |line| line.to_string());
+        }
+    }
+    .to_string()
+}
+
 /// The bot's clarifying question when two articles fit about equally well, naming both by
 /// their titles: "do you mean “Moving a due date” or “How Pay in 3 and Pay in 4 work”?". A
 /// language loaded from a file says it with its `lines.which_one` (`{first}`, `{second}`), or

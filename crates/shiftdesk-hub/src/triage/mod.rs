@@ -119,6 +119,10 @@ pub enum TriageReason {
     /// instead of queueing them for a person. A bot turn; a second greeting alone goes to a
     /// person.
     Greeted,
+    /// The message only thanks the bot ("thanks!", "grazie"): it says it was glad to help and
+    /// asks if there is anything else, instead of queueing the customer for a person. A bot
+    /// turn.
+    Thanked,
     /// The bot would have answered with an article it already sent in this conversation: the
     /// customer is still asking, so the article did not help, and a person takes over instead
     /// of the bot saying it again.
@@ -155,6 +159,9 @@ impl TriageReason {
                 format!("bot asked a clarifying question: {first} or {second}")
             }
             TriageReason::Greeted => "the customer said hello; the bot asked what they need".into(),
+            TriageReason::Thanked => {
+                "the customer said thank you; the bot asked if there is more".into()
+            }
             TriageReason::AskedAgain { article } => {
                 format!("the bot already answered with {article}; the customer asked again")
             }
@@ -574,14 +581,24 @@ fn decide(
     // 3. Not sure: a person will read it, unless the customer only said hello. Then the bot
     //    asks what they need: a person would only ask the same.
     let Some(best) = confident else {
-        if only_greets(&tokens) {
+        let pleasantry = if only_greets(&tokens) {
+            Some((TriageReason::Greeted, crate::notices::what_about(language)))
+        } else if only_thanks(&tokens) {
+            Some((
+                TriageReason::Thanked,
+                crate::notices::anything_else(language),
+            ))
+        } else {
+            None
+        };
+        if let Some((reason, answer)) = pleasantry {
             return TriageDecision {
                 to_human: false,
-                reason: TriageReason::Greeted,
+                reason,
                 language,
                 intent: "unknown".to_string(),
                 confidence,
-                bot_answer: Some(crate::notices::what_about(language)),
+                bot_answer: Some(answer),
                 sources: Vec::new(),
             };
         }
@@ -654,6 +671,37 @@ static GREETING_WORDS: LazyLock<(Vec<String>, Vec<String>)> = LazyLock::new(|| {
     let norm = |list: &[&str]| list.iter().map(|w| lang::normalize(w)).collect();
     (norm(GREETINGS.0), norm(GREETINGS.1))
 });
+
+/// Words of thanks in the six built-in languages, and the words that go with them ("thanks a
+/// lot", "ok, danke schön", "большое спасибо"); a message of these alone only thanks.
+#[rustfmt::skip]
+const THANKS: (&[&str], &[&str]) = (
+    &[
+        "thanks", "thank", "thx", "ty", "cheers", "grazie", "danke", "dankeschön", "bedankt",
+        "dank", "tack", "tackar", "спасибо", "благодарю",
+    ],
+    &[
+        "you", "so", "much", "a", "lot", "very", "many", "ok", "okay", "great", "perfect",
+        "that", "helps", "helped", "mille", "tante", "molte", "schön", "sehr", "vielen", "je",
+        "wel", "u", "hartelijk", "så", "mycket", "stort", "большое", "огромное", "вам", "ок",
+        "all", "again", "!",
+    ],
+);
+
+static THANKS_WORDS: LazyLock<(Vec<String>, Vec<String>)> = LazyLock::new(|| {
+    let norm = |list: &[&str]| list.iter().map(|w| lang::normalize(w)).collect();
+    (norm(THANKS.0), norm(THANKS.1))
+});
+
+/// A message of one to six words that only says thank you ("thanks a lot!", "ok grazie mille").
+fn only_thanks(tokens: &[Token]) -> bool {
+    let (thanks, with) = &*THANKS_WORDS;
+    (1..=6).contains(&tokens.len())
+        && tokens.iter().any(|t| thanks.contains(&t.norm))
+        && tokens
+            .iter()
+            .all(|t| thanks.contains(&t.norm) || with.contains(&t.norm))
+}
 
 /// A message of one to four words, all of them greetings and one saying hello by itself ("hi
 /// there", "Guten Morgen!", "добрый вечер").

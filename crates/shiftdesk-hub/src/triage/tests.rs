@@ -115,6 +115,39 @@ fn a_greeting_alone_gets_a_question_not_a_person() {
     }
 }
 
+/// A message that only thanks the bot gets "you're welcome, anything else?" in the customer's
+/// language, not a place in the queue; thanks with a problem is read as usual.
+#[test]
+fn thanks_alone_gets_the_bots_reply_not_a_person() {
+    for (text, lang) in [
+        ("thanks!", Lang::En),
+        ("ok thank you so much", Lang::En),
+        ("great, thanks a lot", Lang::En),
+        ("grazie mille", Lang::It),
+        ("Danke schön!", Lang::De),
+        ("bedankt", Lang::Nl),
+        ("tack så mycket", Lang::Sv),
+        ("Спасибо большое", Lang::Ru),
+    ] {
+        let d = triage(&kb(), text, Some(lang));
+        assert!(!d.to_human, "{text}: {d:?}");
+        assert_eq!(d.reason, TriageReason::Thanked, "{text}");
+        assert_eq!(
+            d.bot_answer.as_deref(),
+            Some(crate::notices::anything_else(lang).as_str()),
+            "{text}"
+        );
+    }
+    for text in [
+        "thanks, but it still doesn't work",
+        "thanks, can I talk to a human now",
+        "ok",
+    ] {
+        let d = triage(&kb(), text, Some(Lang::En));
+        assert_ne!(d.reason, TriageReason::Thanked, "{text}");
+    }
+}
+
 #[test]
 fn sensitive_article_match_goes_to_a_person_even_without_a_listed_phrase() {
     // "scammed" is in the fraud article's keywords and in the pattern list; check the
