@@ -52,6 +52,7 @@ fn welcome() -> WorkerEvent {
             grace_ms: 60_000,
         },
         server_time: T0,
+        languages: Default::default(),
     }
 }
 

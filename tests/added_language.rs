@@ -176,7 +176,9 @@ async fn an_operator_adds_polish_with_a_file_and_the_real_hub_serves_it() {
     let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
 
     let hub = common::hub_process(data.path(), &["--kb", kb_dir]);
-    let (mut ola, _) = worker(&hub.url, &token).await;
+    let (mut ola, welcome) = worker(&hub.url, &token).await;
+    // The console learns the language's name from its file, to show "Polski (pl)".
+    assert_eq!(welcome["languages"], json!({"pl": "Polski"}), "{welcome}");
     ola.ok(json!({"type": "set_status", "status": "available"}))
         .await;
     let (mut c, conv) = customer(&hub.url, "Kasia", "pl").await;

@@ -1,6 +1,8 @@
 //! The worker and supervisor dialect (`/ws/worker`): the frames a console sends and the events
 //! the hub sends it. PROTOCOL.md section 5.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::*;
@@ -208,6 +210,11 @@ pub enum WorkerEvent {
         stats: WorkerStats,
         limits: Limits,
         server_time: Millis,
+        /// The names of the languages this hub serves beyond the six built in (a language
+        /// file's `name`), by code, for a console to show ("Polski", not "pl"). Omitted when
+        /// there are none.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        languages: BTreeMap<Lang, String>,
     },
     /// A command was applied (or had already been applied: `duplicate` is true).
     Ack {

@@ -160,6 +160,7 @@ pub fn welcome(stream: &str, resumed: bool) -> WorkerEvent {
             grace_ms: 60_000,
         },
         server_time: 1,
+        languages: Default::default(),
     }
 }
 

@@ -162,6 +162,8 @@ pub struct App {
     pub conn: ConnState,
     pub me: Option<WorkerInfo>,
     pub limits: Option<Limits>,
+    /// Names of the hub's languages beyond the six built in, from `welcome`.
+    language_names: std::collections::BTreeMap<shiftdesk_protocol::Lang, String>,
     pub shift: Shift,
     pub offer: Option<OfferState>,
     pub conversations: Vec<ConvState>,
@@ -225,6 +227,7 @@ impl App {
             conn: ConnState::Connecting { attempt: 1 },
             me: None,
             limits: None,
+            language_names: Default::default(),
             shift: Shift::new(now),
             offer: None,
             conversations: Vec::new(),

@@ -18,6 +18,16 @@ const MAX_RETRIES: u32 = 5;
 pub use shiftdesk_client::ConnState;
 
 impl App {
+    /// How to show a language: "Italiano (it)", "Polski (pl)" for one of the hub's own files,
+    /// the code alone when the hub gave no name.
+    pub fn language_label(&self, lang: shiftdesk_protocol::Lang) -> String {
+        match self.language_names.get(&lang) {
+            _ if lang.is_builtin() => format!("{} ({})", lang.name(), lang.code()),
+            Some(name) => format!("{name} ({})", lang.code()),
+            None => lang.code().to_string(),
+        }
+    }
+
     /// The driver's connection task says how the connection is.
     pub(super) fn conn_changed(&mut self, state: ConnState) {
         // Connected counts from the `welcome` that follows: sending before the outbox is
@@ -38,6 +48,7 @@ impl App {
             stats,
             limits,
             server_time,
+            languages,
             ..
         } = event
         else {
@@ -50,6 +61,7 @@ impl App {
             );
         }
         self.skew_ms = server_time as i64 - self.now as i64;
+        self.language_names = languages;
         self.conn = ConnState::Connected;
         if !resumed {
             // A snapshot follows: what we had may be stale.

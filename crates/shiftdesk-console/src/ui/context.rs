@@ -28,12 +28,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let language = c.view.language;
     let mut lang_line = vec![
         Span::styled("lang ", dim()),
-        // A language of the operator's own has no name here: its code alone, not "pl (pl)".
-        Span::raw(if language.is_builtin() {
-            format!("{} ({})", language.name(), language.code())
-        } else {
-            language.code().to_string()
-        }),
+        Span::raw(app.language_label(language)),
     ];
     if customer.language.is_none() {
         // The customer declared none: the hub detected it from their messages.

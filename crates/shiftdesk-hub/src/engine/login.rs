@@ -87,6 +87,10 @@ impl Engine {
             stats,
             limits,
             server_time: now,
+            languages: crate::languages::registry()
+                .loaded()
+                .map(|l| (l.lang, l.name.to_string()))
+                .collect(),
         };
         self.held
             .push((conn.clone(), protocol::encode(0, &welcome).into()));

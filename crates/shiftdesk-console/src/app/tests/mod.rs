@@ -52,6 +52,7 @@ pub fn welcome(resumed: bool, status: WorkerStatus, server_time: Millis) -> Work
         stats: WorkerStats::default(),
         limits: limits(),
         server_time,
+        languages: Default::default(),
     }
 }
 

@@ -114,3 +114,22 @@ fn quitting_when_offline_and_idle_is_immediate_and_a_stuck_outbox_times_out() {
             .contains(&Command::Exit)
     );
 }
+
+/// A language of the hub's own shows by the name its `welcome` gives; without one, by its code;
+/// a built-in one by its own name.
+#[test]
+fn languages_show_by_the_names_the_hub_gives() {
+    let pl = shiftdesk_protocol::Lang::from_code("pl").expect("a code");
+    let mut app = app();
+    assert_eq!(app.language_label(pl), "pl");
+    let mut w = welcome(false, WorkerStatus::Available, T0);
+    if let WorkerEvent::Welcome { languages, .. } = &mut w {
+        languages.insert(pl, "Polski".into());
+    }
+    app.update(Msg::Hub(w));
+    assert_eq!(app.language_label(pl), "Polski (pl)");
+    assert_eq!(
+        app.language_label(shiftdesk_protocol::Lang::It),
+        "Italiano (it)"
+    );
+}
