@@ -40,7 +40,14 @@ pub(super) static PERSON_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
             "support team", "someone who can help", "bot is useless", "useless bot",
             "stupid bot", "bot is not helping", "bot isn t helping", "bot doesn t help",
             "not helping", "doesn t help", "didn t help", "not helpful", "you re useless",
-            "you are useless", "human being",
+            "you are useless", "human being", "supervis*", "useless", "isn t helping",
+            "isnt helping", "youre useless", "u r useless", "don t help", "dont help",
+            "does not help", "pointless", "waste of time", "unhelpful", "sucks", "nobody is helping",
+            "no one is helping", "helpdesk", "help desk", "chat with support", "support agent*",
+            "reps", "robot", "boss", "real support",
+            // Requests in languages the hub may not serve: a person, whatever the language.
+            "konsultant*", "z czlowiekiem", "conseiller*", "une personne", "quelqu un",
+            "atendente*", "falar com", "humano", "alguien real", "hablar con alguien",
         ],
         // Italian
         &[
@@ -50,7 +57,9 @@ pub(super) static PERSON_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
             "carne e ossa", "farmi chiamare", "chiamarmi", "richiamarmi", "mi richiamate",
             "un collega", "vostro collega", "assistente umano", "responsabile", "supervisore",
             "manager", "bot inutile", "bot non serve", "non mi aiuta", "non mi sei utile",
-            "servizio clienti", "assistenza clienti",
+            "servizio clienti", "assistenza clienti", "inutile", "non mi aiuti", "non aiuta",
+            "staff", "un superiore", "tuo superiore", "vostro superiore", "col capo",
+            "con il capo", "tuo capo", "vostro capo", "customer service",
         ],
         // German
         &[
@@ -62,6 +71,7 @@ pub(super) static PERSON_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
             "personlich", "vorgesetzt*", "teamleiter*", "supervisor*", "manager*", "chef",
             "bot ist nutzlos", "nutzlos* bot", "bot hilft nicht", "hilft mir nicht",
             "hilft nicht weiter", "mit dem support", "support sprechen", "kundenservice sprechen",
+            "hilfst mir nicht", "sinnlos*", "keine hilfe", "nutzlos*", "einen menschen",
         ],
         // Dutch
         &[
@@ -70,7 +80,8 @@ pub(super) static PERSON_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
             "met de klantenservice", "geen bot", "niet met een bot", "geen chatbot", "bellen",
             "terugbellen", "aan de lijn", "collega", "leidinggevende", "manager*",
             "supervisor*", "bot is nutteloos", "nutteloze bot", "bot helpt niet",
-            "helpt me niet", "klantenservice spreken",
+            "helpt me niet", "klantenservice spreken", "klantenservice", "waardeloo*",
+            "nutteloos", "support spreken", "de support",
         ],
         // Swedish
         &[
@@ -79,7 +90,8 @@ pub(super) static PERSON_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
             "prata med kundservice", "operator", "operatoren", "inte en bot", "ingen bot",
             "ringa mig", "ringa upp", "en person", "medarbetare", "kollega", "med en bot",
             "chef", "chefen", "arbetsledare", "supervisor", "manager", "botten ar vardelos",
-            "vardelos bot", "botten hjalper inte", "hjalper inte",
+            "vardelos bot", "botten hjalper inte", "hjalper inte", "vardelos*", "handledare",
+            "med support*", "med supporten",
         ],
         // Russian
         &[
@@ -88,7 +100,9 @@ pub(super) static PERSON_PATTERNS: LazyLock<Vec<Phrase>> = LazyLock::new(|| {
             "специалист*", "менеджер*", "консультант*", "с кем то", "с кем нибудь", "не бот",
             "не с ботом", "без бота", "позвонить", "перезвон*", "коллег*", "руководител*",
             "начальник*", "супервайзер*", "бот бесполез*", "бесполезн* бот*", "бот не помогает",
-            "не помогает", "не помогло", "служб* поддержки", "поддержк* клиентов",
+            "не помогает", "не помогло", "служб* поддержки", "поддержк* клиентов", "поддержк*",
+            "техподдержк*", "не помогаете", "бесполезн*", "тупой бот", "старшего",
+            "администратор*", "саппорт*",
         ],
     ])
 });

@@ -65,6 +65,22 @@ fn asking_for_a_supervisor_or_saying_the_bot_is_useless_is_a_request_for_a_perso
         "jag vill prata med chefen om min betalning",
         "позовите руководителя, платёж снова отклонён",
         "бот бесполезен, хочу перенести платёж",
+        // A second outside tester's, the same evening.
+        "the bot isnt helping, my payment was declined",
+        "you don't help. i want to return my shoes",
+        "this chatbot is pointless, when will i get my refund",
+        "can I speak to a superviser, card declined",
+        "i dont want to chat with a robot, refund status please",
+        "sei inutile, non riesco ad accedere al mio account",
+        "voglio parlare col capo",
+        "du hilfst mir nicht, ich komm nicht in mein konto",
+        "nein danke, ich will einen menschen",
+        "ik wil iemand van de klantenservice, betaling mislukt",
+        "boten är värdelös, hur flyttar jag förfallodagen",
+        "хочу поговорить с поддержкой, платеж отклонен",
+        "je veux parler a un conseiller svp",
+        "quero falar com um atendente",
+        "chce rozmawiac z konsultantem",
     ] {
         let d = triage(&kb(), text, None);
         assert!(
