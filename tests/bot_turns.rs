@@ -230,6 +230,13 @@ async fn thanks_after_an_answer_gets_the_bots_reply_not_the_queue() {
         bot_says(&mut c).await,
         "You're welcome! Is there anything else I can help with? You can also ask for a person."
     );
+    // Thanked again: no second "you're welcome"; the next question is answered as usual.
+    c.send(json!({"type": "message", "text": "thanks!"})).await;
+    c.send(json!({"type": "message", "text": "how do I reset my password?"}))
+        .await;
+    let next = bot_says(&mut c).await;
+    assert!(next.contains("Forgot password"), "{next}");
+    assert_eq!(bot_lines(&c), 4, "{:?}", c.seen);
     assert!(
         !c.seen.iter().any(|v| v["type"] == "queued"),
         "{:?}",

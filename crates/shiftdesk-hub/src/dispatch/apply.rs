@@ -121,6 +121,7 @@ impl Dispatch {
                         bot_sources: BTreeMap::new(),
                         clarifying: None,
                         greeted: false,
+                        thanked: false,
                         drafts: Vec::new(),
                         pending_draft: None,
                         shadowers: BTreeSet::new(),
@@ -160,6 +161,7 @@ impl Dispatch {
                     }
                     c.intent = decision.intent.clone();
                     c.greeted |= decision.reason == TriageReason::Greeted && !decision.to_human;
+                    c.thanked |= decision.reason == TriageReason::Thanked && !decision.to_human;
                     c.clarifying = match &decision.reason {
                         TriageReason::Clarify { first, second } if !decision.to_human => {
                             Some((first.clone(), second.clone()))

@@ -268,7 +268,7 @@ impl Dispatch {
 
     /// The bot never goes round in circles: an article it already sent, a clarifying question
     /// right after another, or a second "hello" answered with a question, means a person
-    /// instead.
+    /// instead; a second "thank you" gets no answer.
     fn never_loop(&self, id: &str, decision: TriageDecision) -> TriageDecision {
         let c = self.conversations.get(id);
         if let TriageReason::Answered { article, .. } = &decision.reason
@@ -279,6 +279,13 @@ impl Dispatch {
                 reason: TriageReason::AskedAgain {
                     article: article.clone(),
                 },
+                bot_answer: None,
+                ..decision
+            };
+        }
+        if decision.reason == TriageReason::Thanked && c.is_some_and(|c| c.thanked) {
+            // Thanked again: the bot has said "you're welcome" once and says nothing more.
+            return TriageDecision {
                 bot_answer: None,
                 ..decision
             };

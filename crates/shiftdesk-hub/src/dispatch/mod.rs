@@ -313,6 +313,8 @@ struct Conversation {
     clarifying: Option<(String, String)>,
     /// The bot already answered a message that only said hello: another goes to a person.
     greeted: bool,
+    /// The bot already answered a message that only said thank you: another gets no answer.
+    thanked: bool,
     drafts: Vec<DraftRecord>,
     /// Index into `drafts` of the draft waiting for the worker.
     pending_draft: Option<usize>,

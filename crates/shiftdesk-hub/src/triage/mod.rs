@@ -319,6 +319,18 @@ fn decide_answer(
     hint: Option<Lang>,
 ) -> TriageDecision {
     let alone = decide(kb, patterns, text, hint);
+    // "thanks" or "hi" does not answer the question: a person takes over, as after a second
+    // unclear answer.
+    if matches!(alone.reason, TriageReason::Greeted | TriageReason::Thanked) {
+        return TriageDecision {
+            to_human: true,
+            reason: TriageReason::LowConfidence {
+                confidence: alone.confidence,
+            },
+            bot_answer: None,
+            ..alone
+        };
+    }
     let unclear = matches!(
         alone.reason,
         TriageReason::Clarify { .. } | TriageReason::LowConfidence { .. }
@@ -507,7 +519,7 @@ fn decide(
     // lists nor the hardship article make it a reason to hand over.
     let cannot_pay = find_any(&patterns.cannot_pay, &hits, &tokens);
     let failed = cannot_pay.is_some() && find_any(&patterns.technical, &hits, &tokens).is_some();
-    let mut matches = kb.search(text, language);
+    let mut matches = kb.search(&without_courtesies(text), language);
     if failed {
         let hardship = SensitiveTopic::Hardship.intent();
         matches.retain(|m| !(m.sensitive && m.intent == hardship));
@@ -671,6 +683,42 @@ static GREETING_WORDS: LazyLock<(Vec<String>, Vec<String>)> = LazyLock::new(|| {
     let norm = |list: &[&str]| list.iter().map(|w| lang::normalize(w)).collect();
     (norm(GREETINGS.0), norm(GREETINGS.1))
 });
+
+/// Polite formulas that say nothing about what the customer needs but share words with an
+/// article: "in advance" is paying early in every language ("grazie in anticipo", "спасибо
+/// заранее"). Left out of the knowledge-base search.
+#[rustfmt::skip]
+const COURTESIES: &[&str] = &[
+    "thanks in advance", "thank you in advance", "grazie in anticipo", "ringrazio in anticipo",
+    "grazie mille in anticipo", "danke vorab", "danke im voraus", "vielen dank im voraus",
+    "vielen dank vorab", "bij voorbaat dank", "alvast bedankt", "tack i forvag",
+    "tack pa forhand", "спасибо заранее", "заранее спасибо", "заранее благодарю",
+    "благодарю заранее",
+];
+
+static COURTESY_PHRASES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    COURTESIES
+        .iter()
+        .map(|c| format!(" {} ", lang::normalize(c)))
+        .collect()
+});
+
+/// `text` as [`lang::normalize`] writes it, less the [`COURTESIES`] in it.
+fn without_courtesies(text: &str) -> String {
+    let mut padded = format!(
+        " {} ",
+        lang::normalize(text)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    for phrase in COURTESY_PHRASES.iter() {
+        while let Some(at) = padded.find(phrase.as_str()) {
+            padded.replace_range(at..at + phrase.len(), " ");
+        }
+    }
+    padded
+}
 
 /// Words of thanks in the six built-in languages, and the words that go with them ("thanks a
 /// lot", "ok, danke schön", "большое спасибо"); a message of these alone only thanks.

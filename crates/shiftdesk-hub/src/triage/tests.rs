@@ -164,6 +164,39 @@ fn thanks_alone_gets_the_bots_reply_not_a_person() {
     }
 }
 
+/// "Thanks in advance" is politeness, not paying early ("grazie in anticipo", "спасибо
+/// заранее" share the pay-early article's words); and "thanks" or "hi" in answer to a
+/// clarifying question does not answer it: a person takes over.
+#[test]
+fn thanks_in_advance_is_not_paying_early_and_does_not_answer_a_question() {
+    for text in [
+        "grazie in anticipo, ho un problema con l'ordine",
+        "спасибо заранее, у меня проблема с заказом",
+        "danke vorab, ich habe ein problem mit meiner bestellung",
+    ] {
+        let d = triage(&kb(), text, None);
+        assert!(
+            !matches!(&d.reason, TriageReason::Answered { article, .. } if article == "pay-early"),
+            "{text}: {d:?}"
+        );
+    }
+    let early = triage(&kb(), "posso pagare in anticipo?", None);
+    assert!(
+        matches!(&early.reason, TriageReason::Answered { article, .. } if article == "pay-early"),
+        "{early:?}"
+    );
+    let kb = kb();
+    let asked = Clarifying {
+        message: "can I postpone my next payment?",
+        first: "payment-plans",
+        second: "move-due-date",
+    };
+    for reply in ["thanks", "hi"] {
+        let d = kb.triage_answer(reply, &asked, Some(Lang::En));
+        assert!(d.to_human, "{reply}: {d:?}");
+    }
+}
+
 #[test]
 fn sensitive_article_match_goes_to_a_person_even_without_a_listed_phrase() {
     // "scammed" is in the fraud article's keywords and in the pattern list; check the
