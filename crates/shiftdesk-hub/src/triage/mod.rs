@@ -666,23 +666,45 @@ fn decide(
 #[rustfmt::skip]
 const GREETINGS: (&[&str], &[&str]) = (
     &[
-        "hi", "hello", "hey", "hiya", "heya", "howdy", "morning", "evening", "ciao", "salve",
-        "buongiorno", "buonasera", "hallo", "moin", "servus", "morgen", "abend", "hoi",
-        "goedemorgen", "goedemiddag", "goedenavond", "goeiedag", "hej", "hejsan", "hallå",
-        "tjena", "morgon", "goddag", "привет", "здравствуйте", "здравствуй", "здрасте",
-        "приветствую", "утро", "вечер",
+        "hi", "hello", "hey", "hiya", "heya", "howdy", "morning", "afternoon", "evening", "ciao",
+        "salve", "buongiorno", "buonasera", "buon", "hallo", "moin", "servus", "guten", "morgen",
+        "abend", "hoi", "goedemorgen", "goedemiddag", "goedenavond", "goeiedag", "goedendag",
+        "hej", "hejsan", "hallå", "tjena", "morgon", "kväll", "goddag", "привет", "здравствуйте",
+        "здравствуй", "здрасте", "приветствую", "добрый", "доброе", "утро", "вечер",
     ],
     &[
-        "good", "afternoon", "day", "there", "again", "all", "everyone", "team", "greetings", "buon",
-        "pomeriggio", "ehi", "guten", "tag", "grüß", "gott", "dag", "god", "kväll", "добрый",
-        "доброе", "день", "алло",
+        "good", "day", "there", "again", "all", "everyone", "anyone", "anybody", "team", "folks",
+        "greetings", "pomeriggio", "ehi", "a", "tutti", "tag", "grüß", "gott", "zusammen", "leute",
+        "dag", "daar", "allemaal", "god", "alla", "день", "алло", "всем",
     ],
 );
 
+/// A word with each run of one letter cut to one ("hellooo" and "hello" are "helo", "heyyy"
+/// is "hey"), so that a drawn-out greeting is still one.
+fn squeezed(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        if !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 static GREETING_WORDS: LazyLock<(Vec<String>, Vec<String>)> = LazyLock::new(|| {
-    let norm = |list: &[&str]| list.iter().map(|w| lang::normalize(w)).collect();
+    let norm = |list: &[&str]| list.iter().map(|w| squeezed(&lang::normalize(w))).collect();
     (norm(GREETINGS.0), norm(GREETINGS.1))
 });
+
+/// A message of one to four words, all of them greetings and one saying hello by itself ("hi
+/// there", "Guten Morgen!", "добрый вечер", "heyyy").
+fn only_greets(tokens: &[Token]) -> bool {
+    let (hello, with) = &*GREETING_WORDS;
+    let words: Vec<String> = tokens.iter().map(|t| squeezed(&t.norm)).collect();
+    (1..=4).contains(&words.len())
+        && words.iter().any(|w| hello.contains(w))
+        && words.iter().all(|w| hello.contains(w) || with.contains(w))
+}
 
 /// Polite formulas that say nothing about what the customer needs but share words with an
 /// article: "in advance" is paying early in every language ("grazie in anticipo", "спасибо
@@ -749,17 +771,6 @@ fn only_thanks(tokens: &[Token]) -> bool {
         && tokens
             .iter()
             .all(|t| thanks.contains(&t.norm) || with.contains(&t.norm))
-}
-
-/// A message of one to four words, all of them greetings and one saying hello by itself ("hi
-/// there", "Guten Morgen!", "добрый вечер").
-fn only_greets(tokens: &[Token]) -> bool {
-    let (hello, with) = &*GREETING_WORDS;
-    (1..=4).contains(&tokens.len())
-        && tokens.iter().any(|t| hello.contains(&t.norm))
-        && tokens
-            .iter()
-            .all(|t| hello.contains(&t.norm) || with.contains(&t.norm))
 }
 
 /// Handoff notice for the customer in their language: "A person will be with you shortly. You

@@ -104,6 +104,13 @@ fn a_greeting_alone_gets_a_question_not_a_person() {
         ("Hej hej", Lang::Sv),
         ("Здравствуйте!", Lang::Ru),
         ("добрый вечер", Lang::Ru),
+        // A second outside tester's.
+        ("Guten Tag!", Lang::De),
+        ("buonasera a tutti", Lang::It),
+        ("hallo zusammen", Lang::De),
+        ("Hello? anyone there?", Lang::En),
+        ("heyyy", Lang::En),
+        ("god kväll", Lang::Sv),
     ] {
         let d = triage(&kb(), text, Some(lang));
         assert!(!d.to_human, "{text}: {d:?}");
