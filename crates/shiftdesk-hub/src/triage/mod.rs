@@ -748,13 +748,14 @@ fn without_courtesies(text: &str) -> String {
 const THANKS: (&[&str], &[&str]) = (
     &[
         "thanks", "thank", "thx", "ty", "cheers", "grazie", "danke", "dankeschön", "bedankt",
-        "dank", "tack", "tackar", "спасибо", "благодарю",
+        "dank", "tack", "tackar", "dankjewel", "dankuwel", "спасибо", "спс", "благодарю",
     ],
     &[
         "you", "so", "much", "a", "lot", "very", "many", "ok", "okay", "great", "perfect",
         "that", "helps", "helped", "mille", "tante", "molte", "schön", "sehr", "vielen", "je",
         "wel", "u", "hartelijk", "så", "mycket", "stort", "большое", "огромное", "вам", "ок",
-        "all", "again", "!",
+        "all", "again", "mate", "bye", "gentilissimi", "gentilissimo", "gentilissima", "hat",
+        "geklappt", "top", "tusen", "!",
     ],
 );
 

@@ -151,6 +151,14 @@ fn thanks_alone_gets_the_bots_reply_not_a_person() {
         ("bedankt", Lang::Nl),
         ("tack så mycket", Lang::Sv),
         ("Спасибо большое", Lang::Ru),
+        // A second outside tester's.
+        ("cheers mate", Lang::En),
+        ("great thanks bye", Lang::En),
+        ("ok grazie, gentilissimi", Lang::It),
+        ("vielen dank, hat geklappt", Lang::De),
+        ("dankjewel, top", Lang::Nl),
+        ("tusen tack", Lang::Sv),
+        ("спс", Lang::Ru),
     ] {
         let d = triage(&kb(), text, Some(lang));
         assert!(!d.to_human, "{text}: {d:?}");
