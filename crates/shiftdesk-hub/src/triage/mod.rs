@@ -691,19 +691,56 @@ fn squeezed(word: &str) -> String {
     out
 }
 
-static GREETING_WORDS: LazyLock<(Vec<String>, Vec<String>)> = LazyLock::new(|| {
-    let norm = |list: &[&str]| list.iter().map(|w| squeezed(&lang::normalize(w))).collect();
-    (norm(GREETINGS.0), norm(GREETINGS.1))
-});
+/// A kind of message that says one polite thing and nothing else: some words say it alone,
+/// others only go with them.
+struct Pleasantry {
+    alone: Vec<String>,
+    with: Vec<String>,
+    max_words: usize,
+    /// Compare words [`squeezed`] ("hellooo").
+    squeeze: bool,
+}
+
+impl Pleasantry {
+    fn new(lists: (&[&str], &[&str]), max_words: usize, squeeze: bool) -> Pleasantry {
+        let form = |w: &str| {
+            let w = lang::normalize(w);
+            if squeeze { squeezed(&w) } else { w }
+        };
+        Pleasantry {
+            alone: lists.0.iter().map(|w| form(w)).collect(),
+            with: lists.1.iter().map(|w| form(w)).collect(),
+            max_words,
+            squeeze,
+        }
+    }
+
+    /// One to `max_words` words, all of them from the two lists and one from the first.
+    fn is_all_of(&self, tokens: &[Token]) -> bool {
+        let words: Vec<String> = tokens
+            .iter()
+            .map(|t| {
+                if self.squeeze {
+                    squeezed(&t.norm)
+                } else {
+                    t.norm.clone()
+                }
+            })
+            .collect();
+        (1..=self.max_words).contains(&words.len())
+            && words.iter().any(|w| self.alone.contains(w))
+            && words
+                .iter()
+                .all(|w| self.alone.contains(w) || self.with.contains(w))
+    }
+}
+
+static GREETING: LazyLock<Pleasantry> = LazyLock::new(|| Pleasantry::new(GREETINGS, 4, true));
 
 /// A message of one to four words, all of them greetings and one saying hello by itself ("hi
 /// there", "Guten Morgen!", "добрый вечер", "heyyy").
 fn only_greets(tokens: &[Token]) -> bool {
-    let (hello, with) = &*GREETING_WORDS;
-    let words: Vec<String> = tokens.iter().map(|t| squeezed(&t.norm)).collect();
-    (1..=4).contains(&words.len())
-        && words.iter().any(|w| hello.contains(w))
-        && words.iter().all(|w| hello.contains(w) || with.contains(w))
+    GREETING.is_all_of(tokens)
 }
 
 /// Polite formulas that say nothing about what the customer needs but share words with an
@@ -759,19 +796,11 @@ const THANKS: (&[&str], &[&str]) = (
     ],
 );
 
-static THANKS_WORDS: LazyLock<(Vec<String>, Vec<String>)> = LazyLock::new(|| {
-    let norm = |list: &[&str]| list.iter().map(|w| lang::normalize(w)).collect();
-    (norm(THANKS.0), norm(THANKS.1))
-});
+static THANKING: LazyLock<Pleasantry> = LazyLock::new(|| Pleasantry::new(THANKS, 6, false));
 
 /// A message of one to six words that only says thank you ("thanks a lot!", "ok grazie mille").
 fn only_thanks(tokens: &[Token]) -> bool {
-    let (thanks, with) = &*THANKS_WORDS;
-    (1..=6).contains(&tokens.len())
-        && tokens.iter().any(|t| thanks.contains(&t.norm))
-        && tokens
-            .iter()
-            .all(|t| thanks.contains(&t.norm) || with.contains(&t.norm))
+    THANKING.is_all_of(tokens)
 }
 
 /// Handoff notice for the customer in their language: "A person will be with you shortly. You
@@ -809,10 +838,8 @@ fn find_any(patterns: &[Phrase], hits: &Hits, tokens: &[Token]) -> Option<String
             let found = hits.find(p, &unused, MatchMode::Pattern)?;
             Some((*found.positions.first()?, *found.positions.last()?))
         })
-        .fold(None, |best: Option<(usize, usize)>, (a, b)| match best {
-            Some((x, y)) if y - x >= b - a => Some((x, y)),
-            _ => Some((a, b)),
-        })?;
+        // The first of the longest: `min_by_key` keeps the first of equals.
+        .min_by_key(|&(first, last)| std::cmp::Reverse(last - first))?;
     Some(
         tokens[first..=last]
             .iter()
