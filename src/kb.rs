@@ -338,6 +338,7 @@ fn explain(kb: &KnowledgeBase, hint: Option<Lang>, message: &str) -> String {
             "no article is a sure enough fit"
         }
         TriageReason::AskedAgain { .. } => "the article did not help",
+        TriageReason::Unserved { .. } => "the bot reads only the languages it serves",
         TriageReason::Answered { .. } | TriageReason::Greeted | TriageReason::Thanked => "",
     };
     out.push_str(&format!(

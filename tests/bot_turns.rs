@@ -243,3 +243,26 @@ async fn thanks_after_an_answer_gets_the_bots_reply_not_the_queue() {
         c.seen
     );
 }
+
+/// A customer writing in a language the hub does not serve gets a person, not an English article
+/// matched on look-alike words ("refusée" is not "refused"), and the offer says why.
+#[tokio::test]
+async fn a_message_in_a_language_the_hub_does_not_serve_goes_to_a_person() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "marta", &[Lang::En], Role::Worker, 2);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+
+    let mut w = available(&base, &token).await;
+    let (mut c, _conv) = customer(&base, "Camille", "en").await;
+    bot_says(&mut c).await; // the greeting
+    c.send(json!({"type": "message", "text": "ma carte a été refusée, pourquoi ?"}))
+        .await;
+    c.until_type("queued").await;
+    assert_eq!(bot_lines(&c), 1, "only the greeting: {:?}", c.seen);
+    let offer = w.until_type("offer").await;
+    assert_eq!(
+        offer["why"], "written in French, which the bot does not read",
+        "{offer}"
+    );
+}

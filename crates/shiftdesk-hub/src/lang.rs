@@ -203,7 +203,8 @@ const MARKERS: [(Lang, &[&str]); 5] = [
             "salve", "pagare", "pagamento", "rata", "rate", "rimborso", "ordine", "conto", "carta",
             "scadenza", "aiuto", "persona", "parlare", "operatore", "qualcuno", "ancora", "anche",
             "ma", "questo", "questa", "bisogno", "tempo", "oggi", "fa", "dov", "cosa", "si", "al",
-            "alla", "nel", "nella", "anticipo", "ricevuto",
+            "alla", "nel", "nella", "anticipo", "ricevuto", "buonasera", "rifiutata",
+            "rifiutato", "accedere",
         ],
     ),
     (
@@ -216,7 +217,8 @@ const MARKERS: [(Lang, &[&str]); 5] = [
             "raten", "ruckerstattung", "bestellung", "konto", "karte", "frist", "fallig",
             "mitarbeiter", "mensch", "menschen", "sprechen", "jemand", "noch", "auch", "aber", "es",
             "sie", "ja", "nein", "bin", "schon", "geld", "hilfe", "fruher", "verschieben", "wetter",
-            "heute", "keine", "kein",
+            "heute", "keine", "kein", "moin", "servus", "morgen", "abend", "abgelehnt",
+            "passwort", "anmelden", "zuruck",
         ],
     ),
     (
@@ -228,7 +230,8 @@ const MARKERS: [(Lang, &[&str]); 5] = [
             "heb", "heeft", "betalen", "betaling", "termijn", "terugbetaling", "bestelling",
             "rekening", "kaart", "vervaldatum", "medewerker", "mens", "spreken", "praten", "iemand",
             "nog", "ook", "maar", "geld", "hulp", "eerder", "verplaatsen", "geen", "er", "dit",
-            "dat", "mij", "u", "je", "weer", "vandaag", "want", "nee", "ja",
+            "dat", "mij", "u", "je", "weer", "vandaag", "want", "nee", "ja", "goedemorgen",
+            "goedemiddag", "goedenavond", "geweigerd", "afgewezen", "wachtwoord", "inloggen",
         ],
     ),
     (
@@ -239,7 +242,8 @@ const MARKERS: [(Lang, &[&str]); 5] = [
             "halla", "har", "betala", "betalning", "delbetalning", "aterbetalning", "bestallning",
             "konto", "kort", "forfallodag", "handlaggare", "manniska", "prata", "nagon", "ocksa",
             "men", "pengar", "hjalp", "snalla", "det", "den", "om", "ska", "skulle", "mig",
-            "vadret", "idag", "fa", "tidigare", "flytta", "nej", "ja",
+            "vadret", "idag", "fa", "tidigare", "flytta", "nej", "ja", "morgon", "hejsan",
+            "tjena", "nekad", "nekades", "avvisad", "avvisades", "losenord", "logga",
         ],
     ),
 ];
@@ -418,7 +422,16 @@ fn served_whatlang(registry: &crate::languages::Registry) -> Vec<whatlang::Lang>
 /// conversation's known language (`hint`) is kept, or English is assumed. The hint also gets a
 /// small bonus so that a terse "ok" keeps the language.
 pub fn detect(text: &str, hint: Option<Lang>) -> Lang {
-    evidence_winner(text, hint).or(hint).unwrap_or(Lang::En)
+    weigh(text, hint).served.or(hint).unwrap_or(Lang::En)
+}
+
+/// The English name of the language `text` is clearly written in ("French") when the hub does
+/// not serve it: it has enough evidence and a clear margin over every served language, the
+/// conversation's `hint` included. `None` for text in a served language, or too short to tell.
+/// The bot cannot read such a message (its words are matched against the served languages'
+/// articles only by accident), so triage hands it to a person.
+pub fn unserved(text: &str, hint: Option<Lang>) -> Option<&'static str> {
+    weigh(text, hint).unserved.map(|l| l.eng_name())
 }
 
 /// The language `text` is clearly written in, with no prior: `None` when the text says too
@@ -426,11 +439,20 @@ pub fn detect(text: &str, hint: Option<Lang>) -> Lang {
 /// hub does not serve. Used for customers who did not declare a language, where guessing English
 /// would route them to the wrong people.
 pub fn detect_clear(text: &str) -> Option<Lang> {
-    evidence_winner(text, None)
+    weigh(text, None).served
 }
 
-/// The language with enough evidence and a clear margin, if any (see [`detect`]).
-fn evidence_winner(text: &str, hint: Option<Lang>) -> Option<Lang> {
+/// What the evidence says about a text's language (see [`detect`]).
+#[derive(Debug, Default)]
+struct Verdict {
+    /// The served language with enough evidence and a clear margin, if any.
+    served: Option<Lang>,
+    /// The language the hub does not serve that the text is clearly in, if any.
+    unserved: Option<whatlang::Lang>,
+}
+
+/// Weigh the evidence for each served language and for "a language the hub does not serve".
+fn weigh(text: &str, hint: Option<Lang>) -> Verdict {
     let (mut cyrillic, mut latin) = (0usize, 0usize);
     for c in text.chars().filter(|c| c.is_alphabetic()) {
         if ('\u{0400}'..='\u{04FF}').contains(&c) {
@@ -440,7 +462,7 @@ fn evidence_winner(text: &str, hint: Option<Lang>) -> Option<Lang> {
         }
     }
     if cyrillic == 0 && latin == 0 {
-        return None;
+        return Verdict::default();
     }
     // The languages of the text's script: Russian is the only built-in Cyrillic one, so
     // Cyrillic text is Russian unless a loaded language is Cyrillic too (or it is not Russian
@@ -476,14 +498,34 @@ fn evidence_winner(text: &str, hint: Option<Lang>) -> Option<Lang> {
             .split_whitespace()
             .filter(|w| w.contains(ONLY_RUSSIAN))
             .count();
-        return (foreign == 0 || russian >= foreign)
-            .then(|| candidates.first().copied())
-            .flatten();
+        if foreign == 0 || russian >= foreign {
+            return Verdict {
+                served: candidates.first().copied(),
+                unserved: None,
+            };
+        }
+        let unserved = NOT_RUSSIAN
+            .iter()
+            .filter(|(c, lang)| !served.contains(lang) && lower.contains(*c))
+            .map(|(_, lang)| *lang)
+            .next();
+        return Verdict {
+            served: None,
+            unserved,
+        };
     }
 
     let mut evidence = vec![0f32; candidates.len()];
-    // Evidence for "a language the hub does not serve".
+    // Evidence for "a language the hub does not serve", and how it splits among them.
     let mut unserved = 0f32;
+    let mut unserved_by: Vec<(whatlang::Lang, f32)> = Vec::new();
+    let mut count_for = |lang: whatlang::Lang, weight: f32| match unserved_by
+        .iter_mut()
+        .find(|(l, _)| *l == lang)
+    {
+        Some((_, w)) => *w += weight,
+        None => unserved_by.push((lang, weight)),
+    };
     let mut add = |lang: Lang, weight: f32| {
         if let Some(i) = candidates.iter().position(|l| *l == lang) {
             evidence[i] += weight;
@@ -503,6 +545,7 @@ fn evidence_winner(text: &str, hint: Option<Lang>) -> Option<Lang> {
         served_share = 1.0 - confidence;
         if !served.contains(&info.lang()) {
             unserved += WHATLANG_WEIGHT * confidence;
+            count_for(info.lang(), WHATLANG_WEIGHT * confidence);
         }
     }
     if let Some(info) = whatlang::Detector::with_allowlist(allow).detect(text)
@@ -527,16 +570,18 @@ fn evidence_winner(text: &str, hint: Option<Lang>) -> Option<Lang> {
                 .filter(|l| l.markers.contains(&word.as_str()))
                 .map(|l| l.lang),
         );
-        let other = script == Script::Latin
-            && UNSERVED_OWNERS
-                .get(word.as_str())
-                .is_some_and(|langs| langs.iter().all(is_unserved));
-        let share = 1.0 / (owners.len() + usize::from(other)).max(1) as f32;
+        let others = UNSERVED_OWNERS
+            .get(word.as_str())
+            .filter(|langs| script == Script::Latin && langs.iter().all(is_unserved));
+        let share = 1.0 / (owners.len() + usize::from(others.is_some())).max(1) as f32;
         for lang in &owners {
             add(*lang, share);
         }
-        if other {
+        if let Some(others) = others {
             unserved += share;
+            for lang in others {
+                count_for(*lang, share / others.len() as f32);
+            }
         }
     }
     let lower = text.to_lowercase();
@@ -548,6 +593,7 @@ fn evidence_winner(text: &str, hint: Option<Lang>) -> Option<Lang> {
     for (letter, lang, weight) in UNSERVED_LETTERS {
         if script == Script::Latin && is_unserved(&lang) && lower.contains(letter) {
             unserved += weight;
+            count_for(lang, weight);
         }
     }
     if let Some(hint) = hint {
@@ -558,7 +604,18 @@ fn evidence_winner(text: &str, hint: Option<Lang>) -> Option<Lang> {
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     let (best, best_score) = ranked[0];
     let runner_up = ranked[1].1.max(unserved);
-    (best_score >= MIN_EVIDENCE && best_score - runner_up >= MIN_MARGIN).then_some(best)
+    let clear = |score: f32, next: f32| score >= MIN_EVIDENCE && score - next >= MIN_MARGIN;
+    Verdict {
+        served: clear(best_score, runner_up).then_some(best),
+        unserved: clear(unserved, best_score)
+            .then(|| {
+                unserved_by
+                    .iter()
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(l, _)| *l)
+            })
+            .flatten(),
+    }
 }
 
 #[cfg(test)]
@@ -787,8 +844,39 @@ mod tests {
                     Lang::Sv,
                     "{language}: {text:?}"
                 );
+                // Named, unless too many of its words are words of served languages too
+                // ("con una persona" is Italian as well): then it is only not detected.
+                let unsure = [
+                    "quiero hablar con una persona",
+                    "pobrali mi pieniadze dwa razy",
+                ];
+                let named = (!unsure.contains(text)).then_some(language);
+                assert_eq!(unserved(text, None), named, "{text:?}");
             }
         }
+    }
+
+    /// What a served language says is never taken for an unserved one, even in a conversation
+    /// with no language yet, and a greeting or a support word in one is that language.
+    #[test]
+    fn served_text_is_not_called_unserved() {
+        let cases = [
+            ("zahlung abgelehnt", Lang::De),
+            ("moin", Lang::De),
+            ("god morgon", Lang::Sv),
+            ("goedemorgen", Lang::Nl),
+            ("betaling geweigerd", Lang::Nl),
+            ("betalningen nekades", Lang::Sv),
+            ("buonasera", Lang::It),
+            ("my card was refused", Lang::En),
+            ("Не могу войти в аккаунт", Lang::Ru),
+        ];
+        for (text, want) in cases {
+            assert_eq!(detect_clear(text), Some(want), "{text}");
+            assert_eq!(unserved(text, None), None, "{text}");
+        }
+        assert_eq!(unserved("Не можу увійти в акаунт", None), Some("Ukrainian"));
+        assert_eq!(unserved("carte refusée", Some(Lang::En)), Some("French"));
     }
 
     #[test]

@@ -232,7 +232,8 @@ impl HubMetrics {
                 Opts::new(
                     "shiftdesk_handovers_total",
                     "Conversations the bot handed to a person, by reason (asked_for_person, \
-                     sensitive, operator_topic, asked_again, low_confidence) and language.",
+                     sensitive, operator_topic, asked_again, unserved_language, \
+                     low_confidence) and language.",
                 ),
                 &["reason", "language"],
             )
@@ -555,6 +556,7 @@ impl FactObserver {
                         TriageReason::Sensitive { .. } => "sensitive",
                         TriageReason::OperatorTopic { .. } => "operator_topic",
                         TriageReason::AskedAgain { .. } => "asked_again",
+                        TriageReason::Unserved { .. } => "unserved_language",
                         TriageReason::LowConfidence { .. }
                         | TriageReason::Answered { .. }
                         | TriageReason::Clarify { .. }

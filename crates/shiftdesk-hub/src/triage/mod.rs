@@ -8,13 +8,15 @@
 //! 2. the message touches a sensitive topic (fraud, a dispute with a merchant, financial hardship,
 //!    a complaint, a bereavement), by our own phrase lists or because the best knowledge-base
 //!    match is a sensitive article → a person, even though the knowledge base has an article;
-//! 3. the knowledge base is not sure enough (best score below [`LOW_CONFIDENCE`]) → a person;
-//! 4. the best article does not beat the runner-up by [`CLARIFY_MARGIN`] → the bot asks one
+//! 3. the message is written in a language the hub does not serve ([`lang::unserved`]) → a
+//!    person: the bot's articles would match only look-alike words;
+//! 4. the knowledge base is not sure enough (best score below [`LOW_CONFIDENCE`]) → a person;
+//! 5. the best article does not beat the runner-up by [`CLARIFY_MARGIN`] → the bot asks one
 //!    short question naming the two articles' topics ([`TriageReason::Clarify`]), and the
 //!    customer's answer is triaged again, read together with the question it answers (a
 //!    runner-up that close which is a sensitive article → a person instead; the dispatch core
 //!    never asks two clarifying questions in a row: the second goes to a person);
-//! 5. otherwise the bot answers with the best article, in the customer's language.
+//! 6. otherwise the bot answers with the best article, in the customer's language.
 //!
 //! The phrase lists are code, not knowledge-base data, so that swapping in a deployment's own
 //! articles can never switch these safety rules off. Every decision carries a
@@ -127,6 +129,10 @@ pub enum TriageReason {
     /// customer is still asking, so the article did not help, and a person takes over instead
     /// of the bot saying it again.
     AskedAgain { article: String },
+    /// The message is written in a language the hub does not serve (`language`: its English
+    /// name). The bot reads only the served languages: an article it matched would be a match
+    /// of look-alike words, so a person reads the message.
+    Unserved { language: String },
 }
 
 impl TriageReason {
@@ -164,6 +170,9 @@ impl TriageReason {
             }
             TriageReason::AskedAgain { article } => {
                 format!("the bot already answered with {article}; the customer asked again")
+            }
+            TriageReason::Unserved { language } => {
+                format!("written in {language}, which the bot does not read")
             }
         }
     }
@@ -590,7 +599,18 @@ fn decide(
         );
     }
 
-    // 3. Not sure: a person will read it, unless the customer only said hello. Then the bot
+    // 3. A language the bot does not read: its articles matched only look-alike words.
+    if let Some(name) = lang::unserved(text, hint) {
+        return human(
+            TriageReason::Unserved {
+                language: name.to_string(),
+            },
+            "unknown".to_string(),
+            Vec::new(),
+        );
+    }
+
+    // 4. Not sure: a person will read it, unless the customer only said hello. Then the bot
     //    asks what they need: a person would only ask the same.
     let Some(best) = confident else {
         let pleasantry = if only_greets(&tokens) {
@@ -620,7 +640,7 @@ fn decide(
             Vec::new(),
         );
     };
-    // 4. Two articles fit about as well: ask which one the customer means, rather than answer
+    // 5. Two articles fit about as well: ask which one the customer means, rather than answer
     //    with what may be the wrong one. A sensitive article that close goes to a person.
     if let Some(second) = matches
         .iter()
@@ -649,7 +669,7 @@ fn decide(
         };
     }
 
-    // 5. The bot answers. (Search only returns articles of this knowledge base written in this
+    // 6. The bot answers. (Search only returns articles of this knowledge base written in this
     //    language; be safe anyway.)
     answered(kb, &best.article_id, language, confidence).unwrap_or_else(|| {
         human(
