@@ -574,3 +574,411 @@ fn asking_to_be_called_back_is_asking_for_a_person() {
         );
     }
 }
+
+/// An outside tester's requests for a person that the bot answered (2026-12-08, section A of
+/// their report): a call back, a colleague, "your people", "assistenza", "kundtjänst", "not a
+/// machine", next to a topic the bot knows. The request wins, in every language.
+#[test]
+fn asking_for_a_call_a_colleague_or_not_a_machine_is_a_request_for_a_person() {
+    let kb = kb();
+    for (lang, text) in [
+        (
+            Lang::En,
+            "please pass me to a colleague, I want to move my due date",
+        ),
+        (
+            Lang::En,
+            "i'd prefer to discuss pay in 4 with one of your people",
+        ),
+        (Lang::En, "talk to person about refund"),
+        (
+            Lang::En,
+            "I don't want to chat with a machine, I want to move my due date",
+        ),
+        (
+            Lang::It,
+            "posso parlare con l'assistenza per spostare la rata?",
+        ),
+        (Lang::It, "chiamatemi per il rimborso"),
+        (
+            Lang::It,
+            "ma c'e qualcuno di reale? vorrei spostare la rata",
+        ),
+        (Lang::De, "ruft mich bitte wegen der erstattung an"),
+        (Lang::Nl, "bel me even over de retour"),
+        (Lang::Sv, "ring mig angående returen"),
+        (
+            Lang::Sv,
+            "koppla mig till kundtjänst, jag vill flytta förfallodagen",
+        ),
+        (
+            Lang::Sv,
+            "får jag snacka med nån som jobbar där, har en fråga om återbetalning",
+        ),
+        (Lang::Ru, "позвоните мне по поводу возврата"),
+    ] {
+        let d = triage(&kb, text, Some(lang));
+        assert!(
+            d.to_human && matches!(d.reason, TriageReason::AskedForPerson { .. }),
+            "{lang}: {text}: {d:?}"
+        );
+    }
+}
+
+/// The same tester's sensitive messages that the bot answered, or handed over only as "bot
+/// unsure" (sections B to E and the debatable list of their report): account takeover and
+/// purchases that were not the customer's, hardship said as redundancy, illness or benefits,
+/// broken, wrong or missing goods, a death said indirectly, and angry repeat contacts. Each
+/// goes to a person, as the topic it is.
+#[test]
+fn sensitive_topics_in_other_words_go_to_a_person_as_that_topic() {
+    use super::SensitiveTopic::{Bereavement, Complaint, Dispute, Fraud, Hardship};
+    let kb = kb();
+    for (lang, topic, text) in [
+        (
+            Lang::Sv,
+            Fraud,
+            "någon har loggat in på mitt konto utan lov",
+        ),
+        (
+            Lang::En,
+            Fraud,
+            "i want a refund for a purchase i never made",
+        ),
+        (
+            Lang::En,
+            Fraud,
+            "someone logged into my account and changed my password",
+        ),
+        (
+            Lang::En,
+            Fraud,
+            "my ex still has access to my account and is buying things",
+        ),
+        (
+            Lang::En,
+            Fraud,
+            "I didn't authorise this payment, can you refund it",
+        ),
+        (
+            Lang::En,
+            Fraud,
+            "this purchase isn't mine, can I return it?",
+        ),
+        (
+            Lang::En,
+            Fraud,
+            "there's an order from a shop I've never heard of, can I get a refund",
+        ),
+        (
+            Lang::En,
+            Fraud,
+            "I got charged for something I didn't buy, how do I get my money back",
+        ),
+        (
+            Lang::En,
+            Fraud,
+            "I got charged for something I didn't buy and now my payment was declined",
+        ),
+        (
+            Lang::En,
+            Fraud,
+            "my son bought stuff on my account without asking, can I get a refund",
+        ),
+        (
+            Lang::It,
+            Fraud,
+            "qualcuno e entrato nel mio account e ha cambiato la password",
+        ),
+        (
+            Lang::It,
+            Fraud,
+            "mio figlio ha comprato con il mio account senza chiedermelo, posso avere il rimborso?",
+        ),
+        (
+            Lang::De,
+            Fraud,
+            "diese bestellung war nicht ich, wie bekomme ich mein geld zurück",
+        ),
+        (
+            Lang::De,
+            Fraud,
+            "mein sohn hat ohne mein wissen über mein konto bestellt, kann ich das zurückgeben?",
+        ),
+        (
+            Lang::Nl,
+            Fraud,
+            "iemand is in mijn account gekomen en heeft mijn wachtwoord veranderd",
+        ),
+        (
+            Lang::Sv,
+            Fraud,
+            "någon har loggat in på mitt konto och bytt lösenord",
+        ),
+        (
+            Lang::Ru,
+            Fraud,
+            "кто-то зашел в мой аккаунт и поменял пароль",
+        ),
+        (
+            Lang::Ru,
+            Fraud,
+            "мой сын купил с моего аккаунта без спроса, как вернуть деньги?",
+        ),
+        (
+            Lang::En,
+            Hardship,
+            "I need to delay my payment because I've been made redundant",
+        ),
+        (
+            Lang::En,
+            Hardship,
+            "can I get an extension? I'm between jobs",
+        ),
+        (
+            Lang::En,
+            Hardship,
+            "I'm disabled and my benefits got cut, can I move my payment",
+        ),
+        (
+            Lang::En,
+            Hardship,
+            "my wife just had surgery and I can't work for a while, can I push the payment back",
+        ),
+        (
+            Lang::En,
+            Hardship,
+            "i'm going through a divorce and can't keep up with the payments, can i postpone",
+        ),
+        (
+            Lang::En,
+            Hardship,
+            "I have a gambling problem and can't pay, can you extend my due date",
+        ),
+        (
+            Lang::It,
+            Hardship,
+            "posso avere qualche giorno in piu? sono in cassa integrazione",
+        ),
+        (
+            Lang::De,
+            Hardship,
+            "kann ich einen zahlungsaufschub bekommen, bin gerade krank und verdiene nichts",
+        ),
+        (
+            Lang::Nl,
+            Hardship,
+            "kan ik een week uitstel krijgen, ik zit in de ziektewet",
+        ),
+        (
+            Lang::Nl,
+            Hardship,
+            "heb net een kind gekregen en zit zonder inkomen, kan ik de betaling uitstellen?",
+        ),
+        (
+            Lang::Sv,
+            Hardship,
+            "kan jag få anstånd en vecka, jag är sjukskriven och har ingen lön",
+        ),
+        (
+            Lang::Sv,
+            Hardship,
+            "har det väldigt tufft ekonomiskt, kan jag skjuta upp betalningen?",
+        ),
+        (Lang::Ru, Hardship, "можно перенести платеж? меня сократили"),
+        (
+            Lang::Ru,
+            Hardship,
+            "можно отсрочку на неделю, я на больничном и без зарплаты",
+        ),
+        (
+            Lang::En,
+            Dispute,
+            "package never showed up, do I still have to pay the next payment?",
+        ),
+        (
+            Lang::En,
+            Dispute,
+            "I want my money back, the item was broken",
+        ),
+        (
+            Lang::En,
+            Dispute,
+            "i want a refund, they sent me something completely different",
+        ),
+        (
+            Lang::En,
+            Dispute,
+            "the seller sent me the wrong size and won't answer, can I return it and get a refund",
+        ),
+        (
+            Lang::En,
+            Dispute,
+            "the laptop arrived broken, how do I return it",
+        ),
+        (
+            Lang::En,
+            Dispute,
+            "I returned the item but the shop says they never got it back",
+        ),
+        (
+            Lang::Nl,
+            Dispute,
+            "ik wil mijn geld terug, het product was kapot",
+        ),
+        (
+            Lang::Nl,
+            Dispute,
+            "heb al 3 weken niks ontvangen, kan ik het terugsturen?",
+        ),
+        (
+            Lang::En,
+            Bereavement,
+            "my husband handled the account but he's no longer with us. can I pay off the rest?",
+        ),
+        (
+            Lang::En,
+            Complaint,
+            "your app is garbage, still can't log in after a week",
+        ),
+        (
+            Lang::En,
+            Complaint,
+            "third time writing about this refund and nobody gets back to me",
+        ),
+        (
+            Lang::It,
+            Complaint,
+            "e la terza volta che scrivo per il rimborso e nessuno risponde",
+        ),
+        (
+            Lang::De,
+            Complaint,
+            "das ist schon das dritte mal dass ich wegen der erstattung schreibe, keiner antwortet",
+        ),
+        (
+            Lang::Ru,
+            Complaint,
+            "пишу уже третий раз про возврат, никто не отвечает",
+        ),
+        (Lang::En, Bereavement, "he's no longer with us"),
+        (Lang::It, Bereavement, "mio marito non c'e piu"),
+        (Lang::De, Bereavement, "mein mann lebt nicht mehr"),
+        (Lang::Nl, Bereavement, "mijn vader is er niet meer"),
+        (Lang::Ru, Bereavement, "муж ушёл из жизни"),
+        (Lang::En, Fraud, "I got charged for something I didn't buy"),
+        (
+            Lang::En,
+            Fraud,
+            "there's an order on my account from a shop I've never heard of",
+        ),
+        (Lang::De, Fraud, "diese bestellung war nicht ich"),
+        (
+            Lang::En,
+            Dispute,
+            "package never showed up but you're still charging me",
+        ),
+        (
+            Lang::Sv,
+            Hardship,
+            "har det väldigt tufft ekonomiskt just nu",
+        ),
+        (
+            Lang::En,
+            Bereavement,
+            "my husband handled the account but he's no longer with us",
+        ),
+    ] {
+        let d = triage(&kb, text, Some(lang));
+        assert!(d.to_human, "{lang}: {text}: {d:?}");
+        assert!(
+            matches!(d.reason, TriageReason::Sensitive { topic: t, .. } if t == topic),
+            "{lang}: {text}: expected {topic:?}, {d:?}"
+        );
+    }
+}
+
+/// Routine questions with words close to the phrases above ("changed my password", "wrong
+/// size", "not authorised", "smarrito", "kwijtgeraakt", "i värsta fall"): still the bot's to
+/// answer. The second list the knowledge base may not answer, but no phrase may claim them.
+#[test]
+fn routine_questions_near_the_new_phrases_are_not_handed_over_for_them() {
+    let kb = kb();
+    for (lang, text) in [
+        (Lang::En, "how do I return an item"),
+        (Lang::En, "my card was declined"),
+        (Lang::En, "I forgot my password"),
+        (Lang::En, "can I move my due date"),
+        (Lang::En, "I changed my password and now I can't log in"),
+        (Lang::En, "I don't have access to my account anymore"),
+        (
+            Lang::En,
+            "do I still have access to my account after paying everything",
+        ),
+        (Lang::En, "I ordered the wrong size, how do I return it"),
+        (Lang::En, "when will I get my refund"),
+        (Lang::En, "the payment date has passed, can I still pay"),
+        (
+            Lang::En,
+            "sorry for my terrible english, how do I move my due date",
+        ),
+        (
+            Lang::En,
+            "is it the first time I'm writing, how do I pay early",
+        ),
+        (Lang::It, "ho dimenticato la password"),
+        (Lang::It, "ho smarrito la password, come la cambio"),
+        (Lang::It, "come faccio il reso di un prodotto"),
+        (Lang::De, "ich habe mein passwort vergessen"),
+        (Lang::De, "kauf nicht genehmigt, was heißt das?"),
+        (Lang::De, "kann ich die rate verschieben"),
+        (Lang::Nl, "aankoop niet goedgekeurd, wat betekent dat?"),
+        (Lang::Nl, "ik ben mijn wachtwoord kwijtgeraakt"),
+        (Lang::Nl, "ik ben mijn wachtwoord vergeten"),
+        (Lang::Sv, "jag har glömt mitt lösenord"),
+        (Lang::Sv, "i värsta fall, kan jag flytta datumet?"),
+        (Lang::Sv, "hur returnerar jag en vara"),
+        (Lang::Ru, "я забыл пароль"),
+        (Lang::Ru, "операция отклонена, что делать"),
+        (Lang::Ru, "как вернуть товар"),
+        (Lang::Ru, "можно перенести платеж"),
+    ] {
+        let d = triage(&kb, text, Some(lang));
+        assert!(
+            matches!(d.reason, TriageReason::Answered { .. }),
+            "{lang}: {text}: {d:?}"
+        );
+    }
+    for (lang, text) in [
+        (Lang::En, "payment not authorised, what does that mean"),
+        (
+            Lang::En,
+            "my phone died while paying, did the payment go through?",
+        ),
+        (Lang::It, "posso pagare a fine mese?"),
+        (Lang::De, "wie melde ich mich in der app an"),
+        (Lang::Sv, "jag fick fel när jag betalade"),
+        (
+            Lang::En,
+            "it's the first time I'm writing, how does pay in 4 work",
+        ),
+        (Lang::En, "payment not authorised"),
+        (Lang::It, "la rata è scomparsa dall'app"),
+        (Lang::Nl, "ik heb nog niks ontvangen van de terugbetaling"),
+        (
+            Lang::De,
+            "ich möchte den artikel in einer anderen größe umtauschen",
+        ),
+        (Lang::Sv, "beroende på lönen, kan jag flytta betalningen?"),
+        (Lang::Ru, "переведите деньги на карту, пожалуйста"),
+    ] {
+        let d = triage(&kb, text, Some(lang));
+        assert!(
+            !matches!(
+                d.reason,
+                TriageReason::AskedForPerson { .. } | TriageReason::Sensitive { .. }
+            ),
+            "{lang}: {text}: {d:?}"
+        );
+    }
+}
