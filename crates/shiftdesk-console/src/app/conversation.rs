@@ -47,6 +47,7 @@ impl ConvState {
         let draft = view.draft.take().map(|draft| DraftState {
             draft,
             status: DraftStatus::Proposed,
+            edited: None,
         });
         let mut c = ConvState {
             view,

@@ -57,6 +57,8 @@ pub enum DraftStatus {
 pub struct DraftState {
     pub draft: Draft,
     pub status: DraftStatus,
+    /// What the worker sent instead of the proposal, when they edited it: shown once sent.
+    pub edited: Option<String>,
 }
 
 impl DraftState {
@@ -93,6 +95,7 @@ impl ConvState {
         self.draft = Some(DraftState {
             draft,
             status: DraftStatus::Proposed,
+            edited: None,
         });
     }
 
@@ -180,6 +183,10 @@ impl App {
         out: &mut Vec<Command>,
     ) {
         let doing = DraftDoing::of(&action);
+        let edited = match &action {
+            DraftAction::Edit { text } => Some(text.clone()),
+            _ => None,
+        };
         let id = self.send(
             WorkerCommand::Draft {
                 conversation: conversation.clone(),
@@ -193,6 +200,7 @@ impl App {
             && d.draft.id == draft
         {
             d.status = DraftStatus::Pending { id, doing };
+            d.edited = edited;
             c.scroll = 0;
         }
     }

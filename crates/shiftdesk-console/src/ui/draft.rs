@@ -7,9 +7,24 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use super::{dim, hints};
+use super::{dim, hints, wrap};
 use crate::app::{App, DraftDoing, DraftStatus};
 use crate::keymap::{Action, Context};
+
+/// Rows the draft panel needs, borders included, to show the whole of a draft the worker can
+/// act on (the panel's usual height when there is none) at this width.
+pub fn wanted_height(app: &App, width: u16) -> u16 {
+    let Some(d) = app.selected_conversation().and_then(|c| c.draft.as_ref()) else {
+        return 0;
+    };
+    if !matches!(d.status, DraftStatus::Proposed | DraftStatus::Failed { .. }) {
+        return 0;
+    }
+    let text = width.saturating_sub(2) as usize;
+    let lines = wrap(&d.draft.proposal.text, text, text).len();
+    // Borders, the sources line and the keys line.
+    u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(4)
+}
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(c) = app.selected_conversation() else {
@@ -119,12 +134,31 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         DraftStatus::Proposed | DraftStatus::Failed { .. } => Style::default(),
         _ => dim(),
     };
-    frame.render_widget(
-        Paragraph::new(p.text.clone())
-            .style(text_style)
-            .wrap(Wrap { trim: false }),
-        text_area,
-    );
+    // Once an edit is on its way, the panel shows what the customer gets, not the proposal.
+    let text = match (&d.status, &d.edited) {
+        (DraftStatus::Pending { .. } | DraftStatus::Sent { .. }, Some(edited)) => edited,
+        _ => &p.text,
+    };
+    let mut lines: Vec<Line> = wrap(text, text_area.width as usize, text_area.width as usize)
+        .into_iter()
+        .map(|l| Line::styled(l, text_style))
+        .collect();
+    let rows = text_area.height as usize;
+    if lines.len() > rows && rows > 0 {
+        // Never let a cut draft look whole: say how much is hidden and where to read it.
+        let hidden = lines.len() - (rows - 1);
+        lines.truncate(rows - 1);
+        lines.push(Line::styled(
+            format!(
+                "… {hidden} more line{} not shown (e: read all)",
+                if hidden == 1 { "" } else { "s" }
+            ),
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines), text_area);
     let sources = if p.sources.is_empty() {
         "sources: none".to_string()
     } else {

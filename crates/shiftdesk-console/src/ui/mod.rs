@@ -122,10 +122,12 @@ fn main_body(app: &App, frame: &mut Frame, body: Rect) {
         if mid.height >= 30 { 12 } else { 9 }
     } else if shadowing {
         shadow::panel_height(app)
-    } else if mid.height >= 30 {
-        10
     } else {
-        8
+        // Tall enough for the whole draft where the screen allows, keeping some transcript:
+        // Enter sends all of it, so the worker must be able to read all of it.
+        let usual = if mid.height >= 30 { 10 } else { 8 };
+        let room = mid.height.saturating_sub(offer_h + MIN_TRANSCRIPT);
+        draft::wanted_height(app, mid.width).clamp(usual, room.max(usual))
     };
     let [o, t, d] = Layout::vertical([
         Constraint::Length(offer_h),
@@ -147,6 +149,9 @@ fn main_body(app: &App, frame: &mut Frame, body: Rect) {
         _ => draft::render(app, frame, d),
     }
 }
+
+/// Rows of transcript kept above a draft that grows to show all of its text.
+const MIN_TRANSCRIPT: u16 = 6;
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers

@@ -166,6 +166,56 @@ fn draft_proposed_80x24() {
     insta::assert_snapshot!(draw(&app, 80, 24));
 }
 
+/// A draft as long as the built-in articles' answers (about 520 characters).
+fn with_a_long_draft() -> App {
+    let mut app = app();
+    let mut view = conversation("c-1", "Maria Rossi", true);
+    if let Some(d) = &mut view.draft {
+        d.proposal.text = "Sorry about that! We check every purchase individually, so a decline \
+            doesn't mean anything is wrong with your account; common reasons are an expired card, \
+            not enough funds on the card, or an amount that is too high for this purchase. Check \
+            your card in the app under Wallet, or try another card or a smaller amount. If an \
+            instalment payment failed, we retry automatically after 2 days, or you can pay it \
+            yourself in the app under Purchases. END."
+            .into();
+    }
+    app.update(Msg::Hub(WorkerEvent::Conversation { conversation: view }));
+    app.update(Msg::Tick(T0 + 75_000));
+    app
+}
+
+/// Enter sends the whole draft, so the panel grows to show all of it where the screen has room.
+#[test]
+fn a_long_draft_is_shown_whole_100x30() {
+    let screen = draw(&with_a_long_draft(), 100, 30);
+    assert!(screen.contains("END."), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+/// A draft of this length fits whole at 80x24 too; one twice as long does not, and the panel
+/// says how much is hidden instead of looking whole.
+#[test]
+fn a_long_draft_that_does_not_fit_says_so_80x24() {
+    assert!(draw(&with_a_long_draft(), 80, 24).contains("END."));
+    let mut app = with_a_long_draft();
+    if let Some(d) = app
+        .conversations
+        .iter_mut()
+        .find(|c| c.id() == "c-1")
+        .and_then(|c| c.draft.as_mut())
+    {
+        let text = d.draft.proposal.text.clone();
+        d.draft.proposal.text = format!("{text} {text}");
+    }
+    let screen = draw(&app, 80, 24);
+    assert_eq!(screen.matches("END.").count(), 1, "{screen}");
+    assert!(
+        screen.contains("more lines not shown (e: read all)"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}
+
 #[test]
 fn resolved_conversation_without_its_draft_80x24() {
     let mut app = with_conversation(true);
@@ -210,6 +260,23 @@ fn draft_sent_80x24() {
         duplicate: false,
     }));
     insta::assert_snapshot!(draw(&app, 80, 24));
+}
+
+/// After an edited draft is sent, the panel shows the text the customer got, not the proposal.
+#[test]
+fn an_edited_draft_shows_what_was_sent() {
+    let mut app = with_conversation(true);
+    crate::app::tests::key(&mut app, "e");
+    crate::app::tests::type_text(&mut app, " Grazie, Ana");
+    let out = crate::app::tests::key(&mut app, "ctrl-s");
+    let id = sent(&out)[0].id.clone();
+    app.update(Msg::Hub(WorkerEvent::Ack {
+        id,
+        duplicate: false,
+    }));
+    let screen = draw(&app, 80, 24);
+    assert!(screen.contains("sent edited ✓"), "{screen}");
+    assert!(screen.contains("Grazie, Ana"), "{screen}");
 }
 
 #[test]
