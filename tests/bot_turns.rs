@@ -266,3 +266,48 @@ async fn a_message_in_a_language_the_hub_does_not_serve_goes_to_a_person() {
         "{offer}"
     );
 }
+
+/// A customer who may harm themselves is told at once where to get help, and is offered to a
+/// worker before a customer with another sensitive topic who was queued earlier.
+#[tokio::test]
+async fn a_customer_at_risk_is_told_where_to_get_help_and_served_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = add_worker(dir.path(), "marta", &[Lang::En], Role::Worker, 1);
+    let hub = hub(dir.path()).await;
+    let base = hub.url();
+
+    let (mut fraud, _) = customer(&base, "Kim", "en").await;
+    bot_says(&mut fraud).await;
+    fraud
+        .send(
+            json!({"type": "message", "text": "someone used my card, I never made this purchase"}),
+        )
+        .await;
+    fraud.until_type("queued").await;
+    let (mut at_risk, conv) = customer(&base, "Alex", "en").await;
+    bot_says(&mut at_risk).await;
+    at_risk
+        .send(json!({"type": "message", "text": "I can't pay any of this, I want to end my life"}))
+        .await;
+    let line = at_risk
+        .until("the crisis line", |v| {
+            v["type"] == "message" && v["from"] == "system"
+        })
+        .await;
+    assert!(
+        line["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("emergency number")),
+        "{line}"
+    );
+    at_risk.until_type("queued").await;
+
+    let mut w = available(&base, &token).await;
+    // The offer may come with the answer to going available.
+    let offer = w.seen_or_until("an offer", |v| v["type"] == "offer").await;
+    assert_eq!(offer["conversation"], conv, "{offer}");
+    assert_eq!(
+        offer["why"], "sensitive: customer may be at risk of harming themselves (\"end my life\")",
+        "{offer}"
+    );
+}

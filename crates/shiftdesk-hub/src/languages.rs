@@ -20,6 +20,7 @@
 //! hardship = ["nie stać mnie"]
 //! complaint = ["skarg*"]
 //! bereavement = ["zmarł*"]
+//! crisis = ["nie chcę żyć"]      # optional: a customer who may harm themselves (line in English)
 //!
 //! [lines]                      # what the bot and the system say
 //! welcome = "Cześć! …"

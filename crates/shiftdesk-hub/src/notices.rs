@@ -51,6 +51,22 @@ pub fn welcome(lang: Lang) -> String {
 
 /// The bot's answer to a message that only says hello ("hi", "buongiorno"): what the customer
 /// needs. A language loaded from a file says it with its first clarifying line.
+/// Said to a customer who may harm themselves ([`crate::triage::SensitiveTopic::Crisis`]),
+/// before the queue line: where to get help now, without waiting for a person. Numbers differ
+/// by country, so it names the emergency number and the local crisis line, not a number.
+#[rustfmt::skip]
+pub fn crisis(lang: Lang) -> String {
+    match lang {
+        Lang::It => "Se sei in pericolo o pensi di farti del male, chiama subito il numero di emergenza (112) o una linea di ascolto: non sei solo. Una persona del nostro team ti risponde a breve.",
+        Lang::De => "Wenn du in Gefahr bist oder daran denkst, dir etwas anzutun, ruf bitte sofort den Notruf (112) oder die Telefonseelsorge an: Du bist nicht allein. Ein Mensch aus unserem Team meldet sich gleich.",
+        Lang::Nl => "Ben je in gevaar of denk je erover jezelf iets aan te doen, bel dan meteen het alarmnummer (112) of een hulplijn: je staat er niet alleen voor. Iemand van ons team reageert zo.",
+        Lang::Sv => "Om du är i fara eller tänker skada dig själv, ring genast larmnumret (112) eller en stödlinje: du är inte ensam. En person i vårt team svarar snart.",
+        Lang::Ru => "Если вам угрожает опасность или вы думаете причинить себе вред, сразу позвоните в экстренную службу (112) или на линию помощи: вы не одни. Сотрудник нашей команды скоро ответит.",
+        _ => "If you are in danger or thinking about harming yourself, please call your local emergency number or a crisis line now: you are not alone. A person from our team will answer shortly.",
+    }
+    .to_string()
+}
+
 pub fn what_about(lang: Lang) -> String {
     match lang {
         Lang::En => "Hello! What can I help you with? Tell me in a few words, or ask for a person at any time.",

@@ -246,6 +246,64 @@ fn sensitive_topics_go_to_a_person_in_every_language() {
     }
 }
 
+/// A customer who may harm themselves goes to a person as `crisis`, in every language, even when
+/// the same message asks for a person or names a topic the bot knows; everyday figures of speech
+/// ("I can't log in anymore", "this app is killing me") do not.
+#[test]
+fn a_customer_who_may_harm_themselves_goes_to_a_person_first_in_every_language() {
+    let kb = kb();
+    for (lang, text) in [
+        (Lang::En, "I want to kill myself"),
+        (
+            Lang::En,
+            "i've been thinking about ending it all, i can't pay anything",
+        ),
+        (
+            Lang::En,
+            "honestly I don't want to live anymore. can I talk to an agent",
+        ),
+        (Lang::It, "voglio farla finita, non riesco a pagare la rata"),
+        (Lang::De, "ich will nicht mehr leben"),
+        (Lang::Nl, "ik denk aan zelfmoord"),
+        (Lang::Sv, "jag vill inte leva längre"),
+        (Lang::Ru, "не хочу жить, долги по рассрочке"),
+    ] {
+        let d = run(&kb, text);
+        assert!(d.to_human, "{lang}: {text:?} -> {d:?}");
+        assert!(
+            matches!(
+                d.reason,
+                TriageReason::Sensitive {
+                    topic: SensitiveTopic::Crisis,
+                    ..
+                }
+            ),
+            "{lang}: {text:?} -> {:?}",
+            d.reason
+        );
+        assert_eq!(d.language, lang, "{text:?}");
+    }
+    for text in [
+        "ich kann mich nicht mehr einloggen",
+        "this app is killing me lol, how do I pay early",
+        "I can't go on paying this much, can I move my due date",
+        "non ce la faccio più a pagare la rata",
+    ] {
+        let d = run(&kb, text);
+        assert!(
+            !matches!(
+                d.reason,
+                TriageReason::Sensitive {
+                    topic: SensitiveTopic::Crisis,
+                    ..
+                }
+            ),
+            "{text:?} -> {:?}",
+            d.reason
+        );
+    }
+}
+
 #[test]
 fn routine_questions_are_answered_by_the_bot_in_the_customers_language() {
     let kb = kb();

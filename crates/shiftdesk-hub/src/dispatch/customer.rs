@@ -191,6 +191,10 @@ impl Dispatch {
             );
             if decision.to_human {
                 let priority = match decision.reason {
+                    TriageReason::Sensitive {
+                        topic: SensitiveTopic::Crisis,
+                        ..
+                    } => 3,
                     TriageReason::Sensitive { .. } | TriageReason::OperatorTopic { .. } => 2,
                     TriageReason::AskedForPerson { .. } | TriageReason::AskedAgain { .. } => 1,
                     _ => 0,
@@ -212,6 +216,13 @@ impl Dispatch {
                     },
                     out,
                 );
+                if let TriageReason::Sensitive {
+                    topic: SensitiveTopic::Crisis,
+                    ..
+                } = decision.reason
+                {
+                    self.system_line(id, notices::crisis(language), None, now, out);
+                }
                 let position = self.queue_position(id).unwrap_or(1);
                 let notice = triage::handoff_notice(language, position as usize);
                 self.system_line(id, notice, None, now, out);

@@ -294,8 +294,9 @@ impl Dispatch {
             rules: vec![
                 rule(
                     "queue_order",
-                    "Waiting conversations are served by priority (sensitive topics first, then \
-                     customers who asked for a person), then by how long they have waited."
+                    "Waiting conversations are served by priority (a customer who may harm \
+                     themselves first, then sensitive topics, then customers who asked for a \
+                     person), then by how long they have waited."
                         .into(),
                     BTreeMap::new(),
                 ),

@@ -19,7 +19,7 @@ use crate::drafting::DraftProposal;
 use crate::facts::{DraftEnd, Fact};
 use crate::lang::Lang;
 use crate::notices;
-use crate::triage::{self, Clarifying, Triage, TriageDecision, TriageReason};
+use crate::triage::{self, Clarifying, SensitiveTopic, Triage, TriageDecision, TriageReason};
 use customer::Opening;
 use shiftdesk_protocol::{
     Author, ConversationId, ConversationState, ConversationView, CustomerContext, CustomerEvent,

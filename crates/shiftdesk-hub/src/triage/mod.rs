@@ -3,6 +3,7 @@
 //! This is where design principle 4 ("a human whenever the customer asks") is enforced. The
 //! rules run in a fixed order, and the first that applies decides:
 //!
+//! 0. the customer may harm themselves ([`SensitiveTopic::Crisis`]) → a person, ahead of everyone;
 //! 1. the customer asks for a person, in any of our six languages (all phrase lists are checked,
 //!    whatever language was detected, because customers mix languages) → a person;
 //! 2. the message touches a sensitive topic (fraud, a dispute with a merchant, financial hardship,
@@ -49,6 +50,9 @@ pub const CLARIFY_MARGIN: f32 = 0.07;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SensitiveTopic {
+    /// The customer may harm themselves: a person, ahead of everyone, and a line telling the
+    /// customer where to get help at once.
+    Crisis,
     Fraud,
     Dispute,
     Hardship,
@@ -57,7 +61,8 @@ pub enum SensitiveTopic {
 }
 
 impl SensitiveTopic {
-    pub const ALL: [SensitiveTopic; 5] = [
+    pub const ALL: [SensitiveTopic; 6] = [
+        SensitiveTopic::Crisis,
         SensitiveTopic::Fraud,
         SensitiveTopic::Dispute,
         SensitiveTopic::Hardship,
@@ -68,6 +73,7 @@ impl SensitiveTopic {
     /// Short English label for workers.
     pub fn label(self) -> &'static str {
         match self {
+            SensitiveTopic::Crisis => "customer may be at risk of harming themselves",
             SensitiveTopic::Fraud => "suspected fraud",
             SensitiveTopic::Dispute => "dispute with a merchant",
             SensitiveTopic::Hardship => "financial hardship",
@@ -79,6 +85,7 @@ impl SensitiveTopic {
     /// The knowledge-base intent of the topic's article (`"fraud"`, `"dispute"`, ...).
     pub fn intent(self) -> &'static str {
         match self {
+            SensitiveTopic::Crisis => "crisis",
             SensitiveTopic::Fraud => "fraud",
             SensitiveTopic::Dispute => "dispute",
             SensitiveTopic::Hardship => "hardship",
@@ -545,6 +552,21 @@ fn decide(
         bot_answer: None,
         sources,
     };
+
+    // 0. A customer who may harm themselves: a person, ahead of everyone, before anything else.
+    if let Some(phrase) = patterns
+        .sensitive
+        .iter()
+        .filter(|(topic, _)| *topic == SensitiveTopic::Crisis)
+        .find_map(|(_, list)| find_any(list, &hits, &tokens))
+    {
+        let topic = SensitiveTopic::Crisis;
+        return human(
+            TriageReason::Sensitive { topic, phrase },
+            topic.intent().to_string(),
+            Vec::new(),
+        );
+    }
 
     // 1. A person, whenever asked.
     if let Some(phrase) = find_any(&patterns.person, &hits, &tokens) {
