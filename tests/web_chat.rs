@@ -662,7 +662,7 @@ async fn a_message_over_the_limit_is_kept_whole_and_the_customer_is_told() {
         shown,
         json!([
             false,
-            "100 characters too many: shorten the message or send it in two parts.",
+            "100 characters too many (4100 of 4000): shorten the message or split it into several messages.",
             4100
         ]),
         "typed past the limit: nothing cut, and the page says by how much"
@@ -703,9 +703,43 @@ async fn a_message_over_the_limit_is_kept_whole_and_the_customer_is_told() {
         b,
         "the page to say the paste is too long",
         "document.getElementById('status').textContent === 'That message is too long (5000 of 4000 characters).'
-         && document.getElementById('count').textContent.startsWith('1000 characters too many')",
+         && document.getElementById('count').textContent.startsWith('1000 characters too many (5000 of 4000)')",
     )
     .await;
+
+    // A huge paste ending in a line break (what is sent is trimmed): the counter and the status
+    // bar count the same characters, when pasted and when sent.
+    b.execute(
+        "const box = document.getElementById('text');
+         box.value = 'h'.repeat(119999) + '\\n';
+         box.dispatchEvent(new InputEvent('input', { inputType: 'insertFromPaste', bubbles: true }));",
+        vec![],
+    )
+    .await
+    .expect("paste");
+    let huge = "[document.getElementById('count').textContent, document.getElementById('status').textContent]";
+    let said = json!([
+        "115999 characters too many (119999 of 4000): shorten the message or split it into several messages.",
+        "That message is too long (119999 of 4000 characters)."
+    ]);
+    until(
+        b,
+        "the page to count the huge paste",
+        &format!("JSON.stringify({huge}) === {}", json!(said.to_string())),
+    )
+    .await;
+    b.find(Locator::Id("send"))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("send");
+    let shown = b
+        .execute(&format!("return {huge};"), vec![])
+        .await
+        .expect("the counts");
+    assert_eq!(shown, said, "sending it counts it the same way");
+    screenshot(b, "web-chat-huge-paste.png").await;
 
     // Shortened to the limit, it goes, whole.
     b.execute(

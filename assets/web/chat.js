@@ -11,6 +11,7 @@
   var MAX_CHARS = 4000;
   var COUNT_FROM = 500; // characters left when the counter appears
   var PING_MS = 15000;
+  var CONTEXT_MAX_BYTES = 8192; // `signed_context` in `start` (PROTOCOL.md): longer is `bad_field`
 
   // The texts of the page in the six built-in languages. `person` is what the "Talk to a
   // person" button sends: a request the hub's triage recognises in that language. A language
@@ -25,7 +26,7 @@
       with_person: "You are chatting with a person.", ended: "This chat has ended.", new_chat: "Start a new chat",
       sending: "sending…", not_sent: "not sent: {m}", elsewhere: "This chat is open in another tab or window.",
       continue_here: "Continue here", conversation: "Conversation", too_long: "That message is too long ({n} of {max} characters).",
-      chars_left: "{n} characters left", chars_over: "{n} characters too many: shorten the message or send it in two parts.",
+      chars_left: "{n} characters left", chars_over: "{n} characters too many ({count} of {max}): shorten the message or split it into several messages.",
       wait: "Today people are usually answered within {m}.", nobody: "Nobody who speaks your language is on shift right now. Your chat stays in the queue: leave this page open, or come back to it later — it will be here.", typing: "{name} is typing…", too_fast: "You are sending messages too quickly. Your message will be sent in {s} s.", minutes: "{n} min", less_than_a_minute: "a minute" },
     it: { title: "Chatta con noi", language: "Lingua", you: "Tu", assistant: "Assistente", support: "Assistenza",
       placeholder: "Scrivi un messaggio…", message_label: "Il tuo messaggio", send: "Invia", talk: "Parla con una persona",
@@ -35,7 +36,7 @@
       with_person: "Stai parlando con una persona.", ended: "Questa chat è terminata.", new_chat: "Inizia una nuova chat",
       sending: "invio…", not_sent: "non inviato: {m}", elsewhere: "Questa chat è aperta in un'altra scheda o finestra.",
       continue_here: "Continua qui", conversation: "Conversazione", too_long: "Il messaggio è troppo lungo ({n} di {max} caratteri).",
-      chars_left: "Ancora {n} caratteri", chars_over: "{n} caratteri di troppo: accorcia il messaggio o invialo in due parti.",
+      chars_left: "Ancora {n} caratteri", chars_over: "{n} caratteri di troppo ({count} di {max}): accorcia il messaggio o dividilo in più messaggi.",
       wait: "Oggi di solito si risponde entro {m}.", nobody: "In questo momento non c'è nessuno in turno che parli la tua lingua. La chat resta in coda: lascia aperta questa pagina o tornaci più tardi, la ritroverai qui.", typing: "{name} sta scrivendo…", too_fast: "Stai inviando messaggi troppo in fretta. Il messaggio partirà tra {s} s.", minutes: "{n} min", less_than_a_minute: "un minuto" },
     de: { title: "Chatte mit uns", language: "Sprache", you: "Du", assistant: "Assistent", support: "Kundenservice",
       placeholder: "Nachricht schreiben…", message_label: "Deine Nachricht", send: "Senden", talk: "Mit einem Menschen sprechen",
@@ -45,7 +46,7 @@
       with_person: "Du chattest mit einem Menschen.", ended: "Dieser Chat ist beendet.", new_chat: "Neuen Chat beginnen",
       sending: "wird gesendet…", not_sent: "nicht gesendet: {m}", elsewhere: "Dieser Chat ist in einem anderen Tab oder Fenster geöffnet.",
       continue_here: "Hier fortsetzen", conversation: "Unterhaltung", too_long: "Deine Nachricht ist zu lang ({n} von {max} Zeichen).",
-      chars_left: "Noch {n} Zeichen", chars_over: "{n} Zeichen zu viel: Kürze die Nachricht oder sende sie in zwei Teilen.",
+      chars_left: "Noch {n} Zeichen", chars_over: "{n} Zeichen zu viel ({count} von {max}): Kürze die Nachricht oder teile sie auf mehrere Nachrichten auf.",
       wait: "Heute antworten wir meist innerhalb von {m}.", nobody: "Gerade ist niemand im Dienst, der deine Sprache spricht. Dein Chat bleibt in der Warteschlange: Lass diese Seite offen oder komm später wieder – er ist dann noch da.", typing: "{name} schreibt…", too_fast: "Du sendest zu schnell. Deine Nachricht wird in {s} s gesendet.", minutes: "{n} Min.", less_than_a_minute: "einer Minute" },
     nl: { title: "Chat met ons", language: "Taal", you: "Jij", assistant: "Assistent", support: "Klantenservice",
       placeholder: "Schrijf een bericht…", message_label: "Je bericht", send: "Versturen", talk: "Praat met een medewerker",
@@ -55,7 +56,7 @@
       with_person: "Je chat met een medewerker.", ended: "Deze chat is beëindigd.", new_chat: "Nieuwe chat beginnen",
       sending: "versturen…", not_sent: "niet verstuurd: {m}", elsewhere: "Deze chat is open in een ander tabblad of venster.",
       continue_here: "Hier verdergaan", conversation: "Gesprek", too_long: "Dat bericht is te lang ({n} van {max} tekens).",
-      chars_left: "Nog {n} tekens", chars_over: "{n} tekens te veel: maak het bericht korter of verstuur het in twee delen.",
+      chars_left: "Nog {n} tekens", chars_over: "{n} tekens te veel ({count} van {max}): maak het bericht korter of verdeel het over meerdere berichten.",
       wait: "Vandaag krijg je meestal binnen {m} antwoord.", nobody: "Er is nu niemand aan het werk die jouw taal spreekt. Je chat blijft in de wachtrij: laat deze pagina open of kom later terug, hij staat hier dan nog.", typing: "{name} is aan het typen…", too_fast: "Je verstuurt te snel berichten. Je bericht wordt over {s} s verstuurd.", minutes: "{n} min", less_than_a_minute: "een minuut" },
     sv: { title: "Chatta med oss", language: "Språk", you: "Du", assistant: "Assistent", support: "Kundtjänst",
       placeholder: "Skriv ett meddelande…", message_label: "Ditt meddelande", send: "Skicka", talk: "Prata med en person",
@@ -65,7 +66,7 @@
       with_person: "Du chattar med en person.", ended: "Chatten är avslutad.", new_chat: "Starta en ny chatt",
       sending: "skickar…", not_sent: "inte skickat: {m}", elsewhere: "Chatten är öppen i en annan flik eller ett annat fönster.",
       continue_here: "Fortsätt här", conversation: "Konversation", too_long: "Meddelandet är för långt ({n} av {max} tecken).",
-      chars_left: "{n} tecken kvar", chars_over: "{n} tecken för många: korta meddelandet eller skicka det i två delar.",
+      chars_left: "{n} tecken kvar", chars_over: "{n} tecken för många ({count} av {max}): korta meddelandet eller dela upp det i flera meddelanden.",
       wait: "I dag får man oftast svar inom {m}.", nobody: "Just nu arbetar ingen som talar ditt språk. Din chatt står kvar i kön: låt sidan vara öppen eller kom tillbaka senare, den finns kvar här.", typing: "{name} skriver…", too_fast: "Du skickar meddelanden för snabbt. Ditt meddelande skickas om {s} s.", minutes: "{n} min", less_than_a_minute: "en minut" },
     ru: { title: "Напишите нам", language: "Язык", you: "Вы", assistant: "Ассистент", support: "Поддержка",
       placeholder: "Напишите сообщение…", message_label: "Ваше сообщение", send: "Отправить", talk: "Связаться с человеком",
@@ -75,7 +76,7 @@
       with_person: "Вы общаетесь с человеком.", ended: "Чат завершён.", new_chat: "Начать новый чат",
       sending: "отправка…", not_sent: "не отправлено: {m}", elsewhere: "Этот чат открыт в другой вкладке или окне.",
       continue_here: "Продолжить здесь", conversation: "Переписка", too_long: "Сообщение слишком длинное ({n} из {max} символов).",
-      chars_left: "Осталось символов: {n}", chars_over: "Лишних символов: {n}. Сократите сообщение или отправьте его в двух частях.",
+      chars_left: "Осталось символов: {n}", chars_over: "Лишних символов: {n} ({count} из {max}). Сократите сообщение или разделите его на несколько.",
       wait: "Сегодня обычно отвечают в течение {m}.", nobody: "Сейчас на смене нет никого, кто говорит на вашем языке. Ваш чат остаётся в очереди: оставьте страницу открытой или вернитесь позже — он будет здесь.", typing: "{name} печатает…", too_fast: "Вы отправляете сообщения слишком часто. Сообщение уйдёт через {s} с.", minutes: "{n} мин", less_than_a_minute: "минуты" }
   };
 
@@ -153,6 +154,8 @@
       try { signedContext = decodeURIComponent(kv.slice(i + 1)); } catch (e) { signedContext = null; }
     }
   });
+  // One the hub would refuse is dropped, as the hub drops a bad one: the chat goes on without it.
+  if (signedContext && new TextEncoder().encode(signedContext).length > CONTEXT_MAX_BYTES) { signedContext = null; }
 
   function minutes(ms) {
     return ms < 60000 ? t().less_than_a_minute : fill(t().minutes, { n: Math.round(ms / 60000) });
@@ -277,11 +280,14 @@
     $("here").textContent = tx.continue_here;
     log.setAttribute("aria-label", tx.conversation);
     var closed = !!state.closed;
+    // Another tab or window took the chat over: nothing is written here until "Continue here"
+    // takes it back (what is in the box stays there).
+    var away = conn.elsewhere && !closed;
     $("ended").hidden = !closed;
-    $("elsewhere").hidden = !conn.elsewhere || closed;
-    $("text").disabled = closed;
-    $("send").disabled = closed;
-    $("person").disabled = closed || state.queued !== null || !!state.withPerson;
+    $("elsewhere").hidden = !away;
+    $("text").disabled = closed || away;
+    $("send").disabled = closed || away;
+    $("person").disabled = closed || away || state.queued !== null || !!state.withPerson;
     renderCount();
     var status = $("status");
     var text;
@@ -290,6 +296,9 @@
     if (closed) {
       // Whoever was here has gone, whatever the link does now.
       text = tx.ended;
+    } else if (away) {
+      text = tx.elsewhere;
+      waiting = true;
     } else if (conn.notice) {
       text = conn.notice;
       waiting = true;
@@ -318,15 +327,19 @@
   }
 
   // How much room is left in the message being written: shown near the limit, and over it
-  // (nothing is cut: the customer shortens it or sends it in parts).
+  // (nothing is cut: the customer shortens it or sends it in parts). Counted as `say` counts
+  // what it sends, trimmed, in characters (code points), so the counter and "too long" agree.
+  function trimmed(text) { return text.replace(/^\s+|\s+$/g, ""); }
+  function countOf(text) { return Array.from(trimmed(text)).length; }
   function renderCount() {
     var el = $("count");
     var box = $("text");
-    var left = MAX_CHARS - Array.from(box.value).length;
+    var count = countOf(box.value);
+    var left = MAX_CHARS - count;
     var over = left < 0;
     el.hidden = left > COUNT_FROM || !!state.closed;
     el.className = "count" + (over ? " over" : "");
-    var text = over ? fill(t().chars_over, { n: -left }) : fill(t().chars_left, { n: left });
+    var text = over ? fill(t().chars_over, { n: -left, count: count, max: MAX_CHARS }) : fill(t().chars_left, { n: left });
     if (el.textContent !== text) { el.textContent = text; }
     if (over) { box.setAttribute("aria-invalid", "true"); } else { box.removeAttribute("aria-invalid"); }
   }
@@ -362,15 +375,7 @@
     renderChrome();
     ws.onopen = function () {
       conn.lastHeard = Date.now();
-      var start = { id: newId("s"), type: "start", protocol: 1 };
-      if (state.conversation) {
-        start.resume = { conversation: state.conversation, key: state.key, last_seq: state.lastSeq || 0 };
-        if (state.stream) { start.resume.stream = state.stream; }
-      } else {
-        start.lang = state.lang;
-        if (signedContext) { start.signed_context = signedContext; }
-      }
-      ws.send(JSON.stringify(start));
+      ws.send(JSON.stringify(startFrame()));
     };
     ws.onmessage = function (ev) {
       conn.lastHeard = Date.now();
@@ -384,13 +389,29 @@
       conn.ready = false;
       clearInterval(conn.pinger);
       if (ev.code === 4000) {
+        // Resumed in another tab or window (PROTOCOL.md: do not reconnect by ourselves).
+        var had = document.activeElement;
         conn.elsewhere = true;
         renderChrome();
+        if (had && had.disabled) { $("here").focus(); }
         return;
       }
       conn.restarting = ev.code === 1011;
       scheduleReconnect();
     };
+  }
+
+  function startFrame() {
+    var start = { id: newId("s"), type: "start", protocol: 1 };
+    if (state.conversation) {
+      start.resume = { conversation: state.conversation, key: state.key, last_seq: state.lastSeq || 0 };
+      if (state.stream) { start.resume.stream = state.stream; }
+    } else {
+      start.lang = state.lang;
+      if (signedContext) { start.signed_context = signedContext; }
+    }
+    conn.start = start;
+    return start;
   }
 
   function scheduleReconnect() {
@@ -558,6 +579,12 @@
   }
 
   function onError(f) {
+    if (conn.start && f.id === conn.start.id && conn.start.signed_context && /^(bad_field|malformed)$/.test(f.code)) {
+      // The hub turned the signed context down: start again without it (the socket stays open).
+      signedContext = null;
+      send(startFrame());
+      return;
+    }
     if (f.code === "unauthorized" && /^s-/.test(f.id || "")) {
       // The hub does not know this conversation (or the key): start a new one.
       var outbox = state.outbox;
@@ -603,9 +630,9 @@
 
   // ---- what the customer does ----
   function say(text) {
-    text = text.replace(/^\s+|\s+$/g, "");
-    if (!text || state.closed) { return false; }
-    var chars = Array.from(text).length;
+    text = trimmed(text);
+    if (!text || state.closed || conn.elsewhere) { return false; }
+    var chars = countOf(text);
     if (chars > MAX_CHARS) {
       // Kept in the box, with the counter saying by how much: nothing is lost.
       notice(fill(t().too_long, { n: chars, max: MAX_CHARS }), 8000);
@@ -635,7 +662,7 @@
   });
   $("text").addEventListener("input", function (ev) {
     renderCount();
-    var chars = Array.from($("text").value).length;
+    var chars = countOf($("text").value);
     if (ev.inputType === "insertFromPaste" && chars > MAX_CHARS) {
       // A paste over the limit is kept whole; the status bar (a live region) says so.
       notice(fill(t().too_long, { n: chars, max: MAX_CHARS }), 8000);
@@ -665,9 +692,14 @@
     restart(state.lang);
     $("text").focus();
   });
-  $("here").addEventListener("click", function () {
+  function takeBack() {
+    if (!conn.elsewhere) { return; }
     conn.elsewhere = false;
     reconnectNow();
+  }
+  $("here").addEventListener("click", function () {
+    takeBack();
+    $("text").focus();
   });
   $("lang").addEventListener("change", function () {
     var lang = $("lang").value;
@@ -691,16 +723,45 @@
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") { reconnectNow(); }
   });
-  // Another tab changed the conversation: follow it.
+  // The tab holding the chat says when it goes, so one left over takes it back by itself.
+  window.addEventListener("pagehide", function () {
+    if (conn.ws && !conn.elsewhere) {
+      try { localStorage.setItem(STORE + ".left", newId("g")); } catch (e) { /* private mode */ }
+    }
+  });
   window.addEventListener("storage", function (ev) {
+    if (ev.key === STORE + ".left") { takeBack(); return; }
     if (ev.key !== STORE || !ev.newValue) { return; }
-    try {
-      var next = JSON.parse(ev.newValue);
-      if (next && Array.isArray(next.lines) && (conn.elsewhere || !conn.ws)) { state = next; render(); }
-    } catch (e) { /* ignore */ }
+    var next;
+    try { next = JSON.parse(ev.newValue); } catch (e) { return; }
+    if (!next || !Array.isArray(next.lines) || !Array.isArray(next.outbox)) { return; }
+    if (conn.elsewhere || !conn.ws) {
+      // Another tab changed the conversation: follow it.
+      state = next;
+      render();
+      return;
+    }
+    // This tab holds the chat: lines another tab put in the shared outbox (numbered after ours,
+    // so not ones we already settled) are sent from here.
+    if (next.conversation !== state.conversation || next.producer !== state.producer) { return; }
+    var known = state.outbox.map(function (m) { return m.id; });
+    var added = next.outbox.filter(function (m) { return m.n > state.cseq && known.indexOf(m.id) < 0; });
+    if (!added.length) { return; }
+    added.forEach(function (m) {
+      state.cseq = Math.max(state.cseq, m.n);
+      state.outbox.push(m);
+      state.lines.push({ from: "customer", text: m.text, at: Date.now(), pending: m.id });
+      if (conn.ready && !limited.ids.length) { send(lineFrame(m)); } else if (limited.ids.length) { limited.ids.push(m.id); }
+    });
+    save();
+    render();
   });
 
   fillLangs();
   render();
   connect();
+  // The customer came here to write: start in the box (its label is read out, and the greeting
+  // still comes through the log's live region). Not on touch screens, where it would open the
+  // keyboard over the conversation before it is read.
+  if (!$("text").disabled && !(window.matchMedia && matchMedia("(pointer: coarse)").matches)) { $("text").focus(); }
 })();

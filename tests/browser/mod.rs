@@ -117,6 +117,24 @@ impl Driver {
     /// `context.setOffline` does (Chrome's network emulation: `navigator.onLine` changes and the
     /// page gets `offline` / `online`; sockets already open are left as they are).
     pub async fn set_offline(&self, offline: bool) {
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+        )
+        .await;
+    }
+
+    /// Run `script` in every page this browser opens from now on, before the page's own.
+    pub async fn before_each_page(&self, script: &str) {
+        self.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": script }),
+        )
+        .await;
+    }
+
+    /// A Chrome DevTools Protocol command, through chromedriver.
+    async fn cdp(&self, cmd: &str, params: Value) {
         let session = self
             .browser
             .session_id()
@@ -127,9 +145,7 @@ impl Driver {
             "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
             self.port
         );
-        let body = json!({"cmd": "Network.emulateNetworkConditions", "params": {
-            "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}})
-        .to_string();
+        let body = json!({"cmd": cmd, "params": params}).to_string();
         let status = tokio::task::spawn_blocking(move || {
             ureq::post(&url)
                 .header("content-type", "application/json")
@@ -140,7 +156,7 @@ impl Driver {
         })
         .await
         .expect("the request");
-        assert_eq!(status, 200, "network conditions");
+        assert_eq!(status, 200, "{cmd}");
     }
 }
 
@@ -260,4 +276,40 @@ pub async fn on_shift(hub: &RunningHub, token: &str) -> Client {
     w.ok(json!({"type": "set_status", "status": "available"}))
         .await;
     w
+}
+
+/// A JavaScript expression: the focused element's id, whether it shows its focus ring
+/// (`:focus-visible`, a solid outline of 2 px or more), the contrast of the ring's colour with
+/// the background it is drawn on (WCAG 1.4.11 asks 3:1), and whether the whole ring is on the
+/// screen.
+pub const FOCUS_RING: &str = "(() => {
+    const e = document.activeElement, cs = getComputedStyle(e);
+    const rgb = c => c.match(/[\\d.]+/g).map(Number);
+    const lum = c => { const [r, g, b] = rgb(c).slice(0, 3).map(v => { v /= 255;
+        return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    const offset = parseFloat(cs.outlineOffset), width = parseFloat(cs.outlineWidth);
+    let bg = 'rgb(255, 255, 255)';
+    for (let n = offset < 0 ? e : e.parentElement; n; n = n.parentElement) {
+        const c = rgb(getComputedStyle(n).backgroundColor);
+        if (c.length < 4 || c[3] > 0) { bg = getComputedStyle(n).backgroundColor; break; }
+    }
+    const [a, b] = [lum(cs.outlineColor), lum(bg)];
+    const contrast = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const r = e.getBoundingClientRect(), out = Math.max(offset + width, 0);
+    const onScreen = r.left - out >= 0 && r.top - out >= 0
+        && r.right + out <= document.documentElement.clientWidth
+        && r.bottom + out <= document.documentElement.clientHeight;
+    return [e.id, e.matches(':focus-visible') && cs.outlineStyle === 'solid' && width >= 2,
+            Math.round(contrast * 100) / 100, onScreen];
+})()";
+
+/// Press `keys` (WebDriver key codes) on whatever has the focus.
+pub async fn press(b: &Browser, keys: &str) {
+    b.active_element()
+        .await
+        .expect("the focused element")
+        .send_keys(keys)
+        .await
+        .expect("keys");
 }
