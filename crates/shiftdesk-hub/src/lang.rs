@@ -67,15 +67,47 @@ pub fn words(text: &str) -> Vec<String> {
 pub struct Token {
     pub norm: String,
     pub shown: String,
+    /// What stood between the word before and this one, as written (lowercased): "'" in
+    /// "can't", ", " or " " elsewhere; for the first word, what came before it.
+    pub glue: String,
+}
+
+/// The words `tokens[first..=last]` as the customer wrote them (lowercased), with what stood
+/// between them ("can't afford", not "can t afford"); runs of white space become one space.
+pub fn quote(tokens: &[Token], first: usize, last: usize) -> String {
+    let mut out = String::new();
+    for (i, t) in tokens[first..=last].iter().enumerate() {
+        if i > 0 {
+            let mut space = false;
+            for c in t.glue.chars() {
+                if c.is_whitespace() {
+                    space = true;
+                } else {
+                    if space && !out.ends_with(' ') {
+                        out.push(' ');
+                    }
+                    space = false;
+                    out.push(c);
+                }
+            }
+            if space && !out.ends_with(' ') {
+                out.push(' ');
+            }
+        }
+        out.push_str(&t.shown);
+    }
+    out
 }
 
 /// Split a text into [`Token`]s, using the same rules as [`normalize`].
 pub fn tokens(text: &str) -> Vec<Token> {
     let mut out = Vec::new();
-    let mut current = Token {
+    let empty = || Token {
         norm: String::new(),
         shown: String::new(),
+        glue: String::new(),
     };
+    let mut current = empty();
     for c in text.chars().flat_map(char::to_lowercase) {
         match fold_char(c) {
             Folded::One(f) => current.norm.push(f),
@@ -85,14 +117,9 @@ pub fn tokens(text: &str) -> Vec<Token> {
             }
             Folded::Space => {
                 if !current.norm.is_empty() {
-                    out.push(std::mem::replace(
-                        &mut current,
-                        Token {
-                            norm: String::new(),
-                            shown: String::new(),
-                        },
-                    ));
+                    out.push(std::mem::replace(&mut current, empty()));
                 }
+                current.glue.push(c);
                 continue;
             }
         }
@@ -854,6 +881,19 @@ mod tests {
                 assert_eq!(unserved(text, None), named, "{text:?}");
             }
         }
+    }
+
+    /// A phrase is quoted as written, with its apostrophes and commas, in any script.
+    #[test]
+    fn quotes_keep_what_stood_between_the_words() {
+        let t = tokens("Well... I can't afford,  the Payment!");
+        let words: Vec<&str> = t.iter().map(|t| t.shown.as_str()).collect();
+        assert_eq!(words, ["well", "i", "can", "t", "afford", "the", "payment"]);
+        assert_eq!(quote(&t, 2, 4), "can't afford");
+        assert_eq!(quote(&t, 4, 6), "afford, the payment");
+        assert_eq!(quote(&t, 0, 0), "well");
+        let t = tokens("vorrei parlare con l'operatore");
+        assert_eq!(quote(&t, 3, 4), "l'operatore");
     }
 
     /// What a served language says is never taken for an unserved one, even in a conversation

@@ -882,13 +882,7 @@ fn find_any(patterns: &[Phrase], hits: &Hits, tokens: &[Token]) -> Option<String
         })
         // The first of the longest: `min_by_key` keeps the first of equals.
         .min_by_key(|&(first, last)| std::cmp::Reverse(last - first))?;
-    Some(
-        tokens[first..=last]
-            .iter()
-            .map(|t| t.shown.as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
+    Some(lang::quote(tokens, first, last))
 }
 
 /// The triage patterns, indexed so that a message's words are looked up once rather than
