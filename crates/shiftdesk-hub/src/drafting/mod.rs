@@ -58,6 +58,32 @@ impl DraftRequest<'_> {
         }
         sent
     }
+
+    /// This draft is the first reply a person gives after the bot's last article answer: no
+    /// worker line follows that answer in the transcript. Only then may a draft acknowledge the
+    /// article ("I see the assistant already sent you …"); once a person has replied, the
+    /// conversation has moved on from it.
+    pub fn first_reply_after_bot(&self) -> bool {
+        let Some(last_article) = self
+            .transcript
+            .iter()
+            .rposition(|t| t.speaker == Speaker::Bot && !t.sources.is_empty())
+        else {
+            return false;
+        };
+        !self.transcript[last_article..]
+            .iter()
+            .any(|t| t.speaker == Speaker::Agent)
+    }
+
+    /// What the customer has already been sent in the recent transcript, by the worker or the
+    /// bot, oldest first. A draft must never propose one of these texts again.
+    pub fn already_sent(&self) -> impl Iterator<Item = &str> + '_ {
+        self.transcript
+            .iter()
+            .filter(|t| matches!(t.speaker, Speaker::Agent | Speaker::Bot))
+            .map(|t| t.text.as_str())
+    }
 }
 
 /// How many recent turns of a conversation a drafter is given.

@@ -218,11 +218,16 @@ impl OpenAiDrafter {
             prompt.push_str(&format!(
                 "Before a person took over, the automated assistant already answered the customer \
                  with the article {} (its replies are in the conversation). The customer read it \
-                 and still wanted a person: do not repeat or paraphrase that answer. Say briefly \
-                 that you see the assistant already explained it, then follow up personally: \
-                 ask what is still unclear or what happened in their case.\n",
+                 and still wanted a person: do not repeat or paraphrase that answer. ",
                 titles.join(" and ")
             ));
+            prompt.push_str(if req.first_reply_after_bot() {
+                "Say briefly that you see the assistant already explained it, then follow up \
+                 personally: ask what is still unclear or what happened in their case.\n"
+            } else {
+                "A person has replied since then, so the conversation has moved on: do not \
+                 mention the assistant's article again; answer the customer's latest message.\n"
+            });
         }
         if req.attempt > 0 {
             prompt.push_str(
@@ -848,7 +853,31 @@ mod tests {
         assert!(system.contains("\"Moving a due date\""), "{system}");
         assert!(system.contains("do not repeat"), "{system}");
         assert!(!system.contains("[move-due-date]"), "{system}");
+        assert!(system.contains("already explained it"), "{system}");
         let roles: Vec<&str> = messages.iter().filter_map(|m| m["role"].as_str()).collect();
         assert_eq!(roles, ["system", "user", "assistant", "user"]);
+
+        // Once a person has replied, the article is not brought up again.
+        let later = [
+            transcript[0].clone(),
+            transcript[1].clone(),
+            transcript[2].clone(),
+            Turn::new(Speaker::Agent, "Sure, which purchase is it about?"),
+            Turn::new(Speaker::Customer, "the shoes, I was charged twice"),
+        ];
+        let req = DraftRequest {
+            text: "the shoes, I was charged twice",
+            transcript: &later,
+            ..req
+        };
+        let body = drafter.request_body(&req, &drafter.grounding(&req));
+        let system = body["messages"][0]["content"]
+            .as_str()
+            .expect("system prompt");
+        assert!(!system.contains("already explained it"), "{system}");
+        assert!(
+            system.contains("answer the customer's latest message"),
+            "{system}"
+        );
     }
 }

@@ -2,12 +2,15 @@
 //!
 //! [`KbDrafter`] wraps the article's answer in a greeting and a closing in the customer's
 //! language (plainer ones for sensitive topics), and asks a clarifying question when no article
-//! fits. It reads the conversation: an article the bot already answered with before a person
-//! took over is never proposed again (the customer read it and still asked for a person); the
-//! draft then acknowledges it and follows up personally. It is the default drafter, so shiftdesk drafts with no model server, and the model
-//! drafter falls back to it. It lives apart from the knowledge base it reads so that the phrase
-//! tables and the choice of article on regenerate are kept (and tested) on their own; as a child
-//! of `kb` it may still read the context search that the knowledge base keeps private.
+//! fits. It answers the customer's latest message, read with the few before it, and reads the
+//! conversation: an article the customer already has (the bot answered with it before a person
+//! took over, or a worker sent its answer) is never proposed again, and no draft is a text the
+//! worker or the bot already sent. The first reply after the bot's article, to a message still
+//! about it, acknowledges it and follows up personally. It is the default drafter, so
+//! shiftdesk drafts with no model server, and the model drafter falls back to it. It lives
+//! apart from the knowledge base it reads so that the phrase tables and the choice of article
+//! on regenerate are kept (and tested) on their own; as a child of `kb` it may still read the
+//! context search that the knowledge base keeps private.
 
 use std::sync::Arc;
 
@@ -82,66 +85,220 @@ impl Drafter for KbDrafter {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     }
 
-    /// Attempt `n` uses the `n`-th best candidate article; once every candidate has been
-    /// offered, it starts again with the next greeting and closing, so every regenerate gives
-    /// the worker a different text.
+    /// The drafts worth offering, in order (see [`KbDrafter::plan`]), each in every wording:
+    /// attempt `n` is the `n`-th of them that the customer has not already been sent, so every
+    /// regenerate gives the worker a different text, and none is a text the worker or the bot
+    /// already sent in this conversation.
     fn draft(&self, req: &DraftRequest<'_>) -> DraftProposal {
-        let sent = req.bot_sent();
-        if !sent.is_empty() {
-            return self.follow_up(req, &sent);
-        }
-        let lang = req.language;
         let attempt = req.attempt as usize;
-        let candidates = self.candidates(req);
-        // Search only finds articles written in the customer's language.
-        let chosen = (!candidates.is_empty())
-            .then(|| &candidates[attempt % candidates.len()])
-            .and_then(|m| self.kb.article(&m.article_id).map(|a| (m, a)))
-            .and_then(|(m, a)| a.answer(lang).map(|answer| (m, a, answer)));
-        match chosen {
-            Some((m, article, answer)) => {
-                let variant = attempt / candidates.len();
-                self.article_draft(req, m, article, answer, variant)
+        let sent: Vec<String> = req.already_sent().map(normalized).collect();
+        let plan = self.plan(req);
+        // When every planned text was sent already: the clarifying questions in every wording.
+        for slots in [plan.as_slice(), &[Slot::Clarify { first: 0 }]] {
+            // Each kind's wordings that the customer has not been sent.
+            let wordings: Vec<Vec<DraftProposal>> = slots
+                .iter()
+                .map(|slot| {
+                    let mut fresh: Vec<DraftProposal> = Vec::new();
+                    for variant in 0..WORDINGS {
+                        if let Some(draft) = self.render(req, slot, variant)
+                            && !repeats(&sent, &draft.text)
+                            && !fresh.iter().any(|f| f.text == draft.text)
+                        {
+                            fresh.push(draft);
+                        }
+                    }
+                    fresh
+                })
+                .collect();
+            // Regenerate goes round the kinds, each in its next wording.
+            let mut offered: Vec<&DraftProposal> = Vec::new();
+            for round in 0..WORDINGS {
+                for draft in wordings.iter().filter_map(|w| w.get(round)) {
+                    if !offered.iter().any(|o| o.text == draft.text) {
+                        offered.push(draft);
+                    }
+                }
             }
-            None => self.clarifying(lang, attempt),
+            if !offered.is_empty() {
+                return offered[attempt % offered.len()].clone();
+            }
         }
+        // Unreachable in practice (a clarifying question in six wordings, all sent already).
+        self.clarifying(req, 0, attempt)
     }
 }
 
+/// One kind of draft the drafter can offer.
+#[derive(Debug, Clone)]
+enum Slot {
+    /// The answer of a matching article.
+    Article(Match),
+    /// A personal follow-up that acknowledges the bot's last article.
+    FollowUp,
+    /// A question asking the customer to say more, from the `first`-th of the questions.
+    Clarify { first: usize },
+    /// Thanks for the details, the worker is looking into it.
+    LookingIntoIt,
+}
+
+/// How many of a message's words an article must match to count as the message's topic when
+/// it scores below [`MIN_DRAFT_SCORE`].
+const TOPIC_WORDS: usize = 2;
+
+/// How many wordings of one kind of draft are tried: the greetings, closings, follow-ups and
+/// clarifying questions each come in two or three, so six goes through every combination.
+const WORDINGS: usize = 6;
+
+/// `text` compared loosely: case, spacing and line breaks do not count.
+fn normalized(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// A draft `text` is a repeat when the customer was already sent it, on its own or as part of a
+/// longer message (a worker who added a line to a draft still sent the draft), or when it
+/// contains a whole message they were sent (a sentence or more: not a mere "ok").
+fn repeats(sent: &[String], text: &str) -> bool {
+    let text = normalized(text);
+    !text.is_empty()
+        && sent.iter().any(|s| {
+            s.contains(&text) || (s.chars().count() >= WHOLE_MESSAGE_CHARS && text.contains(s))
+        })
+}
+
+/// A message sent to the customer at least this long counts as repeated when a draft contains
+/// it.
+const WHOLE_MESSAGE_CHARS: usize = 40;
+
 impl KbDrafter {
-    /// The draft after the bot already answered with the articles `sent`: never one of those
-    /// again. Articles the message itself (not the earlier ones, which the bot answered) asks
-    /// about come first; then a personal follow-up that names the last article sent.
-    fn follow_up(&self, req: &DraftRequest<'_>, sent: &[&str]) -> DraftProposal {
-        let lang = req.language;
-        let attempt = req.attempt as usize;
-        let alone = DraftRequest {
-            history: &[],
-            ..*req
-        };
-        let others: Vec<Match> = self
-            .candidates(&alone)
-            .into_iter()
-            .filter(|m| !sent.contains(&m.article_id.as_str()))
-            .collect();
-        // What regenerate goes through: the articles the message clearly asks about (as sure
-        // as triage needs to answer), the follow-up, then the weaker matches.
-        let (strong, weak): (Vec<&Match>, Vec<&Match>) = others
-            .iter()
-            .partition(|m| m.score >= crate::triage::LOW_CONFIDENCE);
-        let slots: Vec<Option<&Match>> = strong
-            .into_iter()
-            .map(Some)
-            .chain([None])
-            .chain(weak.into_iter().map(Some))
-            .collect();
-        let variant = attempt / slots.len();
-        if let Some(Some(m)) = slots.get(attempt % slots.len())
-            && let Some(article) = self.kb.article(&m.article_id)
-            && let Some(answer) = article.answer(lang)
-        {
-            return self.article_draft(req, m, article, answer, variant);
+    /// What to offer for a request, best first; regenerate goes through it in order.
+    ///
+    /// Articles the customer already has are never offered: those the bot answered with (the
+    /// customer read them and still asked for a person) and those whose answer a worker sent.
+    /// The newest message leads: it is read alone and with the last few earlier ones.
+    ///
+    /// Right after the bot's article (no person has replied since), a message that is still
+    /// about that article (nothing else fits it better) gets a personal follow-up that
+    /// acknowledges the article; the articles the message clearly asks about (as sure as triage
+    /// needs to answer) come before it, weaker matches after it. A message about something
+    /// else gets the articles about that. Once a person has replied, the acknowledgement is
+    /// never offered again. With no article to offer, a clarifying question.
+    fn plan(&self, req: &DraftRequest<'_>) -> Vec<Slot> {
+        let bot_sent = req.bot_sent();
+        let known = self.articles_sent(req, &bot_sent);
+        let new = |m: &Match| !known.contains(&m.article_id.as_str());
+        let mut slots: Vec<Slot> = Vec::new();
+        if !bot_sent.is_empty() && req.first_reply_after_bot() {
+            // The articles the bot answered with already explain the earlier messages: the
+            // message is read alone.
+            let alone = self.kb.search(req.text, req.language);
+            let about_sent = alone
+                .iter()
+                .filter(|m| bot_sent.contains(&m.article_id.as_str()))
+                .map(|m| m.score)
+                .fold(0.0, f32::max);
+            // The message names a topic of its own when another article fits it better than
+            // the bot's, on enough of its words: one word ("help", "someone") is not a topic.
+            let moved_on = alone.iter().filter(|m| new(m)).any(|m| {
+                m.score > about_sent
+                    && (m.score >= MIN_DRAFT_SCORE || m.matched.len() >= TOPIC_WORDS)
+            });
+            let others: Vec<&Match> = alone
+                .iter()
+                .filter(|m| new(m) && m.score >= MIN_DRAFT_SCORE)
+                .collect();
+            let (strong, weak): (Vec<&Match>, Vec<&Match>) = others
+                .into_iter()
+                .partition(|m| m.score >= crate::triage::LOW_CONFIDENCE);
+            slots.extend(strong.into_iter().cloned().map(Slot::Article));
+            if !moved_on {
+                slots.push(Slot::FollowUp);
+            }
+            slots.extend(weak.into_iter().cloned().map(Slot::Article));
+        } else {
+            slots.extend(
+                self.candidates(req)
+                    .into_iter()
+                    .filter(|m| new(m))
+                    .map(Slot::Article),
+            );
         }
+        if slots.is_empty() {
+            // Nothing to answer from. A message that names a topic, if not surely enough to
+            // answer (a double charge), is asked for details, not what it is about. Once a
+            // person has written, a customer who gives details (an order number, a date, an
+            // amount) is told the worker is looking into it rather than asked again;
+            // otherwise a question not asked yet comes first.
+            let topic = self
+                .kb
+                .search(req.text, req.language)
+                .iter()
+                .any(|m| m.matched.len() >= TOPIC_WORDS);
+            slots.push(Slot::Clarify {
+                first: usize::from(topic),
+            });
+            if req.agent_replied() {
+                let details = req.text.chars().any(|c| c.is_ascii_digit());
+                slots.insert(usize::from(!details), Slot::LookingIntoIt);
+            }
+        }
+        slots
+    }
+
+    /// The articles the customer already has: `bot_sent`, and those whose answer a worker
+    /// sent (on its own or inside a longer reply).
+    fn articles_sent<'a>(&'a self, req: &DraftRequest<'_>, bot_sent: &[&'a str]) -> Vec<&'a str> {
+        let from_agents: Vec<String> = req
+            .transcript
+            .iter()
+            .filter(|t| t.speaker == crate::drafting::Speaker::Agent)
+            .map(|t| normalized(&t.text))
+            .collect();
+        let mut known = bot_sent.to_vec();
+        if from_agents.is_empty() {
+            return known;
+        }
+        for article in self.kb.articles() {
+            let sent = article
+                .answer(req.language)
+                .is_some_and(|answer| repeats(&from_agents, answer));
+            if sent && !known.contains(&article.id.as_str()) {
+                known.push(&article.id);
+            }
+        }
+        known
+    }
+
+    /// One kind of draft in its `variant`-th wording; `None` for an article with no answer in
+    /// the customer's language (search only finds articles written in it, so in practice
+    /// never).
+    fn render(&self, req: &DraftRequest<'_>, slot: &Slot, variant: usize) -> Option<DraftProposal> {
+        match slot {
+            Slot::Article(m) => {
+                let article = self.kb.article(&m.article_id)?;
+                let answer = article.answer(req.language)?;
+                Some(self.article_draft(req, m, article, answer, variant))
+            }
+            Slot::FollowUp => Some(self.follow_up(req, variant)),
+            Slot::Clarify { first } => Some(self.clarifying(req, *first, variant)),
+            Slot::LookingIntoIt => {
+                let lines = looking_into_it(req.language)?;
+                Some(DraftProposal {
+                    text: pick(lines, variant).to_string(),
+                    ..self.clarifying(req, 0, 0)
+                })
+            }
+        }
+    }
+
+    /// A personal follow-up to the bot's last article: acknowledges it by its title and asks
+    /// what is still unclear.
+    fn follow_up(&self, req: &DraftRequest<'_>, variant: usize) -> DraftProposal {
+        let lang = req.language;
+        let sent = req.bot_sent();
         let last = sent.last().and_then(|id| self.kb.article(id));
         let topic = last
             .and_then(|a| a.title(lang).or_else(|| a.title(Lang::En)))
@@ -202,10 +359,26 @@ impl KbDrafter {
         }
     }
 
-    /// Asked when no article fits.
-    fn clarifying(&self, lang: Lang, attempt: usize) -> DraftProposal {
+    /// Asked when no article fits: the questions one by one, starting with the `first`-th
+    /// (the general "what do you need help with?" is 0; asking for the details of a problem the
+    /// customer named is 1). Further wordings (when the plain ones were already sent) put a
+    /// greeting, or once a person has written, the other question, before one.
+    fn clarifying(&self, req: &DraftRequest<'_>, first: usize, variant: usize) -> DraftProposal {
+        let lang = req.language;
+        let questions = clarifying_questions(lang);
+        let question = pick(questions, first + variant);
+        let text = if variant < questions.len() {
+            question.to_string()
+        } else {
+            let opening = if req.agent_replied() {
+                pick(questions, first + variant + 1)
+            } else {
+                pick(greetings(lang), variant)
+            };
+            format!("{opening}\n\n{question}")
+        };
         DraftProposal {
-            text: pick(clarifying_questions(lang), attempt).to_string(),
+            text,
             confidence: CLARIFY_CONFIDENCE,
             intent: "unknown".to_string(),
             language: lang,
@@ -377,6 +550,38 @@ fn follow_ups(lang: Lang) -> Option<&'static [&'static str]> {
                 .map(|l| l.followup)
                 .filter(|lines| !lines.is_empty());
         }
+    })
+}
+
+/// Said to a customer who gave the details a person asked for, when no article fits: thanks,
+/// and the worker is looking into it. `None` for a loaded language (it has no such lines).
+fn looking_into_it(lang: Lang) -> Option<&'static [&'static str]> {
+    Some(match lang {
+        Lang::En => &[
+            "Thank you, that helps. I'm looking into it now and will get back to you here shortly.",
+            "Thanks for the details. Let me check this for you; I'll write to you here as soon as I know more.",
+        ],
+        Lang::It => &[
+            "Grazie, così mi è più chiaro. Ci sto guardando adesso e ti rispondo qui a breve.",
+            "Grazie per i dettagli. Controllo subito e ti scrivo qui appena ne so di più.",
+        ],
+        Lang::De => &[
+            "Danke, das hilft mir weiter. Ich schaue mir das jetzt an und melde mich gleich hier bei dir.",
+            "Danke für die Details. Ich prüfe das für dich und schreibe dir hier, sobald ich mehr weiß.",
+        ],
+        Lang::Nl => &[
+            "Bedankt, daar heb ik wat aan. Ik bekijk het nu en laat je hier zo snel mogelijk iets weten.",
+            "Bedankt voor de details. Ik zoek het voor je uit en stuur je hier een bericht zodra ik meer weet.",
+        ],
+        Lang::Sv => &[
+            "Tack, det hjälper. Jag tittar på det nu och återkommer till dig här inom kort.",
+            "Tack för informationen. Jag kollar upp det åt dig och skriver här så snart jag vet mer.",
+        ],
+        Lang::Ru => &[
+            "Спасибо, это помогает. Я сейчас всё проверю и скоро отвечу вам здесь.",
+            "Спасибо за подробности. Я разберусь и напишу вам здесь, как только что-то узнаю.",
+        ],
+        _ => return None,
     })
 }
 
