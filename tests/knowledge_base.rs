@@ -339,7 +339,7 @@ fn kb_ask_shows_the_article_the_runner_up_and_the_decision() {
     assert!(said.contains("\narticle    fraud "), "{said}");
     assert!(
         said.contains(
-            "\ndecision   hand over to a person: sensitive: suspected fraud (\"don t recognise\"); \
+            "\ndecision   hand over to a person: sensitive: suspected fraud (\"don't recognise\"); \
              a person handles sensitive topics\n"
         ),
         "{said}"
