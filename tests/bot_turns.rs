@@ -4,28 +4,10 @@
 //! gets a clarifying question in the customer's language, and the answer to it gets the right
 //! article.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use shiftdesk_hub::drafting::kb::KnowledgeBase;
 use shiftdesk_protocol::{Lang, Role};
-use shiftdesk_testkit::{Client, add_worker, customer, hub, worker};
-
-async fn available(base: &str, token: &str) -> Client {
-    let (mut w, _) = worker(base, token).await;
-    w.ok(json!({"type": "set_status", "status": "available"}))
-        .await;
-    w
-}
-
-/// The next thing the bot says to the customer.
-async fn bot_says(c: &mut Client) -> String {
-    c.until("a bot message", |v| {
-        v["type"] == "message" && v["from"] == "bot"
-    })
-    .await["text"]
-        .as_str()
-        .expect("text")
-        .to_string()
-}
+use shiftdesk_testkit::{Client, accepted_draft, add_worker, available, bot_says, customer, hub};
 
 /// How many lines the bot has said to the customer so far.
 fn bot_lines(c: &Client) -> usize {
@@ -33,24 +15,6 @@ fn bot_lines(c: &Client) -> usize {
         .iter()
         .filter(|v| v["type"] == "message" && v["from"] == "bot")
         .count()
-}
-
-/// The draft the worker is offered after accepting `conv`.
-async fn accepted_draft(w: &mut Client, conv: &str) -> Value {
-    w.until_type("offer").await;
-    w.ok(json!({"type": "accept_offer", "conversation": conv}))
-        .await;
-    let view = w
-        .seen
-        .iter()
-        .rev()
-        .find(|v| v["type"] == "conversation")
-        .cloned()
-        .expect("the conversation arrives on accept");
-    match &view["conversation"]["draft"] {
-        Value::Null => w.until_type("draft").await["draft"].clone(),
-        ready => ready.clone(),
-    }
 }
 
 #[tokio::test]

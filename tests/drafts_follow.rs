@@ -12,39 +12,7 @@
 use serde_json::{Value, json};
 use shiftdesk_hub::drafting::kb::KnowledgeBase;
 use shiftdesk_protocol::{Lang, Role};
-use shiftdesk_testkit::{Client, add_worker, customer, hub, worker};
-
-async fn available(base: &str, token: &str) -> Client {
-    let (mut w, _) = worker(base, token).await;
-    w.ok(json!({"type": "set_status", "status": "available"}))
-        .await;
-    w
-}
-
-/// The next thing the bot says to the customer.
-async fn bot_says(c: &mut Client) -> String {
-    c.until("a bot message", |v| {
-        v["type"] == "message" && v["from"] == "bot"
-    })
-    .await["text"]
-        .as_str()
-        .expect("text")
-        .to_string()
-}
-
-/// The draft the worker is offered after accepting `conv`.
-async fn accepted_draft(w: &mut Client, conv: &str) -> Value {
-    w.until_type("offer").await;
-    w.ok(json!({"type": "accept_offer", "conversation": conv}))
-        .await;
-    let view = w
-        .seen_or_until("the conversation", |v| v["type"] == "conversation")
-        .await;
-    match &view["conversation"]["draft"] {
-        Value::Null => w.until_type("draft").await["draft"].clone(),
-        ready => ready.clone(),
-    }
-}
+use shiftdesk_testkit::{Client, accepted_draft, add_worker, available, bot_says, customer, hub};
 
 /// The worker sends `draft` as it is (Enter in the console); the customer receives it.
 async fn send_draft(w: &mut Client, c: &mut Client, conv: &str, draft: &Value) -> String {

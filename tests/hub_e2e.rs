@@ -10,14 +10,9 @@ use shiftdesk_hub::dispatch::DispatchConfig;
 use shiftdesk_hub::server::{self, HubConfig, RunningHub};
 use shiftdesk_protocol::Lang;
 use shiftdesk_protocol::Role;
-use shiftdesk_testkit::{Client, add_worker, customer, hub, hub_config, start_hub, worker};
-
-async fn available(base: &str, token: &str) -> Client {
-    let (mut w, _) = worker(base, token).await;
-    w.ok(json!({"type": "set_status", "status": "available"}))
-        .await;
-    w
-}
+use shiftdesk_testkit::{
+    Client, add_worker, available, customer, hub, hub_config, start_hub, worker,
+};
 
 #[tokio::test]
 async fn a_customer_who_asks_for_a_person_gets_the_workers_accepted_draft() {

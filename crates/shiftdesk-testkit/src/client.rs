@@ -132,6 +132,39 @@ pub async fn worker(base: &str, token: &str) -> (Client, Value) {
     (c, welcome)
 }
 
+/// Log in as a worker and go available.
+pub async fn available(base: &str, token: &str) -> Client {
+    let (mut w, _) = worker(base, token).await;
+    w.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    w
+}
+
+/// The next thing the bot says to the customer.
+pub async fn bot_says(c: &mut Client) -> String {
+    c.until("a bot message", |v| {
+        v["type"] == "message" && v["from"] == "bot"
+    })
+    .await["text"]
+        .as_str()
+        .expect("text")
+        .to_string()
+}
+
+/// The draft the worker is offered after accepting `conv` (the offer is awaited first).
+pub async fn accepted_draft(w: &mut Client, conv: &str) -> Value {
+    w.until_type("offer").await;
+    w.ok(json!({"type": "accept_offer", "conversation": conv}))
+        .await;
+    let view = w
+        .seen_or_until("the conversation", |v| v["type"] == "conversation")
+        .await;
+    match &view["conversation"]["draft"] {
+        Value::Null => w.until_type("draft").await["draft"].clone(),
+        ready => ready.clone(),
+    }
+}
+
 /// Open a customer conversation; returns the client and the conversation id.
 pub async fn customer(base: &str, name: &str, lang: &str) -> (Client, String) {
     let mut c = Client::connect(base, "/ws/customer").await;

@@ -22,8 +22,8 @@ pub mod postgres;
 pub mod pty;
 
 pub use client::{
-    Client, FRAME_TIMEOUT, an_ended_conversation_is_let_go, conversation_with_a_person, customer,
-    gauge, resume_customer, worker,
+    Client, FRAME_TIMEOUT, accepted_draft, an_ended_conversation_is_let_go, available, bot_says,
+    conversation_with_a_person, customer, gauge, resume_customer, worker,
 };
 pub use fake_hub::{FakeConn, FakeHub};
 pub use hub::{
