@@ -449,7 +449,7 @@ fn served_whatlang(registry: &crate::languages::Registry) -> Vec<whatlang::Lang>
 /// conversation's known language (`hint`) is kept, or English is assumed. The hint also gets a
 /// small bonus so that a terse "ok" keeps the language.
 pub fn detect(text: &str, hint: Option<Lang>) -> Lang {
-    weigh(text, hint).served.or(hint).unwrap_or(Lang::En)
+    read_language(text, hint).0
 }
 
 /// The English name of the language `text` is clearly written in ("French") when the hub does
@@ -458,7 +458,16 @@ pub fn detect(text: &str, hint: Option<Lang>) -> Lang {
 /// The bot cannot read such a message (its words are matched against the served languages'
 /// articles only by accident), so triage hands it to a person.
 pub fn unserved(text: &str, hint: Option<Lang>) -> Option<&'static str> {
-    weigh(text, hint).unserved.map(|l| l.eng_name())
+    read_language(text, hint).1
+}
+
+/// [`detect`] and [`unserved`] from one weighing of the evidence, for triage, which needs both.
+pub fn read_language(text: &str, hint: Option<Lang>) -> (Lang, Option<&'static str>) {
+    let verdict = weigh(text, hint);
+    (
+        verdict.served.or(hint).unwrap_or(Lang::En),
+        verdict.unserved.map(|l| l.eng_name()),
+    )
 }
 
 /// The language `text` is clearly written in, with no prior: `None` when the text says too

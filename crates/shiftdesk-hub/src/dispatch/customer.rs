@@ -190,11 +190,15 @@ impl Dispatch {
                 out,
             );
             if decision.to_human {
-                let priority = match decision.reason {
+                let crisis = matches!(
+                    decision.reason,
                     TriageReason::Sensitive {
                         topic: SensitiveTopic::Crisis,
                         ..
-                    } => 3,
+                    }
+                );
+                let priority = match decision.reason {
+                    _ if crisis => 3,
                     TriageReason::Sensitive { .. } | TriageReason::OperatorTopic { .. } => 2,
                     TriageReason::AskedForPerson { .. } | TriageReason::AskedAgain { .. } => 1,
                     _ => 0,
@@ -216,11 +220,7 @@ impl Dispatch {
                     },
                     out,
                 );
-                if let TriageReason::Sensitive {
-                    topic: SensitiveTopic::Crisis,
-                    ..
-                } = decision.reason
-                {
+                if crisis {
                     self.system_line(id, notices::crisis(language), None, now, out);
                 }
                 let position = self.queue_position(id).unwrap_or(1);
@@ -285,14 +285,8 @@ impl Dispatch {
         if let TriageReason::Answered { article, .. } = &decision.reason
             && c.is_some_and(|c| c.bot_sources.values().any(|s| s.contains(article)))
         {
-            return TriageDecision {
-                to_human: true,
-                reason: TriageReason::AskedAgain {
-                    article: article.clone(),
-                },
-                bot_answer: None,
-                ..decision
-            };
+            let article = article.clone();
+            return decision.to_person(TriageReason::AskedAgain { article });
         }
         if decision.reason == TriageReason::Thanked && c.is_some_and(|c| c.thanked) {
             // Thanked again: the bot has said "you're welcome" once and says nothing more.
@@ -310,14 +304,7 @@ impl Dispatch {
         if decision.to_human || !loops {
             return decision;
         }
-        TriageDecision {
-            to_human: true,
-            reason: TriageReason::LowConfidence {
-                confidence: decision.confidence,
-            },
-            bot_answer: None,
-            ..decision
-        }
+        decision.unsure()
     }
 
     /// For a customer who declared no language: detect it from everything they wrote while the

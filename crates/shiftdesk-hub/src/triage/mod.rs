@@ -205,6 +205,24 @@ pub struct TriageDecision {
     pub sources: Vec<String>,
 }
 
+impl TriageDecision {
+    /// The same decision, handed to a person for `reason` instead: the bot says nothing.
+    pub fn to_person(self, reason: TriageReason) -> TriageDecision {
+        TriageDecision {
+            to_human: true,
+            reason,
+            bot_answer: None,
+            ..self
+        }
+    }
+
+    /// The same decision, handed to a person as "bot unsure" at its confidence.
+    pub fn unsure(self) -> TriageDecision {
+        let confidence = self.confidence;
+        self.to_person(TriageReason::LowConfidence { confidence })
+    }
+}
+
 /// The triage policy the dispatch core calls for each customer message while the bot has the
 /// conversation. Pure: the same text and hint give the same decision (the hub's is the
 /// knowledge base; tests may script decisions).
@@ -338,14 +356,7 @@ fn decide_answer(
     // "thanks" or "hi" does not answer the question: a person takes over, as after a second
     // unclear answer.
     if matches!(alone.reason, TriageReason::Greeted | TriageReason::Thanked) {
-        return TriageDecision {
-            to_human: true,
-            reason: TriageReason::LowConfidence {
-                confidence: alone.confidence,
-            },
-            bot_answer: None,
-            ..alone
-        };
+        return alone.unsure();
     }
     let unclear = matches!(
         alone.reason,
@@ -526,7 +537,7 @@ fn decide(
     text: &str,
     hint: Option<Lang>,
 ) -> TriageDecision {
-    let language = lang::detect(text, hint);
+    let (language, unserved) = lang::read_language(text, hint);
     let tokens = lang::tokens(text);
     let hits = patterns
         .index
@@ -622,7 +633,7 @@ fn decide(
     }
 
     // 3. A language the bot does not read: its articles matched only look-alike words.
-    if let Some(name) = lang::unserved(text, hint) {
+    if let Some(name) = unserved {
         return human(
             TriageReason::Unserved {
                 language: name.to_string(),
